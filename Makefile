@@ -1,0 +1,122 @@
+# petition-operator — see README.md. `make help` lists the targets.
+
+SHELL := /usr/bin/env bash -o pipefail
+.SHELLFLAGS := -ec
+.DEFAULT_GOAL := help
+
+GO ?= go
+IMG ?= ghcr.io/xinfang/petition-operator:dev
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X github.com/xinfang/petition-operator/internal/version.Version=$(VERSION)
+
+LOCALBIN := $(CURDIR)/bin
+CONTROLLER_GEN_VERSION ?= v0.21.0
+GOLANGCI_LINT_VERSION ?= v2.15.0
+CONTROLLER_GEN := $(LOCALBIN)/controller-gen-$(CONTROLLER_GEN_VERSION)
+GOLANGCI_LINT := $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
+
+# The local control plane built from Go modules by hack/controlplane.sh.
+LOCAL_KUBECONFIG := $(LOCALBIN)/local-cluster/kubeconfig
+KUBECONFIG ?= $(LOCAL_KUBECONFIG)
+export KUBECONFIG
+KUBECTL = $(shell hack/controlplane.sh)/kubectl
+
+##@ General
+
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make <target>\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) }' $(MAKEFILE_LIST)
+
+##@ Development
+
+.PHONY: manifests
+manifests: $(CONTROLLER_GEN) ## Generate CRDs and RBAC from the API types and markers.
+	$(CONTROLLER_GEN) crd rbac:roleName=petition-operator-manager paths="./api/..." paths="./controllers/..." \
+		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+	rm -rf charts/petition-operator/crds && mkdir -p charts/petition-operator/crds
+	cp config/crd/bases/*.yaml charts/petition-operator/crds/
+
+.PHONY: generate
+generate: $(CONTROLLER_GEN) ## Generate deepcopy code.
+	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths="./api/..."
+
+.PHONY: verify
+verify: manifests generate fmt ## Fail when generated files or formatting are not committed.
+	@if [ -n "$$(git status --porcelain -- api config charts controllers '*.go')" ]; then \
+		echo "generated files are stale; run 'make manifests generate fmt' and commit:"; \
+		git status --porcelain -- api config charts controllers '*.go'; git --no-pager diff --stat; exit 1; \
+	fi
+
+.PHONY: fmt
+fmt: ## Run gofmt on the code.
+	gofmt -l -w $$(find . -name '*.go' -not -path './bin/*')
+
+.PHONY: vet
+vet: ## Run go vet.
+	$(GO) vet ./...
+
+.PHONY: lint
+lint: $(GOLANGCI_LINT) ## Run golangci-lint.
+	$(GOLANGCI_LINT) run ./...
+
+.PHONY: controlplane
+controlplane: ## Build (once, then cached under bin/k8s/) etcd, kube-apiserver, kube-controller-manager, kubectl.
+	@hack/controlplane.sh >/dev/null
+
+.PHONY: test
+test: manifests generate vet controlplane ## Run unit and integration (envtest) tests.
+	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" $(GO) test ./... -count=1 -race -coverprofile=cover.out
+
+##@ Build
+
+.PHONY: build
+build: ## Build the manager, petitionctl and desk into bin/.
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(LOCALBIN)/manager ./cmd/manager
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(LOCALBIN)/petitionctl ./cmd/petitionctl
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(LOCALBIN)/desk ./cmd/desk
+
+.PHONY: run
+run: manifests generate ## Run the manager from source against the cluster of $KUBECONFIG.
+	$(GO) run -ldflags '$(LDFLAGS)' ./cmd/manager
+
+.PHONY: docker-build
+docker-build: ## Build the operator image (needs a Docker engine).
+	docker build --build-arg VERSION=$(VERSION) -t $(IMG) .
+
+##@ Local control plane
+
+.PHONY: cluster-up
+cluster-up: ## Start etcd, kube-apiserver and kube-controller-manager on loopback; kubeconfig in bin/local-cluster/.
+	hack/cluster.sh up
+
+.PHONY: cluster-down
+cluster-down: ## Stop the local control plane and remove its data.
+	hack/cluster.sh down
+
+.PHONY: demo
+demo: ## Bring up the local control plane, install the CRDs, run the operator and apply the sample network.
+	hack/demo.sh
+
+.PHONY: demo-down
+demo-down: ## Stop the demo's operator and the local control plane.
+	hack/demo.sh down
+
+##@ Deployment
+
+.PHONY: install
+install: manifests ## Install the CRDs into the cluster of $KUBECONFIG.
+	$(KUBECTL) apply --server-side --force-conflicts -f config/crd/bases
+
+.PHONY: uninstall
+uninstall: ## Remove the CRDs (and with them every object of these kinds!) from the cluster of $KUBECONFIG.
+	$(KUBECTL) delete --ignore-not-found -f config/crd/bases
+
+##@ Tools
+
+$(CONTROLLER_GEN):
+	GOBIN=$(LOCALBIN)/.tmp-cg $(GO) install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_GEN_VERSION)
+	mv $(LOCALBIN)/.tmp-cg/controller-gen $@ && rm -rf $(LOCALBIN)/.tmp-cg
+
+$(GOLANGCI_LINT):
+	GOBIN=$(LOCALBIN)/.tmp-gl $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+	mv $(LOCALBIN)/.tmp-gl/golangci-lint $@ && rm -rf $(LOCALBIN)/.tmp-gl

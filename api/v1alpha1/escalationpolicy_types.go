@@ -1,0 +1,145 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// DefaultEscalationPolicy is the name of the built-in policy that encodes the
+// statutory limits of 信访工作条例 (2022); offices use it unless they name
+// another.
+const DefaultEscalationPolicy = "statutory-2022"
+
+// StageName names an escalation stage.
+// +kubebuilder:validation:Enum=Acceptance;Handling;Review;ReReview
+type StageName string
+
+// The escalation stages of 信访工作条例: acceptance (受理, Art. 22–23),
+// handling (办理, Art. 34), review (复查, Art. 35) and re-review (复核,
+// Art. 36), after which the matter is closed (三级终结).
+const (
+	StageAcceptance StageName = "Acceptance"
+	StageHandling   StageName = "Handling"
+	StageReview     StageName = "Review"
+	StageReReview   StageName = "ReReview"
+)
+
+// Handler says which office handles an escalation stage, relative to the
+// office that received the petition.
+// +kubebuilder:validation:Enum=Self;Parent;Grandparent;Supervisor
+type Handler string
+
+// The handlers of an escalation stage. Where the chain runs past the City it
+// stops there (终结).
+const (
+	HandlerSelf        Handler = "Self"
+	HandlerParent      Handler = "Parent"
+	HandlerGrandparent Handler = "Grandparent"
+	HandlerSupervisor  Handler = "Supervisor"
+)
+
+// Duration is a time limit in days: "Nd" counts calendar days, "Nwd" working
+// days only, with N from 1 to 999.
+// +kubebuilder:validation:MaxLength=6
+// +kubebuilder:validation:Pattern=`^[1-9][0-9]{0,2}(d|wd)$`
+type Duration string
+
+// EscalationStage is one stage of an escalation chain with its time limit.
+type EscalationStage struct {
+	// name of the stage: Acceptance, Handling, Review or ReReview.
+	// +required
+	Name StageName `json:"name"`
+
+	// limit is the time the handler has to finish the stage, e.g. 15d or
+	// 10wd.
+	// +required
+	Limit Duration `json:"limit"`
+
+	// extension is the most the limit may be extended by, e.g. 30d.
+	// +optional
+	Extension Duration `json:"extension,omitempty"`
+
+	// requestWindow is the time the petitioner has to request the stage
+	// after the previous one ends, e.g. 30d for a review.
+	// +optional
+	RequestWindow Duration `json:"requestWindow,omitempty"`
+
+	// handler is the office that handles the stage: Self (default), Parent,
+	// Grandparent or Supervisor.
+	// +optional
+	// +kubebuilder:default=Self
+	Handler Handler `json:"handler,omitempty"`
+}
+
+// Reminder is a reminder (催办) sent before a stage's due date.
+type Reminder struct {
+	// before is how long before the due date the reminder is sent.
+	// +required
+	Before Duration `json:"before"`
+}
+
+// EscalationPolicySpec declares escalation stages and their time limits.
+// +kubebuilder:validation:XValidation:rule="self.stages.exists(s, s.name == 'Acceptance') && self.stages.exists(s, s.name == 'Handling')",message="stages must include Acceptance and Handling"
+type EscalationPolicySpec struct {
+	// stages of the chain, in order, each name at most once.
+	// +required
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MinItems=2
+	// +kubebuilder:validation:MaxItems=4
+	Stages []EscalationStage `json:"stages"`
+
+	// reminders are sent before every stage's due date.
+	// +optional
+	// +listType=map
+	// +listMapKey=before
+	// +kubebuilder:validation:MaxItems=5
+	Reminders []Reminder `json:"reminders,omitempty"`
+}
+
+// EscalationPolicyStatus is the observed state of an escalation policy.
+type EscalationPolicyStatus struct {
+	StatusCommon `json:",inline"`
+
+	// offices is the number of offices that use the policy.
+	// +optional
+	Offices int32 `json:"offices,omitempty"`
+}
+
+// EscalationPolicy sets the stages and statutory time limits (限时办结) of an
+// escalation chain, with reminders (催办) before each due date.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Cluster,shortName=ep,categories=petition
+// +kubebuilder:printcolumn:name="Stages",type=string,JSONPath=`.spec.stages[*].name`
+// +kubebuilder:printcolumn:name="Offices",type=integer,JSONPath=`.status.offices`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type EscalationPolicy struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec declares the policy.
+	// +required
+	Spec EscalationPolicySpec `json:"spec"`
+
+	// status is the observed state of the policy.
+	// +optional
+	Status EscalationPolicyStatus `json:"status,omitempty"`
+}
+
+// CommonStatus returns the status fields every kind has.
+func (p *EscalationPolicy) CommonStatus() *StatusCommon { return &p.Status.StatusCommon }
+
+// +kubebuilder:object:root=true
+
+// EscalationPolicyList is a list of escalation policies.
+type EscalationPolicyList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []EscalationPolicy `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&EscalationPolicy{}, &EscalationPolicyList{})
+}

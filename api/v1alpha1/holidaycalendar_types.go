@@ -1,0 +1,93 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Holiday is a public holiday (节假日) spanning one or more dates.
+// +kubebuilder:validation:XValidation:rule="self.to >= self.from",message="to must not be before from"
+type Holiday struct {
+	// name of the holiday, e.g. National Day or 国庆节.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	Name string `json:"name"`
+
+	// from is the first day of the holiday, YYYY-MM-DD.
+	// +required
+	From Date `json:"from"`
+
+	// to is the last day of the holiday, YYYY-MM-DD, inclusive.
+	// +required
+	To Date `json:"to"`
+}
+
+// HolidayCalendarSpec lists public holidays and adjusted working days.
+type HolidayCalendarSpec struct {
+	// holidays are the public holidays; reception windows close on them
+	// (unless closedOnHolidays is false) and they are not working days.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=64
+	Holidays []Holiday `json:"holidays,omitempty"`
+
+	// workdays are adjusted working days (调休): weekend dates that are
+	// working days. They count as working days for deadlines and as Monday to
+	// Friday for reception windows.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=64
+	Workdays []Date `json:"workdays,omitempty"`
+}
+
+// HolidayCalendarStatus is the observed state of a holiday calendar.
+type HolidayCalendarStatus struct {
+	StatusCommon `json:",inline"`
+
+	// holidayDays is the number of holiday dates in the calendar.
+	// +optional
+	HolidayDays int32 `json:"holidayDays,omitempty"`
+
+	// offices is the number of offices that observe the calendar.
+	// +optional
+	Offices int32 `json:"offices,omitempty"`
+}
+
+// HolidayCalendar lists public holidays and adjusted working days (调休) for
+// reception windows and working-day deadlines.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Cluster,shortName=hcal,categories=petition
+// +kubebuilder:printcolumn:name="Holiday Days",type=integer,JSONPath=`.status.holidayDays`
+// +kubebuilder:printcolumn:name="Offices",type=integer,JSONPath=`.status.offices`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type HolidayCalendar struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec lists the holidays and adjusted working days.
+	// +required
+	Spec HolidayCalendarSpec `json:"spec"`
+
+	// status is the observed state of the calendar.
+	// +optional
+	Status HolidayCalendarStatus `json:"status,omitempty"`
+}
+
+// CommonStatus returns the status fields every kind has.
+func (c *HolidayCalendar) CommonStatus() *StatusCommon { return &c.Status.StatusCommon }
+
+// +kubebuilder:object:root=true
+
+// HolidayCalendarList is a list of holiday calendars.
+type HolidayCalendarList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []HolidayCalendar `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&HolidayCalendar{}, &HolidayCalendarList{})
+}

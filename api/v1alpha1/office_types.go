@@ -1,0 +1,392 @@
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// DefaultTimeZone is the time zone of an office that names none.
+const DefaultTimeZone = "Asia/Shanghai"
+
+// WindowKind says what a reception window is for.
+// +kubebuilder:validation:Enum=Regular;LeaderReception;ExtendedDuty
+type WindowKind string
+
+// The kinds of reception window: ordinary reception (接待窗口), leader
+// reception days (领导接待日) and extended duty in sensitive periods (值班).
+const (
+	WindowRegular         WindowKind = "Regular"
+	WindowLeaderReception WindowKind = "LeaderReception"
+	WindowExtendedDuty    WindowKind = "ExtendedDuty"
+)
+
+// TimeRange is a span of wall-clock time within a day in the office's time
+// zone. The start is inclusive and the end exclusive.
+// +kubebuilder:validation:XValidation:rule="self.start < self.end",message="start must be before end"
+type TimeRange struct {
+	// start is the first minute of the range, HH:MM (00:00 to 23:59).
+	// +required
+	// +kubebuilder:validation:MaxLength=5
+	// +kubebuilder:validation:Pattern=`^([01][0-9]|2[0-3]):[0-5][0-9]$`
+	Start string `json:"start"`
+	// end is the minute the range closes, HH:MM (00:01 to 24:00), exclusive.
+	// +required
+	// +kubebuilder:validation:MaxLength=5
+	// +kubebuilder:validation:Pattern=`^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$`
+	End string `json:"end"`
+}
+
+// ReceptionWindow is a recurring period during which an office receives
+// petitions on some channels: a reception window (接待窗口), a leader
+// reception day (领导接待日) or a duty roster (值班). The recurrence fields
+// follow Alertmanager's time_intervals: every field that is given must match.
+// +kubebuilder:validation:XValidation:rule="!(has(self.always) && self.always) || (!has(self.weekdays) && !has(self.times) && !has(self.daysOfMonth) && !has(self.dateRanges))",message="a window with always: true takes no weekdays, times, daysOfMonth or dateRanges"
+// +kubebuilder:validation:XValidation:rule="(has(self.always) && self.always) || has(self.weekdays) || has(self.times) || has(self.daysOfMonth) || has(self.dateRanges)",message="a window needs always: true or at least one of weekdays, times, daysOfMonth, dateRanges"
+type ReceptionWindow struct {
+	// name identifies the window within the office, a DNS-1123 label.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Name string `json:"name"`
+
+	// channels are the channels the window receives on.
+	// +required
+	// +listType=set
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=4
+	Channels []Channel `json:"channels"`
+
+	// weekdays are days of the week or inclusive ranges of them, lowercase,
+	// e.g. "monday:friday" or "saturday". Adjusted working days (调休) count
+	// as Monday to Friday. Empty means every day.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=7
+	// +kubebuilder:validation:items:MaxLength=19
+	// +kubebuilder:validation:items:Pattern=`^(sunday|monday|tuesday|wednesday|thursday|friday|saturday)(:(sunday|monday|tuesday|wednesday|thursday|friday|saturday))?$`
+	// +kubebuilder:validation:items:XValidation:rule="!self.contains(':') || ['sunday','monday','tuesday','wednesday','thursday','friday','saturday'].indexOf(self.split(':')[0]) <= ['sunday','monday','tuesday','wednesday','thursday','friday','saturday'].indexOf(self.split(':')[1])",message="a weekday range must run forwards within one week, sunday first (e.g. monday:friday)"
+	Weekdays []string `json:"weekdays,omitempty"`
+
+	// times are the spans of the day the window is open, start inclusive
+	// and end exclusive. Empty means the whole day.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=8
+	Times []TimeRange `json:"times,omitempty"`
+
+	// daysOfMonth are days of the month or inclusive ranges of them; a
+	// negative day counts from the month's end ("-1" is the last day).
+	// Examples: "15", "-1", "1:7". Empty means every day.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=31
+	// +kubebuilder:validation:items:MaxLength=7
+	// +kubebuilder:validation:items:Pattern=`^-?([1-9]|[12][0-9]|3[01])(:-?([1-9]|[12][0-9]|3[01]))?$`
+	DaysOfMonth []string `json:"daysOfMonth,omitempty"`
+
+	// dateRanges limit the window to these inclusive date ranges, e.g. a
+	// sensitive period with extended duty. Empty means all dates.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=32
+	DateRanges []DateRange `json:"dateRanges,omitempty"`
+
+	// always opens the window around the clock (24x7), e.g. for online
+	// petitions and letters.
+	// +optional
+	Always bool `json:"always,omitempty"`
+
+	// kind says what the window is for: Regular (default), LeaderReception or
+	// ExtendedDuty.
+	// +optional
+	// +kubebuilder:default=Regular
+	Kind WindowKind `json:"kind,omitempty"`
+
+	// closedOnHolidays closes the window on public holidays of the office's
+	// calendar. Defaults to true, and to false for ExtendedDuty windows.
+	// +optional
+	ClosedOnHolidays *bool `json:"closedOnHolidays,omitempty"`
+}
+
+// IsClosedOnHolidays returns closedOnHolidays with its kind-dependent default.
+func (w *ReceptionWindow) IsClosedOnHolidays() bool {
+	if w.ClosedOnHolidays != nil {
+		return *w.ClosedOnHolidays
+	}
+	return w.Kind != WindowExtendedDuty
+}
+
+// OfficeRouting holds the routing rules an office declares for itself.
+type OfficeRouting struct {
+	// rules are evaluated before any RoutingPolicy that selects the office,
+	// in order; the first match wins unless it sets continue.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=64
+	Rules []RoutingRule `json:"rules,omitempty"`
+}
+
+// OfficeEscalation configures an office's escalation chain.
+type OfficeEscalation struct {
+	// policyRef names the EscalationPolicy whose stages and limits apply.
+	// Defaults to the built-in statutory policy "statutory-2022".
+	// +optional
+	PolicyRef ObjectName `json:"policyRef,omitempty"`
+
+	// supervisor is the office that supervises (督办) this office's handling.
+	// Defaults to the parent.
+	// +optional
+	Supervisor OfficeName `json:"supervisor,omitempty"`
+}
+
+// PatchTarget selects the rendered objects a tenant patch applies to. Every
+// given field must match.
+type PatchTarget struct {
+	// group of the target objects.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	Group string `json:"group,omitempty"`
+	// version of the target objects.
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	Version string `json:"version,omitempty"`
+	// kind of the target objects.
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	Kind string `json:"kind,omitempty"`
+	// name of the target objects; a regular expression.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name,omitempty"`
+	// labelSelector of the target objects, in kubectl's syntax.
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	LabelSelector string `json:"labelSelector,omitempty"`
+	// annotationSelector of the target objects, in kubectl's syntax.
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	AnnotationSelector string `json:"annotationSelector,omitempty"`
+}
+
+// TenantPatch is a kustomize patch applied to the office's rendered tenant
+// stack: a strategic merge patch or a JSON 6902 patch, with an optional target.
+type TenantPatch struct {
+	// patch is the patch document, YAML or JSON.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=32768
+	Patch string `json:"patch"`
+	// target selects the objects the patch applies to; without it the patch
+	// names its object itself (strategic merge).
+	// +optional
+	Target *PatchTarget `json:"target,omitempty"`
+}
+
+// OfficeTenant configures the office's tenant service.
+type OfficeTenant struct {
+	// replicas of the tenant Deployment. A PodDisruptionBudget is added
+	// when it is above 1.
+	// +optional
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=50
+	Replicas *int32 `json:"replicas,omitempty"`
+
+	// image of the tenant service. Defaults to the operator's --tenant-image.
+	// +optional
+	// +kubebuilder:validation:MaxLength=512
+	// +kubebuilder:validation:Pattern=`^[^\s]*$`
+	Image string `json:"image,omitempty"`
+
+	// resources of the tenant container.
+	// +optional
+	Resources corev1.ResourceRequirements `json:"resources,omitempty"`
+
+	// patches are kustomize patches applied to the rendered tenant stack.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=16
+	Patches []TenantPatch `json:"patches,omitempty"`
+}
+
+// OfficeSpec declares one office of the petition network.
+// +kubebuilder:validation:XValidation:rule="self.level == 'City' ? !has(self.parent) : has(self.parent)",message="a City has no parent; every other level needs one"
+// +kubebuilder:validation:XValidation:rule="self.level == 'Department' ? has(self.department) : !has(self.department)",message="department is required for level Department and not allowed for other levels"
+type OfficeSpec struct {
+	// level is the office's tier: City, County, Township or Department.
+	// +required
+	Level Level `json:"level"`
+
+	// parent names the office this one answers to. A City has none; a County's
+	// parent is a City, a Township's a County, a Department's a City or County.
+	// +optional
+	Parent OfficeName `json:"parent,omitempty"`
+
+	// department is the functional department code of a Department office,
+	// in PascalCase (e.g. HumanResources, NaturalResources).
+	// +optional
+	Department DepartmentCode `json:"department,omitempty"`
+
+	// displayName is the human name of the office, e.g. 镇平县信访局.
+	// +optional
+	// +kubebuilder:validation:MaxLength=128
+	DisplayName string `json:"displayName,omitempty"`
+
+	// divisionCode is the GB/T 2260 administrative division code, 6 or 9
+	// digits.
+	// +optional
+	// +kubebuilder:validation:MaxLength=9
+	// +kubebuilder:validation:Pattern=`^([0-9]{6}|[0-9]{9})$`
+	DivisionCode string `json:"divisionCode,omitempty"`
+
+	// timeZone is the IANA time zone the office's windows and deadlines are
+	// reckoned in.
+	// +optional
+	// +kubebuilder:default="Asia/Shanghai"
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:Pattern=`^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$`
+	TimeZone string `json:"timeZone,omitempty"`
+
+	// calendarRef names the HolidayCalendar of public holidays and adjusted
+	// working days the office observes.
+	// +optional
+	CalendarRef ObjectName `json:"calendarRef,omitempty"`
+
+	// receptionWindows are the periods the office receives petitions.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=32
+	ReceptionWindows []ReceptionWindow `json:"receptionWindows,omitempty"`
+
+	// routing holds the office's own routing rules.
+	// +optional
+	Routing OfficeRouting `json:"routing,omitempty"`
+
+	// escalation configures the office's escalation chain.
+	// +optional
+	Escalation OfficeEscalation `json:"escalation,omitempty"`
+
+	// tenant configures the office's tenant service.
+	// +optional
+	Tenant OfficeTenant `json:"tenant,omitempty"`
+
+	// suspend stops reconciling the office's tenant stack; what exists stays.
+	// +optional
+	Suspend bool `json:"suspend,omitempty"`
+}
+
+// EscalationStep is one resolved stage of an office's escalation chain.
+type EscalationStep struct {
+	// stage is the name of the escalation stage.
+	Stage string `json:"stage"`
+	// office handles the stage.
+	Office string `json:"office"`
+	// limitDays is the stage's time limit in days.
+	LimitDays int32 `json:"limitDays"`
+	// workingDays is true when limitDays counts working days only.
+	// +optional
+	WorkingDays bool `json:"workingDays,omitempty"`
+}
+
+// OfficeRoutingStatus summarises the office's compiled routing table.
+type OfficeRoutingStatus struct {
+	// rules is the number of effective rules.
+	Rules int32 `json:"rules"`
+	// unresolved is the number of rules whose target could not be resolved
+	// and fall back to the office itself.
+	Unresolved int32 `json:"unresolved"`
+	// configHash is the hash of the compiled routing table.
+	// +optional
+	ConfigHash string `json:"configHash,omitempty"`
+}
+
+// OfficeTenantStatus reports the office's tenant service.
+type OfficeTenantStatus struct {
+	// readyReplicas of the tenant Deployment.
+	ReadyReplicas int32 `json:"readyReplicas"`
+	// configHash is the hash of the configuration the tenant runs.
+	// +optional
+	ConfigHash string `json:"configHash,omitempty"`
+}
+
+// OfficeStatus is the observed state of an office.
+type OfficeStatus struct {
+	StatusCommon `json:",inline"`
+
+	// namespace is the office's tenant namespace.
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+
+	// path lists the offices from the network's City down to this one.
+	// +optional
+	// +listType=atomic
+	Path []string `json:"path,omitempty"`
+
+	// children is the number of offices whose parent is this one.
+	// +optional
+	Children int32 `json:"children,omitempty"`
+
+	// escalation is the resolved escalation chain.
+	// +optional
+	// +listType=atomic
+	Escalation []EscalationStep `json:"escalation,omitempty"`
+
+	// routing summarises the compiled routing table.
+	// +optional
+	Routing *OfficeRoutingStatus `json:"routing,omitempty"`
+
+	// tenant reports the tenant service.
+	// +optional
+	Tenant *OfficeTenantStatus `json:"tenant,omitempty"`
+}
+
+// Office is one office of the petition network — the city, a county, a
+// township or a functional department — with its reception windows, routing
+// rules and escalation chain. The operator runs a tenant service for it in the
+// namespace office-<name>.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Cluster,shortName=ofc,categories=petition
+// +kubebuilder:printcolumn:name="Level",type=string,JSONPath=`.spec.level`
+// +kubebuilder:printcolumn:name="Parent",type=string,JSONPath=`.spec.parent`
+// +kubebuilder:printcolumn:name="Display Name",type=string,JSONPath=`.spec.displayName`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
+// +kubebuilder:printcolumn:name="Children",type=integer,JSONPath=`.status.children`,priority=1
+// +kubebuilder:printcolumn:name="Namespace",type=string,JSONPath=`.status.namespace`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 56 && self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="metadata.name must be a DNS-1123 label of at most 56 characters (lowercase letters, digits, '-'), so that its namespace office-<name> is valid; put the Chinese name in spec.displayName"
+// +kubebuilder:validation:XValidation:rule="!has(self.spec.parent) || self.spec.parent != self.metadata.name",message="spec.parent must not name the office itself"
+type Office struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec declares the office.
+	// +required
+	Spec OfficeSpec `json:"spec"`
+
+	// status is the observed state of the office.
+	// +optional
+	Status OfficeStatus `json:"status,omitempty"`
+}
+
+// CommonStatus returns the status fields every kind has.
+func (o *Office) CommonStatus() *StatusCommon { return &o.Status.StatusCommon }
+
+// +kubebuilder:object:root=true
+
+// OfficeList is a list of offices.
+type OfficeList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Office `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&Office{}, &OfficeList{})
+}

@@ -1,0 +1,257 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// RouteScope is the level at which a relative route target is looked up.
+// +kubebuilder:validation:Enum=County;City
+type RouteScope string
+
+// The scopes of a relative route target.
+const (
+	ScopeCounty RouteScope = "County"
+	ScopeCity   RouteScope = "City"
+)
+
+// RolloutStrategy says how a policy change reaches the offices it selects.
+// +kubebuilder:validation:Enum=Immediate;Staged
+type RolloutStrategy string
+
+// The rollout strategies.
+const (
+	RolloutImmediate RolloutStrategy = "Immediate"
+	RolloutStaged    RolloutStrategy = "Staged"
+)
+
+// RouteMatch selects petitions. Every list that is given must contain the
+// petition's value; an empty list matches any value.
+type RouteMatch struct {
+	// categories are petition subject categories, lowercase DNS labels such
+	// as land-acquisition or wage-arrears.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=63
+	// +kubebuilder:validation:items:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Categories []string `json:"categories,omitempty"`
+
+	// types are petition types: Report, Appeal, Inquiry.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=3
+	Types []PetitionType `json:"types,omitempty"`
+
+	// channels are the channels the petition arrived on: Visit, Letter,
+	// Phone, Online.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=4
+	Channels []Channel `json:"channels,omitempty"`
+}
+
+// RouteTarget names the office that handles matching petitions: an explicit
+// office, or a department resolved relative to the receiving office.
+// +kubebuilder:validation:XValidation:rule="has(self.office) != has(self.department)",message="exactly one of office and department must be set"
+// +kubebuilder:validation:XValidation:rule="!has(self.scope) || has(self.department)",message="scope applies only to a department target"
+type RouteTarget struct {
+	// office names the office that handles matching petitions.
+	// +optional
+	Office OfficeName `json:"office,omitempty"`
+
+	// department routes to the office of this department under the nearest
+	// ancestor-or-self of the receiving office (归口办理, 属地管理).
+	// +optional
+	Department DepartmentCode `json:"department,omitempty"`
+
+	// scope restricts the department lookup to the ancestor at this level:
+	// County or City. Without it the nearest ancestor that has the
+	// department is used.
+	// +optional
+	Scope RouteScope `json:"scope,omitempty"`
+}
+
+// RoutingRule routes matching petitions to the office in charge of them.
+type RoutingRule struct {
+	// name identifies the rule within its policy or office, a DNS-1123 label.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Name string `json:"name"`
+
+	// match selects the petitions the rule applies to.
+	// +optional
+	Match RouteMatch `json:"match,omitempty"`
+
+	// routeTo names the office that handles matching petitions.
+	// +required
+	RouteTo RouteTarget `json:"routeTo"`
+
+	// continue also copies matching petitions to the targets of later
+	// matching rules instead of stopping at this one.
+	// +optional
+	Continue bool `json:"continue,omitempty"`
+}
+
+// OfficeSelector selects offices. Every given field must hold.
+type OfficeSelector struct {
+	// levels the office must be at. Empty means any level.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=4
+	Levels []Level `json:"levels,omitempty"`
+
+	// subtreeOf selects that office and all its descendants.
+	// +optional
+	SubtreeOf OfficeName `json:"subtreeOf,omitempty"`
+
+	// matchLabels the office must carry.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=16
+	MatchLabels map[string]string `json:"matchLabels,omitempty"`
+}
+
+// RolloutStage is one step of a staged rollout. Every given field must hold
+// for an office to be in the stage; offices of earlier stages stay included.
+// +kubebuilder:validation:XValidation:rule="has(self.levels) || has(self.subtreeOf) || has(self.percent)",message="a stage needs at least one of levels, subtreeOf, percent"
+type RolloutStage struct {
+	// levels of the offices in this stage.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=4
+	Levels []Level `json:"levels,omitempty"`
+
+	// subtreeOf puts that office and its descendants in this stage.
+	// +optional
+	SubtreeOf OfficeName `json:"subtreeOf,omitempty"`
+
+	// percent of the selected offices in this stage, chosen by a stable hash
+	// of the office name so that a re-run picks the same offices.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	Percent *int32 `json:"percent,omitempty"`
+}
+
+// Rollout says how a change of the policy reaches the offices it selects.
+// +kubebuilder:validation:XValidation:rule="(has(self.strategy) && self.strategy == 'Staged') == has(self.stages)",message="stages are required for strategy Staged and not allowed for Immediate"
+type Rollout struct {
+	// strategy is Immediate (every office at once, the default) or Staged.
+	// +optional
+	// +kubebuilder:default=Immediate
+	Strategy RolloutStrategy `json:"strategy,omitempty"`
+
+	// stages of a Staged rollout, in order; each must be healthy before the
+	// next starts.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=10
+	Stages []RolloutStage `json:"stages,omitempty"`
+}
+
+// RoutingPolicySpec declares routing rules for a set of offices.
+type RoutingPolicySpec struct {
+	// priority orders the policies that select an office: higher first, ties
+	// by name.
+	// +optional
+	// +kubebuilder:default=0
+	// +kubebuilder:validation:Minimum=-1000000
+	// +kubebuilder:validation:Maximum=1000000
+	Priority int32 `json:"priority,omitempty"`
+
+	// officeSelector selects the offices the rules apply to. Empty selects
+	// every office.
+	// +optional
+	OfficeSelector OfficeSelector `json:"officeSelector,omitempty"`
+
+	// rules are evaluated in order; the first match wins unless it sets
+	// continue.
+	// +required
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=64
+	Rules []RoutingRule `json:"rules"`
+
+	// rollout says how a change of this policy reaches the offices.
+	// +optional
+	Rollout Rollout `json:"rollout,omitempty"`
+}
+
+// UnresolvedRoute is a rule whose target could not be resolved for an office;
+// petitions it matches fall back to the receiving office.
+type UnresolvedRoute struct {
+	// office whose routing could not resolve the target.
+	Office string `json:"office"`
+	// rule whose target could not be resolved.
+	Rule string `json:"rule"`
+	// reason the target could not be resolved.
+	Reason string `json:"reason"`
+}
+
+// RoutingPolicyStatus is the observed state of a routing policy.
+type RoutingPolicyStatus struct {
+	StatusCommon `json:",inline"`
+
+	// selectedOffices is the number of offices the policy selects.
+	// +optional
+	SelectedOffices int32 `json:"selectedOffices,omitempty"`
+
+	// updatedOffices is the number of selected offices that run the current
+	// revision of the policy.
+	// +optional
+	UpdatedOffices int32 `json:"updatedOffices,omitempty"`
+
+	// stage is the index of the rollout stage in progress.
+	// +optional
+	Stage int32 `json:"stage,omitempty"`
+
+	// unresolved lists the routes whose targets could not be resolved.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=100
+	Unresolved []UnresolvedRoute `json:"unresolved,omitempty"`
+}
+
+// RoutingPolicy routes petitions by subject to the office in charge
+// (分级负责、归口办理) for every office it selects.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Cluster,shortName=rp,categories=petition
+// +kubebuilder:printcolumn:name="Priority",type=integer,JSONPath=`.spec.priority`
+// +kubebuilder:printcolumn:name="Selected",type=integer,JSONPath=`.status.selectedOffices`
+// +kubebuilder:printcolumn:name="Updated",type=integer,JSONPath=`.status.updatedOffices`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type RoutingPolicy struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec declares the policy.
+	// +required
+	Spec RoutingPolicySpec `json:"spec"`
+
+	// status is the observed state of the policy.
+	// +optional
+	Status RoutingPolicyStatus `json:"status,omitempty"`
+}
+
+// CommonStatus returns the status fields every kind has.
+func (p *RoutingPolicy) CommonStatus() *StatusCommon { return &p.Status.StatusCommon }
+
+// +kubebuilder:object:root=true
+
+// RoutingPolicyList is a list of routing policies.
+type RoutingPolicyList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []RoutingPolicy `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&RoutingPolicy{}, &RoutingPolicyList{})
+}

@@ -1,0 +1,17 @@
+// Command petitionctl inspects a petition network, offline from the YAML of a
+// GitOps repository (-f) or from the cluster of the current kubeconfig. It is
+// also a kubectl plugin: installed as kubectl-petition it runs as
+// `kubectl petition`.
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+func main() {
+	if err := newRootCommand(os.Stdout, os.Stderr).Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/xinfang/petition-operator/api/v1alpha1"
+	"github.com/xinfang/petition-operator/internal/manifests"
+	"github.com/xinfang/petition-operator/internal/version"
+)
+
+// options are the flags every command shares.
+type options struct {
+	files      []string
+	kubeconfig string
+	context    string
+	output     string
+	out, errw  io.Writer
+}
+
+func newRootCommand(out, errw io.Writer) *cobra.Command {
+	o := &options{out: out, errw: errw}
+	root := &cobra.Command{
+		Use:   "petitionctl",
+		Short: "Inspect a petition (信访) network: offline from YAML (-f) or from the cluster",
+		Long: `petitionctl reads a petition network, either offline from the YAML files a
+GitOps repository holds (-f, files or directories, repeatable) or, without -f,
+from the cluster of the current kubeconfig. It uses the same code as the
+operator, so what it says offline is what the cluster will do.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(out)
+	root.SetErr(errw)
+	pf := root.PersistentFlags()
+	pf.StringArrayVarP(&o.files, "filename", "f", nil, "YAML or JSON file or directory to read instead of the cluster (repeatable)")
+	pf.StringVar(&o.kubeconfig, "kubeconfig", "", "path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
+	pf.StringVar(&o.context, "context", "", "kubeconfig context to use")
+	pf.StringVarP(&o.output, "output", "o", "", "output format: empty for a table, or json")
+
+	root.AddCommand(newTreeCommand(o), &cobra.Command{
+		Use:   "version",
+		Short: "Print the version of petitionctl",
+		Args:  cobra.NoArgs,
+		Run: func(cmd *cobra.Command, _ []string) {
+			_, _ = fmt.Fprintln(cmd.OutOrStdout(), "petitionctl", version.Version)
+		},
+	})
+	return root
+}
+
+// load reads the network from the files given with -f or, without -f, from
+// the cluster.
+func (o *options) load(ctx context.Context) (*manifests.Set, error) {
+	if len(o.files) > 0 {
+		return manifests.Load(o.files...)
+	}
+	c, err := o.client()
+	if err != nil {
+		return nil, err
+	}
+	set := &manifests.Set{}
+	var offices v1alpha1.OfficeList
+	if err := c.List(ctx, &offices); err != nil {
+		return nil, fmt.Errorf("listing offices: %w", err)
+	}
+	set.Offices = offices.Items
+	return set, nil
+}
+
+func (o *options) client() (client.Client, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = o.kubeconfig
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules,
+		&clientcmd.ConfigOverrides{CurrentContext: o.context}).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("loading kubeconfig: %w (use -f to read files instead)", err)
+	}
+	cfg.UserAgent = "petitionctl/" + version.Version
+	scheme := runtime.NewScheme()
+	if err := v1alpha1.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	return client.New(cfg, client.Options{Scheme: scheme})
+}

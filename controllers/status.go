@@ -1,0 +1,130 @@
+// Package controllers holds the reconcilers of petition-operator. They are
+// thin: read the object and what it depends on, ask internal/network what that
+// means, write the result, and report it in status.
+package controllers
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/record"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/xinfang/petition-operator/api/v1alpha1"
+)
+
+// statusObject is a kind of this API: a client.Object with the common status.
+type statusObject interface {
+	client.Object
+	CommonStatus() *v1alpha1.StatusCommon
+}
+
+// Outcome is what observing an object found: the Ready condition to report
+// and whether the problem, if any, needs a change to fix (Stalled) or will
+// resolve by itself once something else appears (Reconciling).
+type Outcome struct {
+	// Ready is the status of the Ready condition.
+	Ready metav1.ConditionStatus
+	// Reason and Message of the Ready condition.
+	Reason, Message string
+	// Stalled is true when retrying cannot fix the problem: only a change to
+	// this object or another one can.
+	Stalled bool
+}
+
+// ready is the outcome of an object that is fully reconciled.
+func ready(message string) Outcome {
+	return Outcome{Ready: metav1.ConditionTrue, Reason: v1alpha1.ReasonReconciled, Message: message}
+}
+
+// observeFunc fills the kind-specific status of obj from the world and says
+// what it found. It must not write anything but obj's status fields.
+type observeFunc[T statusObject] func(ctx context.Context, obj T) (Outcome, error)
+
+// statusReconciler is the reconcile loop shared by every kind: get the object,
+// rebuild its status from the world, and patch the status only when it
+// changed. Events are recorded on transitions of the Ready condition only.
+type statusReconciler[T statusObject] struct {
+	client   client.Client
+	recorder record.EventRecorder
+	newObj   func() T
+	observe  observeFunc[T]
+}
+
+func (r *statusReconciler[T]) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	obj := r.newObj()
+	if err := r.client.Get(ctx, req.NamespacedName, obj); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !obj.GetDeletionTimestamp().IsZero() {
+		return ctrl.Result{}, nil
+	}
+	before := obj.DeepCopyObject().(T)
+	outcome, err := r.observe(ctx, obj)
+	if err != nil {
+		// A transient failure reading the world: retry with back-off and
+		// leave the status as it was.
+		return ctrl.Result{}, err
+	}
+	setConditions(obj, outcome)
+	if equality.Semantic.DeepEqual(before, obj) {
+		return ctrl.Result{}, nil
+	}
+	if err := r.client.Status().Patch(ctx, obj, client.MergeFrom(before)); err != nil {
+		if apierrors.IsNotFound(err) {
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, fmt.Errorf("patching status of %s: %w", obj.GetName(), err)
+	}
+	r.recordTransition(ctx, before, obj)
+	return ctrl.Result{}, nil
+}
+
+// setConditions writes Ready, Reconciling and Stalled from outcome, following
+// kstatus: Reconciling and Stalled are present only while they are true.
+func setConditions(obj statusObject, o Outcome) {
+	st := obj.CommonStatus()
+	gen := obj.GetGeneration()
+	st.ObservedGeneration = gen
+	apimeta.SetStatusCondition(&st.Conditions, metav1.Condition{
+		Type: v1alpha1.ConditionReady, Status: o.Ready, Reason: o.Reason, Message: o.Message, ObservedGeneration: gen,
+	})
+	switch {
+	case o.Ready == metav1.ConditionTrue:
+		apimeta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionReconciling)
+		apimeta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionStalled)
+	case o.Stalled:
+		apimeta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionReconciling)
+		apimeta.SetStatusCondition(&st.Conditions, metav1.Condition{
+			Type: v1alpha1.ConditionStalled, Status: metav1.ConditionTrue, Reason: o.Reason, Message: o.Message, ObservedGeneration: gen,
+		})
+	default:
+		apimeta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionStalled)
+		apimeta.SetStatusCondition(&st.Conditions, metav1.Condition{
+			Type: v1alpha1.ConditionReconciling, Status: metav1.ConditionTrue, Reason: o.Reason, Message: o.Message, ObservedGeneration: gen,
+		})
+	}
+}
+
+// recordTransition records an event when the Ready condition changed status
+// or reason.
+func (r *statusReconciler[T]) recordTransition(ctx context.Context, before, after T) {
+	old := apimeta.FindStatusCondition(before.CommonStatus().Conditions, v1alpha1.ConditionReady)
+	cur := apimeta.FindStatusCondition(after.CommonStatus().Conditions, v1alpha1.ConditionReady)
+	if cur == nil || (old != nil && old.Status == cur.Status && old.Reason == cur.Reason) {
+		return
+	}
+	eventType := corev1.EventTypeNormal
+	if cur.Status != metav1.ConditionTrue {
+		eventType = corev1.EventTypeWarning
+	}
+	r.recorder.Event(after, eventType, cur.Reason, cur.Message)
+	log.FromContext(ctx).Info("ready condition changed", "ready", cur.Status, "reason", cur.Reason, "message", cur.Message)
+}
