@@ -25,7 +25,6 @@ const fieldParent = "spec.parent"
 
 // +kubebuilder:rbac:groups=petition.xinfang.io,resources=offices;routingpolicies;escalationpolicies;holidaycalendars,verbs=get;list;watch
 // +kubebuilder:rbac:groups=petition.xinfang.io,resources=offices/status;routingpolicies/status;escalationpolicies/status;holidaycalendars/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Setup registers the field indexes and every reconciler with mgr.
@@ -76,7 +75,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 func newStatusReconciler[T statusObject](mgr ctrl.Manager, name string, newObj func() T, observe observeFunc[T]) reconcile.Reconciler {
 	return &statusReconciler[T]{
 		client:   mgr.GetClient(),
-		recorder: mgr.GetEventRecorderFor("petition-operator-" + name),
+		recorder: mgr.GetEventRecorder("petition-operator-" + name),
 		newObj:   newObj,
 		observe:  observe,
 	}

@@ -12,7 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -53,7 +53,7 @@ type observeFunc[T statusObject] func(ctx context.Context, obj T) (Outcome, erro
 // changed. Events are recorded on transitions of the Ready condition only.
 type statusReconciler[T statusObject] struct {
 	client   client.Client
-	recorder record.EventRecorder
+	recorder events.EventRecorder
 	newObj   func() T
 	observe  observeFunc[T]
 }
@@ -125,6 +125,6 @@ func (r *statusReconciler[T]) recordTransition(ctx context.Context, before, afte
 	if cur.Status != metav1.ConditionTrue {
 		eventType = corev1.EventTypeWarning
 	}
-	r.recorder.Event(after, eventType, cur.Reason, cur.Message)
+	r.recorder.Eventf(after, nil, eventType, cur.Reason, "Reconcile", "%s", cur.Message)
 	log.FromContext(ctx).Info("ready condition changed", "ready", cur.Status, "reason", cur.Reason, "message", cur.Message)
 }

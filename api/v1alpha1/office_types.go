@@ -65,7 +65,7 @@ type ReceptionWindow struct {
 	// +kubebuilder:validation:MaxItems=7
 	// +kubebuilder:validation:items:MaxLength=19
 	// +kubebuilder:validation:items:Pattern=`^(sunday|monday|tuesday|wednesday|thursday|friday|saturday)(:(sunday|monday|tuesday|wednesday|thursday|friday|saturday))?$`
-	// +kubebuilder:validation:items:XValidation:rule="!self.contains(':') || ['sunday','monday','tuesday','wednesday','thursday','friday','saturday'].indexOf(self.split(':')[0]) <= ['sunday','monday','tuesday','wednesday','thursday','friday','saturday'].indexOf(self.split(':')[1])",message="a weekday range must run forwards within one week, sunday first (e.g. monday:friday)"
+	// +kubebuilder:validation:items:XValidation:rule="self.matches('^(sunday|monday|tuesday|wednesday|thursday|friday|saturday|sunday:(sunday|monday|tuesday|wednesday|thursday|friday|saturday)|monday:(monday|tuesday|wednesday|thursday|friday|saturday)|tuesday:(tuesday|wednesday|thursday|friday|saturday)|wednesday:(wednesday|thursday|friday|saturday)|thursday:(thursday|friday|saturday)|friday:(friday|saturday)|saturday:saturday)$')",message="a weekday range must run forwards within one week, sunday first (e.g. monday:friday)"
 	Weekdays []string `json:"weekdays,omitempty"`
 
 	// times are the spans of the day the window is open, start inclusive
