@@ -1,0 +1,152 @@
+package controllers_test
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	"go.uber.org/zap/zapcore"
+	eventsv1 "k8s.io/api/events/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/xinfang/petition-operator/api/v1alpha1"
+	"github.com/xinfang/petition-operator/controllers"
+	"github.com/xinfang/petition-operator/internal/testenv"
+)
+
+var k8s client.Client
+
+// TestMain starts a real control plane and the manager with every
+// reconciler, as the operator runs them.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	env, err := testenv.Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer func() { _ = env.Stop() }()
+
+	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapLevel())))
+	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
+		Scheme:  testenv.Scheme,
+		Metrics: metricsserver.Options{BindAddress: "0"},
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := controllers.Setup(ctx, mgr, controllers.Options{}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	// Tests read through a direct client: what they see is what the API
+	// server stores, not the manager's cache.
+	k8s, err = client.New(env.Config, client.Options{Scheme: testenv.Scheme})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	code := m.Run()
+	cancel()
+	if err := <-done; err != nil {
+		fmt.Fprintln(os.Stderr, "manager:", err)
+		return 1
+	}
+	return code
+}
+
+// zapLevel keeps the manager quiet unless a test is run with -v.
+func zapLevel() zapcore.Level {
+	if testing.Verbose() {
+		return zapcore.InfoLevel
+	}
+	return zapcore.ErrorLevel
+}
+
+func office(name string, level v1alpha1.Level, parent string) *v1alpha1.Office {
+	o := &v1alpha1.Office{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: v1alpha1.OfficeSpec{Level: level, Parent: v1alpha1.OfficeName(parent)}}
+	if level == v1alpha1.LevelDepartment {
+		o.Spec.Department = "HumanResources"
+	}
+	return o
+}
+
+// condition fetches obj and returns its condition of type t, or nil.
+func condition(g Gomega, obj client.Object, t string) *metav1.Condition {
+	g.Expect(k8s.Get(context.Background(), client.ObjectKeyFromObject(obj), obj)).To(Succeed())
+	st := obj.(interface{ CommonStatus() *v1alpha1.StatusCommon }).CommonStatus()
+	return apimeta.FindStatusCondition(st.Conditions, t)
+}
+
+// expectReady waits until obj is Ready with a current observedGeneration and
+// neither Reconciling nor Stalled.
+func expectReady(t *testing.T, obj client.Object) {
+	t.Helper()
+	NewWithT(t).Eventually(func(g Gomega) {
+		ready := condition(g, obj, v1alpha1.ConditionReady)
+		g.Expect(ready).NotTo(BeNil())
+		g.Expect(ready.Status).To(Equal(metav1.ConditionTrue), ready.Message)
+		g.Expect(ready.ObservedGeneration).To(Equal(obj.GetGeneration()))
+		st := obj.(interface{ CommonStatus() *v1alpha1.StatusCommon }).CommonStatus()
+		g.Expect(st.ObservedGeneration).To(Equal(obj.GetGeneration()))
+		g.Expect(apimeta.FindStatusCondition(st.Conditions, v1alpha1.ConditionReconciling)).To(BeNil())
+		g.Expect(apimeta.FindStatusCondition(st.Conditions, v1alpha1.ConditionStalled)).To(BeNil())
+	}).WithTimeout(20 * time.Second).Should(Succeed())
+}
+
+// expectNotReady waits until obj is not Ready for reason, with the
+// Reconciling or Stalled condition that says whether it will resolve itself.
+func expectNotReady(t *testing.T, obj client.Object, reason, companion string) {
+	t.Helper()
+	NewWithT(t).Eventually(func(g Gomega) {
+		ready := condition(g, obj, v1alpha1.ConditionReady)
+		g.Expect(ready).NotTo(BeNil())
+		g.Expect(ready.Status).To(Equal(metav1.ConditionFalse))
+		g.Expect(ready.Reason).To(Equal(reason))
+		g.Expect(ready.ObservedGeneration).To(Equal(obj.GetGeneration()))
+		c := condition(g, obj, companion)
+		g.Expect(c).NotTo(BeNil())
+		g.Expect(c.Status).To(Equal(metav1.ConditionTrue))
+		g.Expect(c.Reason).To(Equal(reason))
+	}).WithTimeout(20 * time.Second).Should(Succeed())
+}
+
+func create(t *testing.T, objs ...client.Object) {
+	t.Helper()
+	for _, o := range objs {
+		if err := k8s.Create(context.Background(), o); err != nil {
+			t.Fatalf("creating %s: %v", o.GetName(), err)
+		}
+	}
+}
+
+// events returns the reasons of the events recorded about the named object.
+func events(g Gomega, name string) []string {
+	var list eventsv1.EventList
+	g.Expect(k8s.List(context.Background(), &list, client.InNamespace(metav1.NamespaceDefault))).To(Succeed())
+	var reasons []string
+	for _, e := range list.Items {
+		if e.Regarding.Name == name {
+			reasons = append(reasons, e.Reason)
+		}
+	}
+	return reasons
+}
