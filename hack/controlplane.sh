@@ -37,6 +37,9 @@ build kube ./cmd/kube-apiserver kube-apiserver
 build kube ./cmd/kube-controller-manager kube-controller-manager
 build kube ./cmd/kubectl kubectl
 
+# bin/kubectl is the kubectl of the current control plane.
+ln -sfn "${dir#"${root}/bin/"}/kubectl" "${root}/bin/kubectl"
+
 # Keep only the current folder: older versions are dead weight.
 for old in "${root}"/bin/k8s/*; do
 	[[ "${old}" == "${dir}" ]] || rm -rf "${old}"
