@@ -8,8 +8,9 @@
 package v1alpha1
 
 import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"sigs.k8s.io/controller-runtime/pkg/scheme"
 )
 
 var (
@@ -17,8 +18,19 @@ var (
 	GroupVersion = schema.GroupVersion{Group: "petition.xinfang.io", Version: "v1alpha1"}
 
 	// SchemeBuilder registers the kinds of this package with a scheme.
-	SchemeBuilder = &scheme.Builder{GroupVersion: GroupVersion}
+	SchemeBuilder = runtime.NewSchemeBuilder(addKnownTypes)
 
 	// AddToScheme adds the kinds of this package to a scheme.
 	AddToScheme = SchemeBuilder.AddToScheme
 )
+
+func addKnownTypes(s *runtime.Scheme) error {
+	s.AddKnownTypes(GroupVersion,
+		&Office{}, &OfficeList{},
+		&RoutingPolicy{}, &RoutingPolicyList{},
+		&EscalationPolicy{}, &EscalationPolicyList{},
+		&HolidayCalendar{}, &HolidayCalendarList{},
+	)
+	metav1.AddToGroupVersion(s, GroupVersion)
+	return nil
+}

@@ -87,7 +87,3 @@ type HolidayCalendarList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []HolidayCalendar `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&HolidayCalendar{}, &HolidayCalendarList{})
-}

@@ -251,7 +251,3 @@ type RoutingPolicyList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []RoutingPolicy `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&RoutingPolicy{}, &RoutingPolicyList{})
-}

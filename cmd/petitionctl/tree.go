@@ -46,7 +46,7 @@ offline (-f) it is whether the office fits into the network.`,
 			for _, r := range rows {
 				e := treeEntry{
 					Name: r.Office.Name, Level: string(r.Office.Spec.Level), Parent: string(r.Office.Spec.Parent),
-					DisplayName: r.Office.Spec.DisplayName, Depth: len([]rune(r.Prefix)) / 3, Children: r.Children,
+					DisplayName: r.Office.Spec.DisplayName, Depth: r.Depth, Children: r.Children,
 				}
 				e.Ready, e.Reason = readiness(r, offline)
 				entries = append(entries, e)

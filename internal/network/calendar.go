@@ -47,7 +47,9 @@ func HolidayDays(holidays []v1alpha1.Holiday) (int, error) {
 			}
 			s.from = end.AddDate(0, 0, 1)
 		}
-		days += int(s.to.Sub(s.from).Hours()/24) + 1
+		// Unix seconds, not Sub: a time.Duration saturates at about 292
+		// years. ParseDate returns UTC midnights, so days are 86400 s.
+		days += int((s.to.Unix()-s.from.Unix())/(24*60*60)) + 1
 		end = s.to
 	}
 	return days, nil

@@ -12,6 +12,8 @@ type TreeRow struct {
 	Office *v1alpha1.Office
 	// Prefix draws the tree lines before the name ("├─ ", "│  └─ ", …).
 	Prefix string
+	// Depth is the number of ancestors above the office in the tree.
+	Depth int
 	// Children is the number of offices whose parent is this one.
 	Children int
 	// Problem is why the office is not in the network, if it is not.
@@ -42,10 +44,10 @@ func Tree(offices []v1alpha1.Office) []TreeRow {
 
 	var rows []TreeRow
 	placed := make(map[string]bool, len(offices))
-	var walk func(o *v1alpha1.Office, prefix, indent string)
-	walk = func(o *v1alpha1.Office, prefix, indent string) {
+	var walk func(o *v1alpha1.Office, depth int, prefix, indent string)
+	walk = func(o *v1alpha1.Office, depth int, prefix, indent string) {
 		placed[o.Name] = true
-		rows = append(rows, TreeRow{Office: o, Prefix: prefix, Children: len(children[o.Name])})
+		rows = append(rows, TreeRow{Office: o, Prefix: prefix, Depth: depth, Children: len(children[o.Name])})
 		var kids []*v1alpha1.Office
 		for _, k := range children[o.Name] {
 			if _, problem := Path(k, lookup); problem == nil && !placed[k.Name] {
@@ -57,7 +59,7 @@ func Tree(offices []v1alpha1.Office) []TreeRow {
 			if i == len(kids)-1 {
 				branch, next = "└─ ", "   "
 			}
-			walk(k, indent+branch, indent+next)
+			walk(k, depth+1, indent+branch, indent+next)
 		}
 	}
 	var roots []*v1alpha1.Office
@@ -68,7 +70,7 @@ func Tree(offices []v1alpha1.Office) []TreeRow {
 	}
 	sortOffices(roots)
 	for _, r := range roots {
-		walk(r, "", "")
+		walk(r, 0, "", "")
 	}
 	var rest []*v1alpha1.Office
 	for i := range offices {
