@@ -31,7 +31,7 @@ help: ## Show this help.
 
 .PHONY: manifests
 manifests: $(CONTROLLER_GEN) ## Generate CRDs and RBAC from the API types and markers.
-	$(CONTROLLER_GEN) crd rbac:roleName=petition-operator-manager paths="./api/..." paths="./controllers/..." \
+	$(CONTROLLER_GEN) crd rbac:roleName=manager-role paths="./api/..." paths="./controllers/..." \
 		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
 	rm -rf charts/petition-operator/crds && mkdir -p charts/petition-operator/crds
 	cp config/crd/bases/*.yaml charts/petition-operator/crds/

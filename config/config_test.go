@@ -1,0 +1,320 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/resmap"
+	"sigs.k8s.io/kustomize/api/resource"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/kustomize/kyaml/resid"
+)
+
+const (
+	namespace  = "petition-operator-system"
+	prefix     = "petition-operator-"
+	deployment = prefix + "controller-manager"
+	sa         = prefix + "controller-manager"
+)
+
+// repoRoot walks up from the working directory to the directory of go.mod.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("go.mod not found above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// build renders the kustomization in dir (relative to the repository root).
+func build(t *testing.T, dir string) resmap.ResMap {
+	t.Helper()
+	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
+	m, err := k.Run(filesys.MakeFsOnDisk(), filepath.Join(repoRoot(t), dir))
+	if err != nil {
+		t.Fatalf("kustomize build %s: %v", dir, err)
+	}
+	return m
+}
+
+// decode converts a rendered resource into a typed object.
+func decode(t *testing.T, r *resource.Resource, into any) {
+	t.Helper()
+	m, err := r.Map()
+	if err != nil {
+		t.Fatalf("%s: %v", r.CurId(), err)
+	}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(m, into, true); err != nil {
+		t.Fatalf("%s: %v", r.CurId(), err)
+	}
+}
+
+func ofKind(m resmap.ResMap, kind string) []*resource.Resource {
+	var out []*resource.Resource
+	for _, r := range m.Resources() {
+		if r.GetKind() == kind {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func TestDefaultCRDs(t *testing.T) {
+	m := build(t, "config/default")
+	var names []string
+	for _, r := range ofKind(m, "CustomResourceDefinition") {
+		names = append(names, r.GetName())
+	}
+	want := []string{
+		"escalationpolicies.petition.xinfang.io",
+		"holidaycalendars.petition.xinfang.io",
+		"offices.petition.xinfang.io",
+		"routingpolicies.petition.xinfang.io",
+	}
+	slices.Sort(names)
+	if !slices.Equal(names, want) {
+		t.Errorf("CRDs = %v, want %v", names, want)
+	}
+}
+
+func TestDefaultNamespace(t *testing.T) {
+	m := build(t, "config/default")
+	nss := ofKind(m, "Namespace")
+	if len(nss) != 1 {
+		t.Fatalf("%d Namespaces, want 1", len(nss))
+	}
+	var ns corev1.Namespace
+	decode(t, nss[0], &ns)
+	if ns.Name != namespace {
+		t.Errorf("Namespace %q, want %q", ns.Name, namespace)
+	}
+	if got := ns.Labels["pod-security.kubernetes.io/enforce"]; got != "restricted" {
+		t.Errorf("Namespace pod-security enforce = %q, want restricted", got)
+	}
+	// Every namespaced object lands in it.
+	for _, r := range m.Resources() {
+		switch r.GetKind() {
+		case "Deployment", "Service", "ServiceAccount", "Role", "RoleBinding":
+			if r.GetNamespace() != namespace {
+				t.Errorf("%s in namespace %q, want %q", r.CurId(), r.GetNamespace(), namespace)
+			}
+		}
+	}
+}
+
+func TestDefaultDeployment(t *testing.T) {
+	m := build(t, "config/default")
+	var dep *appsv1.Deployment
+	for _, r := range ofKind(m, "Deployment") {
+		if r.GetName() == deployment && r.GetNamespace() == namespace {
+			dep = &appsv1.Deployment{}
+			decode(t, r, dep)
+		}
+	}
+	if dep == nil {
+		t.Fatalf("no Deployment %s/%s", namespace, deployment)
+	}
+	pod := dep.Spec.Template.Spec
+	if pod.ServiceAccountName != sa {
+		t.Errorf("serviceAccountName = %q, want %q", pod.ServiceAccountName, sa)
+	}
+	psc := pod.SecurityContext
+	if psc == nil {
+		t.Fatal("no pod securityContext")
+	}
+	if psc.RunAsNonRoot == nil || !*psc.RunAsNonRoot {
+		t.Error("pod securityContext.runAsNonRoot is not true")
+	}
+	if psc.SeccompProfile == nil || psc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+		t.Error("pod securityContext.seccompProfile is not RuntimeDefault")
+	}
+	if len(pod.Containers) == 0 {
+		t.Fatal("no containers")
+	}
+	for _, c := range pod.Containers {
+		sc := c.SecurityContext
+		if sc == nil {
+			t.Errorf("container %s: no securityContext", c.Name)
+			continue
+		}
+		if sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
+			t.Errorf("container %s: allowPrivilegeEscalation is not false", c.Name)
+		}
+		if sc.Capabilities == nil || !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) {
+			t.Errorf("container %s: capabilities do not drop ALL", c.Name)
+		}
+		if sc.Capabilities != nil && len(sc.Capabilities.Add) > 0 {
+			t.Errorf("container %s: capabilities add %v", c.Name, sc.Capabilities.Add)
+		}
+		if sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
+			t.Errorf("container %s: readOnlyRootFilesystem is not true", c.Name)
+		}
+		if sc.Privileged != nil && *sc.Privileged {
+			t.Errorf("container %s: privileged", c.Name)
+		}
+		// A container-level setting overrides the pod's: it may only tighten.
+		if sc.RunAsNonRoot != nil && !*sc.RunAsNonRoot {
+			t.Errorf("container %s: runAsNonRoot false", c.Name)
+		}
+		if sc.SeccompProfile != nil && sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+			t.Errorf("container %s: seccompProfile %q", c.Name, sc.SeccompProfile.Type)
+		}
+	}
+
+	c := pod.Containers[0]
+	if c.Image != "controller:latest" {
+		t.Errorf("image = %q, want controller:latest", c.Image)
+	}
+	for _, arg := range []string{"--leader-elect", "--metrics-bind-address=:8443", "--metrics-secure", "--health-probe-bind-address=:8081"} {
+		if !slices.Contains(c.Args, arg) {
+			t.Errorf("args %v lack %s", c.Args, arg)
+		}
+	}
+	for name, p := range map[string]*corev1.Probe{"/healthz": c.LivenessProbe, "/readyz": c.ReadinessProbe} {
+		if p == nil || p.HTTPGet == nil || p.HTTPGet.Path != name || p.HTTPGet.Port.IntValue() != 8081 {
+			t.Errorf("probe %s on :8081 missing or wrong: %+v", name, p)
+		}
+	}
+}
+
+func checkRules(t *testing.T, id string, rules []rbacv1.PolicyRule) {
+	t.Helper()
+	if len(rules) == 0 {
+		t.Errorf("%s: no rules", id)
+	}
+	for i, rule := range rules {
+		for field, values := range map[string][]string{
+			"apiGroups":       rule.APIGroups,
+			"resources":       rule.Resources,
+			"verbs":           rule.Verbs,
+			"resourceNames":   rule.ResourceNames,
+			"nonResourceURLs": rule.NonResourceURLs,
+		} {
+			if slices.Contains(values, "*") {
+				t.Errorf("%s rule %d: wildcard in %s", id, i, field)
+			}
+		}
+		for _, v := range []string{"escalate", "bind", "impersonate"} {
+			if slices.Contains(rule.Verbs, v) {
+				t.Errorf("%s rule %d: verb %s", id, i, v)
+			}
+		}
+	}
+}
+
+func TestDefaultRBAC(t *testing.T) {
+	m := build(t, "config/default")
+	var n int
+	for _, r := range ofKind(m, "ClusterRole") {
+		var cr rbacv1.ClusterRole
+		decode(t, r, &cr)
+		if cr.AggregationRule != nil {
+			t.Errorf("ClusterRole %s: aggregationRule", cr.Name)
+		}
+		checkRules(t, "ClusterRole "+cr.Name, cr.Rules)
+		n++
+	}
+	for _, r := range ofKind(m, "Role") {
+		var role rbacv1.Role
+		decode(t, r, &role)
+		checkRules(t, "Role "+role.Name, role.Rules)
+		n++
+	}
+	if n == 0 {
+		t.Fatal("no ClusterRoles or Roles")
+	}
+
+	want := rbacv1.Subject{Kind: "ServiceAccount", Name: sa, Namespace: namespace}
+	var sawManager bool
+	for _, r := range ofKind(m, "ClusterRoleBinding") {
+		var b rbacv1.ClusterRoleBinding
+		decode(t, r, &b)
+		// The generated ClusterRole manager-role gets the prefix like
+		// every other object, and the roleRef follows it.
+		if b.RoleRef.Name == prefix+"manager-role" {
+			sawManager = true
+		}
+		if len(m.GetMatchingResourcesByAnyId(func(id resid.ResId) bool {
+			return id.Kind == b.RoleRef.Kind && id.Name == b.RoleRef.Name
+		})) != 1 {
+			t.Errorf("ClusterRoleBinding %s: roleRef %s %s not rendered", b.Name, b.RoleRef.Kind, b.RoleRef.Name)
+		}
+		if !slices.Equal(b.Subjects, []rbacv1.Subject{want}) {
+			t.Errorf("ClusterRoleBinding %s: subjects %+v, want [%+v]", b.Name, b.Subjects, want)
+		}
+	}
+	if !sawManager {
+		t.Error("no ClusterRoleBinding to the manager ClusterRole")
+	}
+	for _, r := range ofKind(m, "RoleBinding") {
+		var b rbacv1.RoleBinding
+		decode(t, r, &b)
+		if !slices.Equal(b.Subjects, []rbacv1.Subject{want}) {
+			t.Errorf("RoleBinding %s: subjects %+v, want [%+v]", b.Name, b.Subjects, want)
+		}
+	}
+	sas := ofKind(m, "ServiceAccount")
+	if len(sas) != 1 || sas[0].GetName() != sa || sas[0].GetNamespace() != namespace {
+		t.Errorf("ServiceAccounts %v, want %s/%s", sas, namespace, sa)
+	}
+}
+
+func TestSamples(t *testing.T) {
+	m := build(t, "config/samples")
+	if n := len(ofKind(m, "Office")); n != 12 {
+		t.Errorf("%d Offices, want 12", n)
+	}
+}
+
+func TestDefaultMetricsService(t *testing.T) {
+	m := build(t, "config/default")
+	var found bool
+	for _, r := range ofKind(m, "Service") {
+		var svc corev1.Service
+		decode(t, r, &svc)
+		if svc.Name != prefix+"controller-manager-metrics-service" {
+			continue
+		}
+		found = true
+		if svc.Namespace != namespace {
+			t.Errorf("metrics Service in namespace %q, want %q", svc.Namespace, namespace)
+		}
+		if len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Name != "https" ||
+			svc.Spec.Ports[0].Port != 8443 || svc.Spec.Ports[0].TargetPort.IntValue() != 8443 {
+			t.Errorf("metrics Service ports = %+v, want https 8443 -> 8443", svc.Spec.Ports)
+		}
+		if svc.Spec.Selector["control-plane"] != "controller-manager" {
+			t.Errorf("metrics Service selector = %v", svc.Spec.Selector)
+		}
+	}
+	if !found {
+		t.Error("no metrics Service")
+	}
+	if n := len(ofKind(m, "ServiceMonitor")); n != 0 {
+		t.Errorf("config/default renders %d ServiceMonitors; ../prometheus is optional", n)
+	}
+}
+
+func TestPrometheus(t *testing.T) {
+	m := build(t, "config/prometheus")
+	if n := len(ofKind(m, "ServiceMonitor")); n != 1 {
+		t.Errorf("%d ServiceMonitors, want 1", n)
+	}
+}
