@@ -3,9 +3,11 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"reflect"
 
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -40,45 +42,38 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	copts := controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles}
 
 	offices := &officeObserver{client: mgr.GetClient()}
-	if err := ctrl.NewControllerManagedBy(mgr).
-		Named("office").
-		For(&v1alpha1.Office{}).
-		// An office's status depends on its parent (path, level) and on its
-		// children (count): enqueue both when an office changes, so that a
-		// child waiting for its parent becomes Ready when the parent appears.
-		Watches(&v1alpha1.Office{}, handler.EnqueueRequestsFromMapFunc(offices.relatives)).
-		WithOptions(copts).
-		Complete(newStatusReconciler(mgr, "office", func() *v1alpha1.Office { return &v1alpha1.Office{} }, offices.observe)); err != nil {
+	// An office's status depends on its parent (path, level) and on its
+	// children (count): enqueue both when an office changes, so that a child
+	// waiting for its parent becomes Ready when the parent appears.
+	if err := register(mgr, "office", copts, offices.observe,
+		func(b *builder.Builder) *builder.Builder {
+			return b.Watches(&v1alpha1.Office{}, handler.EnqueueRequestsFromMapFunc(offices.relatives))
+		}); err != nil {
 		return err
 	}
-	if err := ctrl.NewControllerManagedBy(mgr).
-		Named("routingpolicy").
-		For(&v1alpha1.RoutingPolicy{}).
-		WithOptions(copts).
-		Complete(newStatusReconciler(mgr, "routingpolicy", func() *v1alpha1.RoutingPolicy { return &v1alpha1.RoutingPolicy{} }, observeRoutingPolicy)); err != nil {
+	if err := register(mgr, "routingpolicy", copts, observeRoutingPolicy, nil); err != nil {
 		return err
 	}
-	if err := ctrl.NewControllerManagedBy(mgr).
-		Named("escalationpolicy").
-		For(&v1alpha1.EscalationPolicy{}).
-		WithOptions(copts).
-		Complete(newStatusReconciler(mgr, "escalationpolicy", func() *v1alpha1.EscalationPolicy { return &v1alpha1.EscalationPolicy{} }, observeEscalationPolicy)); err != nil {
+	if err := register(mgr, "escalationpolicy", copts, observeEscalationPolicy, nil); err != nil {
 		return err
 	}
-	return ctrl.NewControllerManagedBy(mgr).
-		Named("holidaycalendar").
-		For(&v1alpha1.HolidayCalendar{}).
-		WithOptions(copts).
-		Complete(newStatusReconciler(mgr, "holidaycalendar", func() *v1alpha1.HolidayCalendar { return &v1alpha1.HolidayCalendar{} }, observeHolidayCalendar))
+	return register(mgr, "holidaycalendar", copts, observeHolidayCalendar, nil)
 }
 
-func newStatusReconciler[T statusObject](mgr ctrl.Manager, name string, newObj func() T, observe observeFunc[T]) reconcile.Reconciler {
-	return &statusReconciler[T]{
+// register builds the controller of one kind around the shared status
+// reconciler; extra adds the kind's own watches.
+func register[T statusObject](mgr ctrl.Manager, name string, opts controller.Options, observe observeFunc[T], extra func(*builder.Builder) *builder.Builder) error {
+	newObj := func() T { return reflect.New(reflect.TypeFor[T]().Elem()).Interface().(T) }
+	b := ctrl.NewControllerManagedBy(mgr).Named(name).For(newObj()).WithOptions(opts)
+	if extra != nil {
+		b = extra(b)
+	}
+	return b.Complete(&statusReconciler[T]{
 		client:   mgr.GetClient(),
 		recorder: mgr.GetEventRecorder("petition-operator-" + name),
 		newObj:   newObj,
 		observe:  observe,
-	}
+	})
 }
 
 // relatives maps an office to its parent and its children.
