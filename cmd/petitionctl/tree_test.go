@@ -1,0 +1,96 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runCLI(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var out, errw bytes.Buffer
+	cmd := newRootCommand(&out, &errw)
+	cmd.SetArgs(args)
+	err := cmd.Execute()
+	return out.String(), err
+}
+
+func writeYAML(t *testing.T, dir, name, content string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestTreeOffline(t *testing.T) {
+	out, err := runCLI(t, "tree", "-f", "../../config/samples")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	if len(lines) != 13 {
+		t.Fatalf("want a header and 12 offices, got %d lines:\n%s", len(lines), out)
+	}
+	for i, want := range []string{
+		"NAME", "nanyang-city ", "├─ neixiang-county ", "│  ├─ neixiang-human-resources ",
+	} {
+		if !strings.HasPrefix(lines[i], want) {
+			t.Errorf("line %d = %q, want it to start with %q", i, lines[i], want)
+		}
+	}
+	if !strings.Contains(lines[1], "南阳市信访局") || !strings.Contains(lines[1], "True") {
+		t.Errorf("city line lacks its display name or readiness: %q", lines[1])
+	}
+	if !strings.HasPrefix(lines[12], "└─ nanyang-natural-resources ") {
+		t.Errorf("last line = %q", lines[12])
+	}
+}
+
+func TestTreeOfflineJSON(t *testing.T) {
+	out, err := runCLI(t, "tree", "-f", "../../config/samples", "-o", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var entries []treeEntry
+	if err := json.Unmarshal([]byte(out), &entries); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	depth := map[string]int{}
+	for _, e := range entries {
+		depth[e.Name] = e.Depth
+		if e.Ready != "True" {
+			t.Errorf("%s: ready %q, want True", e.Name, e.Ready)
+		}
+	}
+	for name, want := range map[string]int{"nanyang-city": 0, "zhenping-county": 1, "shifosi-town": 2} {
+		if depth[name] != want {
+			t.Errorf("%s: depth %d, want %d", name, depth[name], want)
+		}
+	}
+}
+
+func TestTreeReportsOfficesOutsideTheNetwork(t *testing.T) {
+	dir := t.TempDir()
+	writeYAML(t, dir, "offices.yaml", `apiVersion: petition.xinfang.io/v1alpha1
+kind: Office
+metadata: {name: lost-town}
+spec: {level: Township, parent: missing-county}
+`)
+	out, err := runCLI(t, "tree", "-f", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "lost-town") || !strings.Contains(out, "False (ParentMissing)") {
+		t.Errorf("want lost-town reported as False (ParentMissing):\n%s", out)
+	}
+}
+
+func TestTreeRejectsUnknownOutput(t *testing.T) {
+	_, err := runCLI(t, "tree", "-f", "../../config/samples", "-o", "yaml")
+	if err == nil || !strings.Contains(err.Error(), `unknown output format "yaml"`) {
+		t.Fatalf("want an unknown output format error, got %v", err)
+	}
+}
