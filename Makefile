@@ -41,11 +41,15 @@ generate: $(CONTROLLER_GEN) ## Generate deepcopy code.
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths="./api/..."
 
 .PHONY: verify
-verify: manifests generate fmt ## Fail when generated files or formatting are not committed.
-	@if [ -n "$$(git status --porcelain -- api config charts controllers '*.go')" ]; then \
-		echo "generated files are stale; run 'make manifests generate fmt' and commit:"; \
-		git status --porcelain -- api config charts controllers '*.go'; git --no-pager diff --stat; exit 1; \
+verify: manifests generate fmt tidy ## Fail when generated files, formatting or go.mod are not committed.
+	@if [ -n "$$(git status --porcelain -- api config charts controllers go.mod go.sum '*.go')" ]; then \
+		echo "generated files are stale; run 'make manifests generate fmt tidy' and commit:"; \
+		git status --porcelain -- api config charts controllers go.mod go.sum '*.go'; git --no-pager diff --stat; exit 1; \
 	fi
+
+.PHONY: tidy
+tidy: ## Tidy go.mod and go.sum.
+	$(GO) mod tidy
 
 .PHONY: fmt
 fmt: ## Run gofmt on the code.

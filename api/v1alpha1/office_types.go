@@ -328,7 +328,7 @@ type OfficeStatus struct {
 
 	// children is the number of offices whose parent is this one.
 	// +optional
-	Children int32 `json:"children,omitempty"`
+	Children int32 `json:"children"`
 
 	// escalation is the resolved escalation chain.
 	// +optional
