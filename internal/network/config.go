@@ -1,0 +1,91 @@
+package network
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+
+	"github.com/xinfang/petition-operator/api/v1alpha1"
+)
+
+// ConfigFormat versions the compiled office configuration, the contract
+// between the operator and tenant services (docs/office-config.md).
+const ConfigFormat = "petition.xinfang.io/office-config/v1"
+
+// OfficeConfig is the compiled configuration of one office, served by its
+// tenant service.
+type OfficeConfig struct {
+	// Format is ConfigFormat.
+	Format string `json:"format"`
+	// Office is the office's name.
+	Office string `json:"office"`
+	// DisplayName is the office's human name.
+	DisplayName string `json:"displayName,omitempty"`
+	// Level is City, County, Township or Department.
+	Level v1alpha1.Level `json:"level"`
+	// Department is the department code of a Department office.
+	Department v1alpha1.DepartmentCode `json:"department,omitempty"`
+	// DivisionCode is the GB/T 2260 code.
+	DivisionCode string `json:"divisionCode,omitempty"`
+	// Parent is the parent office; empty for the City.
+	Parent string `json:"parent,omitempty"`
+	// Path lists the offices from the City down to this one.
+	Path []string `json:"path"`
+	// TimeZone is the IANA zone of windows and deadlines.
+	TimeZone string `json:"timeZone"`
+	// CalendarRef names the holiday calendar.
+	CalendarRef string `json:"calendarRef,omitempty"`
+	// ReceptionWindows are the office's windows as declared.
+	ReceptionWindows []CompiledWindow `json:"receptionWindows"`
+}
+
+// CompiledWindow is a reception window with its defaults resolved.
+type CompiledWindow struct {
+	Name             string               `json:"name"`
+	Kind             v1alpha1.WindowKind  `json:"kind"`
+	Channels         []v1alpha1.Channel   `json:"channels"`
+	Always           bool                 `json:"always,omitempty"`
+	Weekdays         []string             `json:"weekdays,omitempty"`
+	Times            []v1alpha1.TimeRange `json:"times,omitempty"`
+	DaysOfMonth      []string             `json:"daysOfMonth,omitempty"`
+	DateRanges       []v1alpha1.DateRange `json:"dateRanges,omitempty"`
+	ClosedOnHolidays bool                 `json:"closedOnHolidays"`
+}
+
+// Compile builds the configuration of office at path (from Path).
+func Compile(office *v1alpha1.Office, path []string) OfficeConfig {
+	tz := office.Spec.TimeZone
+	if tz == "" {
+		tz = v1alpha1.DefaultTimeZone
+	}
+	windows := make([]CompiledWindow, 0, len(office.Spec.ReceptionWindows))
+	for i := range office.Spec.ReceptionWindows {
+		w := &office.Spec.ReceptionWindows[i]
+		kind := w.Kind
+		if kind == "" {
+			kind = v1alpha1.WindowRegular
+		}
+		windows = append(windows, CompiledWindow{
+			Name: w.Name, Kind: kind, Channels: w.Channels, Always: w.Always, Weekdays: w.Weekdays,
+			Times: w.Times, DaysOfMonth: w.DaysOfMonth, DateRanges: w.DateRanges,
+			ClosedOnHolidays: w.IsClosedOnHolidays(),
+		})
+	}
+	return OfficeConfig{
+		Format: ConfigFormat, Office: office.Name, DisplayName: office.Spec.DisplayName,
+		Level: office.Spec.Level, Department: office.Spec.Department, DivisionCode: office.Spec.DivisionCode,
+		Parent: string(office.Spec.Parent), Path: path, TimeZone: tz, CalendarRef: string(office.Spec.CalendarRef),
+		ReceptionWindows: windows,
+	}
+}
+
+// Marshal returns the configuration as indented JSON and its hash: the first
+// 16 hex digits of its SHA-256.
+func (c OfficeConfig) Marshal() ([]byte, string, error) {
+	data, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return nil, "", err
+	}
+	sum := sha256.Sum256(data)
+	return data, hex.EncodeToString(sum[:8]), nil
+}

@@ -1,0 +1,205 @@
+// Package tenant renders the tenant stack of an office — Namespace,
+// ServiceAccount, ConfigMap, Deployment, Service, NetworkPolicies and a
+// PodDisruptionBudget — with kustomize (krusty) from a base embedded in the
+// binary, an overlay made from the office's spec, and the office's patches.
+package tenant
+
+import (
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"path"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/kustomize/api/krusty"
+	kusttypes "sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/kustomize/kyaml/resid"
+	"sigs.k8s.io/yaml"
+
+	"github.com/xinfang/petition-operator/api/v1alpha1"
+)
+
+//go:embed base/*.yaml
+var base embed.FS
+
+// Labels on every rendered object.
+const (
+	// LabelManagedBy marks what the operator manages; its caches see only
+	// objects with it.
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	// ManagedBy is the value of LabelManagedBy.
+	ManagedBy = "petition-operator"
+	// LabelOffice names the office an object belongs to.
+	LabelOffice = "petition.xinfang.io/office"
+	// LabelConfigHash carries the hash of the compiled configuration on the
+	// Deployment's pod template.
+	LabelConfigHash = "petition.xinfang.io/config-hash"
+)
+
+// NamespacePrefix prefixes the name of every tenant namespace.
+const NamespacePrefix = "office-"
+
+// Namespace returns the tenant namespace of an office.
+func Namespace(office string) string { return NamespacePrefix + office }
+
+// Input is everything a tenant stack depends on.
+type Input struct {
+	// Office is the office to render.
+	Office *v1alpha1.Office
+	// Config is the office's compiled configuration (JSON) and ConfigHash
+	// its hash.
+	Config     []byte
+	ConfigHash string
+	// DefaultImage is the tenant image when the office names none.
+	DefaultImage string
+	// IngressNamespace is the namespace of the platform ingress allowed to
+	// reach every desk.
+	IngressNamespace string
+}
+
+// Render renders the office's tenant stack. Patches may change the stack but
+// not take it out of the office's namespace, add kinds the operator does not
+// manage, or lift the namespace's restricted Pod Security and default deny.
+func Render(in Input) ([]*unstructured.Unstructured, error) {
+	fsys := filesys.MakeFsInMemory()
+	if err := copyBase(fsys); err != nil {
+		return nil, err
+	}
+	k, err := overlay(in)
+	if err != nil {
+		return nil, err
+	}
+	kdata, err := yaml.Marshal(k)
+	if err != nil {
+		return nil, err
+	}
+	ns := Namespace(in.Office.Name)
+	files := map[string][]byte{
+		"/overlay/kustomization.yaml": kdata,
+		"/overlay/office.json":        in.Config,
+		"/overlay/namespace.yaml": fmt.Appendf(nil, `apiVersion: v1
+kind: Namespace
+metadata:
+  name: %s
+  labels:
+    pod-security.kubernetes.io/enforce: restricted
+    pod-security.kubernetes.io/enforce-version: latest
+`, ns),
+	}
+	if pdb, err := base.ReadFile("base/pdb.yaml"); err == nil {
+		files["/overlay/pdb.yaml"] = pdb
+	} else {
+		return nil, err
+	}
+	for name, data := range files {
+		if err := fsys.WriteFile(name, data); err != nil {
+			return nil, err
+		}
+	}
+	resMap, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(fsys, "/overlay")
+	if err != nil {
+		return nil, fmt.Errorf("rendering the tenant stack: %w", err)
+	}
+	var objs []*unstructured.Unstructured
+	for _, r := range resMap.Resources() {
+		// Through JSON, so that numbers are int64 as unstructured expects.
+		data, err := r.MarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		u := &unstructured.Unstructured{}
+		if err := u.UnmarshalJSON(data); err != nil {
+			return nil, err
+		}
+		objs = append(objs, u)
+	}
+	if err := check(objs, ns); err != nil {
+		return nil, err
+	}
+	return objs, nil
+}
+
+func copyBase(fsys filesys.FileSystem) error {
+	return fs.WalkDir(base, "base", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || path.Base(p) == "pdb.yaml" {
+			return err
+		}
+		data, err := base.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return fsys.WriteFile(path.Join("/", p), data)
+	})
+}
+
+// overlay builds the kustomization that turns the base into the office's stack.
+func overlay(in Input) (*kusttypes.Kustomization, error) {
+	o := in.Office
+	replicas := int32(1)
+	if o.Spec.Tenant.Replicas != nil {
+		replicas = *o.Spec.Tenant.Replicas
+	}
+	image := o.Spec.Tenant.Image
+	if image == "" {
+		image = in.DefaultImage
+	}
+	resources := []string{"../base", "namespace.yaml"}
+	if replicas > 1 {
+		resources = append(resources, "pdb.yaml")
+	}
+	container := map[string]any{"name": "desk", "image": image}
+	if r := o.Spec.Tenant.Resources; len(r.Requests) > 0 || len(r.Limits) > 0 {
+		container["resources"] = r
+	}
+	deployPatch := map[string]any{
+		"apiVersion": "apps/v1", "kind": "Deployment", "metadata": map[string]any{"name": "desk"},
+		"spec": map[string]any{"template": map[string]any{
+			"metadata": map[string]any{"labels": map[string]any{LabelConfigHash: in.ConfigHash}},
+			"spec":     map[string]any{"containers": []any{container}},
+		}},
+	}
+	deployData, err := json.Marshal(deployPatch)
+	if err != nil {
+		return nil, err
+	}
+	ingressPatch := fmt.Sprintf(`[{"op": "replace", "path": "/spec/ingress/0/from/0/namespaceSelector/matchLabels/kubernetes.io~1metadata.name", "value": %q}]`, in.IngressNamespace)
+	patches := []kusttypes.Patch{
+		{Patch: string(deployData)},
+		{Patch: ingressPatch, Target: &kusttypes.Selector{ResId: resid.ResId{Gvk: resid.Gvk{Kind: "NetworkPolicy"}, Name: "desk"}}},
+	}
+	for i, p := range o.Spec.Tenant.Patches {
+		kp := kusttypes.Patch{Patch: p.Patch}
+		if t := p.Target; t != nil {
+			kp.Target = &kusttypes.Selector{
+				ResId: resid.ResId{
+					Gvk:  resid.Gvk{Group: t.Group, Version: t.Version, Kind: t.Kind},
+					Name: t.Name,
+				},
+				LabelSelector:      t.LabelSelector,
+				AnnotationSelector: t.AnnotationSelector,
+			}
+		}
+		if strings.TrimSpace(kp.Patch) == "" {
+			return nil, fmt.Errorf("spec.tenant.patches[%d]: empty patch", i)
+		}
+		patches = append(patches, kp)
+	}
+	return &kusttypes.Kustomization{
+		TypeMeta:  kusttypes.TypeMeta{APIVersion: kusttypes.KustomizationVersion, Kind: kusttypes.KustomizationKind},
+		Namespace: Namespace(o.Name),
+		Resources: resources,
+		Labels: []kusttypes.Label{{
+			Pairs:            map[string]string{LabelManagedBy: ManagedBy, LabelOffice: o.Name},
+			IncludeTemplates: true,
+		}},
+		Replicas: []kusttypes.Replica{{Name: "desk", Count: int64(replicas)}},
+		ConfigMapGenerator: []kusttypes.ConfigMapArgs{{GeneratorArgs: kusttypes.GeneratorArgs{
+			Name:     "desk-config",
+			KvPairSources: kusttypes.KvPairSources{FileSources: []string{"office.json"}},
+		}}},
+		Patches: patches,
+	}, nil
+}

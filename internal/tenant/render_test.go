@@ -1,0 +1,246 @@
+package tenant
+
+import (
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/utils/ptr"
+
+	"github.com/xinfang/petition-operator/api/v1alpha1"
+)
+
+func input(mutate func(*v1alpha1.Office)) Input {
+	o := &v1alpha1.Office{
+		ObjectMeta: metav1.ObjectMeta{Name: "zhenping-county"},
+		Spec:       v1alpha1.OfficeSpec{Level: v1alpha1.LevelCounty, Parent: "nanyang-city"},
+	}
+	if mutate != nil {
+		mutate(o)
+	}
+	return Input{Office: o, Config: []byte(`{"office":"zhenping-county"}`), ConfigHash: "0123456789abcdef",
+		DefaultImage: "ghcr.io/xinfang/petition-desk:v1", IngressNamespace: "ingress-nginx"}
+}
+
+func byID(t *testing.T, objs []*unstructured.Unstructured) map[string]*unstructured.Unstructured {
+	t.Helper()
+	m := map[string]*unstructured.Unstructured{}
+	for _, o := range objs {
+		name := o.GetName()
+		if o.GetKind() == "ConfigMap" {
+			name = "desk-config"
+		}
+		m[o.GetKind()+"/"+name] = o
+	}
+	return m
+}
+
+func str(t *testing.T, o *unstructured.Unstructured, path ...string) string {
+	t.Helper()
+	v, _, err := unstructured.NestedFieldNoCopy(o.Object, path...)
+	if err != nil {
+		t.Fatalf("%s: %v", strings.Join(path, "."), err)
+	}
+	s, _ := v.(string)
+	return s
+}
+
+func container(t *testing.T, deploy *unstructured.Unstructured) map[string]any {
+	t.Helper()
+	cs, _, _ := unstructured.NestedSlice(deploy.Object, "spec", "template", "spec", "containers")
+	if len(cs) != 1 {
+		t.Fatalf("want one container, got %d", len(cs))
+	}
+	return cs[0].(map[string]any)
+}
+
+func TestRenderDefaultStack(t *testing.T) {
+	objs, err := Render(input(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := byID(t, objs)
+	want := []string{"Namespace/office-zhenping-county", "ServiceAccount/desk", "ConfigMap/desk-config", "Deployment/desk",
+		"Service/desk", "NetworkPolicy/default-deny", "NetworkPolicy/desk"}
+	if len(objs) != len(want) {
+		t.Errorf("rendered %d objects, want %d: %v", len(objs), len(want), keys(m))
+	}
+	for _, id := range want {
+		o, ok := m[id]
+		if !ok {
+			t.Errorf("missing %s; have %v", id, keys(m))
+			continue
+		}
+		if o.GetLabels()[LabelManagedBy] != ManagedBy || o.GetLabels()[LabelOffice] != "zhenping-county" {
+			t.Errorf("%s labels = %v", id, o.GetLabels())
+		}
+		if o.GetKind() != "Namespace" && o.GetNamespace() != "office-zhenping-county" {
+			t.Errorf("%s namespace = %q", id, o.GetNamespace())
+		}
+	}
+	if _, ok := m["PodDisruptionBudget/desk"]; ok {
+		t.Error("a PodDisruptionBudget was rendered for one replica")
+	}
+	ns := m["Namespace/office-zhenping-county"]
+	if ns.GetLabels()["pod-security.kubernetes.io/enforce"] != "restricted" {
+		t.Errorf("namespace labels = %v", ns.GetLabels())
+	}
+
+	cm := m["ConfigMap/desk-config"]
+	if !strings.HasPrefix(cm.GetName(), "desk-config-") || len(cm.GetName()) <= len("desk-config-") {
+		t.Errorf("ConfigMap name %q has no hash suffix", cm.GetName())
+	}
+	if got := str(t, cm, "data", "office.json"); got != `{"office":"zhenping-county"}` {
+		t.Errorf("office.json = %q", got)
+	}
+	deploy := m["Deployment/desk"]
+	vols, _, _ := unstructured.NestedSlice(deploy.Object, "spec", "template", "spec", "volumes")
+	if got := vols[0].(map[string]any)["configMap"].(map[string]any)["name"]; got != cm.GetName() {
+		t.Errorf("Deployment mounts ConfigMap %v, want %s", got, cm.GetName())
+	}
+	if got := deploy.GetLabels(); got[LabelOffice] != "zhenping-county" {
+		t.Errorf("deployment labels = %v", got)
+	}
+	if got := str(t, deploy, "spec", "template", "metadata", "labels", LabelConfigHash); got != "0123456789abcdef" {
+		t.Errorf("pod template config hash = %q", got)
+	}
+	c := container(t, deploy)
+	if c["image"] != "ghcr.io/xinfang/petition-desk:v1" {
+		t.Errorf("image = %v", c["image"])
+	}
+	sc := c["securityContext"].(map[string]any)
+	if sc["allowPrivilegeEscalation"] != false || sc["readOnlyRootFilesystem"] != true ||
+		len(sc["capabilities"].(map[string]any)["drop"].([]any)) != 1 {
+		t.Errorf("container securityContext = %v", sc)
+	}
+	psc, _, _ := unstructured.NestedMap(deploy.Object, "spec", "template", "spec", "securityContext")
+	if psc["runAsNonRoot"] != true || psc["seccompProfile"].(map[string]any)["type"] != "RuntimeDefault" {
+		t.Errorf("pod securityContext = %v", psc)
+	}
+	if c["readinessProbe"] == nil || c["livenessProbe"] == nil {
+		t.Error("probes missing")
+	}
+	np := m["NetworkPolicy/desk"]
+	from, _, _ := unstructured.NestedSlice(np.Object, "spec", "ingress")
+	peer := from[0].(map[string]any)["from"].([]any)[0].(map[string]any)
+	if got := peer["namespaceSelector"].(map[string]any)["matchLabels"].(map[string]any)["kubernetes.io/metadata.name"]; got != "ingress-nginx" {
+		t.Errorf("ingress namespace = %v", got)
+	}
+}
+
+func keys(m map[string]*unstructured.Unstructured) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	return ks
+}
+
+func TestRenderFromSpec(t *testing.T) {
+	objs, err := Render(input(func(o *v1alpha1.Office) {
+		o.Spec.Tenant.Replicas = ptr.To[int32](3)
+		o.Spec.Tenant.Image = "registry.example/desk@sha256:0000000000000000000000000000000000000000000000000000000000000000"
+		o.Spec.Tenant.Resources = corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("128Mi")}}
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := byID(t, objs)
+	if _, ok := m["PodDisruptionBudget/desk"]; !ok {
+		t.Error("no PodDisruptionBudget for 3 replicas")
+	}
+	deploy := m["Deployment/desk"]
+	if r, _, _ := unstructured.NestedInt64(deploy.Object, "spec", "replicas"); r != 3 {
+		t.Errorf("replicas = %d", r)
+	}
+	c := container(t, deploy)
+	if !strings.HasPrefix(c["image"].(string), "registry.example/desk@sha256:") {
+		t.Errorf("image = %v", c["image"])
+	}
+	res := c["resources"].(map[string]any)
+	if res["limits"].(map[string]any)["memory"] != "128Mi" || res["requests"].(map[string]any)["cpu"] != "10m" {
+		t.Errorf("resources = %v; want the office's limit over the base's requests", res)
+	}
+}
+
+func TestConfigChangeRenamesConfigMap(t *testing.T) {
+	a, err := Render(input(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := input(nil)
+	in.Config = []byte(`{"office":"zhenping-county","displayName":"镇平县信访局"}`)
+	b, err := Render(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if byID(t, a)["ConfigMap/desk-config"].GetName() == byID(t, b)["ConfigMap/desk-config"].GetName() {
+		t.Error("a new configuration kept the ConfigMap's name: the Deployment would not roll")
+	}
+}
+
+func TestPatchesApply(t *testing.T) {
+	objs, err := Render(input(func(o *v1alpha1.Office) {
+		o.Spec.Tenant.Patches = []v1alpha1.TenantPatch{
+			{Patch: "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: desk\n  annotations:\n    team: land\n"},
+			{Patch: `[{"op": "replace", "path": "/spec/ports/0/port", "value": 8081}]`,
+				Target: &v1alpha1.PatchTarget{Kind: "Service", Name: "desk"}},
+		}
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := byID(t, objs)
+	if got := m["Deployment/desk"].GetAnnotations()["team"]; got != "land" {
+		t.Errorf("strategic merge patch not applied: annotations %v", m["Deployment/desk"].GetAnnotations())
+	}
+	ports, _, _ := unstructured.NestedSlice(m["Service/desk"].Object, "spec", "ports")
+	if ports[0].(map[string]any)["port"] != int64(8081) {
+		t.Errorf("JSON 6902 patch not applied: ports %v", ports)
+	}
+}
+
+func TestHostilePatchesRejected(t *testing.T) {
+	cases := map[string]struct {
+		patch v1alpha1.TenantPatch
+		want  string
+	}{
+		"lift pod security": {v1alpha1.TenantPatch{Patch: "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: office-zhenping-county\n  labels:\n    pod-security.kubernetes.io/enforce: privileged\n"},
+			"pod-security.kubernetes.io/enforce must stay restricted"},
+		"drop the default deny": {v1alpha1.TenantPatch{Patch: "$patch: delete\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: default-deny\n"},
+			"NetworkPolicy default-deny: must not be removed"},
+		"open the default deny": {v1alpha1.TenantPatch{Patch: `[{"op": "add", "path": "/spec/ingress", "value": [{}]}]`,
+			Target: &v1alpha1.PatchTarget{Kind: "NetworkPolicy", Name: "default-deny"}}, "must select every pod and deny all ingress and egress"},
+		"change a kind": {v1alpha1.TenantPatch{Patch: `[{"op": "replace", "path": "/kind", "value": "ClusterRole"}, {"op": "replace", "path": "/apiVersion", "value": "rbac.authorization.k8s.io/v1"}]`,
+			Target: &v1alpha1.PatchTarget{Kind: "ServiceAccount"}}, "is not part of a tenant stack"},
+		"not a patch": {v1alpha1.TenantPatch{Patch: "{{{"}, "rendering the tenant stack"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := Render(input(func(o *v1alpha1.Office) { o.Spec.Tenant.Patches = []v1alpha1.TenantPatch{tc.patch} }))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("want an error containing %q, got %v", tc.want, err)
+			}
+		})
+	}
+}
+
+// TestPatchCannotLeaveTheNamespace: the overlay's namespace is set after the
+// patches, so a patch that moves an object is overridden.
+func TestPatchCannotLeaveTheNamespace(t *testing.T) {
+	objs, err := Render(input(func(o *v1alpha1.Office) {
+		o.Spec.Tenant.Patches = []v1alpha1.TenantPatch{{
+			Patch:  `[{"op": "replace", "path": "/metadata/namespace", "value": "kube-system"}]`,
+			Target: &v1alpha1.PatchTarget{Kind: "Service"},
+		}}
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ns := byID(t, objs)["Service/desk"].GetNamespace(); ns != "office-zhenping-county" {
+		t.Fatalf("Service moved to %q", ns)
+	}
+}
