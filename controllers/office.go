@@ -2,45 +2,176 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/tenant"
 )
 
-// officeObserver places an office in the network: its path from the City,
-// its children, and whether its parent exists at an allowed level.
-type officeObserver struct {
-	client client.Client
+// officeFinalizer keeps an office until its tenant namespace is deleted and
+// refuses to let an office with children go.
+const officeFinalizer = "petition.xinfang.io/tenant"
+
+// officeReconciler places an office in the network and runs its tenant stack.
+type officeReconciler struct {
+	client   client.Client
+	recorder events.EventRecorder
+	applier  *applier
+	opts     Options
 }
 
-func (o *officeObserver) children(ctx context.Context, name string) ([]v1alpha1.Office, error) {
+func (r *officeReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	office := &v1alpha1.Office{}
+	if err := r.client.Get(ctx, req.NamespacedName, office); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	ctx = ctrl.LoggerInto(ctx, ctrl.LoggerFrom(ctx).WithValues("office", office.Name))
+
+	if !office.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, r.finalize(ctx, office)
+	}
+	if !controllerutil.ContainsFinalizer(office, officeFinalizer) {
+		patch := client.MergeFrom(office.DeepCopy())
+		controllerutil.AddFinalizer(office, officeFinalizer)
+		if err := r.client.Patch(ctx, office, patch); err != nil {
+			return ctrl.Result{}, client.IgnoreNotFound(err)
+		}
+	}
+	before := office.DeepCopy()
+	outcome, err := r.reconcile(ctx, office)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{}, commitStatus(ctx, r.client, r.recorder, before, office, outcome)
+}
+
+// reconcile rebuilds the office's status from the world and, when the office
+// fits into the network, renders and applies its tenant stack.
+func (r *officeReconciler) reconcile(ctx context.Context, office *v1alpha1.Office) (Outcome, error) {
+	children, err := r.children(ctx, office.Name)
+	if err != nil {
+		return Outcome{}, err
+	}
+	office.Status.Children = int32(len(children))
+
+	path, problem, err := r.path(ctx, office)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if problem != nil {
+		// Outside the network: no tenant is created, and none is deleted.
+		office.Status.Path = nil
+		return Outcome{
+			Ready: metav1.ConditionFalse, Reason: problem.Reason, Message: problem.Message,
+			// A missing parent may still be applied (GitOps apply order);
+			// a wrong level or a cycle needs a change to the spec.
+			Stalled: problem.Reason != v1alpha1.ReasonParentMissing,
+		}, nil
+	}
+	office.Status.Path = path
+	office.Status.Namespace = tenant.Namespace(office.Name)
+	if office.Spec.Suspend {
+		return Outcome{Ready: metav1.ConditionFalse, Reason: v1alpha1.ReasonSuspended, Idle: true,
+			Message: "spec.suspend is true: the tenant stack is left as it is"}, nil
+	}
+
+	config, hash, err := network.Compile(office, path).Marshal()
+	if err != nil {
+		return Outcome{}, err
+	}
+	objs, err := tenant.Render(tenant.Input{
+		Office: office, Config: config, ConfigHash: hash,
+		DefaultImage: r.opts.TenantImage, IngressNamespace: r.opts.IngressNamespace,
+	})
+	if err != nil {
+		return Outcome{Ready: metav1.ConditionFalse, Reason: v1alpha1.ReasonRenderFailed, Stalled: true,
+			Message: err.Error()}, nil
+	}
+	inventory, err := r.applier.apply(ctx, office, objs)
+	if err != nil {
+		var invalid *invalidObjectError
+		if errors.As(err, &invalid) {
+			return Outcome{Ready: metav1.ConditionFalse, Reason: v1alpha1.ReasonApplyFailed, Stalled: true,
+				Message: err.Error()}, nil
+		}
+		return Outcome{}, err
+	}
+	if err := r.applier.prune(ctx, office.Status.Inventory, inventory); err != nil {
+		return Outcome{}, err
+	}
+	office.Status.Inventory = inventory
+
+	var deploy appsv1.Deployment
+	office.Status.Tenant = &v1alpha1.OfficeTenantStatus{ConfigHash: hash}
+	if err := r.client.Get(ctx, types.NamespacedName{Namespace: office.Status.Namespace, Name: "desk"}, &deploy); err == nil {
+		office.Status.Tenant.ReadyReplicas = deploy.Status.ReadyReplicas
+	} else if !apierrors.IsNotFound(err) {
+		return Outcome{}, err
+	}
+	return ready(fmt.Sprintf("tenant stack applied in %s; office at %s", office.Status.Namespace, strings.Join(path, "/"))), nil
+}
+
+// finalize deletes the tenant namespace of an office that has no children,
+// then lets the office go. An office with children stays.
+func (r *officeReconciler) finalize(ctx context.Context, office *v1alpha1.Office) error {
+	if !controllerutil.ContainsFinalizer(office, officeFinalizer) {
+		return nil
+	}
+	children, err := r.children(ctx, office.Name)
+	if err != nil {
+		return err
+	}
+	if len(children) > 0 {
+		names := make([]string, len(children))
+		for i, c := range children {
+			names[i] = c.Name
+		}
+		before := office.DeepCopy()
+		office.Status.Children = int32(len(children))
+		// The children's deletion or move enqueues this office again.
+		return commitStatus(ctx, r.client, r.recorder, before, office, Outcome{
+			Ready: metav1.ConditionFalse, Reason: v1alpha1.ReasonDeletionBlocked,
+			Message: fmt.Sprintf("office has %d children (%s): delete them or give them another parent first", len(children), strings.Join(names, ", ")),
+		})
+	}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: tenant.Namespace(office.Name)}}
+	if err := r.client.Delete(ctx, ns, client.PropagationPolicy(metav1.DeletePropagationBackground)); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("deleting namespace %s: %w", ns.Name, err)
+	}
+	patch := client.MergeFrom(office.DeepCopy())
+	controllerutil.RemoveFinalizer(office, officeFinalizer)
+	return client.IgnoreNotFound(r.client.Patch(ctx, office, patch))
+}
+
+func (r *officeReconciler) children(ctx context.Context, name string) ([]v1alpha1.Office, error) {
 	var list v1alpha1.OfficeList
-	if err := o.client.List(ctx, &list, client.MatchingFields{fieldParent: name}); err != nil {
-		return nil, err
+	if err := r.client.List(ctx, &list, client.MatchingFields{fieldParent: name}); err != nil {
+		return nil, fmt.Errorf("listing children of %s: %w", name, err)
 	}
 	return list.Items, nil
 }
 
-func (o *officeObserver) observe(ctx context.Context, office *v1alpha1.Office) (Outcome, error) {
-	children, err := o.children(ctx, office.Name)
-	if err != nil {
-		return Outcome{}, fmt.Errorf("listing children of %s: %w", office.Name, err)
-	}
-	office.Status.Children = int32(len(children))
-
-	// Walk the ancestors through the cache. A read error other than NotFound
-	// is transient and retried.
+// path walks the office's ancestors through the cache. A read error other
+// than NotFound is transient and returned.
+func (r *officeReconciler) path(ctx context.Context, office *v1alpha1.Office) ([]string, *network.Problem, error) {
 	var readErr error
 	lookup := func(name string) (*v1alpha1.Office, bool) {
 		var parent v1alpha1.Office
-		if err := o.client.Get(ctx, types.NamespacedName{Name: name}, &parent); err != nil {
+		if err := r.client.Get(ctx, types.NamespacedName{Name: name}, &parent); err != nil {
 			if !apierrors.IsNotFound(err) && readErr == nil {
 				readErr = err
 			}
@@ -50,19 +181,25 @@ func (o *officeObserver) observe(ctx context.Context, office *v1alpha1.Office) (
 	}
 	path, problem := network.Path(office, lookup)
 	if readErr != nil {
-		return Outcome{}, fmt.Errorf("reading the ancestors of %s: %w", office.Name, readErr)
+		return nil, nil, fmt.Errorf("reading the ancestors of %s: %w", office.Name, readErr)
 	}
-	if problem != nil {
-		office.Status.Path = nil
-		return Outcome{
-			Ready:   metav1.ConditionFalse,
-			Reason:  problem.Reason,
-			Message: problem.Message,
-			// A missing parent may still be applied (GitOps apply order);
-			// a wrong level or a cycle needs a change to the spec.
-			Stalled: problem.Reason != v1alpha1.ReasonParentMissing,
-		}, nil
+	return path, problem, nil
+}
+
+// relatives maps an office to its parent and its children.
+func (r *officeReconciler) relatives(ctx context.Context, obj client.Object) []reconcile.Request {
+	office := obj.(*v1alpha1.Office)
+	var reqs []reconcile.Request
+	if office.Spec.Parent != "" {
+		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Name: string(office.Spec.Parent)}})
 	}
-	office.Status.Path = path
-	return ready(fmt.Sprintf("office is in the network at %s", strings.Join(path, "/"))), nil
+	children, err := r.children(ctx, office.Name)
+	if err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "listing children", "office", office.Name)
+		return reqs
+	}
+	for _, c := range children {
+		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Name: c.Name}})
+	}
+	return reqs
 }

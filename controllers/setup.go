@@ -5,21 +5,49 @@ import (
 	"fmt"
 	"reflect"
 
-	"k8s.io/apimachinery/pkg/types"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
+	"github.com/xinfang/petition-operator/internal/tenant"
 )
 
 // Options configures the reconcilers.
 type Options struct {
 	// MaxConcurrentReconciles per kind; 0 means controller-runtime's default.
 	MaxConcurrentReconciles int
+	// TenantImage is the tenant image of offices that name none.
+	TenantImage string
+	// IngressNamespace is the namespace of the platform ingress that may
+	// reach every tenant.
+	IngressNamespace string
+}
+
+// CacheOptions scopes the caches of the tenant kinds to the objects the
+// operator manages and drops managedFields, which nothing reads.
+func CacheOptions() cache.Options {
+	managed := labels.SelectorFromSet(labels.Set{tenant.LabelManagedBy: tenant.ManagedBy})
+	byObject := map[client.Object]cache.ByObject{}
+	for _, obj := range tenantObjects() {
+		byObject[obj] = cache.ByObject{Label: managed}
+	}
+	return cache.Options{ByObject: byObject, DefaultTransform: cache.TransformStripManagedFields()}
+}
+
+// tenantObjects returns an empty object of each kind of tenant.Kinds.
+func tenantObjects() []client.Object {
+	return []client.Object{
+		&corev1.Namespace{}, &corev1.ServiceAccount{}, &corev1.ConfigMap{}, &corev1.Service{},
+		&appsv1.Deployment{}, &networkingv1.NetworkPolicy{}, &policyv1.PodDisruptionBudget{},
+	}
 }
 
 // fieldParent indexes offices by spec.parent, to find an office's children.
@@ -27,7 +55,12 @@ const fieldParent = "spec.parent"
 
 // +kubebuilder:rbac:groups=petition.xinfang.io,resources=offices;routingpolicies;escalationpolicies;holidaycalendars,verbs=get;list;watch
 // +kubebuilder:rbac:groups=petition.xinfang.io,resources=offices/status;routingpolicies/status;escalationpolicies/status;holidaycalendars/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=petition.xinfang.io,resources=offices,verbs=update;patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups="",resources=namespaces;serviceaccounts;configmaps;services,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update;patch;delete
 
 // Setup registers the field indexes and every reconciler with mgr.
 func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
@@ -41,55 +74,44 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	}
 	copts := controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles}
 
-	offices := &officeObserver{client: mgr.GetClient()}
-	// An office's status depends on its parent (path, level) and on its
-	// children (count): enqueue both when an office changes, so that a child
-	// waiting for its parent becomes Ready when the parent appears.
-	if err := register(mgr, "office", copts, offices.observe,
-		func(b *builder.Builder) *builder.Builder {
-			return b.Watches(&v1alpha1.Office{}, handler.EnqueueRequestsFromMapFunc(offices.relatives))
-		}); err != nil {
+	offices := &officeReconciler{
+		client:   mgr.GetClient(),
+		recorder: mgr.GetEventRecorder("petition-operator-office"),
+		applier:  &applier{client: mgr.GetClient(), scheme: mgr.GetScheme()},
+		opts:     opts,
+	}
+	b := ctrl.NewControllerManagedBy(mgr).
+		Named("office").
+		For(&v1alpha1.Office{}).
+		// An office's status depends on its parent (path, level) and on its
+		// children (count): enqueue both when an office changes, so that a
+		// child waiting for its parent becomes Ready when the parent appears.
+		Watches(&v1alpha1.Office{}, handler.EnqueueRequestsFromMapFunc(offices.relatives)).
+		WithOptions(copts)
+	// A tenant object edited or deleted by hand is restored.
+	for _, obj := range tenantObjects() {
+		b = b.Owns(obj)
+	}
+	if err := b.Complete(offices); err != nil {
 		return err
 	}
-	if err := register(mgr, "routingpolicy", copts, observeRoutingPolicy, nil); err != nil {
+	if err := register(mgr, "routingpolicy", copts, observeRoutingPolicy); err != nil {
 		return err
 	}
-	if err := register(mgr, "escalationpolicy", copts, observeEscalationPolicy, nil); err != nil {
+	if err := register(mgr, "escalationpolicy", copts, observeEscalationPolicy); err != nil {
 		return err
 	}
-	return register(mgr, "holidaycalendar", copts, observeHolidayCalendar, nil)
+	return register(mgr, "holidaycalendar", copts, observeHolidayCalendar)
 }
 
 // register builds the controller of one kind around the shared status
-// reconciler; extra adds the kind's own watches.
-func register[T statusObject](mgr ctrl.Manager, name string, opts controller.Options, observe observeFunc[T], extra func(*builder.Builder) *builder.Builder) error {
+// reconciler.
+func register[T statusObject](mgr ctrl.Manager, name string, opts controller.Options, observe observeFunc[T]) error {
 	newObj := func() T { return reflect.New(reflect.TypeFor[T]().Elem()).Interface().(T) }
-	b := ctrl.NewControllerManagedBy(mgr).Named(name).For(newObj()).WithOptions(opts)
-	if extra != nil {
-		b = extra(b)
-	}
-	return b.Complete(&statusReconciler[T]{
+	return ctrl.NewControllerManagedBy(mgr).Named(name).For(newObj()).WithOptions(opts).Complete(&statusReconciler[T]{
 		client:   mgr.GetClient(),
 		recorder: mgr.GetEventRecorder("petition-operator-" + name),
 		newObj:   newObj,
 		observe:  observe,
 	})
-}
-
-// relatives maps an office to its parent and its children.
-func (o *officeObserver) relatives(ctx context.Context, obj client.Object) []reconcile.Request {
-	office := obj.(*v1alpha1.Office)
-	var reqs []reconcile.Request
-	if office.Spec.Parent != "" {
-		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Name: string(office.Spec.Parent)}})
-	}
-	children, err := o.children(ctx, office.Name)
-	if err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "listing children", "office", office.Name)
-		return reqs
-	}
-	for _, c := range children {
-		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Name: c.Name}})
-	}
-	return reqs
 }

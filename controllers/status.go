@@ -37,6 +37,9 @@ type Outcome struct {
 	// Stalled is true when retrying cannot fix the problem: only a change to
 	// this object or another one can.
 	Stalled bool
+	// Idle is true when the object is not Ready on purpose (suspended): it
+	// is neither Reconciling nor Stalled.
+	Idle bool
 }
 
 // ready is the outcome of an object that is fully reconciled.
@@ -73,18 +76,31 @@ func (r *statusReconciler[T]) Reconcile(ctx context.Context, req ctrl.Request) (
 		// leave the status as it was.
 		return ctrl.Result{}, err
 	}
+	return ctrl.Result{}, commitStatus(ctx, r.client, r.recorder, before, obj, outcome)
+}
+
+// commitStatus sets the conditions from outcome and patches obj's status when
+// it differs from before, recording an event when Ready changed.
+func commitStatus[T statusObject](ctx context.Context, c client.Client, rec events.EventRecorder, before, obj T, outcome Outcome) error {
 	setConditions(obj, outcome)
 	if equality.Semantic.DeepEqual(before, obj) {
-		return ctrl.Result{}, nil
+		return nil
 	}
-	if err := r.client.Status().Patch(ctx, obj, client.MergeFrom(before)); err != nil {
+	// The optimistic lock makes a patch computed from a stale cache fail
+	// instead of recording the same transition twice.
+	if err := c.Status().Patch(ctx, obj, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
 		if apierrors.IsNotFound(err) {
-			return ctrl.Result{}, nil
+			return nil
 		}
-		return ctrl.Result{}, fmt.Errorf("patching status of %s: %w", obj.GetName(), err)
+		if apierrors.IsConflict(err) {
+			// The newer object's watch event enqueues another reconcile.
+			log.FromContext(ctx).V(1).Info("status patch conflicts with a newer object; waiting for it")
+			return nil
+		}
+		return fmt.Errorf("patching status of %s: %w", obj.GetName(), err)
 	}
-	r.recordTransition(ctx, before, obj)
-	return ctrl.Result{}, nil
+	recordTransition(ctx, rec, before, obj)
+	return nil
 }
 
 // setConditions writes Ready, Reconciling and Stalled from outcome, following
@@ -98,6 +114,9 @@ func setConditions(obj statusObject, o Outcome) {
 	})
 	switch {
 	case o.Ready == metav1.ConditionTrue:
+		apimeta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionReconciling)
+		apimeta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionStalled)
+	case o.Idle:
 		apimeta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionReconciling)
 		apimeta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionStalled)
 	case o.Stalled:
@@ -115,7 +134,7 @@ func setConditions(obj statusObject, o Outcome) {
 
 // recordTransition records an event when the Ready condition changed status
 // or reason.
-func (r *statusReconciler[T]) recordTransition(ctx context.Context, before, after T) {
+func recordTransition[T statusObject](ctx context.Context, rec events.EventRecorder, before, after T) {
 	old := apimeta.FindStatusCondition(before.CommonStatus().Conditions, v1alpha1.ConditionReady)
 	cur := apimeta.FindStatusCondition(after.CommonStatus().Conditions, v1alpha1.ConditionReady)
 	if cur == nil || (old != nil && old.Status == cur.Status && old.Reason == cur.Reason) {
@@ -125,6 +144,6 @@ func (r *statusReconciler[T]) recordTransition(ctx context.Context, before, afte
 	if cur.Status != metav1.ConditionTrue {
 		eventType = corev1.EventTypeWarning
 	}
-	r.recorder.Eventf(after, nil, eventType, cur.Reason, "Reconcile", "%s", cur.Message)
+	rec.Eventf(after, nil, eventType, cur.Reason, "Reconcile", "%s", cur.Message)
 	log.FromContext(ctx).Info("ready condition changed", "ready", cur.Status, "reason", cur.Reason, "message", cur.Message)
 }

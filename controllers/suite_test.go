@@ -25,6 +25,9 @@ import (
 
 var k8s client.Client
 
+// testImage is the operator's default tenant image in these tests.
+const testImage = "ghcr.io/xinfang/petition-desk:test"
+
 // TestMain starts a real control plane and the manager with every
 // reconciler, as the operator runs them.
 func TestMain(m *testing.M) {
@@ -44,6 +47,7 @@ func run(m *testing.M) int {
 	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
 		Scheme:  testenv.Scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
+		Cache:   controllers.CacheOptions(),
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -51,7 +55,7 @@ func run(m *testing.M) int {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if err := controllers.Setup(ctx, mgr, controllers.Options{}); err != nil {
+	if err := controllers.Setup(ctx, mgr, controllers.Options{TenantImage: testImage, IngressNamespace: "ingress-nginx"}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}

@@ -31,6 +31,16 @@ const (
 	ReasonInvalidLevel = "InvalidLevel"
 	// ReasonInCycle: an office is part of a parent cycle.
 	ReasonInCycle = "InCycle"
+	// ReasonRenderFailed: the office's tenant stack cannot be rendered, e.g.
+	// because of a patch.
+	ReasonRenderFailed = "RenderFailed"
+	// ReasonApplyFailed: the API server refused an object of the tenant stack.
+	ReasonApplyFailed = "ApplyFailed"
+	// ReasonSuspended: spec.suspend stops changes to the tenant stack.
+	ReasonSuspended = "Suspended"
+	// ReasonDeletionBlocked: an office with children is being deleted; it
+	// stays until its children are deleted or moved.
+	ReasonDeletionBlocked = "DeletionBlocked"
 	// ReasonInvalidDate: a date matches the YYYY-MM-DD pattern but does not
 	// exist, e.g. 2026-02-30.
 	ReasonInvalidDate = "InvalidDate"

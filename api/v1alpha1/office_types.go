@@ -313,6 +313,19 @@ type OfficeTenantStatus struct {
 	ConfigHash string `json:"configHash,omitempty"`
 }
 
+// ObjectRef identifies an object of an office's tenant stack.
+type ObjectRef struct {
+	// apiVersion of the object.
+	APIVersion string `json:"apiVersion"`
+	// kind of the object.
+	Kind string `json:"kind"`
+	// namespace of the object; empty for the Namespace itself.
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+	// name of the object.
+	Name string `json:"name"`
+}
+
 // OfficeStatus is the observed state of an office.
 type OfficeStatus struct {
 	StatusCommon `json:",inline"`
@@ -342,6 +355,12 @@ type OfficeStatus struct {
 	// tenant reports the tenant service.
 	// +optional
 	Tenant *OfficeTenantStatus `json:"tenant,omitempty"`
+
+	// inventory lists the objects of the tenant stack the operator applied
+	// last; objects that leave the rendered stack are pruned from it.
+	// +optional
+	// +listType=atomic
+	Inventory []ObjectRef `json:"inventory,omitempty"`
 }
 
 // Office is one office of the petition network — the city, a county, a

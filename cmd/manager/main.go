@@ -12,7 +12,6 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
@@ -42,6 +41,8 @@ func run() error {
 		qps                  float64
 		burst                int
 		gracefulShutdownTime time.Duration
+		tenantImage          string
+		ingressNamespace     string
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
 	flag.BoolVar(&metricsSecure, "metrics-secure", false, "Serve metrics over HTTPS, authenticated and authorized by the API server (TokenReview and SubjectAccessReview).")
@@ -53,6 +54,8 @@ func run() error {
 	flag.Float64Var(&qps, "kube-api-qps", 50, "Sustained queries per second to the API server.")
 	flag.IntVar(&burst, "kube-api-burst", 100, "Burst of queries to the API server.")
 	flag.DurationVar(&gracefulShutdownTime, "graceful-shutdown-timeout", 30*time.Second, "How long to wait for running reconciles on shutdown.")
+	flag.StringVar(&tenantImage, "tenant-image", "ghcr.io/xinfang/petition-desk:"+version.Version, "Default image of each office's tenant service (spec.tenant.image overrides it).")
+	flag.StringVar(&ingressNamespace, "ingress-namespace", "ingress-nginx", "Namespace of the platform ingress that every tenant's NetworkPolicy admits.")
 	zapOpts := zap.Options{Development: false}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -85,16 +88,16 @@ func run() error {
 		LeaderElectionNamespace:       leaderElectionNS,
 		LeaderElectionReleaseOnCancel: true,
 		GracefulShutdownTimeout:       &gracefulShutdownTime,
-		// Nothing reads managedFields: dropping them from the cache saves a
-		// large share of its memory.
-		Cache: cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+		Cache:                         controllers.CacheOptions(),
 	})
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)
 	}
 
 	ctx := ctrl.SetupSignalHandler()
-	if err := controllers.Setup(ctx, mgr, controllers.Options{MaxConcurrentReconciles: concurrency}); err != nil {
+	if err := controllers.Setup(ctx, mgr, controllers.Options{
+		MaxConcurrentReconciles: concurrency, TenantImage: tenantImage, IngressNamespace: ingressNamespace,
+	}); err != nil {
 		return fmt.Errorf("setting up controllers: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
@@ -104,6 +107,6 @@ func run() error {
 		return err
 	}
 
-	log.Info("starting manager", "version", version.Version, "leaderElection", leaderElect)
+	log.Info("starting manager", "version", version.Version, "tenantImage", tenantImage, "leaderElection", leaderElect)
 	return mgr.Start(ctx)
 }

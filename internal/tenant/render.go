@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -119,6 +120,11 @@ metadata:
 	if err := check(objs, ns); err != nil {
 		return nil, err
 	}
+	// In the order of Kinds: the Namespace first, the ConfigMap before the
+	// Deployment that mounts it.
+	slices.SortStableFunc(objs, func(a, b *unstructured.Unstructured) int {
+		return kindOrder(a.GroupVersionKind()) - kindOrder(b.GroupVersionKind())
+	})
 	return objs, nil
 }
 
@@ -197,7 +203,7 @@ func overlay(in Input) (*kusttypes.Kustomization, error) {
 		}},
 		Replicas: []kusttypes.Replica{{Name: "desk", Count: int64(replicas)}},
 		ConfigMapGenerator: []kusttypes.ConfigMapArgs{{GeneratorArgs: kusttypes.GeneratorArgs{
-			Name:     "desk-config",
+			Name:          "desk-config",
 			KvPairSources: kusttypes.KvPairSources{FileSources: []string{"office.json"}},
 		}}},
 		Patches: patches,
