@@ -1,0 +1,277 @@
+package controllers_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/xinfang/petition-operator/api/v1alpha1"
+	"github.com/xinfang/petition-operator/internal/network"
+)
+
+var ctx = context.Background()
+
+func key(ns, name string) client.ObjectKey { return client.ObjectKey{Namespace: ns, Name: name} }
+
+// deployment waits for the office's desk Deployment and returns it.
+func deployment(t *testing.T, office string) *appsv1.Deployment {
+	t.Helper()
+	d := &appsv1.Deployment{}
+	NewWithT(t).Eventually(func() error { return k8s.Get(ctx, key("office-"+office, "desk"), d) }).
+		WithTimeout(20 * time.Second).Should(Succeed())
+	return d
+}
+
+// configMaps returns the desk-config ConfigMaps of the office's namespace.
+func configMaps(g Gomega, office string) []corev1.ConfigMap {
+	var list corev1.ConfigMapList
+	g.Expect(k8s.List(ctx, &list, client.InNamespace("office-"+office))).To(Succeed())
+	var out []corev1.ConfigMap
+	for _, cm := range list.Items {
+		if strings.HasPrefix(cm.Name, "desk-config-") {
+			out = append(out, cm)
+		}
+	}
+	return out
+}
+
+func TestNetworkComesUpWithTenants(t *testing.T) {
+	g := NewWithT(t)
+	city := office("net-city", v1alpha1.LevelCity, "")
+	city.Spec.DisplayName = "南阳市信访局"
+	city.Spec.Tenant.Replicas = ptr.To[int32](2)
+	county := office("net-county", v1alpha1.LevelCounty, "net-city")
+	county.Spec.ReceptionWindows = []v1alpha1.ReceptionWindow{{
+		Name: "online", Channels: []v1alpha1.Channel{v1alpha1.ChannelOnline}, Always: true,
+	}}
+	town := office("net-town", v1alpha1.LevelTownship, "net-county")
+	dept := office("net-dept", v1alpha1.LevelDepartment, "net-city")
+	create(t, city, county, town, dept)
+	for _, o := range []*v1alpha1.Office{city, county, town, dept} {
+		expectReady(t, o)
+		g.Expect(o.Status.Namespace).To(Equal("office-" + o.Name))
+		g.Expect(o.Status.Tenant).NotTo(BeNil())
+		g.Expect(o.Status.Tenant.ConfigHash).To(HaveLen(16))
+		g.Expect(o.Finalizers).To(ContainElement("petition.xinfang.io/tenant"))
+	}
+
+	// The namespace enforces the restricted Pod Security Standard.
+	var ns corev1.Namespace
+	g.Expect(k8s.Get(ctx, key("", "office-net-county"), &ns)).To(Succeed())
+	g.Expect(ns.Labels).To(HaveKeyWithValue("pod-security.kubernetes.io/enforce", "restricted"))
+	g.Expect(ns.OwnerReferences).To(HaveLen(1))
+	g.Expect(ns.OwnerReferences[0].Name).To(Equal("net-county"))
+	g.Expect(*ns.OwnerReferences[0].Controller).To(BeTrue())
+
+	// The Deployment runs the default image, non-root, read-only, with probes,
+	// and mounts the ConfigMap that holds the compiled configuration.
+	d := deployment(t, "net-county")
+	pod := d.Spec.Template.Spec
+	c := pod.Containers[0]
+	g.Expect(c.Image).To(Equal(testImage))
+	g.Expect(*pod.SecurityContext.RunAsNonRoot).To(BeTrue())
+	g.Expect(pod.SecurityContext.SeccompProfile.Type).To(Equal(corev1.SeccompProfileTypeRuntimeDefault))
+	g.Expect(*c.SecurityContext.ReadOnlyRootFilesystem).To(BeTrue())
+	g.Expect(*c.SecurityContext.AllowPrivilegeEscalation).To(BeFalse())
+	g.Expect(c.SecurityContext.Capabilities.Drop).To(ConsistOf(corev1.Capability("ALL")))
+	g.Expect(c.ReadinessProbe).NotTo(BeNil())
+	g.Expect(c.LivenessProbe).NotTo(BeNil())
+	g.Expect(c.Resources.Limits.Memory().String()).To(Equal("64Mi"))
+	g.Expect(d.Spec.Template.Labels).To(HaveKeyWithValue("petition.xinfang.io/config-hash", county.Status.Tenant.ConfigHash))
+
+	cms := configMaps(g, "net-county")
+	g.Expect(cms).To(HaveLen(1))
+	g.Expect(pod.Volumes[0].ConfigMap.Name).To(Equal(cms[0].Name))
+	var cfg network.OfficeConfig
+	g.Expect(json.Unmarshal([]byte(cms[0].Data["office.json"]), &cfg)).To(Succeed())
+	g.Expect(cfg.Format).To(Equal(network.ConfigFormat))
+	g.Expect(cfg.Office).To(Equal("net-county"))
+	g.Expect(cfg.Path).To(Equal([]string{"net-city", "net-county"}))
+	g.Expect(cfg.Parent).To(Equal("net-city"))
+	g.Expect(cfg.ReceptionWindows).To(HaveLen(1))
+	g.Expect(cfg.ReceptionWindows[0].Always).To(BeTrue())
+
+	// Service and NetworkPolicies: default deny, desk open to the ingress
+	// namespace and other offices' desks.
+	var svc corev1.Service
+	g.Expect(k8s.Get(ctx, key("office-net-county", "desk"), &svc)).To(Succeed())
+	g.Expect(svc.Spec.Ports[0].Port).To(BeEquivalentTo(80))
+	var deny networkingv1.NetworkPolicy
+	g.Expect(k8s.Get(ctx, key("office-net-county", "default-deny"), &deny)).To(Succeed())
+	g.Expect(deny.Spec.PodSelector.MatchLabels).To(BeEmpty())
+	g.Expect(deny.Spec.PolicyTypes).To(ConsistOf(networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress))
+	g.Expect(deny.Spec.Ingress).To(BeEmpty())
+	var allow networkingv1.NetworkPolicy
+	g.Expect(k8s.Get(ctx, key("office-net-county", "desk"), &allow)).To(Succeed())
+	g.Expect(allow.Spec.Ingress[0].From[0].NamespaceSelector.MatchLabels).To(HaveKeyWithValue("kubernetes.io/metadata.name", "ingress-nginx"))
+
+	// A PodDisruptionBudget only where replicas > 1.
+	var pdb policyv1.PodDisruptionBudget
+	g.Expect(k8s.Get(ctx, key("office-net-city", "desk"), &pdb)).To(Succeed())
+	g.Expect(apierrors.IsNotFound(k8s.Get(ctx, key("office-net-county", "desk"), &pdb))).To(BeTrue())
+	g.Expect(*deployment(t, "net-city").Spec.Replicas).To(BeEquivalentTo(2))
+}
+
+func TestDriftIsRestored(t *testing.T) {
+	g := NewWithT(t)
+	city := office("drift-city", v1alpha1.LevelCity, "")
+	create(t, city)
+	expectReady(t, city)
+
+	// An edited Deployment gets its image back.
+	d := deployment(t, "drift-city")
+	d.Spec.Template.Spec.Containers[0].Image = "evil.example/desk:latest"
+	g.Expect(k8s.Update(ctx, d)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		g.Expect(k8s.Get(ctx, key("office-drift-city", "desk"), d)).To(Succeed())
+		g.Expect(d.Spec.Template.Spec.Containers[0].Image).To(Equal(testImage))
+	}).WithTimeout(20 * time.Second).Should(Succeed())
+
+	// A deleted Service and NetworkPolicy come back.
+	g.Expect(k8s.Delete(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "office-drift-city", Name: "desk"}})).To(Succeed())
+	g.Expect(k8s.Delete(ctx, &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "office-drift-city", Name: "default-deny"}})).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		g.Expect(k8s.Get(ctx, key("office-drift-city", "desk"), &corev1.Service{})).To(Succeed())
+		g.Expect(k8s.Get(ctx, key("office-drift-city", "default-deny"), &networkingv1.NetworkPolicy{})).To(Succeed())
+	}).WithTimeout(20 * time.Second).Should(Succeed())
+
+	// A label removed from the namespace returns.
+	var ns corev1.Namespace
+	g.Expect(k8s.Get(ctx, key("", "office-drift-city"), &ns)).To(Succeed())
+	ns.Labels["pod-security.kubernetes.io/enforce"] = "privileged"
+	g.Expect(k8s.Update(ctx, &ns)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		g.Expect(k8s.Get(ctx, key("", "office-drift-city"), &ns)).To(Succeed())
+		g.Expect(ns.Labels).To(HaveKeyWithValue("pod-security.kubernetes.io/enforce", "restricted"))
+	}).WithTimeout(20 * time.Second).Should(Succeed())
+}
+
+func TestChangesRollAndPrune(t *testing.T) {
+	g := NewWithT(t)
+	city := office("prune-city", v1alpha1.LevelCity, "")
+	city.Spec.Tenant.Replicas = ptr.To[int32](2)
+	create(t, city)
+	expectReady(t, city)
+	g.Expect(k8s.Get(ctx, key("office-prune-city", "desk"), &policyv1.PodDisruptionBudget{})).To(Succeed())
+	oldHash := city.Status.Tenant.ConfigHash
+	oldCM := configMaps(g, "prune-city")[0].Name
+
+	// One replica: the PodDisruptionBudget goes. A new display name: a new
+	// ConfigMap, the Deployment rolls to it and the old one goes. Patches
+	// apply.
+	city.Spec.Tenant.Replicas = ptr.To[int32](1)
+	city.Spec.DisplayName = "南阳市信访局"
+	city.Spec.Tenant.Image = "registry.example/desk:v2"
+	city.Spec.Tenant.Patches = []v1alpha1.TenantPatch{{
+		Patch: "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: desk\n  annotations:\n    owner: land-team\n",
+	}}
+	g.Expect(k8s.Update(ctx, city)).To(Succeed())
+	expectReady(t, city)
+	g.Expect(city.Status.Tenant.ConfigHash).NotTo(Equal(oldHash))
+	g.Eventually(func(g Gomega) {
+		g.Expect(apierrors.IsNotFound(k8s.Get(ctx, key("office-prune-city", "desk"), &policyv1.PodDisruptionBudget{}))).To(BeTrue())
+		cms := configMaps(g, "prune-city")
+		g.Expect(cms).To(HaveLen(1))
+		g.Expect(cms[0].Name).NotTo(Equal(oldCM))
+		var d appsv1.Deployment
+		g.Expect(k8s.Get(ctx, key("office-prune-city", "desk"), &d)).To(Succeed())
+		g.Expect(d.Spec.Template.Spec.Volumes[0].ConfigMap.Name).To(Equal(cms[0].Name))
+		g.Expect(d.Spec.Template.Spec.Containers[0].Image).To(Equal("registry.example/desk:v2"))
+		g.Expect(d.Annotations).To(HaveKeyWithValue("owner", "land-team"))
+		g.Expect(*d.Spec.Replicas).To(BeEquivalentTo(1))
+	}).WithTimeout(20 * time.Second).Should(Succeed())
+	g.Expect(city.Status.Inventory).To(HaveLen(7))
+}
+
+func TestBadPatchStallsAndKeepsTheStack(t *testing.T) {
+	g := NewWithT(t)
+	city := office("patch-city", v1alpha1.LevelCity, "")
+	create(t, city)
+	expectReady(t, city)
+	city.Spec.Tenant.Patches = []v1alpha1.TenantPatch{{
+		Patch: "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: office-patch-city\n  labels:\n    pod-security.kubernetes.io/enforce: privileged\n",
+	}}
+	g.Expect(k8s.Update(ctx, city)).To(Succeed())
+	expectNotReady(t, city, v1alpha1.ReasonRenderFailed, v1alpha1.ConditionStalled)
+	g.Expect(condition(g, city, v1alpha1.ConditionReady).Message).To(ContainSubstring("pod-security.kubernetes.io/enforce must stay restricted"))
+	// Nothing was deleted or loosened.
+	var ns corev1.Namespace
+	g.Expect(k8s.Get(ctx, key("", "office-patch-city"), &ns)).To(Succeed())
+	g.Expect(ns.Labels).To(HaveKeyWithValue("pod-security.kubernetes.io/enforce", "restricted"))
+	deployment(t, "patch-city")
+}
+
+func TestSuspendLeavesTheTenantAlone(t *testing.T) {
+	g := NewWithT(t)
+	city := office("suspend-city", v1alpha1.LevelCity, "")
+	create(t, city)
+	expectReady(t, city)
+	city.Spec.Suspend = true
+	city.Spec.Tenant.Image = "registry.example/desk:v3"
+	g.Expect(k8s.Update(ctx, city)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		ready := condition(g, city, v1alpha1.ConditionReady)
+		g.Expect(ready.Reason).To(Equal(v1alpha1.ReasonSuspended))
+		g.Expect(ready.ObservedGeneration).To(Equal(city.Generation))
+		g.Expect(condition(g, city, v1alpha1.ConditionStalled)).To(BeNil())
+		g.Expect(condition(g, city, v1alpha1.ConditionReconciling)).To(BeNil())
+	}).WithTimeout(20 * time.Second).Should(Succeed())
+	g.Expect(deployment(t, "suspend-city").Spec.Template.Spec.Containers[0].Image).To(Equal(testImage))
+
+	city.Spec.Suspend = false
+	g.Expect(k8s.Update(ctx, city)).To(Succeed())
+	expectReady(t, city)
+	g.Eventually(func(g Gomega) {
+		g.Expect(deployment(t, "suspend-city").Spec.Template.Spec.Containers[0].Image).To(Equal("registry.example/desk:v3"))
+	}).WithTimeout(20 * time.Second).Should(Succeed())
+}
+
+func TestDeletion(t *testing.T) {
+	g := NewWithT(t)
+	city := office("del-city", v1alpha1.LevelCity, "")
+	county := office("del-county", v1alpha1.LevelCounty, "del-city")
+	other := office("del-other", v1alpha1.LevelCity, "")
+	create(t, city, county, other)
+	for _, o := range []*v1alpha1.Office{city, county, other} {
+		expectReady(t, o)
+	}
+
+	// An office with children stays, says why, and keeps its tenant.
+	g.Expect(k8s.Delete(ctx, city)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		ready := condition(g, city, v1alpha1.ConditionReady)
+		g.Expect(ready.Reason).To(Equal(v1alpha1.ReasonDeletionBlocked))
+		g.Expect(ready.Message).To(ContainSubstring("del-county"))
+	}).WithTimeout(20 * time.Second).Should(Succeed())
+	var ns corev1.Namespace
+	g.Expect(k8s.Get(ctx, key("", "office-del-city"), &ns)).To(Succeed())
+	g.Expect(ns.DeletionTimestamp).To(BeNil())
+
+	// Deleting the leaf removes its namespace (the namespace controller
+	// removes what is inside) and nothing else; then the parent goes too.
+	g.Expect(k8s.Delete(ctx, county)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		g.Expect(apierrors.IsNotFound(k8s.Get(ctx, key("", "del-county"), &v1alpha1.Office{}))).To(BeTrue())
+		g.Expect(apierrors.IsNotFound(k8s.Get(ctx, key("", "del-city"), &v1alpha1.Office{}))).To(BeTrue())
+		for _, name := range []string{"office-del-county", "office-del-city"} {
+			err := k8s.Get(ctx, key("", name), &ns)
+			g.Expect(apierrors.IsNotFound(err) || (err == nil && ns.DeletionTimestamp != nil)).To(BeTrue(), name)
+		}
+	}).WithTimeout(20 * time.Second).Should(Succeed())
+	g.Expect(k8s.Get(ctx, key("", "office-del-other"), &ns)).To(Succeed())
+	g.Expect(ns.DeletionTimestamp).To(BeNil())
+	deployment(t, "del-other")
+	expectReady(t, other)
+}
