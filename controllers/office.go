@@ -15,7 +15,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/network"
@@ -184,22 +183,4 @@ func (r *officeReconciler) path(ctx context.Context, office *v1alpha1.Office) ([
 		return nil, nil, fmt.Errorf("reading the ancestors of %s: %w", office.Name, readErr)
 	}
 	return path, problem, nil
-}
-
-// relatives maps an office to its parent and its children.
-func (r *officeReconciler) relatives(ctx context.Context, obj client.Object) []reconcile.Request {
-	office := obj.(*v1alpha1.Office)
-	var reqs []reconcile.Request
-	if office.Spec.Parent != "" {
-		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Name: string(office.Spec.Parent)}})
-	}
-	children, err := r.children(ctx, office.Name)
-	if err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "listing children", "office", office.Name)
-		return reqs
-	}
-	for _, c := range children {
-		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Name: c.Name}})
-	}
-	return reqs
 }

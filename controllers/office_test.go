@@ -150,3 +150,27 @@ func writes(g Gomega) float64 {
 	g.Expect(families).NotTo(BeEmpty())
 	return total
 }
+
+// TestMoveUpdatesTheSubtree moves a county to another city: every office
+// below it gets its new path, and both cities their children count.
+func TestMoveUpdatesTheSubtree(t *testing.T) {
+	g := NewWithT(t)
+	east := office("move-east", v1alpha1.LevelCity, "")
+	west := office("move-west", v1alpha1.LevelCity, "")
+	county := office("move-county", v1alpha1.LevelCounty, "move-east")
+	town := office("move-town", v1alpha1.LevelTownship, "move-county")
+	create(t, east, west, county, town)
+	expectReady(t, town)
+	g.Expect(town.Status.Path).To(Equal([]string{"move-east", "move-county", "move-town"}))
+
+	county.Spec.Parent = "move-west"
+	g.Expect(k8s.Update(context.Background(), county)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		g.Expect(k8s.Get(context.Background(), client.ObjectKeyFromObject(town), town)).To(Succeed())
+		g.Expect(town.Status.Path).To(Equal([]string{"move-west", "move-county", "move-town"}))
+		g.Expect(k8s.Get(context.Background(), client.ObjectKeyFromObject(east), east)).To(Succeed())
+		g.Expect(east.Status.Children).To(BeEquivalentTo(0))
+		g.Expect(k8s.Get(context.Background(), client.ObjectKeyFromObject(west), west)).To(Succeed())
+		g.Expect(west.Status.Children).To(BeEquivalentTo(1))
+	}).WithTimeout(20 * time.Second).Should(Succeed())
+}

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
+	"github.com/xinfang/petition-operator/internal/network"
 	"github.com/xinfang/petition-operator/internal/tenant"
 )
 
@@ -80,17 +81,17 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		applier:  &applier{client: mgr.GetClient(), scheme: mgr.GetScheme()},
 		opts:     opts,
 	}
+	// Offices are enqueued by officeEvents, which keeps the network index:
+	// an office's status depends on its parent and its ancestors (path,
+	// level) and on its children (count).
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("office").
-		For(&v1alpha1.Office{}).
-		// An office's status depends on its parent (path, level) and on its
-		// children (count): enqueue both when an office changes, so that a
-		// child waiting for its parent becomes Ready when the parent appears.
-		Watches(&v1alpha1.Office{}, handler.EnqueueRequestsFromMapFunc(offices.relatives)).
+		Watches(&v1alpha1.Office{}, &officeEvents{index: network.NewIndex()}).
 		WithOptions(copts)
 	// A tenant object edited or deleted by hand is restored.
+	owner := handler.EnqueueRequestForOwner(mgr.GetScheme(), mgr.GetRESTMapper(), &v1alpha1.Office{}, handler.OnlyControllerOwner())
 	for _, obj := range tenantObjects() {
-		b = b.Owns(obj)
+		b = b.Watches(obj, owner)
 	}
 	if err := b.Complete(offices); err != nil {
 		return err
