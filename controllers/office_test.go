@@ -34,8 +34,7 @@ func TestOfficesInANetworkBecomeReady(t *testing.T) {
 
 	// A spec change moves observedGeneration along.
 	gen := county.Generation
-	county.Spec.DisplayName = "镇平县信访局"
-	g.Expect(k8s.Update(context.Background(), county)).To(Succeed())
+	update(t, county, func(o *v1alpha1.Office) { o.Spec.DisplayName = "镇平县信访局" })
 	g.Expect(county.Generation).To(BeNumerically(">", gen))
 	expectReady(t, county)
 	g.Eventually(func(g Gomega) { g.Expect(events(g, "ready-county")).To(ContainElement(v1alpha1.ReasonReconciled)) }).
@@ -76,8 +75,7 @@ func TestWrongParentLevelStalls(t *testing.T) {
 
 	// Fixing the spec clears Stalled.
 	create(t, office("level-county", v1alpha1.LevelCounty, "level-city"))
-	town.Spec.Parent = "level-county"
-	g.Expect(k8s.Update(context.Background(), town)).To(Succeed())
+	update(t, town, func(o *v1alpha1.Office) { o.Spec.Parent = "level-county" })
 	expectReady(t, town)
 }
 
@@ -118,9 +116,7 @@ func TestNoWriteWithoutChange(t *testing.T) {
 		time.Sleep(time.Second)
 		g.Expect(writes(g)).To(Equal(before))
 	}).WithTimeout(20 * time.Second).Should(Succeed())
-	g.Expect(k8s.Get(context.Background(), client.ObjectKeyFromObject(city), city)).To(Succeed())
-	city.Annotations = map[string]string{"touched": "yes"}
-	g.Expect(k8s.Update(context.Background(), city)).To(Succeed())
+	update(t, city, func(o *v1alpha1.Office) { o.Annotations = map[string]string{"touched": "yes"} })
 	before := writes(g)
 	rv := city.ResourceVersion
 	g.Consistently(func(g Gomega) {
@@ -163,8 +159,7 @@ func TestMoveUpdatesTheSubtree(t *testing.T) {
 	expectReady(t, town)
 	g.Expect(town.Status.Path).To(Equal([]string{"move-east", "move-county", "move-town"}))
 
-	county.Spec.Parent = "move-west"
-	g.Expect(k8s.Update(context.Background(), county)).To(Succeed())
+	update(t, county, func(o *v1alpha1.Office) { o.Spec.Parent = "move-west" })
 	g.Eventually(func(g Gomega) {
 		g.Expect(k8s.Get(context.Background(), client.ObjectKeyFromObject(town), town)).To(Succeed())
 		g.Expect(town.Status.Path).To(Equal([]string{"move-west", "move-county", "move-town"}))

@@ -132,8 +132,7 @@ func TestDriftIsRestored(t *testing.T) {
 
 	// An edited Deployment gets its image back.
 	d := deployment(t, "drift-city")
-	d.Spec.Template.Spec.Containers[0].Image = "evil.example/desk:latest"
-	g.Expect(k8s.Update(ctx, d)).To(Succeed())
+	update(t, d, func(d *appsv1.Deployment) { d.Spec.Template.Spec.Containers[0].Image = "evil.example/desk:latest" })
 	g.Eventually(func(g Gomega) {
 		g.Expect(k8s.Get(ctx, key("office-drift-city", "desk"), d)).To(Succeed())
 		g.Expect(d.Spec.Template.Spec.Containers[0].Image).To(Equal(testImage))
@@ -148,12 +147,10 @@ func TestDriftIsRestored(t *testing.T) {
 	}).WithTimeout(20 * time.Second).Should(Succeed())
 
 	// A label removed from the namespace returns.
-	var ns corev1.Namespace
-	g.Expect(k8s.Get(ctx, key("", "office-drift-city"), &ns)).To(Succeed())
-	ns.Labels["pod-security.kubernetes.io/enforce"] = "privileged"
-	g.Expect(k8s.Update(ctx, &ns)).To(Succeed())
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "office-drift-city"}}
+	update(t, ns, func(ns *corev1.Namespace) { ns.Labels["pod-security.kubernetes.io/enforce"] = "privileged" })
 	g.Eventually(func(g Gomega) {
-		g.Expect(k8s.Get(ctx, key("", "office-drift-city"), &ns)).To(Succeed())
+		g.Expect(k8s.Get(ctx, key("", "office-drift-city"), ns)).To(Succeed())
 		g.Expect(ns.Labels).To(HaveKeyWithValue("pod-security.kubernetes.io/enforce", "restricted"))
 	}).WithTimeout(20 * time.Second).Should(Succeed())
 }
@@ -171,13 +168,14 @@ func TestChangesRollAndPrune(t *testing.T) {
 	// One replica: the PodDisruptionBudget goes. A new display name: a new
 	// ConfigMap, the Deployment rolls to it and the old one goes. Patches
 	// apply.
-	city.Spec.Tenant.Replicas = ptr.To[int32](1)
-	city.Spec.DisplayName = "南阳市信访局"
-	city.Spec.Tenant.Image = "registry.example/desk:v2"
-	city.Spec.Tenant.Patches = []v1alpha1.TenantPatch{{
-		Patch: "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: desk\n  annotations:\n    owner: land-team\n",
-	}}
-	g.Expect(k8s.Update(ctx, city)).To(Succeed())
+	update(t, city, func(o *v1alpha1.Office) {
+		o.Spec.Tenant.Replicas = ptr.To[int32](1)
+		o.Spec.DisplayName = "南阳市信访局"
+		o.Spec.Tenant.Image = "registry.example/desk:v2"
+		o.Spec.Tenant.Patches = []v1alpha1.TenantPatch{{
+			Patch: "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: desk\n  annotations:\n    owner: land-team\n",
+		}}
+	})
 	expectReady(t, city)
 	g.Expect(city.Status.Tenant.ConfigHash).NotTo(Equal(oldHash))
 	g.Eventually(func(g Gomega) {
@@ -200,10 +198,11 @@ func TestBadPatchStallsAndKeepsTheStack(t *testing.T) {
 	city := office("patch-city", v1alpha1.LevelCity, "")
 	create(t, city)
 	expectReady(t, city)
-	city.Spec.Tenant.Patches = []v1alpha1.TenantPatch{{
-		Patch: "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: office-patch-city\n  labels:\n    pod-security.kubernetes.io/enforce: privileged\n",
-	}}
-	g.Expect(k8s.Update(ctx, city)).To(Succeed())
+	update(t, city, func(o *v1alpha1.Office) {
+		o.Spec.Tenant.Patches = []v1alpha1.TenantPatch{{
+			Patch: "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: office-patch-city\n  labels:\n    pod-security.kubernetes.io/enforce: privileged\n",
+		}}
+	})
 	expectNotReady(t, city, v1alpha1.ReasonRenderFailed, v1alpha1.ConditionStalled)
 	g.Expect(condition(g, city, v1alpha1.ConditionReady).Message).To(ContainSubstring("pod-security.kubernetes.io/enforce must stay restricted"))
 	// Nothing was deleted or loosened.
@@ -218,9 +217,10 @@ func TestSuspendLeavesTheTenantAlone(t *testing.T) {
 	city := office("suspend-city", v1alpha1.LevelCity, "")
 	create(t, city)
 	expectReady(t, city)
-	city.Spec.Suspend = true
-	city.Spec.Tenant.Image = "registry.example/desk:v3"
-	g.Expect(k8s.Update(ctx, city)).To(Succeed())
+	update(t, city, func(o *v1alpha1.Office) {
+		o.Spec.Suspend = true
+		o.Spec.Tenant.Image = "registry.example/desk:v3"
+	})
 	g.Eventually(func(g Gomega) {
 		ready := condition(g, city, v1alpha1.ConditionReady)
 		g.Expect(ready.Reason).To(Equal(v1alpha1.ReasonSuspended))
@@ -230,8 +230,7 @@ func TestSuspendLeavesTheTenantAlone(t *testing.T) {
 	}).WithTimeout(20 * time.Second).Should(Succeed())
 	g.Expect(deployment(t, "suspend-city").Spec.Template.Spec.Containers[0].Image).To(Equal(testImage))
 
-	city.Spec.Suspend = false
-	g.Expect(k8s.Update(ctx, city)).To(Succeed())
+	update(t, city, func(o *v1alpha1.Office) { o.Spec.Suspend = false })
 	expectReady(t, city)
 	g.Eventually(func(g Gomega) {
 		g.Expect(deployment(t, "suspend-city").Spec.Template.Spec.Containers[0].Image).To(Equal("registry.example/desk:v3"))
