@@ -6,6 +6,8 @@ SHELL := /usr/bin/env bash -o pipefail
 
 GO ?= go
 IMG ?= ghcr.io/xinfang/petition-operator:dev
+DESK_IMG ?= ghcr.io/xinfang/petition-desk:dev
+CTL_IMG ?= ghcr.io/xinfang/petitionctl:dev
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/xinfang/petition-operator/internal/version.Version=$(VERSION)
 
@@ -84,8 +86,10 @@ run: manifests generate ## Run the manager from source against the cluster of $K
 	$(GO) run -ldflags '$(LDFLAGS)' ./cmd/manager
 
 .PHONY: docker-build
-docker-build: ## Build the operator image (needs a Docker engine).
-	docker build --build-arg VERSION=$(VERSION) -t $(IMG) .
+docker-build: ## Build the operator, desk and petitionctl images (needs a Docker engine).
+	docker build --build-arg VERSION=$(VERSION) --target manager -t $(IMG) .
+	docker build --build-arg VERSION=$(VERSION) --target desk -t $(DESK_IMG) .
+	docker build --build-arg VERSION=$(VERSION) --target petitionctl -t $(CTL_IMG) .
 
 ##@ Local control plane
 

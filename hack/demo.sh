@@ -71,6 +71,13 @@ say "kubectl get offices -o wide"
 kubectl get offices -o wide
 say "petitionctl tree"
 "${root}/bin/petitionctl" tree
+say "Tenant namespaces: kubectl get namespaces -l app.kubernetes.io/managed-by=petition-operator"
+kubectl get namespaces -l app.kubernetes.io/managed-by=petition-operator -L pod-security.kubernetes.io/enforce
+say "One office's tenant stack: kubectl get deploy,rs,pods,svc,cm,netpol,pdb -n office-nanyang-city"
+kubectl get deployments,replicasets,pods,services,configmaps,networkpolicies,poddisruptionbudgets -n office-nanyang-city
+echo
+echo "(The tenant pods stay Pending: the local control plane has no scheduler and no"
+echo "nodes. On a real cluster they run the desk image given by --tenant-image.)"
 
 cat <<EOF
 
@@ -78,6 +85,7 @@ The operator keeps running in the background. Try:
   export KUBECONFIG=${KUBECONFIG}
   bin/kubectl explain office.spec.receptionWindows
   bin/kubectl get ofc zhenping-county -o yaml
+  bin/kubectl get configmaps -n office-zhenping-county -o yaml   # the compiled office configuration
   bin/petitionctl tree
   tail -f bin/demo/manager.log
 

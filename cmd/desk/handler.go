@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"sync"
 )
 
 // maxConfigBytes bounds the configuration; a ConfigMap holds at most 1 MiB.
@@ -32,12 +34,49 @@ func loadConfig(path string) ([]byte, error) {
 	return data, nil
 }
 
-// newHandler serves the configuration at /v1/config and the probes.
-func newHandler(cfg []byte) http.Handler {
+// desk serves the office's configuration and reloads it when the file
+// changes; a file that does not load keeps the last good configuration.
+type desk struct {
+	path string
+	mu   sync.RWMutex
+	cfg  []byte
+}
+
+func newDesk(path string) (*desk, error) {
+	cfg, err := loadConfig(path)
+	if err != nil {
+		return nil, err
+	}
+	return &desk{path: path, cfg: cfg}, nil
+}
+
+// reload reads the file again; it reports whether the configuration changed.
+func (d *desk) reload() (bool, error) {
+	cfg, err := loadConfig(d.path)
+	if err != nil {
+		return false, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if bytes.Equal(cfg, d.cfg) {
+		return false, nil
+	}
+	d.cfg = cfg
+	return true, nil
+}
+
+func (d *desk) config() []byte {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.cfg
+}
+
+// handler serves the configuration at /v1/office and the probes.
+func (d *desk) handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /v1/config", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET /v1/office", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(cfg)
+		_, _ = w.Write(d.config())
 	})
 	ok := func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") }
 	mux.HandleFunc("GET /healthz", ok)

@@ -1,7 +1,8 @@
 // Command desk is the reference tenant service of an office: it serves the
 // office's compiled configuration, which the operator renders into a
-// ConfigMap mounted at --config. Each change of the configuration rolls the
-// Deployment (the ConfigMap's name carries its hash), so desk reads it once.
+// ConfigMap mounted at --config, at GET /v1/office. A change of the
+// configuration rolls the Deployment (the ConfigMap's name carries its hash);
+// desk also reloads the file when it changes in place.
 package main
 
 import (
@@ -20,22 +21,39 @@ import (
 func main() {
 	addr := flag.String("addr", ":8080", "address to serve HTTP on")
 	configPath := flag.String("config", "/etc/desk/office.json", "path of the office's compiled configuration (JSON)")
+	interval := flag.Duration("reload-interval", 2*time.Second, "how often to look for a changed configuration file")
 	flag.Parse()
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	if err := run(*addr, *configPath, log); err != nil {
+	if err := run(*addr, *configPath, *interval, log); err != nil {
 		log.Error("desk stopped", "err", err)
 		os.Exit(1)
 	}
 }
 
-func run(addr, configPath string, log *slog.Logger) error {
-	cfg, err := loadConfig(configPath)
+func run(addr, configPath string, interval time.Duration, log *slog.Logger) error {
+	d, err := newDesk(configPath)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Addr: addr, Handler: newHandler(cfg), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Addr: addr, Handler: d.handler(), ReadHeaderTimeout: 5 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				if changed, err := d.reload(); err != nil {
+					log.Error("keeping the last good configuration", "err", err)
+				} else if changed {
+					log.Info("configuration reloaded", "config", configPath)
+				}
+			}
+		}
+	}()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	log.Info("serving", "addr", addr, "config", configPath)
