@@ -37,6 +37,7 @@ manifests: $(CONTROLLER_GEN) ## Generate CRDs and RBAC from the API types and ma
 		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
 	rm -rf charts/petition-operator/crds && mkdir -p charts/petition-operator/crds
 	cp config/crd/bases/*.yaml charts/petition-operator/crds/
+	mkdir -p charts/petition-operator/files && cp config/rbac/role.yaml charts/petition-operator/files/manager-role.yaml
 
 .PHONY: generate
 generate: $(CONTROLLER_GEN) ## Generate deepcopy code.
