@@ -274,3 +274,22 @@ func TestDeletion(t *testing.T) {
 	deployment(t, "del-other")
 	expectReady(t, other)
 }
+
+// TestLeavingTheNetworkDeletesNothing: an office whose parent goes wrong is
+// reported, and its running tenant is left as it is.
+func TestLeavingTheNetworkDeletesNothing(t *testing.T) {
+	g := NewWithT(t)
+	city := office("leave-city", v1alpha1.LevelCity, "")
+	county := office("leave-county", v1alpha1.LevelCounty, "leave-city")
+	create(t, city, county)
+	expectReady(t, county)
+	update(t, county, func(o *v1alpha1.Office) { o.Spec.Parent = "leave-nowhere" })
+	expectNotReady(t, county, v1alpha1.ReasonParentMissing, v1alpha1.ConditionReconciling)
+	update(t, county, func(o *v1alpha1.Office) { o.Spec.Level = v1alpha1.LevelTownship; o.Spec.Parent = "leave-city" })
+	expectNotReady(t, county, v1alpha1.ReasonInvalidLevel, v1alpha1.ConditionStalled)
+	var ns corev1.Namespace
+	g.Expect(k8s.Get(ctx, key("", "office-leave-county"), &ns)).To(Succeed())
+	g.Expect(ns.DeletionTimestamp).To(BeNil())
+	g.Expect(configMaps(g, "leave-county")).To(HaveLen(1))
+	deployment(t, "leave-county")
+}
