@@ -25,21 +25,21 @@ type TreeRow struct {
 // do not fit into the network (missing parent, wrong level, cycle) follow at
 // the end with their problem.
 func Tree(offices []v1alpha1.Office) []TreeRow {
-	byName := make(map[string]*v1alpha1.Office, len(offices))
-	children := map[string][]*v1alpha1.Office{}
+	ptrs := make([]*v1alpha1.Office, len(offices))
 	for i := range offices {
-		o := &offices[i]
-		byName[o.Name] = o
-		if o.Spec.Parent != "" {
-			children[string(o.Spec.Parent)] = append(children[string(o.Spec.Parent)], o)
+		ptrs[i] = &offices[i]
+	}
+	idx := NewIndex(ptrs...)
+	children := func(name string) []*v1alpha1.Office {
+		names := idx.Children(name)
+		list := make([]*v1alpha1.Office, 0, len(names))
+		for _, n := range names {
+			if o, ok := idx.Get(n); ok {
+				list = append(list, o)
+			}
 		}
-	}
-	lookup := func(name string) (*v1alpha1.Office, bool) {
-		o, ok := byName[name]
-		return o, ok
-	}
-	for _, list := range children {
 		sortOffices(list)
+		return list
 	}
 
 	var rows []TreeRow
@@ -47,10 +47,10 @@ func Tree(offices []v1alpha1.Office) []TreeRow {
 	var walk func(o *v1alpha1.Office, depth int, prefix, indent string)
 	walk = func(o *v1alpha1.Office, depth int, prefix, indent string) {
 		placed[o.Name] = true
-		rows = append(rows, TreeRow{Office: o, Prefix: prefix, Depth: depth, Children: len(children[o.Name])})
+		rows = append(rows, TreeRow{Office: o, Prefix: prefix, Depth: depth, Children: len(idx.Children(o.Name))})
 		var kids []*v1alpha1.Office
-		for _, k := range children[o.Name] {
-			if _, problem := Path(k, lookup); problem == nil && !placed[k.Name] {
+		for _, k := range children(o.Name) {
+			if _, problem := idx.Path(k); problem == nil && !placed[k.Name] {
 				kids = append(kids, k)
 			}
 		}
@@ -80,8 +80,8 @@ func Tree(offices []v1alpha1.Office) []TreeRow {
 	}
 	sortOffices(rest)
 	for _, o := range rest {
-		_, problem := Path(o, lookup)
-		rows = append(rows, TreeRow{Office: o, Children: len(children[o.Name]), Problem: problem})
+		_, problem := idx.Path(o)
+		rows = append(rows, TreeRow{Office: o, Children: len(idx.Children(o.Name)), Problem: problem})
 	}
 	return rows
 }
