@@ -51,5 +51,5 @@ func TestCalendarWithImpossibleDateStalls(t *testing.T) {
 	}
 	create(t, cal)
 	expectNotReady(t, cal, v1alpha1.ReasonInvalidDate, v1alpha1.ConditionStalled)
-	g.Expect(condition(g, cal, v1alpha1.ConditionReady).Message).To(ContainSubstring(`spec.holidays: holiday "typo": to: "2026-02-30" is not a valid date`))
+	g.Expect(condition(g, cal, v1alpha1.ConditionReady).Message).To(ContainSubstring(`spec.holidays[0].to: "2026-02-30" is not a valid date (YYYY-MM-DD)`))
 }

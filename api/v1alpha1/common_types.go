@@ -41,6 +41,15 @@ const (
 	// ReasonDeletionBlocked: an office with children is being deleted; it
 	// stays until its children are deleted or moved.
 	ReasonDeletionBlocked = "DeletionBlocked"
+	// ReasonInvalidPolicy: an escalation policy's stages are out of order or
+	// its limits do not parse.
+	ReasonInvalidPolicy = "InvalidPolicy"
+	// ReasonPolicyMissing: an office names an EscalationPolicy that does not
+	// exist (yet).
+	ReasonPolicyMissing = "PolicyMissing"
+	// ReasonCalendarMissing: an office names a HolidayCalendar that does not
+	// exist (yet).
+	ReasonCalendarMissing = "CalendarMissing"
 	// ReasonInvalidDate: a date matches the YYYY-MM-DD pattern but does not
 	// exist, e.g. 2026-02-30.
 	ReasonInvalidDate = "InvalidDate"

@@ -54,3 +54,141 @@ func HolidayDays(holidays []v1alpha1.Holiday) (int, error) {
 	}
 	return days, nil
 }
+
+// maxHolidayDays bounds one holiday: anything longer than a year is a typo.
+const maxHolidayDays = 366
+
+// Calendar answers which days are working days: Monday to Friday, minus
+// public holidays, plus adjusted working days (调休). A nil *Calendar has no
+// holidays and no adjusted days.
+type Calendar struct {
+	holidays []dateSpan
+	workdays map[time.Time]bool
+}
+
+type dateSpan struct{ from, to time.Time }
+
+// NewCalendar builds the calendar of a HolidayCalendar's spec. It refuses
+// dates that do not exist, holidays that end before they start or last more
+// than a year, errors naming the field.
+func NewCalendar(spec *v1alpha1.HolidayCalendarSpec) (*Calendar, error) {
+	c := &Calendar{workdays: map[time.Time]bool{}}
+	for i, h := range spec.Holidays {
+		from, err := ParseDate(h.From)
+		if err != nil {
+			return nil, fmt.Errorf("spec.holidays[%d].from: %w", i, err)
+		}
+		to, err := ParseDate(h.To)
+		if err != nil {
+			return nil, fmt.Errorf("spec.holidays[%d].to: %w", i, err)
+		}
+		if to.Before(from) {
+			return nil, fmt.Errorf("spec.holidays[%d]: %q ends (%s) before it starts (%s)", i, h.Name, h.To, h.From)
+		}
+		if to.Sub(from) >= maxHolidayDays*24*time.Hour {
+			return nil, fmt.Errorf("spec.holidays[%d]: %q lasts more than %d days", i, h.Name, maxHolidayDays)
+		}
+		c.holidays = append(c.holidays, dateSpan{from, to})
+	}
+	for i, d := range spec.Workdays {
+		t, err := ParseDate(d)
+		if err != nil {
+			return nil, fmt.Errorf("spec.workdays[%d]: %w", i, err)
+		}
+		c.workdays[t] = true
+	}
+	return c, nil
+}
+
+// civil returns the calendar date of t as midnight UTC.
+func civil(t time.Time) time.Time {
+	y, m, d := t.Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// IsHoliday reports whether the date is a public holiday.
+func (c *Calendar) IsHoliday(t time.Time) bool {
+	if c == nil {
+		return false
+	}
+	d := civil(t)
+	for _, h := range c.holidays {
+		if !d.Before(h.from) && !d.After(h.to) {
+			return true
+		}
+	}
+	return false
+}
+
+// IsAdjustedWorkday reports whether the date is a weekend day made a
+// working day (调休).
+func (c *Calendar) IsAdjustedWorkday(t time.Time) bool {
+	return c != nil && c.workdays[civil(t)]
+}
+
+// IsWorkingDay reports whether the date is a working day: an adjusted
+// working day, or Monday to Friday and not a holiday.
+func (c *Calendar) IsWorkingDay(t time.Time) bool {
+	if c.IsAdjustedWorkday(t) {
+		return true
+	}
+	if wd := t.Weekday(); wd == time.Saturday || wd == time.Sunday {
+		return false
+	}
+	return !c.IsHoliday(t)
+}
+
+// Add returns the deadline l after the date: the date itself is not counted;
+// working days count only working days; a calendar-day deadline that falls on
+// a non-working day moves to the next working day (民法典 Art. 203).
+func (c *Calendar) Add(t time.Time, l Limit) time.Time {
+	d := civil(t)
+	if l.Working {
+		for n := 0; n < l.Days; {
+			d = d.AddDate(0, 0, 1)
+			if c.IsWorkingDay(d) {
+				n++
+			}
+		}
+		return d
+	}
+	d = d.AddDate(0, 0, l.Days)
+	for !c.IsWorkingDay(d) {
+		d = d.AddDate(0, 0, 1)
+	}
+	return d
+}
+
+// AddAll adds the limits in turn, summing neighbours of the same unit first:
+// a 30d request window and a 30d limit are one 60-day span, so only its end
+// moves off a non-working day.
+func (c *Calendar) AddAll(t time.Time, limits ...Limit) time.Time {
+	var merged []Limit
+	for _, l := range limits {
+		if n := len(merged); n > 0 && merged[n-1].Working == l.Working {
+			merged[n-1].Days += l.Days
+			continue
+		}
+		merged = append(merged, l)
+	}
+	for _, l := range merged {
+		t = c.Add(t, l)
+	}
+	return civil(t)
+}
+
+// Before returns the date l before due, counting working days back for a
+// working-day limit, for reminders (催办).
+func (c *Calendar) Before(due time.Time, l Limit) time.Time {
+	d := civil(due)
+	if !l.Working {
+		return d.AddDate(0, 0, -l.Days)
+	}
+	for n := 0; n < l.Days; {
+		d = d.AddDate(0, 0, -1)
+		if c.IsWorkingDay(d) {
+			n++
+		}
+	}
+	return d
+}
