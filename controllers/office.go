@@ -15,6 +15,8 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/network"
@@ -41,7 +43,7 @@ func (r *officeReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	ctx = ctrl.LoggerInto(ctx, ctrl.LoggerFrom(ctx).WithValues("office", office.Name))
 
 	if !office.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, r.finalize(ctx, office)
+		return r.finalize(ctx, office)
 	}
 	if !controllerutil.ContainsFinalizer(office, officeFinalizer) {
 		patch := client.MergeFrom(office.DeepCopy())
@@ -55,7 +57,7 @@ func (r *officeReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	return ctrl.Result{}, commitStatus(ctx, r.client, r.recorder, before, office, outcome)
+	return commitStatus(ctx, r.client, r.recorder, before, office, outcome)
 }
 
 // reconcile rebuilds the office's status from the world and, when the office
@@ -88,7 +90,15 @@ func (r *officeReconciler) reconcile(ctx context.Context, office *v1alpha1.Offic
 			Message: "spec.suspend is true: the tenant stack is left as it is"}, nil
 	}
 
-	config, hash, err := network.Compile(office, path).Marshal()
+	esc, cal, blocked, err := r.escalation(ctx, office, path)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if blocked != nil {
+		return *blocked, nil
+	}
+	office.Status.Escalation = statusChain(esc)
+	config, hash, err := network.Compile(office, path, esc, cal).Marshal()
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -124,15 +134,73 @@ func (r *officeReconciler) reconcile(ctx context.Context, office *v1alpha1.Offic
 	return ready(fmt.Sprintf("tenant stack applied in %s; office at %s", office.Status.Namespace, strings.Join(path, "/"))), nil
 }
 
+// escalation resolves the office's chain from its EscalationPolicy (the
+// built-in statutory policy when it names none and none is stored) and reads
+// its HolidayCalendar. A missing policy or calendar may still be applied: the
+// office waits for it (Reconciling). One that cannot be used stalls it.
+func (r *officeReconciler) escalation(ctx context.Context, office *v1alpha1.Office, path []string) (*network.Escalation, *v1alpha1.HolidayCalendarSpec, *Outcome, error) {
+	name := policyName(office)
+	policy := &v1alpha1.EscalationPolicy{}
+	if err := r.client.Get(ctx, types.NamespacedName{Name: name}, policy); err != nil {
+		switch {
+		case !apierrors.IsNotFound(err):
+			return nil, nil, nil, err
+		case name == v1alpha1.DefaultEscalationPolicy:
+			policy = network.StatutoryPolicy()
+		default:
+			return nil, nil, &Outcome{Ready: metav1.ConditionFalse, Reason: v1alpha1.ReasonPolicyMissing,
+				Message: fmt.Sprintf("spec.escalation.policyRef: EscalationPolicy %q does not exist", name)}, nil
+		}
+	}
+	esc, err := network.ResolveChain(office, path, policy)
+	if err != nil {
+		return nil, nil, &Outcome{Ready: metav1.ConditionFalse, Reason: v1alpha1.ReasonInvalidPolicy, Stalled: true,
+			Message: "spec.escalation.policyRef: " + err.Error()}, nil
+	}
+	if office.Spec.CalendarRef == "" {
+		return esc, nil, nil, nil
+	}
+	cal := &v1alpha1.HolidayCalendar{}
+	if err := r.client.Get(ctx, types.NamespacedName{Name: string(office.Spec.CalendarRef)}, cal); err != nil {
+		if !apierrors.IsNotFound(err) {
+			return nil, nil, nil, err
+		}
+		return nil, nil, &Outcome{Ready: metav1.ConditionFalse, Reason: v1alpha1.ReasonCalendarMissing,
+			Message: fmt.Sprintf("spec.calendarRef: HolidayCalendar %q does not exist", office.Spec.CalendarRef)}, nil
+	}
+	if _, err := network.NewCalendar(&cal.Spec); err != nil {
+		return nil, nil, &Outcome{Ready: metav1.ConditionFalse, Reason: v1alpha1.ReasonInvalidDate, Stalled: true,
+			Message: fmt.Sprintf("spec.calendarRef: HolidayCalendar %s: %v", cal.Name, err)}, nil
+	}
+	return esc, &cal.Spec, nil, nil
+}
+
+// policyName is the EscalationPolicy an office uses.
+func policyName(office *v1alpha1.Office) string {
+	if office.Spec.Escalation.PolicyRef != "" {
+		return string(office.Spec.Escalation.PolicyRef)
+	}
+	return v1alpha1.DefaultEscalationPolicy
+}
+
+// statusChain is the chain as the office's status shows it.
+func statusChain(esc *network.Escalation) []v1alpha1.EscalationStep {
+	steps := make([]v1alpha1.EscalationStep, len(esc.Steps))
+	for i, s := range esc.Steps {
+		steps[i] = v1alpha1.EscalationStep{Stage: string(s.Stage), Office: s.Office, LimitDays: int32(s.Limit.Days), WorkingDays: s.Limit.Working}
+	}
+	return steps
+}
+
 // finalize deletes the tenant namespace of an office that has no children,
 // then lets the office go. An office with children stays.
-func (r *officeReconciler) finalize(ctx context.Context, office *v1alpha1.Office) error {
+func (r *officeReconciler) finalize(ctx context.Context, office *v1alpha1.Office) (ctrl.Result, error) {
 	if !controllerutil.ContainsFinalizer(office, officeFinalizer) {
-		return nil
+		return ctrl.Result{}, nil
 	}
 	children, err := r.children(ctx, office.Name)
 	if err != nil {
-		return err
+		return ctrl.Result{}, err
 	}
 	if len(children) > 0 {
 		names := make([]string, len(children))
@@ -149,11 +217,11 @@ func (r *officeReconciler) finalize(ctx context.Context, office *v1alpha1.Office
 	}
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: tenant.Namespace(office.Name)}}
 	if err := r.client.Delete(ctx, ns, client.PropagationPolicy(metav1.DeletePropagationBackground)); err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("deleting namespace %s: %w", ns.Name, err)
+		return ctrl.Result{}, fmt.Errorf("deleting namespace %s: %w", ns.Name, err)
 	}
 	patch := client.MergeFrom(office.DeepCopy())
 	controllerutil.RemoveFinalizer(office, officeFinalizer)
-	return client.IgnoreNotFound(r.client.Patch(ctx, office, patch))
+	return ctrl.Result{}, client.IgnoreNotFound(r.client.Patch(ctx, office, patch))
 }
 
 func (r *officeReconciler) children(ctx context.Context, name string) ([]v1alpha1.Office, error) {
@@ -183,4 +251,20 @@ func (r *officeReconciler) path(ctx context.Context, office *v1alpha1.Office) ([
 		return nil, nil, fmt.Errorf("reading the ancestors of %s: %w", office.Name, readErr)
 	}
 	return path, problem, nil
+}
+
+// using maps a policy or calendar to the offices that name it in field.
+func (r *officeReconciler) using(field string) handler.MapFunc {
+	return func(ctx context.Context, obj client.Object) []reconcile.Request {
+		var list v1alpha1.OfficeList
+		if err := r.client.List(ctx, &list, client.MatchingFields{field: obj.GetName()}); err != nil {
+			ctrl.LoggerFrom(ctx).Error(err, "listing offices", field, obj.GetName())
+			return nil
+		}
+		reqs := make([]reconcile.Request, len(list.Items))
+		for i, o := range list.Items {
+			reqs[i] = reconcile.Request{NamespacedName: types.NamespacedName{Name: o.Name}}
+		}
+		return reqs
+	}
 }

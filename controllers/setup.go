@@ -51,8 +51,14 @@ func tenantObjects() []client.Object {
 	}
 }
 
-// fieldParent indexes offices by spec.parent, to find an office's children.
-const fieldParent = "spec.parent"
+// Field indexes of offices: by spec.parent, to find an office's children;
+// by the EscalationPolicy and the HolidayCalendar they use, to find the
+// offices a policy or calendar change affects.
+const (
+	fieldParent   = "spec.parent"
+	fieldPolicy   = "spec.escalation.policyRef"
+	fieldCalendar = "spec.calendarRef"
+)
 
 // +kubebuilder:rbac:groups=petition.xinfang.io,resources=offices;routingpolicies;escalationpolicies;holidaycalendars,verbs=get;list;watch
 // +kubebuilder:rbac:groups=petition.xinfang.io,resources=offices/status;routingpolicies/status;escalationpolicies/status;holidaycalendars/status,verbs=get;update;patch
@@ -65,13 +71,20 @@ const fieldParent = "spec.parent"
 
 // Setup registers the field indexes and every reconciler with mgr.
 func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
-	if err := mgr.GetFieldIndexer().IndexField(ctx, &v1alpha1.Office{}, fieldParent, func(o client.Object) []string {
-		if p := o.(*v1alpha1.Office).Spec.Parent; p != "" {
-			return []string{string(p)}
+	indexes := map[string]func(*v1alpha1.Office) string{
+		fieldParent:   func(o *v1alpha1.Office) string { return string(o.Spec.Parent) },
+		fieldPolicy:   policyName,
+		fieldCalendar: func(o *v1alpha1.Office) string { return string(o.Spec.CalendarRef) },
+	}
+	for field, value := range indexes {
+		if err := mgr.GetFieldIndexer().IndexField(ctx, &v1alpha1.Office{}, field, func(obj client.Object) []string {
+			if v := value(obj.(*v1alpha1.Office)); v != "" {
+				return []string{v}
+			}
+			return nil
+		}); err != nil {
+			return fmt.Errorf("indexing offices by %s: %w", field, err)
 		}
-		return nil
-	}); err != nil {
-		return fmt.Errorf("indexing offices by parent: %w", err)
 	}
 	copts := controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles}
 
@@ -87,6 +100,10 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("office").
 		Watches(&v1alpha1.Office{}, &officeEvents{index: network.NewIndex()}).
+		// A policy or calendar change reaches the offices that use it, and
+		// only those.
+		Watches(&v1alpha1.EscalationPolicy{}, handler.EnqueueRequestsFromMapFunc(offices.using(fieldPolicy))).
+		Watches(&v1alpha1.HolidayCalendar{}, handler.EnqueueRequestsFromMapFunc(offices.using(fieldCalendar))).
 		WithOptions(copts)
 	// A tenant object edited or deleted by hand is restored.
 	owner := handler.EnqueueRequestForOwner(mgr.GetScheme(), mgr.GetRESTMapper(), &v1alpha1.Office{}, handler.OnlyControllerOwner())
@@ -96,23 +113,28 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	if err := b.Complete(offices); err != nil {
 		return err
 	}
-	if err := register(mgr, "routingpolicy", copts, observeRoutingPolicy); err != nil {
+	if err := register(mgr, "routingpolicy", copts, observeRoutingPolicy, nil); err != nil {
 		return err
 	}
-	if err := register(mgr, "escalationpolicy", copts, observeEscalationPolicy); err != nil {
+	defaults := &defaultPolicy{reader: mgr.GetAPIReader(), client: mgr.GetClient()}
+	if err := mgr.Add(defaults); err != nil {
 		return err
 	}
-	return register(mgr, "holidaycalendar", copts, observeHolidayCalendar)
+	if err := register(mgr, "escalationpolicy", copts, observeEscalationPolicy, defaults.ensure); err != nil {
+		return err
+	}
+	return register(mgr, "holidaycalendar", copts, observeHolidayCalendar, nil)
 }
 
 // register builds the controller of one kind around the shared status
-// reconciler.
-func register[T statusObject](mgr ctrl.Manager, name string, opts controller.Options, observe observeFunc[T]) error {
+// reconciler; missing, if set, is called for an object that does not exist.
+func register[T statusObject](mgr ctrl.Manager, name string, opts controller.Options, observe observeFunc[T], missing func(context.Context, string) error) error {
 	newObj := func() T { return reflect.New(reflect.TypeFor[T]().Elem()).Interface().(T) }
 	return ctrl.NewControllerManagedBy(mgr).Named(name).For(newObj()).WithOptions(opts).Complete(&statusReconciler[T]{
 		client:   mgr.GetClient(),
 		recorder: mgr.GetEventRecorder("petition-operator-" + name),
 		newObj:   newObj,
 		observe:  observe,
+		missing:  missing,
 	})
 }

@@ -6,6 +6,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -59,11 +60,16 @@ type statusReconciler[T statusObject] struct {
 	recorder events.EventRecorder
 	newObj   func() T
 	observe  observeFunc[T]
+	// missing, if set, is called when the object does not exist.
+	missing func(ctx context.Context, name string) error
 }
 
 func (r *statusReconciler[T]) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	obj := r.newObj()
 	if err := r.client.Get(ctx, req.NamespacedName, obj); err != nil {
+		if apierrors.IsNotFound(err) && r.missing != nil {
+			return ctrl.Result{}, r.missing(ctx, req.Name)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !obj.GetDeletionTimestamp().IsZero() {
@@ -76,31 +82,36 @@ func (r *statusReconciler[T]) Reconcile(ctx context.Context, req ctrl.Request) (
 		// leave the status as it was.
 		return ctrl.Result{}, err
 	}
-	return ctrl.Result{}, commitStatus(ctx, r.client, r.recorder, before, obj, outcome)
+	return commitStatus(ctx, r.client, r.recorder, before, obj, outcome)
 }
+
+// conflictRequeue is how soon a status patch that lost to a newer object is
+// tried again, once the cache has caught up.
+const conflictRequeue = 250 * time.Millisecond
 
 // commitStatus sets the conditions from outcome and patches obj's status when
 // it differs from before, recording an event when Ready changed.
-func commitStatus[T statusObject](ctx context.Context, c client.Client, rec events.EventRecorder, before, obj T, outcome Outcome) error {
+func commitStatus[T statusObject](ctx context.Context, c client.Client, rec events.EventRecorder, before, obj T, outcome Outcome) (ctrl.Result, error) {
 	setConditions(obj, outcome)
 	if equality.Semantic.DeepEqual(before, obj) {
-		return nil
+		return ctrl.Result{}, nil
 	}
 	// The optimistic lock makes a patch computed from a stale cache fail
 	// instead of recording the same transition twice.
 	if err := c.Status().Patch(ctx, obj, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
 		if apierrors.IsNotFound(err) {
-			return nil
+			return ctrl.Result{}, nil
 		}
 		if apierrors.IsConflict(err) {
-			// The newer object's watch event enqueues another reconcile.
-			log.FromContext(ctx).V(1).Info("status patch conflicts with a newer object; waiting for it")
-			return nil
+			// The newer object may be our own status write, whose event
+			// enqueues nothing: try again once the cache has it.
+			log.FromContext(ctx).V(1).Info("status patch lost to a newer object; requeued")
+			return ctrl.Result{RequeueAfter: conflictRequeue}, nil
 		}
-		return fmt.Errorf("patching status of %s: %w", obj.GetName(), err)
+		return ctrl.Result{}, fmt.Errorf("patching status of %s: %w", obj.GetName(), err)
 	}
 	recordTransition(ctx, rec, before, obj)
-	return nil
+	return ctrl.Result{}, nil
 }
 
 // setConditions writes Ready, Reconciling and Stalled from outcome, following

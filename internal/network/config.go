@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"time"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 )
@@ -37,6 +39,35 @@ type OfficeConfig struct {
 	CalendarRef string `json:"calendarRef,omitempty"`
 	// ReceptionWindows are the office's windows as declared.
 	ReceptionWindows []CompiledWindow `json:"receptionWindows"`
+	// Escalation is the office's resolved chain: the handler office and
+	// limits of each stage, reminders and supervisor.
+	Escalation *Escalation `json:"escalation,omitempty"`
+	// Calendar holds the public holidays and adjusted working days of
+	// CalendarRef, for working-day deadlines and windows.
+	Calendar *CompiledCalendar `json:"calendar,omitempty"`
+}
+
+// CompiledCalendar is a holiday calendar as the tenant receives it.
+type CompiledCalendar struct {
+	Holidays []v1alpha1.Holiday `json:"holidays,omitempty"`
+	Workdays []v1alpha1.Date    `json:"workdays,omitempty"`
+}
+
+// Deadlines projects the stage due dates of a petition the office receives
+// on that date, from the compiled configuration alone: the operator's status,
+// petitionctl and the desk service all answer through it.
+func (c *OfficeConfig) Deadlines(received time.Time) ([]StageDeadline, error) {
+	if c.Escalation == nil {
+		return nil, fmt.Errorf("office %s has no escalation chain", c.Office)
+	}
+	var cal *Calendar
+	if c.Calendar != nil {
+		var err error
+		if cal, err = NewCalendar(&v1alpha1.HolidayCalendarSpec{Holidays: c.Calendar.Holidays, Workdays: c.Calendar.Workdays}); err != nil {
+			return nil, err
+		}
+	}
+	return Deadlines(c.Escalation, cal, received), nil
 }
 
 // CompiledWindow is a reception window with its defaults resolved.
@@ -52,8 +83,9 @@ type CompiledWindow struct {
 	ClosedOnHolidays bool                 `json:"closedOnHolidays"`
 }
 
-// Compile builds the configuration of office at path (from Path).
-func Compile(office *v1alpha1.Office, path []string) OfficeConfig {
+// Compile builds the configuration of office at path (from Path), with its
+// resolved escalation chain and its calendar (nil when it names none).
+func Compile(office *v1alpha1.Office, path []string, esc *Escalation, cal *v1alpha1.HolidayCalendarSpec) OfficeConfig {
 	tz := office.Spec.TimeZone
 	if tz == "" {
 		tz = v1alpha1.DefaultTimeZone
@@ -75,8 +107,15 @@ func Compile(office *v1alpha1.Office, path []string) OfficeConfig {
 		Format: ConfigFormat, Office: office.Name, DisplayName: office.Spec.DisplayName,
 		Level: office.Spec.Level, Department: office.Spec.Department, DivisionCode: office.Spec.DivisionCode,
 		Parent: string(office.Spec.Parent), Path: path, TimeZone: tz, CalendarRef: string(office.Spec.CalendarRef),
-		ReceptionWindows: windows,
+		ReceptionWindows: windows, Escalation: esc, Calendar: compileCalendar(cal),
 	}
+}
+
+func compileCalendar(spec *v1alpha1.HolidayCalendarSpec) *CompiledCalendar {
+	if spec == nil {
+		return nil
+	}
+	return &CompiledCalendar{Holidays: spec.Holidays, Workdays: spec.Workdays}
 }
 
 // Marshal returns the configuration as indented JSON and its hash: the first
