@@ -8,6 +8,9 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"time"
+
+	"github.com/xinfang/petition-operator/internal/network"
 )
 
 // maxConfigBytes bounds the configuration; a ConfigMap holds at most 1 MiB.
@@ -37,17 +40,18 @@ func loadConfig(path string) ([]byte, error) {
 // desk serves the office's configuration and reloads it when the file
 // changes; a file that does not load keeps the last good configuration.
 type desk struct {
-	path string
-	mu   sync.RWMutex
-	cfg  []byte
+	path   string
+	mu     sync.RWMutex
+	cfg    []byte
+	office network.OfficeConfig
 }
 
 func newDesk(path string) (*desk, error) {
-	cfg, err := loadConfig(path)
-	if err != nil {
+	d := &desk{path: path}
+	if _, err := d.reload(); err != nil {
 		return nil, err
 	}
-	return &desk{path: path, cfg: cfg}, nil
+	return d, nil
 }
 
 // reload reads the file again; it reports whether the configuration changed.
@@ -56,27 +60,68 @@ func (d *desk) reload() (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	var office network.OfficeConfig
+	if err := json.Unmarshal(cfg, &office); err != nil {
+		return false, fmt.Errorf("the office configuration %s: %w", d.path, err)
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if bytes.Equal(cfg, d.cfg) {
 		return false, nil
 	}
-	d.cfg = cfg
+	d.cfg, d.office = cfg, office
 	return true, nil
 }
 
-func (d *desk) config() []byte {
+func (d *desk) config() ([]byte, network.OfficeConfig) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	return d.cfg
+	return d.cfg, d.office
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, map[string]string{"error": msg})
 }
 
 // handler serves the configuration at /v1/office and the probes.
 func (d *desk) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/office", func(w http.ResponseWriter, _ *http.Request) {
+		raw, _ := d.config()
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(d.config())
+		_, _ = w.Write(raw)
+	})
+	// The escalation chain: the handler office of each stage, its limits,
+	// reminders and the supervisor.
+	mux.HandleFunc("GET /v1/escalation", func(w http.ResponseWriter, _ *http.Request) {
+		_, office := d.config()
+		if office.Escalation == nil {
+			writeError(w, http.StatusNotFound, "the office configuration has no escalation chain")
+			return
+		}
+		writeJSON(w, http.StatusOK, office.Escalation)
+	})
+	// The projected due date of every stage for a petition received on a
+	// date: GET /v1/deadlines?received=YYYY-MM-DD.
+	mux.HandleFunc("GET /v1/deadlines", func(w http.ResponseWriter, r *http.Request) {
+		received, err := time.Parse(time.DateOnly, r.URL.Query().Get("received"))
+		if err != nil {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("received: %q is not a date; want YYYY-MM-DD", r.URL.Query().Get("received")))
+			return
+		}
+		_, office := d.config()
+		stages, err := office.Deadlines(received)
+		if err != nil {
+			writeError(w, http.StatusNotFound, err.Error())
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"stages": stages})
 	})
 	ok := func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") }
 	mux.HandleFunc("GET /healthz", ok)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -8,6 +9,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/xinfang/petition-operator/api/v1alpha1"
+	"github.com/xinfang/petition-operator/internal/network"
 )
 
 func writeFile(t *testing.T, path, content string) {
@@ -91,5 +97,67 @@ func TestRejectsBadConfig(t *testing.T) {
 	}
 	if _, err := newDesk(filepath.Join(t.TempDir(), "missing.json")); err == nil {
 		t.Error("missing file: accepted")
+	}
+}
+
+func TestDeadlinesAndEscalation(t *testing.T) {
+	town := &v1alpha1.Office{ObjectMeta: metav1.ObjectMeta{Name: "shifosi-town"},
+		Spec: v1alpha1.OfficeSpec{Level: v1alpha1.LevelTownship, Parent: "zhenping-county"}}
+	path := []string{"nanyang-city", "zhenping-county", "shifosi-town"}
+	esc, err := network.ResolveChain(town, path, network.StatutoryPolicy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cal := &v1alpha1.HolidayCalendarSpec{Holidays: []v1alpha1.Holiday{{Name: "国庆节", From: "2026-10-01", To: "2026-10-07"}}}
+	data, _, err := network.Compile(town, path, esc, cal).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "office.json")
+	writeFile(t, file, string(data))
+	d, err := newDesk(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(d.handler())
+	defer srv.Close()
+
+	code, body := get(t, srv.URL+"/v1/deadlines?received=2026-09-16")
+	if code != http.StatusOK {
+		t.Fatalf("GET /v1/deadlines = %d %s", code, body)
+	}
+	var got struct {
+		Stages []network.StageDeadline `json:"stages"`
+	}
+	if err := json.Unmarshal([]byte(body), &got); err != nil {
+		t.Fatal(err)
+	}
+	// 09-16 + 15d = 10-01, National Day → 10-08; Review at the county.
+	if len(got.Stages) != 4 || got.Stages[0].Due != "2026-10-08" || got.Stages[2].Office != "zhenping-county" ||
+		got.Stages[1].DueWithExtension == "" {
+		t.Errorf("deadlines = %+v", got.Stages)
+	}
+	code, body = get(t, srv.URL+"/v1/escalation")
+	if code != http.StatusOK || !strings.Contains(body, `"supervisor":"zhenping-county"`) || !strings.Contains(body, `"office":"nanyang-city"`) {
+		t.Errorf("GET /v1/escalation = %d %s", code, body)
+	}
+	for _, q := range []string{"", "?received=2026-02-30", "?received=16/09/2026"} {
+		if code, body := get(t, srv.URL+"/v1/deadlines"+q); code != http.StatusBadRequest || !strings.Contains(body, "want YYYY-MM-DD") {
+			t.Errorf("GET /v1/deadlines%s = %d %s", q, code, body)
+		}
+	}
+}
+
+func TestDeadlinesWithoutChain(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "office.json")
+	writeFile(t, file, `{"office":"old"}`)
+	d, err := newDesk(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(d.handler())
+	defer srv.Close()
+	if code, _ := get(t, srv.URL+"/v1/deadlines?received=2026-09-16"); code != http.StatusNotFound {
+		t.Errorf("deadlines without a chain = %d, want 404", code)
 	}
 }
