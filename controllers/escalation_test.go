@@ -150,3 +150,57 @@ func TestPolicyAndCalendarChangesReachTheirOffices(t *testing.T) {
 	g.Expect(compiledConfig(g, "pol-city").Escalation.Steps[0].Limit.Days).To(Equal(3))
 	g.Expect(apierrors.IsNotFound(k8s.Get(ctx, key("", "nothing"), &v1alpha1.Office{}))).To(BeTrue())
 }
+
+// TestCLIStatusAndDeskAgree: for offices and receipt dates, the chain in
+// status, the dates the desk computes from its ConfigMap, and the dates
+// petitionctl computes from the cluster's objects are the same.
+func TestCLIStatusAndDeskAgree(t *testing.T) {
+	g := NewWithT(t)
+	calendar := &v1alpha1.HolidayCalendar{
+		ObjectMeta: metav1.ObjectMeta{Name: "agree-2026"},
+		Spec: v1alpha1.HolidayCalendarSpec{
+			Holidays: []v1alpha1.Holiday{{Name: "春节", From: "2026-02-15", To: "2026-02-23"}, {Name: "国庆节", From: "2026-10-01", To: "2026-10-07"}},
+			Workdays: []v1alpha1.Date{"2026-02-14", "2026-02-28", "2026-09-20", "2026-10-10"},
+		},
+	}
+	city := office("agree-city", v1alpha1.LevelCity, "")
+	county := office("agree-county", v1alpha1.LevelCounty, "agree-city")
+	dept := office("agree-dept", v1alpha1.LevelDepartment, "agree-county")
+	for _, o := range []*v1alpha1.Office{city, county, dept} {
+		o.Spec.CalendarRef = "agree-2026"
+	}
+	create(t, calendar, city, county, dept)
+	for _, o := range []*v1alpha1.Office{city, county, dept} {
+		expectReady(t, o)
+	}
+
+	var offices v1alpha1.OfficeList
+	var policies v1alpha1.EscalationPolicyList
+	var calendars v1alpha1.HolidayCalendarList
+	g.Expect(k8s.List(ctx, &offices)).To(Succeed())
+	g.Expect(k8s.List(ctx, &policies)).To(Succeed())
+	g.Expect(k8s.List(ctx, &calendars)).To(Succeed())
+	snapshot := &network.Snapshot{Offices: offices.Items, EscalationPolicies: policies.Items, HolidayCalendars: calendars.Items}
+
+	for _, o := range []*v1alpha1.Office{city, county, dept} {
+		desk := compiledConfig(g, o.Name)
+		cli, err := snapshot.OfficeConfig(o.Name)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(k8s.Get(ctx, key("", o.Name), o)).To(Succeed())
+		for i, step := range desk.Escalation.Steps {
+			g.Expect(o.Status.Escalation[i].Office).To(Equal(step.Office), o.Name)
+			g.Expect(o.Status.Escalation[i].LimitDays).To(BeEquivalentTo(step.Limit.Days), o.Name)
+		}
+		for _, day := range []string{"2026-02-10", "2026-09-16", "2026-09-30", "2026-12-31"} {
+			received, _ := time.Parse(time.DateOnly, day)
+			fromDesk, err := desk.Deadlines(received)
+			g.Expect(err).NotTo(HaveOccurred())
+			fromCLI, err := cli.Deadlines(received)
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(fromCLI).To(Equal(fromDesk), o.Name+" "+day)
+		}
+	}
+	// The department's Review is at the county, its ReReview at the city.
+	g.Expect(dept.Status.Escalation[2].Office).To(Equal("agree-county"))
+	g.Expect(dept.Status.Escalation[3].Office).To(Equal("agree-city"))
+}

@@ -44,7 +44,7 @@ operator, so what it says offline is what the cluster will do.`,
 	pf.StringVar(&o.context, "context", "", "kubeconfig context to use")
 	pf.StringVarP(&o.output, "output", "o", "", "output format: empty for a table, or json")
 
-	root.AddCommand(newTreeCommand(o), &cobra.Command{
+	root.AddCommand(newTreeCommand(o), newDeadlinesCommand(o), &cobra.Command{
 		Use:   "version",
 		Short: "Print the version of petitionctl",
 		Args:  cobra.NoArgs,
@@ -71,6 +71,16 @@ func (o *options) load(ctx context.Context) (*manifests.Set, error) {
 		return nil, fmt.Errorf("listing offices: %w", err)
 	}
 	set.Offices = offices.Items
+	var policies v1alpha1.EscalationPolicyList
+	if err := c.List(ctx, &policies); err != nil {
+		return nil, fmt.Errorf("listing escalation policies: %w", err)
+	}
+	set.EscalationPolicies = policies.Items
+	var calendars v1alpha1.HolidayCalendarList
+	if err := c.List(ctx, &calendars); err != nil {
+		return nil, fmt.Errorf("listing holiday calendars: %w", err)
+	}
+	set.HolidayCalendars = calendars.Items
 	return set, nil
 }
 

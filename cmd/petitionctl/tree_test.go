@@ -94,3 +94,59 @@ func TestTreeRejectsUnknownOutput(t *testing.T) {
 		t.Fatalf("want an unknown output format error, got %v", err)
 	}
 }
+
+func TestDeadlinesOffline(t *testing.T) {
+	out, err := runCLI(t, "deadlines", "-f", "../../config/samples", "--office", "shifosi-town", "--received", "2026-09-16", "-o", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Stages []struct{ Name, Office, Due, DueWithExtension string }
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	// The samples' calendar has National Day 10-01..10-07: 09-16 + 15d → 10-08.
+	want := []string{"Acceptance shifosi-town 2026-10-08 ", "Handling shifosi-town 2026-12-07 2027-01-06",
+		"Review zhenping-county 2027-02-05 ", "ReReview nanyang-city 2027-04-06 "}
+	if len(got.Stages) != len(want) {
+		t.Fatalf("stages = %+v", got.Stages)
+	}
+	for i, s := range got.Stages {
+		if line := s.Name + " " + s.Office + " " + s.Due + " " + s.DueWithExtension; line != want[i] {
+			t.Errorf("stage %d = %q, want %q", i, line, want[i])
+		}
+	}
+	table, err := runCLI(t, "deadlines", "-f", "../../config/samples", "--office", "shifosi-town", "--received", "2026-09-16")
+	if err != nil || !strings.Contains(table, "Review      zhenping-county  2027-02-05") {
+		t.Errorf("table = %q, %v", table, err)
+	}
+}
+
+func TestDeadlinesErrors(t *testing.T) {
+	dir := t.TempDir()
+	writeYAML(t, dir, "offices.yaml", `apiVersion: petition.xinfang.io/v1alpha1
+kind: Office
+metadata: {name: lone-city}
+spec: {level: City, escalation: {policyRef: nowhere}}
+---
+apiVersion: petition.xinfang.io/v1alpha1
+kind: Office
+metadata: {name: lost-town}
+spec: {level: Township, parent: missing-county}
+`)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--office", "lone-city", "--received", "2026-13-01"}, `--received: "2026-13-01" is not a date; want YYYY-MM-DD`},
+		{[]string{"--office", "lone-city", "--received", "2026-09-16"}, `Office/lone-city: spec.escalation.policyRef: EscalationPolicy "nowhere" not found`},
+		{[]string{"--office", "lost-town", "--received", "2026-09-16"}, `Office/lost-town: spec.parent: parent office "missing-county" does not exist (ParentMissing)`},
+		{[]string{"--office", "nobody", "--received", "2026-09-16"}, `Office/nobody: not found`},
+	} {
+		_, err := runCLI(t, append([]string{"deadlines", "-f", dir}, tc.args...)...)
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("%v: got %v, want %q", tc.args, err, tc.want)
+		}
+	}
+}

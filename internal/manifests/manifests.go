@@ -20,6 +20,7 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
+	"github.com/xinfang/petition-operator/internal/network"
 )
 
 // MaxFileBytes bounds the size of one manifest file.
@@ -84,6 +85,11 @@ func expand(p string) ([]string, error) {
 		return nil
 	})
 	return files, err
+}
+
+// Snapshot returns the network the set declares.
+func (s *Set) Snapshot() *network.Snapshot {
+	return &network.Snapshot{Offices: s.Offices, EscalationPolicies: s.EscalationPolicies, HolidayCalendars: s.HolidayCalendars}
 }
 
 func (s *Set) loadFile(path string) error {

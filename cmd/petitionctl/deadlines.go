@@ -1,0 +1,70 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+func newDeadlinesCommand(o *options) *cobra.Command {
+	var office, received string
+	cmd := &cobra.Command{
+		Use:   "deadlines",
+		Short: "Project the statutory due dates of a petition an office receives",
+		Long: `deadlines resolves the office's escalation chain (its EscalationPolicy, or the
+built-in statutory-2022) and projects each stage's due date for a petition
+received on --received, counting calendar or working days with the office's
+HolidayCalendar: the day of receipt is not counted, and a calendar-day deadline
+on a non-working day moves to the next working day. The operator's status and
+the office's desk service give the same answer.`,
+		Example: `  petitionctl deadlines -f config/samples --office shifosi-town --received 2026-09-16
+  petitionctl deadlines --office zhenping-county --received 2026-09-16 -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			day, err := time.Parse(time.DateOnly, received)
+			if err != nil {
+				return fmt.Errorf("--received: %q is not a date; want YYYY-MM-DD", received)
+			}
+			set, err := o.load(cmd.Context())
+			if err != nil {
+				return err
+			}
+			cfg, err := set.Snapshot().OfficeConfig(office)
+			if err != nil {
+				return err
+			}
+			stages, err := cfg.Deadlines(day)
+			if err != nil {
+				return err
+			}
+			switch o.output {
+			case "json":
+				enc := json.NewEncoder(o.out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(map[string]any{"stages": stages})
+			case "":
+			default:
+				return fmt.Errorf("unknown output format %q: use json or leave it empty", o.output)
+			}
+			tw := tabwriter.NewWriter(o.out, 0, 4, 2, ' ', 0)
+			_, _ = fmt.Fprintln(tw, "STAGE\tOFFICE\tDUE\tWITH EXTENSION\tREMINDERS")
+			for _, s := range stages {
+				ext := s.DueWithExtension
+				if ext == "" {
+					ext = "-"
+				}
+				_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Name, s.Office, s.Due, ext, strings.Join(s.Reminders, ", "))
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().StringVar(&office, "office", "", "the office that receives the petition (required)")
+	cmd.Flags().StringVar(&received, "received", "", "the date the petition is received, YYYY-MM-DD (required)")
+	_ = cmd.MarkFlagRequired("office")
+	_ = cmd.MarkFlagRequired("received")
+	return cmd
+}
