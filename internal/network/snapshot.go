@@ -26,11 +26,11 @@ func (s *Snapshot) OfficeConfig(name string) (*OfficeConfig, error) {
 	idx := NewIndex(ptrs...)
 	office, ok := idx.Get(name)
 	if !ok {
-		return nil, fmt.Errorf("Office/%s: not found", name)
+		return nil, objectError("Office", name, "not found")
 	}
 	path, problem := idx.Path(office)
 	if problem != nil {
-		return nil, fmt.Errorf("Office/%s: spec.parent: %s (%s)", name, problem.Message, problem.Reason)
+		return nil, objectError("Office", name, "spec.parent: %s (%s)", problem.Message, problem.Reason)
 	}
 	policyName := string(office.Spec.Escalation.PolicyRef)
 	if policyName == "" {
@@ -44,13 +44,13 @@ func (s *Snapshot) OfficeConfig(name string) (*OfficeConfig, error) {
 	}
 	if policy == nil {
 		if policyName != v1alpha1.DefaultEscalationPolicy {
-			return nil, fmt.Errorf("Office/%s: spec.escalation.policyRef: EscalationPolicy %q not found", name, policyName)
+			return nil, objectError("Office", name, "spec.escalation.policyRef: EscalationPolicy %q not found", policyName)
 		}
 		policy = StatutoryPolicy()
 	}
 	esc, err := ResolveChain(office, path, policy)
 	if err != nil {
-		return nil, fmt.Errorf("Office/%s: spec.escalation.policyRef: %w", name, err)
+		return nil, objectError("Office", name, "spec.escalation.policyRef: %w", err)
 	}
 	var cal *v1alpha1.HolidayCalendarSpec
 	if ref := string(office.Spec.CalendarRef); ref != "" {
@@ -60,12 +60,18 @@ func (s *Snapshot) OfficeConfig(name string) (*OfficeConfig, error) {
 			}
 		}
 		if cal == nil {
-			return nil, fmt.Errorf("Office/%s: spec.calendarRef: HolidayCalendar %q not found", name, ref)
+			return nil, objectError("Office", name, "spec.calendarRef: HolidayCalendar %q not found", ref)
 		}
 		if _, err := NewCalendar(cal); err != nil {
-			return nil, fmt.Errorf("HolidayCalendar/%s: %w", ref, err)
+			return nil, objectError("HolidayCalendar", ref, "%w", err)
 		}
 	}
 	cfg := Compile(office, path, esc, cal)
 	return &cfg, nil
+}
+
+// objectError is an error in the CLI contract's form:
+// <Kind>/<name>: <field path>: <message>.
+func objectError(kind, name, format string, args ...any) error {
+	return fmt.Errorf("%s/%s: %w", kind, name, fmt.Errorf(format, args...))
 }
