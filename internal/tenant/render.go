@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
+	"github.com/xinfang/petition-operator/internal/network"
 )
 
 //go:embed base/*.yaml
@@ -40,11 +41,8 @@ const (
 	LabelConfigHash = "petition.xinfang.io/config-hash"
 )
 
-// NamespacePrefix prefixes the name of every tenant namespace.
-const NamespacePrefix = "office-"
-
 // Namespace returns the tenant namespace of an office.
-func Namespace(office string) string { return NamespacePrefix + office }
+func Namespace(office string) string { return network.NamespacePrefix + office }
 
 // Input is everything a tenant stack depends on.
 type Input struct {

@@ -1,0 +1,216 @@
+package network
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/xinfang/petition-operator/api/v1alpha1"
+)
+
+// CompiledRule is a routing rule resolved for one office: its target is a
+// concrete office with the address of its desk service.
+type CompiledRule struct {
+	// Name of the rule.
+	Name string `json:"name"`
+	// Policy is the RoutingPolicy the rule comes from, or the office's own
+	// name for an inline rule.
+	Policy string `json:"policy"`
+	// Match selects petitions; an empty list matches any value.
+	Match v1alpha1.RouteMatch `json:"match"`
+	// Office handles matching petitions: the resolved target, or the
+	// receiving office itself when the target did not resolve.
+	Office string `json:"office"`
+	// Address is the URL of the handling office's desk service.
+	Address string `json:"address"`
+	// Unresolved says why the rule's target did not resolve; matching
+	// petitions then stay with the receiving office (首问负责).
+	Unresolved string `json:"unresolved,omitempty"`
+	// Continue also copies matching petitions to later matching rules.
+	Continue bool `json:"continue,omitempty"`
+}
+
+// RoutingTable is an office's effective rules, in evaluation order.
+type RoutingTable struct {
+	Rules []CompiledRule `json:"rules"`
+}
+
+// Unresolved returns the rules whose targets did not resolve.
+func (t *RoutingTable) Unresolved() []CompiledRule {
+	var out []CompiledRule
+	for _, r := range t.Rules {
+		if r.Unresolved != "" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// DeskAddress is the in-cluster URL of an office's desk service.
+func DeskAddress(office string) string {
+	return "http://desk." + NamespacePrefix + office + ".svc"
+}
+
+// NamespacePrefix prefixes every tenant namespace.
+const NamespacePrefix = "office-"
+
+// Selects reports whether the selector selects the office at path: every
+// given field must hold.
+func Selects(sel *v1alpha1.OfficeSelector, office *v1alpha1.Office, path []string) bool {
+	if len(sel.Levels) > 0 && !slices.Contains(sel.Levels, office.Spec.Level) {
+		return false
+	}
+	if sel.SubtreeOf != "" && !slices.Contains(path, string(sel.SubtreeOf)) {
+		return false
+	}
+	for k, v := range sel.MatchLabels {
+		if got, ok := office.Labels[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
+}
+
+// SortPolicies orders policies as they apply: higher priority first, ties by
+// name.
+func SortPolicies(policies []v1alpha1.RoutingPolicy) {
+	sort.SliceStable(policies, func(i, j int) bool {
+		if policies[i].Spec.Priority != policies[j].Spec.Priority {
+			return policies[i].Spec.Priority > policies[j].Spec.Priority
+		}
+		return policies[i].Name < policies[j].Name
+	})
+}
+
+// CompileRouting builds the office's routing table: its inline rules, then
+// the rules of the policies that select it by descending priority, then name,
+// each target resolved through idx. path is the office's path from Path.
+func CompileRouting(office *v1alpha1.Office, path []string, policies []v1alpha1.RoutingPolicy, idx *Index) RoutingTable {
+	sorted := slices.Clone(policies)
+	SortPolicies(sorted)
+	var table RoutingTable
+	add := func(policy string, rules []v1alpha1.RoutingRule) {
+		for _, r := range rules {
+			target, reason := resolveTarget(office, path, r.RouteTo, idx)
+			if reason != "" {
+				target = office.Name
+			}
+			table.Rules = append(table.Rules, CompiledRule{
+				Name: r.Name, Policy: policy, Match: r.Match, Office: target, Address: DeskAddress(target),
+				Unresolved: reason, Continue: r.Continue,
+			})
+		}
+	}
+	add(office.Name, office.Spec.Routing.Rules)
+	for i := range sorted {
+		if Selects(&sorted[i].Spec.OfficeSelector, office, path) {
+			add(sorted[i].Name, sorted[i].Spec.Rules)
+		}
+	}
+	return table
+}
+
+// resolveTarget resolves a route target for the office at path: an explicit
+// office must exist; a department resolves to the Department office with that
+// code under the nearest ancestor-or-self (only the ancestor at scope's level
+// when scope is given). It returns the reason when the target does not
+// resolve.
+func resolveTarget(office *v1alpha1.Office, path []string, to v1alpha1.RouteTarget, idx *Index) (string, string) {
+	if to.Office != "" {
+		if _, ok := idx.Get(string(to.Office)); !ok {
+			return "", fmt.Sprintf("office %q does not exist", to.Office)
+		}
+		return string(to.Office), ""
+	}
+	var searched []string
+	for i := len(path) - 1; i >= 0; i-- {
+		anc, ok := idx.Get(path[i])
+		if !ok {
+			continue
+		}
+		if to.Scope != "" && string(anc.Spec.Level) != string(to.Scope) {
+			continue
+		}
+		if anc.Spec.Level == v1alpha1.LevelDepartment && anc.Spec.Department == to.Department {
+			return anc.Name, ""
+		}
+		for _, c := range idx.Children(anc.Name) {
+			if child, ok := idx.Get(c); ok && child.Spec.Level == v1alpha1.LevelDepartment && child.Spec.Department == to.Department {
+				return child.Name, ""
+			}
+		}
+		searched = append(searched, anc.Name)
+	}
+	if to.Scope != "" && len(searched) == 0 {
+		return "", fmt.Sprintf("no %s above office %s to find department %s under", to.Scope, office.Name, to.Department)
+	}
+	return "", fmt.Sprintf("no %s department office under %s", to.Department, strings.Join(searched, " or "))
+}
+
+// Petition is what routing looks at.
+type Petition struct {
+	Category string                `json:"category"`
+	Type     v1alpha1.PetitionType `json:"type"`
+	Channel  v1alpha1.Channel      `json:"channel,omitempty"`
+}
+
+// Validate names the field at fault.
+func (p Petition) Validate() error {
+	if p.Category == "" {
+		return fmt.Errorf("category: required (a lowercase DNS label such as land-acquisition)")
+	}
+	switch p.Type {
+	case v1alpha1.PetitionReport, v1alpha1.PetitionAppeal, v1alpha1.PetitionInquiry:
+	default:
+		return fmt.Errorf("type: %q is not one of Report, Appeal, Inquiry", p.Type)
+	}
+	switch p.Channel {
+	case "", v1alpha1.ChannelVisit, v1alpha1.ChannelLetter, v1alpha1.ChannelPhone, v1alpha1.ChannelOnline:
+	default:
+		return fmt.Errorf("channel: %q is not one of Visit, Letter, Phone, Online", p.Channel)
+	}
+	return nil
+}
+
+// Route is where a petition goes (the CLI contract's route answer).
+type Route struct {
+	Office   string   `json:"office"`
+	Rule     string   `json:"rule"`
+	Policy   string   `json:"policy"`
+	Fallback bool     `json:"fallback"`
+	Copies   []string `json:"copies"`
+}
+
+// Matches reports whether the rule's match selects the petition.
+func (r *CompiledRule) Matches(p Petition) bool {
+	m := r.Match
+	return (len(m.Categories) == 0 || slices.Contains(m.Categories, p.Category)) &&
+		(len(m.Types) == 0 || slices.Contains(m.Types, p.Type)) &&
+		(len(m.Channels) == 0 || slices.Contains(m.Channels, p.Channel))
+}
+
+// Route routes a petition received by self: the first matching rule wins;
+// while the matched rules set continue, later matching rules add copies. No
+// match keeps the petition with the receiving office (首问负责), as does a
+// target that did not resolve (fallback). A petition is never dropped.
+func (t *RoutingTable) Route(self string, p Petition) Route {
+	route := Route{Office: self, Copies: []string{}}
+	matched := false
+	for i := range t.Rules {
+		r := &t.Rules[i]
+		if !r.Matches(p) {
+			continue
+		}
+		if !matched {
+			matched = true
+			route.Office, route.Rule, route.Policy, route.Fallback = r.Office, r.Name, r.Policy, r.Unresolved != ""
+		} else if r.Office != route.Office && !slices.Contains(route.Copies, r.Office) {
+			route.Copies = append(route.Copies, r.Office)
+		}
+		if !r.Continue {
+			break
+		}
+	}
+	return route
+}
