@@ -29,6 +29,9 @@ const officeFinalizer = "petition.xinfang.io/tenant"
 
 // officeReconciler places an office in the network and runs its tenant stack.
 type officeReconciler struct {
+	// index is the network model, fed by officeEvents before any office is
+	// enqueued; routing resolves targets through it.
+	index    *network.Index
 	client   client.Client
 	recorder events.EventRecorder
 	applier  *applier
@@ -98,7 +101,16 @@ func (r *officeReconciler) reconcile(ctx context.Context, office *v1alpha1.Offic
 		return *blocked, nil
 	}
 	office.Status.Escalation = statusChain(esc)
-	config, hash, err := network.Compile(office, path, esc, cal).Marshal()
+	var policies v1alpha1.RoutingPolicyList
+	if err := r.client.List(ctx, &policies); err != nil {
+		return Outcome{}, fmt.Errorf("listing routing policies: %w", err)
+	}
+	routing := network.CompileRouting(office, path, policies.Items, r.index)
+	office.Status.Routing, err = routingStatus(&routing)
+	if err != nil {
+		return Outcome{}, err
+	}
+	config, hash, err := network.Compile(office, path, esc, cal, &routing).Marshal()
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -173,6 +185,15 @@ func (r *officeReconciler) escalation(ctx context.Context, office *v1alpha1.Offi
 			Message: fmt.Sprintf("spec.calendarRef: HolidayCalendar %s: %v", cal.Name, err)}, nil
 	}
 	return esc, &cal.Spec, nil, nil
+}
+
+// routingStatus summarises a routing table for the office's status.
+func routingStatus(t *network.RoutingTable) (*v1alpha1.OfficeRoutingStatus, error) {
+	hash, err := network.Hash(t)
+	if err != nil {
+		return nil, err
+	}
+	return &v1alpha1.OfficeRoutingStatus{Rules: int32(len(t.Rules)), Unresolved: int32(len(t.Unresolved())), ConfigHash: hash}, nil
 }
 
 // policyName is the EscalationPolicy an office uses.

@@ -22,25 +22,38 @@ import (
 // reconcile never sees an index older than the event that caused it.
 type officeEvents struct {
 	index *network.Index
+	// reader reads RoutingPolicies from the cache, to find the offices that
+	// route to an office that appears or goes.
+	reader client.Reader
 }
 
 var _ handler.EventHandler = &officeEvents{}
 
-func (e *officeEvents) Create(_ context.Context, evt event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-	enqueue(q, e.index.Upsert(evt.Object.(*v1alpha1.Office)))
+func (e *officeEvents) Create(ctx context.Context, evt event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	o := evt.Object.(*v1alpha1.Office)
+	enqueue(q, e.index.Upsert(o))
+	enqueue(q, routeTargetsOf(ctx, e.reader, e.index, o))
 }
 
-func (e *officeEvents) Update(_ context.Context, evt event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-	affected := e.index.Upsert(evt.ObjectNew.(*v1alpha1.Office))
-	if statusOnly(evt.ObjectOld, evt.ObjectNew) {
+func (e *officeEvents) Update(ctx context.Context, evt event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	old, cur := evt.ObjectOld.(*v1alpha1.Office), evt.ObjectNew.(*v1alpha1.Office)
+	affected := e.index.Upsert(cur)
+	if statusOnly(old, cur) {
 		// The operator's own status write: nothing to do for the office.
 		affected = affected[1:]
 	}
 	enqueue(q, affected)
+	if old.Spec.Level != cur.Spec.Level || old.Spec.Parent != cur.Spec.Parent || old.Spec.Department != cur.Spec.Department {
+		// Relative route targets resolve through departments and parents.
+		enqueue(q, routeTargetsOf(ctx, e.reader, e.index, old))
+		enqueue(q, routeTargetsOf(ctx, e.reader, e.index, cur))
+	}
 }
 
-func (e *officeEvents) Delete(_ context.Context, evt event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-	enqueue(q, e.index.Delete(evt.Object.GetName()))
+func (e *officeEvents) Delete(ctx context.Context, evt event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	o := evt.Object.(*v1alpha1.Office)
+	enqueue(q, e.index.Delete(o.Name))
+	enqueue(q, routeTargetsOf(ctx, e.reader, e.index, o))
 }
 
 func (e *officeEvents) Generic(_ context.Context, evt event.GenericEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {

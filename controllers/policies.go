@@ -5,16 +5,41 @@ import (
 	"fmt"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/network"
 )
 
-// observeRoutingPolicy reports a routing policy. Its schema has already been
-// validated by the API server; compiling it into office routing tables is the
-// routing compiler's job.
-func observeRoutingPolicy(_ context.Context, p *v1alpha1.RoutingPolicy) (Outcome, error) {
-	return ready(fmt.Sprintf("%d rules accepted", len(p.Spec.Rules))), nil
+// routingPolicyObserver reports which offices a routing policy selects and
+// which of its routes do not resolve for them. Unresolved routes do not make
+// the policy unready: their petitions stay with the receiving office
+// (首问负责), and the list says what to fix.
+//
+// It builds its view of the network from the cache, which is current when the
+// office events that enqueue it are delivered (the office controller's index
+// may be a moment behind for another controller).
+type routingPolicyObserver struct {
+	client client.Reader
+}
+
+func (o *routingPolicyObserver) observe(ctx context.Context, p *v1alpha1.RoutingPolicy) (Outcome, error) {
+	var offices v1alpha1.OfficeList
+	if err := o.client.List(ctx, &offices); err != nil {
+		return Outcome{}, fmt.Errorf("listing offices: %w", err)
+	}
+	ptrs := make([]*v1alpha1.Office, len(offices.Items))
+	for i := range offices.Items {
+		ptrs[i] = &offices.Items[i]
+	}
+	rep := network.ReportPolicy(p, network.NewIndex(ptrs...))
+	p.Status.SelectedOffices = int32(rep.Selected)
+	p.Status.Unresolved = rep.Unresolved
+	if rep.UnresolvedTotal > 0 {
+		return ready(fmt.Sprintf("%d rules for %d offices; %d routes unresolved fall back to the receiving office",
+			len(p.Spec.Rules), rep.Selected, rep.UnresolvedTotal)), nil
+	}
+	return ready(fmt.Sprintf("%d rules for %d offices", len(p.Spec.Rules), rep.Selected)), nil
 }
 
 // observeEscalationPolicy checks what the schema cannot see: stage order and

@@ -13,7 +13,8 @@ func TestPoliciesAndCalendarsBecomeReady(t *testing.T) {
 	g := NewWithT(t)
 	rp := &v1alpha1.RoutingPolicy{
 		ObjectMeta: metav1.ObjectMeta{Name: "land"},
-		Spec: v1alpha1.RoutingPolicySpec{Rules: []v1alpha1.RoutingRule{{
+		// Selects nothing: the offices of other tests keep their routing.
+		Spec: v1alpha1.RoutingPolicySpec{OfficeSelector: v1alpha1.OfficeSelector{SubtreeOf: "pol-nowhere"}, Rules: []v1alpha1.RoutingRule{{
 			Name: "land", RouteTo: v1alpha1.RouteTarget{Department: "NaturalResources"},
 		}}},
 	}

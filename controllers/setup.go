@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/network"
@@ -88,7 +89,9 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	}
 	copts := controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles}
 
+	index := network.NewIndex()
 	offices := &officeReconciler{
+		index:    index,
 		client:   mgr.GetClient(),
 		recorder: mgr.GetEventRecorder("petition-operator-office"),
 		applier:  &applier{client: mgr.GetClient(), scheme: mgr.GetScheme()},
@@ -99,7 +102,8 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	// level) and on its children (count).
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("office").
-		Watches(&v1alpha1.Office{}, &officeEvents{index: network.NewIndex()}).
+		Watches(&v1alpha1.Office{}, &officeEvents{index: index, reader: mgr.GetClient()}).
+		Watches(&v1alpha1.RoutingPolicy{}, &routingPolicyEvents{index: index}).
 		// A policy or calendar change reaches the offices that use it, and
 		// only those.
 		Watches(&v1alpha1.EscalationPolicy{}, handler.EnqueueRequestsFromMapFunc(offices.using(fieldPolicy))).
@@ -113,7 +117,11 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	if err := b.Complete(offices); err != nil {
 		return err
 	}
-	if err := register(mgr, "routingpolicy", copts, observeRoutingPolicy, nil); err != nil {
+	// A policy's status depends on every office it may select: any office
+	// event enqueues every policy.
+	policies := &routingPolicyObserver{client: mgr.GetClient()}
+	if err := register(mgr, "routingpolicy", copts, policies.observe, nil,
+		watch{&v1alpha1.Office{}, handler.EnqueueRequestsFromMapFunc(allRoutingPolicies(mgr.GetClient()))}); err != nil {
 		return err
 	}
 	defaults := &defaultPolicy{reader: mgr.GetAPIReader(), client: mgr.GetClient()}
@@ -126,15 +134,41 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	return register(mgr, "holidaycalendar", copts, observeHolidayCalendar, nil)
 }
 
+// watch is an extra watch of a controller.
+type watch struct {
+	obj     client.Object
+	handler handler.EventHandler
+}
+
 // register builds the controller of one kind around the shared status
 // reconciler; missing, if set, is called for an object that does not exist.
-func register[T statusObject](mgr ctrl.Manager, name string, opts controller.Options, observe observeFunc[T], missing func(context.Context, string) error) error {
+func register[T statusObject](mgr ctrl.Manager, name string, opts controller.Options, observe observeFunc[T], missing func(context.Context, string) error, watches ...watch) error {
 	newObj := func() T { return reflect.New(reflect.TypeFor[T]().Elem()).Interface().(T) }
-	return ctrl.NewControllerManagedBy(mgr).Named(name).For(newObj()).WithOptions(opts).Complete(&statusReconciler[T]{
+	b := ctrl.NewControllerManagedBy(mgr).Named(name).For(newObj()).WithOptions(opts)
+	for _, w := range watches {
+		b = b.Watches(w.obj, w.handler)
+	}
+	return b.Complete(&statusReconciler[T]{
 		client:   mgr.GetClient(),
 		recorder: mgr.GetEventRecorder("petition-operator-" + name),
 		newObj:   newObj,
 		observe:  observe,
 		missing:  missing,
 	})
+}
+
+// allRoutingPolicies maps any event to every RoutingPolicy.
+func allRoutingPolicies(c client.Reader) handler.MapFunc {
+	return func(ctx context.Context, _ client.Object) []reconcile.Request {
+		var list v1alpha1.RoutingPolicyList
+		if err := c.List(ctx, &list); err != nil {
+			ctrl.LoggerFrom(ctx).Error(err, "listing routing policies")
+			return nil
+		}
+		reqs := make([]reconcile.Request, len(list.Items))
+		for i := range list.Items {
+			reqs[i] = reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])}
+		}
+		return reqs
+	}
 }

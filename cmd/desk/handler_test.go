@@ -109,7 +109,7 @@ func TestDeadlinesAndEscalation(t *testing.T) {
 		t.Fatal(err)
 	}
 	cal := &v1alpha1.HolidayCalendarSpec{Holidays: []v1alpha1.Holiday{{Name: "国庆节", From: "2026-10-01", To: "2026-10-07"}}}
-	data, _, err := network.Compile(town, path, esc, cal).Marshal()
+	data, _, err := network.Compile(town, path, esc, cal, nil).Marshal()
 	if err != nil {
 		t.Fatal(err)
 	}

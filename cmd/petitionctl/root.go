@@ -71,6 +71,11 @@ func (o *options) load(ctx context.Context) (*manifests.Set, error) {
 		return nil, fmt.Errorf("listing offices: %w", err)
 	}
 	set.Offices = offices.Items
+	var routing v1alpha1.RoutingPolicyList
+	if err := c.List(ctx, &routing); err != nil {
+		return nil, fmt.Errorf("listing routing policies: %w", err)
+	}
+	set.RoutingPolicies = routing.Items
 	var policies v1alpha1.EscalationPolicyList
 	if err := c.List(ctx, &policies); err != nil {
 		return nil, fmt.Errorf("listing escalation policies: %w", err)

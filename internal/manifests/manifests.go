@@ -89,7 +89,7 @@ func expand(p string) ([]string, error) {
 
 // Snapshot returns the network the set declares.
 func (s *Set) Snapshot() *network.Snapshot {
-	return &network.Snapshot{Offices: s.Offices, EscalationPolicies: s.EscalationPolicies, HolidayCalendars: s.HolidayCalendars}
+	return &network.Snapshot{Offices: s.Offices, RoutingPolicies: s.RoutingPolicies, EscalationPolicies: s.EscalationPolicies, HolidayCalendars: s.HolidayCalendars}
 }
 
 func (s *Set) loadFile(path string) error {

@@ -45,6 +45,9 @@ type OfficeConfig struct {
 	// Calendar holds the public holidays and adjusted working days of
 	// CalendarRef, for working-day deadlines and windows.
 	Calendar *CompiledCalendar `json:"calendar,omitempty"`
+	// Routing is the office's routing table, its targets resolved to
+	// offices and their desk addresses.
+	Routing *RoutingTable `json:"routing,omitempty"`
 }
 
 // CompiledCalendar is a holiday calendar as the tenant receives it.
@@ -84,8 +87,9 @@ type CompiledWindow struct {
 }
 
 // Compile builds the configuration of office at path (from Path), with its
-// resolved escalation chain and its calendar (nil when it names none).
-func Compile(office *v1alpha1.Office, path []string, esc *Escalation, cal *v1alpha1.HolidayCalendarSpec) OfficeConfig {
+// resolved escalation chain, its calendar (nil when it names none) and its
+// routing table.
+func Compile(office *v1alpha1.Office, path []string, esc *Escalation, cal *v1alpha1.HolidayCalendarSpec, routing *RoutingTable) OfficeConfig {
 	tz := office.Spec.TimeZone
 	if tz == "" {
 		tz = v1alpha1.DefaultTimeZone
@@ -107,7 +111,7 @@ func Compile(office *v1alpha1.Office, path []string, esc *Escalation, cal *v1alp
 		Format: ConfigFormat, Office: office.Name, DisplayName: office.Spec.DisplayName,
 		Level: office.Spec.Level, Department: office.Spec.Department, DivisionCode: office.Spec.DivisionCode,
 		Parent: string(office.Spec.Parent), Path: path, TimeZone: tz, CalendarRef: string(office.Spec.CalendarRef),
-		ReceptionWindows: windows, Escalation: esc, Calendar: compileCalendar(cal),
+		ReceptionWindows: windows, Escalation: esc, Calendar: compileCalendar(cal), Routing: routing,
 	}
 }
 
@@ -116,6 +120,16 @@ func compileCalendar(spec *v1alpha1.HolidayCalendarSpec) *CompiledCalendar {
 		return nil
 	}
 	return &CompiledCalendar{Holidays: spec.Holidays, Workdays: spec.Workdays}
+}
+
+// Hash returns the first 16 hex digits of the SHA-256 of v's JSON.
+func Hash(v any) (string, error) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:8]), nil
 }
 
 // Marshal returns the configuration as indented JSON and its hash: the first

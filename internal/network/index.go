@@ -95,6 +95,17 @@ func (x *Index) Get(name string) (*v1alpha1.Office, bool) {
 	return o, ok
 }
 
+// All returns every office, in no particular order.
+func (x *Index) All() []*v1alpha1.Office {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	out := make([]*v1alpha1.Office, 0, len(x.offices))
+	for _, o := range x.offices {
+		out = append(out, o)
+	}
+	return out
+}
+
 // Len returns the number of offices.
 func (x *Index) Len() int {
 	x.mu.RLock()

@@ -214,3 +214,43 @@ func (t *RoutingTable) Route(self string, p Petition) Route {
 	}
 	return route
 }
+
+// maxUnresolvedListed bounds the unresolved routes a policy's status lists.
+const maxUnresolvedListed = 100
+
+// PolicyReport is what a RoutingPolicy's status says: the offices it selects
+// and the routes whose targets do not resolve for them.
+type PolicyReport struct {
+	Selected   int
+	Unresolved []v1alpha1.UnresolvedRoute
+	// UnresolvedTotal counts every unresolved route; Unresolved lists at most
+	// 100, sorted by office and rule.
+	UnresolvedTotal int
+}
+
+// ReportPolicy resolves the policy's rules for every office of the index it
+// selects.
+func ReportPolicy(p *v1alpha1.RoutingPolicy, idx *Index) PolicyReport {
+	var rep PolicyReport
+	for _, o := range idx.All() {
+		path, problem := idx.Path(o)
+		if problem != nil || !Selects(&p.Spec.OfficeSelector, o, path) {
+			continue
+		}
+		rep.Selected++
+		for _, r := range p.Spec.Rules {
+			if _, reason := resolveTarget(o, path, r.RouteTo, idx); reason != "" {
+				rep.UnresolvedTotal++
+				rep.Unresolved = append(rep.Unresolved, v1alpha1.UnresolvedRoute{Office: o.Name, Rule: r.Name, Reason: reason})
+			}
+		}
+	}
+	sort.Slice(rep.Unresolved, func(i, j int) bool {
+		a, b := rep.Unresolved[i], rep.Unresolved[j]
+		return a.Office < b.Office || (a.Office == b.Office && a.Rule < b.Rule)
+	})
+	if len(rep.Unresolved) > maxUnresolvedListed {
+		rep.Unresolved = rep.Unresolved[:maxUnresolvedListed]
+	}
+	return rep
+}

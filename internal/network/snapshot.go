@@ -10,6 +10,7 @@ import (
 // petitionctl reads, offline or not.
 type Snapshot struct {
 	Offices            []v1alpha1.Office
+	RoutingPolicies    []v1alpha1.RoutingPolicy
 	EscalationPolicies []v1alpha1.EscalationPolicy
 	HolidayCalendars   []v1alpha1.HolidayCalendar
 }
@@ -66,7 +67,8 @@ func (s *Snapshot) OfficeConfig(name string) (*OfficeConfig, error) {
 			return nil, objectError("HolidayCalendar", ref, "%w", err)
 		}
 	}
-	cfg := Compile(office, path, esc, cal)
+	routing := CompileRouting(office, path, s.RoutingPolicies, idx)
+	cfg := Compile(office, path, esc, cal, &routing)
 	return &cfg, nil
 }
 

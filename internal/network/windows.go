@@ -1,0 +1,528 @@
+package network
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/xinfang/petition-operator/api/v1alpha1"
+)
+
+// Reception windows follow Alertmanager's time_intervals: a window covers an
+// instant when every recurrence field it gives matches the instant's wall
+// clock in the office's time zone (weekdays, times, daysOfMonth,
+// dateRanges), or always when it says always: true. A channel is open when
+// any window listing it covers the instant and, unless the window's
+// closedOnHolidays is false, the local date is not a public holiday.
+//
+// Adjusted working days (调休) count as Monday to Friday: on a date the
+// calendar makes a working day, a weekdays field matches when it names any
+// of monday to friday (as a day or within a range). It still matches the
+// date's own weekday too, so a saturday window stays open on an adjusted
+// Saturday.
+//
+// daysOfMonth follows Alertmanager: a negative day counts from the month's
+// end (-1 is the last day); a range whose start lies beyond the month's end
+// matches nothing that month, and one whose end does is cut at the month's
+// end ("29:31" is 29 February in a leap year and nothing otherwise).
+
+// nextOpeningDays bounds the search of NextOpening, in local dates after t's.
+const nextOpeningDays = 400
+
+// WindowSet is an office's reception windows in its zone with its calendar.
+type WindowSet struct {
+	loc     *time.Location
+	cal     *Calendar
+	windows []windowRule
+}
+
+// windowRule is a validated reception window.
+type windowRule struct {
+	name             string
+	channels         []v1alpha1.Channel
+	closedOnHolidays bool
+	always           bool
+	weekdays         uint8 // bit d set for time.Weekday d; 0 when not given
+	times            []minuteSpan
+	daysOfMonth      []dayOfMonthSpan
+	dateRanges       []civilSpan
+}
+
+// minuteSpan is a span of minutes of the day, start inclusive, end exclusive.
+type minuteSpan struct{ start, end int }
+
+// dayOfMonthSpan is an inclusive range of days of the month; negative days
+// count from the month's end.
+type dayOfMonthSpan struct{ begin, end int }
+
+// civilSpan is an inclusive range of dates, each midnight UTC.
+type civilSpan struct{ from, to time.Time }
+
+// mondayToFriday is the weekday mask of monday to friday.
+const mondayToFriday uint8 = 1<<time.Monday | 1<<time.Tuesday | 1<<time.Wednesday | 1<<time.Thursday | 1<<time.Friday
+
+var weekdayNames = map[string]time.Weekday{
+	"sunday": time.Sunday, "monday": time.Monday, "tuesday": time.Tuesday, "wednesday": time.Wednesday,
+	"thursday": time.Thursday, "friday": time.Friday, "saturday": time.Saturday,
+}
+
+var knownChannels = map[v1alpha1.Channel]bool{
+	v1alpha1.ChannelVisit: true, v1alpha1.ChannelLetter: true, v1alpha1.ChannelPhone: true, v1alpha1.ChannelOnline: true,
+}
+
+// NewWindowSet validates and prepares windows. tz is an IANA name ("" means
+// v1alpha1.DefaultTimeZone). cal may be nil. Errors name the field, e.g.
+// `receptionWindows[1].times[0]: start "25:00" is not HH:MM`.
+func NewWindowSet(tz string, windows []CompiledWindow, cal *Calendar) (*WindowSet, error) {
+	if tz == "" {
+		tz = v1alpha1.DefaultTimeZone
+	}
+	// "Local" would make the answer depend on the machine that computes it.
+	if tz == "Local" {
+		return nil, fmt.Errorf("timeZone: %q is not an IANA time zone", tz)
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		return nil, fmt.Errorf("timeZone: unknown time zone %q", tz)
+	}
+	ws := &WindowSet{loc: loc, cal: cal, windows: make([]windowRule, 0, len(windows))}
+	names := map[string]bool{}
+	for i := range windows {
+		r, err := compileWindowRule(&windows[i])
+		if err != nil {
+			return nil, fmt.Errorf("receptionWindows[%d]%w", i, err)
+		}
+		if names[r.name] {
+			return nil, fmt.Errorf("receptionWindows[%d].name: duplicate window name %q", i, r.name)
+		}
+		names[r.name] = true
+		ws.windows = append(ws.windows, r)
+	}
+	return ws, nil
+}
+
+// fieldError is an error whose message continues a field path: it starts
+// with "." or ":".
+type fieldError string
+
+func (e fieldError) Error() string { return string(e) }
+
+func fieldErrorf(format string, args ...any) error { return fieldError(fmt.Sprintf(format, args...)) }
+
+func compileWindowRule(w *CompiledWindow) (windowRule, error) {
+	r := windowRule{name: w.Name, closedOnHolidays: w.ClosedOnHolidays, always: w.Always}
+	if w.Name == "" {
+		return r, fieldErrorf(".name: must not be empty")
+	}
+	if len(w.Channels) == 0 {
+		return r, fieldErrorf(".channels: must name at least one channel")
+	}
+	for j, c := range w.Channels {
+		if !knownChannels[c] {
+			return r, fieldErrorf(".channels[%d]: unknown channel %q (Visit, Letter, Phone or Online)", j, c)
+		}
+	}
+	r.channels = w.Channels
+	hasFields := len(w.Weekdays) > 0 || len(w.Times) > 0 || len(w.DaysOfMonth) > 0 || len(w.DateRanges) > 0
+	if w.Always && hasFields {
+		return r, fieldErrorf(": a window with always: true takes no weekdays, times, daysOfMonth or dateRanges")
+	}
+	if !w.Always && !hasFields {
+		return r, fieldErrorf(": a window needs always: true or at least one of weekdays, times, daysOfMonth, dateRanges")
+	}
+	for j, s := range w.Weekdays {
+		mask, err := parseWeekdays(s)
+		if err != nil {
+			return r, fieldErrorf(".weekdays[%d]: %s", j, err)
+		}
+		r.weekdays |= mask
+	}
+	for j, tr := range w.Times {
+		start, ok := parseClock(tr.Start, false)
+		if !ok {
+			return r, fieldErrorf(".times[%d]: start %q is not HH:MM", j, tr.Start)
+		}
+		end, ok := parseClock(tr.End, true)
+		if !ok {
+			return r, fieldErrorf(".times[%d]: end %q is not HH:MM", j, tr.End)
+		}
+		if start >= end {
+			return r, fieldErrorf(".times[%d]: start %q is not before end %q", j, tr.Start, tr.End)
+		}
+		r.times = append(r.times, minuteSpan{start, end})
+	}
+	for j, s := range w.DaysOfMonth {
+		span, err := parseDaysOfMonth(s)
+		if err != nil {
+			return r, fieldErrorf(".daysOfMonth[%d]: %s", j, err)
+		}
+		r.daysOfMonth = append(r.daysOfMonth, span)
+	}
+	for j, dr := range w.DateRanges {
+		from, err := ParseDate(dr.From)
+		if err != nil {
+			return r, fieldErrorf(".dateRanges[%d].from: %s", j, err)
+		}
+		to, err := ParseDate(dr.To)
+		if err != nil {
+			return r, fieldErrorf(".dateRanges[%d].to: %s", j, err)
+		}
+		if to.Before(from) {
+			return r, fieldErrorf(".dateRanges[%d]: to %s is before from %s", j, dr.To, dr.From)
+		}
+		r.dateRanges = append(r.dateRanges, civilSpan{from, to})
+	}
+	return r, nil
+}
+
+// parseWeekdays parses "monday" or "monday:friday" into a weekday mask.
+func parseWeekdays(s string) (uint8, error) {
+	parts := strings.Split(s, ":")
+	if len(parts) > 2 {
+		return 0, fmt.Errorf("%q is not a weekday or a range of weekdays", s)
+	}
+	var days []time.Weekday
+	for _, p := range parts {
+		d, ok := weekdayNames[p]
+		if !ok {
+			return 0, fmt.Errorf("%q is not a weekday (sunday, monday, ..., saturday)", p)
+		}
+		days = append(days, d)
+	}
+	begin, end := days[0], days[len(days)-1]
+	if end < begin {
+		return 0, fmt.Errorf("%q runs backwards; a range stays within one week, sunday first", s)
+	}
+	var mask uint8
+	for d := begin; d <= end; d++ {
+		mask |= 1 << d
+	}
+	return mask, nil
+}
+
+// parseClock parses HH:MM into minutes of the day; "24:00" only for an end.
+func parseClock(s string, end bool) (int, bool) {
+	if end && s == "24:00" {
+		return 24 * 60, true
+	}
+	if len(s) != 5 || s[2] != ':' || !isDigits(s[:2]) || !isDigits(s[3:]) {
+		return 0, false
+	}
+	h, _ := strconv.Atoi(s[:2])
+	m, _ := strconv.Atoi(s[3:])
+	if h > 23 || m > 59 {
+		return 0, false
+	}
+	return h*60 + m, true
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// parseDaysOfMonth parses "15", "-1", "1:7" or "-7:-1". Like Alertmanager it
+// refuses a range from a negative to a positive day; it refuses a range that
+// is empty in every month, i.e. even in a 31-day month ("5:1", "-1:-7",
+// "2:-31"), and admits "29:-1", which is empty only in shorter months.
+func parseDaysOfMonth(s string) (dayOfMonthSpan, error) {
+	parts := strings.Split(s, ":")
+	if len(parts) > 2 {
+		return dayOfMonthSpan{}, fmt.Errorf("%q is not a day of the month or a range of them", s)
+	}
+	var days []int
+	for _, p := range parts {
+		d, err := strconv.Atoi(p)
+		if err != nil || d == 0 || d < -31 || d > 31 || strings.HasPrefix(p, "+") {
+			return dayOfMonthSpan{}, fmt.Errorf("%q is not a day of the month (1 to 31, or -31 to -1 from the month's end)", p)
+		}
+		days = append(days, d)
+	}
+	span := dayOfMonthSpan{days[0], days[len(days)-1]}
+	if span.begin < 0 && span.end > 0 {
+		return span, fmt.Errorf("%q runs from a day counted from the month's end to one counted from its start", s)
+	}
+	b, e := span.begin, span.end
+	if b < 0 {
+		b += 32
+	}
+	if e < 0 {
+		e += 32
+	}
+	if b > e {
+		return span, fmt.Errorf("%q runs backwards", s)
+	}
+	return span, nil
+}
+
+// Location returns the office's time zone.
+func (w *WindowSet) Location() *time.Location { return w.loc }
+
+// localDay is what the day-level fields of a window look at.
+type localDay struct {
+	date        time.Time // midnight UTC
+	weekday     time.Weekday
+	daysInMonth int
+	holiday     bool
+	adjusted    bool
+}
+
+// day returns the date y-m-d; d may lie outside the month (time.Date
+// normalises it).
+func (w *WindowSet) day(y int, m time.Month, d int) localDay {
+	date := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	y, m, _ = date.Date()
+	return localDay{
+		date:        date,
+		weekday:     date.Weekday(),
+		daysInMonth: time.Date(y, m+1, 0, 0, 0, 0, 0, time.UTC).Day(),
+		holiday:     w.cal.IsHoliday(date),
+		adjusted:    w.cal.IsAdjustedWorkday(date),
+	}
+}
+
+func (r *windowRule) hasChannel(c v1alpha1.Channel) bool {
+	for _, x := range r.channels {
+		if x == c {
+			return true
+		}
+	}
+	return false
+}
+
+// coversDay reports whether the window is open at some time of the day.
+func (r *windowRule) coversDay(d *localDay) bool {
+	if r.closedOnHolidays && d.holiday {
+		return false
+	}
+	if r.always {
+		return true
+	}
+	if r.weekdays != 0 && r.weekdays&(1<<d.weekday) == 0 && !(d.adjusted && r.weekdays&mondayToFriday != 0) {
+		return false
+	}
+	if len(r.daysOfMonth) > 0 {
+		ok := false
+		for _, s := range r.daysOfMonth {
+			if s.matches(d.date.Day(), d.daysInMonth) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	if len(r.dateRanges) > 0 {
+		ok := false
+		for _, s := range r.dateRanges {
+			if !d.date.Before(s.from) && !d.date.After(s.to) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func (s dayOfMonthSpan) matches(day, daysInMonth int) bool {
+	begin, end := s.begin, s.end
+	if begin < 0 {
+		begin += daysInMonth + 1
+	}
+	if end < 0 {
+		end += daysInMonth + 1
+	}
+	// A begin beyond the month's end matches nothing, and an end beyond it
+	// stops at the month's end: day never exceeds daysInMonth.
+	return day >= begin && day <= end
+}
+
+// coversMinute reports whether the window's times cover the minute of the day.
+func (r *windowRule) coversMinute(minute int) bool {
+	if len(r.times) == 0 {
+		return true
+	}
+	for _, s := range r.times {
+		if minute >= s.start && minute < s.end {
+			return true
+		}
+	}
+	return false
+}
+
+// OpenAt reports whether channel is open at t and the name of the first
+// window (in declaration order) that covers it ("" when closed).
+func (w *WindowSet) OpenAt(channel v1alpha1.Channel, t time.Time) (open bool, window string) {
+	lt := t.In(w.loc)
+	y, m, d := lt.Date()
+	minute := lt.Hour()*60 + lt.Minute()
+	var day *localDay
+	for i := range w.windows {
+		r := &w.windows[i]
+		if !r.hasChannel(channel) {
+			continue
+		}
+		if day == nil {
+			ld := w.day(y, m, d)
+			day = &ld
+		}
+		if r.coversDay(day) && r.coversMinute(minute) {
+			return true, r.name
+		}
+	}
+	return false, ""
+}
+
+// opensAt reports whether channel goes from closed to open at c.
+func (w *WindowSet) opensAt(channel v1alpha1.Channel, c time.Time) bool {
+	if open, _ := w.OpenAt(channel, c); !open {
+		return false
+	}
+	before, _ := w.OpenAt(channel, c.Add(-time.Nanosecond))
+	return !before
+}
+
+// NextOpening returns the first instant after t at which channel goes from
+// closed to open, in the office's zone: when t is inside an open period, the
+// start of the next period after it closes. It looks at local dates up to
+// 400 days after t's and returns false when channel opens on none of them.
+//
+// Only window starts (each times[].start, or midnight for windows without
+// times) on dates the window covers can open a channel, so it visits those
+// and checks each against the instant just before. A start inside a
+// daylight-saving gap opens at the first instant after the gap; a start in a
+// fall-back overlap occurs twice.
+func (w *WindowSet) NextOpening(channel v1alpha1.Channel, t time.Time) (time.Time, bool) {
+	listed := false
+	for i := range w.windows {
+		listed = listed || w.windows[i].hasChannel(channel)
+	}
+	if !listed {
+		return time.Time{}, false
+	}
+	lt := t.In(w.loc)
+	y, m, d := lt.Date()
+	var (
+		best     time.Time
+		found    bool
+		foundDay int
+	)
+	// From the day before t's, in case a zone sets its clock back across
+	// midnight and repeats some of the previous date after t.
+	for i := -1; i <= nextOpeningDays; i++ {
+		// Having found an opening, look one date further: under a zone
+		// change near midnight an opening on one date could follow one on
+		// the next.
+		if found && i > foundDay+1 {
+			break
+		}
+		day := w.day(y, m, d+i)
+		dy, dm, dd := day.date.Date()
+		for j := range w.windows {
+			r := &w.windows[j]
+			if !r.hasChannel(channel) || !r.coversDay(&day) {
+				continue
+			}
+			starts := []minuteSpan{{0, 0}}
+			if len(r.times) > 0 {
+				starts = r.times
+			}
+			for _, s := range starts {
+				for _, c := range wallInstants(w.loc, dy, dm, dd, s.start) {
+					if !c.After(t) || (found && !c.Before(best)) {
+						continue
+					}
+					if w.opensAt(channel, c) {
+						best, found, foundDay = c, true, i
+					}
+				}
+			}
+		}
+	}
+	if !found {
+		return time.Time{}, false
+	}
+	return best, true
+}
+
+// wallInstants returns the instants at which the wall clock in loc first
+// reads the minute of the date, in order: usually one, two in a fall-back
+// overlap, and for a minute inside a spring-forward gap the first instant
+// after the gap.
+func wallInstants(loc *time.Location, y int, m time.Month, d, minute int) []time.Time {
+	want := time.Date(y, m, d, minute/60, minute%60, 0, 0, time.UTC).Unix()
+	t := time.Date(y, m, d, minute/60, minute%60, 0, 0, loc)
+	// The wall clock can read want only with the offset of t's zone or of a
+	// zone next to it.
+	_, off := t.Zone()
+	offsets := []int{off}
+	start, end := t.ZoneBounds()
+	if !start.IsZero() {
+		_, o := start.Add(-time.Second).Zone()
+		offsets = append(offsets, o)
+	}
+	if !end.IsZero() {
+		_, o := end.Zone()
+		offsets = append(offsets, o)
+	}
+	var out []time.Time
+	for _, o := range offsets {
+		c := time.Unix(want-int64(o), 0).In(loc)
+		if wallSeconds(c) != want {
+			continue
+		}
+		dup := false
+		for _, x := range out {
+			dup = dup || x.Equal(c)
+		}
+		if !dup {
+			out = append(out, c)
+		}
+	}
+	if len(out) > 0 {
+		sort.Slice(out, func(i, j int) bool { return out[i].Before(out[j]) })
+		return out
+	}
+	// A gap: the answer is the start of the first zone whose wall clock
+	// begins at or after want.
+	x := t
+	if wallSeconds(x) < want {
+		for i := 0; i < 4 && wallSeconds(x) < want; i++ {
+			_, e := x.ZoneBounds()
+			if e.IsZero() {
+				break
+			}
+			x = e
+		}
+		return []time.Time{x}
+	}
+	for i := 0; i < 4; i++ {
+		s, _ := x.ZoneBounds()
+		if s.IsZero() {
+			break
+		}
+		if wallSeconds(s.Add(-time.Second)) < want {
+			return []time.Time{s}
+		}
+		x = s.Add(-time.Second)
+	}
+	return []time.Time{t}
+}
+
+// wallSeconds returns t's wall clock as seconds since the epoch, as if the
+// wall clock were UTC.
+func wallSeconds(t time.Time) int64 {
+	y, m, d := t.Date()
+	h, mi, s := t.Clock()
+	return time.Date(y, m, d, h, mi, s, 0, time.UTC).Unix()
+}
