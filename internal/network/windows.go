@@ -304,7 +304,7 @@ func (r *windowRule) coversDay(d *localDay) bool {
 	if r.always {
 		return true
 	}
-	if r.weekdays != 0 && r.weekdays&(1<<d.weekday) == 0 && !(d.adjusted && r.weekdays&mondayToFriday != 0) {
+	if r.weekdays != 0 && r.weekdays&(1<<d.weekday) == 0 && (!d.adjusted || r.weekdays&mondayToFriday == 0) {
 		return false
 	}
 	if len(r.daysOfMonth) > 0 {
