@@ -176,7 +176,7 @@ func TestOpenAtTimes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			checkOpen(t, winSet(t, nil, visit(nil, tt.times, nil, nil)), shanghai, tt.cases)
+			checkOpen(t, winSet(t, shanghai, nil, visit(nil, tt.times, nil, nil)), tt.cases)
 		})
 	}
 }
@@ -238,7 +238,7 @@ func TestOpenAtDaysOfMonth(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.days, ","), func(t *testing.T) {
-			checkOpen(t, winSet(t, nil, visit(nil, nil, tt.days, nil)), shanghai, tt.cases)
+			checkOpen(t, winSet(t, shanghai, nil, visit(nil, nil, tt.days, nil)), tt.cases)
 		})
 	}
 }
@@ -248,7 +248,7 @@ func TestOpenAtDateRanges(t *testing.T) {
 		{From: "2026-10-01", To: "2026-10-07"},
 		{From: "2027-01-01", To: "2027-01-01"},
 	})
-	checkOpen(t, winSet(t, nil, w), shanghai, []openCase{
+	checkOpen(t, winSet(t, shanghai, nil, w), []openCase{
 		{"2026-09-30 23:59:59", false},
 		{"2026-10-01 00:00:00", true}, // from is inclusive
 		{"2026-10-04 12:00:00", true},
@@ -261,7 +261,7 @@ func TestOpenAtDateRanges(t *testing.T) {
 	// Every field given must match.
 	all := visit([]string{"monday:friday"}, []v1alpha1.TimeRange{hhmm("09:00", "10:00")}, []string{"1:7"},
 		[]v1alpha1.DateRange{{From: "2026-03-01", To: "2026-04-30"}})
-	checkOpen(t, winSet(t, nil, all), shanghai, []openCase{
+	checkOpen(t, winSet(t, shanghai, nil, all), []openCase{
 		{"2026-03-02 09:30", true},  // Monday 2 March
 		{"2026-03-02 10:00", false}, // times
 		{"2026-03-07 09:30", false}, // Saturday: weekdays
