@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/network"
 )
 
@@ -123,8 +124,81 @@ func (d *desk) handler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"stages": stages})
 	})
+	// Where a petition goes: POST /v1/route {"category", "type", "channel"}.
+	mux.HandleFunc("POST /v1/route", func(w http.ResponseWriter, r *http.Request) {
+		var p network.Petition
+		dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&p); err != nil {
+			writeError(w, http.StatusBadRequest, "body: want a JSON object {\"category\", \"type\", \"channel\"}: "+err.Error())
+			return
+		}
+		_, office := d.config()
+		route, err := office.Route(p)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		writeJSON(w, http.StatusOK, route)
+	})
+	// Whether a channel is open: GET /v1/windows?channel=Visit&at=RFC3339.
+	mux.HandleFunc("GET /v1/windows", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		at, err := time.Parse(time.RFC3339, q.Get("at"))
+		if err != nil {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("at: %q is not an RFC 3339 time such as 2026-10-08T09:00:00+08:00", q.Get("at")))
+			return
+		}
+		_, office := d.config()
+		ans, err := office.Windows(v1alpha1.Channel(q.Get("channel")), at)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		writeJSON(w, http.StatusOK, ans)
+	})
+	// Open311 GeoReport v2 service discovery: one service per category the
+	// office routes.
+	mux.HandleFunc("GET /open311/v2/services.json", func(w http.ResponseWriter, _ *http.Request) {
+		_, office := d.config()
+		writeJSON(w, http.StatusOK, open311Services(&office))
+	})
 	ok := func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") }
 	mux.HandleFunc("GET /healthz", ok)
 	mux.HandleFunc("GET /readyz", ok)
 	return mux
+}
+
+// open311Service is a service of the Open311 GeoReport v2 service list.
+type open311Service struct {
+	ServiceCode string `json:"service_code"`
+	ServiceName string `json:"service_name"`
+	Description string `json:"description"`
+	Metadata    bool   `json:"metadata"`
+	Type        string `json:"type"`
+	Keywords    string `json:"keywords"`
+	Group       string `json:"group"`
+}
+
+// open311Services lists one service per category the office's rules name,
+// in rule order, described by where the first rule that names it routes.
+func open311Services(office *network.OfficeConfig) []open311Service {
+	services := []open311Service{}
+	if office.Routing == nil {
+		return services
+	}
+	seen := map[string]bool{}
+	for _, r := range office.Routing.Rules {
+		for _, c := range r.Match.Categories {
+			if seen[c] {
+				continue
+			}
+			seen[c] = true
+			services = append(services, open311Service{
+				ServiceCode: c, ServiceName: c, Type: "realtime", Group: r.Policy,
+				Description: fmt.Sprintf("%s petitions received by %s are handled by %s", c, office.Office, r.Office),
+			})
+		}
+	}
+	return services
 }

@@ -142,3 +142,53 @@ func (c OfficeConfig) Marshal() ([]byte, string, error) {
 	sum := sha256.Sum256(data)
 	return data, hex.EncodeToString(sum[:8]), nil
 }
+
+// Route answers where a petition the office receives goes (see
+// RoutingTable.Route); an office without rules keeps every petition.
+func (c *OfficeConfig) Route(p Petition) (Route, error) {
+	if err := p.Validate(); err != nil {
+		return Route{}, err
+	}
+	if c.Routing == nil {
+		return Route{Office: c.Office, Copies: []string{}}, nil
+	}
+	return c.Routing.Route(c.Office, p), nil
+}
+
+// WindowAnswer is whether a channel is open at an instant (the CLI
+// contract's windows answer).
+type WindowAnswer struct {
+	Open bool `json:"open"`
+	// Window is the window that is open, or empty.
+	Window string `json:"window"`
+	// NextOpening is the next instant the channel opens, RFC 3339 with the
+	// office's offset, or empty when it does not open within 400 days.
+	NextOpening string `json:"nextOpening"`
+}
+
+// Windows answers whether the channel is open at the instant, in the
+// office's time zone and calendar, and when it next opens.
+func (c *OfficeConfig) Windows(channel v1alpha1.Channel, at time.Time) (WindowAnswer, error) {
+	switch channel {
+	case v1alpha1.ChannelVisit, v1alpha1.ChannelLetter, v1alpha1.ChannelPhone, v1alpha1.ChannelOnline:
+	default:
+		return WindowAnswer{}, fmt.Errorf("channel: %q is not one of Visit, Letter, Phone, Online", channel)
+	}
+	var cal *Calendar
+	if c.Calendar != nil {
+		var err error
+		if cal, err = NewCalendar(&v1alpha1.HolidayCalendarSpec{Holidays: c.Calendar.Holidays, Workdays: c.Calendar.Workdays}); err != nil {
+			return WindowAnswer{}, err
+		}
+	}
+	ws, err := NewWindowSet(c.TimeZone, c.ReceptionWindows, cal)
+	if err != nil {
+		return WindowAnswer{}, err
+	}
+	var ans WindowAnswer
+	ans.Open, ans.Window = ws.OpenAt(channel, at)
+	if next, ok := ws.NextOpening(channel, at); ok {
+		ans.NextOpening = next.Format(time.RFC3339)
+	}
+	return ans, nil
+}

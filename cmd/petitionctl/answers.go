@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/xinfang/petition-operator/api/v1alpha1"
+	"github.com/xinfang/petition-operator/internal/network"
+)
+
+// officeConfig compiles the named office's configuration from the files or
+// the cluster, as the operator does.
+func (o *options) officeConfig(ctx context.Context, office string) (*network.OfficeConfig, error) {
+	set, err := o.load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return set.Snapshot().OfficeConfig(office)
+}
+
+// print writes v as JSON with -o json, else the table rows.
+func (o *options) print(v any, header string, rows ...string) error {
+	switch o.output {
+	case "json":
+		enc := json.NewEncoder(o.out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	case "":
+	default:
+		return fmt.Errorf("unknown output format %q: use json or leave it empty", o.output)
+	}
+	tw := tabwriter.NewWriter(o.out, 0, 4, 2, ' ', 0)
+	_, _ = fmt.Fprintln(tw, header)
+	for _, r := range rows {
+		_, _ = fmt.Fprintln(tw, r)
+	}
+	return tw.Flush()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func newRouteCommand(o *options) *cobra.Command {
+	var office string
+	var p network.Petition
+	var petitionType, channel string
+	cmd := &cobra.Command{
+		Use:   "route",
+		Short: "Show which office handles a petition an office receives",
+		Long: `route evaluates the office's effective rules — its inline rules, then the
+RoutingPolicies that select it by descending priority, then name — for a
+petition of a category and type (and channel). The first match wins; rules
+with continue add copies. No match keeps the petition with the receiving
+office (首问负责); a target that does not resolve falls back to it too
+("fallback": true).`,
+		Example: `  petitionctl route -f config/samples --office shifosi-town --category land-acquisition --type Appeal -o json`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			p.Type, p.Channel = v1alpha1.PetitionType(petitionType), v1alpha1.Channel(channel)
+			cfg, err := o.officeConfig(cmd.Context(), office)
+			if err != nil {
+				return err
+			}
+			route, err := cfg.Route(p)
+			if err != nil {
+				return err
+			}
+			return o.print(route, "OFFICE\tRULE\tPOLICY\tFALLBACK\tCOPIES",
+				fmt.Sprintf("%s\t%s\t%s\t%v\t%s", route.Office, dash(route.Rule), dash(route.Policy), route.Fallback, dash(strings.Join(route.Copies, ","))))
+		},
+	}
+	cmd.Flags().StringVar(&office, "office", "", "the office that receives the petition (required)")
+	cmd.Flags().StringVar(&p.Category, "category", "", "the petition's category, e.g. land-acquisition (required)")
+	cmd.Flags().StringVar(&petitionType, "type", "", "Report, Appeal or Inquiry (required)")
+	cmd.Flags().StringVar(&channel, "channel", "", "Visit, Letter, Phone or Online")
+	for _, f := range []string{"office", "category", "type"} {
+		_ = cmd.MarkFlagRequired(f)
+	}
+	return cmd
+}
+
+func newWindowsCommand(o *options) *cobra.Command {
+	var office, channel, at string
+	cmd := &cobra.Command{
+		Use:   "windows",
+		Short: "Show whether an office receives on a channel at an instant, and when it next opens",
+		Long: `windows evaluates the office's reception windows in its time zone, closed on
+the public holidays of its calendar (unless a window says otherwise), with
+adjusted working days counting as Monday to Friday.`,
+		Example: `  petitionctl windows -f config/samples --office zhenping-county --channel Visit --at 2026-10-01T09:00:00+08:00 -o json`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			instant, err := time.Parse(time.RFC3339, at)
+			if err != nil {
+				return fmt.Errorf("--at: %q is not an RFC 3339 time such as 2026-10-08T09:00:00+08:00", at)
+			}
+			cfg, err := o.officeConfig(cmd.Context(), office)
+			if err != nil {
+				return err
+			}
+			ans, err := cfg.Windows(v1alpha1.Channel(channel), instant)
+			if err != nil {
+				return fmt.Errorf("%s: %w", "Office/"+office, err)
+			}
+			return o.print(ans, "OPEN\tWINDOW\tNEXT OPENING",
+				fmt.Sprintf("%v\t%s\t%s", ans.Open, dash(ans.Window), dash(ans.NextOpening)))
+		},
+	}
+	cmd.Flags().StringVar(&office, "office", "", "the office (required)")
+	cmd.Flags().StringVar(&channel, "channel", "", "Visit, Letter, Phone or Online (required)")
+	cmd.Flags().StringVar(&at, "at", "", "the instant, RFC 3339 with an offset (required)")
+	for _, f := range []string{"office", "channel", "at"} {
+		_ = cmd.MarkFlagRequired(f)
+	}
+	return cmd
+}
