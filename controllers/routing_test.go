@@ -143,3 +143,79 @@ func TestExplicitTargetAppliedLater(t *testing.T) {
 	g.Eventually(func() error { return k8s.Get(ctx, key("", "office-late-arbitration"), &corev1.Namespace{}) }).
 		WithTimeout(20 * time.Second).Should(Succeed())
 }
+
+// TestRoutesAndWindowsAgree: the desk's configuration (from the ConfigMap)
+// and petitionctl's view of the cluster give the same routes and windows.
+func TestRoutesAndWindowsAgree(t *testing.T) {
+	g := NewWithT(t)
+	city := office("ag-city", v1alpha1.LevelCity, "")
+	city.Spec.ReceptionWindows = []v1alpha1.ReceptionWindow{
+		{Name: "weekday", Channels: []v1alpha1.Channel{"Visit"}, Weekdays: []string{"monday:friday"},
+			Times: []v1alpha1.TimeRange{{Start: "08:30", End: "12:00"}}},
+		{Name: "duty", Kind: v1alpha1.WindowExtendedDuty, Channels: []v1alpha1.Channel{"Visit"},
+			DateRanges: []v1alpha1.DateRange{{From: "2026-10-01", To: "2026-10-07"}}, Times: []v1alpha1.TimeRange{{Start: "09:00", End: "17:00"}}},
+	}
+	hr := department("ag-hr", "ag-city", "HumanResources")
+	town := office("ag-county", v1alpha1.LevelCounty, "ag-city")
+	create(t, city, hr, town, &v1alpha1.RoutingPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: "ag-wages"},
+		Spec: v1alpha1.RoutingPolicySpec{
+			OfficeSelector: v1alpha1.OfficeSelector{SubtreeOf: "ag-city"},
+			Rules: []v1alpha1.RoutingRule{
+				{Name: "wages", Match: v1alpha1.RouteMatch{Categories: []string{"wage-arrears"}}, RouteTo: v1alpha1.RouteTarget{Department: "HumanResources"}},
+				{Name: "env", Match: v1alpha1.RouteMatch{Categories: []string{"pollution"}}, RouteTo: v1alpha1.RouteTarget{Department: "Environment"}},
+			},
+		},
+	})
+	for _, o := range []*v1alpha1.Office{city, hr, town} {
+		expectReady(t, o)
+	}
+	g.Eventually(func(g Gomega) {
+		g.Expect(compiledConfig(g, "ag-county").Routing.Rules).To(ContainElement(HaveField("Policy", "ag-wages")))
+	}).WithTimeout(20 * time.Second).Should(Succeed())
+
+	var offices v1alpha1.OfficeList
+	var routing v1alpha1.RoutingPolicyList
+	var policies v1alpha1.EscalationPolicyList
+	var calendars v1alpha1.HolidayCalendarList
+	g.Expect(k8s.List(ctx, &offices)).To(Succeed())
+	g.Expect(k8s.List(ctx, &routing)).To(Succeed())
+	g.Expect(k8s.List(ctx, &policies)).To(Succeed())
+	g.Expect(k8s.List(ctx, &calendars)).To(Succeed())
+	snapshot := &network.Snapshot{Offices: offices.Items, RoutingPolicies: routing.Items, EscalationPolicies: policies.Items, HolidayCalendars: calendars.Items}
+
+	petitions := []network.Petition{
+		{Category: "wage-arrears", Type: "Appeal"}, {Category: "pollution", Type: "Report"}, {Category: "roads", Type: "Inquiry"},
+	}
+	instants := []string{"2026-10-02T10:00:00+08:00", "2026-10-12T08:29:00+08:00", "2026-10-12T11:59:00+08:00", "2026-10-12T12:00:00+08:00"}
+	for _, name := range []string{"ag-city", "ag-county", "ag-hr"} {
+		desk := compiledConfig(g, name)
+		cli, err := snapshot.OfficeConfig(name)
+		g.Expect(err).NotTo(HaveOccurred())
+		for _, p := range petitions {
+			fromDesk, err := desk.Route(p)
+			g.Expect(err).NotTo(HaveOccurred())
+			fromCLI, err := cli.Route(p)
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(fromCLI).To(Equal(fromDesk), name+" "+p.Category)
+		}
+		for _, at := range instants {
+			instant, _ := time.Parse(time.RFC3339, at)
+			fromDesk, err := desk.Windows("Visit", instant)
+			g.Expect(err).NotTo(HaveOccurred())
+			fromCLI, err := cli.Windows("Visit", instant)
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(fromCLI).To(Equal(fromDesk), name+" "+at)
+		}
+	}
+	county := compiledConfig(g, "ag-county")
+	wage, _ := county.Route(petitions[0])
+	g.Expect(wage.Office).To(Equal("ag-hr"))
+	env, _ := county.Route(petitions[1])
+	g.Expect(env.Office).To(Equal("ag-county"))
+	g.Expect(env.Fallback).To(BeTrue())
+	cityConfig := compiledConfig(g, "ag-city")
+	// Saturday 2026-10-03 10:00 in Shanghai: only the duty window is open.
+	duty, _ := cityConfig.Windows("Visit", time.Date(2026, 10, 3, 2, 0, 0, 0, time.UTC))
+	g.Expect(duty).To(Equal(network.WindowAnswer{Open: true, Window: "duty", NextOpening: "2026-10-04T09:00:00+08:00"}))
+}

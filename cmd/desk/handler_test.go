@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
+	"github.com/xinfang/petition-operator/internal/manifests"
 	"github.com/xinfang/petition-operator/internal/network"
 )
 
@@ -159,5 +160,127 @@ func TestDeadlinesWithoutChain(t *testing.T) {
 	defer srv.Close()
 	if code, _ := get(t, srv.URL+"/v1/deadlines?received=2026-09-16"); code != http.StatusNotFound {
 		t.Errorf("deadlines without a chain = %d, want 404", code)
+	}
+}
+
+// sampleDesk serves the configuration the real compiler builds for an office
+// of config/samples.
+func sampleDesk(t *testing.T, office string) (*httptest.Server, *network.OfficeConfig) {
+	t.Helper()
+	set, err := manifests.Load("../../config/samples")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := set.Snapshot().OfficeConfig(office)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _, err := cfg.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "office.json")
+	writeFile(t, file, string(data))
+	d, err := newDesk(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(d.handler())
+	t.Cleanup(srv.Close)
+	return srv, cfg
+}
+
+func post(t *testing.T, url, body string) (int, string) {
+	t.Helper()
+	resp, err := http.Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestRouteOnSampleConfig(t *testing.T) {
+	srv, _ := sampleDesk(t, "shifosi-town")
+	cases := []struct{ body, want string }{
+		{`{"category":"land-acquisition","type":"Appeal","channel":"Visit"}`,
+			`{"office":"zhenping-natural-resources","rule":"land-to-natural-resources","policy":"land-disputes","fallback":false,"copies":[]}`},
+		{`{"category":"wage-arrears","type":"Report"}`,
+			`{"office":"nanyang-human-resources","rule":"wages-to-human-resources","policy":"wage-arrears","fallback":false,"copies":[]}`},
+		{`{"category":"road-repair","type":"Inquiry"}`,
+			`{"office":"shifosi-town","rule":"","policy":"","fallback":false,"copies":[]}`},
+	}
+	for _, tc := range cases {
+		code, body := post(t, srv.URL+"/v1/route", tc.body)
+		if code != http.StatusOK || strings.TrimSpace(body) != tc.want {
+			t.Errorf("POST /v1/route %s = %d %s, want %s", tc.body, code, body, tc.want)
+		}
+	}
+	for body, want := range map[string]string{
+		`{"type":"Appeal"}`:                                  "category: required",
+		`{"category":"land","type":"Complaint"}`:             `type: \"Complaint\" is not one of`,
+		`{"category":"land","type":"Appeal","channel":"X"}`:  `channel: \"X\" is not one of`,
+		`{"category":"land","type":"Appeal","priority":"1"}`: `unknown field \"priority\"`,
+		`not json`: "body: want a JSON object",
+	} {
+		if code, got := post(t, srv.URL+"/v1/route", body); code != http.StatusBadRequest || !strings.Contains(got, want) {
+			t.Errorf("POST /v1/route %s = %d %s, want 400 with %q", body, code, got, want)
+		}
+	}
+}
+
+func TestWindowsOnSampleConfig(t *testing.T) {
+	srv, _ := sampleDesk(t, "zhenping-county")
+	cases := []struct{ query, want string }{
+		// National Day: closed; open again on the first working day.
+		{"channel=Visit&at=2026-10-01T09:00:00%2B08:00", `{"open":false,"window":"","nextOpening":"2026-10-08T08:30:00+08:00"}`},
+		// A Tuesday morning: open; next opening after the lunch break.
+		{"channel=Visit&at=2026-10-13T09:00:00%2B08:00", `{"open":true,"window":"weekday-visits","nextOpening":"2026-10-13T14:30:00+08:00"}`},
+		// The same instant given in UTC.
+		{"channel=Visit&at=2026-10-13T01:00:00Z", `{"open":true,"window":"weekday-visits","nextOpening":"2026-10-13T14:30:00+08:00"}`},
+		// Online is always open — and never closes again in this calendar,
+		// so there is no next opening — but closed on holidays by default.
+		{"channel=Online&at=2026-10-13T23:00:00%2B08:00", `{"open":true,"window":"online","nextOpening":""}`},
+		{"channel=Online&at=2026-10-02T12:00:00%2B08:00", `{"open":false,"window":"","nextOpening":"2026-10-08T00:00:00+08:00"}`},
+	}
+	for _, tc := range cases {
+		code, body := get(t, srv.URL+"/v1/windows?"+tc.query)
+		if code != http.StatusOK || strings.TrimSpace(body) != tc.want {
+			t.Errorf("GET /v1/windows?%s = %d %s, want %s", tc.query, code, body, tc.want)
+		}
+	}
+	for q, want := range map[string]string{
+		"channel=Visit": "at: \\\"\\\" is not an RFC 3339 time",
+		"channel=Fax&at=2026-10-13T09:00:00%2B08:00": `channel: \"Fax\" is not one of`,
+		"channel=Visit&at=2026-10-13":                "is not an RFC 3339 time",
+		"at=2026-10-13T09:00:00%2B08:00":             `channel: \"\" is not one of`,
+	} {
+		if code, got := get(t, srv.URL+"/v1/windows?"+q); code != http.StatusBadRequest || !strings.Contains(got, want) {
+			t.Errorf("GET /v1/windows?%s = %d %s, want 400 with %q", q, code, got, want)
+		}
+	}
+}
+
+func TestOpen311Services(t *testing.T) {
+	srv, _ := sampleDesk(t, "shifosi-town")
+	code, body := get(t, srv.URL+"/open311/v2/services.json")
+	if code != http.StatusOK {
+		t.Fatalf("GET services.json = %d %s", code, body)
+	}
+	var services []map[string]any
+	if err := json.Unmarshal([]byte(body), &services); err != nil {
+		t.Fatal(err)
+	}
+	var codes []string
+	for _, s := range services {
+		codes = append(codes, s["service_code"].(string))
+		if s["type"] != "realtime" || s["metadata"] != false {
+			t.Errorf("service %v", s)
+		}
+	}
+	want := "land-acquisition,housing-demolition,wage-arrears,social-insurance"
+	if strings.Join(codes, ",") != want {
+		t.Errorf("services = %v, want %s", codes, want)
 	}
 }

@@ -150,3 +150,60 @@ spec: {level: Township, parent: missing-county}
 		}
 	}
 }
+
+func TestRouteOffline(t *testing.T) {
+	out, err := runCLI(t, "route", "-f", "../../config/samples", "--office", "shifosi-town",
+		"--category", "land-acquisition", "--type", "Appeal", "-o", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatal(err)
+	}
+	// The contract's fields, exactly.
+	want := map[string]any{"office": "zhenping-natural-resources", "rule": "land-to-natural-resources",
+		"policy": "land-disputes", "fallback": false, "copies": []any{}}
+	if len(got) != len(want) {
+		t.Errorf("route = %v", got)
+	}
+	for k, v := range want {
+		if b1, _ := json.Marshal(got[k]); string(b1) != mustJSON(t, v) {
+			t.Errorf("%s = %v, want %v", k, got[k], v)
+		}
+	}
+	table, err := runCLI(t, "route", "-f", "../../config/samples", "--office", "tuandong-town", "--category", "road-repair", "--type", "Inquiry")
+	if err != nil || !strings.Contains(table, "tuandong-town  -     -       false     -") {
+		t.Errorf("no-match table = %q, %v", table, err)
+	}
+	if _, err := runCLI(t, "route", "-f", "../../config/samples", "--office", "tuandong-town", "--category", "x", "--type", "Complaint"); err == nil ||
+		!strings.Contains(err.Error(), `type: "Complaint" is not one of Report, Appeal, Inquiry`) {
+		t.Errorf("bad type: %v", err)
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestWindowsOffline(t *testing.T) {
+	out, err := runCLI(t, "windows", "-f", "../../config/samples", "--office", "nanyang-city", "--channel", "Visit",
+		"--at", "2026-10-03T10:00:00+08:00", "-o", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// National Day: the regular window is closed, the extended duty window
+	// (closedOnHolidays false by default) is open 08:00-20:00.
+	if strings.TrimSpace(out) != "{\n  \"open\": true,\n  \"window\": \"national-day-duty\",\n  \"nextOpening\": \"2026-10-04T08:00:00+08:00\"\n}" {
+		t.Errorf("windows = %s", out)
+	}
+	if _, err := runCLI(t, "windows", "-f", "../../config/samples", "--office", "nanyang-city", "--channel", "Visit", "--at", "tomorrow"); err == nil ||
+		!strings.Contains(err.Error(), `--at: "tomorrow" is not an RFC 3339 time`) {
+		t.Errorf("bad --at: %v", err)
+	}
+}
