@@ -165,7 +165,7 @@ func TestDeadlinesWithoutChain(t *testing.T) {
 
 // sampleDesk serves the configuration the real compiler builds for an office
 // of config/samples.
-func sampleDesk(t *testing.T, office string) (*httptest.Server, *network.OfficeConfig) {
+func sampleDesk(t *testing.T, office string) *httptest.Server {
 	t.Helper()
 	set, err := manifests.Load("../../config/samples")
 	if err != nil {
@@ -187,7 +187,7 @@ func sampleDesk(t *testing.T, office string) (*httptest.Server, *network.OfficeC
 	}
 	srv := httptest.NewServer(d.handler())
 	t.Cleanup(srv.Close)
-	return srv, cfg
+	return srv
 }
 
 func post(t *testing.T, url, body string) (int, string) {
@@ -202,7 +202,7 @@ func post(t *testing.T, url, body string) (int, string) {
 }
 
 func TestRouteOnSampleConfig(t *testing.T) {
-	srv, _ := sampleDesk(t, "shifosi-town")
+	srv := sampleDesk(t, "shifosi-town")
 	cases := []struct{ body, want string }{
 		{`{"category":"land-acquisition","type":"Appeal","channel":"Visit"}`,
 			`{"office":"zhenping-natural-resources","rule":"land-to-natural-resources","policy":"land-disputes","fallback":false,"copies":[]}`},
@@ -231,7 +231,7 @@ func TestRouteOnSampleConfig(t *testing.T) {
 }
 
 func TestWindowsOnSampleConfig(t *testing.T) {
-	srv, _ := sampleDesk(t, "zhenping-county")
+	srv := sampleDesk(t, "zhenping-county")
 	cases := []struct{ query, want string }{
 		// National Day: closed; open again on the first working day.
 		{"channel=Visit&at=2026-10-01T09:00:00%2B08:00", `{"open":false,"window":"","nextOpening":"2026-10-08T08:30:00+08:00"}`},
@@ -263,7 +263,7 @@ func TestWindowsOnSampleConfig(t *testing.T) {
 }
 
 func TestOpen311Services(t *testing.T) {
-	srv, _ := sampleDesk(t, "shifosi-town")
+	srv := sampleDesk(t, "shifosi-town")
 	code, body := get(t, srv.URL+"/open311/v2/services.json")
 	if code != http.StatusOK {
 		t.Fatalf("GET services.json = %d %s", code, body)
