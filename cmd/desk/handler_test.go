@@ -279,7 +279,7 @@ func TestOpen311Services(t *testing.T) {
 			t.Errorf("service %v", s)
 		}
 	}
-	want := "land-acquisition,housing-demolition,wage-arrears,social-insurance"
+	want := "land-acquisition,housing-demolition,court-judgment,law-enforcement,official-misconduct,cadre-appointment,pollution,noise,waste-dumping,wage-arrears,social-insurance,labour-contract"
 	if strings.Join(codes, ",") != want {
 		t.Errorf("services = %v, want %s", codes, want)
 	}

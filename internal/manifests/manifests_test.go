@@ -356,11 +356,11 @@ func TestLoadSamples(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Load samples: %v", err)
 	}
-	if got := len(set.Offices); got != 12 {
-		t.Errorf("offices = %d, want 12", got)
+	if got := len(set.Offices); got != 15 {
+		t.Errorf("offices = %d, want 15", got)
 	}
-	if got := len(set.RoutingPolicies); got != 2 {
-		t.Errorf("routing policies = %d, want 2", got)
+	if got := len(set.RoutingPolicies); got != 5 {
+		t.Errorf("routing policies = %d, want 5", got)
 	}
 	if got := len(set.EscalationPolicies); got != 1 {
 		t.Errorf("escalation policies = %d, want 1", got)
