@@ -380,7 +380,7 @@ func TestLoadSamples(t *testing.T) {
 		levels[o.Spec.Level]++
 	}
 	want := map[v1alpha1.Level]int{
-		v1alpha1.LevelCity: 1, v1alpha1.LevelCounty: 2, v1alpha1.LevelDepartment: 4, v1alpha1.LevelTownship: 5,
+		v1alpha1.LevelCity: 1, v1alpha1.LevelCounty: 2, v1alpha1.LevelDepartment: 7, v1alpha1.LevelTownship: 5,
 	}
 	for l, n := range want {
 		if levels[l] != n {
