@@ -204,3 +204,35 @@ func TestCLIStatusAndDeskAgree(t *testing.T) {
 	g.Expect(dept.Status.Escalation[2].Office).To(Equal("agree-county"))
 	g.Expect(dept.Status.Escalation[3].Office).To(Equal("agree-city"))
 }
+
+func TestPoliciesAndCalendarsCountTheirOffices(t *testing.T) {
+	g := NewWithT(t)
+	cal := &v1alpha1.HolidayCalendar{ObjectMeta: metav1.ObjectMeta{Name: "count-cal"}}
+	ep := &v1alpha1.EscalationPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: "count-policy"},
+		Spec: v1alpha1.EscalationPolicySpec{Stages: []v1alpha1.EscalationStage{
+			{Name: v1alpha1.StageAcceptance, Limit: "15d"}, {Name: v1alpha1.StageHandling, Limit: "60d"},
+		}},
+	}
+	create(t, cal, ep)
+	a := office("count-a", v1alpha1.LevelCity, "")
+	b := office("count-b", v1alpha1.LevelCity, "")
+	for _, o := range []*v1alpha1.Office{a, b} {
+		o.Spec.CalendarRef = "count-cal"
+		o.Spec.Escalation.PolicyRef = "count-policy"
+	}
+	create(t, a, b)
+	g.Eventually(func(g Gomega) {
+		g.Expect(k8s.Get(ctx, key("", cal.Name), cal)).To(Succeed())
+		g.Expect(cal.Status.Offices).To(BeEquivalentTo(2))
+		g.Expect(k8s.Get(ctx, key("", ep.Name), ep)).To(Succeed())
+		g.Expect(ep.Status.Offices).To(BeEquivalentTo(2))
+	}).WithTimeout(20 * time.Second).Should(Succeed())
+	update(t, b, func(o *v1alpha1.Office) { o.Spec.CalendarRef = ""; o.Spec.Escalation.PolicyRef = "" })
+	g.Eventually(func(g Gomega) {
+		g.Expect(k8s.Get(ctx, key("", cal.Name), cal)).To(Succeed())
+		g.Expect(cal.Status.Offices).To(BeEquivalentTo(1))
+		g.Expect(k8s.Get(ctx, key("", ep.Name), ep)).To(Succeed())
+		g.Expect(ep.Status.Offices).To(BeEquivalentTo(1))
+	}).WithTimeout(20 * time.Second).Should(Succeed())
+}

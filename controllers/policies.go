@@ -5,7 +5,10 @@ import (
 	"fmt"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/network"
@@ -42,9 +45,40 @@ func (o *routingPolicyObserver) observe(ctx context.Context, p *v1alpha1.Routing
 	return ready(fmt.Sprintf("%d rules for %d offices", len(p.Spec.Rules), rep.Selected)), nil
 }
 
-// observeEscalationPolicy checks what the schema cannot see: stage order and
-// limits.
-func observeEscalationPolicy(_ context.Context, p *v1alpha1.EscalationPolicy) (Outcome, error) {
+// users counts the offices that name an object in an indexed field; value
+// is the field's index function.
+type users struct {
+	client client.Reader
+	field  string
+	value  func(*v1alpha1.Office) string
+}
+
+func (u users) count(ctx context.Context, name string) (int32, error) {
+	var list v1alpha1.OfficeList
+	if err := u.client.List(ctx, &list, client.MatchingFields{u.field: name}); err != nil {
+		return 0, fmt.Errorf("listing offices by %s: %w", u.field, err)
+	}
+	return int32(len(list.Items)), nil
+}
+
+// enqueue maps an office to the object it names in the field.
+func (u users) enqueue() handler.MapFunc {
+	return func(_ context.Context, obj client.Object) []reconcile.Request {
+		if v := u.value(obj.(*v1alpha1.Office)); v != "" {
+			return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: v}}}
+		}
+		return nil
+	}
+}
+
+// observeEscalationPolicy counts the offices that use a policy and checks
+// what the schema cannot see: stage order and limits.
+func (u users) observeEscalationPolicy(ctx context.Context, p *v1alpha1.EscalationPolicy) (Outcome, error) {
+	n, err := u.count(ctx, p.Name)
+	if err != nil {
+		return Outcome{}, err
+	}
+	p.Status.Offices = n
 	if err := network.ValidatePolicy(&p.Spec); err != nil {
 		return Outcome{Ready: metav1.ConditionFalse, Reason: v1alpha1.ReasonInvalidPolicy, Message: err.Error(), Stalled: true}, nil
 	}
@@ -54,7 +88,12 @@ func observeEscalationPolicy(_ context.Context, p *v1alpha1.EscalationPolicy) (O
 // observeHolidayCalendar counts the calendar's holiday dates and rejects
 // what the schema admits but a calendar cannot hold: dates such as 2026-02-30,
 // holidays longer than a year.
-func observeHolidayCalendar(_ context.Context, c *v1alpha1.HolidayCalendar) (Outcome, error) {
+func (u users) observeHolidayCalendar(ctx context.Context, c *v1alpha1.HolidayCalendar) (Outcome, error) {
+	n, err := u.count(ctx, c.Name)
+	if err != nil {
+		return Outcome{}, err
+	}
+	c.Status.Offices = n
 	if _, err := network.NewCalendar(&c.Spec); err != nil {
 		c.Status.HolidayDays = 0
 		return Outcome{Ready: metav1.ConditionFalse, Reason: v1alpha1.ReasonInvalidDate, Message: err.Error(), Stalled: true}, nil

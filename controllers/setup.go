@@ -128,10 +128,15 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	if err := mgr.Add(defaults); err != nil {
 		return err
 	}
-	if err := register(mgr, "escalationpolicy", copts, observeEscalationPolicy, defaults.ensure); err != nil {
+	// Policies and calendars count the offices that use them.
+	policyUsers := users{client: mgr.GetClient(), field: fieldPolicy, value: indexes[fieldPolicy]}
+	if err := register(mgr, "escalationpolicy", copts, policyUsers.observeEscalationPolicy, defaults.ensure,
+		watch{&v1alpha1.Office{}, handler.EnqueueRequestsFromMapFunc(policyUsers.enqueue())}); err != nil {
 		return err
 	}
-	return register(mgr, "holidaycalendar", copts, observeHolidayCalendar, nil)
+	calendarUsers := users{client: mgr.GetClient(), field: fieldCalendar, value: indexes[fieldCalendar]}
+	return register(mgr, "holidaycalendar", copts, calendarUsers.observeHolidayCalendar, nil,
+		watch{&v1alpha1.Office{}, handler.EnqueueRequestsFromMapFunc(calendarUsers.enqueue())})
 }
 
 // watch is an extra watch of a controller.
