@@ -110,18 +110,8 @@ func TestDeadlinesAndEscalation(t *testing.T) {
 		t.Fatal(err)
 	}
 	cal := &v1alpha1.HolidayCalendarSpec{Holidays: []v1alpha1.Holiday{{Name: "国庆节", From: "2026-10-01", To: "2026-10-07"}}}
-	data, _, err := network.Compile(town, path, esc, cal, nil).Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	file := filepath.Join(t.TempDir(), "office.json")
-	writeFile(t, file, string(data))
-	d, err := newDesk(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(d.handler())
-	defer srv.Close()
+	cfg := network.Compile(town, path, esc, cal, nil)
+	srv := serve(t, &cfg)
 
 	code, body := get(t, srv.URL+"/v1/deadlines?received=2026-09-16")
 	if code != http.StatusOK {
@@ -175,6 +165,12 @@ func sampleDesk(t *testing.T, office string) *httptest.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serve(t, cfg)
+}
+
+// serve runs a desk on the compiled configuration.
+func serve(t *testing.T, cfg *network.OfficeConfig) *httptest.Server {
+	t.Helper()
 	data, _, err := cfg.Marshal()
 	if err != nil {
 		t.Fatal(err)

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -41,25 +39,11 @@ the office's desk service give the same answer.`,
 			if err != nil {
 				return err
 			}
-			switch o.output {
-			case "json":
-				enc := json.NewEncoder(o.out)
-				enc.SetIndent("", "  ")
-				return enc.Encode(map[string]any{"stages": stages})
-			case "":
-			default:
-				return fmt.Errorf("unknown output format %q: use json or leave it empty", o.output)
+			lines := make([]string, len(stages))
+			for i, s := range stages {
+				lines[i] = fmt.Sprintf("%s\t%s\t%s\t%s\t%s", s.Name, s.Office, s.Due, dash(s.DueWithExtension), strings.Join(s.Reminders, ", "))
 			}
-			tw := tabwriter.NewWriter(o.out, 0, 4, 2, ' ', 0)
-			_, _ = fmt.Fprintln(tw, "STAGE\tOFFICE\tDUE\tWITH EXTENSION\tREMINDERS")
-			for _, s := range stages {
-				ext := s.DueWithExtension
-				if ext == "" {
-					ext = "-"
-				}
-				_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Name, s.Office, s.Due, ext, strings.Join(s.Reminders, ", "))
-			}
-			return tw.Flush()
+			return o.print(map[string]any{"stages": stages}, "STAGE\tOFFICE\tDUE\tWITH EXTENSION\tREMINDERS", lines...)
 		},
 	}
 	cmd.Flags().StringVar(&office, "office", "", "the office that receives the petition (required)")

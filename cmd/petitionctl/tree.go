@@ -1,9 +1,7 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
@@ -51,29 +49,19 @@ offline (-f) it is whether the office fits into the network.`,
 				e.Ready, e.Reason = readiness(r, offline)
 				entries = append(entries, e)
 			}
-			switch o.output {
-			case "json":
-				enc := json.NewEncoder(o.out)
-				enc.SetIndent("", "  ")
-				return enc.Encode(entries)
-			case "":
-			default:
-				return fmt.Errorf("unknown output format %q: use json or leave it empty", o.output)
-			}
-			if len(rows) == 0 {
+			if len(rows) == 0 && o.output == "" {
 				_, err := fmt.Fprintln(o.out, "No offices found.")
 				return err
 			}
-			tw := tabwriter.NewWriter(o.out, 0, 4, 2, ' ', 0)
-			_, _ = fmt.Fprintln(tw, "NAME\tLEVEL\tREADY\tCHILDREN\tDISPLAY NAME")
+			lines := make([]string, len(rows))
 			for i, r := range rows {
 				ready := entries[i].Ready
 				if entries[i].Reason != "" && ready != "True" {
 					ready += " (" + entries[i].Reason + ")"
 				}
-				_, _ = fmt.Fprintf(tw, "%s%s\t%s\t%s\t%d\t%s\n", r.Prefix, r.Office.Name, r.Office.Spec.Level, ready, r.Children, r.Office.Spec.DisplayName)
+				lines[i] = fmt.Sprintf("%s%s\t%s\t%s\t%d\t%s", r.Prefix, r.Office.Name, r.Office.Spec.Level, ready, r.Children, r.Office.Spec.DisplayName)
 			}
-			return tw.Flush()
+			return o.print(entries, "NAME\tLEVEL\tREADY\tCHILDREN\tDISPLAY NAME", lines...)
 		},
 	}
 }
