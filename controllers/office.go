@@ -58,6 +58,13 @@ func (r *officeReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	before := office.DeepCopy()
 	outcome, err := r.reconcile(ctx, office)
 	if err != nil {
+		if outcome.Reason == "" {
+			return ctrl.Result{}, err
+		}
+		// Say why in status, then retry with back-off.
+		if _, serr := commitStatus(ctx, r.client, r.recorder, before, office, outcome); serr != nil {
+			return ctrl.Result{}, errors.Join(err, serr)
+		}
 		return ctrl.Result{}, err
 	}
 	return commitStatus(ctx, r.client, r.recorder, before, office, outcome)
@@ -129,10 +136,12 @@ func (r *officeReconciler) reconcile(ctx context.Context, office *v1alpha1.Offic
 			return Outcome{Ready: metav1.ConditionFalse, Reason: v1alpha1.ReasonApplyFailed, Stalled: true,
 				Message: err.Error()}, nil
 		}
-		return Outcome{}, err
+		// Transient (a terminating namespace, the API server away): retried
+		// with back-off, and said in status meanwhile.
+		return Outcome{Ready: metav1.ConditionFalse, Reason: v1alpha1.ReasonApplyFailed, Message: err.Error()}, err
 	}
 	if err := r.applier.prune(ctx, office.Status.Inventory, inventory); err != nil {
-		return Outcome{}, err
+		return Outcome{Ready: metav1.ConditionFalse, Reason: v1alpha1.ReasonApplyFailed, Message: err.Error()}, err
 	}
 	office.Status.Inventory = inventory
 

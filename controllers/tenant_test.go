@@ -3,11 +3,13 @@ package controllers_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	. "github.com/onsi/gomega"
+	admissionv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -292,4 +294,53 @@ func TestLeavingTheNetworkDeletesNothing(t *testing.T) {
 	g.Expect(ns.DeletionTimestamp).To(BeNil())
 	g.Expect(configMaps(g, "leave-county")).To(HaveLen(1))
 	deployment(t, "leave-county")
+}
+
+// TestTransientApplyFailureIsReported: an admission policy that forbids the
+// tenant's Service makes the office say why while it retries, and it
+// recovers on its own once the policy goes.
+func TestTransientApplyFailureIsReported(t *testing.T) {
+	g := NewWithT(t)
+	policy := &admissionv1.ValidatingAdmissionPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: "no-services-for-forbidden-city"},
+		Spec: admissionv1.ValidatingAdmissionPolicySpec{
+			FailurePolicy: ptr.To(admissionv1.Fail),
+			MatchConstraints: &admissionv1.MatchResources{
+				NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": "office-forbidden-city"}},
+				ResourceRules: []admissionv1.NamedRuleWithOperations{{RuleWithOperations: admissionv1.RuleWithOperations{
+					Operations: []admissionv1.OperationType{admissionv1.Create, admissionv1.Update},
+					Rule:       admissionv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"services"}},
+				}}},
+			},
+			Validations: []admissionv1.Validation{{Expression: "false", Message: "services are frozen here", Reason: ptr.To(metav1.StatusReasonForbidden)}},
+		},
+	}
+	binding := &admissionv1.ValidatingAdmissionPolicyBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "no-services-for-forbidden-city"},
+		Spec: admissionv1.ValidatingAdmissionPolicyBindingSpec{
+			PolicyName: policy.Name, ValidationActions: []admissionv1.ValidationAction{admissionv1.Deny},
+		},
+	}
+	create(t, policy, binding)
+	// The policy takes effect once the API server has loaded it.
+	probe := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "office-forbidden-city"}}
+	create(t, probe)
+	g.Eventually(func() error {
+		svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: probe.Name, Name: "probe"},
+			Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Port: 80}}}}
+		err := k8s.Create(ctx, svc, client.DryRunAll)
+		if err == nil {
+			return fmt.Errorf("not enforced yet")
+		}
+		return nil
+	}).WithTimeout(20 * time.Second).Should(Succeed())
+
+	city := office("forbidden-city", v1alpha1.LevelCity, "")
+	create(t, city)
+	expectNotReady(t, city, v1alpha1.ReasonApplyFailed, v1alpha1.ConditionReconciling)
+	g.Expect(condition(g, city, v1alpha1.ConditionReady).Message).To(ContainSubstring("services are frozen here"))
+
+	g.Expect(k8s.Delete(ctx, binding)).To(Succeed())
+	expectReady(t, city)
+	g.Expect(k8s.Get(ctx, key(probe.Name, "desk"), &corev1.Service{})).To(Succeed())
 }
