@@ -16,6 +16,9 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	// Time zones work the same in minimal images without zoneinfo.
+	_ "time/tzdata"
 )
 
 func main() {

@@ -7,6 +7,9 @@ package main
 import (
 	"fmt"
 	"os"
+
+	// Time zones work the same in minimal images without zoneinfo.
+	_ "time/tzdata"
 )
 
 func main() {
