@@ -174,13 +174,7 @@ func TestCLIStatusAndDeskAgree(t *testing.T) {
 		expectReady(t, o)
 	}
 
-	var offices v1alpha1.OfficeList
-	var policies v1alpha1.EscalationPolicyList
-	var calendars v1alpha1.HolidayCalendarList
-	g.Expect(k8s.List(ctx, &offices)).To(Succeed())
-	g.Expect(k8s.List(ctx, &policies)).To(Succeed())
-	g.Expect(k8s.List(ctx, &calendars)).To(Succeed())
-	snapshot := &network.Snapshot{Offices: offices.Items, EscalationPolicies: policies.Items, HolidayCalendars: calendars.Items}
+	snapshot := clusterSnapshot(g)
 
 	for _, o := range []*v1alpha1.Office{city, county, dept} {
 		desk := compiledConfig(g, o.Name)

@@ -31,11 +31,7 @@ func (o *routingPolicyObserver) observe(ctx context.Context, p *v1alpha1.Routing
 	if err := o.client.List(ctx, &offices); err != nil {
 		return Outcome{}, fmt.Errorf("listing offices: %w", err)
 	}
-	ptrs := make([]*v1alpha1.Office, len(offices.Items))
-	for i := range offices.Items {
-		ptrs[i] = &offices.Items[i]
-	}
-	rep := network.ReportPolicy(p, network.NewIndex(ptrs...))
+	rep := network.ReportPolicy(p, network.IndexOf(offices.Items))
 	p.Status.SelectedOffices = int32(rep.Selected)
 	p.Status.Unresolved = rep.Unresolved
 	if rep.UnresolvedTotal > 0 {
@@ -94,14 +90,12 @@ func (u users) observeHolidayCalendar(ctx context.Context, c *v1alpha1.HolidayCa
 		return Outcome{}, err
 	}
 	c.Status.Offices = n
-	if _, err := network.NewCalendar(&c.Spec); err != nil {
+	cal, err := network.NewCalendar(&c.Spec)
+	if err != nil {
 		c.Status.HolidayDays = 0
 		return Outcome{Ready: metav1.ConditionFalse, Reason: v1alpha1.ReasonInvalidDate, Message: err.Error(), Stalled: true}, nil
 	}
-	days, err := network.HolidayDays(c.Spec.Holidays)
-	if err != nil {
-		return Outcome{}, err
-	}
+	days := cal.HolidayDays()
 	c.Status.HolidayDays = int32(days)
 	return ready(fmt.Sprintf("%d holidays over %d days", len(c.Spec.Holidays), days)), nil
 }

@@ -174,15 +174,7 @@ func TestRoutesAndWindowsAgree(t *testing.T) {
 		g.Expect(compiledConfig(g, "ag-county").Routing.Rules).To(ContainElement(HaveField("Policy", "ag-wages")))
 	}).WithTimeout(20 * time.Second).Should(Succeed())
 
-	var offices v1alpha1.OfficeList
-	var routing v1alpha1.RoutingPolicyList
-	var policies v1alpha1.EscalationPolicyList
-	var calendars v1alpha1.HolidayCalendarList
-	g.Expect(k8s.List(ctx, &offices)).To(Succeed())
-	g.Expect(k8s.List(ctx, &routing)).To(Succeed())
-	g.Expect(k8s.List(ctx, &policies)).To(Succeed())
-	g.Expect(k8s.List(ctx, &calendars)).To(Succeed())
-	snapshot := &network.Snapshot{Offices: offices.Items, RoutingPolicies: routing.Items, EscalationPolicies: policies.Items, HolidayCalendars: calendars.Items}
+	snapshot := clusterSnapshot(g)
 
 	petitions := []network.Petition{
 		{Category: "wage-arrears", Type: "Appeal"}, {Category: "pollution", Type: "Report"}, {Category: "roads", Type: "Inquiry"},

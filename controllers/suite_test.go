@@ -21,6 +21,7 @@ import (
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/controllers"
+	"github.com/xinfang/petition-operator/internal/network"
 	"github.com/xinfang/petition-operator/internal/testenv"
 )
 
@@ -170,4 +171,18 @@ func update[T client.Object](t *testing.T, obj T, fn func(T)) {
 	if err != nil {
 		t.Fatalf("updating %s: %v", obj.GetName(), err)
 	}
+}
+
+// clusterSnapshot lists the network from the API server, as petitionctl does
+// without -f.
+func clusterSnapshot(g Gomega) *network.Snapshot {
+	var offices v1alpha1.OfficeList
+	var routing v1alpha1.RoutingPolicyList
+	var policies v1alpha1.EscalationPolicyList
+	var calendars v1alpha1.HolidayCalendarList
+	g.Expect(k8s.List(context.Background(), &offices)).To(Succeed())
+	g.Expect(k8s.List(context.Background(), &routing)).To(Succeed())
+	g.Expect(k8s.List(context.Background(), &policies)).To(Succeed())
+	g.Expect(k8s.List(context.Background(), &calendars)).To(Succeed())
+	return &network.Snapshot{Offices: offices.Items, RoutingPolicies: routing.Items, EscalationPolicies: policies.Items, HolidayCalendars: calendars.Items}
 }

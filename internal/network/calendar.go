@@ -2,6 +2,7 @@ package network
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -21,8 +22,7 @@ func ParseDate(d v1alpha1.Date) (time.Time, error) {
 // HolidayDays returns the number of distinct dates the holidays cover, in
 // time proportional to the number of holidays, not of days.
 func HolidayDays(holidays []v1alpha1.Holiday) (int, error) {
-	type span struct{ from, to time.Time }
-	spans := make([]span, 0, len(holidays))
+	spans := make([]dateSpan, 0, len(holidays))
 	for _, h := range holidays {
 		from, err := ParseDate(h.From)
 		if err != nil {
@@ -35,8 +35,14 @@ func HolidayDays(holidays []v1alpha1.Holiday) (int, error) {
 		if to.Before(from) {
 			return 0, fmt.Errorf("holiday %q: to %s is before from %s", h.Name, h.To, h.From)
 		}
-		spans = append(spans, span{from, to})
+		spans = append(spans, dateSpan{from, to})
 	}
+	return countDays(spans), nil
+}
+
+// countDays returns the number of distinct dates the spans cover.
+func countDays(spans []dateSpan) int {
+	spans = slices.Clone(spans)
 	sort.Slice(spans, func(i, j int) bool { return spans[i].from.Before(spans[j].from) })
 	days := 0
 	var end time.Time // last day counted so far
@@ -52,7 +58,7 @@ func HolidayDays(holidays []v1alpha1.Holiday) (int, error) {
 		days += int((s.to.Unix()-s.from.Unix())/(24*60*60)) + 1
 		end = s.to
 	}
-	return days, nil
+	return days
 }
 
 // maxHolidayDays bounds one holiday: anything longer than a year is a typo.
@@ -104,6 +110,14 @@ func NewCalendar(spec *v1alpha1.HolidayCalendarSpec) (*Calendar, error) {
 func civil(t time.Time) time.Time {
 	y, m, d := t.Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// HolidayDays returns the number of distinct holiday dates of the calendar.
+func (c *Calendar) HolidayDays() int {
+	if c == nil {
+		return 0
+	}
+	return countDays(c.holidays)
 }
 
 // IsHoliday reports whether the date is a public holiday.

@@ -63,14 +63,19 @@ func (c *OfficeConfig) Deadlines(received time.Time) ([]StageDeadline, error) {
 	if c.Escalation == nil {
 		return nil, fmt.Errorf("office %s has no escalation chain", c.Office)
 	}
-	var cal *Calendar
-	if c.Calendar != nil {
-		var err error
-		if cal, err = NewCalendar(&v1alpha1.HolidayCalendarSpec{Holidays: c.Calendar.Holidays, Workdays: c.Calendar.Workdays}); err != nil {
-			return nil, err
-		}
+	cal, err := c.calendar()
+	if err != nil {
+		return nil, err
 	}
 	return Deadlines(c.Escalation, cal, received), nil
+}
+
+// calendar builds the office's holiday calendar; nil when it names none.
+func (c *OfficeConfig) calendar() (*Calendar, error) {
+	if c.Calendar == nil {
+		return nil, nil
+	}
+	return NewCalendar(&v1alpha1.HolidayCalendarSpec{Holidays: c.Calendar.Holidays, Workdays: c.Calendar.Workdays})
 }
 
 // CompiledWindow is a reception window with its defaults resolved.
@@ -174,12 +179,9 @@ func (c *OfficeConfig) Windows(channel v1alpha1.Channel, at time.Time) (WindowAn
 	default:
 		return WindowAnswer{}, fmt.Errorf("channel: %q is not one of Visit, Letter, Phone, Online", channel)
 	}
-	var cal *Calendar
-	if c.Calendar != nil {
-		var err error
-		if cal, err = NewCalendar(&v1alpha1.HolidayCalendarSpec{Holidays: c.Calendar.Holidays, Workdays: c.Calendar.Workdays}); err != nil {
-			return WindowAnswer{}, err
-		}
+	cal, err := c.calendar()
+	if err != nil {
+		return WindowAnswer{}, err
 	}
 	ws, err := NewWindowSet(c.TimeZone, c.ReceptionWindows, cal)
 	if err != nil {

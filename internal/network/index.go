@@ -29,6 +29,16 @@ func NewIndex(offices ...*v1alpha1.Office) *Index {
 	return idx
 }
 
+// IndexOf returns an index of the offices of a slice, as files or a list
+// hold them; it points into the slice.
+func IndexOf(offices []v1alpha1.Office) *Index {
+	ptrs := make([]*v1alpha1.Office, len(offices))
+	for i := range offices {
+		ptrs[i] = &offices[i]
+	}
+	return NewIndex(ptrs...)
+}
+
 // Upsert adds or replaces an office and returns the names of the offices whose
 // place in the network the change may alter, the office itself first: its old
 // and new parent (their children) and, when its parent or level changed or it

@@ -20,11 +20,7 @@ type Snapshot struct {
 // statutory policy when it names none and none is given) and its calendar.
 // Errors name the object and field at fault.
 func (s *Snapshot) OfficeConfig(name string) (*OfficeConfig, error) {
-	ptrs := make([]*v1alpha1.Office, len(s.Offices))
-	for i := range s.Offices {
-		ptrs[i] = &s.Offices[i]
-	}
-	idx := NewIndex(ptrs...)
+	idx := IndexOf(s.Offices)
 	office, ok := idx.Get(name)
 	if !ok {
 		return nil, objectError("Office", name, "not found")
