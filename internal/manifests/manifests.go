@@ -42,25 +42,68 @@ var codecs = func() serializer.CodecFactory {
 	return serializer.NewCodecFactory(s, serializer.EnableStrict)
 }()
 
+// MaxDocumentBytes bounds one YAML or JSON document: the largest object
+// etcd stores with its default request limit (1.5 MiB). The API server
+// refuses a larger object; petitionctl refuses it before parsing.
+const MaxDocumentBytes = 3 << 19
+
+// Document is one YAML or JSON document of a manifest file.
+type Document struct {
+	// File is the path of the file holding the document.
+	File string
+	// Index is the document's position in the file, from 1.
+	Index int
+	// Raw is the document's text.
+	Raw []byte
+}
+
+// String names the document for error messages: "<file>: document <n>".
+func (d Document) String() string { return fmt.Sprintf("%s: document %d", d.File, d.Index) }
+
 // Load reads every .yaml, .yml and .json file under the given paths (files
 // or directories, recursively). Documents of other API groups are skipped, as
 // a GitOps repository holds many kinds; documents of this group must decode
-// strictly (no unknown or duplicate fields).
+// strictly (no unknown or duplicate fields). It stops at the first error.
 func Load(paths ...string) (*Set, error) {
+	docs, errs := ReadDocuments(paths...)
+	if len(errs) > 0 {
+		return nil, errs[0]
+	}
 	set := &Set{}
+	for _, d := range docs {
+		if err := set.Add(d.Raw); err != nil {
+			return nil, fmt.Errorf("%s: %w", d, err)
+		}
+	}
+	set.Sort()
+	return set, nil
+}
+
+// Sort orders the offices by name, as listing them from the cluster does.
+func (s *Set) Sort() {
+	sort.Slice(s.Offices, func(i, j int) bool { return s.Offices[i].Name < s.Offices[j].Name })
+}
+
+// ReadDocuments splits every manifest file under paths into its documents.
+// It goes on past a file it cannot read, a file larger than MaxFileBytes
+// and a document larger than MaxDocumentBytes, and returns an error for
+// each, naming the file (and document).
+func ReadDocuments(paths ...string) ([]Document, []error) {
+	var docs []Document
+	var errs []error
 	for _, p := range paths {
 		files, err := expand(p)
 		if err != nil {
-			return nil, err
+			errs = append(errs, err)
+			continue
 		}
 		for _, f := range files {
-			if err := set.loadFile(f); err != nil {
-				return nil, err
-			}
+			d, err := readFile(f)
+			docs = append(docs, d...)
+			errs = append(errs, err...)
 		}
 	}
-	sort.Slice(set.Offices, func(i, j int) bool { return set.Offices[i].Name < set.Offices[j].Name })
-	return set, nil
+	return docs, errs
 }
 
 func expand(p string) ([]string, error) {
@@ -92,54 +135,69 @@ func (s *Set) Snapshot() *network.Snapshot {
 	return &network.Snapshot{Offices: s.Offices, RoutingPolicies: s.RoutingPolicies, EscalationPolicies: s.EscalationPolicies, HolidayCalendars: s.HolidayCalendars}
 }
 
-func (s *Set) loadFile(path string) error {
+func readFile(path string) ([]Document, []error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return err
+		return nil, []error{err}
 	}
 	defer func() { _ = f.Close() }()
 	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
 	if err != nil {
-		return err
+		return nil, []error{fmt.Errorf("%s: %w", path, err)}
 	}
 	if len(data) > MaxFileBytes {
-		return fmt.Errorf("%s: larger than %d bytes", path, MaxFileBytes)
+		return nil, []error{fmt.Errorf("%s: larger than %d bytes", path, MaxFileBytes)}
 	}
-	reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	var docs []Document
+	var errs []error
+	reader := utilyaml.NewYAMLReader(bufio.NewReaderSize(bytes.NewReader(data), 64<<10))
 	for doc := 1; ; doc++ {
 		raw, err := reader.Read()
 		if errors.Is(err, io.EOF) {
-			return nil
+			return docs, errs
 		}
+		d := Document{File: path, Index: doc, Raw: raw}
 		if err != nil {
-			return fmt.Errorf("%s: document %d: %w", path, doc, err)
+			return docs, append(errs, fmt.Errorf("%s: %w", d, err))
 		}
-		if err := s.add(raw); err != nil {
-			return fmt.Errorf("%s: document %d: %w", path, doc, err)
+		if len(raw) > MaxDocumentBytes {
+			errs = append(errs, fmt.Errorf("%s: %d bytes, larger than the %d bytes the API server stores in one object", d, len(raw), MaxDocumentBytes))
+			continue
 		}
+		docs = append(docs, d)
 	}
 }
 
-func (s *Set) add(raw []byte) error {
+// TypeOf returns the apiVersion and kind of a document, and whether it
+// belongs to this API's group. An empty or comment-only document has
+// neither.
+func TypeOf(raw []byte) (schema.GroupVersionKind, bool, error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
-		return nil
+		return schema.GroupVersionKind{}, false, nil
 	}
 	var meta struct {
 		APIVersion string `json:"apiVersion"`
 		Kind       string `json:"kind"`
 	}
 	if err := utilyaml.Unmarshal(raw, &meta); err != nil {
-		return err
+		return schema.GroupVersionKind{}, false, err
 	}
 	if meta.APIVersion == "" && meta.Kind == "" {
-		return nil // a comment-only or empty document
+		return schema.GroupVersionKind{}, false, nil
 	}
 	gv, err := schema.ParseGroupVersion(meta.APIVersion)
 	if err != nil {
-		return err
+		return schema.GroupVersionKind{}, false, err
 	}
-	if gv.Group != v1alpha1.GroupVersion.Group {
-		return nil
+	return gv.WithKind(meta.Kind), gv.Group == v1alpha1.GroupVersion.Group, nil
+}
+
+// Add decodes one document strictly into the set. Documents of other API
+// groups, empty and comment-only documents are skipped.
+func (s *Set) Add(raw []byte) error {
+	gvk, ours, err := TypeOf(raw)
+	if err != nil || !ours {
+		return err
 	}
 	obj, _, err := codecs.UniversalDeserializer().Decode(raw, nil, nil)
 	if err != nil {
@@ -155,7 +213,7 @@ func (s *Set) add(raw []byte) error {
 	case *v1alpha1.HolidayCalendar:
 		s.HolidayCalendars = append(s.HolidayCalendars, *o)
 	default:
-		return fmt.Errorf("unsupported kind %s", meta.Kind)
+		return fmt.Errorf("unsupported kind %s", gvk.Kind)
 	}
 	return nil
 }

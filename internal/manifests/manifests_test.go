@@ -1,6 +1,7 @@
 package manifests
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -290,6 +291,23 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
+func TestLoadDocumentSize(t *testing.T) {
+	dir := t.TempDir()
+	doc := officeYAML("big", v1alpha1.LevelCity, "") + "  displayName: " + strings.Repeat("x", MaxDocumentBytes) + "\n"
+	path := write(t, dir, "big.yaml", officeYAML("small", v1alpha1.LevelCity, "")+"---\n"+doc)
+	docs, errs := ReadDocuments(dir)
+	if len(docs) != 1 || len(errs) != 1 {
+		t.Fatalf("ReadDocuments = %d documents, errors %v; want the first document and one error", len(docs), errs)
+	}
+	want := fmt.Sprintf("%s: document 2: %d bytes, larger than the %d bytes the API server stores in one object", path, len(doc), MaxDocumentBytes)
+	if errs[0].Error() != want {
+		t.Errorf("error = %q, want %q", errs[0], want)
+	}
+	if _, err := Load(dir); err == nil || err.Error() != want {
+		t.Errorf("Load error = %v, want %q", err, want)
+	}
+}
+
 func TestLoadFileSize(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -304,11 +322,17 @@ func TestLoadFileSize(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			head := officeYAML("big", v1alpha1.LevelCity, "")
-			// Pad with comment lines to the size.
+			// Pad with comment lines to the size, in documents smaller
+			// than MaxDocumentBytes.
 			var b strings.Builder
 			b.WriteString(head)
 			line := "# " + strings.Repeat("x", 77) + "\n"
-			for b.Len()+len(line) <= tt.size {
+			sep := "---" + strings.Repeat(" ", 76) + "\n"
+			for n := 1; b.Len()+len(line) <= tt.size; n++ {
+				if n%1000 == 0 {
+					b.WriteString(sep)
+					continue
+				}
 				b.WriteString(line)
 			}
 			b.WriteString(strings.Repeat("\n", tt.size-b.Len()))

@@ -99,6 +99,18 @@ func Compile(office *v1alpha1.Office, path []string, esc *Escalation, cal *v1alp
 	if tz == "" {
 		tz = v1alpha1.DefaultTimeZone
 	}
+	windows := CompileWindows(office)
+	return OfficeConfig{
+		Format: ConfigFormat, Office: office.Name, DisplayName: office.Spec.DisplayName,
+		Level: office.Spec.Level, Department: office.Spec.Department, DivisionCode: office.Spec.DivisionCode,
+		Parent: string(office.Spec.Parent), Path: path, TimeZone: tz, CalendarRef: string(office.Spec.CalendarRef),
+		ReceptionWindows: windows, Escalation: esc, Calendar: compileCalendar(cal), Routing: routing,
+	}
+}
+
+// CompileWindows returns the office's reception windows with their defaults
+// (kind Regular; closedOnHolidays by kind) made explicit.
+func CompileWindows(office *v1alpha1.Office) []CompiledWindow {
 	windows := make([]CompiledWindow, 0, len(office.Spec.ReceptionWindows))
 	for i := range office.Spec.ReceptionWindows {
 		w := &office.Spec.ReceptionWindows[i]
@@ -112,12 +124,7 @@ func Compile(office *v1alpha1.Office, path []string, esc *Escalation, cal *v1alp
 			ClosedOnHolidays: w.IsClosedOnHolidays(),
 		})
 	}
-	return OfficeConfig{
-		Format: ConfigFormat, Office: office.Name, DisplayName: office.Spec.DisplayName,
-		Level: office.Spec.Level, Department: office.Spec.Department, DivisionCode: office.Spec.DivisionCode,
-		Parent: string(office.Spec.Parent), Path: path, TimeZone: tz, CalendarRef: string(office.Spec.CalendarRef),
-		ReceptionWindows: windows, Escalation: esc, Calendar: compileCalendar(cal), Routing: routing,
-	}
+	return windows
 }
 
 func compileCalendar(spec *v1alpha1.HolidayCalendarSpec) *CompiledCalendar {

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"path"
 	"sort"
+	"strings"
 
 	apiextensionsinternal "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -115,23 +116,55 @@ func (v *Validator) Knows(gvk k8sschema.GroupVersionKind) bool {
 func (v *Validator) Validate(ctx context.Context, obj *unstructured.Unstructured) field.ErrorList {
 	k, ok := v.kinds[obj.GroupVersionKind()]
 	if !ok {
-		return field.ErrorList{field.NotSupported(field.NewPath("kind"), obj.GetKind(), v.kindNames())}
+		return field.ErrorList{v.CheckType(obj.GroupVersionKind())}
 	}
 	var errs field.ErrorList
 	unknown := pruning.PruneWithOptions(obj.Object, k.structural, true, structuralschema.UnknownFieldPathOptions{TrackUnknownFieldPaths: true})
 	sort.Strings(unknown)
 	for _, p := range unknown {
-		errs = append(errs, &field.Error{Type: field.ErrorTypeNotSupported, Field: p, BadValue: field.OmitValueType{},
-			Detail: fmt.Sprintf("unknown field %q", p)})
+		errs = append(errs, &field.Error{Type: field.ErrorTypeForbidden, Field: p,
+			Detail: fmt.Sprintf("unknown field: the %s schema declares no such field", obj.GetKind())})
 	}
 	structuraldefaulting.Default(obj.Object, k.structural)
-	return append(errs, k.strategy.Validate(ctx, obj)...)
+	for _, e := range k.strategy.Validate(ctx, obj) {
+		// The API server adds this note when the schema already failed;
+		// the errors before it say what to fix.
+		if (e.Field == "" || e.Field == "<nil>") && strings.HasPrefix(e.Detail, "some validation rules were not checked") {
+			continue
+		}
+		errs = append(errs, e)
+	}
+	return errs
+}
+
+// CheckType returns an error naming what is supported when gvk is not a
+// kind of the embedded CRDs: an unknown apiVersion of a known kind, or an
+// unknown kind.
+func (v *Validator) CheckType(gvk k8sschema.GroupVersionKind) *field.Error {
+	if v.Knows(gvk) {
+		return nil
+	}
+	var versions []string
+	for known := range v.kinds {
+		if known.Kind == gvk.Kind {
+			versions = append(versions, known.GroupVersion().String())
+		}
+	}
+	if len(versions) > 0 {
+		sort.Strings(versions)
+		return field.NotSupported(field.NewPath("apiVersion"), gvk.GroupVersion().String(), versions)
+	}
+	return field.NotSupported(field.NewPath("kind"), gvk.Kind, v.kindNames())
 }
 
 func (v *Validator) kindNames() []string {
+	seen := map[string]bool{}
 	var names []string
 	for gvk := range v.kinds {
-		names = append(names, gvk.Kind)
+		if !seen[gvk.Kind] {
+			seen[gvk.Kind] = true
+			names = append(names, gvk.Kind)
+		}
 	}
 	sort.Strings(names)
 	return names
