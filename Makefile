@@ -32,9 +32,9 @@ help: ## Show this help.
 ##@ Development
 
 .PHONY: manifests
-manifests: $(CONTROLLER_GEN) ## Generate CRDs and RBAC from the API types and markers.
-	$(CONTROLLER_GEN) crd rbac:roleName=manager-role paths="./api/..." paths="./controllers/..." \
-		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+manifests: $(CONTROLLER_GEN) ## Generate CRDs, RBAC and webhook configurations from the API types and markers.
+	$(CONTROLLER_GEN) crd rbac:roleName=manager-role webhook paths="./api/..." paths="./controllers/..." paths="./internal/..." \
+		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac output:webhook:artifacts:config=config/webhook
 	rm -rf charts/petition-operator/crds && mkdir -p charts/petition-operator/crds
 	cp config/crd/bases/*.yaml charts/petition-operator/crds/
 	mkdir -p charts/petition-operator/files && cp config/rbac/role.yaml charts/petition-operator/files/manager-role.yaml

@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
+	"github.com/xinfang/petition-operator/internal/fields"
 	"github.com/xinfang/petition-operator/internal/network"
 	"github.com/xinfang/petition-operator/internal/tenant"
 )
@@ -160,7 +161,7 @@ func (r *officeReconciler) reconcile(ctx context.Context, office *v1alpha1.Offic
 // its HolidayCalendar. A missing policy or calendar may still be applied: the
 // office waits for it (Reconciling). One that cannot be used stalls it.
 func (r *officeReconciler) escalation(ctx context.Context, office *v1alpha1.Office, path []string) (*network.Escalation, *v1alpha1.HolidayCalendarSpec, *Outcome, error) {
-	name := policyName(office)
+	name := fields.PolicyName(office)
 	policy := &v1alpha1.EscalationPolicy{}
 	if err := r.client.Get(ctx, types.NamespacedName{Name: name}, policy); err != nil {
 		switch {
@@ -203,14 +204,6 @@ func routingStatus(t *network.RoutingTable) (*v1alpha1.OfficeRoutingStatus, erro
 		return nil, err
 	}
 	return &v1alpha1.OfficeRoutingStatus{Rules: int32(len(t.Rules)), Unresolved: int32(len(t.Unresolved())), ConfigHash: hash}, nil
-}
-
-// policyName is the EscalationPolicy an office uses.
-func policyName(office *v1alpha1.Office) string {
-	if office.Spec.Escalation.PolicyRef != "" {
-		return string(office.Spec.Escalation.PolicyRef)
-	}
-	return v1alpha1.DefaultEscalationPolicy
 }
 
 // statusChain is the chain as the office's status shows it.
@@ -256,7 +249,7 @@ func (r *officeReconciler) finalize(ctx context.Context, office *v1alpha1.Office
 
 func (r *officeReconciler) children(ctx context.Context, name string) ([]v1alpha1.Office, error) {
 	var list v1alpha1.OfficeList
-	if err := r.client.List(ctx, &list, client.MatchingFields{fieldParent: name}); err != nil {
+	if err := r.client.List(ctx, &list, client.MatchingFields{fields.OfficeParent: name}); err != nil {
 		return nil, fmt.Errorf("listing children of %s: %w", name, err)
 	}
 	return list.Items, nil

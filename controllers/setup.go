@@ -2,7 +2,6 @@ package controllers
 
 import (
 	"context"
-	"fmt"
 	"reflect"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -18,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
+	"github.com/xinfang/petition-operator/internal/fields"
 	"github.com/xinfang/petition-operator/internal/network"
 	"github.com/xinfang/petition-operator/internal/tenant"
 )
@@ -52,15 +52,6 @@ func tenantObjects() []client.Object {
 	}
 }
 
-// Field indexes of offices: by spec.parent, to find an office's children;
-// by the EscalationPolicy and the HolidayCalendar they use, to find the
-// offices a policy or calendar change affects.
-const (
-	fieldParent   = "spec.parent"
-	fieldPolicy   = "spec.escalation.policyRef"
-	fieldCalendar = "spec.calendarRef"
-)
-
 // +kubebuilder:rbac:groups=petition.xinfang.io,resources=offices;routingpolicies;escalationpolicies;holidaycalendars,verbs=get;list;watch
 // +kubebuilder:rbac:groups=petition.xinfang.io,resources=offices/status;routingpolicies/status;escalationpolicies/status;holidaycalendars/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=petition.xinfang.io,resources=offices,verbs=update;patch
@@ -70,22 +61,11 @@ const (
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update;patch;delete
 
-// Setup registers the field indexes and every reconciler with mgr.
+// Setup registers the field indexes (package fields) and every reconciler
+// with mgr.
 func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
-	indexes := map[string]func(*v1alpha1.Office) string{
-		fieldParent:   func(o *v1alpha1.Office) string { return string(o.Spec.Parent) },
-		fieldPolicy:   policyName,
-		fieldCalendar: func(o *v1alpha1.Office) string { return string(o.Spec.CalendarRef) },
-	}
-	for field, value := range indexes {
-		if err := mgr.GetFieldIndexer().IndexField(ctx, &v1alpha1.Office{}, field, func(obj client.Object) []string {
-			if v := value(obj.(*v1alpha1.Office)); v != "" {
-				return []string{v}
-			}
-			return nil
-		}); err != nil {
-			return fmt.Errorf("indexing offices by %s: %w", field, err)
-		}
+	if err := fields.Register(ctx, mgr.GetFieldIndexer()); err != nil {
+		return err
 	}
 	copts := controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles}
 
@@ -106,8 +86,8 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		Watches(&v1alpha1.RoutingPolicy{}, &routingPolicyEvents{index: index}).
 		// A policy or calendar change reaches the offices that use it, and
 		// only those.
-		Watches(&v1alpha1.EscalationPolicy{}, handler.EnqueueRequestsFromMapFunc(offices.using(fieldPolicy))).
-		Watches(&v1alpha1.HolidayCalendar{}, handler.EnqueueRequestsFromMapFunc(offices.using(fieldCalendar))).
+		Watches(&v1alpha1.EscalationPolicy{}, handler.EnqueueRequestsFromMapFunc(offices.using(fields.OfficePolicy))).
+		Watches(&v1alpha1.HolidayCalendar{}, handler.EnqueueRequestsFromMapFunc(offices.using(fields.OfficeCalendar))).
 		WithOptions(copts)
 	// A tenant object edited or deleted by hand is restored.
 	owner := handler.EnqueueRequestForOwner(mgr.GetScheme(), mgr.GetRESTMapper(), &v1alpha1.Office{}, handler.OnlyControllerOwner())
@@ -129,12 +109,12 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		return err
 	}
 	// Policies and calendars count the offices that use them.
-	policyUsers := users{client: mgr.GetClient(), field: fieldPolicy, value: indexes[fieldPolicy]}
+	policyUsers := users{client: mgr.GetClient(), field: fields.OfficePolicy, value: fields.Values[fields.OfficePolicy]}
 	if err := register(mgr, "escalationpolicy", copts, policyUsers.observeEscalationPolicy, defaults.ensure,
 		watch{&v1alpha1.Office{}, handler.EnqueueRequestsFromMapFunc(policyUsers.enqueue())}); err != nil {
 		return err
 	}
-	calendarUsers := users{client: mgr.GetClient(), field: fieldCalendar, value: indexes[fieldCalendar]}
+	calendarUsers := users{client: mgr.GetClient(), field: fields.OfficeCalendar, value: fields.Values[fields.OfficeCalendar]}
 	return register(mgr, "holidaycalendar", copts, calendarUsers.observeHolidayCalendar, nil,
 		watch{&v1alpha1.Office{}, handler.EnqueueRequestsFromMapFunc(calendarUsers.enqueue())})
 }

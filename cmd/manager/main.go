@@ -43,6 +43,7 @@ func run() error {
 		gracefulShutdownTime time.Duration
 		tenantImage          string
 		ingressNamespace     string
+		wh                   webhookFlags
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
 	flag.BoolVar(&metricsSecure, "metrics-secure", false, "Serve metrics over HTTPS, authenticated and authorized by the API server (TokenReview and SubjectAccessReview).")
@@ -56,11 +57,15 @@ func run() error {
 	flag.DurationVar(&gracefulShutdownTime, "graceful-shutdown-timeout", 30*time.Second, "How long to wait for running reconciles on shutdown.")
 	flag.StringVar(&tenantImage, "tenant-image", "ghcr.io/xinfang/petition-desk:"+version.Version, "Default image of each office's tenant service (spec.tenant.image overrides it).")
 	flag.StringVar(&ingressNamespace, "ingress-namespace", "ingress-nginx", "Namespace of the platform ingress that every tenant's NetworkPolicy admits.")
+	wh.bind(flag.CommandLine)
 	zapOpts := zap.Options{Development: false}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
 
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+	if err := wh.prepare(); err != nil {
+		return err
+	}
 	log := ctrl.Log.WithName("setup")
 
 	scheme := runtime.NewScheme()
@@ -89,6 +94,7 @@ func run() error {
 		LeaderElectionReleaseOnCancel: true,
 		GracefulShutdownTimeout:       &gracefulShutdownTime,
 		Cache:                         controllers.CacheOptions(),
+		WebhookServer:                 wh.server(),
 	})
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)
@@ -100,13 +106,21 @@ func run() error {
 	}); err != nil {
 		return fmt.Errorf("setting up controllers: %w", err)
 	}
+	if err := wh.setup(mgr, log); err != nil {
+		return err
+	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return err
 	}
-	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+	readyz := healthz.Ping
+	if wh.enabled {
+		// Ready once the webhook server serves TLS.
+		readyz = mgr.GetWebhookServer().StartedChecker()
+	}
+	if err := mgr.AddReadyzCheck("readyz", readyz); err != nil {
 		return err
 	}
 
-	log.Info("starting manager", "version", version.Version, "tenantImage", tenantImage, "leaderElection", leaderElect)
+	log.Info("starting manager", "version", version.Version, "tenantImage", tenantImage, "leaderElection", leaderElect, "webhooks", wh.enabled)
 	return mgr.Start(ctx)
 }

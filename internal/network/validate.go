@@ -2,6 +2,7 @@ package network
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -158,14 +159,13 @@ func CheckOfficeChildren(o *v1alpha1.Office, w World) field.ErrorList {
 }
 
 // CheckOfficeDelete refuses to delete an office that other offices name as
-// their parent, listing them: they would be left without a place in the
-// network and their tenants without an escalation chain.
-func CheckOfficeDelete(name string, w World) error {
-	children := w.Children(name)
+// their parent (children), listing them: they would be left without a place
+// in the network and their tenants without an escalation chain.
+func CheckOfficeDelete(name string, children []string) error {
 	if len(children) == 0 {
 		return nil
 	}
-	sort.Strings(children)
+	children = slices.Sorted(slices.Values(children))
 	shown := children
 	const maxShown = 20
 	more := ""

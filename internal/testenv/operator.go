@@ -1,0 +1,184 @@
+package testenv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
+
+	"github.com/xinfang/petition-operator/api/v1alpha1"
+	"github.com/xinfang/petition-operator/controllers"
+	"github.com/xinfang/petition-operator/internal/certs"
+	"github.com/xinfang/petition-operator/internal/fields"
+	petitionwebhook "github.com/xinfang/petition-operator/internal/webhook"
+)
+
+// Operator is the manager with every reconciler and the admission webhooks,
+// as cmd/manager runs it outside a cluster with --webhook-local-url.
+type Operator struct {
+	// Stop stops the manager and waits for it, which removes its webhook
+	// configurations.
+	Stop func() error
+}
+
+// OperatorOptions say what StartOperator runs.
+type OperatorOptions struct {
+	// Reconcilers runs the reconcilers too; without them only the webhooks
+	// run, and offices get no finalizer, so they delete at once.
+	Reconcilers bool
+	// TenantImage is the default tenant image of the reconcilers.
+	TenantImage string
+}
+
+// StartOperator starts the operator against e and returns once the API
+// server calls its webhooks.
+func (e *Env) StartOperator(opts OperatorOptions) (*Operator, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	certDir, err := os.MkdirTemp("", "petition-webhook-certs-")
+	if err != nil {
+		return nil, err
+	}
+	ca, err := certs.EnsureServingCert(certDir, []string{"127.0.0.1"}, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	mgr, err := ctrl.NewManager(e.Config, ctrl.Options{
+		Scheme:        Scheme,
+		Metrics:       metricsserver.Options{BindAddress: "0"},
+		Cache:         controllers.CacheOptions(),
+		WebhookServer: webhook.NewServer(webhook.Options{Host: "127.0.0.1", Port: port, CertDir: certDir}),
+	})
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	fail := func(err error) (*Operator, error) {
+		cancel()
+		_ = os.RemoveAll(certDir)
+		return nil, err
+	}
+	if opts.Reconcilers {
+		err = controllers.Setup(ctx, mgr, controllers.Options{TenantImage: opts.TenantImage, IngressNamespace: "ingress-nginx"})
+	} else {
+		err = fields.Register(ctx, mgr.GetFieldIndexer())
+	}
+	if err != nil {
+		return fail(err)
+	}
+	if err := petitionwebhook.Setup(mgr); err != nil {
+		return fail(err)
+	}
+	direct, err := client.New(e.Config, client.Options{Scheme: Scheme})
+	if err != nil {
+		return fail(err)
+	}
+	url := "https://127.0.0.1:" + strconv.Itoa(port)
+	if err := mgr.Add(&petitionwebhook.LocalInstaller{Client: direct, URL: url, CABundle: ca, Log: ctrl.Log.WithName("webhooks")}); err != nil {
+		return fail(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	var once sync.Once
+	var stopErr error
+	op := &Operator{Stop: func() error {
+		once.Do(func() {
+			cancel()
+			stopErr = <-done
+			_ = os.RemoveAll(certDir)
+		})
+		return stopErr
+	}}
+	if err := e.waitForWebhooks(mgr, done); err != nil {
+		_ = op.Stop()
+		return nil, err
+	}
+	return op, nil
+}
+
+// waitForWebhooks waits until the API server calls the webhooks: a dry-run
+// create of an office whose parent does not exist comes back with the
+// webhook's warning.
+func (e *Env) waitForWebhooks(mgr ctrl.Manager, done <-chan error) error {
+	warnings := &WarningRecorder{}
+	cfg := rest.CopyConfig(e.Config)
+	cfg.WarningHandler = warnings
+	c, err := client.New(cfg, client.Options{Scheme: Scheme})
+	if err != nil {
+		return err
+	}
+	probe := &v1alpha1.Office{
+		ObjectMeta: metav1.ObjectMeta{Name: "webhook-probe"},
+		Spec:       v1alpha1.OfficeSpec{Level: v1alpha1.LevelCounty, Parent: "webhook-probe-parent"},
+	}
+	started := mgr.GetWebhookServer().StartedChecker()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-done:
+			return fmt.Errorf("the manager stopped: %v", err)
+		default:
+		}
+		if started(&http.Request{}) == nil {
+			warnings.Reset()
+			err := c.Create(context.Background(), probe.DeepCopy(), client.DryRunAll)
+			if err == nil && strings.Contains(strings.Join(warnings.Messages(), "\n"), "webhook-probe-parent") {
+				return nil
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return errors.New("the API server did not call the webhooks within 60s")
+}
+
+// WarningRecorder is a rest.WarningHandler that keeps the warnings the API
+// server returns.
+type WarningRecorder struct {
+	mu       sync.Mutex
+	messages []string
+}
+
+// HandleWarningHeader implements rest.WarningHandler.
+func (w *WarningRecorder) HandleWarningHeader(_ int, _ string, message string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.messages = append(w.messages, message)
+}
+
+// Messages returns the warnings received since the last Reset.
+func (w *WarningRecorder) Messages() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]string(nil), w.messages...)
+}
+
+// Reset forgets the warnings received.
+func (w *WarningRecorder) Reset() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.messages = nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = l.Close() }()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}

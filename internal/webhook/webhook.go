@@ -1,0 +1,298 @@
+// Package webhook holds the admission webhooks of the API: the rules across
+// objects that CEL inside one object cannot see — parents that exist and have
+// an allowed level, no cycle, no department twice under one parent, no
+// deletion of an office with children — and the defaults that depend on
+// other fields. The rules are those of package network, which petitionctl
+// validate applies offline.
+//
+// A reference to an object that does not exist yet (a parent, a policy, a
+// calendar, a route target) is admitted with a warning: a GitOps tool applies
+// a network in an order of its own, and the object waits, not Ready, until
+// what it names appears. Everything else that is wrong is refused.
+package webhook
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/xinfang/petition-operator/api/v1alpha1"
+	"github.com/xinfang/petition-operator/internal/fields"
+	"github.com/xinfang/petition-operator/internal/network"
+)
+
+// +kubebuilder:webhook:path=/mutate-petition-xinfang-io-v1alpha1-office,mutating=true,failurePolicy=fail,sideEffects=None,groups=petition.xinfang.io,resources=offices,verbs=create;update,versions=v1alpha1,name=moffice.petition.xinfang.io,admissionReviewVersions=v1,timeoutSeconds=10
+// +kubebuilder:webhook:path=/validate-petition-xinfang-io-v1alpha1-office,mutating=false,failurePolicy=fail,sideEffects=None,groups=petition.xinfang.io,resources=offices,verbs=create;update;delete,versions=v1alpha1,name=voffice.petition.xinfang.io,admissionReviewVersions=v1,timeoutSeconds=10
+// +kubebuilder:webhook:path=/validate-petition-xinfang-io-v1alpha1-routingpolicy,mutating=false,failurePolicy=fail,sideEffects=None,groups=petition.xinfang.io,resources=routingpolicies,verbs=create;update,versions=v1alpha1,name=vroutingpolicy.petition.xinfang.io,admissionReviewVersions=v1,timeoutSeconds=10
+// +kubebuilder:webhook:path=/validate-petition-xinfang-io-v1alpha1-escalationpolicy,mutating=false,failurePolicy=fail,sideEffects=None,groups=petition.xinfang.io,resources=escalationpolicies,verbs=create;update;delete,versions=v1alpha1,name=vescalationpolicy.petition.xinfang.io,admissionReviewVersions=v1,timeoutSeconds=10
+// +kubebuilder:webhook:path=/validate-petition-xinfang-io-v1alpha1-holidaycalendar,mutating=false,failurePolicy=fail,sideEffects=None,groups=petition.xinfang.io,resources=holidaycalendars,verbs=create;update;delete,versions=v1alpha1,name=vholidaycalendar.petition.xinfang.io,admissionReviewVersions=v1,timeoutSeconds=10
+
+// Setup registers the webhooks with mgr's webhook server. They read the
+// network from mgr's cache and list offices by the indexes of package
+// fields, which the caller registers (controllers.Setup does).
+func Setup(mgr ctrl.Manager) error {
+	reader := mgr.GetClient()
+	if err := ctrl.NewWebhookManagedBy(mgr, &v1alpha1.Office{}).
+		WithDefaulter(officeDefaulter{}).
+		WithValidator(&officeValidator{reader: reader}).
+		Complete(); err != nil {
+		return fmt.Errorf("office webhooks: %w", err)
+	}
+	if err := ctrl.NewWebhookManagedBy(mgr, &v1alpha1.RoutingPolicy{}).
+		WithValidator(&routingPolicyValidator{reader: reader}).
+		Complete(); err != nil {
+		return fmt.Errorf("routing policy webhook: %w", err)
+	}
+	if err := ctrl.NewWebhookManagedBy(mgr, &v1alpha1.EscalationPolicy{}).
+		WithValidator(&escalationPolicyValidator{reader: reader}).
+		Complete(); err != nil {
+		return fmt.Errorf("escalation policy webhook: %w", err)
+	}
+	if err := ctrl.NewWebhookManagedBy(mgr, &v1alpha1.HolidayCalendar{}).
+		WithValidator(&holidayCalendarValidator{reader: reader}).
+		Complete(); err != nil {
+		return fmt.Errorf("holiday calendar webhook: %w", err)
+	}
+	return nil
+}
+
+// officeDefaulter makes the defaults that depend on other fields explicit:
+// closedOnHolidays of each reception window follows its kind.
+type officeDefaulter struct{}
+
+func (officeDefaulter) Default(_ context.Context, o *v1alpha1.Office) error {
+	for i := range o.Spec.ReceptionWindows {
+		w := &o.Spec.ReceptionWindows[i]
+		if w.ClosedOnHolidays == nil {
+			closed := w.IsClosedOnHolidays()
+			w.ClosedOnHolidays = &closed
+		}
+	}
+	return nil
+}
+
+type officeValidator struct{ reader client.Reader }
+
+func (v *officeValidator) ValidateCreate(ctx context.Context, o *v1alpha1.Office) (admission.Warnings, error) {
+	return v.validate(ctx, o)
+}
+
+func (v *officeValidator) ValidateUpdate(ctx context.Context, old, o *v1alpha1.Office) (admission.Warnings, error) {
+	// Only a change of the spec is judged, so that an office admitted
+	// before a rule existed can still get or lose a finalizer, a label or
+	// its deletion.
+	if !o.DeletionTimestamp.IsZero() || equality.Semantic.DeepEqual(old.Spec, o.Spec) {
+		return nil, nil
+	}
+	return v.validate(ctx, o)
+}
+
+func (v *officeValidator) validate(ctx context.Context, o *v1alpha1.Office) (admission.Warnings, error) {
+	w := &world{ctx: ctx, reader: v.reader}
+	f := network.CheckOffice(o, w)
+	errs := append(f.Errors, network.CheckOfficeChildren(o, w)...)
+	if w.err != nil {
+		return nil, apierrors.NewInternalError(fmt.Errorf("reading the network: %w", w.err))
+	}
+	return pendingWarnings(f.Pending), invalid(network.KindOffice, o.Name, errs)
+}
+
+func (v *officeValidator) ValidateDelete(ctx context.Context, o *v1alpha1.Office) (admission.Warnings, error) {
+	w := &world{ctx: ctx, reader: v.reader}
+	// A child that is already being deleted goes away on its own; the
+	// operator keeps the parent until it has.
+	children := w.children(o.Name, false)
+	if w.err != nil {
+		return nil, apierrors.NewInternalError(fmt.Errorf("reading the network: %w", w.err))
+	}
+	if err := network.CheckOfficeDelete(o.Name, children); err != nil {
+		return nil, apierrors.NewForbidden(v1alpha1.GroupVersion.WithResource("offices").GroupResource(), o.Name, err)
+	}
+	return nil, nil
+}
+
+type routingPolicyValidator struct{ reader client.Reader }
+
+func (v *routingPolicyValidator) ValidateCreate(ctx context.Context, p *v1alpha1.RoutingPolicy) (admission.Warnings, error) {
+	return v.validate(ctx, p)
+}
+
+func (v *routingPolicyValidator) ValidateUpdate(ctx context.Context, old, p *v1alpha1.RoutingPolicy) (admission.Warnings, error) {
+	if equality.Semantic.DeepEqual(old.Spec, p.Spec) {
+		return nil, nil
+	}
+	return v.validate(ctx, p)
+}
+
+func (v *routingPolicyValidator) validate(ctx context.Context, p *v1alpha1.RoutingPolicy) (admission.Warnings, error) {
+	w := &world{ctx: ctx, reader: v.reader}
+	f := network.CheckRoutingPolicy(p, w)
+	if w.err != nil {
+		return nil, apierrors.NewInternalError(fmt.Errorf("reading the network: %w", w.err))
+	}
+	return pendingWarnings(f.Pending), invalid(network.KindRoutingPolicy, p.Name, f.Errors)
+}
+
+func (v *routingPolicyValidator) ValidateDelete(context.Context, *v1alpha1.RoutingPolicy) (admission.Warnings, error) {
+	return nil, nil
+}
+
+type escalationPolicyValidator struct{ reader client.Reader }
+
+func (v *escalationPolicyValidator) ValidateCreate(_ context.Context, p *v1alpha1.EscalationPolicy) (admission.Warnings, error) {
+	return nil, invalid(network.KindEscalationPolicy, p.Name, network.CheckEscalationPolicy(p).Errors)
+}
+
+func (v *escalationPolicyValidator) ValidateUpdate(ctx context.Context, old, p *v1alpha1.EscalationPolicy) (admission.Warnings, error) {
+	if equality.Semantic.DeepEqual(old.Spec, p.Spec) {
+		return nil, nil
+	}
+	return v.ValidateCreate(ctx, p)
+}
+
+func (v *escalationPolicyValidator) ValidateDelete(ctx context.Context, p *v1alpha1.EscalationPolicy) (admission.Warnings, error) {
+	return inUseWarning(ctx, v.reader, fields.OfficePolicy, network.KindEscalationPolicy, p.Name)
+}
+
+type holidayCalendarValidator struct{ reader client.Reader }
+
+func (v *holidayCalendarValidator) ValidateCreate(_ context.Context, c *v1alpha1.HolidayCalendar) (admission.Warnings, error) {
+	return nil, invalid(network.KindHolidayCalendar, c.Name, network.CheckHolidayCalendar(c).Errors)
+}
+
+func (v *holidayCalendarValidator) ValidateUpdate(ctx context.Context, old, c *v1alpha1.HolidayCalendar) (admission.Warnings, error) {
+	if equality.Semantic.DeepEqual(old.Spec, c.Spec) {
+		return nil, nil
+	}
+	return v.ValidateCreate(ctx, c)
+}
+
+func (v *holidayCalendarValidator) ValidateDelete(ctx context.Context, c *v1alpha1.HolidayCalendar) (admission.Warnings, error) {
+	return inUseWarning(ctx, v.reader, fields.OfficeCalendar, network.KindHolidayCalendar, c.Name)
+}
+
+// inUseWarning warns, without refusing, that deleting a policy or calendar
+// leaves the offices that use it not Ready until it returns: GitOps tools
+// prune and re-create objects, and a refusal would wedge them.
+func inUseWarning(ctx context.Context, reader client.Reader, index, kind, name string) (admission.Warnings, error) {
+	var list v1alpha1.OfficeList
+	if err := reader.List(ctx, &list, client.MatchingFields{index: name}); err != nil {
+		return nil, apierrors.NewInternalError(fmt.Errorf("listing offices by %s: %w", index, err))
+	}
+	if len(list.Items) == 0 {
+		return nil, nil
+	}
+	names := make([]string, 0, len(list.Items))
+	for i := range list.Items {
+		names = append(names, list.Items[i].Name)
+	}
+	return admission.Warnings{fmt.Sprintf("%s %q is used by %d office(s) (%s); they stay not Ready until it exists again",
+		kind, name, len(names), shortList(names))}, nil
+}
+
+func shortList(names []string) string {
+	slices.Sort(names)
+	const maxShown = 10
+	if len(names) <= maxShown {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(names[:maxShown], ", "), len(names)-maxShown)
+}
+
+// invalid is the API server's own error for an invalid object: 422, with one
+// cause per field error, so kubectl prints each.
+func invalid(kind, name string, errs field.ErrorList) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	return apierrors.NewInvalid(v1alpha1.GroupVersion.WithKind(kind).GroupKind(), name, errs)
+}
+
+// pendingWarnings words the references to objects not applied yet.
+func pendingWarnings(pending field.ErrorList) admission.Warnings {
+	var warnings admission.Warnings
+	for _, e := range pending {
+		warnings = append(warnings, e.Error()+" yet; the object waits, not Ready, until it is applied")
+	}
+	return warnings
+}
+
+// world answers network.World from the manager's cache. The first read
+// error is kept: the webhook then refuses with an internal error rather than
+// judge a network it could not read.
+type world struct {
+	ctx    context.Context
+	reader client.Reader
+	err    error
+}
+
+var _ network.World = &world{}
+
+func (w *world) fail(err error) {
+	if w.err == nil {
+		w.err = err
+	}
+}
+
+func (w *world) Office(name string) (*v1alpha1.Office, bool) {
+	var o v1alpha1.Office
+	if err := w.reader.Get(w.ctx, types.NamespacedName{Name: name}, &o); err != nil {
+		if !apierrors.IsNotFound(err) {
+			w.fail(err)
+		}
+		return nil, false
+	}
+	return &o, true
+}
+
+func (w *world) Children(name string) []string { return w.children(name, true) }
+
+// children lists the offices naming name as parent; terminating ones only
+// when withTerminating.
+func (w *world) children(name string, withTerminating bool) []string {
+	var list v1alpha1.OfficeList
+	if err := w.reader.List(w.ctx, &list, client.MatchingFields{fields.OfficeParent: name}); err != nil {
+		w.fail(err)
+		return nil
+	}
+	var names []string
+	for i := range list.Items {
+		if withTerminating || list.Items[i].DeletionTimestamp.IsZero() {
+			names = append(names, list.Items[i].Name)
+		}
+	}
+	return names
+}
+
+func (w *world) Exists(kind, name string) bool {
+	var obj client.Object
+	switch kind {
+	case network.KindOffice:
+		obj = &v1alpha1.Office{}
+	case network.KindRoutingPolicy:
+		obj = &v1alpha1.RoutingPolicy{}
+	case network.KindEscalationPolicy:
+		obj = &v1alpha1.EscalationPolicy{}
+	case network.KindHolidayCalendar:
+		obj = &v1alpha1.HolidayCalendar{}
+	default:
+		w.fail(fmt.Errorf("unknown kind %q", kind))
+		return false
+	}
+	if err := w.reader.Get(w.ctx, types.NamespacedName{Name: name}, obj); err != nil {
+		if !apierrors.IsNotFound(err) {
+			w.fail(err)
+		}
+		return false
+	}
+	return true
+}
