@@ -32,6 +32,10 @@ type Operator struct {
 	// Stop stops the manager and waits for it, which removes its webhook
 	// configurations.
 	Stop func() error
+	// Cache reads what the manager sees, which is what the webhooks judge
+	// by: a test waits on it before an admission that depends on an object
+	// it just wrote.
+	Cache client.Reader
 }
 
 // OperatorOptions say what StartOperator runs.
@@ -96,7 +100,7 @@ func (e *Env) StartOperator(opts OperatorOptions) (*Operator, error) {
 	go func() { done <- mgr.Start(ctx) }()
 	var once sync.Once
 	var stopErr error
-	op := &Operator{Stop: func() error {
+	op := &Operator{Cache: mgr.GetCache(), Stop: func() error {
 		once.Do(func() {
 			cancel()
 			stopErr = <-done
