@@ -83,8 +83,13 @@ build: ## Build the manager, petitionctl and desk into bin/.
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(LOCALBIN)/desk ./cmd/desk
 
 .PHONY: run
-run: manifests generate ## Run the manager from source against the cluster of $KUBECONFIG.
-	$(GO) run -ldflags '$(LDFLAGS)' ./cmd/manager
+# Where the API server reaches the webhooks of `make run`: this machine, with a
+# certificate the operator makes itself. RUN_ARGS=--enable-webhooks=false runs
+# without them, for a cluster that cannot reach this machine.
+WEBHOOK_URL ?= https://127.0.0.1:9443
+RUN_ARGS ?= --webhook-local-url $(WEBHOOK_URL) --webhook-cert-dir $(LOCALBIN)/webhook-certs
+run: manifests generate ## Run the manager from source against the cluster of $KUBECONFIG, with its webhooks.
+	$(GO) run -ldflags '$(LDFLAGS)' ./cmd/manager --metrics-bind-address 127.0.0.1:8080 --health-probe-bind-address 127.0.0.1:8081 $(RUN_ARGS)
 
 .PHONY: docker-build
 docker-build: ## Build the operator, desk and petitionctl images (needs a Docker engine).

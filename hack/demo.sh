@@ -16,6 +16,7 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 stop_manager() {
 	if [[ -f "${state}/manager.pid" ]] && kill -0 "$(cat "${state}/manager.pid")" 2>/dev/null; then
+		# On SIGTERM the operator removes the webhook configurations it installed.
 		kill "$(cat "${state}/manager.pid")"
 		local deadline=$((SECONDS + 30))
 		while kill -0 "$(cat "${state}/manager.pid")" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
@@ -30,11 +31,15 @@ if [[ "${1:-}" == "down" ]]; then
 fi
 
 mkdir -p "${state}"
+# The local control plane reaches the operator's webhooks on 127.0.0.1; a
+# remote cluster cannot, so there the demo runs without them.
+webhook_flags=(--webhook-local-url https://127.0.0.1:18443 --webhook-cert-dir "${state}/webhook-certs")
 if [[ -z "${KUBECONFIG:-}" || "${KUBECONFIG}" == "${local_kubeconfig}" ]]; then
 	say "Local control plane (etcd, kube-apiserver, kube-controller-manager built from Go modules)"
 	export KUBECONFIG="$("${root}/hack/cluster.sh" up)"
 else
-	say "Using the cluster of KUBECONFIG=${KUBECONFIG}"
+	say "Using the cluster of KUBECONFIG=${KUBECONFIG} (its API server cannot call webhooks on this machine: they stay off)"
+	webhook_flags=(--enable-webhooks=false)
 fi
 bin="$("${root}/hack/controlplane.sh")"
 kubectl() { "${bin}/kubectl" "$@"; }
@@ -46,10 +51,10 @@ say "Installing the CRDs"
 kubectl apply --server-side --force-conflicts -f "${root}/config/crd/bases"
 kubectl wait --for condition=Established --timeout=60s -f "${root}/config/crd/bases" >/dev/null
 
-say "Starting the operator (log: bin/demo/manager.log)"
+say "Starting the operator with its admission webhooks (log: bin/demo/manager.log)"
 stop_manager
 "${root}/bin/manager" --metrics-bind-address 127.0.0.1:18080 --health-probe-bind-address 127.0.0.1:18081 \
-	>"${state}/manager.log" 2>&1 </dev/null &
+	"${webhook_flags[@]}" >"${state}/manager.log" 2>&1 </dev/null &
 echo $! >"${state}/manager.pid"
 deadline=$((SECONDS + 60))
 until curl -sf http://127.0.0.1:18081/readyz >/dev/null 2>&1; do
@@ -78,6 +83,16 @@ kubectl get deployments,replicasets,pods,services,configmaps,networkpolicies,pod
 echo
 echo "(The tenant pods stay Pending: the local control plane has no scheduler and no"
 echo "nodes. On a real cluster they run the desk image given by --tenant-image.)"
+
+if [[ "${webhook_flags[0]}" != "--enable-webhooks=false" ]]; then
+	say "Admission: kubectl delete office neixiang-county   (it has children: refused)"
+	kubectl delete office neixiang-county 2>&1 || true
+	say "Admission: a Township under the City   (wrong level: refused)"
+	printf 'apiVersion: petition.xinfang.io/v1alpha1\nkind: Office\nmetadata: {name: wolong-town}\nspec: {level: Township, parent: nanyang-city}\n' |
+		kubectl apply --server-side -f - 2>&1 || true
+fi
+say "petitionctl validate -f config/samples   (what CI runs before a merge)"
+"${root}/bin/petitionctl" validate -f "${root}/config/samples" && echo "config/samples: valid"
 
 cat <<EOF
 
