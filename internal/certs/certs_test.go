@@ -237,7 +237,9 @@ func TestEnsureServingCertRegenerates(t *testing.T) {
 		{name: "29 days before expiry", now: func(notAfter time.Time) time.Time { return notAfter.Add(-29 * 24 * time.Hour) }},
 		{name: "expired", now: func(notAfter time.Time) time.Time { return notAfter.Add(time.Hour) }},
 		{name: "corrupt tls.crt", damage: func(t *testing.T, dir string) { write(t, dir, certs.CertName, []byte("not a certificate")) }},
-		{name: "corrupt ca.crt", damage: func(t *testing.T, dir string) { write(t, dir, certs.CAName, []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")) }},
+		{name: "corrupt ca.crt", damage: func(t *testing.T, dir string) {
+			write(t, dir, certs.CAName, []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"))
+		}},
 		{name: "missing tls.key", damage: func(t *testing.T, dir string) {
 			if err := os.Remove(filepath.Join(dir, certs.KeyName)); err != nil {
 				t.Fatal(err)
