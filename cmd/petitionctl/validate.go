@@ -72,7 +72,7 @@ func printProblems(o *options, problems []validate.Problem) error {
 		enc := json.NewEncoder(o.out)
 		enc.SetIndent("", "  ")
 		return enc.Encode(struct {
-			Valid    bool      `json:"valid"`
+			Valid    bool               `json:"valid"`
 			Problems []validate.Problem `json:"problems"`
 		}{len(problems) == 0, problems})
 	}
@@ -90,4 +90,3 @@ func printProblems(o *options, problems []validate.Problem) error {
 	}
 	return nil
 }
-
