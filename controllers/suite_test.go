@@ -9,14 +9,12 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
-	"go.uber.org/zap/zapcore"
 	eventsv1 "k8s.io/api/events/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
@@ -45,7 +43,7 @@ func run(m *testing.M) int {
 	}
 	defer func() { _ = env.Stop() }()
 
-	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapLevel())))
+	testenv.SetLogger()
 	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
 		Scheme:  testenv.Scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
@@ -77,14 +75,6 @@ func run(m *testing.M) int {
 		return 1
 	}
 	return code
-}
-
-// zapLevel keeps the manager quiet unless a test is run with -v.
-func zapLevel() zapcore.Level {
-	if testing.Verbose() {
-		return zapcore.InfoLevel
-	}
-	return zapcore.ErrorLevel
 }
 
 func office(name string, level v1alpha1.Level, parent string) *v1alpha1.Office {

@@ -22,15 +22,11 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/zap/zapcore"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/rest"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/yaml"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
@@ -67,11 +63,7 @@ func run(m *testing.M) int {
 	}
 	defer func() { _ = env.Stop() }()
 	root = env.Root
-	level := zapcore.ErrorLevel
-	if testing.Verbose() {
-		level = zapcore.InfoLevel
-	}
-	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(level)))
+	testenv.SetLogger()
 	// Only the webhooks: what is judged here is admission. Without the
 	// reconcilers offices get no finalizer, so a case's objects delete at
 	// once.
@@ -81,9 +73,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer func() { _ = operator.Stop() }()
-	cfg := rest.CopyConfig(env.Config)
-	cfg.WarningHandler = warnings
-	k8s, err = client.New(cfg, client.Options{Scheme: testenv.Scheme})
+	k8s, err = env.ClientWithWarnings(warnings)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

@@ -135,7 +135,7 @@ func (e *Env) waitForWebhooks(mgr ctrl.Manager, done <-chan error) error {
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-done:
-			return fmt.Errorf("the manager stopped: %v", err)
+			return fmt.Errorf("the manager stopped: %w", err)
 		default:
 		}
 		if started(&http.Request{}) == nil {

@@ -10,12 +10,18 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"testing"
+
+	"go.uber.org/zap/zapcore"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 )
@@ -92,4 +98,22 @@ func Start() (*Env, error) {
 		return nil, fmt.Errorf("starting the control plane from %s: %w", assets, err)
 	}
 	return &Env{Environment: env, Config: cfg, Root: root}, nil
+}
+
+// SetLogger gives controller-runtime a logger for a test binary: quiet but
+// for errors, unless the tests run with -v.
+func SetLogger() {
+	level := zapcore.ErrorLevel
+	if testing.Verbose() {
+		level = zapcore.InfoLevel
+	}
+	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(level)))
+}
+
+// ClientWithWarnings returns a client of the API server whose warnings go to
+// warnings.
+func (e *Env) ClientWithWarnings(warnings *WarningRecorder) (client.Client, error) {
+	cfg := rest.CopyConfig(e.Config)
+	cfg.WarningHandler = warnings
+	return client.New(cfg, client.Options{Scheme: Scheme})
 }

@@ -48,18 +48,31 @@ func Setup(mgr ctrl.Manager) error {
 		return fmt.Errorf("office webhooks: %w", err)
 	}
 	if err := ctrl.NewWebhookManagedBy(mgr, &v1alpha1.RoutingPolicy{}).
-		WithValidator(&routingPolicyValidator{reader: reader}).
-		Complete(); err != nil {
+		WithValidator(&policyValidator[*v1alpha1.RoutingPolicy]{
+			reader: reader, kind: network.KindRoutingPolicy,
+			spec:  func(p *v1alpha1.RoutingPolicy) any { return p.Spec },
+			check: network.CheckRoutingPolicy,
+		}).Complete(); err != nil {
 		return fmt.Errorf("routing policy webhook: %w", err)
 	}
 	if err := ctrl.NewWebhookManagedBy(mgr, &v1alpha1.EscalationPolicy{}).
-		WithValidator(&escalationPolicyValidator{reader: reader}).
-		Complete(); err != nil {
+		WithValidator(&policyValidator[*v1alpha1.EscalationPolicy]{
+			reader: reader, kind: network.KindEscalationPolicy, usedBy: fields.OfficePolicy,
+			spec: func(p *v1alpha1.EscalationPolicy) any { return p.Spec },
+			check: func(p *v1alpha1.EscalationPolicy, _ network.World) network.Findings {
+				return network.CheckEscalationPolicy(p)
+			},
+		}).Complete(); err != nil {
 		return fmt.Errorf("escalation policy webhook: %w", err)
 	}
 	if err := ctrl.NewWebhookManagedBy(mgr, &v1alpha1.HolidayCalendar{}).
-		WithValidator(&holidayCalendarValidator{reader: reader}).
-		Complete(); err != nil {
+		WithValidator(&policyValidator[*v1alpha1.HolidayCalendar]{
+			reader: reader, kind: network.KindHolidayCalendar, usedBy: fields.OfficeCalendar,
+			spec: func(c *v1alpha1.HolidayCalendar) any { return c.Spec },
+			check: func(c *v1alpha1.HolidayCalendar, _ network.World) network.Findings {
+				return network.CheckHolidayCalendar(c)
+			},
+		}).Complete(); err != nil {
 		return fmt.Errorf("holiday calendar webhook: %w", err)
 	}
 	return nil
@@ -120,70 +133,48 @@ func (v *officeValidator) ValidateDelete(ctx context.Context, o *v1alpha1.Office
 	return nil, nil
 }
 
-type routingPolicyValidator struct{ reader client.Reader }
-
-func (v *routingPolicyValidator) ValidateCreate(ctx context.Context, p *v1alpha1.RoutingPolicy) (admission.Warnings, error) {
-	return v.validate(ctx, p)
+// policyValidator judges a RoutingPolicy, EscalationPolicy or
+// HolidayCalendar: check on create and on a change of spec; on delete, when
+// usedBy names an index of offices, a warning listing the offices that use
+// the object.
+type policyValidator[T client.Object] struct {
+	reader client.Reader
+	kind   string
+	usedBy string
+	spec   func(T) any
+	check  func(T, network.World) network.Findings
 }
 
-func (v *routingPolicyValidator) ValidateUpdate(ctx context.Context, old, p *v1alpha1.RoutingPolicy) (admission.Warnings, error) {
-	if equality.Semantic.DeepEqual(old.Spec, p.Spec) {
-		return nil, nil
-	}
-	return v.validate(ctx, p)
-}
-
-func (v *routingPolicyValidator) validate(ctx context.Context, p *v1alpha1.RoutingPolicy) (admission.Warnings, error) {
+func (v *policyValidator[T]) ValidateCreate(ctx context.Context, obj T) (admission.Warnings, error) {
 	w := &world{ctx: ctx, reader: v.reader}
-	f := network.CheckRoutingPolicy(p, w)
+	f := v.check(obj, w)
 	if w.err != nil {
 		return nil, apierrors.NewInternalError(fmt.Errorf("reading the network: %w", w.err))
 	}
-	return pendingWarnings(f.Pending), invalid(network.KindRoutingPolicy, p.Name, f.Errors)
+	return pendingWarnings(f.Pending), invalid(v.kind, obj.GetName(), f.Errors)
 }
 
-func (v *routingPolicyValidator) ValidateDelete(context.Context, *v1alpha1.RoutingPolicy) (admission.Warnings, error) {
-	return nil, nil
-}
-
-type escalationPolicyValidator struct{ reader client.Reader }
-
-func (v *escalationPolicyValidator) ValidateCreate(_ context.Context, p *v1alpha1.EscalationPolicy) (admission.Warnings, error) {
-	return nil, invalid(network.KindEscalationPolicy, p.Name, network.CheckEscalationPolicy(p).Errors)
-}
-
-func (v *escalationPolicyValidator) ValidateUpdate(ctx context.Context, old, p *v1alpha1.EscalationPolicy) (admission.Warnings, error) {
-	if equality.Semantic.DeepEqual(old.Spec, p.Spec) {
+func (v *policyValidator[T]) ValidateUpdate(ctx context.Context, old, obj T) (admission.Warnings, error) {
+	if equality.Semantic.DeepEqual(v.spec(old), v.spec(obj)) {
 		return nil, nil
 	}
-	return v.ValidateCreate(ctx, p)
+	return v.ValidateCreate(ctx, obj)
 }
 
-func (v *escalationPolicyValidator) ValidateDelete(ctx context.Context, p *v1alpha1.EscalationPolicy) (admission.Warnings, error) {
-	return inUseWarning(ctx, v.reader, fields.OfficePolicy, network.KindEscalationPolicy, p.Name)
-}
-
-type holidayCalendarValidator struct{ reader client.Reader }
-
-func (v *holidayCalendarValidator) ValidateCreate(_ context.Context, c *v1alpha1.HolidayCalendar) (admission.Warnings, error) {
-	return nil, invalid(network.KindHolidayCalendar, c.Name, network.CheckHolidayCalendar(c).Errors)
-}
-
-func (v *holidayCalendarValidator) ValidateUpdate(ctx context.Context, old, c *v1alpha1.HolidayCalendar) (admission.Warnings, error) {
-	if equality.Semantic.DeepEqual(old.Spec, c.Spec) {
+func (v *policyValidator[T]) ValidateDelete(ctx context.Context, obj T) (admission.Warnings, error) {
+	if v.usedBy == "" {
 		return nil, nil
 	}
-	return v.ValidateCreate(ctx, c)
-}
-
-func (v *holidayCalendarValidator) ValidateDelete(ctx context.Context, c *v1alpha1.HolidayCalendar) (admission.Warnings, error) {
-	return inUseWarning(ctx, v.reader, fields.OfficeCalendar, network.KindHolidayCalendar, c.Name)
+	return inUseWarning(ctx, v.reader, v.usedBy, v.kind, obj.GetName())
 }
 
 // inUseWarning warns, without refusing, that deleting a policy or calendar
 // leaves the offices that use it not Ready until it returns: GitOps tools
 // prune and re-create objects, and a refusal would wedge them.
 func inUseWarning(ctx context.Context, reader client.Reader, index, kind, name string) (admission.Warnings, error) {
+	if kind == network.KindEscalationPolicy && name == v1alpha1.DefaultEscalationPolicy {
+		return nil, nil // offices fall back to the built-in statutory policy
+	}
 	var list v1alpha1.OfficeList
 	if err := reader.List(ctx, &list, client.MatchingFields{index: name}); err != nil {
 		return nil, apierrors.NewInternalError(fmt.Errorf("listing offices by %s: %w", index, err))

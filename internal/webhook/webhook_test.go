@@ -10,16 +10,12 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
-	"go.uber.org/zap/zapcore"
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/testenv"
@@ -48,19 +44,13 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer func() { _ = env.Stop() }()
-	level := zapcore.ErrorLevel
-	if testing.Verbose() {
-		level = zapcore.InfoLevel
-	}
-	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(level)))
+	testenv.SetLogger()
 	op, err := env.StartOperator(testenv.OperatorOptions{Reconcilers: true, TenantImage: "ghcr.io/xinfang/petition-desk:test"})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	cfg := rest.CopyConfig(env.Config)
-	cfg.WarningHandler = warnings
-	k8s, err = client.New(cfg, client.Options{Scheme: testenv.Scheme})
+	k8s, err = env.ClientWithWarnings(warnings)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
