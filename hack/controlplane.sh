@@ -26,12 +26,16 @@ build() { # module-dir package output
 	fi
 	echo "building ${out} into ${dir#"${root}/"} ..." >&2
 	local start=$SECONDS
-	(cd "${src}/${mod}" && CGO_ENABLED=0 "${GO}" build -trimpath -ldflags='-s -w' -o "${dir}/${out}.tmp" "${pkg}")
-	mv "${dir}/${out}.tmp" "${dir}/${out}"
+	(cd "${src}/${mod}" && CGO_ENABLED=0 "${GO}" build -trimpath -ldflags='-s -w' -o "${dir}/${out}.tmp.$$" "${pkg}")
+	mv "${dir}/${out}.tmp.$$" "${dir}/${out}"
 	echo "built ${out} in $((SECONDS - start))s" >&2
 }
 
 mkdir -p "${dir}"
+# Test packages run in parallel and each may ask for the control plane: one
+# builds it while the others wait, then find it built.
+exec 9>"${root}/bin/k8s/.lock"
+flock 9
 build etcd ./cmd/etcd etcd
 build kube ./cmd/kube-apiserver kube-apiserver
 build kube ./cmd/kube-controller-manager kube-controller-manager
@@ -41,7 +45,7 @@ build kube ./cmd/kubectl kubectl
 ln -sfn "${dir#"${root}/bin/"}/kubectl" "${root}/bin/kubectl"
 
 # Keep only the current folder: older versions are dead weight.
-for old in "${root}"/bin/k8s/*; do
+for old in "${root}"/bin/k8s/kube-*; do
 	[[ "${old}" == "${dir}" ]] || rm -rf "${old}"
 done
 echo "${dir}"

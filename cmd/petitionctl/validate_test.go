@@ -138,6 +138,22 @@ func TestValidateReportsProblems(t *testing.T) {
 	}
 }
 
+// A rule on the whole object has no field path: the line names the object
+// and the rule's message, which names the fields.
+func TestValidateWholeObjectRule(t *testing.T) {
+	dir := t.TempDir()
+	writeYAML(t, dir, "self.yaml", officeHeader+`metadata: {name: selfish}
+spec: {level: County, parent: selfish}
+`)
+	out, _, err := runValidate(t, "validate", "-f", dir)
+	if !errors.Is(err, errProblems) {
+		t.Errorf("validate = %v, want errProblems", err)
+	}
+	if want := "Office/selfish: Invalid value: spec.parent must not name the office itself\n"; out != want {
+		t.Errorf("validate printed %q, want %q", out, want)
+	}
+}
+
 func TestValidateJSON(t *testing.T) {
 	dir, want := badNetwork(t)
 	out, errOut, err := runValidate(t, "validate", "-f", dir, "-o", "json")

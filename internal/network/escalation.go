@@ -92,9 +92,12 @@ func ValidatePolicy(spec *v1alpha1.EscalationPolicySpec) error {
 			return fmt.Errorf("spec.stages[%d].name: %s must come before the stages listed above it (order: Acceptance, Handling, Review, ReReview)", i, s.Name)
 		}
 		last = order
-		for field, d := range map[string]v1alpha1.Duration{"limit": s.Limit, "extension": s.Extension, "requestWindow": s.RequestWindow} {
-			if _, err := ParseLimit(d); err != nil {
-				return fmt.Errorf("spec.stages[%d].%s: %w", i, field, err)
+		for _, d := range []struct {
+			field string
+			value v1alpha1.Duration
+		}{{"limit", s.Limit}, {"extension", s.Extension}, {"requestWindow", s.RequestWindow}} {
+			if _, err := ParseLimit(d.value); err != nil {
+				return fmt.Errorf("spec.stages[%d].%s: %w", i, d.field, err)
 			}
 		}
 		if s.Limit == "" {

@@ -145,7 +145,7 @@ func cycleThrough(o *v1alpha1.Office, w World) []string {
 // spec.parent, so only the webhook calls this.
 func CheckOfficeChildren(o *v1alpha1.Office, w World) field.ErrorList {
 	var errs field.ErrorList
-	for _, name := range w.Children(o.Name) {
+	for _, name := range slices.Sorted(slices.Values(w.Children(o.Name))) {
 		child, ok := w.Office(name)
 		if !ok || name == o.Name {
 			continue
@@ -154,6 +154,30 @@ func CheckOfficeChildren(o *v1alpha1.Office, w World) field.ErrorList {
 			errs = append(errs, field.Invalid(field.NewPath("spec", "level"), o.Spec.Level,
 				fmt.Sprintf("office %q names this office as its parent and would not fit: %v", name, err)))
 		}
+	}
+	return errs
+}
+
+// CheckWaitingDepartments refuses to create office o while two offices that
+// already name it as their parent are the same department. Children applied
+// before their parent are admitted without their siblings being known, so
+// the parent's creation is where such a duplicate is caught; once the parent
+// exists, each new child is checked against its siblings by CheckOffice.
+func CheckWaitingDepartments(o *v1alpha1.Office, w World) field.ErrorList {
+	var errs field.ErrorList
+	departments := map[v1alpha1.DepartmentCode]string{}
+	for _, name := range slices.Sorted(slices.Values(w.Children(o.Name))) {
+		child, ok := w.Office(name)
+		if !ok || name == o.Name || child.Spec.Level != v1alpha1.LevelDepartment || child.Spec.Department == "" {
+			continue
+		}
+		if first, dup := departments[child.Spec.Department]; dup {
+			errs = append(errs, field.Forbidden(field.NewPath("metadata", "name"),
+				fmt.Sprintf("offices %q and %q wait for this office as their parent and both are department %q, which may appear once under a parent; change or delete one of them first",
+					first, name, child.Spec.Department)))
+			continue
+		}
+		departments[child.Spec.Department] = name
 	}
 	return errs
 }

@@ -490,6 +490,29 @@ func TestCheckOfficeChildren(t *testing.T) {
 	}
 }
 
+func TestCheckWaitingDepartments(t *testing.T) {
+	waiting := []*v1alpha1.Office{
+		dept("hr-a", "city", "HumanResources"),
+		dept("hr-b", "city", "HumanResources"),
+		dept("hr-c", "city", "HumanResources"),
+		dept("nr", "city", "NaturalResources"),
+		ofc("county", county, "city"),
+		dept("other-hr", "county", "HumanResources"),
+	}
+	got := errorStrings(CheckWaitingDepartments(ofc("city", city, ""), worldOf(nil, waiting...)))
+	want := []string{
+		`metadata.name: Forbidden: offices "hr-a" and "hr-b" wait for this office as their parent and both are department "HumanResources", which may appear once under a parent; change or delete one of them first`,
+		`metadata.name: Forbidden: offices "hr-a" and "hr-c" wait for this office as their parent and both are department "HumanResources", which may appear once under a parent; change or delete one of them first`,
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("CheckWaitingDepartments:\n got %q\nwant %q", got, want)
+	}
+	// One of each department under each parent is fine.
+	if errs := CheckWaitingDepartments(ofc("city", city, ""), worldOf(nil, waiting[2:]...)); len(errs) != 0 {
+		t.Errorf("distinct departments refused: %v", errs)
+	}
+}
+
 func TestCheckOfficeDelete(t *testing.T) {
 	names := func(n int) []string {
 		var out []string

@@ -45,6 +45,11 @@ func (p Problem) String() string {
 }
 
 func fieldProblem(kind, name, source string, e *field.Error) Problem {
+	// A rule on the whole object (the CRD's top-level CEL rules) has no
+	// field path; its message names the fields it is about.
+	if e.Field == "" || e.Field == "<nil>" {
+		return Problem{Kind: kind, Name: name, Source: source, Message: e.ErrorBody()}
+	}
 	return Problem{Kind: kind, Name: name, Source: source, Field: e.Field, Message: e.Error()}
 }
 

@@ -96,7 +96,7 @@ func (officeDefaulter) Default(_ context.Context, o *v1alpha1.Office) error {
 type officeValidator struct{ reader client.Reader }
 
 func (v *officeValidator) ValidateCreate(ctx context.Context, o *v1alpha1.Office) (admission.Warnings, error) {
-	return v.validate(ctx, o)
+	return v.validate(ctx, o, network.CheckWaitingDepartments)
 }
 
 func (v *officeValidator) ValidateUpdate(ctx context.Context, old, o *v1alpha1.Office) (admission.Warnings, error) {
@@ -109,10 +109,15 @@ func (v *officeValidator) ValidateUpdate(ctx context.Context, old, o *v1alpha1.O
 	return v.validate(ctx, o)
 }
 
-func (v *officeValidator) validate(ctx context.Context, o *v1alpha1.Office) (admission.Warnings, error) {
+// validate judges o against the network; extra adds the rules that apply to
+// one operation only.
+func (v *officeValidator) validate(ctx context.Context, o *v1alpha1.Office, extra ...func(*v1alpha1.Office, network.World) field.ErrorList) (admission.Warnings, error) {
 	w := &world{ctx: ctx, reader: v.reader}
 	f := network.CheckOffice(o, w)
 	errs := append(f.Errors, network.CheckOfficeChildren(o, w)...)
+	for _, check := range extra {
+		errs = append(errs, check(o, w)...)
+	}
 	if w.err != nil {
 		return nil, apierrors.NewInternalError(fmt.Errorf("reading the network: %w", w.err))
 	}

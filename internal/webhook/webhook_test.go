@@ -175,6 +175,28 @@ func TestDuplicateDepartmentRefused(t *testing.T) {
 	create(t, office("dup-county", v1alpha1.LevelCounty, "dup-city"), office("dup-county-hr", v1alpha1.LevelDepartment, "dup-county"))
 }
 
+// Departments applied before their parent are admitted on their own; two of
+// them with one code keep the parent out until one is changed.
+func TestDuplicateWaitingDepartmentsRefuseTheParent(t *testing.T) {
+	// Cleanups run last first: the city goes after its departments.
+	t.Cleanup(func() { deleteAndWait(t, office("late-city", v1alpha1.LevelCity, "")) })
+	create(t, office("late-hr", v1alpha1.LevelDepartment, "late-city"), office("late-hr-2", v1alpha1.LevelDepartment, "late-city"))
+	err := k8s.Create(context.Background(), office("late-city", v1alpha1.LevelCity, ""))
+	expectRefused(t, err, metav1.StatusReasonInvalid,
+		`offices "late-hr" and "late-hr-2" wait for this office as their parent and both are department "HumanResources"`)
+	var hr2 v1alpha1.Office
+	if err := k8s.Get(context.Background(), client.ObjectKey{Name: "late-hr-2"}, &hr2); err != nil {
+		t.Fatal(err)
+	}
+	hr2.Spec.Department = "NaturalResources"
+	if err := k8s.Update(context.Background(), &hr2); err != nil {
+		t.Fatalf("changing the department of a waiting child: %v", err)
+	}
+	if err := k8s.Create(context.Background(), office("late-city", v1alpha1.LevelCity, "")); err != nil {
+		t.Fatalf("creating the parent once its departments differ: %v", err)
+	}
+}
+
 func TestLevelChangeThatOrphansChildrenRefused(t *testing.T) {
 	ctx := context.Background()
 	county := office("orph-county", v1alpha1.LevelCounty, "orph-city")
