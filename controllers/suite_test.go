@@ -2,8 +2,6 @@ package controllers_test
 
 import (
 	"context"
-	"flag"
-	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -13,12 +11,9 @@ import (
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
-	"github.com/xinfang/petition-operator/controllers"
 	"github.com/xinfang/petition-operator/internal/network"
 	"github.com/xinfang/petition-operator/internal/testenv"
 )
@@ -29,52 +24,17 @@ var k8s client.Client
 const testImage = "ghcr.io/xinfang/petition-desk:test"
 
 // TestMain starts a real control plane and the manager with every
-// reconciler, as the operator runs them.
+// reconciler, as the operator runs them, without the admission webhooks:
+// these tests also give the reconcilers what the webhooks would refuse.
 func TestMain(m *testing.M) {
-	flag.Parse()
-	os.Exit(run(m))
-}
-
-func run(m *testing.M) int {
-	env, err := testenv.Start()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer func() { _ = env.Stop() }()
-
-	testenv.SetLogger()
-	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
-		Scheme:  testenv.Scheme,
-		Metrics: metricsserver.Options{BindAddress: "0"},
-		Cache:   controllers.CacheOptions(),
-	})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	if err := controllers.Setup(ctx, mgr, controllers.Options{TenantImage: testImage, IngressNamespace: "ingress-nginx"}); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	// Tests read through a direct client: what they see is what the API
-	// server stores, not the manager's cache.
-	k8s, err = client.New(env.Config, client.Options{Scheme: testenv.Scheme})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	code := m.Run()
-	cancel()
-	if err := <-done; err != nil {
-		fmt.Fprintln(os.Stderr, "manager:", err)
-		return 1
-	}
-	return code
+	os.Exit(testenv.Run(m, testenv.OperatorOptions{Reconcilers: true, TenantImage: testImage, NoWebhooks: true},
+		func(env *testenv.Env, _ *testenv.Operator) error {
+			// Tests read through a direct client: what they see is what
+			// the API server stores, not the manager's cache.
+			var err error
+			k8s, err = client.New(env.Config, client.Options{Scheme: testenv.Scheme})
+			return err
+		}))
 }
 
 func office(name string, level v1alpha1.Level, parent string) *v1alpha1.Office {

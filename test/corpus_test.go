@@ -50,35 +50,16 @@ const corpusMinimum = 150
 // baseDir is the valid network every case is judged against: the samples.
 const baseDir = "config/samples"
 
+// TestMain runs the operator with only its webhooks: what is judged here
+// is admission. Without the reconcilers offices get no finalizer, so a
+// case's objects delete at once.
 func TestMain(m *testing.M) {
-	flag.Parse()
-	os.Exit(run(m))
-}
-
-func run(m *testing.M) int {
-	env, err := testenv.Start()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer func() { _ = env.Stop() }()
-	root = env.Root
-	testenv.SetLogger()
-	// Only the webhooks: what is judged here is admission. Without the
-	// reconcilers offices get no finalizer, so a case's objects delete at
-	// once.
-	operator, err = env.StartOperator(testenv.OperatorOptions{})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer func() { _ = operator.Stop() }()
-	k8s, err = env.ClientWithWarnings(warnings)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	return m.Run()
+	os.Exit(testenv.Run(m, testenv.OperatorOptions{}, func(env *testenv.Env, op *testenv.Operator) error {
+		root, operator = env.Root, op
+		var err error
+		k8s, err = env.ClientWithWarnings(warnings)
+		return err
+	}))
 }
 
 // corpusCase is one file of corpus/.

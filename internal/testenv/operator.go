@@ -3,6 +3,7 @@ package testenv
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -45,30 +47,74 @@ type OperatorOptions struct {
 	Reconcilers bool
 	// TenantImage is the default tenant image of the reconcilers.
 	TenantImage string
+	// NoWebhooks runs the manager without its admission webhooks, to test
+	// what the reconcilers do with objects the webhooks would refuse.
+	NoWebhooks bool
+}
+
+// Run is the TestMain of a package whose tests need the control plane and
+// the operator: it starts both, calls setup (which typically creates the
+// package's clients), runs the tests and stops both. It returns the exit
+// code.
+func Run(m *testing.M, opts OperatorOptions, setup func(*Env, *Operator) error) int {
+	flag.Parse()
+	env, err := Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer func() { _ = env.Stop() }()
+	SetLogger()
+	op, err := env.StartOperator(opts)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "starting the operator:", err)
+		return 1
+	}
+	if setup != nil {
+		if err := setup(env, op); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			_ = op.Stop()
+			return 1
+		}
+	}
+	code := m.Run()
+	if err := op.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "manager:", err)
+		return 1
+	}
+	return code
 }
 
 // StartOperator starts the operator against e and returns once the API
 // server calls its webhooks.
 func (e *Env) StartOperator(opts OperatorOptions) (*Operator, error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, err
+	options := ctrl.Options{
+		Scheme:  Scheme,
+		Metrics: metricsserver.Options{BindAddress: "0"},
+		Cache:   controllers.CacheOptions(),
 	}
-	certDir, err := os.MkdirTemp("", "petition-webhook-certs-")
-	if err != nil {
-		return nil, err
+	var (
+		port    int
+		certDir string
+		ca      []byte
+		err     error
+	)
+	if !opts.NoWebhooks {
+		if port, err = freePort(); err != nil {
+			return nil, err
+		}
+		if certDir, err = os.MkdirTemp("", "petition-webhook-certs-"); err != nil {
+			return nil, err
+		}
+		if ca, err = certs.EnsureServingCert(certDir, []string{"127.0.0.1"}, time.Now()); err != nil {
+			_ = os.RemoveAll(certDir)
+			return nil, err
+		}
+		options.WebhookServer = webhook.NewServer(webhook.Options{Host: "127.0.0.1", Port: port, CertDir: certDir})
 	}
-	ca, err := certs.EnsureServingCert(certDir, []string{"127.0.0.1"}, time.Now())
+	mgr, err := ctrl.NewManager(e.Config, options)
 	if err != nil {
-		return nil, err
-	}
-	mgr, err := ctrl.NewManager(e.Config, ctrl.Options{
-		Scheme:        Scheme,
-		Metrics:       metricsserver.Options{BindAddress: "0"},
-		Cache:         controllers.CacheOptions(),
-		WebhookServer: webhook.NewServer(webhook.Options{Host: "127.0.0.1", Port: port, CertDir: certDir}),
-	})
-	if err != nil {
+		_ = os.RemoveAll(certDir)
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -85,16 +131,18 @@ func (e *Env) StartOperator(opts OperatorOptions) (*Operator, error) {
 	if err != nil {
 		return fail(err)
 	}
-	if err := petitionwebhook.Setup(mgr); err != nil {
-		return fail(err)
-	}
-	direct, err := client.New(e.Config, client.Options{Scheme: Scheme})
-	if err != nil {
-		return fail(err)
-	}
-	url := "https://127.0.0.1:" + strconv.Itoa(port)
-	if err := mgr.Add(&petitionwebhook.LocalInstaller{Client: direct, URL: url, CABundle: ca, Log: ctrl.Log.WithName("webhooks")}); err != nil {
-		return fail(err)
+	if !opts.NoWebhooks {
+		if err := petitionwebhook.Setup(mgr); err != nil {
+			return fail(err)
+		}
+		direct, err := client.New(e.Config, client.Options{Scheme: Scheme})
+		if err != nil {
+			return fail(err)
+		}
+		url := "https://127.0.0.1:" + strconv.Itoa(port)
+		if err := mgr.Add(&petitionwebhook.LocalInstaller{Client: direct, URL: url, CABundle: ca, Log: ctrl.Log.WithName("webhooks")}); err != nil {
+			return fail(err)
+		}
 	}
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(ctx) }()
@@ -108,6 +156,9 @@ func (e *Env) StartOperator(opts OperatorOptions) (*Operator, error) {
 		})
 		return stopErr
 	}}
+	if opts.NoWebhooks {
+		return op, nil
+	}
 	if err := e.waitForWebhooks(mgr, done); err != nil {
 		_ = op.Stop()
 		return nil, err

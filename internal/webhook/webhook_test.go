@@ -2,7 +2,6 @@ package webhook_test
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -32,35 +31,13 @@ var (
 // and webhooks, the webhooks served over TLS with the operator's own
 // certificate and registered by the operator, as `make run` does.
 func TestMain(m *testing.M) {
-	flag.Parse()
-	os.Exit(run(m))
-}
-
-func run(m *testing.M) int {
-	var err error
-	env, err = testenv.Start()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer func() { _ = env.Stop() }()
-	testenv.SetLogger()
-	op, err := env.StartOperator(testenv.OperatorOptions{Reconcilers: true, TenantImage: "ghcr.io/xinfang/petition-desk:test"})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	k8s, err = env.ClientWithWarnings(warnings)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	code := m.Run()
-	if err := op.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, "manager:", err)
-		return 1
-	}
-	return code
+	os.Exit(testenv.Run(m, testenv.OperatorOptions{Reconcilers: true, TenantImage: "ghcr.io/xinfang/petition-desk:test"},
+		func(e *testenv.Env, _ *testenv.Operator) error {
+			env = e
+			var err error
+			k8s, err = e.ClientWithWarnings(warnings)
+			return err
+		}))
 }
 
 func office(name string, level v1alpha1.Level, parent string) *v1alpha1.Office {
