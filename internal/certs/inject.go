@@ -117,25 +117,27 @@ func (i *CABundleInjector) InjectOnce(ctx context.Context) error {
 	var errs []error
 	for _, name := range i.Validating {
 		cfg := &admissionv1.ValidatingWebhookConfiguration{}
-		errs = append(errs, i.inject(ctx, "ValidatingWebhookConfiguration", name, cfg, func() []*admissionv1.WebhookClientConfig {
-			configs := make([]*admissionv1.WebhookClientConfig, len(cfg.Webhooks))
-			for k := range cfg.Webhooks {
-				configs[k] = &cfg.Webhooks[k].ClientConfig
-			}
-			return configs
-		}))
+		errs = append(errs, i.inject(ctx, "ValidatingWebhookConfiguration", name, cfg,
+			clientConfigs(&cfg.Webhooks, func(w *admissionv1.ValidatingWebhook) *admissionv1.WebhookClientConfig { return &w.ClientConfig })))
 	}
 	for _, name := range i.Mutating {
 		cfg := &admissionv1.MutatingWebhookConfiguration{}
-		errs = append(errs, i.inject(ctx, "MutatingWebhookConfiguration", name, cfg, func() []*admissionv1.WebhookClientConfig {
-			configs := make([]*admissionv1.WebhookClientConfig, len(cfg.Webhooks))
-			for k := range cfg.Webhooks {
-				configs[k] = &cfg.Webhooks[k].ClientConfig
-			}
-			return configs
-		}))
+		errs = append(errs, i.inject(ctx, "MutatingWebhookConfiguration", name, cfg,
+			clientConfigs(&cfg.Webhooks, func(w *admissionv1.MutatingWebhook) *admissionv1.WebhookClientConfig { return &w.ClientConfig })))
 	}
 	return errors.Join(errs...)
+}
+
+// clientConfigs returns a function that lists the client configuration of
+// each webhook in *webhooks, as they are when it is called.
+func clientConfigs[W any](webhooks *[]W, clientConfig func(*W) *admissionv1.WebhookClientConfig) func() []*admissionv1.WebhookClientConfig {
+	return func() []*admissionv1.WebhookClientConfig {
+		configs := make([]*admissionv1.WebhookClientConfig, len(*webhooks))
+		for k := range *webhooks {
+			configs[k] = clientConfig(&(*webhooks)[k])
+		}
+		return configs
+	}
 }
 
 // validate returns an error when the injector cannot work at all.

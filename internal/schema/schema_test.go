@@ -571,23 +571,28 @@ spec: {level: Town, parent: c}
 	}
 }
 
-func TestNewFromFSErrors(t *testing.T) {
-	crd := func(schema string) *fstest.MapFile {
-		return &fstest.MapFile{Data: []byte(`apiVersion: apiextensions.k8s.io/v1
+// widgetCRD is a CRD of kind Widget in group example.com with the given
+// scope; versions continues its first version (v1, served, stored) from
+// its openAPIV3Schema on.
+func widgetCRD(scope, versions string) *fstest.MapFile {
+	return &fstest.MapFile{Data: []byte(`apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
 metadata: {name: widgets.example.com}
 spec:
   group: example.com
   names: {kind: Widget, plural: widgets}
-  scope: Cluster
+  scope: ` + scope + `
   versions:
   - name: v1
     served: true
     storage: true
     schema:
       openAPIV3Schema:
-` + schema)}
-	}
+` + versions)}
+}
+
+func TestNewFromFSErrors(t *testing.T) {
+	crd := func(schema string) *fstest.MapFile { return widgetCRD("Cluster", schema) }
 	tests := []struct {
 		name    string
 		fsys    fstest.MapFS
@@ -627,20 +632,7 @@ spec:
 }
 
 func TestNewFromFSSkipsUnservedVersions(t *testing.T) {
-	fsys := fstest.MapFS{"bases/w.yaml": {Data: []byte(`apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: widgets.example.com}
-spec:
-  group: example.com
-  names: {kind: Widget, plural: widgets}
-  scope: Namespaced
-  versions:
-  - name: v1
-    served: true
-    storage: true
-    schema:
-      openAPIV3Schema:
-        type: object
+	fsys := fstest.MapFS{"bases/w.yaml": widgetCRD("Namespaced", `        type: object
         properties:
           spec:
             type: object
@@ -654,7 +646,7 @@ spec:
   - name: v2
     served: true
     storage: false
-`)}}
+`)}
 	v, err := newFromFS(fsys, "bases")
 	if err != nil {
 		t.Fatalf("newFromFS = %v, want no error", err)
