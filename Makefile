@@ -107,6 +107,18 @@ cluster-up: ## Start etcd, kube-apiserver and kube-controller-manager on loopbac
 cluster-down: ## Stop the local control plane and remove its data.
 	hack/cluster.sh down
 
+##@ Benchmarks
+
+BENCH_ARGS ?=
+.PHONY: bench
+bench: controlplane ## Measure the operator against the API server (test/bench; BENCH_ARGS="--offices 5000"), then the Go benchmarks.
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(LOCALBIN)/manager ./cmd/manager
+	$(GO) run ./test/bench $(BENCH_ARGS)
+
+.PHONY: bench-go
+bench-go: ## Run the Go benchmarks of the routing compiler, windows and validation at 5,000 offices.
+	$(GO) test ./internal/network/ -run '^$$' -bench . -benchmem
+
 .PHONY: demo
 demo: ## Bring up the local control plane, install the CRDs, run the operator and apply the sample network.
 	hack/demo.sh

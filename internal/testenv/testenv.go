@@ -78,7 +78,9 @@ type Env struct {
 }
 
 // Start starts etcd and kube-apiserver and installs the CRDs of config/crd.
-func Start() (*Env, error) {
+// Each configure function may change the environment before it starts, for
+// example to give kube-apiserver more flags.
+func Start(configure ...func(*envtest.Environment)) (*Env, error) {
 	root, err := RepoRoot()
 	if err != nil {
 		return nil, err
@@ -92,6 +94,9 @@ func Start() (*Env, error) {
 		CRDDirectoryPaths:     []string{filepath.Join(root, "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
 		Scheme:                Scheme,
+	}
+	for _, c := range configure {
+		c(env)
 	}
 	cfg, err := env.Start()
 	if err != nil {
