@@ -53,26 +53,63 @@ func (e *routingPolicyEvents) Generic(_ context.Context, evt event.GenericEvent,
 }
 
 // routeTargetsOf returns the offices whose routing may resolve to the given
-// office: for a Department, every office under its parent (relative targets
-// resolve through ancestors); for any office, the offices selected by the
-// policies that name it as an explicit target.
+// office: for a Department, its parent (its children) and the offices under
+// that parent selected by a policy with a rule to its department code
+// (relative targets resolve through ancestors); for any office, the offices
+// selected by the policies that name it as an explicit target.
+//
+// A Department that no rule routes to changes no route: in a city of
+// thousands of offices most departments are such, and enqueueing the whole
+// subtree of the City for each of them made convergence quadratic.
 func routeTargetsOf(ctx context.Context, c client.Reader, idx *network.Index, o *v1alpha1.Office) []string {
 	var names []string
-	if o.Spec.Level == v1alpha1.LevelDepartment && o.Spec.Parent != "" {
-		names = append(names, string(o.Spec.Parent))
-		names = append(names, idx.Descendants(string(o.Spec.Parent))...)
+	department := o.Spec.Level == v1alpha1.LevelDepartment && o.Spec.Parent != ""
+	parent := string(o.Spec.Parent)
+	if department {
+		names = append(names, parent)
 	}
 	var policies v1alpha1.RoutingPolicyList
 	if err := c.List(ctx, &policies); err != nil {
+		// Without the policies, every office that might route here.
+		if department {
+			names = append(names, idx.Descendants(parent)...)
+		}
 		return names
 	}
+	var under map[string]bool // the parent and the offices below it, when needed
 	for i := range policies.Items {
-		for _, r := range policies.Items[i].Spec.Rules {
-			if string(r.RouteTo.Office) == o.Name {
-				names = append(names, selected(idx, &policies.Items[i])...)
-				break
+		p := &policies.Items[i]
+		explicit, relative := routesTo(p, o)
+		switch {
+		case explicit:
+			names = append(names, selected(idx, p)...)
+		case relative && department:
+			if under == nil {
+				under = map[string]bool{parent: true}
+				for _, d := range idx.Descendants(parent) {
+					under[d] = true
+				}
+			}
+			for _, n := range selected(idx, p) {
+				if under[n] {
+					names = append(names, n)
+				}
 			}
 		}
 	}
 	return names
+}
+
+// routesTo reports whether a rule of p names o as its target (explicit) or
+// names o's department code (relative: it may resolve to o).
+func routesTo(p *v1alpha1.RoutingPolicy, o *v1alpha1.Office) (explicit, relative bool) {
+	for _, r := range p.Spec.Rules {
+		switch {
+		case string(r.RouteTo.Office) == o.Name:
+			explicit = true
+		case r.RouteTo.Office == "" && o.Spec.Department != "" && r.RouteTo.Department == o.Spec.Department:
+			relative = true
+		}
+	}
+	return explicit, relative
 }

@@ -44,9 +44,11 @@ func run() error {
 		tenantImage          string
 		ingressNamespace     string
 		wh                   webhookFlags
+		pprofAddr            string
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
 	flag.BoolVar(&metricsSecure, "metrics-secure", false, "Serve metrics over HTTPS, authenticated and authorized by the API server (TokenReview and SubjectAccessReview).")
+	flag.StringVar(&pprofAddr, "pprof-bind-address", "0", "Address the Go profiler (/debug/pprof) binds to; 0 disables it. Keep it on loopback.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz probes bind to.")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader so that only one replica reconciles at a time.")
 	flag.StringVar(&leaderElectionID, "leader-election-id", "petition-operator.petition.xinfang.io", "Name of the Lease used for leader election.")
@@ -95,6 +97,7 @@ func run() error {
 		GracefulShutdownTimeout:       &gracefulShutdownTime,
 		Cache:                         controllers.CacheOptions(),
 		WebhookServer:                 wh.server(),
+		PprofBindAddress:              pprofAddr,
 	})
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)

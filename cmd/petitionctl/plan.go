@@ -171,14 +171,14 @@ func compileAll(flag string, paths []string) (map[string]*planSide, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", flag, err)
 	}
-	snap := set.Snapshot()
+	compiler := set.Snapshot().Compiler()
 	sides := make(map[string]*planSide, len(set.Offices))
 	for i := range set.Offices {
 		name := set.Offices[i].Name
 		if _, dup := sides[name]; dup {
 			return nil, fmt.Errorf("%s: Office/%s: declared more than once", flag, name)
 		}
-		cfg, err := snap.OfficeConfig(name)
+		cfg, err := compiler.OfficeConfig(name)
 		if err != nil {
 			sides[name] = &planSide{Error: err.Error()}
 			continue

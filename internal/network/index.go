@@ -131,6 +131,22 @@ func (x *Index) Children(name string) []string {
 	return sortedKeys(x.children[name])
 }
 
+// Department returns the Department office with code among the children of
+// parent. Should there be more than one (admission refuses that), it is the
+// first by name. It neither copies nor sorts the children: routing asks this
+// for every rule at every level of every office's path.
+func (x *Index) Department(parent string, code v1alpha1.DepartmentCode) (string, bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	found := ""
+	for c := range x.children[parent] {
+		if o, ok := x.offices[c]; ok && o.Spec.Level == v1alpha1.LevelDepartment && o.Spec.Department == code && (found == "" || c < found) {
+			found = c
+		}
+	}
+	return found, found != ""
+}
+
 // Descendants returns every office below name, breadth first, each level
 // sorted. A cycle is walked once.
 func (x *Index) Descendants(name string) []string {

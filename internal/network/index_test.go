@@ -165,3 +165,30 @@ func TestIndexConcurrentUse(t *testing.T) {
 		t.Errorf("Len after concurrent churn = %d", idx.Len())
 	}
 }
+
+func TestIndexDepartment(t *testing.T) {
+	idx := NewIndex(
+		ofc("city", v1alpha1.LevelCity, ""),
+		dept("hr-b", "city", "HumanResources"),
+		dept("hr-a", "city", "HumanResources"),
+		dept("nr", "city", "NaturalResources"),
+		ofc("county", v1alpha1.LevelCounty, "city"),
+		dept("county-hr", "county", "HumanResources"),
+	)
+	for _, tt := range []struct {
+		parent string
+		code   v1alpha1.DepartmentCode
+		want   string
+	}{
+		{"city", "HumanResources", "hr-a"}, // two (admission refuses it): the first by name
+		{"city", "NaturalResources", "nr"},
+		{"county", "HumanResources", "county-hr"},
+		{"county", "NaturalResources", ""},
+		{"nowhere", "HumanResources", ""},
+	} {
+		got, ok := idx.Department(tt.parent, tt.code)
+		if got != tt.want || ok != (tt.want != "") {
+			t.Errorf("Department(%s, %s) = %q, %v; want %q", tt.parent, tt.code, got, ok, tt.want)
+		}
+	}
+}

@@ -135,10 +135,8 @@ func resolveTarget(office *v1alpha1.Office, path []string, to v1alpha1.RouteTarg
 		if anc.Spec.Level == v1alpha1.LevelDepartment && anc.Spec.Department == to.Department {
 			return anc.Name, ""
 		}
-		for _, c := range idx.Children(anc.Name) {
-			if child, ok := idx.Get(c); ok && child.Spec.Level == v1alpha1.LevelDepartment && child.Spec.Department == to.Department {
-				return child.Name, ""
-			}
+		if dept, ok := idx.Department(anc.Name, to.Department); ok {
+			return dept, ""
 		}
 		searched = append(searched, anc.Name)
 	}

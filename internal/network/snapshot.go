@@ -19,8 +19,28 @@ type Snapshot struct {
 // operator does: its path, its chain from its EscalationPolicy (the built-in
 // statutory policy when it names none and none is given) and its calendar.
 // Errors name the object and field at fault.
+//
+// Each call indexes the whole network; to compile many offices, use
+// Compiler.
 func (s *Snapshot) OfficeConfig(name string) (*OfficeConfig, error) {
-	idx := IndexOf(s.Offices)
+	return s.Compiler().OfficeConfig(name)
+}
+
+// SnapshotCompiler compiles the offices of a Snapshot against one index of
+// it, built once. The Snapshot must not change while it is in use.
+type SnapshotCompiler struct {
+	s   *Snapshot
+	idx *Index
+}
+
+// Compiler indexes the network of s for compiling many of its offices.
+func (s *Snapshot) Compiler() *SnapshotCompiler {
+	return &SnapshotCompiler{s: s, idx: IndexOf(s.Offices)}
+}
+
+// OfficeConfig is Snapshot.OfficeConfig against the compiler's index.
+func (c *SnapshotCompiler) OfficeConfig(name string) (*OfficeConfig, error) {
+	s, idx := c.s, c.idx
 	office, ok := idx.Get(name)
 	if !ok {
 		return nil, objectError("Office", name, "not found")

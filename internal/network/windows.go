@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
@@ -83,7 +84,7 @@ func NewWindowSet(tz string, windows []CompiledWindow, cal *Calendar) (*WindowSe
 	if tz == "Local" {
 		return nil, fmt.Errorf("timeZone: %q is not an IANA time zone", tz)
 	}
-	loc, err := time.LoadLocation(tz)
+	loc, err := loadLocation(tz)
 	if err != nil {
 		return nil, fmt.Errorf("timeZone: unknown time zone %q", tz)
 	}
@@ -525,4 +526,20 @@ func wallSeconds(t time.Time) int64 {
 	y, m, d := t.Date()
 	h, mi, s := t.Clock()
 	return time.Date(y, m, d, h, mi, s, 0, time.UTC).Unix()
+}
+
+// locations caches the time zones loaded: time.LoadLocation reads and parses
+// the zone's file on every call, and every office's windows name one.
+var locations sync.Map // name → *time.Location
+
+func loadLocation(name string) (*time.Location, error) {
+	if loc, ok := locations.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	locations.Store(name, loc)
+	return loc, nil
 }

@@ -19,9 +19,10 @@ import (
 // caches: what client-go creates for the baseline.
 func baselineStacks(s *network.Snapshot, image string) ([][]*unstructured.Unstructured, error) {
 	stacks := make([][]*unstructured.Unstructured, 0, len(s.Offices))
+	compiler := s.Compiler()
 	for i := range s.Offices {
 		o := &s.Offices[i]
-		cfg, err := s.OfficeConfig(o.Name)
+		cfg, err := compiler.OfficeConfig(o.Name)
 		if err != nil {
 			return nil, err
 		}

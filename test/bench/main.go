@@ -22,6 +22,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -33,9 +34,12 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
@@ -73,6 +77,9 @@ func main() {
 	flag.StringVar(&o.workDir, "work-dir", "bin/bench", "Where the audit log and the manager's logs go (emptied first).")
 	flag.DurationVar(&o.timeout, "timeout", 45*time.Minute, "Give up after this long.")
 	flag.Parse()
+	// controller-runtime's packages log through this; the operator's own
+	// log is in its process's file.
+	ctrl.SetLogger(logr.Discard())
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	err := run(ctx, o)
@@ -123,6 +130,8 @@ func run(ctx context.Context, o options) error {
 		args.Set("audit-log-path", audit.path)
 		args.Set("audit-log-format", "json")
 		args.Set("audit-log-maxsize", "0")
+		// A Service per office: room for more than envtest's 256 addresses.
+		args.Set("service-cluster-ip-range", "10.96.0.0/16")
 	})
 	if err != nil {
 		return err
@@ -180,6 +189,9 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer func() { _ = m.stop() }()
+	if err := waitForWebhooks(ctx, env.Config); err != nil {
+		return err
+	}
 
 	for i := range net.HolidayCalendars {
 		if err := c.Create(ctx, &net.HolidayCalendars[i]); err != nil {
@@ -201,6 +213,10 @@ func run(ctx context.Context, o options) error {
 	}
 	step(fmt.Sprintf("converge: applying %d offices, %d at a time, until every one is Ready", len(net.Offices), o.concurrency))
 	converged := make(chan error, 1)
+	// The operator's CPU profile of the first 30 s of convergence, for
+	// go tool pprof.
+	cpuProfiled := make(chan error, 1)
+	go func() { cpuProfiled <- m.profile("profile?seconds=30", filepath.Join(work, "cpu-converge.pprof")) }()
 	start := time.Now()
 	go func() {
 		converged <- waitAll(ctx, c, &v1alpha1.OfficeList{}, nil, len(net.Offices), byName, officeReady, nil)
@@ -219,6 +235,12 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	res.applyWrite = describe(applyWrites)
+	if err := m.profile("heap", filepath.Join(work, "heap-converged.pprof")); err != nil {
+		return err
+	}
+	if err := <-cpuProfiled; err != nil {
+		return err
+	}
 
 	step(fmt.Sprintf("steady: counting the operator's writes for %s", o.steady))
 	select {
@@ -274,6 +296,42 @@ func run(ctx context.Context, o options) error {
 	}
 	res.rssMiB = max(res.rssMiB, rss)
 	return report(os.Stdout, res)
+}
+
+// waitForWebhooks waits until the API server calls the operator's webhooks,
+// so that every office is admitted as in a cluster: a dry-run create of an
+// office whose parent does not exist comes back with the webhook's warning.
+func waitForWebhooks(ctx context.Context, cfg *rest.Config) error {
+	warnings := &testenv.WarningRecorder{}
+	cfg = rest.CopyConfig(cfg)
+	cfg.WarningHandler = warnings
+	c, err := client.New(cfg, client.Options{Scheme: testenv.Scheme})
+	if err != nil {
+		return err
+	}
+	probe := &v1alpha1.Office{
+		ObjectMeta: metav1.ObjectMeta{Name: "bench-webhook-probe"},
+		Spec:       v1alpha1.OfficeSpec{Level: v1alpha1.LevelCounty, Parent: "bench-webhook-probe-parent"},
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		warnings.Reset()
+		err := c.Create(ctx, probe.DeepCopy(), client.DryRunAll)
+		if err == nil && strings.Contains(strings.Join(warnings.Messages(), "\n"), "bench-webhook-probe-parent") {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			if err == nil {
+				err = errors.New("the dry-run create came back without the webhook's warning")
+			}
+			return fmt.Errorf("the API server did not call the operator's webhooks within 1m: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // officeReady reports whether an office is Ready for its current

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -26,13 +27,14 @@ type manager struct {
 	done    chan error
 	metrics string
 	health  string
+	pprof   string
 	log     *os.File
 }
 
 // startManager starts the manager binary with kubeconfig and args, and
 // returns once it is ready (its webhooks served, its caches synced).
 func startManager(ctx context.Context, bin, kubeconfig, logPath string, args []string) (*manager, error) {
-	ports, err := freePorts(3)
+	ports, err := freePorts(4)
 	if err != nil {
 		return nil, err
 	}
@@ -43,12 +45,14 @@ func startManager(ctx context.Context, bin, kubeconfig, logPath string, args []s
 	m := &manager{
 		done:    make(chan error, 1),
 		metrics: fmt.Sprintf("127.0.0.1:%d", ports[0]),
+		pprof:   fmt.Sprintf("127.0.0.1:%d", ports[3]),
 		health:  fmt.Sprintf("127.0.0.1:%d", ports[1]),
 		log:     logFile,
 	}
 	all := append([]string{
 		"--metrics-bind-address", m.metrics,
 		"--health-probe-bind-address", m.health,
+		"--pprof-bind-address", m.pprof,
 		"--webhook-port", strconv.Itoa(ports[2]),
 		"--webhook-local-url", fmt.Sprintf("https://127.0.0.1:%d", ports[2]),
 		"--webhook-cert-dir", filepath.Join(filepath.Dir(logPath), "webhook-certs"),
@@ -120,6 +124,25 @@ func (m *manager) peakRSSMiB() (float64, error) {
 		}
 	}
 	return 0, errors.New("no VmHWM in /proc/<pid>/status")
+}
+
+// profile writes one of the manager's profiles (heap, or profile?seconds=N
+// for the CPU) to path, for go tool pprof.
+func (m *manager) profile(which, path string) error {
+	resp, err := http.Get("http://" + m.pprof + "/debug/pprof/" + which)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // scrape reads the manager's Prometheus metrics.
