@@ -280,7 +280,7 @@ func (r *officeReconciler) path(ctx context.Context, office *v1alpha1.Office) ([
 func (r *officeReconciler) using(field string) handler.MapFunc {
 	return func(ctx context.Context, obj client.Object) []reconcile.Request {
 		var list v1alpha1.OfficeList
-		if err := r.client.List(ctx, &list, client.MatchingFields{field: obj.GetName()}); err != nil {
+		if err := r.client.List(ctx, &list, client.MatchingFields{field: obj.GetName()}, client.UnsafeDisableDeepCopy); err != nil {
 			ctrl.LoggerFrom(ctx).Error(err, "listing offices", field, obj.GetName())
 			return nil
 		}

@@ -27,8 +27,9 @@ type routingPolicyObserver struct {
 }
 
 func (o *routingPolicyObserver) observe(ctx context.Context, p *v1alpha1.RoutingPolicy) (Outcome, error) {
+	// Read-only: the cache's objects themselves, not copies of them.
 	var offices v1alpha1.OfficeList
-	if err := o.client.List(ctx, &offices); err != nil {
+	if err := o.client.List(ctx, &offices, client.UnsafeDisableDeepCopy); err != nil {
 		return Outcome{}, fmt.Errorf("listing offices: %w", err)
 	}
 	rep := network.ReportPolicy(p, network.IndexOf(offices.Items))
@@ -51,7 +52,7 @@ type users struct {
 
 func (u users) count(ctx context.Context, name string) (int32, error) {
 	var list v1alpha1.OfficeList
-	if err := u.client.List(ctx, &list, client.MatchingFields{u.field: name}); err != nil {
+	if err := u.client.List(ctx, &list, client.MatchingFields{u.field: name}, client.UnsafeDisableDeepCopy); err != nil {
 		return 0, fmt.Errorf("listing offices by %s: %w", u.field, err)
 	}
 	return int32(len(list.Items)), nil

@@ -12,11 +12,13 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
@@ -89,8 +91,12 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		Watches(&v1alpha1.RoutingPolicy{}, &routingPolicyEvents{index: index}).
 		// A policy or calendar change reaches the offices that use it, and
 		// only those.
-		Watches(&v1alpha1.EscalationPolicy{}, handler.EnqueueRequestsFromMapFunc(offices.using(fields.OfficePolicy))).
-		Watches(&v1alpha1.HolidayCalendar{}, handler.EnqueueRequestsFromMapFunc(offices.using(fields.OfficeCalendar))).
+		// A change of their status (the count of offices that use them,
+		// which every office event changes) concerns no office.
+		Watches(&v1alpha1.EscalationPolicy{}, handler.EnqueueRequestsFromMapFunc(offices.using(fields.OfficePolicy)),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&v1alpha1.HolidayCalendar{}, handler.EnqueueRequestsFromMapFunc(offices.using(fields.OfficeCalendar)),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WithOptions(copts)
 	// A tenant object edited or deleted by hand is restored.
 	owner := handler.EnqueueRequestForOwner(mgr.GetScheme(), mgr.GetRESTMapper(), &v1alpha1.Office{}, handler.OnlyControllerOwner())

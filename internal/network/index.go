@@ -18,11 +18,52 @@ type Index struct {
 	mu       sync.RWMutex
 	offices  map[string]*v1alpha1.Office
 	children map[string]map[string]struct{} // parent name → child names
+	// departments finds the Department offices by parent and code, which
+	// routing asks for at every level of every office's path.
+	departments map[departmentKey]map[string]struct{}
+}
+
+type departmentKey struct {
+	parent string
+	code   v1alpha1.DepartmentCode
+}
+
+// departmentKeyOf returns the key of a Department office, false for any
+// other.
+func departmentKeyOf(o *v1alpha1.Office) (departmentKey, bool) {
+	if o.Spec.Level != v1alpha1.LevelDepartment || o.Spec.Parent == "" || o.Spec.Department == "" {
+		return departmentKey{}, false
+	}
+	return departmentKey{parent: string(o.Spec.Parent), code: o.Spec.Department}, true
+}
+
+func (x *Index) addDepartment(o *v1alpha1.Office) {
+	if k, ok := departmentKeyOf(o); ok {
+		set := x.departments[k]
+		if set == nil {
+			set = map[string]struct{}{}
+			x.departments[k] = set
+		}
+		set[o.Name] = struct{}{}
+	}
+}
+
+func (x *Index) removeDepartment(o *v1alpha1.Office) {
+	if k, ok := departmentKeyOf(o); ok {
+		delete(x.departments[k], o.Name)
+		if len(x.departments[k]) == 0 {
+			delete(x.departments, k)
+		}
+	}
 }
 
 // NewIndex returns an index of the offices.
 func NewIndex(offices ...*v1alpha1.Office) *Index {
-	idx := &Index{offices: make(map[string]*v1alpha1.Office, len(offices)), children: map[string]map[string]struct{}{}}
+	idx := &Index{
+		offices:     make(map[string]*v1alpha1.Office, len(offices)),
+		children:    map[string]map[string]struct{}{},
+		departments: map[departmentKey]map[string]struct{}{},
+	}
 	for _, o := range offices {
 		idx.Upsert(o)
 	}
@@ -48,6 +89,10 @@ func (x *Index) Upsert(o *v1alpha1.Office) []string {
 	defer x.mu.Unlock()
 	old, existed := x.offices[o.Name]
 	x.offices[o.Name] = o
+	if existed {
+		x.removeDepartment(old)
+	}
+	x.addDepartment(o)
 	affected := []string{o.Name}
 	if existed && old.Spec.Parent == o.Spec.Parent && old.Spec.Level == o.Spec.Level {
 		return affected
@@ -73,6 +118,7 @@ func (x *Index) Delete(name string) []string {
 		return nil
 	}
 	delete(x.offices, name)
+	x.removeDepartment(old)
 	var affected []string
 	if p := string(old.Spec.Parent); p != "" {
 		x.unlink(p, name)
@@ -133,15 +179,15 @@ func (x *Index) Children(name string) []string {
 
 // Department returns the Department office with code among the children of
 // parent. Should there be more than one (admission refuses that), it is the
-// first by name. It neither copies nor sorts the children: routing asks this
-// for every rule at every level of every office's path.
+// first by name. It is a map lookup: routing asks this for every rule at
+// every level of every office's path.
 func (x *Index) Department(parent string, code v1alpha1.DepartmentCode) (string, bool) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	found := ""
-	for c := range x.children[parent] {
-		if o, ok := x.offices[c]; ok && o.Spec.Level == v1alpha1.LevelDepartment && o.Spec.Department == code && (found == "" || c < found) {
-			found = c
+	for name := range x.departments[departmentKey{parent: parent, code: code}] {
+		if found == "" || name < found {
+			found = name
 		}
 	}
 	return found, found != ""

@@ -192,3 +192,27 @@ func TestIndexDepartment(t *testing.T) {
 		}
 	}
 }
+
+// The department lookup follows every change: a code, a parent or a level
+// changed, an office deleted.
+func TestIndexDepartmentFollowsChanges(t *testing.T) {
+	idx := NewIndex(ofc("city", v1alpha1.LevelCity, ""), ofc("county", v1alpha1.LevelCounty, "city"), dept("hr", "city", "HumanResources"))
+	expect := func(parent string, code v1alpha1.DepartmentCode, want string) {
+		t.Helper()
+		if got, _ := idx.Department(parent, code); got != want {
+			t.Errorf("Department(%s, %s) = %q, want %q", parent, code, got, want)
+		}
+	}
+	expect("city", "HumanResources", "hr")
+	idx.Upsert(dept("hr", "city", "Audit"))
+	expect("city", "HumanResources", "")
+	expect("city", "Audit", "hr")
+	idx.Upsert(dept("hr", "county", "Audit"))
+	expect("city", "Audit", "")
+	expect("county", "Audit", "hr")
+	idx.Upsert(ofc("hr", v1alpha1.LevelCounty, "city"))
+	expect("county", "Audit", "")
+	idx.Upsert(dept("hr", "county", "Audit"))
+	idx.Delete("hr")
+	expect("county", "Audit", "")
+}
