@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -29,6 +30,9 @@ type manager struct {
 	health  string
 	pprof   string
 	log     *os.File
+
+	stopOnce sync.Once
+	stopErr  error
 }
 
 // startManager starts the manager binary with kubeconfig and args, and
@@ -90,15 +94,23 @@ func startManager(ctx context.Context, bin, kubeconfig, logPath string, args []s
 }
 
 // stop stops the manager as Kubernetes does: SIGTERM, then SIGKILL after
-// 30 s.
+// 30 s. Only the first call stops it; later calls return its result.
 func (m *manager) stop() error {
+	m.stopOnce.Do(func() { m.stopErr = m.terminate() })
+	return m.stopErr
+}
+
+func (m *manager) terminate() error {
 	defer func() { _ = m.log.Close() }()
 	if err := m.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return err
 	}
 	select {
 	case err := <-m.done:
-		return err
+		if err != nil {
+			return fmt.Errorf("the manager stopped with %w on SIGTERM; its log is %s", err, m.log.Name())
+		}
+		return nil
 	case <-time.After(30 * time.Second):
 		_ = m.cmd.Process.Kill()
 		err := <-m.done
