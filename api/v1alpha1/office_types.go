@@ -21,9 +21,8 @@ const (
 )
 
 // OfficeFinalizer keeps an office until the operator has deleted its tenant
-// namespace, and while other offices name it as their parent. The operator's
-// mutating webhook sets it when an office is created (which saves a write per
-// office); the reconciler sets it when it is missing.
+// namespace, and while other offices name it as their parent. The reconciler
+// sets it on an office's first reconcile.
 const OfficeFinalizer = "petition.xinfang.io/tenant"
 
 // TimeRange is a span of wall-clock time within a day in the office's time

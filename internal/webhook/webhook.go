@@ -17,14 +17,12 @@ import (
 	"slices"
 	"strings"
 
-	admissionv1 "k8s.io/api/admission/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
@@ -84,13 +82,7 @@ func Setup(mgr ctrl.Manager) error {
 // closedOnHolidays of each reception window follows its kind.
 type officeDefaulter struct{}
 
-func (officeDefaulter) Default(ctx context.Context, o *v1alpha1.Office) error {
-	// A new office gets the operator's finalizer with its creation rather
-	// than in a write of its first reconcile. Only on create: the finalizer
-	// removed by hand from an existing office is the reconciler's business.
-	if req, err := admission.RequestFromContext(ctx); err == nil && req.Operation == admissionv1.Create && o.DeletionTimestamp.IsZero() {
-		controllerutil.AddFinalizer(o, v1alpha1.OfficeFinalizer)
-	}
+func (officeDefaulter) Default(_ context.Context, o *v1alpha1.Office) error {
 	for i := range o.Spec.ReceptionWindows {
 		w := &o.Spec.ReceptionWindows[i]
 		if w.ClosedOnHolidays == nil {

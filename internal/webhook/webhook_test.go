@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -291,16 +290,6 @@ func TestWindowDefaultsByKind(t *testing.T) {
 	}
 	if got.Spec.ReceptionWindows[0].Kind != v1alpha1.WindowRegular {
 		t.Errorf("window weekdays: kind = %q, want the schema default Regular", got.Spec.ReceptionWindows[0].Kind)
-	}
-}
-
-// The office comes back from its create with the operator's finalizer: the
-// reconciler, which has not seen it yet, need not write it.
-func TestFinalizerSetOnCreate(t *testing.T) {
-	o := office("fin-city", v1alpha1.LevelCity, "")
-	create(t, o)
-	if !slices.Contains(o.Finalizers, v1alpha1.OfficeFinalizer) {
-		t.Errorf("created office has finalizers %v, want %s", o.Finalizers, v1alpha1.OfficeFinalizer)
 	}
 }
 
