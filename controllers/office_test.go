@@ -109,13 +109,14 @@ func TestNoWriteWithoutChange(t *testing.T) {
 	create(t, city)
 	expectReady(t, city)
 	// Creating the tenant stack settles in a few rounds while the caches
-	// catch up with the writes, and events are written asynchronously:
-	// wait for a second without writes before counting.
+	// catch up with the writes, events are written asynchronously, and the
+	// policies recount their offices 2 s after an office event: wait for
+	// three seconds without writes before counting.
 	g.Eventually(func(g Gomega) {
 		before := writes(g)
-		time.Sleep(time.Second)
+		time.Sleep(3 * time.Second)
 		g.Expect(writes(g)).To(Equal(before))
-	}).WithTimeout(20 * time.Second).Should(Succeed())
+	}).WithTimeout(30 * time.Second).Should(Succeed())
 	update(t, city, func(o *v1alpha1.Office) { o.Annotations = map[string]string{"touched": "yes"} })
 	before := writes(g)
 	rv := city.ResourceVersion
@@ -123,7 +124,7 @@ func TestNoWriteWithoutChange(t *testing.T) {
 		g.Expect(k8s.Get(context.Background(), client.ObjectKeyFromObject(city), city)).To(Succeed())
 		g.Expect(city.ResourceVersion).To(Equal(rv))
 		g.Expect(writes(g)).To(Equal(before))
-	}).WithTimeout(3 * time.Second).WithPolling(200 * time.Millisecond).Should(Succeed())
+	}).WithTimeout(4 * time.Second).WithPolling(200 * time.Millisecond).Should(Succeed())
 }
 
 // writes is the number of mutating API requests this process has sent.
