@@ -26,7 +26,7 @@ import (
 
 // officeFinalizer keeps an office until its tenant namespace is deleted and
 // refuses to let an office with children go.
-const officeFinalizer = v1alpha1.OfficeFinalizer
+const officeFinalizer = "petition.xinfang.io/tenant"
 
 // officeReconciler places an office in the network and runs its tenant stack.
 type officeReconciler struct {

@@ -20,11 +20,6 @@ const (
 	WindowExtendedDuty    WindowKind = "ExtendedDuty"
 )
 
-// OfficeFinalizer keeps an office until the operator has deleted its tenant
-// namespace, and while other offices name it as their parent. The reconciler
-// sets it on an office's first reconcile.
-const OfficeFinalizer = "petition.xinfang.io/tenant"
-
 // TimeRange is a span of wall-clock time within a day in the office's time
 // zone. The start is inclusive and the end exclusive.
 // +kubebuilder:validation:XValidation:rule="self.start < self.end",message="start must be before end"

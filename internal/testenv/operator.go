@@ -100,9 +100,11 @@ func (e *Env) StartOperator(opts OperatorOptions) (*Operator, error) {
 		err     error
 	)
 	if !opts.NoWebhooks {
-		if port, err = freePort(); err != nil {
+		ports, err := FreePorts(1)
+		if err != nil {
 			return nil, err
 		}
+		port = ports[0]
 		if certDir, err = os.MkdirTemp("", "petition-webhook-certs-"); err != nil {
 			return nil, err
 		}
@@ -166,21 +168,8 @@ func (e *Env) StartOperator(opts OperatorOptions) (*Operator, error) {
 	return op, nil
 }
 
-// waitForWebhooks waits until the API server calls the webhooks: a dry-run
-// create of an office whose parent does not exist comes back with the
-// webhook's warning.
+// waitForWebhooks waits until the API server calls the webhooks.
 func (e *Env) waitForWebhooks(mgr ctrl.Manager, done <-chan error) error {
-	warnings := &WarningRecorder{}
-	cfg := rest.CopyConfig(e.Config)
-	cfg.WarningHandler = warnings
-	c, err := client.New(cfg, client.Options{Scheme: Scheme})
-	if err != nil {
-		return err
-	}
-	probe := &v1alpha1.Office{
-		ObjectMeta: metav1.ObjectMeta{Name: "webhook-probe"},
-		Spec:       v1alpha1.OfficeSpec{Level: v1alpha1.LevelCounty, Parent: "webhook-probe-parent"},
-	}
 	started := mgr.GetWebhookServer().StartedChecker()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
@@ -190,15 +179,34 @@ func (e *Env) waitForWebhooks(mgr ctrl.Manager, done <-chan error) error {
 		default:
 		}
 		if started(&http.Request{}) == nil {
-			warnings.Reset()
-			err := c.Create(context.Background(), probe.DeepCopy(), client.DryRunAll)
-			if err == nil && strings.Contains(strings.Join(warnings.Messages(), "\n"), "webhook-probe-parent") {
+			if called, _ := WebhooksCalled(context.Background(), e.Config); called {
 				return nil
 			}
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	return errors.New("the API server did not call the webhooks within 60s")
+}
+
+// WebhooksCalled reports whether the API server calls the operator's
+// webhooks: a dry-run create of an office whose parent does not exist comes
+// back with the webhook's warning. The error is that of the create.
+func WebhooksCalled(ctx context.Context, cfg *rest.Config) (bool, error) {
+	warnings := &WarningRecorder{}
+	cfg = rest.CopyConfig(cfg)
+	cfg.WarningHandler = warnings
+	c, err := client.New(cfg, client.Options{Scheme: Scheme})
+	if err != nil {
+		return false, err
+	}
+	probe := &v1alpha1.Office{
+		ObjectMeta: metav1.ObjectMeta{Name: "webhook-probe"},
+		Spec:       v1alpha1.OfficeSpec{Level: v1alpha1.LevelCounty, Parent: "webhook-probe-parent"},
+	}
+	if err := c.Create(ctx, probe, client.DryRunAll); err != nil {
+		return false, err
+	}
+	return strings.Contains(strings.Join(warnings.Messages(), "\n"), "webhook-probe-parent"), nil
 }
 
 // WarningRecorder is a rest.WarningHandler that keeps the warnings the API
@@ -229,11 +237,22 @@ func (w *WarningRecorder) Reset() {
 	w.messages = nil
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+// FreePorts returns n distinct free TCP ports of the loopback interface.
+func FreePorts(n int) ([]int, error) {
+	var ports []int
+	var listeners []net.Listener
+	defer func() {
+		for _, l := range listeners {
+			_ = l.Close()
+		}
+	}()
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		listeners = append(listeners, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
-	defer func() { _ = l.Close() }()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return ports, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -68,7 +69,7 @@ func (a *auditLog) writes(user string, ignore ...string) (total int, byKind map[
 		if err := json.Unmarshal(line, &e); err != nil {
 			return 0, nil, fmt.Errorf("%s: %w", a.path, err)
 		}
-		if e.User.Username != user || contains(ignore, e.ObjectRef.Resource) {
+		if e.User.Username != user || slices.Contains(ignore, e.ObjectRef.Resource) {
 			continue
 		}
 		kind := e.Verb + " " + e.ObjectRef.Resource
@@ -89,15 +90,6 @@ func (a *auditLog) skip() error {
 	}
 	a.offset = st.Size()
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // describe words the writes of byKind, the most frequent first.

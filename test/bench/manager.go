@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,6 +19,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/xinfang/petition-operator/internal/testenv"
 )
 
 // manager is the operator running as its own process, as in a cluster.
@@ -38,7 +39,7 @@ type manager struct {
 // startManager starts the manager binary with kubeconfig and args, and
 // returns once it is ready (its webhooks served, its caches synced).
 func startManager(ctx context.Context, bin, kubeconfig, logPath string, args []string) (*manager, error) {
-	ports, err := freePorts(4)
+	ports, err := testenv.FreePorts(4)
 	if err != nil {
 		return nil, err
 	}
@@ -220,23 +221,4 @@ func (m *manager) waitIdle(ctx context.Context, n int, timeout time.Duration) er
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
-}
-
-func freePorts(n int) ([]int, error) {
-	var ports []int
-	var listeners []net.Listener
-	defer func() {
-		for _, l := range listeners {
-			_ = l.Close()
-		}
-	}()
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		listeners = append(listeners, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }
