@@ -44,6 +44,10 @@ func (r *officeReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	if err := r.client.Get(ctx, req.NamespacedName, office); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	if !r.opts.owns(office) {
+		// Another shard's office: its instance reconciles it.
+		return ctrl.Result{}, nil
+	}
 	ctx = ctrl.LoggerInto(ctx, ctrl.LoggerFrom(ctx).WithValues("office", office.Name))
 
 	if !office.DeletionTimestamp.IsZero() {
@@ -58,6 +62,7 @@ func (r *officeReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	}
 	before := office.DeepCopy()
 	outcome, err := r.reconcile(ctx, office)
+	countReconcile("office", outcome, err)
 	if err != nil {
 		if outcome.Reason == "" {
 			return ctrl.Result{}, err
@@ -125,6 +130,7 @@ func (r *officeReconciler) reconcile(ctx context.Context, office *v1alpha1.Offic
 	objs, err := tenant.Render(tenant.Input{
 		Office: office, Config: config, ConfigHash: hash,
 		DefaultImage: r.opts.TenantImage, IngressNamespace: r.opts.IngressNamespace,
+		Labels: r.opts.shardLabels(office),
 	})
 	if err != nil {
 		return Outcome{Ready: metav1.ConditionFalse, Reason: v1alpha1.ReasonRenderFailed, Stalled: true,

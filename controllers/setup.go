@@ -36,12 +36,44 @@ type Options struct {
 	// IngressNamespace is the namespace of the platform ingress that may
 	// reach every tenant.
 	IngressNamespace string
+	// Shard, when set, limits the offices this instance reconciles to those
+	// whose labels it matches (--watch-label-selector). Every office, policy
+	// and calendar is still read, since routing and the hierarchy span the
+	// whole network; the tenant objects carry the office's labels that the
+	// selector names, and the tenant caches hold only the shard's own.
+	Shard labels.Selector
+}
+
+// owns reports whether this instance reconciles the office.
+func (o Options) owns(office client.Object) bool {
+	return o.Shard == nil || o.Shard.Matches(labels.Set(office.GetLabels()))
+}
+
+// shardLabels returns the office's labels that the shard selector names, to
+// be put on its tenant objects.
+func (o Options) shardLabels(office client.Object) map[string]string {
+	if o.Shard == nil {
+		return nil
+	}
+	reqs, _ := o.Shard.Requirements()
+	out := map[string]string{}
+	for _, r := range reqs {
+		if v, ok := office.GetLabels()[r.Key()]; ok {
+			out[r.Key()] = v
+		}
+	}
+	return out
 }
 
 // CacheOptions scopes the caches of the tenant kinds to the objects the
-// operator manages and drops managedFields, which nothing reads.
-func CacheOptions() cache.Options {
+// operator manages (of its shard, when shard is not nil) and drops
+// managedFields, which nothing reads.
+func CacheOptions(shard labels.Selector) cache.Options {
 	managed := labels.SelectorFromSet(labels.Set{tenant.LabelManagedBy: tenant.ManagedBy})
+	if shard != nil {
+		reqs, _ := shard.Requirements()
+		managed = managed.Add(reqs...)
+	}
 	byObject := map[client.Object]cache.ByObject{}
 	for _, obj := range tenantObjects() {
 		byObject[obj] = cache.ByObject{Label: managed}
@@ -104,6 +136,9 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		b = b.Watches(obj, owner)
 	}
 	if err := b.Complete(offices); err != nil {
+		return err
+	}
+	if err := registerCollector(mgr.GetCache(), opts); err != nil {
 		return err
 	}
 	// A policy's status depends on every office it may select: any office
@@ -176,6 +211,7 @@ func register[T statusObject](mgr ctrl.Manager, name string, opts controller.Opt
 		b = b.Watches(w.obj, w.handler)
 	}
 	return b.Complete(&statusReconciler[T]{
+		name:     name,
 		client:   mgr.GetClient(),
 		recorder: mgr.GetEventRecorder("petition-operator-" + name),
 		newObj:   newObj,

@@ -56,6 +56,8 @@ type observeFunc[T statusObject] func(ctx context.Context, obj T) (Outcome, erro
 // rebuild its status from the world, and patch the status only when it
 // changed. Events are recorded on transitions of the Ready condition only.
 type statusReconciler[T statusObject] struct {
+	// name is the controller's, for metrics.
+	name     string
 	client   client.Client
 	recorder events.EventRecorder
 	newObj   func() T
@@ -77,6 +79,7 @@ func (r *statusReconciler[T]) Reconcile(ctx context.Context, req ctrl.Request) (
 	}
 	before := obj.DeepCopyObject().(T)
 	outcome, err := r.observe(ctx, obj)
+	countReconcile(r.name, outcome, err)
 	if err != nil {
 		// A transient failure reading the world: retry with back-off and
 		// leave the status as it was.

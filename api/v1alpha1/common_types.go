@@ -67,6 +67,9 @@ const (
 	LevelDepartment Level = "Department"
 )
 
+// Levels lists the levels from the top of the network down.
+var Levels = []Level{LevelCity, LevelCounty, LevelTownship, LevelDepartment}
+
 // Channel is a way a petition reaches an office: 来访, 来信, 电话, 网上信访.
 // +kubebuilder:validation:Enum=Visit;Letter;Phone;Online
 type Channel string

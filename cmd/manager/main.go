@@ -6,8 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"time"
 
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -45,6 +47,7 @@ func run() error {
 		ingressNamespace     string
 		wh                   webhookFlags
 		pprofAddr            string
+		watchLabelSelector   string
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
 	flag.BoolVar(&metricsSecure, "metrics-secure", false, "Serve metrics over HTTPS, authenticated and authorized by the API server (TokenReview and SubjectAccessReview).")
@@ -59,16 +62,27 @@ func run() error {
 	flag.DurationVar(&gracefulShutdownTime, "graceful-shutdown-timeout", 30*time.Second, "How long to wait for running reconciles on shutdown.")
 	flag.StringVar(&tenantImage, "tenant-image", "ghcr.io/xinfang/petition-desk:"+version.Version, "Default image of each office's tenant service (spec.tenant.image overrides it).")
 	flag.StringVar(&ingressNamespace, "ingress-namespace", "ingress-nginx", "Namespace of the platform ingress that every tenant's NetworkPolicy admits.")
+	flag.StringVar(&watchLabelSelector, "watch-label-selector", "", "Reconcile only the offices whose labels match this selector (e.g. petition.xinfang.io/shard=east), to split a large network between instances; each instance needs its own --leader-election-id. Empty reconciles every office.")
 	wh.bind(flag.CommandLine)
 	zapOpts := zap.Options{Development: false}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
 
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
-	if err := wh.prepare(); err != nil {
+	err := wh.prepare()
+	if err != nil {
 		return err
 	}
 	log := ctrl.Log.WithName("setup")
+	var shard labels.Selector
+	if watchLabelSelector != "" {
+		if shard, err = labels.Parse(watchLabelSelector); err != nil {
+			return fmt.Errorf("--watch-label-selector %q: %w", watchLabelSelector, err)
+		}
+	}
+	if limit, ok := memoryLimit(os.Getenv, log); ok {
+		debug.SetMemoryLimit(limit)
+	}
 
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
@@ -95,7 +109,7 @@ func run() error {
 		LeaderElectionNamespace:       leaderElectionNS,
 		LeaderElectionReleaseOnCancel: true,
 		GracefulShutdownTimeout:       &gracefulShutdownTime,
-		Cache:                         controllers.CacheOptions(),
+		Cache:                         controllers.CacheOptions(shard),
 		WebhookServer:                 wh.server(),
 		PprofBindAddress:              pprofAddr,
 	})
@@ -105,7 +119,7 @@ func run() error {
 
 	ctx := ctrl.SetupSignalHandler()
 	if err := controllers.Setup(ctx, mgr, controllers.Options{
-		MaxConcurrentReconciles: concurrency, TenantImage: tenantImage, IngressNamespace: ingressNamespace,
+		MaxConcurrentReconciles: concurrency, TenantImage: tenantImage, IngressNamespace: ingressNamespace, Shard: shard,
 	}); err != nil {
 		return fmt.Errorf("setting up controllers: %w", err)
 	}
@@ -124,6 +138,7 @@ func run() error {
 		return err
 	}
 
-	log.Info("starting manager", "version", version.Version, "tenantImage", tenantImage, "leaderElection", leaderElect, "webhooks", wh.enabled)
+	log.Info("starting manager", "version", version.Version, "tenantImage", tenantImage, "leaderElection", leaderElect, "webhooks", wh.enabled,
+		"watchLabelSelector", watchLabelSelector)
 	return mgr.Start(ctx)
 }

@@ -57,6 +57,11 @@ type Input struct {
 	// IngressNamespace is the namespace of the platform ingress allowed to
 	// reach every desk.
 	IngressNamespace string
+	// Labels are put on every object's metadata (not on pod templates, so a
+	// change of them rolls nothing). The operator copies the office's shard
+	// labels (--watch-label-selector) here, so that a shard's caches see only
+	// its own tenants.
+	Labels map[string]string
 }
 
 // Render renders the office's tenant stack. Patches may change the stack but
@@ -139,6 +144,25 @@ func copyBase(fsys filesys.FileSystem) error {
 	})
 }
 
+// labels are the kustomize labels of the office's stack: the operator's own,
+// on the objects and their pod templates, then in.Labels on the objects only.
+func labels(in Input) []kusttypes.Label {
+	out := []kusttypes.Label{{
+		Pairs:            map[string]string{LabelManagedBy: ManagedBy, LabelOffice: in.Office.Name},
+		IncludeTemplates: true,
+	}}
+	extra := map[string]string{}
+	for k, v := range in.Labels {
+		if k != LabelManagedBy && k != LabelOffice && k != LabelConfigHash {
+			extra[k] = v
+		}
+	}
+	if len(extra) > 0 {
+		out = append(out, kusttypes.Label{Pairs: extra})
+	}
+	return out
+}
+
 // overlay builds the kustomization that turns the base into the office's stack.
 func overlay(in Input) (*kusttypes.Kustomization, error) {
 	o := in.Office
@@ -195,11 +219,8 @@ func overlay(in Input) (*kusttypes.Kustomization, error) {
 		TypeMeta:  kusttypes.TypeMeta{APIVersion: kusttypes.KustomizationVersion, Kind: kusttypes.KustomizationKind},
 		Namespace: Namespace(o.Name),
 		Resources: resources,
-		Labels: []kusttypes.Label{{
-			Pairs:            map[string]string{LabelManagedBy: ManagedBy, LabelOffice: o.Name},
-			IncludeTemplates: true,
-		}},
-		Replicas: []kusttypes.Replica{{Name: "desk", Count: int64(replicas)}},
+		Labels:    labels(in),
+		Replicas:  []kusttypes.Replica{{Name: "desk", Count: int64(replicas)}},
 		ConfigMapGenerator: []kusttypes.ConfigMapArgs{{GeneratorArgs: kusttypes.GeneratorArgs{
 			Name:          "desk-config",
 			KvPairSources: kusttypes.KvPairSources{FileSources: []string{"office.json"}},

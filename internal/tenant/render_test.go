@@ -1,6 +1,7 @@
 package tenant
 
 import (
+	"k8s.io/apimachinery/pkg/api/equality"
 	"strings"
 	"testing"
 
@@ -242,5 +243,39 @@ func TestPatchCannotLeaveTheNamespace(t *testing.T) {
 	}
 	if ns := byID(t, objs)["Service/desk"].GetNamespace(); ns != "office-zhenping-county" {
 		t.Fatalf("Service moved to %q", ns)
+	}
+}
+
+// The shard labels go on every object's metadata, but not on the pod
+// template or any selector: moving an office between shards restarts
+// nothing. They cannot override the operator's own labels.
+func TestRenderShardLabels(t *testing.T) {
+	in := input(nil)
+	plain, err := Render(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.Labels = map[string]string{"petition.xinfang.io/shard": "east", LabelManagedBy: "someone-else"}
+	objs, err := Render(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(objs) != len(plain) {
+		t.Fatalf("%d objects with labels, %d without", len(objs), len(plain))
+	}
+	for i, o := range objs {
+		if got := o.GetLabels()["petition.xinfang.io/shard"]; got != "east" {
+			t.Errorf("%s/%s: shard label %q, want east", o.GetKind(), o.GetName(), got)
+		}
+		if got := o.GetLabels()[LabelManagedBy]; got != ManagedBy {
+			t.Errorf("%s/%s: %s = %q, want %q", o.GetKind(), o.GetName(), LabelManagedBy, got, ManagedBy)
+		}
+		// Everything but metadata.labels is as without them.
+		a, b := o.DeepCopy(), plain[i].DeepCopy()
+		a.SetLabels(nil)
+		b.SetLabels(nil)
+		if !equality.Semantic.DeepEqual(a.Object, b.Object) {
+			t.Errorf("%s/%s: the shard labels changed more than metadata.labels", o.GetKind(), o.GetName())
+		}
 	}
 }

@@ -91,7 +91,7 @@ func (e *Env) StartOperator(opts OperatorOptions) (*Operator, error) {
 	options := ctrl.Options{
 		Scheme:  Scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
-		Cache:   controllers.CacheOptions(),
+		Cache:   controllers.CacheOptions(nil),
 	}
 	var (
 		port    int

@@ -136,16 +136,8 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer func() { _ = env.Stop() }()
-	user, err := env.ControlPlane.AddUser(envtest.User{Name: managerUser, Groups: []string{"system:masters"}}, nil)
-	if err != nil {
-		return err
-	}
-	kubeconfig, err := user.KubeConfig()
-	if err != nil {
-		return err
-	}
 	kubeconfigPath := filepath.Join(work, "manager.kubeconfig")
-	if err := os.WriteFile(kubeconfigPath, kubeconfig, 0o600); err != nil {
+	if err := env.WriteKubeconfig(managerUser, kubeconfigPath); err != nil {
 		return err
 	}
 	// The benchmark's own client is not rate limited: the baseline is what
@@ -183,11 +175,11 @@ func run(ctx context.Context, o options) error {
 		"--tenant-image=" + tenantImage,
 	}, strings.Fields(o.managerArgs)...)
 	step("starting the operator: " + strings.Join(args, " "))
-	m, err := startManager(ctx, bin, kubeconfigPath, filepath.Join(work, "manager-1.log"), args)
+	m, err := testenv.StartManager(ctx, testenv.ManagerOptions{Bin: bin, Kubeconfig: kubeconfigPath, LogPath: filepath.Join(work, "manager-1.log"), Args: args})
 	if err != nil {
 		return err
 	}
-	defer func() { _ = m.stop() }()
+	defer func() { _ = m.Stop() }()
 	if err := waitForWebhooks(ctx, env.Config); err != nil {
 		return err
 	}
@@ -215,7 +207,7 @@ func run(ctx context.Context, o options) error {
 	// The operator's CPU profile of the first 30 s of convergence, for
 	// go tool pprof.
 	cpuProfiled := make(chan error, 1)
-	go func() { cpuProfiled <- m.profile("profile?seconds=30", filepath.Join(work, "cpu-converge.pprof")) }()
+	go func() { cpuProfiled <- m.Profile("profile?seconds=30", filepath.Join(work, "cpu-converge.pprof")) }()
 	start := time.Now()
 	go func() {
 		converged <- waitAll(ctx, c, &v1alpha1.OfficeList{}, nil, len(net.Offices), byName, officeReady, nil)
@@ -234,7 +226,7 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	res.applyWrite = describe(applyWrites)
-	if err := m.profile("heap", filepath.Join(work, "heap-converged.pprof")); err != nil {
+	if err := m.Profile("heap", filepath.Join(work, "heap-converged.pprof")); err != nil {
 		return err
 	}
 	if err := <-cpuProfiled; err != nil {
@@ -254,21 +246,21 @@ func run(ctx context.Context, o options) error {
 	res.steadyDetail = describe(steady)
 
 	step("no-op resync: a new operator process reconciles every office")
-	if res.rssMiB, err = m.peakRSSMiB(); err != nil {
+	if res.rssMiB, err = m.PeakRSSMiB(); err != nil {
 		return err
 	}
-	if err := m.stop(); err != nil {
+	if err := m.Stop(); err != nil {
 		return err
 	}
 	if err := audit.skip(); err != nil {
 		return err
 	}
 	resync := time.Now()
-	m, err = startManager(ctx, bin, kubeconfigPath, filepath.Join(work, "manager-2.log"), args)
+	m, err = testenv.StartManager(ctx, testenv.ManagerOptions{Bin: bin, Kubeconfig: kubeconfigPath, LogPath: filepath.Join(work, "manager-2.log"), Args: args})
 	if err != nil {
 		return err
 	}
-	if err := m.waitIdle(ctx, len(net.Offices), 15*time.Minute); err != nil {
+	if err := m.WaitIdle(ctx, len(net.Offices), 15*time.Minute); err != nil {
 		return err
 	}
 	res.noopResync = time.Since(resync)
@@ -289,7 +281,7 @@ func run(ctx context.Context, o options) error {
 	if res.rolloutBaseline, err = updateConfigMaps(ctx, c, stacks, o.concurrency, marker); err != nil {
 		return err
 	}
-	rss, err := m.peakRSSMiB()
+	rss, err := m.PeakRSSMiB()
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,295 @@
+package testenv
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+)
+
+// Manager is the operator running as its own process, as in a cluster.
+type Manager struct {
+	cmd     *exec.Cmd
+	done    chan error
+	metrics string
+	health  string
+	pprof   string
+	log     *os.File
+
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// ManagerOptions say how StartManager runs the manager binary.
+type ManagerOptions struct {
+	// Bin is the manager binary (BuildManager builds it).
+	Bin string
+	// Kubeconfig is the path of the kubeconfig it uses (Env.WriteKubeconfig).
+	Kubeconfig string
+	// LogPath is where its output goes; the webhook certificates go beside
+	// it.
+	LogPath string
+	// Args are more flags, after the ones StartManager sets.
+	Args []string
+	// NoWebhooks runs it with --enable-webhooks=false. Two managers with
+	// webhooks would both install the same local webhook configurations.
+	NoWebhooks bool
+	// LogLevel is its --zap-log-level; error when empty.
+	LogLevel string
+}
+
+// StartManager starts the manager binary on free loopback ports and returns
+// once it is ready (its webhooks served when it has them).
+func StartManager(ctx context.Context, opts ManagerOptions) (*Manager, error) {
+	ports, err := FreePorts(4)
+	if err != nil {
+		return nil, err
+	}
+	logFile, err := os.Create(opts.LogPath)
+	if err != nil {
+		return nil, err
+	}
+	logPath := opts.LogPath
+	m := &Manager{
+		done:    make(chan error, 1),
+		metrics: fmt.Sprintf("127.0.0.1:%d", ports[0]),
+		pprof:   fmt.Sprintf("127.0.0.1:%d", ports[3]),
+		health:  fmt.Sprintf("127.0.0.1:%d", ports[1]),
+		log:     logFile,
+	}
+	level := opts.LogLevel
+	if level == "" {
+		level = "error"
+	}
+	all := []string{
+		"--metrics-bind-address", m.metrics,
+		"--health-probe-bind-address", m.health,
+		"--pprof-bind-address", m.pprof,
+		"--zap-log-level", level,
+	}
+	if opts.NoWebhooks {
+		all = append(all, "--enable-webhooks=false")
+	} else {
+		all = append(all,
+			"--webhook-port", strconv.Itoa(ports[2]),
+			"--webhook-local-url", fmt.Sprintf("https://127.0.0.1:%d", ports[2]),
+			"--webhook-cert-dir", filepath.Join(filepath.Dir(logPath), "webhook-certs"))
+	}
+	all = append(all, opts.Args...)
+	m.cmd = exec.Command(opts.Bin, all...)
+	m.cmd.Env = append(os.Environ(), "KUBECONFIG="+opts.Kubeconfig)
+	m.cmd.Stdout, m.cmd.Stderr = logFile, logFile
+	if err := m.cmd.Start(); err != nil {
+		_ = logFile.Close()
+		return nil, fmt.Errorf("starting %s: %w", opts.Bin, err)
+	}
+	go func() { m.done <- m.cmd.Wait() }()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		select {
+		case err := <-m.done:
+			return nil, fmt.Errorf("the manager exited (its log is %s): %w", logPath, err)
+		case <-ctx.Done():
+			_ = m.Stop()
+			return nil, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+		if resp, err := http.Get("http://" + m.health + "/readyz"); err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return m, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			_ = m.Stop()
+			return nil, fmt.Errorf("the manager was not ready within 2m; its log is %s", logPath)
+		}
+	}
+}
+
+// Stop stops the manager as Kubernetes does: SIGTERM, then SIGKILL after
+// 30 s. Only the first call stops it (or Kill); later calls return its
+// result.
+func (m *Manager) Stop() error {
+	m.stopOnce.Do(func() { m.stopErr = m.terminate() })
+	return m.stopErr
+}
+
+// Kill stops the manager with SIGKILL, as a node failure or the OOM killer
+// would: no lease released, no webhook configuration removed.
+func (m *Manager) Kill() error {
+	m.stopOnce.Do(func() {
+		defer func() { _ = m.log.Close() }()
+		if err := m.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+			m.stopErr = err
+			return
+		}
+		<-m.done
+	})
+	return m.stopErr
+}
+
+// MetricsAddr is the host:port of its plain-HTTP metrics endpoint.
+func (m *Manager) MetricsAddr() string { return m.metrics }
+
+func (m *Manager) terminate() error {
+	defer func() { _ = m.log.Close() }()
+	if err := m.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return err
+	}
+	select {
+	case err := <-m.done:
+		if err != nil {
+			return fmt.Errorf("the manager stopped with %w on SIGTERM; its log is %s", err, m.log.Name())
+		}
+		return nil
+	case <-time.After(30 * time.Second):
+		_ = m.cmd.Process.Kill()
+		err := <-m.done
+		return fmt.Errorf("the manager did not stop within 30s of SIGTERM and was killed: %w", err)
+	}
+}
+
+// PeakRSSMiB is the manager's peak resident set size so far (VmHWM).
+func (m *Manager) PeakRSSMiB() (float64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", m.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = f.Close() }()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if rest, ok := strings.CutPrefix(s.Text(), "VmHWM:"); ok {
+			kib, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 64)
+			if err != nil {
+				return 0, err
+			}
+			return kib / 1024, nil
+		}
+	}
+	return 0, errors.New("no VmHWM in /proc/<pid>/status")
+}
+
+// Profile writes one of the manager's profiles (heap, or profile?seconds=N
+// for the CPU) to path, for go tool pprof.
+func (m *Manager) Profile(which, path string) error {
+	resp, err := http.Get("http://" + m.pprof + "/debug/pprof/" + which)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// Scrape reads the manager's Prometheus metrics.
+func (m *Manager) Scrape() (map[string]*dto.MetricFamily, error) {
+	resp, err := http.Get("http://" + m.metrics + "/metrics")
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	return parser.TextToMetricFamilies(resp.Body)
+}
+
+// Sum adds the values of family's series whose labels include labels.
+func Sum(families map[string]*dto.MetricFamily, family string, labels map[string]string) float64 {
+	f, ok := families[family]
+	if !ok {
+		return 0
+	}
+	var total float64
+series:
+	for _, m := range f.GetMetric() {
+		have := map[string]string{}
+		for _, l := range m.GetLabel() {
+			have[l.GetName()] = l.GetValue()
+		}
+		for k, v := range labels {
+			if have[k] != v {
+				continue series
+			}
+		}
+		switch {
+		case m.Counter != nil:
+			total += m.GetCounter().GetValue()
+		case m.Gauge != nil:
+			total += m.GetGauge().GetValue()
+		}
+	}
+	return total
+}
+
+// WaitIdle waits until the office controller has reconciled at least n
+// offices since the manager started and has nothing queued or running.
+func (m *Manager) WaitIdle(ctx context.Context, n int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		families, err := m.Scrape()
+		if err == nil {
+			office := map[string]string{"controller": "office"}
+			reconciled := Sum(families, "controller_runtime_reconcile_total", office)
+			active := Sum(families, "controller_runtime_active_workers", office)
+			depth := Sum(families, "workqueue_depth", map[string]string{"name": "office"})
+			if reconciled >= float64(n) && active == 0 && depth == 0 {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the office controller was not idle after %d reconciles within %s (last scrape error: %w)", n, timeout, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// BuildManager builds cmd/manager of the repository at root into out.
+func BuildManager(root, out string) error {
+	cmd := exec.Command("go", "build", "-o", out, "./cmd/manager")
+	cmd.Dir = root
+	if output, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build ./cmd/manager: %w\n%s", err, output)
+	}
+	return nil
+}
+
+// WriteKubeconfig writes to path a kubeconfig of a new administrator (group
+// system:masters) named user: a manager process authenticates as it, so the
+// audit log and the managedFields tell its requests apart.
+func (e *Env) WriteKubeconfig(user, path string) error {
+	u, err := e.ControlPlane.AddUser(envtest.User{Name: user, Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return err
+	}
+	kubeconfig, err := u.KubeConfig()
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, kubeconfig, 0o600)
+}

@@ -1,0 +1,141 @@
+// Package e2e runs the manager binary as its own process against the local
+// control plane, as it runs in a cluster, and checks what an SRE looks at:
+// its metrics endpoint, its logs, shards and leader election.
+package e2e
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/xinfang/petition-operator/api/v1alpha1"
+	"github.com/xinfang/petition-operator/internal/testenv"
+)
+
+var (
+	env     *testenv.Env
+	k8s     client.Client
+	workDir string
+	bin     string
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	flag.Parse()
+	var err error
+	if workDir, err = os.MkdirTemp("", "petition-e2e-"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer func() { _ = os.RemoveAll(workDir) }()
+	if env, err = testenv.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer func() { _ = env.Stop() }()
+	testenv.SetLogger()
+	if k8s, err = client.New(env.Config, client.Options{Scheme: testenv.Scheme}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	bin = filepath.Join(workDir, "manager")
+	if err := testenv.BuildManager(env.Root, bin); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return m.Run()
+}
+
+// startManager runs the manager binary as user name, with its output in the
+// test's log directory; it is stopped (SIGTERM) when the test ends.
+func startManager(t *testing.T, name string, opts testenv.ManagerOptions) *testenv.Manager {
+	t.Helper()
+	dir := filepath.Join(workDir, name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	opts.Bin = bin
+	opts.Kubeconfig = filepath.Join(dir, "kubeconfig")
+	opts.LogPath = filepath.Join(dir, "manager.log")
+	if err := env.WriteKubeconfig("petition-operator-"+name, opts.Kubeconfig); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	m, err := testenv.StartManager(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := m.Stop(); err != nil {
+			t.Errorf("stopping manager %s: %v", name, err)
+		}
+		if t.Failed() {
+			if log, err := os.ReadFile(opts.LogPath); err == nil {
+				t.Logf("manager %s log:\n%s", name, log)
+			}
+		}
+	})
+	return m
+}
+
+// office returns an office of level under parent, with labels.
+func office(name string, level v1alpha1.Level, parent string, labels map[string]string) *v1alpha1.Office {
+	o := &v1alpha1.Office{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
+		Spec:       v1alpha1.OfficeSpec{Level: level, Parent: v1alpha1.OfficeName(parent), DisplayName: name},
+	}
+	if level == v1alpha1.LevelDepartment {
+		o.Spec.Department = "Land"
+	}
+	return o
+}
+
+func create(t *testing.T, objs ...client.Object) {
+	t.Helper()
+	for _, obj := range objs {
+		if err := k8s.Create(context.Background(), obj); err != nil {
+			t.Fatalf("creating %s: %v", obj.GetName(), err)
+		}
+	}
+}
+
+// readyOffice waits until the office is Ready for its current generation and
+// returns it.
+func readyOffice(g Gomega, name string) *v1alpha1.Office {
+	o := &v1alpha1.Office{}
+	g.Eventually(func(g Gomega) {
+		g.Expect(k8s.Get(context.Background(), client.ObjectKey{Name: name}, o)).To(Succeed())
+		g.Expect(o.Status.ObservedGeneration).To(Equal(o.Generation))
+		g.Expect(readyStatus(o)).To(Equal(metav1.ConditionTrue), "office %s: %+v", name, o.Status.Conditions)
+	}).WithTimeout(60 * time.Second).WithPolling(200 * time.Millisecond).Should(Succeed())
+	return o
+}
+
+func readyStatus(o *v1alpha1.Office) metav1.ConditionStatus {
+	for _, c := range o.Status.Conditions {
+		if c.Type == v1alpha1.ConditionReady {
+			return c.Status
+		}
+	}
+	return ""
+}
+
+// namespace returns the Namespace name.
+func namespace(g Gomega, name string) *corev1.Namespace {
+	ns := &corev1.Namespace{}
+	g.Expect(k8s.Get(context.Background(), client.ObjectKey{Name: name}, ns)).To(Succeed())
+	return ns
+}
