@@ -42,7 +42,7 @@ var (
 		"The rollout stage a RoutingPolicy has reached; 0 for an Immediate rollout.",
 		[]string{"policy"}, nil)
 	policyUnresolvedDesc = prometheus.NewDesc("petition_routingpolicy_unresolved_routes",
-		"Unresolved routes a RoutingPolicy reports in status (at most 100).",
+		"Routes of a RoutingPolicy whose targets resolve to no office, over every office it selects.",
 		[]string{"policy"}, nil)
 	scrapeErrorDesc = prometheus.NewDesc("petition_metrics_scrape_error",
 		"1 when the operator's cache could not be read for the petition_* gauges of this scrape.",
@@ -158,7 +158,7 @@ func (c *networkCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(policyOfficesDesc, prometheus.GaugeValue, float64(p.Status.SelectedOffices), p.Name, "selected")
 		ch <- prometheus.MustNewConstMetric(policyOfficesDesc, prometheus.GaugeValue, float64(p.Status.UpdatedOffices), p.Name, "updated")
 		ch <- prometheus.MustNewConstMetric(policyStageDesc, prometheus.GaugeValue, float64(p.Status.Stage), p.Name)
-		ch <- prometheus.MustNewConstMetric(policyUnresolvedDesc, prometheus.GaugeValue, float64(len(p.Status.Unresolved)), p.Name)
+		ch <- prometheus.MustNewConstMetric(policyUnresolvedDesc, prometheus.GaugeValue, float64(p.Status.UnresolvedRoutes), p.Name)
 	}
 }
 

@@ -209,7 +209,8 @@ func routingStatus(t *network.RoutingTable) (*v1alpha1.OfficeRoutingStatus, erro
 	if err != nil {
 		return nil, err
 	}
-	return &v1alpha1.OfficeRoutingStatus{Rules: int32(len(t.Rules)), Unresolved: int32(len(t.Unresolved())), ConfigHash: hash}, nil
+	return &v1alpha1.OfficeRoutingStatus{Rules: int32(len(t.Rules)), Unresolved: int32(len(t.Unresolved())), ConfigHash: hash,
+		Policies: t.Policies}, nil
 }
 
 // statusChain is the chain as the office's status shows it.

@@ -34,6 +34,8 @@ func (o *routingPolicyObserver) observe(ctx context.Context, p *v1alpha1.Routing
 	}
 	rep := network.ReportPolicy(p, network.IndexOf(offices.Items))
 	p.Status.SelectedOffices = int32(rep.Selected)
+	p.Status.UpdatedOffices = int32(rep.Updated)
+	p.Status.UnresolvedRoutes = int32(rep.UnresolvedTotal)
 	p.Status.Unresolved = rep.Unresolved
 	if rep.UnresolvedTotal > 0 {
 		return ready(fmt.Sprintf("%d rules for %d offices; %d routes unresolved fall back to the receiving office",

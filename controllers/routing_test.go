@@ -80,6 +80,10 @@ func TestRoutingReachesExactlyTheSelectedTenants(t *testing.T) {
 	g.Eventually(func(g Gomega) {
 		g.Expect(k8s.Get(ctx, key("", "rt-land"), land)).To(Succeed())
 		g.Expect(land.Status.SelectedOffices).To(BeEquivalentTo(1))
+		// The township runs the policy's generation: the rollout is done.
+		g.Expect(land.Status.UpdatedOffices).To(BeEquivalentTo(1))
+		g.Expect(k8s.Get(ctx, key("", "rt-town"), town)).To(Succeed())
+		g.Expect(town.Status.Routing.Policies).To(Equal([]v1alpha1.PolicyRevision{{Name: "rt-land", Generation: land.Generation}}))
 	}).WithTimeout(20 * time.Second).Should(Succeed())
 
 	// Nothing else was written: every other tenant's ConfigMap is as it was.
@@ -98,6 +102,8 @@ func TestRoutingReachesExactlyTheSelectedTenants(t *testing.T) {
 	g.Eventually(func(g Gomega) {
 		g.Expect(k8s.Get(ctx, key("", "rt-land"), land)).To(Succeed())
 		g.Expect(land.Status.SelectedOffices).To(BeEquivalentTo(2))
+		g.Expect(land.Status.UpdatedOffices).To(BeEquivalentTo(2), "both townships run generation %d", land.Generation)
+		g.Expect(land.Status.UnresolvedRoutes).To(BeEquivalentTo(1))
 		g.Expect(land.Status.Unresolved).To(ConsistOf(v1alpha1.UnresolvedRoute{
 			Office: "rt-other-town", Rule: "land", Reason: "no NaturalResources department office under rt-other"}))
 		g.Expect(k8s.Get(ctx, key("", "rt-other-town"), otherTown)).To(Succeed())

@@ -91,6 +91,9 @@ if [[ "${webhook_flags[0]}" != "--enable-webhooks=false" ]]; then
 	printf 'apiVersion: petition.xinfang.io/v1alpha1\nkind: Office\nmetadata: {name: wolong-town}\nspec: {level: Township, parent: nanyang-city}\n' |
 		kubectl apply --server-side -f - 2>&1 || true
 fi
+say "The operator's metrics: curl -s http://127.0.0.1:18080/metrics | grep '^petition_'"
+# The gauges are read from the operator's cache at scrape time.
+curl -s http://127.0.0.1:18080/metrics | grep -E '^petition_(offices|office_routing_rules|routingpolicy_offices)' || true
 say "petitionctl validate -f config/samples   (what CI runs before a merge)"
 "${root}/bin/petitionctl" validate -f "${root}/config/samples" && echo "config/samples: valid"
 
@@ -103,6 +106,7 @@ The operator keeps running in the background. Try:
   bin/kubectl get configmaps -n office-zhenping-county -o yaml   # the compiled office configuration
   bin/petitionctl tree
   tail -f bin/demo/manager.log
+  curl -s http://127.0.0.1:18080/metrics | grep ^petition_   # docs/observability.md
 
 Stop the operator and the local control plane with: make demo-down
 EOF

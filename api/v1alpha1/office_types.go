@@ -302,6 +302,24 @@ type OfficeRoutingStatus struct {
 	// configHash is the hash of the compiled routing table.
 	// +optional
 	ConfigHash string `json:"configHash,omitempty"`
+	// policies are the RoutingPolicies that select the office, each with the
+	// generation whose rules its compiled configuration holds: a policy's
+	// rollout has reached the office when the generation is the policy's
+	// and the office is Ready.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=256
+	Policies []PolicyRevision `json:"policies,omitempty"`
+}
+
+// PolicyRevision is a generation of a RoutingPolicy.
+type PolicyRevision struct {
+	// name of the RoutingPolicy.
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+	// generation of the RoutingPolicy (metadata.generation).
+	Generation int64 `json:"generation"`
 }
 
 // OfficeTenantStatus reports the office's tenant service.

@@ -201,13 +201,19 @@ type RoutingPolicyStatus struct {
 	SelectedOffices int32 `json:"selectedOffices,omitempty"`
 
 	// updatedOffices is the number of selected offices that run the current
-	// revision of the policy.
+	// revision of the policy: Ready, with the policy's current generation
+	// compiled into the configuration their tenant stack was applied with.
 	// +optional
 	UpdatedOffices int32 `json:"updatedOffices,omitempty"`
 
 	// stage is the index of the rollout stage in progress.
 	// +optional
 	Stage int32 `json:"stage,omitempty"`
+
+	// unresolvedRoutes is the number of routes whose targets could not be
+	// resolved, over every selected office; unresolved lists the first 100.
+	// +optional
+	UnresolvedRoutes int32 `json:"unresolvedRoutes,omitempty"`
 
 	// unresolved lists the routes whose targets could not be resolved.
 	// +optional
@@ -225,6 +231,7 @@ type RoutingPolicyStatus struct {
 // +kubebuilder:printcolumn:name="Priority",type=integer,JSONPath=`.spec.priority`
 // +kubebuilder:printcolumn:name="Selected",type=integer,JSONPath=`.status.selectedOffices`
 // +kubebuilder:printcolumn:name="Updated",type=integer,JSONPath=`.status.updatedOffices`
+// +kubebuilder:printcolumn:name="Unresolved",type=integer,JSONPath=`.status.unresolvedRoutes`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type RoutingPolicy struct {

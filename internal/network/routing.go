@@ -2,6 +2,7 @@ package network
 
 import (
 	"fmt"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"slices"
 	"sort"
 	"strings"
@@ -34,6 +35,11 @@ type CompiledRule struct {
 // RoutingTable is an office's effective rules, in evaluation order.
 type RoutingTable struct {
 	Rules []CompiledRule `json:"rules"`
+	// Policies are the RoutingPolicies that select the office, with the
+	// generation compiled, in the order of their rules. It is not part of
+	// the compiled configuration: a new generation that changes none of the
+	// office's rules changes nothing the tenant runs.
+	Policies []v1alpha1.PolicyRevision `json:"-"`
 }
 
 // Unresolved returns the rules whose targets did not resolve.
@@ -106,6 +112,7 @@ func CompileRouting(office *v1alpha1.Office, path []string, policies []v1alpha1.
 	for i := range sorted {
 		if Selects(&sorted[i].Spec.OfficeSelector, office, path) {
 			add(sorted[i].Name, sorted[i].Spec.Rules)
+			table.Policies = append(table.Policies, v1alpha1.PolicyRevision{Name: sorted[i].Name, Generation: sorted[i].Generation})
 		}
 	}
 	return table
@@ -219,7 +226,10 @@ const maxUnresolvedListed = 100
 // PolicyReport is what a RoutingPolicy's status says: the offices it selects
 // and the routes whose targets do not resolve for them.
 type PolicyReport struct {
-	Selected   int
+	Selected int
+	// Updated counts the selected offices that run the policy's current
+	// generation (RunsRevision).
+	Updated    int
 	Unresolved []v1alpha1.UnresolvedRoute
 	// UnresolvedTotal counts every unresolved route; Unresolved lists at most
 	// 100, sorted by office and rule.
@@ -236,6 +246,9 @@ func ReportPolicy(p *v1alpha1.RoutingPolicy, idx *Index) PolicyReport {
 			continue
 		}
 		rep.Selected++
+		if RunsRevision(o, p.Name, p.Generation) {
+			rep.Updated++
+		}
 		for _, r := range p.Spec.Rules {
 			if _, reason := resolveTarget(o, path, r.RouteTo, idx); reason != "" {
 				rep.UnresolvedTotal++
@@ -251,4 +264,22 @@ func ReportPolicy(p *v1alpha1.RoutingPolicy, idx *Index) PolicyReport {
 		rep.Unresolved = rep.Unresolved[:maxUnresolvedListed]
 	}
 	return rep
+}
+
+// RunsRevision reports whether the office runs the given generation of a
+// RoutingPolicy: its status says the configuration it compiled holds that
+// generation's rules, and it is Ready for its own current generation, so
+// its tenant stack was applied with that configuration.
+func RunsRevision(o *v1alpha1.Office, policy string, generation int64) bool {
+	r := o.Status.Routing
+	if r == nil || o.Status.ObservedGeneration != o.Generation ||
+		!apimeta.IsStatusConditionTrue(o.Status.Conditions, v1alpha1.ConditionReady) {
+		return false
+	}
+	for _, rev := range r.Policies {
+		if rev.Name == policy {
+			return rev.Generation == generation
+		}
+	}
+	return false
 }
