@@ -2,10 +2,11 @@ package network
 
 import (
 	"fmt"
-	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"slices"
 	"sort"
 	"strings"
+
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 )

@@ -139,7 +139,15 @@ func (m *Manager) Kill() error {
 			m.stopErr = err
 			return
 		}
-		<-m.done
+		// Killed as asked: that exit status is no error; any other is.
+		err := <-m.done
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL {
+				err = nil
+			}
+		}
+		m.stopErr = err
 	})
 	return m.stopErr
 }
