@@ -14,8 +14,12 @@ LDFLAGS := -X github.com/xinfang/petition-operator/internal/version.Version=$(VE
 LOCALBIN := $(CURDIR)/bin
 CONTROLLER_GEN_VERSION ?= v0.21.0
 GOLANGCI_LINT_VERSION ?= v2.15.0
+# Helm: the same version as the helm.sh/helm/v4 module test/packaging renders the
+# chart with (go.mod). v4.3 needs k8s.io v0.37 and controller-runtime v0.25.
+HELM_VERSION ?= v4.2.4
 CONTROLLER_GEN := $(LOCALBIN)/controller-gen-$(CONTROLLER_GEN_VERSION)
 GOLANGCI_LINT := $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
+HELM := $(LOCALBIN)/helm-$(HELM_VERSION)
 
 # The local control plane built from Go modules by hack/controlplane.sh.
 LOCAL_KUBECONFIG := $(LOCALBIN)/local-cluster/kubeconfig
@@ -38,6 +42,7 @@ manifests: $(CONTROLLER_GEN) ## Generate CRDs, RBAC and webhook configurations f
 	rm -rf charts/petition-operator/crds && mkdir -p charts/petition-operator/crds
 	cp config/crd/bases/*.yaml charts/petition-operator/crds/
 	mkdir -p charts/petition-operator/files && cp config/rbac/role.yaml charts/petition-operator/files/manager-role.yaml
+	cp config/webhook/manifests.yaml charts/petition-operator/files/webhook-manifests.yaml
 
 .PHONY: generate
 generate: $(CONTROLLER_GEN) ## Generate deepcopy code.
@@ -137,11 +142,48 @@ install: manifests ## Install the CRDs into the cluster of $KUBECONFIG.
 uninstall: ## Remove the CRDs (and with them every object of these kinds!) from the cluster of $KUBECONFIG.
 	$(KUBECTL) delete --ignore-not-found -f config/crd/bases
 
+# The Helm release of `make deploy`: its name, its namespace and extra
+# arguments for `helm upgrade --install`, e.g.
+#   make deploy HELM_ARGS="--set webhook.certs=certManager --set replicaCount=2"
+RELEASE ?= petition-operator
+NAMESPACE ?= petition-operator-system
+HELM_ARGS ?=
+# IMG split into repository and tag: the tag follows the last ':' after the
+# last '/' ("registry:5000/name" has none, and the chart's appVersion is used).
+IMG_NAME = $(lastword $(subst /, ,$(IMG)))
+IMG_TAG = $(if $(findstring :,$(IMG_NAME)),$(lastword $(subst :, ,$(IMG_NAME))))
+IMG_REPOSITORY = $(if $(IMG_TAG),$(patsubst %:$(IMG_TAG),%,$(IMG)),$(IMG))
+
+.PHONY: deploy
+deploy: manifests $(HELM) ## Install or upgrade the operator (Helm chart, IMG and DESK_IMG) in the cluster of $KUBECONFIG.
+	$(KUBECTL) get namespace $(NAMESPACE) >/dev/null 2>&1 || $(KUBECTL) create namespace $(NAMESPACE)
+	$(KUBECTL) label --overwrite namespace $(NAMESPACE) \
+		pod-security.kubernetes.io/enforce=restricted pod-security.kubernetes.io/enforce-version=latest
+	$(HELM) upgrade --install $(RELEASE) charts/petition-operator --namespace $(NAMESPACE) \
+		--set image.repository=$(IMG_REPOSITORY) --set image.tag=$(IMG_TAG) --set tenant.image=$(DESK_IMG) \
+		--wait=hookOnly $(HELM_ARGS)
+
+.PHONY: undeploy
+undeploy: $(HELM) ## Uninstall the operator release; CRDs, offices and tenants stay (see docs/install.md).
+	$(HELM) uninstall $(RELEASE) --namespace $(NAMESPACE) --ignore-not-found
+
+.PHONY: helm-lint
+helm-lint: manifests $(HELM) ## Lint the Helm chart with its default values and each optional part.
+	$(HELM) lint --strict charts/petition-operator
+	$(HELM) lint --strict charts/petition-operator --set webhook.certs=certManager --set replicaCount=2 \
+		--set serviceMonitor.enabled=true --set networkPolicy.enabled=true --set grafanaDashboard.enabled=true \
+		--set watchLabelSelector=petition.xinfang.io/shard=east
+	$(HELM) lint --strict charts/petition-operator --set webhook.enabled=false --set leaderElection=false --set metrics.enabled=false
+
 ##@ Tools
 
 $(CONTROLLER_GEN):
 	GOBIN=$(LOCALBIN)/.tmp-cg $(GO) install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_GEN_VERSION)
 	mv $(LOCALBIN)/.tmp-cg/controller-gen $@ && rm -rf $(LOCALBIN)/.tmp-cg
+
+$(HELM):
+	GOBIN=$(LOCALBIN)/.tmp-helm $(GO) install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION)
+	mv $(LOCALBIN)/.tmp-helm/helm $@ && rm -rf $(LOCALBIN)/.tmp-helm
 
 $(GOLANGCI_LINT):
 	GOBIN=$(LOCALBIN)/.tmp-gl $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)

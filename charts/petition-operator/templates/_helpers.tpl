@@ -66,3 +66,110 @@ The manager's image.
 {{- define "petition-operator.image" -}}
 {{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
 {{- end }}
+
+{{/*
+A name made of the full name and a suffix, at most 63 characters (a Service
+name is a DNS label): the full name is shortened, never the suffix.
+Call with (list . "suffix").
+*/}}
+{{- define "petition-operator.suffixed" -}}
+{{- $ctx := index . 0 }}
+{{- $suffix := index . 1 }}
+{{- $max := sub 62 (len $suffix) | int }}
+{{- printf "%s-%s" (include "petition-operator.fullname" $ctx | trunc $max | trimSuffix "-") $suffix }}
+{{- end }}
+
+{{/*
+The generated webhook configurations (config/webhook/manifests.yaml, copied
+by `make manifests`), one dict per document.
+*/}}
+{{- define "petition-operator.webhookManifests" -}}
+{{- $docs := list }}
+{{- range regexSplit "(?m)^---[ \t]*$" (.Files.Get "files/webhook-manifests.yaml") -1 }}
+{{- $doc := fromYaml . }}
+{{- if $doc }}
+{{- $docs = append $docs $doc }}
+{{- end }}
+{{- end }}
+{{- if ne (len $docs) 2 }}
+{{- fail "files/webhook-manifests.yaml must hold one ValidatingWebhookConfiguration and one MutatingWebhookConfiguration: run make manifests" }}
+{{- end }}
+{{- toYaml (dict "docs" $docs) }}
+{{- end }}
+
+{{/*
+The generated (unprefixed) name of the webhook configuration of a kind.
+Call with (list . "ValidatingWebhookConfiguration").
+*/}}
+{{- define "petition-operator.webhookGeneratedName" -}}
+{{- $ctx := index . 0 }}
+{{- $kind := index . 1 }}
+{{- range (include "petition-operator.webhookManifests" $ctx | fromYaml).docs }}
+{{- if eq .kind $kind }}{{ .metadata.name }}{{ end }}
+{{- end }}
+{{- end }}
+
+{{/*
+The release's name of the webhook configuration of a kind: the full name and
+the generated name. Call with (list . "ValidatingWebhookConfiguration").
+*/}}
+{{- define "petition-operator.webhookConfigurationName" -}}
+{{- $ctx := index . 0 }}
+{{- printf "%s-%s" (include "petition-operator.fullname" $ctx) (include "petition-operator.webhookGeneratedName" .) }}
+{{- end }}
+
+{{/*
+The Service the webhooks call: the full name and the Service name the
+generated configurations use.
+*/}}
+{{- define "petition-operator.webhookServiceName" -}}
+{{- $svc := "" }}
+{{- range (include "petition-operator.webhookManifests" . | fromYaml).docs }}
+{{- range .webhooks }}
+{{- $svc = .clientConfig.service.name }}
+{{- end }}
+{{- end }}
+{{- include "petition-operator.suffixed" (list . $svc) }}
+{{- end }}
+
+{{/*
+The directory the webhook server reads tls.crt and tls.key from.
+*/}}
+{{- define "petition-operator.webhookCertDir" -}}
+/tmp/k8s-webhook-server/serving-certs
+{{- end }}
+
+{{/*
+The cert-manager Certificate of the webhooks, and its Secret.
+*/}}
+{{- define "petition-operator.webhookCertificateName" -}}
+{{- include "petition-operator.suffixed" (list . "webhook-serving-cert") }}
+{{- end }}
+
+{{/*
+gracefulShutdownTimeout in seconds: whole seconds (30s, or 30) or minutes (2m).
+*/}}
+{{- define "petition-operator.gracefulShutdownSeconds" -}}
+{{- $v := toString .Values.gracefulShutdownTimeout }}
+{{- if regexMatch "^[0-9]+s?$" $v }}
+{{- trimSuffix "s" $v }}
+{{- else if regexMatch "^[0-9]+m$" $v }}
+{{- mul (trimSuffix "m" $v | int) 60 }}
+{{- else }}
+{{- fail (printf "gracefulShutdownTimeout %q: want whole seconds or minutes, such as 30s or 2m" $v) }}
+{{- end }}
+{{- end }}
+
+{{/*
+Refuses values that cannot work, with what to change.
+*/}}
+{{- define "petition-operator.validate" -}}
+{{- if .Values.webhook.enabled }}
+{{- if not (has .Values.webhook.certs (list "selfSigned" "certManager")) }}
+{{- fail (printf "webhook.certs %q: want selfSigned or certManager" (toString .Values.webhook.certs)) }}
+{{- end }}
+{{- if and (eq .Values.webhook.certs "selfSigned") (gt (int .Values.replicaCount) 1) }}
+{{- fail (printf "webhook.certs=selfSigned runs one replica, not %d: each replica would make its own CA and overwrite the others' caBundle, so the API server would refuse the others' certificates. Set replicaCount=1, or webhook.certs=certManager (with cert-manager installed) for several replicas." (int .Values.replicaCount)) }}
+{{- end }}
+{{- end }}
+{{- end }}
