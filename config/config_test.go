@@ -194,51 +194,14 @@ func TestDefaultDeployment(t *testing.T) {
 	}
 }
 
-func checkRules(t *testing.T, id string, rules []rbacv1.PolicyRule) {
-	t.Helper()
-	if len(rules) == 0 {
-		t.Errorf("%s: no rules", id)
-	}
-	for i, rule := range rules {
-		for field, values := range map[string][]string{
-			"apiGroups":       rule.APIGroups,
-			"resources":       rule.Resources,
-			"verbs":           rule.Verbs,
-			"resourceNames":   rule.ResourceNames,
-			"nonResourceURLs": rule.NonResourceURLs,
-		} {
-			if slices.Contains(values, "*") {
-				t.Errorf("%s rule %d: wildcard in %s", id, i, field)
-			}
-		}
-		for _, v := range []string{"escalate", "bind", "impersonate"} {
-			if slices.Contains(rule.Verbs, v) {
-				t.Errorf("%s rule %d: verb %s", id, i, v)
-			}
-		}
-	}
-}
-
+// TestDefaultRBAC checks that every binding binds the manager's
+// ServiceAccount to a role that is rendered. The roles' rules themselves
+// (least privilege: no wildcard, no escalate, bind or impersonate) are
+// checked for this and the chart's renderings by test/packaging.
 func TestDefaultRBAC(t *testing.T) {
 	m := build(t, "config/default")
-	var n int
-	for _, r := range ofKind(m, "ClusterRole") {
-		var cr rbacv1.ClusterRole
-		decode(t, r, &cr)
-		if cr.AggregationRule != nil {
-			t.Errorf("ClusterRole %s: aggregationRule", cr.Name)
-		}
-		checkRules(t, "ClusterRole "+cr.Name, cr.Rules)
-		n++
-	}
-	for _, r := range ofKind(m, "Role") {
-		var role rbacv1.Role
-		decode(t, r, &role)
-		checkRules(t, "Role "+role.Name, role.Rules)
-		n++
-	}
-	if n == 0 {
-		t.Fatal("no ClusterRoles or Roles")
+	if len(ofKind(m, "ClusterRole")) == 0 {
+		t.Fatal("no ClusterRoles")
 	}
 
 	want := rbacv1.Subject{Kind: "ServiceAccount", Name: sa, Namespace: namespace}
