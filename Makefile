@@ -124,6 +124,10 @@ bench: controlplane ## Measure the operator against the API server (test/bench; 
 bench-go: ## Run the Go benchmarks of the routing compiler, windows and validation at 5,000 offices.
 	$(GO) test ./internal/network/ -run '^$$' -bench . -benchmem
 
+.PHONY: chaos
+chaos: controlplane ## Run the reliability suite (test/chaos): crashes, failover, API server outage, drift, poison, data safety.
+	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" $(GO) test -tags chaos ./test/chaos/ -count=1 -v -timeout 80m
+
 .PHONY: demo
 demo: ## Bring up the local control plane, install the CRDs, run the operator and apply the sample network.
 	hack/demo.sh

@@ -1,0 +1,162 @@
+//go:build chaos
+
+package chaos
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/xinfang/petition-operator/internal/testenv"
+)
+
+// The outage test's figures: how long kube-apiserver stays down, when in the
+// run it goes, and how soon after it is back every office must be Ready.
+const (
+	outage         = 30 * time.Second
+	outageReadyPct = 80
+	recoveryBound  = 60 * time.Second
+)
+
+// TestAPIServerOutage stops kube-apiserver for 30 s while a network of
+// -chaos.outage-offices offices converges (once four fifths are Ready) and
+// starts it again on the same address. The manager runs as the chart runs
+// it, with leader election; if it exits it is started once more, and never
+// again. Every office must be Ready within 60 s of the API server's return,
+// with no duplicate, orphaned or missing object.
+func TestAPIServerOutage(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	cl := newCluster(t, "outage")
+	op := cl.startOperator(ctx, "outage", testenv.ManagerOptions{Args: defaultArgs("--leader-elect",
+		"--leader-election-namespace=default", "--leader-election-id=chaos-outage")})
+	w := watchOffices(t, cl.c)
+	net := generate(t, options.outageOffices, "")
+	if _, err := createAll(ctx, cl.c, policies(net), 1); err != nil {
+		t.Fatal(err)
+	}
+	want := names(offices(net))
+	start := time.Now()
+	if _, err := createAll(ctx, cl.c, offices(net), 4); err != nil {
+		t.Fatal(err)
+	}
+	threshold := len(want) * outageReadyPct / 100
+	for {
+		if n, _ := w.ready(want); n >= threshold {
+			break
+		}
+		if time.Since(start) > 20*time.Minute {
+			t.Fatalf("fewer than %d offices Ready after 20m", threshold)
+		}
+		if err := sleep(ctx, 100*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	sup := supervise(ctx, cl, op)
+	readyBefore, _ := w.ready(want)
+	down := time.Now()
+	killed, err := cl.stopAPIServer()
+	if err != nil {
+		t.Fatalf("stopping kube-apiserver: %v", err)
+	}
+	t.Logf("kube-apiserver stopped %ss into the run, %d of %d offices Ready (SIGTERM; it had exited after %ss; killed: %t)",
+		seconds(down.Sub(start)), readyBefore, len(want), seconds(time.Since(down)), killed)
+	// Down for 30 s from the signal, when it stopped listening.
+	if err := sleep(ctx, time.Until(down.Add(outage))); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.startAPIServer(ctx); err != nil {
+		t.Fatalf("starting kube-apiserver again: %v", err)
+	}
+	recovered := time.Now()
+	t.Logf("kube-apiserver ready again %ss after it was stopped", seconds(recovered.Sub(down)))
+
+	last, err := w.waitReady(ctx, t, want, 20*time.Minute)
+	sup.stop()
+	for _, e := range sup.events {
+		t.Logf("manager: %s", e)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sup.err != nil {
+		t.Error(sup.err)
+	}
+	recovery := last.Sub(recovered)
+	t.Logf("every office Ready %ss after kube-apiserver was back (bound %s); the manager was started again %d time(s)",
+		seconds(recovery), recoveryBound, sup.restarts)
+	if recovery > recoveryBound {
+		t.Errorf("every office was Ready %s after kube-apiserver was back, want at most %s", recovery.Round(100*time.Millisecond), recoveryBound)
+	}
+	if err := op.settle(ctx, 10*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	report, err := checkInventory(ctx, cl.c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("inventory: %s", report.summary())
+	if problems := report.problems(); len(problems) > 0 {
+		t.Errorf("%d problems in the inventory:\n%s", len(problems), firstN(problems))
+	}
+	fmt.Printf("CHAOS outage offices=%d outage_s=%.0f ready_at_outage=%d manager_restarts=%d recovery_s=%s objects=%d missing=%d duplicate=%d orphaned=%d inventory_mismatch=%d\n",
+		len(want), outage.Seconds(), readyBefore, sup.restarts, seconds(recovery), report.objects, len(report.missing),
+		len(report.duplicate), len(report.orphaned), len(report.inventory)+len(report.hash))
+}
+
+// supervisor starts the manager again, once, if its process exits: once
+// kube-apiserver is ready, as a kubelet restarting a crashed container
+// would find it. A second exit is an error.
+type supervisor struct {
+	cancel   context.CancelFunc
+	done     chan struct{}
+	restarts int
+	events   []string
+	err      error
+}
+
+func supervise(ctx context.Context, cl *cluster, op *operator) *supervisor {
+	ctx, cancel := context.WithCancel(ctx)
+	s := &supervisor{cancel: cancel, done: make(chan struct{})}
+	began := time.Now()
+	note := func(format string, args ...any) {
+		s.events = append(s.events, fmt.Sprintf("%ss: ", seconds(time.Since(began)))+fmt.Sprintf(format, args...))
+	}
+	go func() {
+		defer close(s.done)
+		for ctx.Err() == nil {
+			if !op.exited() {
+				_ = sleep(ctx, 250*time.Millisecond)
+				continue
+			}
+			err := op.stop()
+			note("the process exited (%v)", err)
+			if s.restarts > 0 {
+				s.err = errors.New("the manager exited again after its one restart")
+				return
+			}
+			if err := cl.waitAPIServerReady(ctx, 5*time.Minute); err != nil {
+				s.err = err
+				return
+			}
+			s.restarts++
+			if err := op.start(ctx); err != nil {
+				if ctx.Err() == nil {
+					s.err = err
+				}
+				return
+			}
+			note("started again")
+		}
+	}()
+	return s
+}
+
+// stop stops supervising; its fields are then safe to read.
+func (s *supervisor) stop() {
+	s.cancel()
+	<-s.done
+}
