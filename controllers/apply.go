@@ -4,15 +4,20 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
+	"github.com/xinfang/petition-operator/internal/tenant"
 )
 
 // FieldOwner is the server-side apply field manager of everything the
@@ -50,14 +55,60 @@ func (a *applier) apply(ctx context.Context, owner *v1alpha1.Office, objs []*uns
 		if current {
 			continue
 		}
-		if err := a.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), client.FieldOwner(FieldOwner), client.ForceOwnership); err != nil {
-			if apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) {
+		err = a.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), client.FieldOwner(FieldOwner), client.ForceOwnership)
+		if refused(err) {
+			err = a.replace(ctx, owner, obj, err)
+		}
+		if err != nil {
+			if refused(err) {
 				return nil, &invalidObjectError{fmt.Errorf("%s %s: %w", id.Kind, id.Name, err)}
 			}
 			return nil, fmt.Errorf("applying %s %s/%s: %w", id.Kind, id.Namespace, id.Name, err)
 		}
 	}
 	return inventory, nil
+}
+
+// refused reports an error by which the API server refuses an object as
+// invalid: sending it again cannot succeed.
+func refused(err error) bool {
+	return apierrors.IsInvalid(err) || apierrors.IsBadRequest(err)
+}
+
+// replace handles an apply the API server refused. When the rendered object
+// is valid on its own, the refusal comes from what a hand edit left in the
+// live object: server-side apply merges with fields that other managers own,
+// and it cannot remove them (a Service port whose number, the key of the
+// list, was changed by hand leaves two ports named alike). The live object
+// is then deleted, on the precondition that it is still the one that was
+// refused, and the rendered one created. A Namespace is never replaced:
+// deleting it would delete the whole tenant. When the rendered object is
+// invalid itself, applyErr is returned and the live object is left alone.
+func (a *applier) replace(ctx context.Context, owner *v1alpha1.Office, obj *unstructured.Unstructured, applyErr error) error {
+	if obj.GetNamespace() == "" {
+		return applyErr
+	}
+	live := &unstructured.Unstructured{}
+	live.SetGroupVersionKind(obj.GroupVersionKind())
+	if err := a.client.Get(ctx, client.ObjectKeyFromObject(obj), live); err != nil {
+		return applyErr
+	}
+	if !metav1.IsControlledBy(live, owner) {
+		// Not the office's: its owner decides.
+		return applyErr
+	}
+	// A dry-run create validates the rendered object alone: AlreadyExists
+	// means it passed validation and only the name is taken.
+	if err := a.client.Create(ctx, obj.DeepCopy(), client.DryRunAll, client.FieldOwner(FieldOwner)); !apierrors.IsAlreadyExists(err) {
+		return applyErr
+	}
+	uid := live.GetUID()
+	if err := a.client.Delete(ctx, live, client.Preconditions{UID: &uid}, client.PropagationPolicy(metav1.DeletePropagationBackground)); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("replacing %s %s/%s, whose apply was refused (%v): %w", obj.GetKind(), obj.GetNamespace(), obj.GetName(), applyErr, err)
+	}
+	ctrl.LoggerFrom(ctx).Info("replaced a drifted object that could not be applied",
+		"kind", obj.GetKind(), "namespace", obj.GetNamespace(), "name", obj.GetName(), "refusal", applyErr.Error())
+	return a.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), client.FieldOwner(FieldOwner), client.ForceOwnership)
 }
 
 // inSync reports whether the live object in the cache holds every field of
@@ -136,16 +187,32 @@ func number(v any) any {
 	return nil
 }
 
-// prune deletes the objects of the old inventory that the new one lacks.
-func (a *applier) prune(ctx context.Context, old, current []v1alpha1.ObjectRef) error {
+// prune deletes what the office's tenant no longer renders: the objects of
+// the old inventory that the new one lacks, and any other object in the
+// tenant namespace that the office controls and the new inventory lacks. The
+// second catches an object applied by a reconcile that stopped (a crash, a
+// lost leader election) before its status recorded the inventory.
+func (a *applier) prune(ctx context.Context, owner *v1alpha1.Office, namespace string, old, current []v1alpha1.ObjectRef) error {
 	keep := make(map[v1alpha1.ObjectRef]bool, len(current))
 	for _, r := range current {
 		keep[r] = true
 	}
+	stale := make([]v1alpha1.ObjectRef, 0, len(old))
 	for _, r := range old {
-		if keep[r] {
-			continue
+		if !keep[r] {
+			stale = append(stale, r)
 		}
+	}
+	unrecorded, err := a.controlled(ctx, owner, namespace)
+	if err != nil {
+		return err
+	}
+	for _, r := range unrecorded {
+		if !keep[r] && !slices.Contains(stale, r) {
+			stale = append(stale, r)
+		}
+	}
+	for _, r := range stale {
 		u := &unstructured.Unstructured{}
 		u.SetGroupVersionKind(schema.FromAPIVersionAndKind(r.APIVersion, r.Kind))
 		u.SetNamespace(r.Namespace)
@@ -155,4 +222,39 @@ func (a *applier) prune(ctx context.Context, old, current []v1alpha1.ObjectRef) 
 		}
 	}
 	return nil
+}
+
+// controlled lists, from the cache, the objects of the namespaced tenant
+// kinds in namespace that carry the office's label and name it as their
+// controller.
+func (a *applier) controlled(ctx context.Context, owner *v1alpha1.Office, namespace string) ([]v1alpha1.ObjectRef, error) {
+	var out []v1alpha1.ObjectRef
+	for _, obj := range tenantObjects() {
+		gvk, err := apiutil.GVKForObject(obj, a.scheme)
+		if err != nil {
+			return nil, err
+		}
+		if gvk.Kind == "Namespace" {
+			continue
+		}
+		list, err := a.scheme.New(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+		if err != nil {
+			return nil, err
+		}
+		if err := a.client.List(ctx, list.(client.ObjectList), client.InNamespace(namespace),
+			client.MatchingLabels{tenant.LabelOffice: owner.Name}, client.UnsafeDisableDeepCopy); err != nil {
+			return nil, fmt.Errorf("listing %s in %s: %w", gvk.Kind, namespace, err)
+		}
+		err = meta.EachListItem(list, func(o runtime.Object) error {
+			m := o.(client.Object)
+			if metav1.IsControlledBy(m, owner) {
+				out = append(out, v1alpha1.ObjectRef{APIVersion: gvk.GroupVersion().String(), Kind: gvk.Kind, Namespace: m.GetNamespace(), Name: m.GetName()})
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }

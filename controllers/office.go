@@ -147,7 +147,7 @@ func (r *officeReconciler) reconcile(ctx context.Context, office *v1alpha1.Offic
 		// with back-off, and said in status meanwhile.
 		return Outcome{Ready: metav1.ConditionFalse, Reason: v1alpha1.ReasonApplyFailed, Message: err.Error()}, err
 	}
-	if err := r.applier.prune(ctx, office.Status.Inventory, inventory); err != nil {
+	if err := r.applier.prune(ctx, office, office.Status.Namespace, office.Status.Inventory, inventory); err != nil {
 		return Outcome{Ready: metav1.ConditionFalse, Reason: v1alpha1.ReasonApplyFailed, Message: err.Error()}, err
 	}
 	office.Status.Inventory = inventory

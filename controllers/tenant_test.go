@@ -148,6 +148,21 @@ func TestDriftIsRestored(t *testing.T) {
 		g.Expect(k8s.Get(ctx, key("office-drift-city", "default-deny"), &networkingv1.NetworkPolicy{})).To(Succeed())
 	}).WithTimeout(20 * time.Second).Should(Succeed())
 
+	// A hand edit of a Service port's number, the key of its list, leaves
+	// an item that the operator's apply cannot remove and a name it cannot
+	// reuse: the API server refuses the apply, and the Service is replaced.
+	svc := &corev1.Service{}
+	g.Expect(k8s.Get(ctx, key("office-drift-city", "desk"), svc)).To(Succeed())
+	oldUID := svc.UID
+	update(t, svc, func(s *corev1.Service) { s.Spec.Ports[0].Port = 8080 })
+	g.Eventually(func(g Gomega) {
+		g.Expect(k8s.Get(ctx, key("office-drift-city", "desk"), svc)).To(Succeed())
+		g.Expect(svc.UID).NotTo(Equal(oldUID))
+		g.Expect(svc.Spec.Ports).To(HaveLen(1))
+		g.Expect(svc.Spec.Ports[0].Port).To(BeEquivalentTo(80))
+	}).WithTimeout(20 * time.Second).Should(Succeed())
+	expectReady(t, city)
+
 	// A label removed from the namespace returns.
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "office-drift-city"}}
 	update(t, ns, func(ns *corev1.Namespace) { ns.Labels["pod-security.kubernetes.io/enforce"] = "privileged" })
@@ -193,6 +208,24 @@ func TestChangesRollAndPrune(t *testing.T) {
 		g.Expect(*d.Spec.Replicas).To(BeEquivalentTo(1))
 	}).WithTimeout(20 * time.Second).Should(Succeed())
 	g.Expect(city.Status.Inventory).To(HaveLen(7))
+
+	// A ConfigMap the office controls that no inventory lists (applied by a
+	// reconcile that stopped before it recorded its status) is pruned by the
+	// next reconcile; one that carries the office's label but that the
+	// office does not control is not.
+	ref := metav1.NewControllerRef(city, v1alpha1.GroupVersion.WithKind("Office"))
+	labels := map[string]string{"petition.xinfang.io/office": "prune-city", "app.kubernetes.io/managed-by": "petition-operator"}
+	orphan := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "office-prune-city", Name: "desk-config-0123456789abcdef",
+		Labels: labels, OwnerReferences: []metav1.OwnerReference{*ref}}}
+	foreign := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "office-prune-city", Name: "land-team-notes", Labels: labels}}
+	create(t, orphan, foreign)
+	update(t, city, func(o *v1alpha1.Office) { o.Spec.DisplayName = "南阳市人民信访局" })
+	g.Eventually(func(g Gomega) {
+		g.Expect(apierrors.IsNotFound(k8s.Get(ctx, client.ObjectKeyFromObject(orphan), &corev1.ConfigMap{}))).To(BeTrue())
+	}).WithTimeout(20 * time.Second).Should(Succeed())
+	expectReady(t, city)
+	g.Expect(configMaps(g, "prune-city")).To(HaveLen(1))
+	g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(foreign), &corev1.ConfigMap{})).To(Succeed())
 }
 
 func TestBadPatchStallsAndKeepsTheStack(t *testing.T) {

@@ -22,8 +22,9 @@ type auditLog struct {
 
 // auditEvent is the part of an audit event the suite reads.
 type auditEvent struct {
-	Verb string `json:"verb"`
-	User struct {
+	Verb       string `json:"verb"`
+	RequestURI string `json:"requestURI"`
+	User       struct {
 		Username string `json:"username"`
 	} `json:"user"`
 	ObjectRef struct {
@@ -36,6 +37,18 @@ type auditEvent struct {
 		Code int `json:"code"`
 	} `json:"responseStatus"`
 	StageTimestamp time.Time `json:"stageTimestamp"`
+}
+
+// effectiveWrites returns the writes that changed something: neither
+// refused nor dry runs.
+func effectiveWrites(events []auditEvent) []auditEvent {
+	var out []auditEvent
+	for _, e := range events {
+		if e.ResponseStatus.Code < 300 && !strings.Contains(e.RequestURI, "dryRun=") {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // kind is verb resource[/subresource].
