@@ -156,6 +156,7 @@ func (r *officeReconciler) reconcile(ctx context.Context, office *v1alpha1.Offic
 	office.Status.Tenant = &v1alpha1.OfficeTenantStatus{ConfigHash: hash}
 	if err := r.client.Get(ctx, types.NamespacedName{Namespace: office.Status.Namespace, Name: "desk"}, &deploy); err == nil {
 		office.Status.Tenant.ReadyReplicas = deploy.Status.ReadyReplicas
+		office.Status.Tenant.RolledOut = tenant.RolledOut(&deploy, hash)
 	} else if !apierrors.IsNotFound(err) {
 		return Outcome{}, err
 	}

@@ -3,6 +3,8 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"strings"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -24,6 +26,8 @@ import (
 // may be a moment behind for another controller).
 type routingPolicyObserver struct {
 	client client.Reader
+	// now is the clock of progress deadlines.
+	now func() time.Time
 }
 
 func (o *routingPolicyObserver) observe(ctx context.Context, p *v1alpha1.RoutingPolicy) (Outcome, error) {
@@ -32,16 +36,52 @@ func (o *routingPolicyObserver) observe(ctx context.Context, p *v1alpha1.Routing
 	if err := o.client.List(ctx, &offices, client.UnsafeDisableDeepCopy); err != nil {
 		return Outcome{}, fmt.Errorf("listing offices: %w", err)
 	}
-	rep := network.ReportPolicy(p, network.IndexOf(offices.Items))
+	idx := network.IndexOf(offices.Items)
+	rep := network.ReportPolicy(p, idx)
 	p.Status.SelectedOffices = int32(rep.Selected)
 	p.Status.UpdatedOffices = int32(rep.Updated)
 	p.Status.UnresolvedRoutes = int32(rep.UnresolvedTotal)
 	p.Status.Unresolved = rep.Unresolved
-	if rep.UnresolvedTotal > 0 {
-		return ready(fmt.Sprintf("%d rules for %d offices; %d routes unresolved fall back to the receiving office",
-			len(p.Spec.Rules), rep.Selected, rep.UnresolvedTotal)), nil
+	step := network.StepRollout(p, idx, o.now())
+	p.Status.Stage, p.Status.Rollout = step.Stage, step.Status
+	out := rolloutOutcome(p, step)
+	if out.Ready == metav1.ConditionTrue {
+		out = ready(fmt.Sprintf("%d rules for %d offices", len(p.Spec.Rules), rep.Selected))
+		if rep.UnresolvedTotal > 0 {
+			out.Message += fmt.Sprintf("; %d routes unresolved fall back to the receiving office", rep.UnresolvedTotal)
+		}
 	}
-	return ready(fmt.Sprintf("%d rules for %d offices", len(p.Spec.Rules), rep.Selected)), nil
+	for _, e := range step.Events {
+		out.Events = append(out.Events, Event{Warning: e.Warning, Reason: e.Reason, Message: e.Message})
+	}
+	return out, nil
+}
+
+// rolloutOutcome is the Ready condition of a policy whose rollout stands as
+// step says: Ready once complete, Reconciling while progressing, Stalled
+// when halted, neither while paused.
+func rolloutOutcome(p *v1alpha1.RoutingPolicy, step network.RolloutStep) Outcome {
+	st := step.Status
+	where := fmt.Sprintf("stage %d of %d: %d of %d offices run revision %s", step.Stage+1, st.Stages, st.Updated, st.Offices, st.Revision)
+	if len(st.WaitingFor) > 0 {
+		where += "; waiting for " + strings.Join(st.WaitingFor, ", ")
+	}
+	switch st.Phase {
+	case v1alpha1.RolloutProgressing:
+		return Outcome{Ready: metav1.ConditionFalse, Reason: v1alpha1.ReasonRolloutProgressing, Message: "rolling out: " + where,
+			RequeueAfter: step.Requeue}
+	case v1alpha1.RolloutPaused:
+		return Outcome{Ready: metav1.ConditionFalse, Reason: v1alpha1.ReasonRolloutPaused, Idle: true,
+			Message: "spec.rollout.paused: " + where}
+	case v1alpha1.RolloutHalted:
+		deadline := v1alpha1.DefaultProgressDeadline
+		if d := p.Spec.Rollout.ProgressDeadline; d != nil {
+			deadline = d.Duration
+		}
+		return Outcome{Ready: metav1.ConditionFalse, Reason: v1alpha1.ReasonProgressDeadlineExceeded, Stalled: true,
+			Message: fmt.Sprintf("halted: %s, not healthy within spec.rollout.progressDeadline (%s); edit the policy, or pause and resume to try again", where, deadline)}
+	}
+	return ready("")
 }
 
 // users counts the offices that name an object in an indexed field; value

@@ -2,6 +2,8 @@ package controllers
 
 import (
 	"context"
+	"fmt"
+	"slices"
 
 	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -13,15 +15,38 @@ import (
 	"github.com/xinfang/petition-operator/internal/network"
 )
 
-// selected returns the offices of the index that the policy selects.
+// selected returns the offices of the index that the policy selects: by
+// its current revision, or by the stable one a staged rollout moves from.
 func selected(idx *network.Index, p *v1alpha1.RoutingPolicy) []string {
+	var stable *v1alpha1.OfficeSelector
+	if st := p.Status.Rollout; st != nil && st.Stable != nil {
+		stable = &st.Stable.OfficeSelector
+	}
 	var names []string
 	for _, o := range idx.All() {
-		if path, problem := idx.Path(o); problem == nil && network.Selects(&p.Spec.OfficeSelector, o, path) {
+		path, problem := idx.Path(o)
+		if problem != nil {
+			continue
+		}
+		if network.Selects(&p.Spec.OfficeSelector, o, path) || (stable != nil && network.Selects(stable, o, path)) {
 			names = append(names, o.Name)
 		}
 	}
 	return names
+}
+
+// entitlement is what the revision each office compiles of a policy
+// depends on besides its spec: where its rollout stands.
+func entitlement(p *v1alpha1.RoutingPolicy) string {
+	st := p.Status.Rollout
+	if st == nil {
+		return ""
+	}
+	stable := ""
+	if st.Stable != nil {
+		stable = st.Stable.Revision
+	}
+	return fmt.Sprintf("%s/%t/%d/%s", st.Revision, st.Phase == v1alpha1.RolloutComplete, p.Status.Stage, stable)
 }
 
 // routingPolicyEvents enqueues the offices a RoutingPolicy change concerns:
@@ -37,8 +62,9 @@ func (e *routingPolicyEvents) Create(_ context.Context, evt event.CreateEvent, q
 }
 
 func (e *routingPolicyEvents) Update(_ context.Context, evt event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-	if evt.ObjectOld.GetGeneration() == evt.ObjectNew.GetGeneration() {
-		return // status or metadata only
+	if evt.ObjectOld.GetGeneration() == evt.ObjectNew.GetGeneration() &&
+		entitlement(evt.ObjectOld.(*v1alpha1.RoutingPolicy)) == entitlement(evt.ObjectNew.(*v1alpha1.RoutingPolicy)) {
+		return // metadata, or status that changes no office's rules
 	}
 	enqueue(q, selected(e.index, evt.ObjectOld.(*v1alpha1.RoutingPolicy)))
 	enqueue(q, selected(e.index, evt.ObjectNew.(*v1alpha1.RoutingPolicy)))
@@ -103,7 +129,11 @@ func routeTargetsOf(ctx context.Context, c client.Reader, idx *network.Index, o 
 // routesTo reports whether a rule of p names o as its target (explicit) or
 // names o's department code (relative: it may resolve to o).
 func routesTo(p *v1alpha1.RoutingPolicy, o *v1alpha1.Office) (explicit, relative bool) {
-	for _, r := range p.Spec.Rules {
+	rules := p.Spec.Rules
+	if st := p.Status.Rollout; st != nil && st.Stable != nil {
+		rules = append(slices.Clip(rules), st.Stable.Rules...)
+	}
+	for _, r := range rules {
 		switch {
 		case string(r.RouteTo.Office) == o.Name:
 			explicit = true

@@ -83,7 +83,7 @@ func TestRoutingReachesExactlyTheSelectedTenants(t *testing.T) {
 		// The township runs the policy's generation: the rollout is done.
 		g.Expect(land.Status.UpdatedOffices).To(BeEquivalentTo(1))
 		g.Expect(k8s.Get(ctx, key("", "rt-town"), town)).To(Succeed())
-		g.Expect(town.Status.Routing.Policies).To(Equal([]v1alpha1.PolicyRevision{{Name: "rt-land", Generation: land.Generation}}))
+		g.Expect(town.Status.Routing.Policies).To(Equal([]v1alpha1.PolicyRevision{{Name: "rt-land", Revision: network.Revision(&land.Spec).Revision}}))
 	}).WithTimeout(20 * time.Second).Should(Succeed())
 
 	// Nothing else was written: every other tenant's ConfigMap is as it was.

@@ -143,7 +143,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	}
 	// A policy's status depends on every office it may select: any office
 	// event enqueues every policy, gathered over policyStatusDelay.
-	policies := &routingPolicyObserver{client: mgr.GetClient()}
+	policies := &routingPolicyObserver{client: mgr.GetClient(), now: time.Now}
 	if err := register(mgr, "routingpolicy", copts, policies.observe, nil,
 		watch{&v1alpha1.Office{}, coalesced(allRoutingPolicies(mgr.GetClient()))}); err != nil {
 		return err

@@ -41,6 +41,18 @@ type Outcome struct {
 	// Idle is true when the object is not Ready on purpose (suspended): it
 	// is neither Reconciling nor Stalled.
 	Idle bool
+	// Events are transitions besides Ready's to record once the status is
+	// written.
+	Events []Event
+	// RequeueAfter, if not zero, is when to look again if nothing else
+	// changes (a deadline).
+	RequeueAfter time.Duration
+}
+
+// Event is an event to record on the object.
+type Event struct {
+	Warning         bool
+	Reason, Message string
 }
 
 // ready is the outcome of an object that is fully reconciled.
@@ -96,8 +108,9 @@ const conflictRequeue = 250 * time.Millisecond
 // it differs from before, recording an event when Ready changed.
 func commitStatus[T statusObject](ctx context.Context, c client.Client, rec events.EventRecorder, before, obj T, outcome Outcome) (ctrl.Result, error) {
 	setConditions(obj, outcome)
+	result := ctrl.Result{RequeueAfter: outcome.RequeueAfter}
 	if equality.Semantic.DeepEqual(before, obj) {
-		return ctrl.Result{}, nil
+		return result, nil
 	}
 	// The optimistic lock makes a patch computed from a stale cache fail
 	// instead of recording the same transition twice.
@@ -114,7 +127,14 @@ func commitStatus[T statusObject](ctx context.Context, c client.Client, rec even
 		return ctrl.Result{}, fmt.Errorf("patching status of %s: %w", obj.GetName(), err)
 	}
 	recordTransition(ctx, rec, before, obj)
-	return ctrl.Result{}, nil
+	for _, e := range outcome.Events {
+		eventType := corev1.EventTypeNormal
+		if e.Warning {
+			eventType = corev1.EventTypeWarning
+		}
+		rec.Eventf(obj, nil, eventType, e.Reason, "Reconcile", "%s", e.Message)
+	}
+	return result, nil
 }
 
 // setConditions writes Ready, Reconciling and Stalled from outcome, following

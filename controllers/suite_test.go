@@ -27,7 +27,7 @@ const testImage = "ghcr.io/xinfang/petition-desk:test"
 // reconciler, as the operator runs them, without the admission webhooks:
 // these tests also give the reconcilers what the webhooks would refuse.
 func TestMain(m *testing.M) {
-	os.Exit(testenv.Run(m, testenv.OperatorOptions{Reconcilers: true, TenantImage: testImage, NoWebhooks: true},
+	os.Exit(testenv.Run(m, testenv.OperatorOptions{Reconcilers: true, TenantImage: testImage, NoWebhooks: true, RollOutDeployments: true},
 		func(env *testenv.Env, _ *testenv.Operator) error {
 			// Tests read through a direct client: what they see is what
 			// the API server stores, not the manager's cache.
@@ -134,5 +134,5 @@ func clusterSnapshot(g Gomega) *network.Snapshot {
 	g.Expect(k8s.List(context.Background(), &routing)).To(Succeed())
 	g.Expect(k8s.List(context.Background(), &policies)).To(Succeed())
 	g.Expect(k8s.List(context.Background(), &calendars)).To(Succeed())
-	return &network.Snapshot{Offices: offices.Items, RoutingPolicies: routing.Items, EscalationPolicies: policies.Items, HolidayCalendars: calendars.Items}
+	return &network.Snapshot{Offices: offices.Items, RoutingPolicies: routing.Items, EscalationPolicies: policies.Items, HolidayCalendars: calendars.Items, Live: true}
 }

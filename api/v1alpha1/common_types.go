@@ -53,6 +53,14 @@ const (
 	// ReasonInvalidDate: a date matches the YYYY-MM-DD pattern but does not
 	// exist, e.g. 2026-02-30.
 	ReasonInvalidDate = "InvalidDate"
+	// ReasonRolloutProgressing: a staged rollout is moving through its
+	// stages.
+	ReasonRolloutProgressing = "RolloutProgressing"
+	// ReasonRolloutPaused: spec.rollout.paused holds a staged rollout.
+	ReasonRolloutPaused = "RolloutPaused"
+	// ReasonProgressDeadlineExceeded: a rollout stage did not become
+	// healthy within spec.rollout.progressDeadline; the rollout is halted.
+	ReasonProgressDeadlineExceeded = "ProgressDeadlineExceeded"
 )
 
 // Level is the tier of an office in the petition network.

@@ -302,10 +302,13 @@ type OfficeRoutingStatus struct {
 	// configHash is the hash of the compiled routing table.
 	// +optional
 	ConfigHash string `json:"configHash,omitempty"`
-	// policies are the RoutingPolicies that select the office, each with the
-	// generation whose rules its compiled configuration holds: a policy's
-	// rollout has reached the office when the generation is the policy's
-	// and the office is Ready.
+	// policies are the RoutingPolicies whose rules the office's compiled
+	// configuration holds, each with the revision of them it holds: the
+	// policy's current revision, or during a staged rollout that has not
+	// reached the office, the last one fully rolled out. A rollout has
+	// reached the office when the revision is the policy's
+	// status.rollout.revision and the office is Ready with its tenant
+	// rolled out.
 	// +optional
 	// +listType=map
 	// +listMapKey=name
@@ -313,13 +316,16 @@ type OfficeRoutingStatus struct {
 	Policies []PolicyRevision `json:"policies,omitempty"`
 }
 
-// PolicyRevision is a generation of a RoutingPolicy.
+// PolicyRevision names the revision of a RoutingPolicy's rules that an
+// office compiled.
 type PolicyRevision struct {
 	// name of the RoutingPolicy.
 	// +kubebuilder:validation:MaxLength=253
 	Name string `json:"name"`
-	// generation of the RoutingPolicy (metadata.generation).
-	Generation int64 `json:"generation"`
+	// revision of the RoutingPolicy: the hash of its priority, office
+	// selector and rules.
+	// +kubebuilder:validation:MaxLength=64
+	Revision string `json:"revision"`
 }
 
 // OfficeTenantStatus reports the office's tenant service.
@@ -329,6 +335,11 @@ type OfficeTenantStatus struct {
 	// configHash is the hash of the configuration the tenant runs.
 	// +optional
 	ConfigHash string `json:"configHash,omitempty"`
+	// rolledOut is true when the tenant Deployment has rolled out the pod
+	// template of configHash: the Deployment controller observed its
+	// generation, and every replica is updated and available.
+	// +optional
+	RolledOut bool `json:"rolledOut,omitempty"`
 }
 
 // ObjectRef identifies an object of an office's tenant stack.

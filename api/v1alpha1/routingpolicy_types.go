@@ -1,6 +1,8 @@
 package v1alpha1
 
 import (
+	"time"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -144,12 +146,101 @@ type Rollout struct {
 	Strategy RolloutStrategy `json:"strategy,omitempty"`
 
 	// stages of a Staged rollout, in order; each must be healthy before the
-	// next starts.
+	// next starts. An office in no stage gets the new revision when the
+	// last stage is healthy.
 	// +optional
 	// +listType=atomic
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=10
 	Stages []RolloutStage `json:"stages,omitempty"`
+
+	// paused stops a Staged rollout at the stage it has reached: offices
+	// already in it keep the new revision, and no further stage starts.
+	// Resuming (false) restarts the stage's progress deadline, and so also
+	// resumes a rollout halted by it.
+	// +optional
+	Paused bool `json:"paused,omitempty"`
+
+	// progressDeadline is how long a stage may take to become healthy. A
+	// stage that does not halts the rollout (Stalled, reason
+	// ProgressDeadlineExceeded) until the policy is edited or the rollout is
+	// paused and resumed. Defaults to 10m.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Format=duration
+	ProgressDeadline *metav1.Duration `json:"progressDeadline,omitempty"`
+}
+
+// DefaultProgressDeadline is the progressDeadline of a rollout that sets
+// none.
+const DefaultProgressDeadline = 10 * time.Minute
+
+// RolloutPhase is where a rollout stands.
+// +kubebuilder:validation:Enum=Progressing;Paused;Halted;Complete
+type RolloutPhase string
+
+// The rollout phases.
+const (
+	// RolloutProgressing: a stage is in progress.
+	RolloutProgressing RolloutPhase = "Progressing"
+	// RolloutPaused: spec.rollout.paused holds the rollout at its stage.
+	RolloutPaused RolloutPhase = "Paused"
+	// RolloutHalted: a stage missed its progress deadline.
+	RolloutHalted RolloutPhase = "Halted"
+	// RolloutComplete: every office runs the revision.
+	RolloutComplete RolloutPhase = "Complete"
+)
+
+// RoutingPolicyRevision is what offices compile of a RoutingPolicy, kept
+// for the revision a staged rollout moves away from.
+type RoutingPolicyRevision struct {
+	// revision is the hash of priority, officeSelector and rules.
+	// +kubebuilder:validation:MaxLength=64
+	Revision string `json:"revision"`
+	// priority of the revision.
+	// +optional
+	Priority int32 `json:"priority,omitempty"`
+	// officeSelector of the revision.
+	// +optional
+	OfficeSelector OfficeSelector `json:"officeSelector,omitempty"`
+	// rules of the revision.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=64
+	Rules []RoutingRule `json:"rules,omitempty"`
+}
+
+// RolloutStatus reports a policy's rollout.
+type RolloutStatus struct {
+	// revision being rolled out, or rolled out when phase is Complete.
+	// +kubebuilder:validation:MaxLength=64
+	Revision string `json:"revision"`
+	// phase is Progressing, Paused, Halted or Complete.
+	Phase RolloutPhase `json:"phase"`
+	// stages is the number of stages; status.stage is the one in progress.
+	// +optional
+	Stages int32 `json:"stages,omitempty"`
+	// stageStartTime is when the stage in progress started, or resumed.
+	// +optional
+	StageStartTime *metav1.Time `json:"stageStartTime,omitempty"`
+	// offices is the number of offices in the stages reached so far that the
+	// rollout concerns (selected by the revision or the stable one).
+	// +optional
+	Offices int32 `json:"offices,omitempty"`
+	// updated is how many of them run the revision.
+	// +optional
+	Updated int32 `json:"updated,omitempty"`
+	// waitingFor names up to 10 offices of the reached stages that do not
+	// run the revision yet.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=10
+	WaitingFor []string `json:"waitingFor,omitempty"`
+	// stable is the last revision rolled out to every office: what offices
+	// outside the reached stages compile. Absent for a new policy, whose
+	// rules reach no office before its first stage.
+	// +optional
+	Stable *RoutingPolicyRevision `json:"stable,omitempty"`
 }
 
 // RoutingPolicySpec declares routing rules for a set of offices.
@@ -206,9 +297,14 @@ type RoutingPolicyStatus struct {
 	// +optional
 	UpdatedOffices int32 `json:"updatedOffices,omitempty"`
 
-	// stage is the index of the rollout stage in progress.
+	// stage is the index of the rollout stage in progress, counted from 0;
+	// equal to the number of stages when the rollout is complete.
 	// +optional
 	Stage int32 `json:"stage,omitempty"`
+
+	// rollout reports the rollout of the policy's current revision.
+	// +optional
+	Rollout *RolloutStatus `json:"rollout,omitempty"`
 
 	// unresolvedRoutes is the number of routes whose targets could not be
 	// resolved, over every selected office; unresolved lists the first 100.
@@ -232,6 +328,8 @@ type RoutingPolicyStatus struct {
 // +kubebuilder:printcolumn:name="Selected",type=integer,JSONPath=`.status.selectedOffices`
 // +kubebuilder:printcolumn:name="Updated",type=integer,JSONPath=`.status.updatedOffices`
 // +kubebuilder:printcolumn:name="Unresolved",type=integer,JSONPath=`.status.unresolvedRoutes`
+// +kubebuilder:printcolumn:name="Rollout",type=string,JSONPath=`.status.rollout.phase`
+// +kubebuilder:printcolumn:name="Stage",type=integer,JSONPath=`.status.stage`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type RoutingPolicy struct {

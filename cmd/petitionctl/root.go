@@ -65,7 +65,7 @@ func (o *options) load(ctx context.Context) (*manifests.Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	set := &manifests.Set{}
+	set := &manifests.Set{Live: true}
 	var offices v1alpha1.OfficeList
 	if err := c.List(ctx, &offices); err != nil {
 		return nil, fmt.Errorf("listing offices: %w", err)

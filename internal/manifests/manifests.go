@@ -32,6 +32,8 @@ type Set struct {
 	RoutingPolicies    []v1alpha1.RoutingPolicy
 	EscalationPolicies []v1alpha1.EscalationPolicy
 	HolidayCalendars   []v1alpha1.HolidayCalendar
+	// Live is true for a set read from a cluster (network.Snapshot.Live).
+	Live bool
 }
 
 var codecs = func() serializer.CodecFactory {
@@ -132,7 +134,7 @@ func expand(p string) ([]string, error) {
 
 // Snapshot returns the network the set declares.
 func (s *Set) Snapshot() *network.Snapshot {
-	return &network.Snapshot{Offices: s.Offices, RoutingPolicies: s.RoutingPolicies, EscalationPolicies: s.EscalationPolicies, HolidayCalendars: s.HolidayCalendars}
+	return &network.Snapshot{Offices: s.Offices, RoutingPolicies: s.RoutingPolicies, EscalationPolicies: s.EscalationPolicies, HolidayCalendars: s.HolidayCalendars, Live: s.Live}
 }
 
 func readFile(path string) ([]Document, []error) {

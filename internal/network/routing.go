@@ -6,7 +6,6 @@ import (
 	"sort"
 	"strings"
 
-	apimeta "k8s.io/apimachinery/pkg/api/meta"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 )
@@ -93,9 +92,37 @@ func SortPolicies(policies []v1alpha1.RoutingPolicy) {
 // CompileRouting builds the office's routing table: its inline rules, then
 // the rules of the policies that select it by descending priority, then name,
 // each target resolved through idx. path is the office's path from Path.
+// Each policy counts as the revision the office is entitled to (Entitled):
+// during a staged rollout that has not reached the office, the last one
+// rolled out everywhere. Declared reads policies as written instead.
 func CompileRouting(office *v1alpha1.Office, path []string, policies []v1alpha1.RoutingPolicy, idx *Index) RoutingTable {
-	sorted := slices.Clone(policies)
-	SortPolicies(sorted)
+	// Each policy as the revision the office is entitled to, ordered by
+	// that revision's priority, ties by name.
+	type entitlement struct {
+		policy string
+		rev    *v1alpha1.RoutingPolicyRevision
+	}
+	entitled := make([]entitlement, 0, len(policies))
+	for i := range policies {
+		p := &policies[i]
+		if !staged(p) {
+			// Hashed only when selected: most policies select few offices.
+			if Selects(&p.Spec.OfficeSelector, office, path) {
+				rev := Revision(&p.Spec)
+				entitled = append(entitled, entitlement{p.Name, &rev})
+			}
+			continue
+		}
+		if rev := Entitled(p, office, path); rev != nil && Selects(&rev.OfficeSelector, office, path) {
+			entitled = append(entitled, entitlement{p.Name, rev})
+		}
+	}
+	sort.SliceStable(entitled, func(i, j int) bool {
+		if entitled[i].rev.Priority != entitled[j].rev.Priority {
+			return entitled[i].rev.Priority > entitled[j].rev.Priority
+		}
+		return entitled[i].policy < entitled[j].policy
+	})
 	var table RoutingTable
 	add := func(policy string, rules []v1alpha1.RoutingRule) {
 		for _, r := range rules {
@@ -110,11 +137,9 @@ func CompileRouting(office *v1alpha1.Office, path []string, policies []v1alpha1.
 		}
 	}
 	add(office.Name, office.Spec.Routing.Rules)
-	for i := range sorted {
-		if Selects(&sorted[i].Spec.OfficeSelector, office, path) {
-			add(sorted[i].Name, sorted[i].Spec.Rules)
-			table.Policies = append(table.Policies, v1alpha1.PolicyRevision{Name: sorted[i].Name, Generation: sorted[i].Generation})
-		}
+	for _, e := range entitled {
+		add(e.policy, e.rev.Rules)
+		table.Policies = append(table.Policies, v1alpha1.PolicyRevision{Name: e.policy, Revision: e.rev.Revision})
 	}
 	return table
 }
@@ -241,13 +266,14 @@ type PolicyReport struct {
 // selects.
 func ReportPolicy(p *v1alpha1.RoutingPolicy, idx *Index) PolicyReport {
 	var rep PolicyReport
+	revision := Revision(&p.Spec).Revision
 	for _, o := range idx.All() {
 		path, problem := idx.Path(o)
 		if problem != nil || !Selects(&p.Spec.OfficeSelector, o, path) {
 			continue
 		}
 		rep.Selected++
-		if RunsRevision(o, p.Name, p.Generation) {
+		if RunsRevision(o, p.Name, revision) {
 			rep.Updated++
 		}
 		for _, r := range p.Spec.Rules {
@@ -267,20 +293,3 @@ func ReportPolicy(p *v1alpha1.RoutingPolicy, idx *Index) PolicyReport {
 	return rep
 }
 
-// RunsRevision reports whether the office runs the given generation of a
-// RoutingPolicy: its status says the configuration it compiled holds that
-// generation's rules, and it is Ready for its own current generation, so
-// its tenant stack was applied with that configuration.
-func RunsRevision(o *v1alpha1.Office, policy string, generation int64) bool {
-	r := o.Status.Routing
-	if r == nil || o.Status.ObservedGeneration != o.Generation ||
-		!apimeta.IsStatusConditionTrue(o.Status.Conditions, v1alpha1.ConditionReady) {
-		return false
-	}
-	for _, rev := range r.Policies {
-		if rev.Name == policy {
-			return rev.Generation == generation
-		}
-	}
-	return false
-}

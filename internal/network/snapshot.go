@@ -13,6 +13,11 @@ type Snapshot struct {
 	RoutingPolicies    []v1alpha1.RoutingPolicy
 	EscalationPolicies []v1alpha1.EscalationPolicy
 	HolidayCalendars   []v1alpha1.HolidayCalendar
+	// Live is true for a network read from a cluster: each RoutingPolicy's
+	// status says which revision an office compiles during a staged
+	// rollout (Entitled). Otherwise, as for files, every office compiles
+	// each policy as written (Declared).
+	Live bool
 }
 
 // OfficeConfig compiles the configuration of the named office exactly as the
@@ -29,13 +34,18 @@ func (s *Snapshot) OfficeConfig(name string) (*OfficeConfig, error) {
 // SnapshotCompiler compiles the offices of a Snapshot against one index of
 // it, built once. The Snapshot must not change while it is in use.
 type SnapshotCompiler struct {
-	s   *Snapshot
-	idx *Index
+	s        *Snapshot
+	idx      *Index
+	policies []v1alpha1.RoutingPolicy
 }
 
 // Compiler indexes the network of s for compiling many of its offices.
 func (s *Snapshot) Compiler() *SnapshotCompiler {
-	return &SnapshotCompiler{s: s, idx: IndexOf(s.Offices)}
+	policies := s.RoutingPolicies
+	if !s.Live {
+		policies = Declared(policies)
+	}
+	return &SnapshotCompiler{s: s, idx: IndexOf(s.Offices), policies: policies}
 }
 
 // OfficeConfig is Snapshot.OfficeConfig against the compiler's index.
@@ -83,7 +93,7 @@ func (c *SnapshotCompiler) OfficeConfig(name string) (*OfficeConfig, error) {
 			return nil, objectError("HolidayCalendar", ref, "%w", err)
 		}
 	}
-	routing := CompileRouting(office, path, s.RoutingPolicies, idx)
+	routing := CompileRouting(office, path, c.policies, idx)
 	cfg := Compile(office, path, esc, cal, &routing)
 	return &cfg, nil
 }

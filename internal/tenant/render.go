@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 
+	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/kustomize/api/krusty"
 	kusttypes "sigs.k8s.io/kustomize/api/types"
@@ -227,4 +228,20 @@ func overlay(in Input) (*kusttypes.Kustomization, error) {
 		}}},
 		Patches: patches,
 	}, nil
+}
+
+// RolledOut reports whether the Deployment runs the pod template of the
+// configuration hash: the Deployment controller observed its generation, and
+// every replica is updated and available, with no old one left. It reads
+// the status the way `kubectl rollout status` does.
+func RolledOut(d *appsv1.Deployment, configHash string) bool {
+	if d.Spec.Template.Labels[LabelConfigHash] != configHash || d.Status.ObservedGeneration < d.Generation {
+		return false
+	}
+	want := int32(1)
+	if d.Spec.Replicas != nil {
+		want = *d.Spec.Replicas
+	}
+	s := d.Status
+	return s.UpdatedReplicas == want && s.Replicas == want && s.AvailableReplicas == want
 }

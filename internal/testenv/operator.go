@@ -50,6 +50,10 @@ type OperatorOptions struct {
 	// NoWebhooks runs the manager without its admission webhooks, to test
 	// what the reconcilers do with objects the webhooks would refuse.
 	NoWebhooks bool
+	// RollOutDeployments writes the status of Deployments as
+	// kube-controller-manager would (deploymentDriver), so that tenants roll
+	// out and staged rollouts move on.
+	RollOutDeployments bool
 }
 
 // Run is the TestMain of a package whose tests need the control plane and
@@ -132,6 +136,11 @@ func (e *Env) StartOperator(opts OperatorOptions) (*Operator, error) {
 	}
 	if err != nil {
 		return fail(err)
+	}
+	if opts.RollOutDeployments {
+		if err := setupDeploymentDriver(mgr); err != nil {
+			return fail(err)
+		}
 	}
 	if !opts.NoWebhooks {
 		if err := petitionwebhook.Setup(mgr); err != nil {

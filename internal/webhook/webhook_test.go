@@ -32,7 +32,7 @@ var (
 // and webhooks, the webhooks served over TLS with the operator's own
 // certificate and registered by the operator, as `make run` does.
 func TestMain(m *testing.M) {
-	os.Exit(testenv.Run(m, testenv.OperatorOptions{Reconcilers: true, TenantImage: "ghcr.io/xinfang/petition-desk:test"},
+	os.Exit(testenv.Run(m, testenv.OperatorOptions{Reconcilers: true, TenantImage: "ghcr.io/xinfang/petition-desk:test", RollOutDeployments: true},
 		func(e *testenv.Env, _ *testenv.Operator) error {
 			env = e
 			var err error

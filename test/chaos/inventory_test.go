@@ -108,7 +108,7 @@ func (r *inventoryReport) summary() string {
 // for which skip holds are left out of the comparison (their objects still
 // count as owned).
 func checkInventory(ctx context.Context, c client.Client, skip func(*v1alpha1.Office) bool) (*inventoryReport, error) {
-	snap := &network.Snapshot{}
+	snap := &network.Snapshot{Live: true}
 	var offices v1alpha1.OfficeList
 	var routing v1alpha1.RoutingPolicyList
 	var escalation v1alpha1.EscalationPolicyList

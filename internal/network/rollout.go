@@ -1,0 +1,326 @@
+package network
+
+import (
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"strings"
+	"time"
+
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/xinfang/petition-operator/api/v1alpha1"
+)
+
+// Revision returns what offices compile of a policy's spec, with its hash.
+// Fields that say how a change rolls out (spec.rollout) are not part of it:
+// pausing a rollout changes no revision.
+func Revision(spec *v1alpha1.RoutingPolicySpec) v1alpha1.RoutingPolicyRevision {
+	r := v1alpha1.RoutingPolicyRevision{Priority: spec.Priority, OfficeSelector: spec.OfficeSelector, Rules: spec.Rules}
+	hash, err := Hash(r)
+	if err != nil {
+		// The API types always marshal.
+		panic(fmt.Sprintf("hashing a routing policy revision: %v", err))
+	}
+	r.Revision = hash
+	return r
+}
+
+// staged reports whether changes of the policy roll out in stages.
+func staged(p *v1alpha1.RoutingPolicy) bool {
+	return p.Spec.Rollout.Strategy == v1alpha1.RolloutStaged && len(p.Spec.Rollout.Stages) > 0
+}
+
+// Entitled returns the revision of the policy that the office compiles: the
+// current one, unless a staged rollout of it has not reached the office, in
+// which case the last one rolled out to every office (nil when there is
+// none: a new policy reaches no office before its first stage). It reads
+// the policy's status, which the policy's controller keeps.
+func Entitled(p *v1alpha1.RoutingPolicy, office *v1alpha1.Office, path []string) *v1alpha1.RoutingPolicyRevision {
+	cur := Revision(&p.Spec)
+	if !staged(p) {
+		return &cur
+	}
+	st := p.Status.Rollout
+	if st == nil {
+		return nil
+	}
+	if st.Revision == cur.Revision &&
+		(st.Phase == v1alpha1.RolloutComplete || StageOf(p.Spec.Rollout.Stages, office, path) <= int(p.Status.Stage)) {
+		return &cur
+	}
+	if st.Stable != nil && st.Stable.Revision == cur.Revision {
+		return &cur
+	}
+	return st.Stable
+}
+
+// Declared returns copies of the policies whose status says that their
+// current revision is rolled out everywhere: what the network compiles to
+// once every rollout is complete, and how files without status are read.
+func Declared(policies []v1alpha1.RoutingPolicy) []v1alpha1.RoutingPolicy {
+	out := make([]v1alpha1.RoutingPolicy, len(policies))
+	for i := range policies {
+		out[i] = policies[i]
+		out[i].Status.Rollout = &v1alpha1.RolloutStatus{Revision: Revision(&policies[i].Spec).Revision, Phase: v1alpha1.RolloutComplete}
+	}
+	return out
+}
+
+// StageOf returns the index of the first stage the office is in, or
+// len(stages) when it is in none: such an office gets a new revision when
+// the last stage is healthy.
+func StageOf(stages []v1alpha1.RolloutStage, office *v1alpha1.Office, path []string) int {
+	for i := range stages {
+		if InStage(&stages[i], office, path) {
+			return i
+		}
+	}
+	return len(stages)
+}
+
+// InStage reports whether the office is in the stage: every given field
+// holds.
+func InStage(s *v1alpha1.RolloutStage, office *v1alpha1.Office, path []string) bool {
+	if len(s.Levels) > 0 && !slices.Contains(s.Levels, office.Spec.Level) {
+		return false
+	}
+	if s.SubtreeOf != "" && !slices.Contains(path, string(s.SubtreeOf)) {
+		return false
+	}
+	return s.Percent == nil || Bucket(office.Name) < int(*s.Percent)
+}
+
+// Bucket places an office in one of 100 buckets by a hash of its name: a
+// stage of percent p holds the offices of buckets below p, the same ones on
+// every run.
+func Bucket(office string) int {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(office))
+	return int(h.Sum32() % 100)
+}
+
+// RunsRevision reports whether the office runs the given revision of a
+// RoutingPolicy: it is Ready for its current generation, its compiled
+// configuration holds that revision (or, for revision "", no rules of the
+// policy), and its tenant Deployment has rolled that configuration out.
+func RunsRevision(o *v1alpha1.Office, policy, revision string) bool {
+	r := o.Status.Routing
+	if r == nil || o.Status.ObservedGeneration != o.Generation ||
+		!apimeta.IsStatusConditionTrue(o.Status.Conditions, v1alpha1.ConditionReady) {
+		return false
+	}
+	got := ""
+	for _, rev := range r.Policies {
+		if rev.Name == policy {
+			got = rev.Revision
+		}
+	}
+	return got == revision
+}
+
+// rolledOut reports whether the office's tenant runs its compiled
+// configuration.
+func rolledOut(o *v1alpha1.Office) bool {
+	return o.Status.Tenant != nil && o.Status.Tenant.RolledOut
+}
+
+// RolloutStep is what a policy's controller does next: the rollout status
+// to record, the events of the transitions it made, and when to look again
+// if nothing else changes.
+type RolloutStep struct {
+	Stage  int32
+	Status *v1alpha1.RolloutStatus
+	Events []RolloutEvent
+	// Requeue is when the progress deadline of the stage in progress
+	// expires; zero when no deadline is running.
+	Requeue time.Duration
+}
+
+// RolloutEvent is a transition of a rollout.
+type RolloutEvent struct {
+	Warning bool
+	Reason  string
+	Message string
+}
+
+// The reasons of rollout events.
+const (
+	EventRolloutStarted    = "RolloutStarted"
+	EventRolloutSuperseded = "RolloutSuperseded"
+	EventStageStarted      = "StageStarted"
+	EventStageCompleted    = "StageCompleted"
+	EventRolloutComplete   = "RolloutComplete"
+	EventRolloutPaused     = "RolloutPaused"
+	EventRolloutResumed    = "RolloutResumed"
+	EventRolloutHalted     = "RolloutHalted"
+)
+
+// maxWaitingListed bounds status.rollout.waitingFor.
+const maxWaitingListed = 10
+
+// StepRollout moves the policy's rollout on from its recorded status, given
+// the network and the time: it starts a rollout for a new revision
+// (superseding one in progress), completes stages whose offices all run the
+// revision, starts the next, and halts a stage past its progress deadline.
+// An Immediate policy's rollout is complete at once.
+func StepRollout(p *v1alpha1.RoutingPolicy, idx *Index, now time.Time) RolloutStep {
+	cur := Revision(&p.Spec)
+	prev := p.Status.Rollout
+	st := &v1alpha1.RolloutStatus{Phase: v1alpha1.RolloutProgressing}
+	if prev != nil {
+		st = prev.DeepCopy()
+	}
+	step := RolloutStep{Stage: p.Status.Stage, Status: st}
+	event := func(warning bool, reason, format string, args ...any) {
+		step.Events = append(step.Events, RolloutEvent{Warning: warning, Reason: reason, Message: fmt.Sprintf(format, args...)})
+	}
+	stages := p.Spec.Rollout.Stages
+	st.Stages = int32(len(stages))
+	nowT := metav1.NewTime(now)
+
+	if !staged(p) {
+		st.Revision, st.Phase, st.Stable, st.StageStartTime, st.WaitingFor = cur.Revision, v1alpha1.RolloutComplete, &cur, nil, nil
+		st.Stages, step.Stage = 0, 0
+		st.Offices, st.Updated = countRollout(p, idx, cur.Revision, nil, func(*v1alpha1.Office, []string) bool { return true })
+		return step
+	}
+
+	if prev == nil || prev.Revision != cur.Revision {
+		// A new revision: its rollout starts at the first stage, from the
+		// last revision rolled out everywhere.
+		switch {
+		case prev != nil && prev.Phase != v1alpha1.RolloutComplete:
+			event(false, EventRolloutSuperseded, "revision %s supersedes revision %s at stage %d of %d", cur.Revision, prev.Revision, p.Status.Stage+1, prev.Stages)
+		default:
+			event(false, EventRolloutStarted, "rolling out revision %s in %d stages", cur.Revision, len(stages))
+		}
+		st.Revision, st.Phase, st.StageStartTime = cur.Revision, v1alpha1.RolloutProgressing, &nowT
+		step.Stage = 0
+		if st.Stable != nil && st.Stable.Revision == cur.Revision {
+			// Back to the revision every office runs.
+			st.Phase, step.Stage = v1alpha1.RolloutComplete, int32(len(stages))
+		}
+	}
+	if st.Phase == v1alpha1.RolloutComplete {
+		st.StageStartTime, st.WaitingFor = nil, nil
+		step.Stage = int32(len(stages))
+		st.Offices, st.Updated = countRollout(p, idx, cur.Revision, st.Stable, func(*v1alpha1.Office, []string) bool { return true })
+		return step
+	}
+	if int(step.Stage) >= len(stages) {
+		// Stages were removed under a rollout: the last one is in progress.
+		step.Stage = int32(len(stages) - 1)
+	}
+
+	switch {
+	case p.Spec.Rollout.Paused:
+		if st.Phase != v1alpha1.RolloutPaused {
+			event(false, EventRolloutPaused, "paused at stage %d of %d", step.Stage+1, len(stages))
+		}
+		st.Phase = v1alpha1.RolloutPaused
+	case st.Phase == v1alpha1.RolloutPaused:
+		// Resumed: the stage gets its whole deadline again.
+		event(false, EventRolloutResumed, "resumed at stage %d of %d", step.Stage+1, len(stages))
+		st.Phase, st.StageStartTime = v1alpha1.RolloutProgressing, &nowT
+	}
+
+	for {
+		reached := func(o *v1alpha1.Office, path []string) bool { return StageOf(stages, o, path) <= int(step.Stage) }
+		var waiting []string
+		st.Offices, st.Updated, waiting = countRolloutWaiting(p, idx, cur.Revision, st.Stable, reached)
+		st.WaitingFor = waiting
+		if st.Phase != v1alpha1.RolloutProgressing || st.Updated < st.Offices {
+			break
+		}
+		event(false, EventStageCompleted, "stage %d of %d (%s): %d offices run revision %s", step.Stage+1, len(stages), describeStage(&stages[step.Stage]), st.Offices, cur.Revision)
+		step.Stage++
+		st.StageStartTime = &nowT
+		if int(step.Stage) == len(stages) {
+			event(false, EventRolloutComplete, "revision %s runs on every office", cur.Revision)
+			st.Phase, st.Stable, st.StageStartTime, st.WaitingFor = v1alpha1.RolloutComplete, &cur, nil, nil
+			st.Offices, st.Updated = countRollout(p, idx, cur.Revision, st.Stable, func(*v1alpha1.Office, []string) bool { return true })
+			return step
+		}
+		event(false, EventStageStarted, "stage %d of %d (%s) started", step.Stage+1, len(stages), describeStage(&stages[step.Stage]))
+	}
+
+	if st.Phase == v1alpha1.RolloutProgressing {
+		deadline := v1alpha1.DefaultProgressDeadline
+		if d := p.Spec.Rollout.ProgressDeadline; d != nil {
+			deadline = d.Duration
+		}
+		started := now
+		if st.StageStartTime != nil {
+			started = st.StageStartTime.Time
+		}
+		if left := started.Add(deadline).Sub(now); left > 0 {
+			step.Requeue = left
+		} else {
+			st.Phase = v1alpha1.RolloutHalted
+			event(true, EventRolloutHalted, "stage %d of %d (%s) not healthy within %s: %d of %d offices run revision %s; waiting for %s",
+				step.Stage+1, len(stages), describeStage(&stages[step.Stage]), deadline, st.Updated, st.Offices, cur.Revision, strings.Join(st.WaitingFor, ", "))
+		}
+	}
+	return step
+}
+
+// countRollout counts the offices in (per in) that the rollout concerns and
+// those of them that run the revision.
+func countRollout(p *v1alpha1.RoutingPolicy, idx *Index, revision string, stable *v1alpha1.RoutingPolicyRevision, in func(*v1alpha1.Office, []string) bool) (int32, int32) {
+	total, updated, _ := countRolloutWaiting(p, idx, revision, stable, in)
+	return total, updated
+}
+
+func countRolloutWaiting(p *v1alpha1.RoutingPolicy, idx *Index, revision string, stable *v1alpha1.RoutingPolicyRevision, in func(*v1alpha1.Office, []string) bool) (int32, int32, []string) {
+	var total, updated int32
+	var waiting []string
+	for _, o := range idx.All() {
+		path, problem := idx.Path(o)
+		if problem != nil {
+			continue
+		}
+		selectedNow := Selects(&p.Spec.OfficeSelector, o, path)
+		if !selectedNow && (stable == nil || !Selects(&stable.OfficeSelector, o, path)) {
+			continue
+		}
+		if !in(o, path) {
+			continue
+		}
+		total++
+		want := revision
+		if !selectedNow {
+			want = ""
+		}
+		if RunsRevision(o, p.Name, want) && rolledOut(o) {
+			updated++
+		} else {
+			waiting = append(waiting, o.Name)
+		}
+	}
+	slices.Sort(waiting)
+	if len(waiting) > maxWaitingListed {
+		waiting = waiting[:maxWaitingListed]
+	}
+	return total, updated, waiting
+}
+
+// describeStage words a stage as its fields say it.
+func describeStage(s *v1alpha1.RolloutStage) string {
+	var parts []string
+	if len(s.Levels) > 0 {
+		levels := make([]string, len(s.Levels))
+		for i, l := range s.Levels {
+			levels[i] = string(l)
+		}
+		parts = append(parts, "levels "+strings.Join(levels, ","))
+	}
+	if s.SubtreeOf != "" {
+		parts = append(parts, "subtree of "+string(s.SubtreeOf))
+	}
+	if s.Percent != nil {
+		parts = append(parts, fmt.Sprintf("%d%%", *s.Percent))
+	}
+	return strings.Join(parts, ", ")
+}
