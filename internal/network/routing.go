@@ -6,7 +6,6 @@ import (
 	"sort"
 	"strings"
 
-
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 )
 
@@ -292,4 +291,3 @@ func ReportPolicy(p *v1alpha1.RoutingPolicy, idx *Index) PolicyReport {
 	}
 	return rep
 }
-
