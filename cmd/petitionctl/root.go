@@ -44,7 +44,7 @@ operator, so what it says offline is what the cluster will do.`,
 	pf.StringVar(&o.context, "context", "", "kubeconfig context to use")
 	pf.StringVarP(&o.output, "output", "o", "", "output format: empty for a table, or json")
 
-	root.AddCommand(newTreeCommand(o), newRouteCommand(o), newWindowsCommand(o), newDeadlinesCommand(o), newPlanCommand(o), newValidateCommand(o), &cobra.Command{
+	root.AddCommand(newTreeCommand(o), newRouteCommand(o), newWindowsCommand(o), newDeadlinesCommand(o), newPlanCommand(o), newValidateCommand(o), newRolloutCommand(o), &cobra.Command{
 		Use:   "version",
 		Short: "Print the version of petitionctl",
 		Args:  cobra.NoArgs,

@@ -324,3 +324,47 @@ func describeStage(s *v1alpha1.RolloutStage) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// StageReport is one stage of a policy's rollout as `petitionctl rollout
+// status` shows it.
+type StageReport struct {
+	// Stage is the stage's number, counted from 1; len(stages)+1 stands
+	// for the offices in no stage.
+	Stage int `json:"stage"`
+	// Description words the stage's fields.
+	Description string `json:"description"`
+	// Offices the rollout concerns in this stage (and in no earlier one).
+	Offices int `json:"offices"`
+	// Updated is how many of them run the revision.
+	Updated int `json:"updated"`
+	// Waiting names up to 10 of them that do not run it.
+	Waiting []string `json:"waiting,omitempty"`
+}
+
+// RolloutPlan reports each stage of the policy's staged rollout: its
+// offices and how many run the revision being rolled out. Offices in no
+// stage come last, when there are any.
+func RolloutPlan(p *v1alpha1.RoutingPolicy, idx *Index) []StageReport {
+	stages := p.Spec.Rollout.Stages
+	var stable *v1alpha1.RoutingPolicyRevision
+	if st := p.Status.Rollout; st != nil {
+		stable = st.Stable
+	}
+	revision := Revision(&p.Spec).Revision
+	out := make([]StageReport, 0, len(stages)+1)
+	for i := 0; i <= len(stages); i++ {
+		total, updated, waiting := countRolloutWaiting(p, idx, revision, stable, func(o *v1alpha1.Office, path []string) bool {
+			return StageOf(stages, o, path) == i
+		})
+		r := StageReport{Stage: i + 1, Offices: int(total), Updated: int(updated), Waiting: waiting}
+		if i < len(stages) {
+			r.Description = describeStage(&stages[i])
+		} else if total == 0 {
+			break
+		} else {
+			r.Description = "in no stage (with the last)"
+		}
+		out = append(out, r)
+	}
+	return out
+}

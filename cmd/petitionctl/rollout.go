@@ -1,0 +1,201 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+
+	"github.com/xinfang/petition-operator/api/v1alpha1"
+	"github.com/xinfang/petition-operator/internal/network"
+)
+
+// rolloutReport is `petitionctl rollout status -o json`.
+type rolloutReport struct {
+	Policy   string                  `json:"policy"`
+	Strategy string                  `json:"strategy"`
+	Revision string                  `json:"revision"`
+	Phase    string                  `json:"phase,omitempty"`
+	Stage    int32                   `json:"stage"`
+	Stable   string                  `json:"stableRevision,omitempty"`
+	Message  string                  `json:"message,omitempty"`
+	Stages   []network.StageReport   `json:"stages"`
+	Rollout  *v1alpha1.RolloutStatus `json:"-"`
+}
+
+// errRolloutHalted is the exit of a watch that ends on a halted rollout.
+var errRolloutHalted = errors.New("the rollout is halted")
+
+func newRolloutCommand(o *options) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "rollout",
+		Short: "Follow the staged rollout of a RoutingPolicy",
+	}
+	var watch bool
+	var timeout time.Duration
+	status := &cobra.Command{
+		Use:   "status NAME",
+		Short: "Show where a RoutingPolicy's rollout stands, stage by stage",
+		Long: `status shows the rollout of the policy's current revision: its phase
+(Progressing, Paused, Halted, Complete), the stage in progress, and for each
+stage its offices and how many run the revision (Ready, with it compiled,
+and their tenant Deployment rolled out). Offices outside the reached stages
+run the stable revision, the last one rolled out everywhere.
+
+With --watch (the default from the cluster) it prints a line at each change
+and exits when the rollout is complete (0) or halted (1), like kubectl
+rollout status. Offline (-f) it shows which offices each stage holds.`,
+		Example: `  petitionctl rollout status wage-arrears
+  petitionctl rollout status wage-arrears --watch=false -o json
+  petitionctl rollout status wage-arrears -f config/samples`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			offline := len(o.files) > 0
+			rep, err := o.rolloutReport(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if offline || !watch || o.output != "" {
+				if o.output == "" {
+					_, _ = fmt.Fprintln(o.out, rep.headline())
+					if len(rep.Stages) == 0 {
+						return nil
+					}
+				}
+				return o.print(rep, "STAGE\tOFFICES\tUPDATED\tWAITING FOR", rolloutRows(rep, offline)...)
+			}
+			return o.watchRollout(cmd.Context(), args[0], rep, timeout)
+		},
+	}
+	status.Flags().BoolVarP(&watch, "watch", "w", true, "from the cluster: follow the rollout until it is complete or halted")
+	status.Flags().DurationVar(&timeout, "timeout", 0, "with --watch: give up after this long (0: never)")
+	cmd.AddCommand(status)
+	return cmd
+}
+
+// rolloutReport reads the policy and the network and reports its rollout.
+func (o *options) rolloutReport(ctx context.Context, name string) (*rolloutReport, error) {
+	set, err := o.load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var p *v1alpha1.RoutingPolicy
+	for i := range set.RoutingPolicies {
+		if set.RoutingPolicies[i].Name == name {
+			p = &set.RoutingPolicies[i]
+		}
+	}
+	if p == nil {
+		return nil, fmt.Errorf("RoutingPolicy/%s: not found", name)
+	}
+	rep := &rolloutReport{Policy: p.Name, Strategy: string(p.Spec.Rollout.Strategy), Revision: network.Revision(&p.Spec).Revision,
+		Stage: p.Status.Stage, Rollout: p.Status.Rollout}
+	if rep.Strategy == "" {
+		rep.Strategy = string(v1alpha1.RolloutImmediate)
+	}
+	if st := p.Status.Rollout; st != nil && st.Revision == rep.Revision {
+		rep.Phase = string(st.Phase)
+		if st.Stable != nil {
+			rep.Stable = st.Stable.Revision
+		}
+	} else if set.Live {
+		rep.Phase = "Pending"
+	}
+	if c := apimeta.FindStatusCondition(p.Status.Conditions, v1alpha1.ConditionReady); c != nil && c.ObservedGeneration == p.Generation {
+		rep.Message = c.Message
+	}
+	if p.Spec.Rollout.Strategy == v1alpha1.RolloutStaged {
+		rep.Stages = network.RolloutPlan(p, network.IndexOf(set.Offices))
+	}
+	return rep, nil
+}
+
+// rolloutRows are the table rows of a report.
+func rolloutRows(rep *rolloutReport, offline bool) []string {
+	rows := make([]string, 0, len(rep.Stages))
+	for _, s := range rep.Stages {
+		updated, waiting := fmt.Sprint(s.Updated), strings.Join(s.Waiting, ",")
+		if offline {
+			updated, waiting = "-", ""
+		}
+		mark := " "
+		if !offline && rep.Phase != string(v1alpha1.RolloutComplete) && int32(s.Stage-1) == rep.Stage {
+			mark = "*"
+		}
+		rows = append(rows, fmt.Sprintf("%s%d %s\t%d\t%s\t%s", mark, s.Stage, s.Description, s.Offices, updated, dash(waiting)))
+	}
+	return rows
+}
+
+// headline is the one-line summary of a report.
+func (rep *rolloutReport) headline() string {
+	if rep.Strategy != string(v1alpha1.RolloutStaged) {
+		line := fmt.Sprintf("RoutingPolicy %s: revision %s, Immediate: every office at once", rep.Policy, rep.Revision)
+		if st := rep.Rollout; st != nil && st.Revision == rep.Revision {
+			line += fmt.Sprintf("; %d of %d offices run it with their tenant rolled out", st.Updated, st.Offices)
+		}
+		return line
+	}
+	if rep.Phase == "" {
+		return fmt.Sprintf("RoutingPolicy %s: revision %s, Staged in %d stages (read from files: the offices of each stage)",
+			rep.Policy, rep.Revision, len(rep.Stages))
+	}
+	line := fmt.Sprintf("RoutingPolicy %s: revision %s, %s, stage %d of %d", rep.Policy, rep.Revision, rep.Phase,
+		min(int(rep.Stage)+1, len(rep.Stages)), len(rep.Stages))
+	if st := rep.Rollout; st != nil && st.Revision == rep.Revision {
+		line += fmt.Sprintf(": %d of %d offices updated", st.Updated, st.Offices)
+	}
+	return line
+}
+
+// watchRollout prints the report's headline and stages, then a line at each
+// change, until the rollout is complete or halted.
+func (o *options) watchRollout(ctx context.Context, name string, rep *rolloutReport, timeout time.Duration) error {
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	_, _ = fmt.Fprintln(o.out, rep.headline())
+	printStages(o.out, rep)
+	last := rep.headline()
+	for {
+		switch rep.Phase {
+		case string(v1alpha1.RolloutComplete):
+			_, _ = fmt.Fprintf(o.out, "RoutingPolicy %s: revision %s runs on every office\n", rep.Policy, rep.Revision)
+			return nil
+		case string(v1alpha1.RolloutHalted):
+			_, _ = fmt.Fprintf(o.out, "RoutingPolicy %s: %s\n", rep.Policy, rep.Message)
+			return errRolloutHalted
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("RoutingPolicy/%s: still %s at stage %d: %w", name, dash(rep.Phase), rep.Stage+1, ctx.Err())
+		case <-time.After(time.Second):
+		}
+		next, err := o.rolloutReport(ctx, name)
+		if err != nil {
+			return err
+		}
+		rep = next
+		if h := rep.headline(); h != last {
+			_, _ = fmt.Fprintln(o.out, h)
+			last = h
+		}
+	}
+}
+
+func printStages(w io.Writer, rep *rolloutReport) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	_, _ = fmt.Fprintln(tw, "STAGE\tOFFICES\tUPDATED\tWAITING FOR")
+	for _, r := range rolloutRows(rep, false) {
+		_, _ = fmt.Fprintln(tw, r)
+	}
+	_ = tw.Flush()
+}
