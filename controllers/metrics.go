@@ -39,8 +39,11 @@ var (
 		"Offices a RoutingPolicy selects (state=selected) and those already running its current revision (state=updated).",
 		[]string{"policy", "state"}, nil)
 	policyStageDesc = prometheus.NewDesc("petition_routingpolicy_rollout_stage",
-		"The rollout stage a RoutingPolicy has reached; 0 for an Immediate rollout.",
+		"The stage of a RoutingPolicy's staged rollout in progress, from 0; the number of stages once complete, 0 for an Immediate policy.",
 		[]string{"policy"}, nil)
+	policyPhaseDesc = prometheus.NewDesc("petition_routingpolicy_rollout_phase",
+		"1 for the phase a RoutingPolicy's rollout is in (Progressing, Paused, Halted, Complete), 0 for the others.",
+		[]string{"policy", "phase"}, nil)
 	policyUnresolvedDesc = prometheus.NewDesc("petition_routingpolicy_unresolved_routes",
 		"Routes of a RoutingPolicy whose targets resolve to no office, over every office it selects.",
 		[]string{"policy"}, nil)
@@ -94,7 +97,7 @@ var _ prometheus.Collector = &networkCollector{}
 
 func (c *networkCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{officesDesc, officeRulesDesc, officeUnresolvedDesc, tenantsDesc,
-		policyRulesDesc, policyOfficesDesc, policyStageDesc, policyUnresolvedDesc, scrapeErrorDesc} {
+		policyRulesDesc, policyOfficesDesc, policyStageDesc, policyPhaseDesc, policyUnresolvedDesc, scrapeErrorDesc} {
 		ch <- d
 	}
 }
@@ -158,6 +161,13 @@ func (c *networkCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(policyOfficesDesc, prometheus.GaugeValue, float64(p.Status.SelectedOffices), p.Name, "selected")
 		ch <- prometheus.MustNewConstMetric(policyOfficesDesc, prometheus.GaugeValue, float64(p.Status.UpdatedOffices), p.Name, "updated")
 		ch <- prometheus.MustNewConstMetric(policyStageDesc, prometheus.GaugeValue, float64(p.Status.Stage), p.Name)
+		for _, phase := range []v1alpha1.RolloutPhase{v1alpha1.RolloutProgressing, v1alpha1.RolloutPaused, v1alpha1.RolloutHalted, v1alpha1.RolloutComplete} {
+			v := 0.0
+			if p.Status.Rollout != nil && p.Status.Rollout.Phase == phase {
+				v = 1
+			}
+			ch <- prometheus.MustNewConstMetric(policyPhaseDesc, prometheus.GaugeValue, v, p.Name, string(phase))
+		}
 		ch <- prometheus.MustNewConstMetric(policyUnresolvedDesc, prometheus.GaugeValue, float64(p.Status.UnresolvedRoutes), p.Name)
 	}
 }

@@ -68,7 +68,10 @@ done
 
 say "Applying the sample network (config/samples)"
 kubectl apply --server-side -k "${root}/config/samples"
-kubectl wait --for condition=Ready --timeout=60s offices,routingpolicies,escalationpolicies,holidaycalendars --all >/dev/null
+kubectl wait --for condition=Ready --timeout=60s offices,escalationpolicies,holidaycalendars --all >/dev/null
+# A Staged policy is Ready once its last stage is healthy, which takes tenants
+# that roll out; every policy reports its rollout at once.
+kubectl wait --for=jsonpath='{.status.rollout.phase}' --timeout=60s routingpolicies --all >/dev/null
 
 say "kubectl get petition   (every kind of the petition category)"
 kubectl get petition
@@ -76,6 +79,13 @@ say "kubectl get offices -o wide"
 kubectl get offices -o wide
 say "petitionctl tree"
 "${root}/bin/petitionctl" tree
+say "kubectl get routingpolicies   (rp)"
+kubectl get routingpolicies
+say "petitionctl rollout status wage-arrears --watch=false   (a Staged policy)"
+"${root}/bin/petitionctl" rollout status wage-arrears --watch=false
+echo
+echo "(Stage 1 waits for the City's tenant to roll out, which takes nodes to run its"
+echo "pods. A new policy reaches the offices of later stages only then.)"
 say "Tenant namespaces: kubectl get namespaces -l app.kubernetes.io/managed-by=petition-operator"
 kubectl get namespaces -l app.kubernetes.io/managed-by=petition-operator -L pod-security.kubernetes.io/enforce
 say "One office's tenant stack: kubectl get deploy,rs,pods,svc,cm,netpol,pdb -n office-nanyang-city"
