@@ -87,6 +87,7 @@ func TestDefaultCRDs(t *testing.T) {
 		"holidaycalendars.petition.xinfang.io",
 		"offices.petition.xinfang.io",
 		"routingpolicies.petition.xinfang.io",
+		"tenantdefaults.petition.xinfang.io",
 	}
 	slices.Sort(names)
 	if !slices.Equal(names, want) {

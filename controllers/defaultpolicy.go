@@ -23,10 +23,13 @@ type defaultPolicy struct {
 	client client.Client
 }
 
-// Start ensures the policy once; the EscalationPolicy controller calls
-// ensure again when the policy is deleted.
+// Start ensures the policy, and the TenantDefaults, once; their
+// controllers ensure them again when they are deleted.
 func (d *defaultPolicy) Start(ctx context.Context) error {
 	if err := d.ensure(ctx, v1alpha1.DefaultEscalationPolicy); err != nil {
+		return err
+	}
+	if err := defaultTenantDefaults(ctx, d.reader, d.client, v1alpha1.DefaultTenantDefaults); err != nil {
 		return err
 	}
 	<-ctx.Done()

@@ -127,9 +127,13 @@ func (r *officeReconciler) reconcile(ctx context.Context, office *v1alpha1.Offic
 	if err != nil {
 		return Outcome{}, err
 	}
+	image, err := r.image(ctx, office, path)
+	if err != nil {
+		return Outcome{}, err
+	}
 	objs, err := tenant.Render(tenant.Input{
 		Office: office, Config: config, ConfigHash: hash,
-		DefaultImage: r.opts.TenantImage, IngressNamespace: r.opts.IngressNamespace,
+		DefaultImage: image, IngressNamespace: r.opts.IngressNamespace,
 		Labels: r.opts.shardLabels(office),
 	})
 	if err != nil {
@@ -153,7 +157,7 @@ func (r *officeReconciler) reconcile(ctx context.Context, office *v1alpha1.Offic
 	office.Status.Inventory = inventory
 
 	var deploy appsv1.Deployment
-	office.Status.Tenant = &v1alpha1.OfficeTenantStatus{ConfigHash: hash}
+	office.Status.Tenant = &v1alpha1.OfficeTenantStatus{ConfigHash: hash, Image: image}
 	if err := r.client.Get(ctx, types.NamespacedName{Namespace: office.Status.Namespace, Name: "desk"}, &deploy); err == nil {
 		office.Status.Tenant.ReadyReplicas = deploy.Status.ReadyReplicas
 		office.Status.Tenant.RolledOut = tenant.RolledOut(&deploy, hash)
@@ -161,6 +165,19 @@ func (r *officeReconciler) reconcile(ctx context.Context, office *v1alpha1.Offic
 		return Outcome{}, err
 	}
 	return ready(fmt.Sprintf("tenant stack applied in %s; office at %s", office.Status.Namespace, strings.Join(path, "/"))), nil
+}
+
+// image returns the image the office's tenant runs: its own, or the
+// default image as far as its rollout has reached the office.
+func (r *officeReconciler) image(ctx context.Context, office *v1alpha1.Office, path []string) (string, error) {
+	td := &v1alpha1.TenantDefaults{}
+	if err := r.client.Get(ctx, types.NamespacedName{Name: v1alpha1.DefaultTenantDefaults}, td); err != nil {
+		if !apierrors.IsNotFound(err) {
+			return "", err
+		}
+		td = nil
+	}
+	return network.EntitledImage(td, r.opts.TenantImage, office, path), nil
 }
 
 // escalation resolves the office's chain from its EscalationPolicy (the

@@ -44,23 +44,34 @@ func (o *routingPolicyObserver) observe(ctx context.Context, p *v1alpha1.Routing
 	p.Status.Unresolved = rep.Unresolved
 	step := network.StepRollout(p, idx, o.now())
 	p.Status.Stage, p.Status.Rollout = step.Stage, step.Status
-	out := rolloutOutcome(p, step)
+	if step.Completed {
+		stable := network.Revision(&p.Spec)
+		p.Status.Stable = stable.DeepCopy()
+	}
+	out := rolloutOutcome(&p.Spec.Rollout, step)
 	if out.Ready == metav1.ConditionTrue {
 		out = ready(fmt.Sprintf("%d rules for %d offices", len(p.Spec.Rules), rep.Selected))
 		if rep.UnresolvedTotal > 0 {
 			out.Message += fmt.Sprintf("; %d routes unresolved fall back to the receiving office", rep.UnresolvedTotal)
 		}
 	}
-	for _, e := range step.Events {
-		out.Events = append(out.Events, Event{Warning: e.Warning, Reason: e.Reason, Message: e.Message})
-	}
+	out.Events = rolloutEvents(step)
 	return out, nil
 }
 
-// rolloutOutcome is the Ready condition of a policy whose rollout stands as
-// step says: Ready once complete, Reconciling while progressing, Stalled
+// rolloutEvents are the events of a rollout step's transitions.
+func rolloutEvents(step network.RolloutStep) []Event {
+	out := make([]Event, len(step.Events))
+	for i, e := range step.Events {
+		out[i] = Event{Warning: e.Warning, Reason: e.Reason, Message: e.Message}
+	}
+	return out
+}
+
+// rolloutOutcome is the Ready condition of an object whose rollout stands
+// as step says: Ready once complete, Reconciling while progressing, Stalled
 // when halted, neither while paused.
-func rolloutOutcome(p *v1alpha1.RoutingPolicy, step network.RolloutStep) Outcome {
+func rolloutOutcome(r *v1alpha1.Rollout, step network.RolloutStep) Outcome {
 	st := step.Status
 	where := fmt.Sprintf("stage %d of %d: %d of %d offices run revision %s", step.Stage+1, st.Stages, st.Updated, st.Offices, st.Revision)
 	if len(st.WaitingFor) > 0 {
@@ -74,12 +85,9 @@ func rolloutOutcome(p *v1alpha1.RoutingPolicy, step network.RolloutStep) Outcome
 		return Outcome{Ready: metav1.ConditionFalse, Reason: v1alpha1.ReasonRolloutPaused, Idle: true,
 			Message: "spec.rollout.paused: " + where}
 	case v1alpha1.RolloutHalted:
-		deadline := v1alpha1.DefaultProgressDeadline
-		if d := p.Spec.Rollout.ProgressDeadline; d != nil {
-			deadline = d.Duration
-		}
 		return Outcome{Ready: metav1.ConditionFalse, Reason: v1alpha1.ReasonProgressDeadlineExceeded, Stalled: true,
-			Message: fmt.Sprintf("halted: %s, not healthy within spec.rollout.progressDeadline (%s); edit the policy, or pause and resume to try again", where, deadline)}
+			Message: fmt.Sprintf("halted: %s, not healthy within spec.rollout.progressDeadline (%s); edit the spec, or pause and resume to try again",
+				where, network.ProgressDeadline(r))}
 	}
 	return ready("")
 }

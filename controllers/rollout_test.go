@@ -97,7 +97,7 @@ func TestStagedRollout(t *testing.T) {
 	rev1 := network.Revision(&policy.Spec).Revision
 	g.Expect(st.Phase).To(Equal(v1alpha1.RolloutComplete))
 	g.Expect(stage).To(BeEquivalentTo(3))
-	g.Expect(st.Stable.Revision).To(Equal(rev1))
+	g.Expect(policy.Status.Stable.Revision).To(Equal(rev1))
 	g.Expect(st.Offices).To(BeEquivalentTo(6))
 	g.Expect(st.Updated).To(BeEquivalentTo(6))
 	for _, o := range offices {
@@ -146,7 +146,7 @@ func TestStagedRollout(t *testing.T) {
 		st, stage := rolloutOf(g, policy)
 		g.Expect(st.Phase).To(Equal(v1alpha1.RolloutComplete))
 		g.Expect(stage).To(BeEquivalentTo(3))
-		g.Expect(st.Stable.Revision).To(Equal(rev2))
+		g.Expect(policy.Status.Stable.Revision).To(Equal(rev2))
 	}).WithTimeout(60 * time.Second).WithPolling(100 * time.Millisecond).Should(Succeed())
 	expectReady(t, policy)
 
@@ -165,7 +165,7 @@ func TestStagedRollout(t *testing.T) {
 	g.Expect(st.Revision).To(Equal(rev3))
 	g.Expect(stage).To(BeEquivalentTo(1))
 	g.Expect(st.WaitingFor).To(Equal([]string{"ro-town-a"}))
-	g.Expect(st.Stable.Revision).To(Equal(rev2))
+	g.Expect(policy.Status.Stable.Revision).To(Equal(rev2))
 	g.Expect(condition(g, policy, v1alpha1.ConditionReady).Message).To(ContainSubstring("waiting for ro-town-a"))
 	g.Expect(events(g, "ro-land")).To(ContainElement("RolloutHalted"))
 	for o, want := range map[string]string{"ro-city": "ro-county-a", "ro-county-a": "ro-county-a", "ro-town-a": "ro-county-a",
@@ -184,7 +184,7 @@ func TestStagedRollout(t *testing.T) {
 		g.Expect(st.Revision).To(Equal(rev4))
 		g.Expect(st.Phase).To(Equal(v1alpha1.RolloutHalted))
 		g.Expect(stage).To(BeEquivalentTo(1))
-		g.Expect(st.Stable.Revision).To(Equal(rev2))
+		g.Expect(policy.Status.Stable.Revision).To(Equal(rev2))
 	}).WithTimeout(30 * time.Second).Should(Succeed())
 	g.Expect(routeTarget(g, "ro-town-a")).To(Equal("ro-city"))
 	g.Expect(routeTarget(g, "ro-town-b")).To(Equal("ro-land"))
@@ -201,7 +201,7 @@ func TestStagedRollout(t *testing.T) {
 	update(t, policy, func(p *v1alpha1.RoutingPolicy) { p.Spec.Rollout.Paused = false })
 	expectReady(t, policy)
 	st, stage = rolloutOf(g, policy)
-	g.Expect(st.Stable.Revision).To(Equal(rev4))
+	g.Expect(policy.Status.Stable.Revision).To(Equal(rev4))
 	g.Expect(stage).To(BeEquivalentTo(3))
 	for _, o := range offices {
 		g.Expect(routeTarget(g, o.Name)).To(Equal("ro-city"), o.Name)

@@ -19,8 +19,8 @@ import (
 // its current revision, or by the stable one a staged rollout moves from.
 func selected(idx *network.Index, p *v1alpha1.RoutingPolicy) []string {
 	var stable *v1alpha1.OfficeSelector
-	if st := p.Status.Rollout; st != nil && st.Stable != nil {
-		stable = &st.Stable.OfficeSelector
+	if st := p.Status.Stable; st != nil {
+		stable = &st.OfficeSelector
 	}
 	var names []string
 	for _, o := range idx.All() {
@@ -43,8 +43,8 @@ func entitlement(p *v1alpha1.RoutingPolicy) string {
 		return ""
 	}
 	stable := ""
-	if st.Stable != nil {
-		stable = st.Stable.Revision
+	if p.Status.Stable != nil {
+		stable = p.Status.Stable.Revision
 	}
 	return fmt.Sprintf("%s/%t/%d/%s", st.Revision, st.Phase == v1alpha1.RolloutComplete, p.Status.Stage, stable)
 }
@@ -130,8 +130,8 @@ func routeTargetsOf(ctx context.Context, c client.Reader, idx *network.Index, o 
 // names o's department code (relative: it may resolve to o).
 func routesTo(p *v1alpha1.RoutingPolicy, o *v1alpha1.Office) (explicit, relative bool) {
 	rules := p.Spec.Rules
-	if st := p.Status.Rollout; st != nil && st.Stable != nil {
-		rules = append(slices.Clip(rules), st.Stable.Rules...)
+	if st := p.Status.Stable; st != nil {
+		rules = append(slices.Clip(rules), st.Rules...)
 	}
 	for _, r := range rules {
 		switch {

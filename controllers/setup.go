@@ -10,6 +10,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -121,6 +122,8 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		Named("office").
 		Watches(&v1alpha1.Office{}, &officeEvents{index: index, reader: mgr.GetClient()}).
 		Watches(&v1alpha1.RoutingPolicy{}, &routingPolicyEvents{index: index}).
+		// The default tenant image and where its rollout stands.
+		Watches(&v1alpha1.TenantDefaults{}, &tenantDefaultsEvents{reader: mgr.GetClient()}).
 		// A policy or calendar change reaches the offices that use it, and
 		// only those.
 		// A change of their status (the count of offices that use them,
@@ -150,6 +153,17 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	}
 	defaults := &defaultPolicy{reader: mgr.GetAPIReader(), client: mgr.GetClient()}
 	if err := mgr.Add(defaults); err != nil {
+		return err
+	}
+	// The rollout of the default tenant image follows every office.
+	tenants := &tenantRollout{client: mgr.GetClient(), image: opts.TenantImage, now: time.Now}
+	ensureTenantDefaults := func(ctx context.Context, name string) error {
+		return defaultTenantDefaults(ctx, mgr.GetAPIReader(), mgr.GetClient(), name)
+	}
+	if err := register(mgr, "tenantdefaults", copts, tenants.observe, ensureTenantDefaults,
+		watch{&v1alpha1.Office{}, coalesced(func(context.Context, client.Object) []reconcile.Request {
+			return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: v1alpha1.DefaultTenantDefaults}}}
+		})}); err != nil {
 		return err
 	}
 	// Policies and calendars count the offices that use them.

@@ -30,6 +30,7 @@ func addKnownTypes(s *runtime.Scheme) error {
 		&RoutingPolicy{}, &RoutingPolicyList{},
 		&EscalationPolicy{}, &EscalationPolicyList{},
 		&HolidayCalendar{}, &HolidayCalendarList{},
+		&TenantDefaults{}, &TenantDefaultsList{},
 	)
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil

@@ -194,7 +194,8 @@ type OfficeTenant struct {
 	// +kubebuilder:validation:Maximum=50
 	Replicas *int32 `json:"replicas,omitempty"`
 
-	// image of the tenant service. Defaults to the operator's --tenant-image.
+	// image of the tenant service. Defaults to the TenantDefaults image,
+	// rolled out in stages, or the operator's --tenant-image.
 	// +optional
 	// +kubebuilder:validation:MaxLength=512
 	// +kubebuilder:validation:Pattern=`^[^\s]*$`
@@ -335,6 +336,9 @@ type OfficeTenantStatus struct {
 	// configHash is the hash of the configuration the tenant runs.
 	// +optional
 	ConfigHash string `json:"configHash,omitempty"`
+	// image the tenant Deployment was given.
+	// +optional
+	Image string `json:"image,omitempty"`
 	// rolledOut is true when the tenant Deployment has rolled out the pod
 	// template of configHash: the Deployment controller observed its
 	// generation, and every replica is updated and available.

@@ -210,7 +210,8 @@ type RoutingPolicyRevision struct {
 	Rules []RoutingRule `json:"rules,omitempty"`
 }
 
-// RolloutStatus reports a policy's rollout.
+// RolloutStatus reports a staged rollout: of a RoutingPolicy's revision, or
+// of the default tenant image.
 type RolloutStatus struct {
 	// revision being rolled out, or rolled out when phase is Complete.
 	// +kubebuilder:validation:MaxLength=64
@@ -224,7 +225,9 @@ type RolloutStatus struct {
 	// +optional
 	StageStartTime *metav1.Time `json:"stageStartTime,omitempty"`
 	// offices is the number of offices in the stages reached so far that the
-	// rollout concerns (selected by the revision or the stable one).
+	// rollout concerns: for a RoutingPolicy, those selected by the revision
+	// or the stable one; for the tenant image, those that name no image of
+	// their own. Suspended offices are left out.
 	// +optional
 	Offices int32 `json:"offices,omitempty"`
 	// updated is how many of them run the revision.
@@ -236,11 +239,6 @@ type RolloutStatus struct {
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=10
 	WaitingFor []string `json:"waitingFor,omitempty"`
-	// stable is the last revision rolled out to every office: what offices
-	// outside the reached stages compile. Absent for a new policy, whose
-	// rules reach no office before its first stage.
-	// +optional
-	Stable *RoutingPolicyRevision `json:"stable,omitempty"`
 }
 
 // RoutingPolicySpec declares routing rules for a set of offices.
@@ -305,6 +303,12 @@ type RoutingPolicyStatus struct {
 	// rollout reports the rollout of the policy's current revision.
 	// +optional
 	Rollout *RolloutStatus `json:"rollout,omitempty"`
+
+	// stable is the last revision rolled out to every office: what offices
+	// outside the reached stages compile. Absent for a new policy, whose
+	// rules reach no office before its first stage.
+	// +optional
+	Stable *RoutingPolicyRevision `json:"stable,omitempty"`
 
 	// unresolvedRoutes is the number of routes whose targets could not be
 	// resolved, over every selected office; unresolved lists the first 100.

@@ -101,11 +101,11 @@ func (o *options) rolloutReport(ctx context.Context, name string) (*rolloutRepor
 	}
 	if st := p.Status.Rollout; st != nil && st.Revision == rep.Revision {
 		rep.Phase = string(st.Phase)
-		if st.Stable != nil {
-			rep.Stable = st.Stable.Revision
-		}
 	} else if set.Live {
 		rep.Phase = "Pending"
+	}
+	if p.Status.Stable != nil {
+		rep.Stable = p.Status.Stable.Revision
 	}
 	if c := apimeta.FindStatusCondition(p.Status.Conditions, v1alpha1.ConditionReady); c != nil && c.ObservedGeneration == p.Generation {
 		rep.Message = c.Message

@@ -86,6 +86,11 @@ func (o *options) load(ctx context.Context) (*manifests.Set, error) {
 		return nil, fmt.Errorf("listing holiday calendars: %w", err)
 	}
 	set.HolidayCalendars = calendars.Items
+	var defaults v1alpha1.TenantDefaultsList
+	if err := c.List(ctx, &defaults); err != nil {
+		return nil, fmt.Errorf("listing tenant defaults: %w", err)
+	}
+	set.TenantDefaults = defaults.Items
 	return set, nil
 }
 

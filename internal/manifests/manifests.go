@@ -32,6 +32,7 @@ type Set struct {
 	RoutingPolicies    []v1alpha1.RoutingPolicy
 	EscalationPolicies []v1alpha1.EscalationPolicy
 	HolidayCalendars   []v1alpha1.HolidayCalendar
+	TenantDefaults     []v1alpha1.TenantDefaults
 	// Live is true for a set read from a cluster (network.Snapshot.Live).
 	Live bool
 }
@@ -214,6 +215,8 @@ func (s *Set) Add(raw []byte) error {
 		s.EscalationPolicies = append(s.EscalationPolicies, *o)
 	case *v1alpha1.HolidayCalendar:
 		s.HolidayCalendars = append(s.HolidayCalendars, *o)
+	case *v1alpha1.TenantDefaults:
+		s.TenantDefaults = append(s.TenantDefaults, *o)
 	default:
 		return fmt.Errorf("unsupported kind %s", gvk.Kind)
 	}

@@ -29,7 +29,7 @@ func Revision(spec *v1alpha1.RoutingPolicySpec) v1alpha1.RoutingPolicyRevision {
 
 // staged reports whether changes of the policy roll out in stages.
 func staged(p *v1alpha1.RoutingPolicy) bool {
-	return p.Spec.Rollout.Strategy == v1alpha1.RolloutStaged && len(p.Spec.Rollout.Stages) > 0
+	return (&rolloutSubject{rollout: &p.Spec.Rollout}).staged()
 }
 
 // Entitled returns the revision of the policy that the office compiles: the
@@ -42,18 +42,20 @@ func Entitled(p *v1alpha1.RoutingPolicy, office *v1alpha1.Office, path []string)
 	if !staged(p) {
 		return &cur
 	}
-	st := p.Status.Rollout
-	if st == nil {
-		return nil
-	}
-	if st.Revision == cur.Revision &&
-		(st.Phase == v1alpha1.RolloutComplete || StageOf(p.Spec.Rollout.Stages, office, path) <= int(p.Status.Stage)) {
+	if reached(&p.Spec.Rollout, p.Status.Rollout, p.Status.Stage, cur.Revision, office, path) {
 		return &cur
 	}
-	if st.Stable != nil && st.Stable.Revision == cur.Revision {
+	if st := p.Status.Stable; st != nil && st.Revision == cur.Revision {
 		return &cur
 	}
-	return st.Stable
+	return p.Status.Stable
+}
+
+// reached reports whether the rollout of revision, as its status says, has
+// reached the office.
+func reached(r *v1alpha1.Rollout, st *v1alpha1.RolloutStatus, stage int32, revision string, office *v1alpha1.Office, path []string) bool {
+	return st != nil && st.Revision == revision &&
+		(st.Phase == v1alpha1.RolloutComplete || StageOf(r.Stages, office, path) <= int(stage))
 }
 
 // Declared returns copies of the policies whose status says that their
@@ -107,8 +109,7 @@ func Bucket(office string) int {
 // policy), and its tenant Deployment has rolled that configuration out.
 func RunsRevision(o *v1alpha1.Office, policy, revision string) bool {
 	r := o.Status.Routing
-	if r == nil || o.Status.ObservedGeneration != o.Generation ||
-		!apimeta.IsStatusConditionTrue(o.Status.Conditions, v1alpha1.ConditionReady) {
+	if r == nil || !officeCurrent(o) {
 		return false
 	}
 	got := ""
@@ -120,13 +121,19 @@ func RunsRevision(o *v1alpha1.Office, policy, revision string) bool {
 	return got == revision
 }
 
+// officeCurrent reports whether the office's status is Ready for its
+// current generation.
+func officeCurrent(o *v1alpha1.Office) bool {
+	return o.Status.ObservedGeneration == o.Generation && apimeta.IsStatusConditionTrue(o.Status.Conditions, v1alpha1.ConditionReady)
+}
+
 // rolledOut reports whether the office's tenant runs its compiled
 // configuration.
 func rolledOut(o *v1alpha1.Office) bool {
 	return o.Status.Tenant != nil && o.Status.Tenant.RolledOut
 }
 
-// RolloutStep is what a policy's controller does next: the rollout status
+// RolloutStep is what a rollout's controller does next: the rollout status
 // to record, the events of the transitions it made, and when to look again
 // if nothing else changes.
 type RolloutStep struct {
@@ -136,6 +143,9 @@ type RolloutStep struct {
 	// Requeue is when the progress deadline of the stage in progress
 	// expires; zero when no deadline is running.
 	Requeue time.Duration
+	// Completed is true when the revision runs everywhere: it is the stable
+	// one from now on.
+	Completed bool
 }
 
 // RolloutEvent is a transition of a rollout.
@@ -160,54 +170,103 @@ const (
 // maxWaitingListed bounds status.rollout.waitingFor.
 const maxWaitingListed = 10
 
+// rolloutSubject is what a staged rollout moves to the offices: a revision
+// of a RoutingPolicy or the default tenant image.
+type rolloutSubject struct {
+	rollout *v1alpha1.Rollout
+	// revision being rolled out, and stable, the one every office ran last
+	// ("" for none).
+	revision, stable string
+	// concerns reports whether the rollout concerns an office (suspended
+	// offices never are); runs whether the office runs the revision, its
+	// tenant rolled out.
+	concerns func(o *v1alpha1.Office, path []string) bool
+	runs     func(o *v1alpha1.Office) bool
+}
+
+// staged reports whether the subject rolls out in stages.
+func (s *rolloutSubject) staged() bool {
+	return s.rollout.Strategy == v1alpha1.RolloutStaged && len(s.rollout.Stages) > 0
+}
+
 // StepRollout moves the policy's rollout on from its recorded status, given
 // the network and the time: it starts a rollout for a new revision
 // (superseding one in progress), completes stages whose offices all run the
 // revision, starts the next, and halts a stage past its progress deadline.
-// An Immediate policy's rollout is complete at once.
+// An Immediate policy's rollout is complete at once. The step's Completed
+// says that the current revision is now the stable one.
 func StepRollout(p *v1alpha1.RoutingPolicy, idx *Index, now time.Time) RolloutStep {
-	cur := Revision(&p.Spec)
-	prev := p.Status.Rollout
+	return stepRollout(policySubject(p, idx), p.Status.Rollout, p.Status.Stage, idx, now)
+}
+
+// policySubject is the rollout of the policy's current revision.
+func policySubject(p *v1alpha1.RoutingPolicy, idx *Index) *rolloutSubject {
+	cur := Revision(&p.Spec).Revision
+	stable := p.Status.Stable
+	s := &rolloutSubject{rollout: &p.Spec.Rollout, revision: cur,
+		concerns: func(o *v1alpha1.Office, path []string) bool {
+			return Selects(&p.Spec.OfficeSelector, o, path) || (stable != nil && Selects(&stable.OfficeSelector, o, path))
+		},
+		runs: func(o *v1alpha1.Office) bool {
+			// An office the revision does not select runs it when it
+			// compiles none of the policy's rules.
+			want := cur
+			if path, problem := idx.Path(o); problem == nil && !Selects(&p.Spec.OfficeSelector, o, path) {
+				want = ""
+			}
+			return RunsRevision(o, p.Name, want) && rolledOut(o)
+		},
+	}
+	if stable != nil {
+		s.stable = stable.Revision
+	}
+	return s
+}
+
+// stepRollout is StepRollout for any subject.
+func stepRollout(s *rolloutSubject, prev *v1alpha1.RolloutStatus, prevStage int32, idx *Index, now time.Time) RolloutStep {
 	st := &v1alpha1.RolloutStatus{Phase: v1alpha1.RolloutProgressing}
 	if prev != nil {
 		st = prev.DeepCopy()
 	}
-	step := RolloutStep{Stage: p.Status.Stage, Status: st}
+	step := RolloutStep{Stage: prevStage, Status: st}
 	event := func(warning bool, reason, format string, args ...any) {
 		step.Events = append(step.Events, RolloutEvent{Warning: warning, Reason: reason, Message: fmt.Sprintf(format, args...)})
 	}
-	stages := p.Spec.Rollout.Stages
+	stages := s.rollout.Stages
 	st.Stages = int32(len(stages))
 	nowT := metav1.NewTime(now)
-
-	if !staged(p) {
-		st.Revision, st.Phase, st.Stable, st.StageStartTime, st.WaitingFor = cur.Revision, v1alpha1.RolloutComplete, &cur, nil, nil
-		st.Stages, step.Stage = 0, 0
-		st.Offices, st.Updated = countRollout(p, idx, cur.Revision, nil, func(*v1alpha1.Office, []string) bool { return true })
+	all := func(o *v1alpha1.Office, path []string) bool { return true }
+	complete := func() RolloutStep {
+		st.Phase, st.StageStartTime, st.WaitingFor = v1alpha1.RolloutComplete, nil, nil
+		step.Stage, step.Completed = int32(len(stages)), true
+		st.Offices, st.Updated, _ = countRollout(s, idx, all)
 		return step
 	}
 
-	if prev == nil || prev.Revision != cur.Revision {
+	if !s.staged() {
+		st.Revision, st.Stages = s.revision, 0
+		step = complete()
+		step.Stage = 0
+		return step
+	}
+	if prev == nil || prev.Revision != s.revision {
 		// A new revision: its rollout starts at the first stage, from the
 		// last revision rolled out everywhere.
-		switch {
-		case prev != nil && prev.Phase != v1alpha1.RolloutComplete:
-			event(false, EventRolloutSuperseded, "revision %s supersedes revision %s at stage %d of %d", cur.Revision, prev.Revision, p.Status.Stage+1, prev.Stages)
-		default:
-			event(false, EventRolloutStarted, "rolling out revision %s in %d stages", cur.Revision, len(stages))
+		if prev != nil && prev.Phase != v1alpha1.RolloutComplete {
+			event(false, EventRolloutSuperseded, "revision %s supersedes revision %s at stage %d of %d", s.revision, prev.Revision, prevStage+1, prev.Stages)
+		} else {
+			event(false, EventRolloutStarted, "rolling out revision %s in %d stages", s.revision, len(stages))
 		}
-		st.Revision, st.Phase, st.StageStartTime = cur.Revision, v1alpha1.RolloutProgressing, &nowT
+		st.Revision, st.Phase, st.StageStartTime = s.revision, v1alpha1.RolloutProgressing, &nowT
 		step.Stage = 0
-		if st.Stable != nil && st.Stable.Revision == cur.Revision {
+		if s.stable == s.revision {
 			// Back to the revision every office runs.
-			st.Phase, step.Stage = v1alpha1.RolloutComplete, int32(len(stages))
+			return complete()
 		}
 	}
 	if st.Phase == v1alpha1.RolloutComplete {
-		st.StageStartTime, st.WaitingFor = nil, nil
-		step.Stage = int32(len(stages))
-		st.Offices, st.Updated = countRollout(p, idx, cur.Revision, st.Stable, func(*v1alpha1.Office, []string) bool { return true })
-		return step
+		return complete()
 	}
 	if int(step.Stage) >= len(stages) {
 		// Stages were removed under a rollout: the last one is in progress.
@@ -215,7 +274,7 @@ func StepRollout(p *v1alpha1.RoutingPolicy, idx *Index, now time.Time) RolloutSt
 	}
 
 	switch {
-	case p.Spec.Rollout.Paused:
+	case s.rollout.Paused:
 		if st.Phase != v1alpha1.RolloutPaused {
 			event(false, EventRolloutPaused, "paused at stage %d of %d", step.Stage+1, len(stages))
 		}
@@ -228,29 +287,22 @@ func StepRollout(p *v1alpha1.RoutingPolicy, idx *Index, now time.Time) RolloutSt
 
 	for {
 		reached := func(o *v1alpha1.Office, path []string) bool { return StageOf(stages, o, path) <= int(step.Stage) }
-		var waiting []string
-		st.Offices, st.Updated, waiting = countRolloutWaiting(p, idx, cur.Revision, st.Stable, reached)
-		st.WaitingFor = waiting
+		st.Offices, st.Updated, st.WaitingFor = countRollout(s, idx, reached)
 		if st.Phase != v1alpha1.RolloutProgressing || st.Updated < st.Offices {
 			break
 		}
-		event(false, EventStageCompleted, "stage %d of %d (%s): %d offices run revision %s", step.Stage+1, len(stages), describeStage(&stages[step.Stage]), st.Offices, cur.Revision)
+		event(false, EventStageCompleted, "stage %d of %d (%s): %d offices run revision %s", step.Stage+1, len(stages), describeStage(&stages[step.Stage]), st.Offices, s.revision)
 		step.Stage++
 		st.StageStartTime = &nowT
 		if int(step.Stage) == len(stages) {
-			event(false, EventRolloutComplete, "revision %s runs on every office", cur.Revision)
-			st.Phase, st.Stable, st.StageStartTime, st.WaitingFor = v1alpha1.RolloutComplete, &cur, nil, nil
-			st.Offices, st.Updated = countRollout(p, idx, cur.Revision, st.Stable, func(*v1alpha1.Office, []string) bool { return true })
-			return step
+			event(false, EventRolloutComplete, "revision %s runs on every office", s.revision)
+			return complete()
 		}
 		event(false, EventStageStarted, "stage %d of %d (%s) started", step.Stage+1, len(stages), describeStage(&stages[step.Stage]))
 	}
 
 	if st.Phase == v1alpha1.RolloutProgressing {
-		deadline := v1alpha1.DefaultProgressDeadline
-		if d := p.Spec.Rollout.ProgressDeadline; d != nil {
-			deadline = d.Duration
-		}
+		deadline := ProgressDeadline(s.rollout)
 		started := now
 		if st.StageStartTime != nil {
 			started = st.StageStartTime.Time
@@ -260,40 +312,32 @@ func StepRollout(p *v1alpha1.RoutingPolicy, idx *Index, now time.Time) RolloutSt
 		} else {
 			st.Phase = v1alpha1.RolloutHalted
 			event(true, EventRolloutHalted, "stage %d of %d (%s) not healthy within %s: %d of %d offices run revision %s; waiting for %s",
-				step.Stage+1, len(stages), describeStage(&stages[step.Stage]), deadline, st.Updated, st.Offices, cur.Revision, strings.Join(st.WaitingFor, ", "))
+				step.Stage+1, len(stages), describeStage(&stages[step.Stage]), deadline, st.Updated, st.Offices, s.revision, strings.Join(st.WaitingFor, ", "))
 		}
 	}
 	return step
 }
 
-// countRollout counts the offices in (per in) that the rollout concerns and
-// those of them that run the revision.
-func countRollout(p *v1alpha1.RoutingPolicy, idx *Index, revision string, stable *v1alpha1.RoutingPolicyRevision, in func(*v1alpha1.Office, []string) bool) (int32, int32) {
-	total, updated, _ := countRolloutWaiting(p, idx, revision, stable, in)
-	return total, updated
+// ProgressDeadline is the rollout's progressDeadline or its default.
+func ProgressDeadline(r *v1alpha1.Rollout) time.Duration {
+	if r.ProgressDeadline != nil {
+		return r.ProgressDeadline.Duration
+	}
+	return v1alpha1.DefaultProgressDeadline
 }
 
-func countRolloutWaiting(p *v1alpha1.RoutingPolicy, idx *Index, revision string, stable *v1alpha1.RoutingPolicyRevision, in func(*v1alpha1.Office, []string) bool) (int32, int32, []string) {
+// countRollout counts the offices in (per in) that the rollout concerns,
+// those of them that run the revision, and names the first of the others.
+func countRollout(s *rolloutSubject, idx *Index, in func(*v1alpha1.Office, []string) bool) (int32, int32, []string) {
 	var total, updated int32
 	var waiting []string
 	for _, o := range idx.All() {
 		path, problem := idx.Path(o)
-		if problem != nil {
-			continue
-		}
-		selectedNow := Selects(&p.Spec.OfficeSelector, o, path)
-		if !selectedNow && (stable == nil || !Selects(&stable.OfficeSelector, o, path)) {
-			continue
-		}
-		if !in(o, path) {
+		if problem != nil || o.Spec.Suspend || !s.concerns(o, path) || !in(o, path) {
 			continue
 		}
 		total++
-		want := revision
-		if !selectedNow {
-			want = ""
-		}
-		if RunsRevision(o, p.Name, want) && rolledOut(o) {
+		if s.runs(o) {
 			updated++
 		} else {
 			waiting = append(waiting, o.Name)
@@ -345,15 +389,14 @@ type StageReport struct {
 // offices and how many run the revision being rolled out. Offices in no
 // stage come last, when there are any.
 func RolloutPlan(p *v1alpha1.RoutingPolicy, idx *Index) []StageReport {
-	stages := p.Spec.Rollout.Stages
-	var stable *v1alpha1.RoutingPolicyRevision
-	if st := p.Status.Rollout; st != nil {
-		stable = st.Stable
-	}
-	revision := Revision(&p.Spec).Revision
+	return rolloutPlan(policySubject(p, idx), idx)
+}
+
+func rolloutPlan(s *rolloutSubject, idx *Index) []StageReport {
+	stages := s.rollout.Stages
 	out := make([]StageReport, 0, len(stages)+1)
 	for i := 0; i <= len(stages); i++ {
-		total, updated, waiting := countRolloutWaiting(p, idx, revision, stable, func(o *v1alpha1.Office, path []string) bool {
+		total, updated, waiting := countRollout(s, idx, func(o *v1alpha1.Office, path []string) bool {
 			return StageOf(stages, o, path) == i
 		})
 		r := StageReport{Stage: i + 1, Offices: int(total), Updated: int(updated), Waiting: waiting}

@@ -53,6 +53,10 @@ func stagedPolicy(to string) *v1alpha1.RoutingPolicy {
 func step(p *v1alpha1.RoutingPolicy, offices []v1alpha1.Office, now time.Time) ([]string, RolloutStep) {
 	s := StepRollout(p, IndexOf(offices), now)
 	p.Status.Stage, p.Status.Rollout = s.Stage, s.Status
+	if s.Completed {
+		cur := Revision(&p.Spec)
+		p.Status.Stable = &cur
+	}
 	var reasons []string
 	for _, e := range s.Events {
 		reasons = append(reasons, e.Reason)
@@ -70,7 +74,7 @@ func TestStepRolloutMovesStageByStage(t *testing.T) {
 	if fmt.Sprint(reasons) != "[RolloutStarted]" || s.Stage != 0 || s.Status.Phase != v1alpha1.RolloutProgressing {
 		t.Fatalf("first step: events %v, stage %d, phase %s", reasons, s.Stage, s.Status.Phase)
 	}
-	if s.Status.Offices != 1 || s.Status.Updated != 0 || fmt.Sprint(s.Status.WaitingFor) != "[nanyang]" || s.Status.Stable != nil {
+	if s.Status.Offices != 1 || s.Status.Updated != 0 || fmt.Sprint(s.Status.WaitingFor) != "[nanyang]" || p.Status.Stable != nil {
 		t.Fatalf("stage 1: %+v", s.Status)
 	}
 	if s.Requeue != time.Minute {
@@ -109,7 +113,7 @@ func TestStepRolloutMovesStageByStage(t *testing.T) {
 	if fmt.Sprint(reasons) != want || s.Stage != 3 || s.Status.Phase != v1alpha1.RolloutComplete {
 		t.Fatalf("events %v (want %s), stage %d, phase %s", reasons, want, s.Stage, s.Status.Phase)
 	}
-	if s.Status.Stable == nil || s.Status.Stable.Revision != rev || s.Status.Offices != 8 || s.Status.Updated != 8 || s.Requeue != 0 {
+	if p.Status.Stable == nil || p.Status.Stable.Revision != rev || s.Status.Offices != 8 || s.Status.Updated != 8 || s.Requeue != 0 {
 		t.Fatalf("complete: %+v", s.Status)
 	}
 	// Steady: nothing more happens.
@@ -123,7 +127,8 @@ func TestStepRolloutHaltsPausesAndIsSuperseded(t *testing.T) {
 	offices := rolloutNetwork()
 	p := stagedPolicy("nanyang")
 	stable := Revision(&p.Spec)
-	p.Status.Rollout = &v1alpha1.RolloutStatus{Revision: stable.Revision, Phase: v1alpha1.RolloutComplete, Stable: &stable}
+	p.Status.Rollout = &v1alpha1.RolloutStatus{Revision: stable.Revision, Phase: v1alpha1.RolloutComplete}
+	p.Status.Stable = &stable
 	p.Status.Stage = 3
 
 	// An edit starts a rollout from the stable revision.
@@ -169,8 +174,8 @@ func TestStepRolloutHaltsPausesAndIsSuperseded(t *testing.T) {
 	// the same stable revision.
 	p.Spec.Rules[0].RouteTo.Office = "zhenping-nr"
 	reasons, s = step(p, offices, t0.Add(5*time.Minute))
-	if fmt.Sprint(reasons) != "[RolloutSuperseded]" || s.Stage != 0 || s.Status.Stable.Revision != stable.Revision {
-		t.Fatalf("superseded: events %v, stage %d, stable %s", reasons, s.Stage, s.Status.Stable.Revision)
+	if fmt.Sprint(reasons) != "[RolloutSuperseded]" || s.Stage != 0 || p.Status.Stable.Revision != stable.Revision {
+		t.Fatalf("superseded: events %v, stage %d, stable %s", reasons, s.Stage, p.Status.Stable.Revision)
 	}
 	// Reverting to the stable revision completes at once.
 	p.Spec.Rules = stable.Rules
@@ -198,7 +203,7 @@ func TestImmediateAndDeclaredPoliciesReachEveryOffice(t *testing.T) {
 		t.Error("an Immediate policy does not reach every office")
 	}
 	_, s := step(p, offices, time.Now())
-	if s.Status.Phase != v1alpha1.RolloutComplete || s.Status.Stable == nil || s.Stage != 0 || len(s.Events) != 0 {
+	if s.Status.Phase != v1alpha1.RolloutComplete || p.Status.Stable == nil || s.Stage != 0 || len(s.Events) != 0 {
 		t.Errorf("Immediate: %+v", s)
 	}
 }

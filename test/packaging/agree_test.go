@@ -115,6 +115,7 @@ func TestChartAgreesWithKustomize(t *testing.T) {
 		want := []string{
 			"escalationpolicies.petition.xinfang.io", "holidaycalendars.petition.xinfang.io",
 			"offices.petition.xinfang.io", "routingpolicies.petition.xinfang.io",
+			"tenantdefaults.petition.xinfang.io",
 		}
 		if !slices.Equal(names(hc), want) || !slices.Equal(names(kc), want) {
 			t.Fatalf("CRDs: chart %v, kustomize %v, want %v", names(hc), names(kc), want)

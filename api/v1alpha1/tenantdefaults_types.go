@@ -1,0 +1,114 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// DefaultTenantDefaults is the name of the one TenantDefaults object the
+// operator reads; it creates it when it is missing.
+const DefaultTenantDefaults = "default"
+
+// DefaultTenantRollout is the rollout of a TenantDefaults that names none:
+// City, then Counties, Departments and Townships. The CRD's default of
+// spec.rollout is the same.
+func DefaultTenantRollout() Rollout {
+	stages := make([]RolloutStage, 0, 4)
+	for _, l := range []Level{LevelCity, LevelCounty, LevelDepartment, LevelTownship} {
+		stages = append(stages, RolloutStage{Levels: []Level{l}})
+	}
+	return Rollout{Strategy: RolloutStaged, Stages: stages}
+}
+
+// TenantDefaultsSpec declares what every office's tenant runs unless the
+// office says otherwise, and how a change of it rolls out.
+type TenantDefaultsSpec struct {
+	// image is the default image of the tenant desk service; offices that
+	// set spec.tenant.image run their own. Empty means the operator's
+	// --tenant-image.
+	// +optional
+	// +kubebuilder:validation:MaxLength=512
+	// +kubebuilder:validation:Pattern=`^[^\s]+$`
+	Image string `json:"image,omitempty"`
+
+	// rollout says how a change of the default image (here or of the
+	// operator's --tenant-image) reaches the offices: by default level by
+	// level, City, Counties, Departments, then Townships, each stage's
+	// tenants rolled out before the next starts.
+	// +optional
+	// +kubebuilder:default={strategy: Staged, stages: {{levels: {City}}, {levels: {County}}, {levels: {Department}}, {levels: {Township}}}}
+	Rollout *Rollout `json:"rollout,omitempty"`
+}
+
+// TenantRollout returns the rollout of the default image: spec.rollout, or
+// DefaultTenantRollout when it is not set.
+func (d *TenantDefaults) TenantRollout() *Rollout {
+	if d.Spec.Rollout != nil {
+		return d.Spec.Rollout
+	}
+	r := DefaultTenantRollout()
+	return &r
+}
+
+// TenantDefaultsStatus is the rollout of the default tenant image.
+type TenantDefaultsStatus struct {
+	StatusCommon `json:",inline"`
+
+	// image is the default image being rolled out, or rolled out once the
+	// rollout is complete.
+	// +optional
+	Image string `json:"image,omitempty"`
+
+	// stableImage is the last default image rolled out to every office:
+	// what offices outside the reached stages run.
+	// +optional
+	StableImage string `json:"stableImage,omitempty"`
+
+	// stage is the index of the rollout stage in progress, counted from 0;
+	// equal to the number of stages when the rollout is complete.
+	// +optional
+	Stage int32 `json:"stage,omitempty"`
+
+	// rollout reports the rollout of image.
+	// +optional
+	Rollout *RolloutStatus `json:"rollout,omitempty"`
+}
+
+// TenantDefaults holds what every office's tenant runs unless the office
+// says otherwise — the desk image — and rolls a change of it out in stages.
+// There is one, named default.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Cluster,shortName=td,categories=petition
+// +kubebuilder:validation:XValidation:rule="self.metadata.name == 'default'",message="metadata.name must be default: the operator reads one TenantDefaults"
+// +kubebuilder:printcolumn:name="Image",type=string,JSONPath=`.status.image`
+// +kubebuilder:printcolumn:name="Stable",type=string,JSONPath=`.status.stableImage`
+// +kubebuilder:printcolumn:name="Rollout",type=string,JSONPath=`.status.rollout.phase`
+// +kubebuilder:printcolumn:name="Stage",type=integer,JSONPath=`.status.stage`
+// +kubebuilder:printcolumn:name="Updated",type=integer,JSONPath=`.status.rollout.updated`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type TenantDefaults struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec declares the defaults.
+	// +optional
+	Spec TenantDefaultsSpec `json:"spec,omitempty"`
+
+	// status is the rollout of the default image.
+	// +optional
+	Status TenantDefaultsStatus `json:"status,omitempty"`
+}
+
+// CommonStatus returns the status fields every kind has.
+func (d *TenantDefaults) CommonStatus() *StatusCommon { return &d.Status.StatusCommon }
+
+// +kubebuilder:object:root=true
+
+// TenantDefaultsList is a list of TenantDefaults.
+type TenantDefaultsList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []TenantDefaults `json:"items"`
+}
