@@ -13,6 +13,7 @@ import (
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
+	"github.com/xinfang/petition-operator/internal/manifests"
 	"github.com/xinfang/petition-operator/internal/network"
 )
 
@@ -40,9 +41,10 @@ func newRolloutCommand(o *options) *cobra.Command {
 	var watch bool
 	var timeout time.Duration
 	status := &cobra.Command{
-		Use:   "status NAME",
-		Short: "Show where a RoutingPolicy's rollout stands, stage by stage",
-		Long: `status shows the rollout of the policy's current revision: its phase
+		Use:   "status (NAME | rp/NAME | td/default)",
+		Short: "Show where a RoutingPolicy's or the default tenant image's rollout stands, stage by stage",
+		Long: `status shows the rollout of a RoutingPolicy's current revision (NAME or
+rp/NAME), or of the default tenant image (td/default, the TenantDefaults): its phase
 (Progressing, Paused, Halted, Complete), the stage in progress, and for each
 stage its offices and how many run the revision (Ready, with it compiled,
 and their tenant Deployment rolled out). Offices outside the reached stages
@@ -53,7 +55,8 @@ and exits when the rollout is complete (0) or halted (1), like kubectl
 rollout status. Offline (-f) it shows which offices each stage holds.`,
 		Example: `  petitionctl rollout status wage-arrears
   petitionctl rollout status wage-arrears --watch=false -o json
-  petitionctl rollout status wage-arrears -f config/samples`,
+  petitionctl rollout status wage-arrears -f config/samples
+  petitionctl rollout status td/default`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			offline := len(o.files) > 0
@@ -79,11 +82,24 @@ rollout status. Offline (-f) it shows which offices each stage holds.`,
 	return cmd
 }
 
-// rolloutReport reads the policy and the network and reports its rollout.
+// rolloutReport reads the policy (NAME, rp/NAME) or the TenantDefaults
+// (td/default) and the network, and reports its rollout.
 func (o *options) rolloutReport(ctx context.Context, name string) (*rolloutReport, error) {
 	set, err := o.load(ctx)
 	if err != nil {
 		return nil, err
+	}
+	kind, bare, found := strings.Cut(name, "/")
+	if !found {
+		kind, bare = "rp", name
+	}
+	switch kind {
+	case "rp", "routingpolicy", "routingpolicies":
+		name = bare
+	case "td", "tenantdefaults":
+		return tenantReport(set, bare)
+	default:
+		return nil, fmt.Errorf("%s: unknown kind %q: name a RoutingPolicy (NAME or rp/NAME) or the TenantDefaults (td/default)", name, kind)
 	}
 	var p *v1alpha1.RoutingPolicy
 	for i := range set.RoutingPolicies {
@@ -116,6 +132,46 @@ func (o *options) rolloutReport(ctx context.Context, name string) (*rolloutRepor
 	return rep, nil
 }
 
+// tenantReport reports the rollout of the default tenant image.
+func tenantReport(set *manifests.Set, name string) (*rolloutReport, error) {
+	var td *v1alpha1.TenantDefaults
+	for i := range set.TenantDefaults {
+		if set.TenantDefaults[i].Name == name {
+			td = &set.TenantDefaults[i]
+		}
+	}
+	if td == nil {
+		return nil, fmt.Errorf("TenantDefaults/%s: not found", name)
+	}
+	// From the cluster, the operator's status names the image (its
+	// --tenant-image when the spec names none); offline only the spec can.
+	image := td.Status.Image
+	if image == "" {
+		image = network.DefaultImage(td, "")
+	}
+	r := td.TenantRollout()
+	rep := &rolloutReport{Policy: "TenantDefaults/" + td.Name, Strategy: string(r.Strategy), Revision: image,
+		Stage: td.Status.Stage, Rollout: td.Status.Rollout, Stable: td.Status.StableImage}
+	if st := td.Status.Rollout; st != nil && image != "" && st.Revision == network.ImageRevision(image) {
+		rep.Phase = string(st.Phase)
+		rep.Rollout = st.DeepCopy()
+		rep.Rollout.Revision = image
+	} else if set.Live {
+		rep.Phase = "Pending"
+	}
+	if c := apimeta.FindStatusCondition(td.Status.Conditions, v1alpha1.ConditionReady); c != nil && c.ObservedGeneration == td.Generation {
+		rep.Message = c.Message
+	}
+	if image == "" {
+		image = "the operator's --tenant-image"
+		rep.Revision = image
+	}
+	if r.Strategy == v1alpha1.RolloutStaged {
+		rep.Stages = network.TenantRolloutPlan(td, image, network.IndexOf(set.Offices))
+	}
+	return rep, nil
+}
+
 // rolloutRows are the table rows of a report.
 func rolloutRows(rep *rolloutReport, offline bool) []string {
 	rows := make([]string, 0, len(rep.Stages))
@@ -136,22 +192,30 @@ func rolloutRows(rep *rolloutReport, offline bool) []string {
 // headline is the one-line summary of a report.
 func (rep *rolloutReport) headline() string {
 	if rep.Strategy != string(v1alpha1.RolloutStaged) {
-		line := fmt.Sprintf("RoutingPolicy %s: revision %s, Immediate: every office at once", rep.Policy, rep.Revision)
+		line := fmt.Sprintf("%s: revision %s, Immediate: every office at once", rep.subject(), rep.Revision)
 		if st := rep.Rollout; st != nil && st.Revision == rep.Revision {
 			line += fmt.Sprintf("; %d of %d offices run it with their tenant rolled out", st.Updated, st.Offices)
 		}
 		return line
 	}
 	if rep.Phase == "" {
-		return fmt.Sprintf("RoutingPolicy %s: revision %s, Staged in %d stages (read from files: the offices of each stage)",
-			rep.Policy, rep.Revision, len(rep.Stages))
+		return fmt.Sprintf("%s: revision %s, Staged in %d stages (read from files: the offices of each stage)",
+			rep.subject(), rep.Revision, len(rep.Stages))
 	}
-	line := fmt.Sprintf("RoutingPolicy %s: revision %s, %s, stage %d of %d", rep.Policy, rep.Revision, rep.Phase,
+	line := fmt.Sprintf("%s: revision %s, %s, stage %d of %d", rep.subject(), rep.Revision, rep.Phase,
 		min(int(rep.Stage)+1, len(rep.Stages)), len(rep.Stages))
 	if st := rep.Rollout; st != nil && st.Revision == rep.Revision {
 		line += fmt.Sprintf(": %d of %d offices updated", st.Updated, st.Offices)
 	}
 	return line
+}
+
+// subject names what the report is about.
+func (rep *rolloutReport) subject() string {
+	if strings.Contains(rep.Policy, "/") {
+		return rep.Policy
+	}
+	return "RoutingPolicy " + rep.Policy
 }
 
 // watchRollout prints the report's headline and stages, then a line at each
@@ -168,10 +232,10 @@ func (o *options) watchRollout(ctx context.Context, name string, rep *rolloutRep
 	for {
 		switch rep.Phase {
 		case string(v1alpha1.RolloutComplete):
-			_, _ = fmt.Fprintf(o.out, "RoutingPolicy %s: revision %s runs on every office\n", rep.Policy, rep.Revision)
+			_, _ = fmt.Fprintf(o.out, "%s: revision %s runs on every office\n", rep.subject(), rep.Revision)
 			return nil
 		case string(v1alpha1.RolloutHalted):
-			_, _ = fmt.Fprintf(o.out, "RoutingPolicy %s: %s\n", rep.Policy, rep.Message)
+			_, _ = fmt.Fprintf(o.out, "%s: %s\n", rep.subject(), rep.Message)
 			return errRolloutHalted
 		}
 		select {

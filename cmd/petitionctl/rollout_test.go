@@ -48,3 +48,19 @@ func TestRolloutStatusOffline(t *testing.T) {
 		t.Errorf("a missing policy: %v", err)
 	}
 }
+
+func TestRolloutStatusOfTheTenantImageOffline(t *testing.T) {
+	out, err := runCLI(t, "rollout", "status", "td/default", "-f", "../../config/samples")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"TenantDefaults/default: revision the operator's --tenant-image, Staged in 4 stages",
+		"1 levels City  ", "4 levels Township  "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in:\n%s", want, out)
+		}
+	}
+	if _, err := runCLI(t, "rollout", "status", "widget/x", "-f", "../../config/samples"); err == nil || !strings.Contains(err.Error(), `unknown kind "widget"`) {
+		t.Errorf("an unknown kind: %v", err)
+	}
+}
