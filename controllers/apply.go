@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -104,7 +105,7 @@ func (a *applier) replace(ctx context.Context, owner *v1alpha1.Office, obj *unst
 	}
 	uid := live.GetUID()
 	if err := a.client.Delete(ctx, live, client.Preconditions{UID: &uid}, client.PropagationPolicy(metav1.DeletePropagationBackground)); err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("replacing %s %s/%s, whose apply was refused (%v): %w", obj.GetKind(), obj.GetNamespace(), obj.GetName(), applyErr, err)
+		return fmt.Errorf("replacing %s %s/%s, whose apply was refused: %w", obj.GetKind(), obj.GetNamespace(), obj.GetName(), errors.Join(applyErr, err))
 	}
 	ctrl.LoggerFrom(ctx).Info("replaced a drifted object that could not be applied",
 		"kind", obj.GetKind(), "namespace", obj.GetNamespace(), "name", obj.GetName(), "refusal", applyErr.Error())

@@ -201,6 +201,7 @@ func TestStagedRollout(t *testing.T) {
 	update(t, policy, func(p *v1alpha1.RoutingPolicy) { p.Spec.Rollout.Paused = false })
 	expectReady(t, policy)
 	st, stage = rolloutOf(g, policy)
+	g.Expect(st.Phase).To(Equal(v1alpha1.RolloutComplete))
 	g.Expect(policy.Status.Stable.Revision).To(Equal(rev4))
 	g.Expect(stage).To(BeEquivalentTo(3))
 	for _, o := range offices {

@@ -29,7 +29,7 @@ func TestDefaultImageRollsOutInStages(t *testing.T) {
 	g.Expect(td.Spec.Image).To(BeEmpty())
 	g.Expect(td.Spec.Rollout).NotTo(BeNil())
 	for _, m := range td.ManagedFields {
-		g.Expect(string(m.FieldsV1.Raw)).NotTo(ContainSubstring("rollout"), "manager %s owns spec.rollout", m.Manager)
+		g.Expect(m.FieldsV1.GetRawString()).NotTo(ContainSubstring("rollout"), "manager %s owns spec.rollout", m.Manager)
 	}
 	g.Expect(td.Spec.Rollout.Strategy).To(Equal(v1alpha1.RolloutStaged))
 	g.Expect(td.Spec.Rollout.Stages).To(HaveLen(4))
