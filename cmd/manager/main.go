@@ -39,6 +39,9 @@ func run() error {
 		leaderElect          bool
 		leaderElectionID     string
 		leaderElectionNS     string
+		leaseDuration        time.Duration
+		renewDeadline        time.Duration
+		retryPeriod          time.Duration
 		concurrency          int
 		qps                  float64
 		burst                int
@@ -56,6 +59,9 @@ func run() error {
 	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader so that only one replica reconciles at a time.")
 	flag.StringVar(&leaderElectionID, "leader-election-id", "petition-operator.petition.xinfang.io", "Name of the Lease used for leader election.")
 	flag.StringVar(&leaderElectionNS, "leader-election-namespace", "", "Namespace of the leader election Lease; defaults to the pod's namespace.")
+	flag.DurationVar(&leaseDuration, "leader-elect-lease-duration", 15*time.Second, "How long a standby waits after the leader's last renewal before it takes the Lease: the bound of a failover after the leader dies.")
+	flag.DurationVar(&renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "How long the leader retries renewing the Lease before it gives up leading; less than --leader-elect-lease-duration.")
+	flag.DurationVar(&retryPeriod, "leader-elect-retry-period", 2*time.Second, "How often the leader renews and standbys try to acquire the Lease.")
 	flag.IntVar(&concurrency, "max-concurrent-reconciles", 4, "Reconciles run in parallel per kind.")
 	flag.Float64Var(&qps, "kube-api-qps", 50, "Sustained queries per second to the API server.")
 	flag.IntVar(&burst, "kube-api-burst", 100, "Burst of queries to the API server.")
@@ -79,6 +85,9 @@ func run() error {
 		if shard, err = labels.Parse(watchLabelSelector); err != nil {
 			return fmt.Errorf("--watch-label-selector %q: %w", watchLabelSelector, err)
 		}
+	}
+	if err := leaseTimings(leaseDuration, renewDeadline, retryPeriod); err != nil {
+		return err
 	}
 	if limit, ok := memoryLimit(os.Getenv, log); ok {
 		debug.SetMemoryLimit(limit)
@@ -108,6 +117,9 @@ func run() error {
 		LeaderElectionID:              leaderElectionID,
 		LeaderElectionNamespace:       leaderElectionNS,
 		LeaderElectionReleaseOnCancel: true,
+		LeaseDuration:                 &leaseDuration,
+		RenewDeadline:                 &renewDeadline,
+		RetryPeriod:                   &retryPeriod,
 		GracefulShutdownTimeout:       &gracefulShutdownTime,
 		Cache:                         controllers.CacheOptions(shard),
 		WebhookServer:                 wh.server(),
@@ -141,4 +153,18 @@ func run() error {
 	log.Info("starting manager", "version", version.Version, "tenantImage", tenantImage, "leaderElection", leaderElect, "webhooks", wh.enabled,
 		"watchLabelSelector", watchLabelSelector)
 	return mgr.Start(ctx)
+}
+
+// leaseTimings checks the leader election timings as client-go's leader
+// elector would, to say which flag is wrong before the manager starts.
+func leaseTimings(lease, renew, retry time.Duration) error {
+	switch {
+	case retry <= 0:
+		return fmt.Errorf("--leader-elect-retry-period %s: must be positive", retry)
+	case renew <= time.Duration(1.2*float64(retry)):
+		return fmt.Errorf("--leader-elect-renew-deadline %s: must be more than 1.2 × --leader-elect-retry-period (%s)", renew, retry)
+	case lease <= renew:
+		return fmt.Errorf("--leader-elect-lease-duration %s: must be more than --leader-elect-renew-deadline (%s)", lease, renew)
+	}
+	return nil
 }
