@@ -75,9 +75,13 @@ lint: $(GOLANGCI_LINT) ## Run golangci-lint.
 controlplane: ## Build (once, then cached under bin/k8s/) etcd, kube-apiserver, kube-controller-manager, kubectl.
 	@hack/controlplane.sh >/dev/null
 
+.PHONY: nodes
+nodes: ## Build (once, then cached under bin/nodes/) kube-scheduler and kwok, which run the pods on simulated nodes.
+	@hack/nodes.sh >/dev/null
+
 .PHONY: test
-test: manifests generate vet controlplane ## Run unit and integration (envtest) tests.
-	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" $(GO) test ./... -count=1 -race -coverprofile=cover.out
+test: manifests generate vet controlplane nodes ## Run unit and integration (envtest) tests.
+	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" NODES_ASSETS="$$(hack/nodes.sh)" $(GO) test ./... -count=1 -race -coverprofile=cover.out
 
 ##@ Build
 
@@ -105,7 +109,7 @@ docker-build: ## Build the operator, desk and petitionctl images (needs a Docker
 ##@ Local control plane
 
 .PHONY: cluster-up
-cluster-up: ## Start etcd, kube-apiserver and kube-controller-manager on loopback; kubeconfig in bin/local-cluster/.
+cluster-up: nodes ## Start etcd, kube-apiserver, kube-controller-manager, kube-scheduler and 3 kwok nodes on loopback; kubeconfig in bin/local-cluster/.
 	hack/cluster.sh up
 
 .PHONY: cluster-down
@@ -125,11 +129,11 @@ bench-go: ## Run the Go benchmarks of the routing compiler, windows and validati
 	$(GO) test ./internal/network/ -run '^$$' -bench . -benchmem
 
 .PHONY: chaos
-chaos: controlplane ## Run the reliability suite (test/chaos): crashes, failover, API server outage, drift, poison, data safety.
-	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" $(GO) test -tags chaos ./test/chaos/ -count=1 -v -timeout 80m
+chaos: controlplane nodes ## Run the reliability suite (test/chaos): crashes, failover, API server outage, drift, poison, data safety.
+	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" NODES_ASSETS="$$(hack/nodes.sh)" $(GO) test -tags chaos ./test/chaos/ -count=1 -v -timeout 80m
 
 .PHONY: demo
-demo: ## Bring up the local control plane, install the CRDs, run the operator and apply the sample network.
+demo: nodes ## Bring up the local control plane, install the CRDs, run the operator and apply the sample network.
 	hack/demo.sh
 
 .PHONY: demo-down

@@ -279,10 +279,16 @@ func (m *Manager) WaitIdle(ctx context.Context, n int, timeout time.Duration) er
 
 // BuildManager builds cmd/manager of the repository at root into out.
 func BuildManager(root, out string) error {
-	cmd := exec.Command("go", "build", "-o", out, "./cmd/manager")
+	return BuildCommand(root, "./cmd/manager", out)
+}
+
+// BuildCommand builds the main package pkg of the repository at root into
+// out.
+func BuildCommand(root, pkg, out string) error {
+	cmd := exec.Command("go", "build", "-o", out, pkg)
 	cmd.Dir = root
 	if output, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build ./cmd/manager: %w\n%s", err, output)
+		return fmt.Errorf("go build %s: %w\n%s", pkg, err, output)
 	}
 	return nil
 }

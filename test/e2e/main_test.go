@@ -26,6 +26,8 @@ var (
 	k8s     client.Client
 	workDir string
 	bin     string
+	// petitionctl is the CLI, built like the manager.
+	petitionctl string
 )
 
 func TestMain(m *testing.M) {
@@ -52,6 +54,11 @@ func run(m *testing.M) int {
 	}
 	bin = filepath.Join(workDir, "manager")
 	if err := testenv.BuildManager(env.Root, bin); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	petitionctl = filepath.Join(workDir, "petitionctl")
+	if err := testenv.BuildCommand(env.Root, "./cmd/petitionctl", petitionctl); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}

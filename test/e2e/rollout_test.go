@@ -1,0 +1,266 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/util/retry"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/xinfang/petition-operator/api/v1alpha1"
+	"github.com/xinfang/petition-operator/internal/manifests"
+	"github.com/xinfang/petition-operator/internal/testenv"
+)
+
+// ctl runs petitionctl against the control plane and returns its output.
+type ctl struct {
+	t          *testing.T
+	kubeconfig string
+}
+
+func (c ctl) run(args ...string) (string, error) {
+	c.t.Helper()
+	cmd := exec.Command(petitionctl, append([]string{"--kubeconfig", c.kubeconfig}, args...)...)
+	out, err := cmd.CombinedOutput()
+	c.t.Logf("$ petitionctl %s\n%s", strings.Join(args, " "), out)
+	return string(out), err
+}
+
+// route returns the office that handles a wage-arrears appeal the office
+// receives, as petitionctl answers from the cluster.
+func (c ctl) route(g Gomega, office string) string {
+	out, err := c.run("route", "--office", office, "--category", "wage-arrears", "--type", "Appeal", "-o", "json")
+	g.Expect(err).NotTo(HaveOccurred())
+	var answer struct {
+		Office string `json:"office"`
+	}
+	g.Expect(json.Unmarshal([]byte(out), &answer)).To(Succeed())
+	return answer.Office
+}
+
+// applySamples applies config/samples as `kubectl apply --server-side` does.
+func applySamples(t *testing.T) {
+	t.Helper()
+	set, err := manifests.Load(filepath.Join(env.Root, "config", "samples"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var objs []client.Object
+	for i := range set.Offices {
+		objs = append(objs, &set.Offices[i])
+	}
+	for i := range set.RoutingPolicies {
+		objs = append(objs, &set.RoutingPolicies[i])
+	}
+	for i := range set.EscalationPolicies {
+		objs = append(objs, &set.EscalationPolicies[i])
+	}
+	for i := range set.HolidayCalendars {
+		objs = append(objs, &set.HolidayCalendars[i])
+	}
+	for i := range set.TenantDefaults {
+		objs = append(objs, &set.TenantDefaults[i])
+	}
+	for _, o := range objs {
+		gvk, err := k8s.GroupVersionKindFor(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u := &unstructured.Unstructured{Object: m}
+		u.SetGroupVersionKind(gvk)
+		unstructured.RemoveNestedField(u.Object, "status")
+		unstructured.RemoveNestedField(u.Object, "metadata", "creationTimestamp")
+		if err := k8s.Apply(context.Background(), client.ApplyConfigurationFromUnstructured(u), client.FieldOwner("gitops")); err != nil {
+			t.Fatalf("applying %s %s: %v", gvk.Kind, o.GetName(), err)
+		}
+	}
+}
+
+// editPolicy changes the wage-arrears policy.
+func editPolicy(t *testing.T, fn func(*v1alpha1.RoutingPolicy)) {
+	t.Helper()
+	p := &v1alpha1.RoutingPolicy{}
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := k8s.Get(context.Background(), client.ObjectKey{Name: "wage-arrears"}, p); err != nil {
+			return err
+		}
+		fn(p)
+		return k8s.Update(context.Background(), p)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func editOffice(t *testing.T, name string, fn func(*v1alpha1.Office)) {
+	t.Helper()
+	o := &v1alpha1.Office{}
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := k8s.Get(context.Background(), client.ObjectKey{Name: name}, o); err != nil {
+			return err
+		}
+		fn(o)
+		return k8s.Update(context.Background(), o)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func routeTo(office string) v1alpha1.RouteTarget { return v1alpha1.RouteTarget{Office: v1alpha1.OfficeName(office)} }
+
+// TestStagedRolloutOnNodes runs the sample network on the local control
+// plane with kube-controller-manager, kube-scheduler and simulated nodes
+// (kwok), so that tenant Deployments roll out as in a cluster, and follows
+// a staged change of the wage-arrears policy and of the default tenant
+// image: stage by stage, paused, halted on a tenant that cannot roll out,
+// superseded — with offices outside the reached stages answering with the
+// stable rules, as petitionctl route says from the cluster.
+func TestStagedRolloutOnNodes(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	dir := filepath.Join(workDir, "rollout")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	w, err := env.StartWorkloads(dir, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	startManager(t, "rollout", testenv.ManagerOptions{LogLevel: "info"})
+	c := ctl{t: t, kubeconfig: filepath.Join(dir, "admin.kubeconfig")}
+	if err := env.WriteKubeconfig("e2e-admin", c.kubeconfig); err != nil {
+		t.Fatal(err)
+	}
+
+	applySamples(t)
+	var offices v1alpha1.OfficeList
+	g.Expect(k8s.List(ctx, &offices)).To(Succeed())
+	var names []string
+	for _, o := range offices.Items {
+		names = append(names, o.Name)
+	}
+	// Every tenant rolls out on the nodes, and the new Staged policy with
+	// them.
+	g.Eventually(func(g Gomega) {
+		for _, n := range names {
+			o := &v1alpha1.Office{}
+			g.Expect(k8s.Get(ctx, client.ObjectKey{Name: n}, o)).To(Succeed())
+			g.Expect(readyStatus(o)).To(Equal(metav1.ConditionTrue), "office %s", n)
+			g.Expect(o.Status.Tenant).NotTo(BeNil())
+			g.Expect(o.Status.Tenant.RolledOut).To(BeTrue(), "office %s: tenant not rolled out", n)
+		}
+		p := policy(g)
+		g.Expect(p.Status.Rollout.Phase).To(Equal(v1alpha1.RolloutComplete))
+	}).WithTimeout(4 * time.Minute).WithPolling(2 * time.Second).Should(Succeed())
+	var pods corev1.PodList
+	g.Expect(k8s.List(ctx, &pods, client.InNamespace("office-shifosi-town"))).To(Succeed())
+	g.Expect(pods.Items).NotTo(BeEmpty())
+	g.Expect(w.Nodes).To(ContainElement(pods.Items[0].Spec.NodeName))
+	g.Expect(c.route(g, "shifosi-town")).To(Equal("nanyang-human-resources"))
+
+	// A paused change reaches the City only; the townships answer with the
+	// stable rules.
+	editPolicy(t, func(p *v1alpha1.RoutingPolicy) {
+		p.Spec.Rules[0].RouteTo = routeTo("nanyang-city")
+		p.Spec.Rollout.Paused = true
+	})
+	g.Eventually(func(g Gomega) {
+		g.Expect(policy(g).Status.Rollout.Phase).To(Equal(v1alpha1.RolloutPaused))
+		g.Expect(c.route(g, "nanyang-city")).To(Equal("nanyang-city"))
+	}).WithTimeout(time.Minute).Should(Succeed())
+	g.Expect(c.route(g, "shifosi-town")).To(Equal("nanyang-human-resources"))
+	g.Expect(c.route(g, "tuandong-town")).To(Equal("neixiang-human-resources"))
+
+	// Resumed, petitionctl follows it stage by stage to the end.
+	editPolicy(t, func(p *v1alpha1.RoutingPolicy) { p.Spec.Rollout.Paused = false })
+	out, err := c.run("rollout", "status", "wage-arrears", "--timeout", "4m")
+	g.Expect(err).NotTo(HaveOccurred())
+	stage2 := strings.Index(out, "stage 2 of 3")
+	stage3 := strings.Index(out, "stage 3 of 3")
+	g.Expect(stage2).To(BeNumerically(">=", 0), "the watch never showed stage 2")
+	g.Expect(stage3).To(BeNumerically(">", stage2), "stage 3 before stage 2")
+	g.Expect(out).To(ContainSubstring("runs on every office"))
+	g.Expect(c.route(g, "shifosi-town")).To(Equal("nanyang-city"))
+
+	// A County whose tenant cannot roll out (its new pods fit no node)
+	// halts the next change at stage 2; the townships keep the stable rules.
+	editOffice(t, "zhenping-county", func(o *v1alpha1.Office) {
+		o.Spec.Tenant.Patches = []v1alpha1.TenantPatch{{Patch: "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: desk\nspec:\n  template:\n    spec:\n      nodeSelector:\n        no-such: node\n"}}
+	})
+	g.Eventually(func(g Gomega) {
+		o := readyOffice(g, "zhenping-county")
+		g.Expect(o.Status.Tenant.RolledOut).To(BeFalse())
+	}).WithTimeout(time.Minute).Should(Succeed())
+	editPolicy(t, func(p *v1alpha1.RoutingPolicy) {
+		p.Spec.Rules[0].RouteTo = v1alpha1.RouteTarget{Department: "HumanResources"}
+		p.Spec.Rollout.ProgressDeadline = &metav1.Duration{Duration: 20 * time.Second}
+	})
+	out, err = c.run("rollout", "status", "wage-arrears", "--timeout", "3m")
+	var exit *exec.ExitError
+	g.Expect(errors.As(err, &exit)).To(BeTrue(), "petitionctl rollout status did not fail on a halt: %v", err)
+	g.Expect(out).To(ContainSubstring("halted"))
+	g.Expect(out).To(ContainSubstring("zhenping-county"))
+	p := policy(g)
+	g.Expect(p.Status.Rollout.Phase).To(Equal(v1alpha1.RolloutHalted))
+	g.Expect(p.Status.Stage).To(BeEquivalentTo(1))
+	g.Expect(apimeta.IsStatusConditionTrue(p.Status.Conditions, v1alpha1.ConditionStalled)).To(BeTrue())
+	g.Expect(c.route(g, "shifosi-town")).To(Equal("nanyang-city"))
+	g.Expect(c.route(g, "nanyang-city")).To(Equal("nanyang-human-resources"))
+
+	// Fixed, and superseded by a new edit, which rolls out to the end.
+	editOffice(t, "zhenping-county", func(o *v1alpha1.Office) { o.Spec.Tenant.Patches = nil })
+	editPolicy(t, func(p *v1alpha1.RoutingPolicy) {
+		p.Spec.Rules[0].RouteTo = routeTo("nanyang-human-resources")
+		p.Spec.Rollout.ProgressDeadline = nil
+	})
+	_, err = c.run("rollout", "status", "wage-arrears", "--timeout", "4m")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(c.route(g, "tuandong-town")).To(Equal("nanyang-human-resources"))
+
+	// A new default image rolls out level by level, the tenants' pods
+	// running it on the nodes.
+	const image = "registry.example/petition-desk:e2e"
+	td := &v1alpha1.TenantDefaults{}
+	g.Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := k8s.Get(ctx, client.ObjectKey{Name: v1alpha1.DefaultTenantDefaults}, td); err != nil {
+			return err
+		}
+		td.Spec.Image = image
+		return k8s.Update(ctx, td)
+	})).To(Succeed())
+	out, err = c.run("rollout", "status", "td/default", "--timeout", "5m")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(out).To(ContainSubstring("stage 4 of 4"))
+	var d appsv1.Deployment
+	g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: "office-shifosi-town", Name: "desk"}, &d)).To(Succeed())
+	g.Expect(d.Spec.Template.Spec.Containers[0].Image).To(Equal(image))
+	g.Expect(d.Status.AvailableReplicas).To(BeNumerically(">=", 1))
+}
+
+// policy returns the wage-arrears policy once it reports a rollout.
+func policy(g Gomega) *v1alpha1.RoutingPolicy {
+	p := &v1alpha1.RoutingPolicy{}
+	g.Expect(k8s.Get(context.Background(), client.ObjectKey{Name: "wage-arrears"}, p)).To(Succeed())
+	g.Expect(p.Status.Rollout).NotTo(BeNil())
+	return p
+}
