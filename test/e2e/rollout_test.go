@@ -125,7 +125,9 @@ func editOffice(t *testing.T, name string, fn func(*v1alpha1.Office)) {
 	}
 }
 
-func routeTo(office string) v1alpha1.RouteTarget { return v1alpha1.RouteTarget{Office: v1alpha1.OfficeName(office)} }
+func routeTo(office string) v1alpha1.RouteTarget {
+	return v1alpha1.RouteTarget{Office: v1alpha1.OfficeName(office)}
+}
 
 // TestStagedRolloutOnNodes runs the sample network on the local control
 // plane with kube-controller-manager, kube-scheduler and simulated nodes
