@@ -2,6 +2,9 @@ package controllers
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -47,6 +50,9 @@ func (a *applier) apply(ctx context.Context, owner *v1alpha1.Office, objs []*uns
 	inventory := make([]v1alpha1.ObjectRef, 0, len(objs))
 	for _, obj := range objs {
 		obj.SetOwnerReferences([]metav1.OwnerReference{*ref})
+		if err := stampRendered(obj); err != nil {
+			return nil, err
+		}
 		id := v1alpha1.ObjectRef{APIVersion: obj.GetAPIVersion(), Kind: obj.GetKind(), Namespace: obj.GetNamespace(), Name: obj.GetName()}
 		inventory = append(inventory, id)
 		current, err := a.inSync(ctx, obj)
@@ -112,8 +118,32 @@ func (a *applier) replace(ctx context.Context, owner *v1alpha1.Office, obj *unst
 	return a.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), client.FieldOwner(FieldOwner), client.ForceOwnership)
 }
 
+// AnnotationRendered carries the hash of what the operator rendered for an
+// object. The live object holding every rendered field does not mean it is
+// in sync: a field the operator applied before and renders no more (a patch
+// removed from spec.tenant.patches) is still there until an apply leaves it
+// out. The hash changes with any change of the rendering, so inSync sees
+// such a change, and the apply removes the field.
+const AnnotationRendered = "petition.xinfang.io/rendered-hash"
+
+// stampRendered sets AnnotationRendered on obj to the hash of obj.
+func stampRendered(obj *unstructured.Unstructured) error {
+	data, err := json.Marshal(obj.Object)
+	if err != nil {
+		return fmt.Errorf("hashing %s %s: %w", obj.GetKind(), obj.GetName(), err)
+	}
+	sum := sha256.Sum256(data)
+	annotations := obj.GetAnnotations()
+	if annotations == nil {
+		annotations = map[string]string{}
+	}
+	annotations[AnnotationRendered] = hex.EncodeToString(sum[:8])
+	obj.SetAnnotations(annotations)
+	return nil
+}
+
 // inSync reports whether the live object in the cache holds every field of
-// the rendered one.
+// the rendered one, AnnotationRendered included.
 func (a *applier) inSync(ctx context.Context, obj *unstructured.Unstructured) (bool, error) {
 	live, err := a.scheme.New(obj.GroupVersionKind())
 	if err != nil {

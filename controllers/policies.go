@@ -86,7 +86,7 @@ func rolloutOutcome(r *v1alpha1.Rollout, step network.RolloutStep) Outcome {
 			Message: "spec.rollout.paused: " + where}
 	case v1alpha1.RolloutHalted:
 		return Outcome{Ready: metav1.ConditionFalse, Reason: v1alpha1.ReasonProgressDeadlineExceeded, Stalled: true,
-			Message: fmt.Sprintf("halted: %s, not healthy within spec.rollout.progressDeadline (%s); edit the spec, or pause and resume to try again",
+			Message: fmt.Sprintf("halted: %s, not healthy within spec.rollout.progressDeadline (%s); edit the spec (a new revision supersedes it; any other edit, such as a longer progressDeadline, tries the stage again)",
 				where, network.ProgressDeadline(r))}
 	}
 	return ready("")

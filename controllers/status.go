@@ -166,6 +166,13 @@ func setConditions(obj statusObject, o Outcome) {
 	}
 }
 
+// expectedNotReady are the reasons of a Ready=False that nothing is wrong
+// with: a rollout under way or paused on purpose. Their events are Normal.
+var expectedNotReady = map[string]bool{
+	v1alpha1.ReasonRolloutProgressing: true,
+	v1alpha1.ReasonRolloutPaused:      true,
+}
+
 // recordTransition records an event when the Ready condition changed status
 // or reason.
 func recordTransition[T statusObject](ctx context.Context, rec events.EventRecorder, before, after T) {
@@ -175,7 +182,7 @@ func recordTransition[T statusObject](ctx context.Context, rec events.EventRecor
 		return
 	}
 	eventType := corev1.EventTypeNormal
-	if cur.Status != metav1.ConditionTrue {
+	if cur.Status != metav1.ConditionTrue && !expectedNotReady[cur.Reason] {
 		eventType = corev1.EventTypeWarning
 	}
 	rec.Eventf(after, nil, eventType, cur.Reason, "Reconcile", "%s", cur.Message)

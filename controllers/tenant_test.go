@@ -209,6 +209,15 @@ func TestChangesRollAndPrune(t *testing.T) {
 	}).WithTimeout(20 * time.Second).Should(Succeed())
 	g.Expect(city.Status.Inventory).To(HaveLen(7))
 
+	// A patch removed: what it added goes from the live object.
+	update(t, city, func(o *v1alpha1.Office) { o.Spec.Tenant.Patches = nil })
+	g.Eventually(func(g Gomega) {
+		var d appsv1.Deployment
+		g.Expect(k8s.Get(ctx, key("office-prune-city", "desk"), &d)).To(Succeed())
+		g.Expect(d.Annotations).NotTo(HaveKey("owner"))
+		g.Expect(d.Annotations).To(HaveKey("petition.xinfang.io/rendered-hash"))
+	}).WithTimeout(20 * time.Second).Should(Succeed())
+
 	// A ConfigMap the office controls that no inventory lists (applied by a
 	// reconcile that stopped before it recorded its status) is pruned by the
 	// next reconcile; one that carries the office's label but that the

@@ -3,7 +3,7 @@
 # another cluster, uses that one), installs the CRDs, runs the operator and
 # applies the sample network of config/samples, then shows it.
 #
-#   hack/demo.sh        run the demo (again: it rebuilds and restarts the operator)
+#   hack/demo.sh        run the demo (again: on a fresh local control plane, with the operator rebuilt)
 #   hack/demo.sh down   stop the operator and, if it was started here, the local control plane
 set -euo pipefail
 
@@ -35,7 +35,10 @@ mkdir -p "${state}"
 # remote cluster cannot, so there the demo runs without them.
 webhook_flags=(--webhook-local-url https://127.0.0.1:18443 --webhook-cert-dir "${state}/webhook-certs")
 if [[ -z "${KUBECONFIG:-}" || "${KUBECONFIG}" == "${local_kubeconfig}" ]]; then
-	say "Local control plane (etcd, kube-apiserver, kube-controller-manager built from Go modules)"
+	say "Local control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler and 3 simulated nodes, built from Go modules)"
+	# The demo changes the network as it goes: each run starts afresh.
+	stop_manager
+	"${root}/hack/cluster.sh" down >/dev/null
 	export KUBECONFIG="$("${root}/hack/cluster.sh" up)"
 else
 	say "Using the cluster of KUBECONFIG=${KUBECONFIG} (its API server cannot call webhooks on this machine: they stay off)"
@@ -69,9 +72,8 @@ done
 say "Applying the sample network (config/samples)"
 kubectl apply --server-side -k "${root}/config/samples"
 kubectl wait --for condition=Ready --timeout=60s offices,escalationpolicies,holidaycalendars --all >/dev/null
-# A Staged policy is Ready once its last stage is healthy, which takes tenants
-# that roll out; every policy reports its rollout at once.
-kubectl wait --for=jsonpath='{.status.rollout.phase}' --timeout=60s routingpolicies --all >/dev/null
+# A Staged policy is Ready once its last stage's tenants have rolled out.
+kubectl wait --for condition=Ready --timeout=300s routingpolicies,tenantdefaults --all >/dev/null
 
 say "kubectl get petition   (every kind of the petition category)"
 kubectl get petition
@@ -79,20 +81,38 @@ say "kubectl get offices -o wide"
 kubectl get offices -o wide
 say "petitionctl tree"
 "${root}/bin/petitionctl" tree
-say "kubectl get routingpolicies   (rp)"
-kubectl get routingpolicies
-say "petitionctl rollout status wage-arrears --watch=false   (a Staged policy)"
-"${root}/bin/petitionctl" rollout status wage-arrears --watch=false
-echo
-echo "(Stage 1 waits for the City's tenant to roll out, which takes nodes to run its"
-echo "pods. A new policy reaches the offices of later stages only then.)"
 say "Tenant namespaces: kubectl get namespaces -l app.kubernetes.io/managed-by=petition-operator"
 kubectl get namespaces -l app.kubernetes.io/managed-by=petition-operator -L pod-security.kubernetes.io/enforce
 say "One office's tenant stack: kubectl get deploy,rs,pods,svc,cm,netpol,pdb -n office-nanyang-city"
-kubectl get deployments,replicasets,pods,services,configmaps,networkpolicies,poddisruptionbudgets -n office-nanyang-city
+kubectl get deployments,replicasets,pods,services,configmaps,networkpolicies,poddisruptionbudgets -n office-nanyang-city -o wide
 echo
-echo "(The tenant pods stay Pending: the local control plane has no scheduler and no"
-echo "nodes. On a real cluster they run the desk image given by --tenant-image.)"
+echo "(The pods run on simulated nodes: kwok plays their kubelet. On a real cluster"
+echo "they run the desk image given by --tenant-image or the TenantDefaults.)"
+
+say "A staged rule change: wage-arrears also takes pension-arrears petitions"
+kubectl patch rp wage-arrears --type json \
+	-p '[{"op": "add", "path": "/spec/rules/0/match/categories/-", "value": "pension-arrears"}]'
+say "petitionctl rollout status wage-arrears   (follows it stage by stage)"
+"${root}/bin/petitionctl" rollout status wage-arrears --timeout 3m
+say "kubectl get rp"
+kubectl get rp
+
+say "A broken stage halts the next change: zhenping-county's new pods fit no node"
+kubectl patch office zhenping-county --type merge -p '{"spec": {"tenant": {"patches": [{"patch": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: desk}\nspec: {template: {spec: {nodeSelector: {no-such: node}}}}\n"}]}}}'
+kubectl patch rp wage-arrears --type json -p '[
+  {"op": "add", "path": "/spec/rules/0/match/categories/-", "value": "severance-pay"},
+  {"op": "add", "path": "/spec/rollout/progressDeadline", "value": "20s"}]'
+"${root}/bin/petitionctl" rollout status wage-arrears --timeout 3m || true
+say "kubectl get rp wage-arrears; the townships, not reached, answer with the stable rules"
+kubectl get rp wage-arrears
+"${root}/bin/petitionctl" route --office shifosi-town --category severance-pay --type Appeal
+say "Fixed, and the deadline raised: the halted stage is tried again and the rollout completes"
+kubectl patch office zhenping-county --type json -p '[{"op": "remove", "path": "/spec/tenant/patches"}]'
+kubectl patch rp wage-arrears --type merge -p '{"spec": {"rollout": {"progressDeadline": "5m"}}}'
+"${root}/bin/petitionctl" rollout status wage-arrears --timeout 3m
+"${root}/bin/petitionctl" route --office shifosi-town --category severance-pay --type Appeal
+say "kubectl get events --field-selector involvedObject.name=wage-arrears"
+kubectl get events --field-selector involvedObject.name=wage-arrears --sort-by .metadata.creationTimestamp
 
 if [[ "${webhook_flags[0]}" != "--enable-webhooks=false" ]]; then
 	say "Admission: kubectl delete office neixiang-county   (it has children: refused)"
@@ -115,6 +135,7 @@ The operator keeps running in the background. Try:
   bin/kubectl get ofc zhenping-county -o yaml
   bin/kubectl get configmaps -n office-zhenping-county -o yaml   # the compiled office configuration
   bin/petitionctl tree
+  bin/petitionctl rollout status td/default
   tail -f bin/demo/manager.log
   curl -s http://127.0.0.1:18080/metrics | grep ^petition_   # docs/observability.md
 

@@ -163,8 +163,9 @@ type Rollout struct {
 
 	// progressDeadline is how long a stage may take to become healthy. A
 	// stage that does not halts the rollout (Stalled, reason
-	// ProgressDeadlineExceeded) until the policy is edited or the rollout is
-	// paused and resumed. Defaults to 10m.
+	// ProgressDeadlineExceeded) until the spec is edited: a new revision
+	// supersedes the rollout; any other edit (this deadline, pausing and
+	// resuming) tries the stage again. Defaults to 10m.
 	// +optional
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Format=duration
@@ -233,6 +234,10 @@ type RolloutStatus struct {
 	// updated is how many of them run the revision.
 	// +optional
 	Updated int32 `json:"updated,omitempty"`
+	// haltedGeneration is the generation of the object when the rollout
+	// halted: any later edit of its spec tries the stage again.
+	// +optional
+	HaltedGeneration int64 `json:"haltedGeneration,omitempty"`
 	// waitingFor names up to 10 offices of the reached stages that do not
 	// run the revision yet.
 	// +optional

@@ -174,6 +174,8 @@ const maxWaitingListed = 10
 // of a RoutingPolicy or the default tenant image.
 type rolloutSubject struct {
 	rollout *v1alpha1.Rollout
+	// generation of the object whose spec holds rollout.
+	generation int64
 	// revision being rolled out, and stable, the one every office ran last
 	// ("" for none).
 	revision, stable string
@@ -203,7 +205,7 @@ func StepRollout(p *v1alpha1.RoutingPolicy, idx *Index, now time.Time) RolloutSt
 func policySubject(p *v1alpha1.RoutingPolicy, idx *Index) *rolloutSubject {
 	cur := Revision(&p.Spec).Revision
 	stable := p.Status.Stable
-	s := &rolloutSubject{rollout: &p.Spec.Rollout, revision: cur,
+	s := &rolloutSubject{rollout: &p.Spec.Rollout, generation: p.Generation, revision: cur,
 		concerns: func(o *v1alpha1.Office, path []string) bool {
 			return Selects(&p.Spec.OfficeSelector, o, path) || (stable != nil && Selects(&stable.OfficeSelector, o, path))
 		},
@@ -238,7 +240,7 @@ func stepRollout(s *rolloutSubject, prev *v1alpha1.RolloutStatus, prevStage int3
 	nowT := metav1.NewTime(now)
 	all := func(o *v1alpha1.Office, path []string) bool { return true }
 	complete := func() RolloutStep {
-		st.Phase, st.StageStartTime, st.WaitingFor = v1alpha1.RolloutComplete, nil, nil
+		st.Phase, st.StageStartTime, st.WaitingFor, st.HaltedGeneration = v1alpha1.RolloutComplete, nil, nil, 0
 		step.Stage, step.Completed = int32(len(stages)), true
 		st.Offices, st.Updated, _ = countRollout(s, idx, all)
 		return step
@@ -258,7 +260,7 @@ func stepRollout(s *rolloutSubject, prev *v1alpha1.RolloutStatus, prevStage int3
 		} else {
 			event(false, EventRolloutStarted, "rolling out revision %s in %d stages", s.revision, len(stages))
 		}
-		st.Revision, st.Phase, st.StageStartTime = s.revision, v1alpha1.RolloutProgressing, &nowT
+		st.Revision, st.Phase, st.StageStartTime, st.HaltedGeneration = s.revision, v1alpha1.RolloutProgressing, &nowT, 0
 		step.Stage = 0
 		if s.stable == s.revision {
 			// Back to the revision every office runs.
@@ -282,7 +284,12 @@ func stepRollout(s *rolloutSubject, prev *v1alpha1.RolloutStatus, prevStage int3
 	case st.Phase == v1alpha1.RolloutPaused:
 		// Resumed: the stage gets its whole deadline again.
 		event(false, EventRolloutResumed, "resumed at stage %d of %d", step.Stage+1, len(stages))
-		st.Phase, st.StageStartTime = v1alpha1.RolloutProgressing, &nowT
+		st.Phase, st.StageStartTime, st.HaltedGeneration = v1alpha1.RolloutProgressing, &nowT, 0
+	case st.Phase == v1alpha1.RolloutHalted && st.HaltedGeneration != s.generation:
+		// Edited since the halt (a new deadline, a pause and resume that
+		// may have come too fast to be seen): the stage is tried again.
+		event(false, EventRolloutResumed, "stage %d of %d tried again after an edit", step.Stage+1, len(stages))
+		st.Phase, st.StageStartTime, st.HaltedGeneration = v1alpha1.RolloutProgressing, &nowT, 0
 	}
 
 	for {
@@ -310,7 +317,7 @@ func stepRollout(s *rolloutSubject, prev *v1alpha1.RolloutStatus, prevStage int3
 		if left := started.Add(deadline).Sub(now); left > 0 {
 			step.Requeue = left
 		} else {
-			st.Phase = v1alpha1.RolloutHalted
+			st.Phase, st.HaltedGeneration = v1alpha1.RolloutHalted, s.generation
 			event(true, EventRolloutHalted, "stage %d of %d (%s) not healthy within %s: %d of %d offices run revision %s; waiting for %s",
 				step.Stage+1, len(stages), describeStage(&stages[step.Stage]), deadline, st.Updated, st.Offices, s.revision, strings.Join(st.WaitingFor, ", "))
 		}

@@ -158,6 +158,7 @@ func TestStepRolloutHaltsPausesAndIsSuperseded(t *testing.T) {
 	// Pausing changes no revision; resuming restarts the deadline and
 	// moves on.
 	p.Spec.Rollout.Paused = true
+	p.Generation++
 	if Revision(&p.Spec).Revision != rev {
 		t.Fatal("spec.rollout.paused changed the revision")
 	}
@@ -165,6 +166,7 @@ func TestStepRolloutHaltsPausesAndIsSuperseded(t *testing.T) {
 		t.Fatalf("paused: events %v, phase %s", reasons, s.Status.Phase)
 	}
 	p.Spec.Rollout.Paused = false
+	p.Generation++
 	reasons, s = step(p, offices, t0.Add(4*time.Minute))
 	if fmt.Sprint(reasons) != "[RolloutResumed StageCompleted StageStarted]" || s.Stage != 1 || s.Status.StageStartTime.Time != t0.Add(4*time.Minute) {
 		t.Fatalf("resumed: events %v, stage %d", reasons, s.Stage)
@@ -182,6 +184,24 @@ func TestStepRolloutHaltsPausesAndIsSuperseded(t *testing.T) {
 	reasons, s = step(p, offices, t0.Add(6*time.Minute))
 	if s.Status.Phase != v1alpha1.RolloutComplete || s.Stage != 3 || fmt.Sprint(reasons) != "[RolloutSuperseded]" {
 		t.Fatalf("reverted: events %v, phase %s, stage %d", reasons, s.Status.Phase, s.Stage)
+	}
+}
+
+func TestHaltedRolloutIsRetriedAfterAnEdit(t *testing.T) {
+	t0 := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	offices := rolloutNetwork()
+	p := stagedPolicy("nanyang")
+	p.Generation = 1
+	step(p, offices, t0)
+	if reasons, s := step(p, offices, t0.Add(2*time.Minute)); fmt.Sprint(reasons) != "[RolloutHalted]" || s.Status.HaltedGeneration != 1 {
+		t.Fatalf("events %v, halted at generation %d", reasons, s.Status.HaltedGeneration)
+	}
+	// A pause and a resume too fast to be seen, or a new deadline: the
+	// generation moved on, so the stage is tried again with a new clock.
+	p.Generation = 3
+	reasons, s := step(p, offices, t0.Add(3*time.Minute))
+	if fmt.Sprint(reasons) != "[RolloutResumed]" || s.Status.Phase != v1alpha1.RolloutProgressing || s.Requeue != time.Minute || s.Status.HaltedGeneration != 0 {
+		t.Fatalf("after an edit: events %v, phase %s, requeue %s", reasons, s.Status.Phase, s.Requeue)
 	}
 }
 
