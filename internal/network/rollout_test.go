@@ -38,8 +38,8 @@ func running(offices []v1alpha1.Office, policy, revision string, names ...string
 	}
 }
 
-func stagedPolicy(to string) *v1alpha1.RoutingPolicy {
-	p := policy("land", 0, v1alpha1.OfficeSelector{}, rule("land", v1alpha1.RouteTarget{Office: v1alpha1.OfficeName(to)}, "land-acquisition"))
+func stagedPolicy() *v1alpha1.RoutingPolicy {
+	p := policy("land", 0, v1alpha1.OfficeSelector{}, rule("land", v1alpha1.RouteTarget{Office: "nanyang"}, "land-acquisition"))
 	p.Spec.Rollout = v1alpha1.Rollout{Strategy: v1alpha1.RolloutStaged, Stages: []v1alpha1.RolloutStage{
 		{Levels: []v1alpha1.Level{v1alpha1.LevelCity}},
 		{SubtreeOf: "zhenping"},
@@ -67,7 +67,7 @@ func step(p *v1alpha1.RoutingPolicy, offices []v1alpha1.Office, now time.Time) (
 func TestStepRolloutMovesStageByStage(t *testing.T) {
 	t0 := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
 	offices := rolloutNetwork()
-	p := stagedPolicy("nanyang")
+	p := stagedPolicy()
 	rev := Revision(&p.Spec).Revision
 
 	reasons, s := step(p, offices, t0)
@@ -125,7 +125,7 @@ func TestStepRolloutMovesStageByStage(t *testing.T) {
 func TestStepRolloutHaltsPausesAndIsSuperseded(t *testing.T) {
 	t0 := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
 	offices := rolloutNetwork()
-	p := stagedPolicy("nanyang")
+	p := stagedPolicy()
 	stable := Revision(&p.Spec)
 	p.Status.Rollout = &v1alpha1.RolloutStatus{Revision: stable.Revision, Phase: v1alpha1.RolloutComplete}
 	p.Status.Stable = &stable
@@ -190,7 +190,7 @@ func TestStepRolloutHaltsPausesAndIsSuperseded(t *testing.T) {
 func TestHaltedRolloutIsRetriedAfterAnEdit(t *testing.T) {
 	t0 := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
 	offices := rolloutNetwork()
-	p := stagedPolicy("nanyang")
+	p := stagedPolicy()
 	p.Generation = 1
 	step(p, offices, t0)
 	if reasons, s := step(p, offices, t0.Add(2*time.Minute)); fmt.Sprint(reasons) != "[RolloutHalted]" || s.Status.HaltedGeneration != 1 {
@@ -207,7 +207,7 @@ func TestHaltedRolloutIsRetriedAfterAnEdit(t *testing.T) {
 
 func TestImmediateAndDeclaredPoliciesReachEveryOffice(t *testing.T) {
 	offices := rolloutNetwork()
-	p := stagedPolicy("nanyang")
+	p := stagedPolicy()
 	i := slices.IndexFunc(offices, func(o v1alpha1.Office) bool { return o.Name == "tuandong" })
 	town := &offices[i]
 	path := []string{"nanyang", "neixiang", "tuandong"}
