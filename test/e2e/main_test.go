@@ -69,6 +69,12 @@ func run(m *testing.M) int {
 // test's log directory; it is stopped (SIGTERM) when the test ends.
 func startManager(t *testing.T, name string, opts testenv.ManagerOptions) *testenv.Manager {
 	t.Helper()
+	return startManagerOn(t, env, name, opts)
+}
+
+// startManagerOn is startManager against the control plane e.
+func startManagerOn(t *testing.T, e *testenv.Env, name string, opts testenv.ManagerOptions) *testenv.Manager {
+	t.Helper()
 	dir := filepath.Join(workDir, name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
@@ -76,7 +82,7 @@ func startManager(t *testing.T, name string, opts testenv.ManagerOptions) *teste
 	opts.Bin = bin
 	opts.Kubeconfig = filepath.Join(dir, "kubeconfig")
 	opts.LogPath = filepath.Join(dir, "manager.log")
-	if err := env.WriteKubeconfig("petition-operator-"+name, opts.Kubeconfig); err != nil {
+	if err := e.WriteKubeconfig("petition-operator-"+name, opts.Kubeconfig); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

@@ -26,6 +26,16 @@ import (
 	"github.com/xinfang/petition-operator/internal/testenv"
 )
 
+// sampleCluster is a control plane of its own (the other tests' offices,
+// some broken on purpose, would be in the sample policies' stages) with
+// workloads, the manager and the sample network.
+type sampleCluster struct {
+	t   *testing.T
+	env *testenv.Env
+	c   client.Client
+	ctl ctl
+}
+
 // ctl runs petitionctl against the control plane and returns its output.
 type ctl struct {
 	t          *testing.T
@@ -53,9 +63,10 @@ func (c ctl) route(g Gomega, office string) string {
 }
 
 // applySamples applies config/samples as `kubectl apply --server-side` does.
-func applySamples(t *testing.T) {
+func (s *sampleCluster) applySamples() []string {
+	t := s.t
 	t.Helper()
-	set, err := manifests.Load(filepath.Join(env.Root, "config", "samples"))
+	set, err := manifests.Load(filepath.Join(s.env.Root, "config", "samples"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +87,7 @@ func applySamples(t *testing.T) {
 		objs = append(objs, &set.TenantDefaults[i])
 	}
 	for _, o := range objs {
-		gvk, err := k8s.GroupVersionKindFor(o)
+		gvk, err := s.c.GroupVersionKindFor(o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -88,37 +99,44 @@ func applySamples(t *testing.T) {
 		u.SetGroupVersionKind(gvk)
 		unstructured.RemoveNestedField(u.Object, "status")
 		unstructured.RemoveNestedField(u.Object, "metadata", "creationTimestamp")
-		if err := k8s.Apply(context.Background(), client.ApplyConfigurationFromUnstructured(u), client.FieldOwner("gitops")); err != nil {
+		if err := s.c.Apply(context.Background(), client.ApplyConfigurationFromUnstructured(u), client.FieldOwner("gitops")); err != nil {
 			t.Fatalf("applying %s %s: %v", gvk.Kind, o.GetName(), err)
 		}
 	}
+	names := make([]string, len(set.Offices))
+	for i := range set.Offices {
+		names[i] = set.Offices[i].Name
+	}
+	return names
 }
 
 // editPolicy changes the wage-arrears policy.
-func editPolicy(t *testing.T, fn func(*v1alpha1.RoutingPolicy)) {
+func (s *sampleCluster) editPolicy(fn func(*v1alpha1.RoutingPolicy)) {
+	t := s.t
 	t.Helper()
 	p := &v1alpha1.RoutingPolicy{}
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		if err := k8s.Get(context.Background(), client.ObjectKey{Name: "wage-arrears"}, p); err != nil {
+		if err := s.c.Get(context.Background(), client.ObjectKey{Name: "wage-arrears"}, p); err != nil {
 			return err
 		}
 		fn(p)
-		return k8s.Update(context.Background(), p)
+		return s.c.Update(context.Background(), p)
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 }
 
-func editOffice(t *testing.T, name string, fn func(*v1alpha1.Office)) {
+func (s *sampleCluster) editOffice(name string, fn func(*v1alpha1.Office)) {
+	t := s.t
 	t.Helper()
 	o := &v1alpha1.Office{}
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		if err := k8s.Get(context.Background(), client.ObjectKey{Name: name}, o); err != nil {
+		if err := s.c.Get(context.Background(), client.ObjectKey{Name: name}, o); err != nil {
 			return err
 		}
 		fn(o)
-		return k8s.Update(context.Background(), o)
+		return s.c.Update(context.Background(), o)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -143,24 +161,27 @@ func TestStagedRolloutOnNodes(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	w, err := env.StartWorkloads(dir, 3)
+	e, err := testenv.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.Stop() })
+	c, err := client.New(e.Config, client.Options{Scheme: testenv.Scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &sampleCluster{t: t, env: e, c: c, ctl: ctl{t: t, kubeconfig: filepath.Join(dir, "admin.kubeconfig")}}
+	if err := e.WriteKubeconfig("e2e-admin", s.ctl.kubeconfig); err != nil {
+		t.Fatal(err)
+	}
+	w, err := e.StartWorkloads(dir, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(w.Stop)
-	startManager(t, "rollout", testenv.ManagerOptions{LogLevel: "info"})
-	c := ctl{t: t, kubeconfig: filepath.Join(dir, "admin.kubeconfig")}
-	if err := env.WriteKubeconfig("e2e-admin", c.kubeconfig); err != nil {
-		t.Fatal(err)
-	}
-
-	applySamples(t)
-	var offices v1alpha1.OfficeList
-	g.Expect(k8s.List(ctx, &offices)).To(Succeed())
-	var names []string
-	for _, o := range offices.Items {
-		names = append(names, o.Name)
-	}
+	startManagerOn(t, e, "rollout", testenv.ManagerOptions{LogLevel: "info"})
+	k8s, cl := s.c, s.ctl
+	names := s.applySamples()
 	// Every tenant rolls out on the nodes, and the new Staged policy with
 	// them.
 	g.Eventually(func(g Gomega) {
@@ -171,73 +192,76 @@ func TestStagedRolloutOnNodes(t *testing.T) {
 			g.Expect(o.Status.Tenant).NotTo(BeNil())
 			g.Expect(o.Status.Tenant.RolledOut).To(BeTrue(), "office %s: tenant not rolled out", n)
 		}
-		p := policy(g)
+		p := policy(g, k8s)
 		g.Expect(p.Status.Rollout.Phase).To(Equal(v1alpha1.RolloutComplete))
 	}).WithTimeout(4 * time.Minute).WithPolling(2 * time.Second).Should(Succeed())
 	var pods corev1.PodList
 	g.Expect(k8s.List(ctx, &pods, client.InNamespace("office-shifosi-town"))).To(Succeed())
 	g.Expect(pods.Items).NotTo(BeEmpty())
 	g.Expect(w.Nodes).To(ContainElement(pods.Items[0].Spec.NodeName))
-	g.Expect(c.route(g, "shifosi-town")).To(Equal("nanyang-human-resources"))
+	g.Expect(cl.route(g, "shifosi-town")).To(Equal("nanyang-human-resources"))
 
 	// A paused change reaches the City only; the townships answer with the
 	// stable rules.
-	editPolicy(t, func(p *v1alpha1.RoutingPolicy) {
+	s.editPolicy(func(p *v1alpha1.RoutingPolicy) {
 		p.Spec.Rules[0].RouteTo = routeTo("nanyang-city")
 		p.Spec.Rollout.Paused = true
 	})
 	g.Eventually(func(g Gomega) {
-		g.Expect(policy(g).Status.Rollout.Phase).To(Equal(v1alpha1.RolloutPaused))
-		g.Expect(c.route(g, "nanyang-city")).To(Equal("nanyang-city"))
+		g.Expect(policy(g, k8s).Status.Rollout.Phase).To(Equal(v1alpha1.RolloutPaused))
+		g.Expect(cl.route(g, "nanyang-city")).To(Equal("nanyang-city"))
 	}).WithTimeout(time.Minute).Should(Succeed())
-	g.Expect(c.route(g, "shifosi-town")).To(Equal("nanyang-human-resources"))
-	g.Expect(c.route(g, "tuandong-town")).To(Equal("neixiang-human-resources"))
+	g.Expect(cl.route(g, "shifosi-town")).To(Equal("nanyang-human-resources"))
+	g.Expect(cl.route(g, "tuandong-town")).To(Equal("neixiang-human-resources"))
 
 	// Resumed, petitionctl follows it stage by stage to the end.
-	editPolicy(t, func(p *v1alpha1.RoutingPolicy) { p.Spec.Rollout.Paused = false })
-	out, err := c.run("rollout", "status", "wage-arrears", "--timeout", "4m")
+	s.editPolicy(func(p *v1alpha1.RoutingPolicy) { p.Spec.Rollout.Paused = false })
+	out, err := cl.run("rollout", "status", "wage-arrears", "--timeout", "4m")
 	g.Expect(err).NotTo(HaveOccurred())
 	stage2 := strings.Index(out, "stage 2 of 3")
 	stage3 := strings.Index(out, "stage 3 of 3")
 	g.Expect(stage2).To(BeNumerically(">=", 0), "the watch never showed stage 2")
 	g.Expect(stage3).To(BeNumerically(">", stage2), "stage 3 before stage 2")
 	g.Expect(out).To(ContainSubstring("runs on every office"))
-	g.Expect(c.route(g, "shifosi-town")).To(Equal("nanyang-city"))
+	g.Expect(cl.route(g, "shifosi-town")).To(Equal("nanyang-city"))
 
 	// A County whose tenant cannot roll out (its new pods fit no node)
 	// halts the next change at stage 2; the townships keep the stable rules.
-	editOffice(t, "zhenping-county", func(o *v1alpha1.Office) {
+	s.editOffice("zhenping-county", func(o *v1alpha1.Office) {
 		o.Spec.Tenant.Patches = []v1alpha1.TenantPatch{{Patch: "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: desk\nspec:\n  template:\n    spec:\n      nodeSelector:\n        no-such: node\n"}}
 	})
 	g.Eventually(func(g Gomega) {
-		o := readyOffice(g, "zhenping-county")
+		o := &v1alpha1.Office{}
+		g.Expect(k8s.Get(ctx, client.ObjectKey{Name: "zhenping-county"}, o)).To(Succeed())
+		g.Expect(o.Status.ObservedGeneration).To(Equal(o.Generation))
+		g.Expect(readyStatus(o)).To(Equal(metav1.ConditionTrue))
 		g.Expect(o.Status.Tenant.RolledOut).To(BeFalse())
 	}).WithTimeout(time.Minute).Should(Succeed())
-	editPolicy(t, func(p *v1alpha1.RoutingPolicy) {
+	s.editPolicy(func(p *v1alpha1.RoutingPolicy) {
 		p.Spec.Rules[0].RouteTo = v1alpha1.RouteTarget{Department: "HumanResources"}
 		p.Spec.Rollout.ProgressDeadline = &metav1.Duration{Duration: 20 * time.Second}
 	})
-	out, err = c.run("rollout", "status", "wage-arrears", "--timeout", "3m")
+	out, err = cl.run("rollout", "status", "wage-arrears", "--timeout", "3m")
 	var exit *exec.ExitError
 	g.Expect(errors.As(err, &exit)).To(BeTrue(), "petitionctl rollout status did not fail on a halt: %v", err)
 	g.Expect(out).To(ContainSubstring("halted"))
 	g.Expect(out).To(ContainSubstring("zhenping-county"))
-	p := policy(g)
+	p := policy(g, k8s)
 	g.Expect(p.Status.Rollout.Phase).To(Equal(v1alpha1.RolloutHalted))
 	g.Expect(p.Status.Stage).To(BeEquivalentTo(1))
 	g.Expect(apimeta.IsStatusConditionTrue(p.Status.Conditions, v1alpha1.ConditionStalled)).To(BeTrue())
-	g.Expect(c.route(g, "shifosi-town")).To(Equal("nanyang-city"))
-	g.Expect(c.route(g, "nanyang-city")).To(Equal("nanyang-human-resources"))
+	g.Expect(cl.route(g, "shifosi-town")).To(Equal("nanyang-city"))
+	g.Expect(cl.route(g, "nanyang-city")).To(Equal("nanyang-human-resources"))
 
 	// Fixed, and superseded by a new edit, which rolls out to the end.
-	editOffice(t, "zhenping-county", func(o *v1alpha1.Office) { o.Spec.Tenant.Patches = nil })
-	editPolicy(t, func(p *v1alpha1.RoutingPolicy) {
+	s.editOffice("zhenping-county", func(o *v1alpha1.Office) { o.Spec.Tenant.Patches = nil })
+	s.editPolicy(func(p *v1alpha1.RoutingPolicy) {
 		p.Spec.Rules[0].RouteTo = routeTo("nanyang-human-resources")
 		p.Spec.Rollout.ProgressDeadline = nil
 	})
-	_, err = c.run("rollout", "status", "wage-arrears", "--timeout", "4m")
+	_, err = cl.run("rollout", "status", "wage-arrears", "--timeout", "4m")
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(c.route(g, "tuandong-town")).To(Equal("nanyang-human-resources"))
+	g.Expect(cl.route(g, "tuandong-town")).To(Equal("nanyang-human-resources"))
 
 	// A new default image rolls out level by level, the tenants' pods
 	// running it on the nodes.
@@ -250,7 +274,7 @@ func TestStagedRolloutOnNodes(t *testing.T) {
 		td.Spec.Image = image
 		return k8s.Update(ctx, td)
 	})).To(Succeed())
-	out, err = c.run("rollout", "status", "td/default", "--timeout", "5m")
+	out, err = cl.run("rollout", "status", "td/default", "--timeout", "5m")
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(out).To(ContainSubstring("stage 4 of 4"))
 	var d appsv1.Deployment
@@ -260,7 +284,7 @@ func TestStagedRolloutOnNodes(t *testing.T) {
 }
 
 // policy returns the wage-arrears policy once it reports a rollout.
-func policy(g Gomega) *v1alpha1.RoutingPolicy {
+func policy(g Gomega, k8s client.Client) *v1alpha1.RoutingPolicy {
 	p := &v1alpha1.RoutingPolicy{}
 	g.Expect(k8s.Get(context.Background(), client.ObjectKey{Name: "wage-arrears"}, p)).To(Succeed())
 	g.Expect(p.Status.Rollout).NotTo(BeNil())
