@@ -118,15 +118,12 @@ func (a *applier) replace(ctx context.Context, owner *v1alpha1.Office, obj *unst
 	return a.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), client.FieldOwner(FieldOwner), client.ForceOwnership)
 }
 
-// AnnotationRendered carries the hash of what the operator rendered for an
-// object. The live object holding every rendered field does not mean it is
-// in sync: a field the operator applied before and renders no more (a patch
-// removed from spec.tenant.patches) is still there until an apply leaves it
-// out. The hash changes with any change of the rendering, so inSync sees
-// such a change, and the apply removes the field.
-const AnnotationRendered = "petition.xinfang.io/rendered-hash"
-
-// stampRendered sets AnnotationRendered on obj to the hash of obj.
+// stampRendered sets tenant.AnnotationRendered on obj to the hash of obj.
+// The live object holding every rendered field does not mean it is in sync:
+// a field the operator applied before and renders no more (a patch removed
+// from spec.tenant.patches) is still there until an apply leaves it out. The
+// hash changes with any change of the rendering, so inSync sees such a
+// change, and the apply removes the field.
 func stampRendered(obj *unstructured.Unstructured) error {
 	data, err := json.Marshal(obj.Object)
 	if err != nil {
@@ -137,13 +134,13 @@ func stampRendered(obj *unstructured.Unstructured) error {
 	if annotations == nil {
 		annotations = map[string]string{}
 	}
-	annotations[AnnotationRendered] = hex.EncodeToString(sum[:8])
+	annotations[tenant.AnnotationRendered] = hex.EncodeToString(sum[:8])
 	obj.SetAnnotations(annotations)
 	return nil
 }
 
 // inSync reports whether the live object in the cache holds every field of
-// the rendered one, AnnotationRendered included.
+// the rendered one, tenant.AnnotationRendered included.
 func (a *applier) inSync(ctx context.Context, obj *unstructured.Unstructured) (bool, error) {
 	live, err := a.scheme.New(obj.GroupVersionKind())
 	if err != nil {

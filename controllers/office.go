@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -160,11 +161,22 @@ func (r *officeReconciler) reconcile(ctx context.Context, office *v1alpha1.Offic
 	office.Status.Tenant = &v1alpha1.OfficeTenantStatus{ConfigHash: hash, Image: image}
 	if err := r.client.Get(ctx, types.NamespacedName{Namespace: office.Status.Namespace, Name: "desk"}, &deploy); err == nil {
 		office.Status.Tenant.ReadyReplicas = deploy.Status.ReadyReplicas
-		office.Status.Tenant.RolledOut = tenant.RolledOut(&deploy, hash)
+		office.Status.Tenant.RolledOut = tenant.RolledOut(&deploy, renderedHash(objs, "Deployment", "desk"))
 	} else if !apierrors.IsNotFound(err) {
 		return Outcome{}, err
 	}
 	return ready(fmt.Sprintf("tenant stack applied in %s; office at %s", office.Status.Namespace, strings.Join(path, "/"))), nil
+}
+
+// renderedHash returns the tenant.AnnotationRendered of the rendered
+// object of that kind and name, "" when there is none.
+func renderedHash(objs []*unstructured.Unstructured, kind, name string) string {
+	for _, o := range objs {
+		if o.GetKind() == kind && o.GetName() == name {
+			return o.GetAnnotations()[tenant.AnnotationRendered]
+		}
+	}
+	return ""
 }
 
 // image returns the image the office's tenant runs: its own, or the

@@ -71,6 +71,10 @@ func TestDefaultImageRollsOutInStages(t *testing.T) {
 	}).WithTimeout(3 * time.Second).WithPolling(500 * time.Millisecond).Should(Succeed())
 
 	update(t, td, func(td *v1alpha1.TenantDefaults) { td.Spec.Rollout.Paused = false })
+	g.Eventually(func(g Gomega) {
+		g.Expect(k8s.Get(ctx, key("", td.Name), td)).To(Succeed())
+		g.Expect(td.Status.Rollout.Phase).To(Equal(v1alpha1.RolloutComplete), "%+v", td.Status.Rollout)
+	}).WithTimeout(60 * time.Second).Should(Succeed())
 	expectReady(t, td)
 	g.Expect(td.Status.StableImage).To(Equal(v2))
 	g.Expect(td.Status.Stage).To(BeEquivalentTo(3))

@@ -230,12 +230,18 @@ func overlay(in Input) (*kusttypes.Kustomization, error) {
 	}, nil
 }
 
-// RolledOut reports whether the Deployment runs the pod template of the
-// configuration hash: the Deployment controller observed its generation, and
-// every replica is updated and available, with no old one left. It reads
-// the status the way `kubectl rollout status` does.
-func RolledOut(d *appsv1.Deployment, configHash string) bool {
-	if d.Spec.Template.Labels[LabelConfigHash] != configHash || d.Status.ObservedGeneration < d.Generation {
+// AnnotationRendered carries, on each object the operator applies, a hash
+// of what it rendered for it.
+const AnnotationRendered = "petition.xinfang.io/rendered-hash"
+
+// RolledOut reports whether the Deployment is the one rendered (its
+// AnnotationRendered is renderedHash: the image, the configuration and the
+// patches the operator applied) and has rolled it out: the Deployment
+// controller observed its generation, and every replica is updated and
+// available, with no old one left. It reads the status the way `kubectl
+// rollout status` does.
+func RolledOut(d *appsv1.Deployment, renderedHash string) bool {
+	if d.Annotations[AnnotationRendered] != renderedHash || d.Status.ObservedGeneration < d.Generation {
 		return false
 	}
 	want := int32(1)
