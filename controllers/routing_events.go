@@ -38,15 +38,22 @@ func selected(idx *network.Index, p *v1alpha1.RoutingPolicy) []string {
 // entitlement is what the revision each office compiles of a policy
 // depends on besides its spec: where its rollout stands.
 func entitlement(p *v1alpha1.RoutingPolicy) string {
-	st := p.Status.Rollout
-	if st == nil {
-		return ""
-	}
 	stable := ""
 	if p.Status.Stable != nil {
 		stable = p.Status.Stable.Revision
 	}
-	return fmt.Sprintf("%s/%t/%d/%s", st.Revision, st.Phase == v1alpha1.RolloutComplete, p.Status.Stage, stable)
+	return rolloutPosition(p.Status.Rollout, p.Status.Stage, stable)
+}
+
+// rolloutPosition is what network.Entitled and network.EntitledImage read
+// of a rollout's status: the revision and whether it is complete, the stage
+// reached and the stable revision. Two statuses with the same position
+// give every office the same revision.
+func rolloutPosition(st *v1alpha1.RolloutStatus, stage int32, stable string) string {
+	if st == nil {
+		return stable
+	}
+	return fmt.Sprintf("%s/%t/%d/%s", st.Revision, st.Phase == v1alpha1.RolloutComplete, stage, stable)
 }
 
 // routingPolicyEvents enqueues the offices a RoutingPolicy change concerns:

@@ -88,11 +88,7 @@ var _ handler.EventHandler = &tenantDefaultsEvents{}
 // imageEntitlement is what the image each office runs depends on besides
 // the spec.
 func imageEntitlement(td *v1alpha1.TenantDefaults) string {
-	st := td.Status.Rollout
-	if st == nil {
-		return td.Status.StableImage
-	}
-	return fmt.Sprintf("%s/%s/%t/%d", td.Status.StableImage, st.Revision, st.Phase == v1alpha1.RolloutComplete, td.Status.Stage)
+	return rolloutPosition(td.Status.Rollout, td.Status.Stage, td.Status.StableImage)
 }
 
 func (e *tenantDefaultsEvents) all(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {

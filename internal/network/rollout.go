@@ -27,9 +27,9 @@ func Revision(spec *v1alpha1.RoutingPolicySpec) v1alpha1.RoutingPolicyRevision {
 	return r
 }
 
-// staged reports whether changes of the policy roll out in stages.
-func staged(p *v1alpha1.RoutingPolicy) bool {
-	return (&rolloutSubject{rollout: &p.Spec.Rollout}).staged()
+// staged reports whether a rollout goes in stages.
+func staged(r *v1alpha1.Rollout) bool {
+	return r.Strategy == v1alpha1.RolloutStaged && len(r.Stages) > 0
 }
 
 // Entitled returns the revision of the policy that the office compiles: the
@@ -39,7 +39,7 @@ func staged(p *v1alpha1.RoutingPolicy) bool {
 // the policy's status, which the policy's controller keeps.
 func Entitled(p *v1alpha1.RoutingPolicy, office *v1alpha1.Office, path []string) *v1alpha1.RoutingPolicyRevision {
 	cur := Revision(&p.Spec)
-	if !staged(p) {
+	if !staged(&p.Spec.Rollout) {
 		return &cur
 	}
 	if reached(&p.Spec.Rollout, p.Status.Rollout, p.Status.Stage, cur.Revision, office, path) {
@@ -181,14 +181,9 @@ type rolloutSubject struct {
 	revision, stable string
 	// concerns reports whether the rollout concerns an office (suspended
 	// offices never are); runs whether the office runs the revision, its
-	// tenant rolled out.
+	// tenant rolled out. path is the office's path.
 	concerns func(o *v1alpha1.Office, path []string) bool
-	runs     func(o *v1alpha1.Office) bool
-}
-
-// staged reports whether the subject rolls out in stages.
-func (s *rolloutSubject) staged() bool {
-	return s.rollout.Strategy == v1alpha1.RolloutStaged && len(s.rollout.Stages) > 0
+	runs     func(o *v1alpha1.Office, path []string) bool
 }
 
 // StepRollout moves the policy's rollout on from its recorded status, given
@@ -198,22 +193,22 @@ func (s *rolloutSubject) staged() bool {
 // An Immediate policy's rollout is complete at once. The step's Completed
 // says that the current revision is now the stable one.
 func StepRollout(p *v1alpha1.RoutingPolicy, idx *Index, now time.Time) RolloutStep {
-	return stepRollout(policySubject(p, idx), p.Status.Rollout, p.Status.Stage, idx, now)
+	return stepRollout(policySubject(p), p.Status.Rollout, p.Status.Stage, idx, now)
 }
 
 // policySubject is the rollout of the policy's current revision.
-func policySubject(p *v1alpha1.RoutingPolicy, idx *Index) *rolloutSubject {
+func policySubject(p *v1alpha1.RoutingPolicy) *rolloutSubject {
 	cur := Revision(&p.Spec).Revision
 	stable := p.Status.Stable
 	s := &rolloutSubject{rollout: &p.Spec.Rollout, generation: p.Generation, revision: cur,
 		concerns: func(o *v1alpha1.Office, path []string) bool {
 			return Selects(&p.Spec.OfficeSelector, o, path) || (stable != nil && Selects(&stable.OfficeSelector, o, path))
 		},
-		runs: func(o *v1alpha1.Office) bool {
+		runs: func(o *v1alpha1.Office, path []string) bool {
 			// An office the revision does not select runs it when it
 			// compiles none of the policy's rules.
 			want := cur
-			if path, problem := idx.Path(o); problem == nil && !Selects(&p.Spec.OfficeSelector, o, path) {
+			if !Selects(&p.Spec.OfficeSelector, o, path) {
 				want = ""
 			}
 			return RunsRevision(o, p.Name, want) && rolledOut(o)
@@ -246,7 +241,7 @@ func stepRollout(s *rolloutSubject, prev *v1alpha1.RolloutStatus, prevStage int3
 		return step
 	}
 
-	if !s.staged() {
+	if !staged(s.rollout) {
 		st.Revision, st.Stages = s.revision, 0
 		step = complete()
 		step.Stage = 0
@@ -344,7 +339,7 @@ func countRollout(s *rolloutSubject, idx *Index, in func(*v1alpha1.Office, []str
 			continue
 		}
 		total++
-		if s.runs(o) {
+		if s.runs(o, path) {
 			updated++
 		} else {
 			waiting = append(waiting, o.Name)
@@ -396,7 +391,7 @@ type StageReport struct {
 // offices and how many run the revision being rolled out. Offices in no
 // stage come last, when there are any.
 func RolloutPlan(p *v1alpha1.RoutingPolicy, idx *Index) []StageReport {
-	return rolloutPlan(policySubject(p, idx), idx)
+	return rolloutPlan(policySubject(p), idx)
 }
 
 func rolloutPlan(s *rolloutSubject, idx *Index) []StageReport {

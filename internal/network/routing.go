@@ -104,7 +104,7 @@ func CompileRouting(office *v1alpha1.Office, path []string, policies []v1alpha1.
 	entitled := make([]entitlement, 0, len(policies))
 	for i := range policies {
 		p := &policies[i]
-		if !staged(p) {
+		if !staged(&p.Spec.Rollout) {
 			// Hashed only when selected: most policies select few offices.
 			if Selects(&p.Spec.OfficeSelector, office, path) {
 				rev := Revision(&p.Spec)

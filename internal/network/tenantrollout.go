@@ -35,7 +35,7 @@ func EntitledImage(td *v1alpha1.TenantDefaults, fallback string, office *v1alpha
 	}
 	image := DefaultImage(td, fallback)
 	if td == nil || td.Status.StableImage == "" || td.Status.StableImage == image ||
-		!(&rolloutSubject{rollout: td.TenantRollout()}).staged() {
+		!staged(td.TenantRollout()) {
 		return image
 	}
 	if reached(td.TenantRollout(), td.Status.Rollout, td.Status.Stage, ImageRevision(image), office, path) {
@@ -49,7 +49,7 @@ func EntitledImage(td *v1alpha1.TenantDefaults, fallback string, office *v1alpha
 func tenantSubject(td *v1alpha1.TenantDefaults, image string) *rolloutSubject {
 	s := &rolloutSubject{rollout: td.TenantRollout(), generation: td.Generation, revision: ImageRevision(image),
 		concerns: func(o *v1alpha1.Office, _ []string) bool { return o.Spec.Tenant.Image == "" },
-		runs: func(o *v1alpha1.Office) bool {
+		runs: func(o *v1alpha1.Office, _ []string) bool {
 			return officeCurrent(o) && o.Status.Tenant != nil && o.Status.Tenant.Image == image && o.Status.Tenant.RolledOut
 		},
 	}
