@@ -117,16 +117,16 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	policyPath := filepath.Join(work, "audit-policy.yaml")
-	if err := os.WriteFile(policyPath, []byte(auditPolicy), 0o644); err != nil {
+	if err := os.WriteFile(policyPath, []byte(testenv.AuditPolicy), 0o644); err != nil {
 		return err
 	}
-	audit := &auditLog{path: filepath.Join(work, "audit.log")}
+	audit := &testenv.AuditLog{Path: filepath.Join(work, "audit.log")}
 
 	step("starting the control plane (etcd, kube-apiserver) with an audit log of writes")
 	env, err := testenv.Start(func(e *envtest.Environment) {
 		args := e.ControlPlane.GetAPIServer().Configure()
 		args.Set("audit-policy-file", policyPath)
-		args.Set("audit-log-path", audit.path)
+		args.Set("audit-log-path", audit.Path)
 		args.Set("audit-log-format", "json")
 		args.Set("audit-log-maxsize", "0")
 		// A Service per office: room for more than envtest's 256 addresses.
@@ -199,7 +199,7 @@ func run(ctx context.Context, o options) error {
 			return err
 		}
 	}
-	if err := audit.skip(); err != nil {
+	if err := audit.Skip(); err != nil {
 		return err
 	}
 	step(fmt.Sprintf("converge: applying %d offices, %d at a time, until every one is Ready", len(net.Offices), o.concurrency))
@@ -221,11 +221,11 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	res.converge = time.Since(start)
-	_, applyWrites, err := audit.writes(managerUser)
+	applyWrites, err := writes(audit, managerUser)
 	if err != nil {
 		return err
 	}
-	res.applyWrite = describe(applyWrites)
+	res.applyWrite = testenv.DescribeWrites(applyWrites)
 	if err := m.Profile("heap", filepath.Join(work, "heap-converged.pprof")); err != nil {
 		return err
 	}
@@ -239,11 +239,11 @@ func run(ctx context.Context, o options) error {
 		return ctx.Err()
 	case <-time.After(o.steady):
 	}
-	var steady map[string]int
-	if res.steadyWrites, steady, err = audit.writes(managerUser); err != nil {
+	steady, err := writes(audit, managerUser)
+	if err != nil {
 		return err
 	}
-	res.steadyDetail = describe(steady)
+	res.steadyWrites, res.steadyDetail = len(steady), testenv.DescribeWrites(steady)
 
 	step("no-op resync: a new operator process reconciles every office")
 	if res.rssMiB, err = m.PeakRSSMiB(); err != nil {
@@ -252,7 +252,7 @@ func run(ctx context.Context, o options) error {
 	if err := m.Stop(); err != nil {
 		return err
 	}
-	if err := audit.skip(); err != nil {
+	if err := audit.Skip(); err != nil {
 		return err
 	}
 	resync := time.Now()
@@ -266,11 +266,11 @@ func run(ctx context.Context, o options) error {
 	res.noopResync = time.Since(resync)
 	// The webhook configurations are the process's own, written once when
 	// it starts; they are not a write of any office.
-	var noop map[string]int
-	if res.noopWrites, noop, err = audit.writes(managerUser, "validatingwebhookconfigurations", "mutatingwebhookconfigurations"); err != nil {
+	noop, err := writes(audit, managerUser, "validatingwebhookconfigurations", "mutatingwebhookconfigurations")
+	if err != nil {
 		return err
 	}
-	res.noopDetail = describe(noop)
+	res.noopWrites, res.noopDetail = len(noop), testenv.DescribeWrites(noop)
 
 	marker := fmt.Sprintf("bench-rollout-%d", time.Now().UnixNano())
 	step("rollout: a new rule in the city-wide RoutingPolicy, until every office's ConfigMap carries it")

@@ -28,16 +28,6 @@ import (
 // kube-controller-manager's.
 const managerUser = "petition-operator"
 
-// auditPolicy records the writes, and nothing else, at the Metadata level.
-const auditPolicy = `apiVersion: audit.k8s.io/v1
-kind: Policy
-omitStages: [RequestReceived]
-rules:
-- level: Metadata
-  verbs: [create, update, patch, delete, deletecollection]
-- level: None
-`
-
 // cluster is one test's control plane: etcd and kube-apiserver (envtest,
 // with an audit log of writes and a certificate folder of its own, so that
 // kube-apiserver can be stopped and started again on the same address with
@@ -51,7 +41,7 @@ type cluster struct {
 	// cfg is its configuration.
 	cfg *rest.Config
 	// audit reads the audit log.
-	audit *auditLog
+	audit *testenv.AuditLog
 	// kubeconfig is the manager user's.
 	kubeconfig string
 
@@ -70,10 +60,10 @@ func newCluster(t *testing.T, name string) *cluster {
 		t.Fatal(err)
 	}
 	policy := filepath.Join(dir, "audit-policy.yaml")
-	if err := os.WriteFile(policy, []byte(auditPolicy), 0o644); err != nil {
+	if err := os.WriteFile(policy, []byte(testenv.AuditPolicy), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cl := &cluster{t: t, dir: dir, audit: &auditLog{path: filepath.Join(dir, "audit.log")}}
+	cl := &cluster{t: t, dir: dir, audit: &testenv.AuditLog{Path: filepath.Join(dir, "audit.log")}}
 	apiLog, err := os.Create(filepath.Join(dir, "kube-apiserver.log"))
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +82,7 @@ func newCluster(t *testing.T, name string) *cluster {
 		api.Out, api.Err = apiLog, apiLog
 		args := api.Configure()
 		args.Set("audit-policy-file", policy)
-		args.Set("audit-log-path", cl.audit.path)
+		args.Set("audit-log-path", cl.audit.Path)
 		args.Set("audit-log-format", "json")
 		args.Set("audit-log-maxsize", "0")
 		// A Service per office: room for more than envtest's 256 addresses.

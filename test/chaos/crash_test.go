@@ -35,7 +35,7 @@ func TestCrashAnywhere(t *testing.T) {
 	}
 	all := offices(net)
 	want := names(all)
-	if err := cl.audit.skip(); err != nil {
+	if err := cl.audit.Skip(); err != nil {
 		t.Fatal(err)
 	}
 
@@ -93,18 +93,18 @@ func TestCrashAnywhere(t *testing.T) {
 	if err := op.settle(ctx, 10*time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	events, err := cl.audit.read()
+	events, err := cl.audit.Read()
 	if err != nil {
 		t.Fatal(err)
 	}
-	writes := by(events, managerUser)
+	writes := testenv.By(events, managerUser)
 
 	report, err := checkInventory(ctx, cl.c, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("inventory: %s", report.summary())
-	t.Logf("operator writes during the run: %d (%s)", len(writes), describe(writes))
+	t.Logf("operator writes during the run: %d (%s)", len(writes), testenv.DescribeWrites(writes))
 	if problems := report.problems(); len(problems) > 0 {
 		t.Errorf("%d problems in the inventory:\n%s", len(problems), firstN(problems))
 	}

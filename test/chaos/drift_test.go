@@ -197,11 +197,11 @@ func TestDrift(t *testing.T) {
 		}
 		var what []string
 		for _, e := range writes {
-			what = append(what, e.kind()+" "+e.ObjectRef.Name)
+			what = append(what, e.Kind()+" "+e.ObjectRef.Name)
 		}
 		_, _ = fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", dc.name, seconds(took), len(writes), strings.Join(what, ", "))
 		if len(writes) != 1 {
-			t.Errorf("%s: restored with %d writes by the operator, want 1: %s", dc.name, len(writes), describe(writes))
+			t.Errorf("%s: restored with %d writes by the operator, want 1: %s", dc.name, len(writes), testenv.DescribeWrites(writes))
 			failed = append(failed, dc.name)
 		}
 	}
@@ -222,10 +222,10 @@ func TestDrift(t *testing.T) {
 	if err != nil {
 		t.Errorf("%s: %v", keyEdit.name, err)
 	} else {
-		effective := effectiveWrites(writes)
-		_, _ = fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", keyEdit.name, seconds(took), len(effective), describe(writes))
-		if len(effective) != 2 || effective[0].kind() != "delete services" || effective[1].kind() != "patch services" {
-			t.Errorf("%s: restored with %d effective writes, want delete and patch of the Service: %s", keyEdit.name, len(effective), describe(writes))
+		effective := testenv.EffectiveWrites(writes)
+		_, _ = fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", keyEdit.name, seconds(took), len(effective), testenv.DescribeWrites(writes))
+		if len(effective) != 2 || effective[0].Kind() != "delete services" || effective[1].Kind() != "patch services" {
+			t.Errorf("%s: restored with %d effective writes, want delete and patch of the Service: %s", keyEdit.name, len(effective), testenv.DescribeWrites(writes))
 		} else {
 			replaced++
 		}
@@ -249,8 +249,8 @@ func TestDrift(t *testing.T) {
 // drift makes dc's edit or deletion (the operator idle), waits until the
 // object is restored and the operator idle again, and returns how long the
 // restore took and the operator's writes meanwhile.
-func drift(ctx context.Context, cl *cluster, op *operator, dc driftCase, timeout time.Duration) (time.Duration, []auditEvent, error) {
-	if err := cl.audit.skip(); err != nil {
+func drift(ctx context.Context, cl *cluster, op *operator, dc driftCase, timeout time.Duration) (time.Duration, []testenv.AuditEvent, error) {
+	if err := cl.audit.Skip(); err != nil {
 		return 0, nil, err
 	}
 	key := client.ObjectKeyFromObject(dc.obj)
@@ -276,11 +276,11 @@ func drift(ctx context.Context, cl *cluster, op *operator, dc driftCase, timeout
 	if err := op.settle(ctx, 2*time.Minute); err != nil {
 		return 0, nil, err
 	}
-	events, err := cl.audit.read()
+	events, err := cl.audit.Read()
 	if err != nil {
 		return 0, nil, err
 	}
-	return took, by(events, managerUser), nil
+	return took, testenv.By(events, managerUser), nil
 }
 
 // waitRestored waits until dc's object is back as the operator wants it

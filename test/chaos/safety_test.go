@@ -97,7 +97,7 @@ func TestDataSafety(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := cl.audit.skip(); err != nil {
+		if err := cl.audit.Skip(); err != nil {
 			t.Fatal(err)
 		}
 		ns := tenant.Namespace(leaf.Name)
@@ -115,7 +115,7 @@ func TestDataSafety(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		events, err := cl.audit.read()
+		events, err := cl.audit.Read()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -150,11 +150,11 @@ func TestDataSafety(t *testing.T) {
 				continue
 			}
 			if strings.HasPrefix(e.ObjectRef.Namespace, "office-") || strings.HasPrefix(e.ObjectRef.Name, "office-") {
-				touched = append(touched, fmt.Sprintf("written by %s: %s %s", e.User.Username, e.kind(), e.object()))
+				touched = append(touched, fmt.Sprintf("written by %s: %s %s", e.User.Username, e.Kind(), e.Object()))
 			}
 		}
 		t.Logf("deleting leaf %s %s: office gone after %ss, namespace %s deleted by kube-controller-manager after %ss; its %d objects gone, the %d objects of the other offices untouched: %t; operator writes: %s",
-			leaf.Spec.Level, leaf.Name, seconds(officeGone), ns, seconds(nsGone), own, others, len(touched) == 0, describe(by(events, managerUser)))
+			leaf.Spec.Level, leaf.Name, seconds(officeGone), ns, seconds(nsGone), own, others, len(touched) == 0, testenv.DescribeWrites(testenv.By(events, managerUser)))
 		if len(touched) > 0 {
 			t.Errorf("deleting leaf %s touched more than its own objects:\n%s", leaf.Name, firstN(touched))
 		}
