@@ -9,13 +9,18 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/client-go/util/csaupgrade"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
@@ -40,7 +45,100 @@ func (e *invalidObjectError) Unwrap() error { return e.err }
 // field, and prunes what is no longer rendered.
 type applier struct {
 	client client.Client
+	// reader reads the API server directly, for what the label-scoped
+	// caches cannot see: a namespace the operator did not make.
+	reader client.Reader
 	scheme *runtime.Scheme
+}
+
+// namespaceConflictRetry is how often an office whose namespace is someone
+// else's looks again: the deletion of a namespace the operator does not
+// manage is not watched.
+const namespaceConflictRetry = 5 * time.Minute
+
+// namespaceConflictError is a tenant namespace that exists and is not the
+// office's: the operator neither writes into it nor deletes it.
+type namespaceConflictError struct{ name, why string }
+
+func (e *namespaceConflictError) Error() string {
+	return fmt.Sprintf("namespace %s already exists and %s; the operator neither adopts nor deletes it: delete or rename it, or rename the office", e.name, e.why)
+}
+
+// ownsNamespace reports whether ns is the office's tenant namespace: it
+// carries the office's label and names the office (this UID) as its
+// controller.
+func ownsNamespace(office *v1alpha1.Office, ns *corev1.Namespace) (bool, string) {
+	if !metav1.IsControlledBy(ns, office) {
+		if ref := metav1.GetControllerOf(ns); ref != nil {
+			return false, fmt.Sprintf("is controlled by %s %s (uid %s)", ref.Kind, ref.Name, ref.UID)
+		}
+		return false, "was not made by the operator for this office"
+	}
+	if ns.Labels[tenant.LabelOffice] != office.Name {
+		return false, fmt.Sprintf("does not carry the label %s=%s", tenant.LabelOffice, office.Name)
+	}
+	return true, ""
+}
+
+// claimNamespace makes sure the rendered namespace obj is the office's
+// before anything is written into it. A namespace that does not exist is
+// created (not applied: an apply would adopt one made meanwhile); one that
+// exists must be the office's. It reports whether it created it.
+func (a *applier) claimNamespace(ctx context.Context, owner *v1alpha1.Office, obj *unstructured.Unstructured) (bool, error) {
+	live := &corev1.Namespace{}
+	key := client.ObjectKeyFromObject(obj)
+	err := a.client.Get(ctx, key, live)
+	if apierrors.IsNotFound(err) {
+		// The cache holds only the namespaces the operator labelled.
+		err = a.reader.Get(ctx, key, live)
+	}
+	switch {
+	case apierrors.IsNotFound(err):
+		created := obj.DeepCopy()
+		if err := a.client.Create(ctx, created, client.FieldOwner(FieldOwner)); err != nil {
+			return false, fmt.Errorf("creating namespace %s: %w", key.Name, err)
+		}
+		// A create's fields belong to an Update manager, which a later
+		// apply cannot remove: hand them to the apply's manager.
+		patch, err := csaupgrade.UpgradeManagedFieldsPatch(created, sets.New(FieldOwner), FieldOwner)
+		if err != nil {
+			return false, fmt.Errorf("namespace %s: %w", key.Name, err)
+		}
+		if patch != nil {
+			if err := a.client.Patch(ctx, created, client.RawPatch(types.JSONPatchType, patch)); err != nil {
+				return false, fmt.Errorf("namespace %s: handing its fields to the field owner %s: %w", key.Name, FieldOwner, err)
+			}
+		}
+		return true, nil
+	case err != nil:
+		return false, fmt.Errorf("reading namespace %s: %w", key.Name, err)
+	}
+	if ok, why := ownsNamespace(owner, live); !ok {
+		return false, &namespaceConflictError{name: key.Name, why: why}
+	}
+	return false, nil
+}
+
+// deleteNamespace deletes the office's tenant namespace, only when the
+// office controls it, on the precondition that it is still that one.
+func (a *applier) deleteNamespace(ctx context.Context, office *v1alpha1.Office) error {
+	ns := &corev1.Namespace{}
+	name := tenant.Namespace(office.Name)
+	if err := a.client.Get(ctx, client.ObjectKey{Name: name}, ns); err != nil {
+		// Not in the cache: the operator did not label it, so it is not
+		// the office's to delete.
+		return client.IgnoreNotFound(err)
+	}
+	if ok, why := ownsNamespace(office, ns); !ok {
+		ctrl.LoggerFrom(ctx).Info("leaving a namespace the office does not control", "namespace", name, "why", why)
+		return nil
+	}
+	uid := ns.UID
+	err := a.client.Delete(ctx, ns, client.Preconditions{UID: &uid}, client.PropagationPolicy(metav1.DeletePropagationBackground))
+	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+		return fmt.Errorf("deleting namespace %s: %w", name, err)
+	}
+	return nil
 }
 
 // apply makes owner the controller of each object and applies those that
@@ -55,6 +153,15 @@ func (a *applier) apply(ctx context.Context, owner *v1alpha1.Office, objs []*uns
 		}
 		id := v1alpha1.ObjectRef{APIVersion: obj.GetAPIVersion(), Kind: obj.GetKind(), Namespace: obj.GetNamespace(), Name: obj.GetName()}
 		inventory = append(inventory, id)
+		if id.Kind == "Namespace" && id.APIVersion == "v1" {
+			created, err := a.claimNamespace(ctx, owner, obj)
+			if err != nil {
+				return nil, err
+			}
+			if created {
+				continue
+			}
+		}
 		current, err := a.inSync(ctx, obj)
 		if err != nil {
 			return nil, err

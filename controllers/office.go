@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -128,14 +127,20 @@ func (r *officeReconciler) reconcile(ctx context.Context, office *v1alpha1.Offic
 	if err != nil {
 		return Outcome{}, err
 	}
-	image, err := r.image(ctx, office, path)
+	td, err := r.tenantDefaults(ctx)
 	if err != nil {
 		return Outcome{}, err
+	}
+	image := network.EntitledImage(td, r.opts.TenantImage, office, path)
+	limits := tenant.LimitsOf(td)
+	if errs := limits.CheckResources(office); len(errs) > 0 {
+		return Outcome{Ready: metav1.ConditionFalse, Reason: v1alpha1.ReasonRenderFailed, Stalled: true,
+			Message: errs.ToAggregate().Error()}, nil
 	}
 	objs, err := tenant.Render(tenant.Input{
 		Office: office, Config: config, ConfigHash: hash,
 		DefaultImage: image, IngressNamespace: r.opts.IngressNamespace,
-		Labels: r.opts.shardLabels(office),
+		Labels: r.opts.shardLabels(office), Limits: &limits,
 	})
 	if err != nil {
 		return Outcome{Ready: metav1.ConditionFalse, Reason: v1alpha1.ReasonRenderFailed, Stalled: true,
@@ -147,6 +152,13 @@ func (r *officeReconciler) reconcile(ctx context.Context, office *v1alpha1.Offic
 		if errors.As(err, &invalid) {
 			return Outcome{Ready: metav1.ConditionFalse, Reason: v1alpha1.ReasonApplyFailed, Stalled: true,
 				Message: err.Error()}, nil
+		}
+		var conflict *namespaceConflictError
+		if errors.As(err, &conflict) {
+			// Someone else's namespace: nothing is written into it. Looked
+			// at again now and then, since its deletion is not watched.
+			return Outcome{Ready: metav1.ConditionFalse, Reason: v1alpha1.ReasonNamespaceConflict, Stalled: true,
+				Message: err.Error(), RequeueAfter: namespaceConflictRetry}, nil
 		}
 		// Transient (a terminating namespace, the API server away): retried
 		// with back-off, and said in status meanwhile.
@@ -179,17 +191,16 @@ func renderedHash(objs []*unstructured.Unstructured, kind, name string) string {
 	return ""
 }
 
-// image returns the image the office's tenant runs: its own, or the
-// default image as far as its rollout has reached the office.
-func (r *officeReconciler) image(ctx context.Context, office *v1alpha1.Office, path []string) (string, error) {
+// tenantDefaults returns the TenantDefaults, nil when there is none.
+func (r *officeReconciler) tenantDefaults(ctx context.Context) (*v1alpha1.TenantDefaults, error) {
 	td := &v1alpha1.TenantDefaults{}
 	if err := r.client.Get(ctx, types.NamespacedName{Name: v1alpha1.DefaultTenantDefaults}, td); err != nil {
 		if !apierrors.IsNotFound(err) {
-			return "", err
+			return nil, err
 		}
-		td = nil
+		return nil, nil
 	}
-	return network.EntitledImage(td, r.opts.TenantImage, office, path), nil
+	return td, nil
 }
 
 // escalation resolves the office's chain from its EscalationPolicy (the
@@ -275,9 +286,8 @@ func (r *officeReconciler) finalize(ctx context.Context, office *v1alpha1.Office
 			Message: fmt.Sprintf("office has %d children (%s): delete them or give them another parent first", len(children), strings.Join(names, ", ")),
 		})
 	}
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: tenant.Namespace(office.Name)}}
-	if err := r.client.Delete(ctx, ns, client.PropagationPolicy(metav1.DeletePropagationBackground)); err != nil && !apierrors.IsNotFound(err) {
-		return ctrl.Result{}, fmt.Errorf("deleting namespace %s: %w", ns.Name, err)
+	if err := r.applier.deleteNamespace(ctx, office); err != nil {
+		return ctrl.Result{}, err
 	}
 	patch := client.MergeFrom(office.DeepCopy())
 	controllerutil.RemoveFinalizer(office, officeFinalizer)

@@ -85,7 +85,7 @@ func CacheOptions(shard labels.Selector) cache.Options {
 // tenantObjects returns an empty object of each kind of tenant.Kinds.
 func tenantObjects() []client.Object {
 	return []client.Object{
-		&corev1.Namespace{}, &corev1.ServiceAccount{}, &corev1.ConfigMap{}, &corev1.Service{},
+		&corev1.Namespace{}, &corev1.ServiceAccount{}, &corev1.ResourceQuota{}, &corev1.LimitRange{}, &corev1.ConfigMap{}, &corev1.Service{},
 		&appsv1.Deployment{}, &networkingv1.NetworkPolicy{}, &policyv1.PodDisruptionBudget{},
 	}
 }
@@ -94,7 +94,7 @@ func tenantObjects() []client.Object {
 // +kubebuilder:rbac:groups=petition.xinfang.io,resources=offices/status;routingpolicies/status;escalationpolicies/status;holidaycalendars/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=petition.xinfang.io,resources=offices,verbs=update;patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
-// +kubebuilder:rbac:groups="",resources=namespaces;serviceaccounts;configmaps;services,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=namespaces;serviceaccounts;configmaps;services;resourcequotas;limitranges,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update;patch;delete
@@ -112,7 +112,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		index:    index,
 		client:   mgr.GetClient(),
 		recorder: mgr.GetEventRecorder("petition-operator-office"),
-		applier:  &applier{client: mgr.GetClient(), scheme: mgr.GetScheme()},
+		applier:  &applier{client: mgr.GetClient(), reader: mgr.GetAPIReader(), scheme: mgr.GetScheme()},
 		opts:     opts,
 	}
 	// Offices are enqueued by officeEvents, which keeps the network index:

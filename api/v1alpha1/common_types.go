@@ -34,6 +34,11 @@ const (
 	// ReasonRenderFailed: the office's tenant stack cannot be rendered, e.g.
 	// because of a patch.
 	ReasonRenderFailed = "RenderFailed"
+	// ReasonNamespaceConflict: the office's tenant namespace exists and is
+	// not this office's (another owner made it, or another office with the
+	// same name did); nothing is written into it, and deleting the office
+	// leaves it.
+	ReasonNamespaceConflict = "NamespaceConflict"
 	// ReasonApplyFailed: the API server refused an object of the tenant stack.
 	ReasonApplyFailed = "ApplyFailed"
 	// ReasonSuspended: spec.suspend stops changes to the tenant stack.

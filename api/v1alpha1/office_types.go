@@ -201,15 +201,39 @@ type OfficeTenant struct {
 	// +kubebuilder:validation:Pattern=`^[^\s]*$`
 	Image string `json:"image,omitempty"`
 
-	// resources of the tenant container.
+	// resources of the tenant container: at most the TenantDefaults'
+	// limits.containerMax (2 CPUs and 2Gi of memory unless it says
+	// otherwise); the namespace's LimitRange enforces the same maximum.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="!has(self.claims)",message="resource claims are not allowed on the tenant container"
+	// +kubebuilder:validation:XValidation:rule="!has(self.limits) || self.limits.all(k, k in ['cpu', 'memory', 'ephemeral-storage'])",message="limits may name cpu, memory and ephemeral-storage only"
+	// +kubebuilder:validation:XValidation:rule="!has(self.requests) || self.requests.all(k, k in ['cpu', 'memory', 'ephemeral-storage'])",message="requests may name cpu, memory and ephemeral-storage only"
 	Resources corev1.ResourceRequirements `json:"resources,omitempty"`
 
 	// patches are kustomize patches applied to the rendered tenant stack.
+	// They are judged before any render, at admission, by petitionctl
+	// validate and again by the operator: no YAML anchors or aliases, at most
+	// 64 JSON 6902 operations and 8 copies, a bounded rendered size, and only
+	// these changes: the desk container's env, args, probes and resources
+	// (within the TenantDefaults' containerMax), replicas, labels and
+	// annotations outside the reserved prefixes (kubernetes.io, k8s.io,
+	// xinfang.io), pod labels and annotations, topology spread constraints
+	// and pod anti-affinity among the tenant's own pods, and a few rollout
+	// settings (strategy, minReadySeconds, progressDeadlineSeconds,
+	// terminationGracePeriodSeconds). Anything else is refused with the
+	// index of the patch that tried it. See docs/security.md.
 	// +optional
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=16
 	Patches []TenantPatch `json:"patches,omitempty"`
+
+	// quota overrides hard limits of the ResourceQuota of the office's
+	// namespace; each must stay within the TenantDefaults' limits.maxQuota.
+	// Keys: pods, requests.cpu, requests.memory, limits.cpu, limits.memory,
+	// requests.ephemeral-storage, limits.ephemeral-storage.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="self.all(k, k in ['pods', 'requests.cpu', 'requests.memory', 'limits.cpu', 'limits.memory', 'requests.ephemeral-storage', 'limits.ephemeral-storage'])",message="quota keys must be among pods, requests.cpu, requests.memory, limits.cpu, limits.memory, requests.ephemeral-storage, limits.ephemeral-storage"
+	Quota corev1.ResourceList `json:"quota,omitempty"`
 }
 
 // OfficeSpec declares one office of the petition network.

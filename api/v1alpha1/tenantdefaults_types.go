@@ -1,6 +1,7 @@
 package v1alpha1
 
 import (
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -37,6 +38,34 @@ type TenantDefaultsSpec struct {
 	// +optional
 	// +kubebuilder:default={strategy: Staged, stages: {{levels: {City}}, {levels: {County}}, {levels: {Department}}, {levels: {Township}}}}
 	Rollout *Rollout `json:"rollout,omitempty"`
+
+	// limits size every tenant namespace's ResourceQuota and LimitRange and
+	// bound what an office may ask for. Unset fields take the built-in
+	// sizes (docs/security.md).
+	// +optional
+	Limits *TenantLimits `json:"limits,omitempty"`
+}
+
+// TenantLimits sizes the resources of every tenant namespace.
+type TenantLimits struct {
+	// quota is the hard limits of the ResourceQuota of every tenant
+	// namespace, unless the office sets its own spec.tenant.quota.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="self.all(k, k in ['pods', 'requests.cpu', 'requests.memory', 'limits.cpu', 'limits.memory', 'requests.ephemeral-storage', 'limits.ephemeral-storage'])",message="quota keys must be among pods, requests.cpu, requests.memory, limits.cpu, limits.memory, requests.ephemeral-storage, limits.ephemeral-storage"
+	Quota corev1.ResourceList `json:"quota,omitempty"`
+
+	// maxQuota is the most an office may set in spec.tenant.quota, key by
+	// key; a key it does not name may not be raised above quota.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="self.all(k, k in ['pods', 'requests.cpu', 'requests.memory', 'limits.cpu', 'limits.memory', 'requests.ephemeral-storage', 'limits.ephemeral-storage'])",message="maxQuota keys must be among pods, requests.cpu, requests.memory, limits.cpu, limits.memory, requests.ephemeral-storage, limits.ephemeral-storage"
+	MaxQuota corev1.ResourceList `json:"maxQuota,omitempty"`
+
+	// containerMax is the most one tenant container may request or be
+	// limited to: the LimitRange's max, and the bound of
+	// spec.tenant.resources and of resources set by patches.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="self.all(k, k in ['cpu', 'memory', 'ephemeral-storage'])",message="containerMax keys must be among cpu, memory, ephemeral-storage"
+	ContainerMax corev1.ResourceList `json:"containerMax,omitempty"`
 }
 
 // TenantRollout returns the rollout of the default image: spec.rollout, or

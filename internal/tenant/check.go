@@ -2,6 +2,7 @@ package tenant
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -13,6 +14,8 @@ import (
 var Kinds = []schema.GroupVersionKind{
 	{Version: "v1", Kind: "Namespace"},
 	{Version: "v1", Kind: "ServiceAccount"},
+	{Version: "v1", Kind: "ResourceQuota"},
+	{Version: "v1", Kind: "LimitRange"},
 	{Version: "v1", Kind: "ConfigMap"},
 	{Version: "v1", Kind: "Service"},
 	{Group: "apps", Version: "v1", Kind: "Deployment"},
@@ -35,14 +38,16 @@ func check(objs []*unstructured.Unstructured, ns string) error {
 		gvk := o.GroupVersionKind()
 		id := fmt.Sprintf("%s %s", gvk.Kind, o.GetName())
 		if !allowed[gvk] {
-			return fmt.Errorf("%s: kind %s is not part of a tenant stack (allowed: Namespace, ServiceAccount, ConfigMap, Service, apps/v1 Deployment, networking.k8s.io/v1 NetworkPolicy, policy/v1 PodDisruptionBudget)", id, gvk)
+			return fmt.Errorf("%s: kind %s is not part of a tenant stack (allowed: Namespace, ServiceAccount, ResourceQuota, LimitRange, ConfigMap, Service, apps/v1 Deployment, networking.k8s.io/v1 NetworkPolicy, policy/v1 PodDisruptionBudget)", id, gvk)
 		}
 		if gvk.Kind == "Namespace" {
 			if o.GetName() != ns {
 				return fmt.Errorf("%s: the only namespace of the stack is %s", id, ns)
 			}
-			if o.GetLabels()["pod-security.kubernetes.io/enforce"] != "restricted" {
-				return fmt.Errorf("%s: the label pod-security.kubernetes.io/enforce must stay restricted", id)
+			for _, k := range slices.Sorted(maps.Keys(PodSecurityLabels)) {
+				if v := PodSecurityLabels[k]; o.GetLabels()[k] != v {
+					return fmt.Errorf("%s: the label %s must stay %s", id, k, v)
+				}
 			}
 			continue
 		}

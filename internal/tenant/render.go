@@ -12,8 +12,11 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/kustomize/api/krusty"
 	kusttypes "sigs.k8s.io/kustomize/api/types"
@@ -63,17 +66,81 @@ type Input struct {
 	// labels (--watch-label-selector) here, so that a shard's caches see only
 	// its own tenants.
 	Labels map[string]string
+	// Limits size the namespace's ResourceQuota and LimitRange and bound
+	// the desk container's resources; nil means DefaultLimits.
+	Limits *Limits
+}
+
+func (in Input) limits() Limits {
+	if in.Limits != nil {
+		return *in.Limits
+	}
+	return DefaultLimits()
+}
+
+// PodSecurityLabels are the Pod Security labels of every tenant namespace:
+// restricted, at the latest version, enforced, warned and audited.
+var PodSecurityLabels = map[string]string{
+	"pod-security.kubernetes.io/enforce":         "restricted",
+	"pod-security.kubernetes.io/enforce-version": "latest",
+	"pod-security.kubernetes.io/warn":            "restricted",
+	"pod-security.kubernetes.io/warn-version":    "latest",
+	"pod-security.kubernetes.io/audit":           "restricted",
+	"pod-security.kubernetes.io/audit-version":   "latest",
 }
 
 // Render renders the office's tenant stack. Patches may change the stack but
 // not take it out of the office's namespace, add kinds the operator does not
-// manage, or lift the namespace's restricted Pod Security and default deny.
+// manage, or change anything off the allow-list (allow.go): each patch's text
+// is judged before kustomize reads it (patches.go), and the stack rendered
+// with the patches is compared with the stack rendered without them. A patch
+// refused is returned as a *PatchError naming the first patch at fault.
 func Render(in Input) ([]*unstructured.Unstructured, error) {
+	limits := in.limits()
+	patches := in.Office.Spec.Tenant.Patches
+	for i, p := range patches {
+		if err := checkPatchText(p); err != nil {
+			return nil, &PatchError{Index: i, Err: err}
+		}
+	}
+	base, err := build(in, nil, limits)
+	if err != nil || len(patches) == 0 {
+		return base, err
+	}
+	objs, err := judged(in, patches, base, limits)
+	if err == nil {
+		return objs, nil
+	}
+	// Blame the first patch with which the stack goes wrong.
+	for i := range len(patches) - 1 {
+		if _, perr := judged(in, patches[:i+1], base, limits); perr != nil {
+			return nil, &PatchError{Index: i, Err: perr}
+		}
+	}
+	return nil, &PatchError{Index: len(patches) - 1, Err: err}
+}
+
+// judged renders the stack with patches and holds it against base, the
+// stack without them.
+func judged(in Input, patches []v1alpha1.TenantPatch, base []*unstructured.Unstructured, limits Limits) ([]*unstructured.Unstructured, error) {
+	objs, err := build(in, patches, limits)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkAllowed(base, objs, limits); err != nil {
+		return nil, err
+	}
+	return objs, nil
+}
+
+// build runs kustomize over the base, the office's overlay and patches,
+// and checks the result's bounds.
+func build(in Input, patches []v1alpha1.TenantPatch, limits Limits) ([]*unstructured.Unstructured, error) {
 	fsys := filesys.MakeFsInMemory()
 	if err := copyBase(fsys); err != nil {
 		return nil, err
 	}
-	k, err := overlay(in)
+	k, err := overlay(in, patches)
 	if err != nil {
 		return nil, err
 	}
@@ -82,17 +149,21 @@ func Render(in Input) ([]*unstructured.Unstructured, error) {
 		return nil, err
 	}
 	ns := Namespace(in.Office.Name)
+	nsObj := map[string]any{"apiVersion": "v1", "kind": "Namespace",
+		"metadata": map[string]any{"name": ns, "labels": PodSecurityLabels}}
+	nsData, err := json.Marshal(nsObj)
+	if err != nil {
+		return nil, err
+	}
+	quota, err := json.Marshal(quotaObjects(in.Office, limits))
+	if err != nil {
+		return nil, err
+	}
 	files := map[string][]byte{
 		"/overlay/kustomization.yaml": kdata,
 		"/overlay/office.json":        in.Config,
-		"/overlay/namespace.yaml": fmt.Appendf(nil, `apiVersion: v1
-kind: Namespace
-metadata:
-  name: %s
-  labels:
-    pod-security.kubernetes.io/enforce: restricted
-    pod-security.kubernetes.io/enforce-version: latest
-`, ns),
+		"/overlay/namespace.yaml":     nsData,
+		"/overlay/limits.yaml":        quota,
 	}
 	if pdb, err := base.ReadFile("base/pdb.yaml"); err == nil {
 		files["/overlay/pdb.yaml"] = pdb
@@ -106,14 +177,18 @@ metadata:
 	}
 	resMap, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(fsys, "/overlay")
 	if err != nil {
-		return nil, fmt.Errorf("rendering the tenant stack: %w", err)
+		return nil, fmt.Errorf("rendering the tenant stack: %s", truncate(err.Error(), 512))
 	}
 	var objs []*unstructured.Unstructured
+	size := 0
 	for _, r := range resMap.Resources() {
 		// Through JSON, so that numbers are int64 as unstructured expects.
 		data, err := r.MarshalJSON()
 		if err != nil {
 			return nil, err
+		}
+		if size += len(data); size > MaxRenderedBytes {
+			return nil, fmt.Errorf("the rendered tenant stack is larger than %d bytes", MaxRenderedBytes)
 		}
 		u := &unstructured.Unstructured{}
 		if err := u.UnmarshalJSON(data); err != nil {
@@ -130,6 +205,32 @@ metadata:
 		return kindOrder(a.GroupVersionKind()) - kindOrder(b.GroupVersionKind())
 	})
 	return objs, nil
+}
+
+// quotaObjects are the ResourceQuota and LimitRange of the office's
+// namespace, as a v1 List.
+func quotaObjects(o *v1alpha1.Office, l Limits) map[string]any {
+	limits := map[string]any{"type": "Container", "max": l.ContainerMax,
+		"default":        corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("64Mi")},
+		"defaultRequest": corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("10m"), corev1.ResourceMemory: resource.MustParse("32Mi")},
+	}
+	return map[string]any{"apiVersion": "v1", "kind": "List", "items": []any{
+		map[string]any{"apiVersion": "v1", "kind": "ResourceQuota", "metadata": map[string]any{"name": "tenant"},
+			"spec": map[string]any{"hard": l.QuotaFor(o)}},
+		map[string]any{"apiVersion": "v1", "kind": "LimitRange", "metadata": map[string]any{"name": "tenant"},
+			"spec": map[string]any{"limits": []any{limits}}},
+	}}
+}
+
+// truncate shortens s to at most n bytes, at a rune boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 func copyBase(fsys filesys.FileSystem) error {
@@ -165,7 +266,7 @@ func labels(in Input) []kusttypes.Label {
 }
 
 // overlay builds the kustomization that turns the base into the office's stack.
-func overlay(in Input) (*kusttypes.Kustomization, error) {
+func overlay(in Input, officePatches []v1alpha1.TenantPatch) (*kusttypes.Kustomization, error) {
 	o := in.Office
 	replicas := int32(1)
 	if o.Spec.Tenant.Replicas != nil {
@@ -175,7 +276,7 @@ func overlay(in Input) (*kusttypes.Kustomization, error) {
 	if image == "" {
 		image = in.DefaultImage
 	}
-	resources := []string{"../base", "namespace.yaml"}
+	resources := []string{"../base", "namespace.yaml", "limits.yaml"}
 	if replicas > 1 {
 		resources = append(resources, "pdb.yaml")
 	}
@@ -199,7 +300,7 @@ func overlay(in Input) (*kusttypes.Kustomization, error) {
 		{Patch: string(deployData)},
 		{Patch: ingressPatch, Target: &kusttypes.Selector{ResId: resid.ResId{Gvk: resid.Gvk{Kind: "NetworkPolicy"}, Name: "desk"}}},
 	}
-	for i, p := range o.Spec.Tenant.Patches {
+	for i, p := range officePatches {
 		kp := kusttypes.Patch{Patch: p.Patch}
 		if t := p.Target; t != nil {
 			kp.Target = &kusttypes.Selector{

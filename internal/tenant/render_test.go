@@ -64,8 +64,8 @@ func TestRenderDefaultStack(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := byID(t, objs)
-	want := []string{"Namespace/office-zhenping-county", "ServiceAccount/desk", "ConfigMap/desk-config", "Deployment/desk",
-		"Service/desk", "NetworkPolicy/default-deny", "NetworkPolicy/desk"}
+	want := []string{"Namespace/office-zhenping-county", "ServiceAccount/desk", "ResourceQuota/tenant", "LimitRange/tenant",
+		"ConfigMap/desk-config", "Deployment/desk", "Service/desk", "NetworkPolicy/default-deny", "NetworkPolicy/desk"}
 	if len(objs) != len(want) {
 		t.Errorf("rendered %d objects, want %d: %v", len(objs), len(want), keys(m))
 	}
@@ -187,8 +187,8 @@ func TestPatchesApply(t *testing.T) {
 	objs, err := Render(input(func(o *v1alpha1.Office) {
 		o.Spec.Tenant.Patches = []v1alpha1.TenantPatch{
 			{Patch: "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: desk\n  annotations:\n    team: land\n"},
-			{Patch: `[{"op": "replace", "path": "/spec/ports/0/port", "value": 8081}]`,
-				Target: &v1alpha1.PatchTarget{Kind: "Service", Name: "desk"}},
+			{Patch: `[{"op": "add", "path": "/spec/template/spec/containers/0/env", "value": [{"name": "LOG_LEVEL", "value": "debug"}]}]`,
+				Target: &v1alpha1.PatchTarget{Kind: "Deployment", Name: "desk"}},
 		}
 	}))
 	if err != nil {
@@ -198,9 +198,9 @@ func TestPatchesApply(t *testing.T) {
 	if got := m["Deployment/desk"].GetAnnotations()["team"]; got != "land" {
 		t.Errorf("strategic merge patch not applied: annotations %v", m["Deployment/desk"].GetAnnotations())
 	}
-	ports, _, _ := unstructured.NestedSlice(m["Service/desk"].Object, "spec", "ports")
-	if ports[0].(map[string]any)["port"] != int64(8081) {
-		t.Errorf("JSON 6902 patch not applied: ports %v", ports)
+	env, _, _ := unstructured.NestedSlice(container(t, m["Deployment/desk"]), "env")
+	if len(env) != 1 || env[0].(map[string]any)["value"] != "debug" {
+		t.Errorf("JSON 6902 patch not applied: env %v", env)
 	}
 }
 
@@ -217,7 +217,7 @@ func TestHostilePatchesRejected(t *testing.T) {
 			Target: &v1alpha1.PatchTarget{Kind: "NetworkPolicy", Name: "default-deny"}}, "must select every pod and deny all ingress and egress"},
 		"change a kind": {v1alpha1.TenantPatch{Patch: `[{"op": "replace", "path": "/kind", "value": "ClusterRole"}, {"op": "replace", "path": "/apiVersion", "value": "rbac.authorization.k8s.io/v1"}]`,
 			Target: &v1alpha1.PatchTarget{Kind: "ServiceAccount"}}, "is not part of a tenant stack"},
-		"not a patch": {v1alpha1.TenantPatch{Patch: "{{{"}, "rendering the tenant stack"},
+		"not a patch": {v1alpha1.TenantPatch{Patch: "{{{"}, "spec.tenant.patches[0]: the patch is not YAML or JSON"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

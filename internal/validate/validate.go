@@ -14,9 +14,11 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/yaml"
 
+	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/manifests"
 	"github.com/xinfang/petition-operator/internal/network"
 	"github.com/xinfang/petition-operator/internal/schema"
+	"github.com/xinfang/petition-operator/internal/tenant"
 )
 
 // Problem is one problem of one object, or of a document that is not one.
@@ -134,6 +136,22 @@ func Network(set *manifests.Set) []Problem {
 	var problems []Problem
 	for _, p := range network.ValidateSnapshot(set.Snapshot()) {
 		problems = append(problems, fieldProblem(p.Kind, p.Name, "", p.Err))
+	}
+	// Tenant patches, resources and quota, judged as the admission webhook
+	// judges them, against the TenantDefaults of the set (or the built-in
+	// limits).
+	var td *v1alpha1.TenantDefaults
+	for i := range set.TenantDefaults {
+		if set.TenantDefaults[i].Name == v1alpha1.DefaultTenantDefaults {
+			td = &set.TenantDefaults[i]
+		}
+	}
+	limits := tenant.LimitsOf(td)
+	for i := range set.Offices {
+		o := &set.Offices[i]
+		for _, e := range tenant.CheckTenant(o, limits) {
+			problems = append(problems, fieldProblem(network.KindOffice, o.Name, "", e))
+		}
 	}
 	return problems
 }

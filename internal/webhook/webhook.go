@@ -28,6 +28,7 @@ import (
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/fields"
 	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/tenant"
 )
 
 // +kubebuilder:webhook:path=/mutate-petition-xinfang-io-v1alpha1-office,mutating=true,failurePolicy=fail,sideEffects=None,groups=petition.xinfang.io,resources=offices,verbs=create;update,versions=v1alpha1,name=moffice.petition.xinfang.io,admissionReviewVersions=v1,timeoutSeconds=10
@@ -115,6 +116,7 @@ func (v *officeValidator) validate(ctx context.Context, o *v1alpha1.Office, extr
 	w := &world{ctx: ctx, reader: v.reader}
 	f := network.CheckOffice(o, w)
 	errs := append(f.Errors, network.CheckOfficeChildren(o, w)...)
+	errs = append(errs, tenant.CheckTenant(o, tenant.LimitsOf(w.tenantDefaults()))...)
 	for _, check := range extra {
 		errs = append(errs, check(o, w)...)
 	}
@@ -291,4 +293,16 @@ func (w *world) Exists(kind, name string) bool {
 		return false
 	}
 	return true
+}
+
+// tenantDefaults returns the TenantDefaults, nil when there is none.
+func (w *world) tenantDefaults() *v1alpha1.TenantDefaults {
+	td := &v1alpha1.TenantDefaults{}
+	if err := w.reader.Get(w.ctx, types.NamespacedName{Name: v1alpha1.DefaultTenantDefaults}, td); err != nil {
+		if !apierrors.IsNotFound(err) {
+			w.fail(err)
+		}
+		return nil
+	}
+	return td
 }

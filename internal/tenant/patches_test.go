@@ -1,0 +1,201 @@
+package tenant
+
+import (
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/xinfang/petition-operator/api/v1alpha1"
+)
+
+// deploymentPatch is a strategic merge patch of the desk Deployment.
+func deploymentPatch(body string) v1alpha1.TenantPatch {
+	return v1alpha1.TenantPatch{Patch: "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: desk\n" + body}
+}
+
+func json6902(kind, name, ops string) v1alpha1.TenantPatch {
+	return v1alpha1.TenantPatch{Patch: ops, Target: &v1alpha1.PatchTarget{Kind: kind, Name: name}}
+}
+
+// anchorBomb is a strategic merge patch whose annotations expand, through
+// nested aliases, to 10^depth strings.
+func anchorBomb(depth int) v1alpha1.TenantPatch {
+	var b strings.Builder
+	b.WriteString("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: desk\n  annotations:\n")
+	b.WriteString(`    a0: &a0 ["xxxxxxxxxxxxxxxxxxxxxxxxxx","xxxxxxxxxxxxxxxxxxxxxxxxxx","xxxxxxxxxxxxxxxxxxxxxxxxxx","xxxxxxxxxxxxxxxxxxxxxxxxxx","xxxxxxxxxxxxxxxxxxxxxxxxxx","xxxxxxxxxxxxxxxxxxxxxxxxxx","xxxxxxxxxxxxxxxxxxxxxxxxxx","xxxxxxxxxxxxxxxxxxxxxxxxxx","xxxxxxxxxxxxxxxxxxxxxxxxxx","xxxxxxxxxxxxxxxxxxxxxxxxxx"]` + "\n")
+	for i := 1; i < depth; i++ {
+		a := fmt.Sprintf("*a%d", i-1)
+		fmt.Fprintf(&b, "    a%d: &a%d [%s]\n", i, i, strings.Repeat(a+",", 9)+a)
+	}
+	return v1alpha1.TenantPatch{Patch: b.String()}
+}
+
+// copyBomb is a JSON 6902 patch whose copies double the Deployment's spec
+// n times.
+func copyBomb(n int) v1alpha1.TenantPatch {
+	ops := []string{`{"op": "add", "path": "/spec/template/spec/containers/0/env", "value": [{"name": "A", "value": "` + strings.Repeat("x", 512) + `"}]}`}
+	for range n {
+		ops = append(ops, `{"op": "copy", "from": "/spec/template/spec/containers/0/env", "path": "/spec/template/spec/containers/0/env/-"}`)
+	}
+	return json6902("Deployment", "desk", "["+strings.Join(ops, ",")+"]")
+}
+
+// TestHostileTenantPatches: each attack of an Office author on the network
+// is refused before or at render, naming the patch and what it touched.
+func TestHostileTenantPatches(t *testing.T) {
+	cases := map[string]struct {
+		patch v1alpha1.TenantPatch
+		want  string
+	}{
+		"anchor bomb":    {anchorBomb(6), "YAML anchors and aliases are not allowed"},
+		"merge key":      {deploymentPatch("spec:\n  template:\n    <<: {}\n"), "merge keys are not allowed"},
+		"copy bomb":      {copyBomb(20), "more than 8 copy operations"},
+		"copy growth":    {copyBomb(8), "accumulated size increase of copy"},
+		"too many ops":   {json6902("Deployment", "desk", "["+strings.Repeat(`{"op": "test", "path": "/kind", "value": "Deployment"},`, 64)+`{"op": "test", "path": "/kind", "value": "Deployment"}]`), "65 operations; at most 64"},
+		"unknown op":     {json6902("Deployment", "desk", `[{"op": "eval", "path": "/spec"}]`), "op must be one of"},
+		"json no target": {v1alpha1.TenantPatch{Patch: `[{"op": "remove", "path": "/spec/replicas"}]`}, "needs a target"},
+		"deep nesting":   {deploymentPatch("spec: " + strings.Repeat("{x: ", 40) + "1" + strings.Repeat("}", 40) + "\n"), "nests deeper than 32"},
+		"widen the desk policy": {json6902("NetworkPolicy", "desk", `[{"op": "replace", "path": "/spec/podSelector", "value": {}}, {"op": "add", "path": "/spec/ingress/-", "value": {}}]`),
+			"NetworkPolicy desk: spec.ingress: may not be changed"},
+		"service external IPs":  {json6902("Service", "desk", `[{"op": "add", "path": "/spec/externalIPs", "value": ["203.0.113.7"]}]`), "Service desk: spec.externalIPs: may not be changed"},
+		"service load balancer": {json6902("Service", "desk", `[{"op": "add", "path": "/spec/type", "value": "LoadBalancer"}]`), "Service desk: spec.type: may not be changed"},
+		"service external name": {v1alpha1.TenantPatch{Patch: "apiVersion: v1\nkind: Service\nmetadata:\n  name: desk\nspec:\n  type: ExternalName\n  externalName: evil.example\n"}, "Service desk: spec.externalName"},
+		"privileged": {deploymentPatch("spec:\n  template:\n    spec:\n      containers:\n      - name: desk\n        securityContext:\n          privileged: true\n"),
+			"spec.template.spec.containers.0.securityContext.privileged: may not be changed"},
+		"host path":               {deploymentPatch("spec:\n  template:\n    spec:\n      volumes:\n      - name: root\n        hostPath: {path: /}\n"), "spec.template.spec.volumes: may not be changed"},
+		"host network":            {deploymentPatch("spec:\n  template:\n    spec:\n      hostNetwork: true\n"), "spec.template.spec.hostNetwork"},
+		"node name":               {deploymentPatch("spec:\n  template:\n    spec:\n      nodeName: control-plane-1\n"), "spec.template.spec.nodeName"},
+		"node selector":           {deploymentPatch("spec:\n  template:\n    spec:\n      nodeSelector: {role: ingress}\n"), "spec.template.spec.nodeSelector"},
+		"tolerate all":            {deploymentPatch("spec:\n  template:\n    spec:\n      tolerations:\n      - operator: Exists\n"), "spec.template.spec.tolerations"},
+		"priority":                {deploymentPatch("spec:\n  template:\n    spec:\n      priorityClassName: system-node-critical\n"), "spec.template.spec.priorityClassName"},
+		"token":                   {deploymentPatch("spec:\n  template:\n    spec:\n      automountServiceAccountToken: true\n"), "spec.template.spec.automountServiceAccountToken"},
+		"service account":         {deploymentPatch("spec:\n  template:\n    spec:\n      serviceAccountName: default\n"), "spec.template.spec.serviceAccountName"},
+		"sa token on the account": {v1alpha1.TenantPatch{Patch: "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: desk\nautomountServiceAccountToken: true\n"}, "ServiceAccount desk: automountServiceAccountToken"},
+		"pod security version": {v1alpha1.TenantPatch{Patch: "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: office-zhenping-county\n  labels:\n    pod-security.kubernetes.io/enforce-version: v1.0\n"},
+			"pod-security.kubernetes.io/enforce-version must stay latest"},
+		"pod security warn": {v1alpha1.TenantPatch{Patch: "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: office-zhenping-county\n  labels:\n    pod-security.kubernetes.io/warn: privileged\n"},
+			"pod-security.kubernetes.io/warn must stay restricted"},
+		"remove limits":            {json6902("Deployment", "desk", `[{"op": "remove", "path": "/spec/template/spec/containers/0/resources/limits"}]`), "limits.memory may not be removed"},
+		"huge limits":              {deploymentPatch("spec:\n  template:\n    spec:\n      containers:\n      - name: desk\n        resources:\n          limits: {memory: 64Gi}\n"), "limits.memory: 64Gi must be at most 2Gi"},
+		"gpu":                      {deploymentPatch("spec:\n  template:\n    spec:\n      containers:\n      - name: desk\n        resources:\n          limits: {nvidia.com/gpu: 1}\n"), "only cpu, memory and ephemeral-storage"},
+		"second container":         {deploymentPatch("spec:\n  template:\n    spec:\n      containers:\n      - name: miner\n        image: evil\n"), "spec.template.spec.containers: may not be changed"},
+		"image":                    {deploymentPatch("spec:\n  template:\n    spec:\n      containers:\n      - name: desk\n        image: evil\n"), "containers.0.image: may not be changed"},
+		"probe elsewhere":          {deploymentPatch("spec:\n  template:\n    spec:\n      containers:\n      - name: desk\n        livenessProbe:\n          httpGet: {host: 169.254.169.254, path: /, port: 80}\n"), "httpGet.host may not be set"},
+		"node affinity":            {deploymentPatch("spec:\n  template:\n    spec:\n      affinity:\n        nodeAffinity:\n          requiredDuringSchedulingIgnoredDuringExecution:\n            nodeSelectorTerms: [{matchExpressions: [{key: role, operator: In, values: [ingress]}]}]\n"), "nodeAffinity may not be set"},
+		"anti-affinity to others":  {deploymentPatch("spec:\n  template:\n    spec:\n      affinity:\n        podAntiAffinity:\n          requiredDuringSchedulingIgnoredDuringExecution:\n          - labelSelector: {matchLabels: {app: payments}}\n            namespaceSelector: {}\n            topologyKey: kubernetes.io/hostname\n"), "must select the desk's own pods"},
+		"reserved label":           {deploymentPatch("  labels:\n    topology.kubernetes.io/zone: a\n"), `the key "topology.kubernetes.io/zone" is reserved`},
+		"load balancer annotation": {v1alpha1.TenantPatch{Patch: "apiVersion: v1\nkind: Service\nmetadata:\n  name: desk\n  annotations:\n    service.beta.kubernetes.io/aws-load-balancer-internal: \"false\"\n"}, "is reserved"},
+		"quota":                    {json6902("ResourceQuota", "tenant", `[{"op": "replace", "path": "/spec/hard/pods", "value": "100000"}]`), "ResourceQuota tenant: spec.hard.pods: may not be changed"},
+		"limit range":              {json6902("LimitRange", "tenant", `[{"op": "remove", "path": "/spec/limits"}]`), "LimitRange tenant: spec.limits"},
+		"pdb":                      {v1alpha1.TenantPatch{Patch: "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata:\n  name: desk\nspec:\n  maxUnavailable: 0\n"}, "no resource matches"},
+		"config":                   {v1alpha1.TenantPatch{Patch: "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: desk-config\ndata:\n  office.json: '{}'\n"}, "patches may not add, rename or move objects"},
+		"replicas bound":           {deploymentPatch("spec:\n  minReadySeconds: 99999\n"), "spec.minReadySeconds: must be a whole number from 0 to 3600"},
+		"grace period":             {deploymentPatch("spec:\n  template:\n    spec:\n      terminationGracePeriodSeconds: 86400\n"), "from 0 to 300"},
+		"new object":               {v1alpha1.TenantPatch{Patch: "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n"}, "no resource matches"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := Render(input(func(o *v1alpha1.Office) {
+				o.Spec.Tenant.Patches = []v1alpha1.TenantPatch{deploymentPatch("  annotations:\n    team: land\n"), tc.patch}
+			}))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("want an error containing %q, got %v", tc.want, err)
+			}
+			// The benign first patch is not blamed.
+			if !strings.HasPrefix(err.Error(), "spec.tenant.patches[1]: ") {
+				t.Errorf("want the second patch blamed, got %v", err)
+			}
+		})
+	}
+}
+
+// TestBenignTenantPatches: what an office's team may change still renders.
+func TestBenignTenantPatches(t *testing.T) {
+	cases := map[string]v1alpha1.TenantPatch{
+		"env and args":  deploymentPatch("spec:\n  template:\n    spec:\n      containers:\n      - name: desk\n        env: [{name: LOG_LEVEL, value: debug}]\n        args: [--addr=:8080, --config=/etc/desk/office.json, --reload-interval=5s]\n"),
+		"annotations":   deploymentPatch("  annotations:\n    team: land\nspec:\n  template:\n    metadata:\n      annotations:\n        prometheus.io/scrape: \"true\"\n"),
+		"replicas":      json6902("Deployment", "desk", `[{"op": "replace", "path": "/spec/replicas", "value": 3}]`),
+		"labels":        v1alpha1.TenantPatch{Patch: "apiVersion: v1\nkind: Service\nmetadata:\n  name: desk\n  labels:\n    team: land\n"},
+		"resources":     deploymentPatch("spec:\n  template:\n    spec:\n      containers:\n      - name: desk\n        resources:\n          requests: {cpu: 100m, memory: 64Mi}\n          limits: {memory: 256Mi}\n"),
+		"probe":         deploymentPatch("spec:\n  template:\n    spec:\n      containers:\n      - name: desk\n        readinessProbe:\n          periodSeconds: 5\n"),
+		"spread":        deploymentPatch("spec:\n  template:\n    spec:\n      topologySpreadConstraints:\n      - maxSkew: 1\n        topologyKey: topology.kubernetes.io/zone\n        whenUnsatisfiable: ScheduleAnyway\n        labelSelector: {matchLabels: {app.kubernetes.io/name: desk}}\n"),
+		"anti-affinity": deploymentPatch("spec:\n  template:\n    spec:\n      affinity:\n        podAntiAffinity:\n          preferredDuringSchedulingIgnoredDuringExecution:\n          - weight: 100\n            podAffinityTerm:\n              labelSelector: {matchLabels: {app.kubernetes.io/name: desk}}\n              topologyKey: kubernetes.io/hostname\n"),
+		"strategy":      deploymentPatch("spec:\n  strategy:\n    rollingUpdate: {maxSurge: 0, maxUnavailable: 1}\n"),
+	}
+	for name, p := range cases {
+		t.Run(name, func(t *testing.T) {
+			if _, err := Render(input(func(o *v1alpha1.Office) { o.Spec.Tenant.Patches = []v1alpha1.TenantPatch{p} })); err != nil {
+				t.Fatal(err)
+			}
+			if errs := CheckTenant(input(nil).Office, DefaultLimits()); len(errs) > 0 {
+				t.Fatal(errs)
+			}
+		})
+	}
+}
+
+// TestPatchBombsStayBounded: the bombs of the tenant-safety report are
+// refused with little memory: the judge never expands them.
+func TestPatchBombsStayBounded(t *testing.T) {
+	for name, p := range map[string]v1alpha1.TenantPatch{"anchors depth 9": anchorBomb(9), "copies 20": copyBomb(20), "copies 8": copyBomb(8)} {
+		t.Run(name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			errs := CheckTenant(input(func(o *v1alpha1.Office) { o.Spec.Tenant.Patches = []v1alpha1.TenantPatch{p} }).Office, DefaultLimits())
+			runtime.ReadMemStats(&after)
+			if len(errs) != 1 || errs[0].Field != "spec.tenant.patches[0]" {
+				t.Fatalf("want one error on spec.tenant.patches[0], got %v", errs)
+			}
+			if grew := after.TotalAlloc - before.TotalAlloc; grew > 256<<20 {
+				t.Errorf("judging allocated %d MiB", grew>>20)
+			}
+		})
+	}
+}
+
+// TestTenantResourcesBounded: spec.tenant.resources and quota are held to
+// the limits, the same way at admission and in the operator.
+func TestTenantResourcesBounded(t *testing.T) {
+	o := input(func(o *v1alpha1.Office) {
+		o.Spec.Tenant.Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("8Gi")}
+		o.Spec.Tenant.Resources.Requests = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m")}
+		o.Spec.Tenant.Quota = corev1.ResourceList{corev1.ResourcePods: resource.MustParse("1000")}
+	}).Office
+	errs := CheckTenant(o, DefaultLimits())
+	got := errs.ToAggregate().Error()
+	for _, want := range []string{
+		`spec.tenant.quota[pods]: Invalid value: "1k": must be at most 120`,
+		`spec.tenant.resources.limits[memory]: Invalid value: "8Gi": must be at most 2Gi`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("want %q in %s", want, got)
+		}
+	}
+	// A platform team may allow more in TenantDefaults.
+	td := &v1alpha1.TenantDefaults{Spec: v1alpha1.TenantDefaultsSpec{Limits: &v1alpha1.TenantLimits{
+		MaxQuota:     corev1.ResourceList{corev1.ResourcePods: resource.MustParse("1000")},
+		ContainerMax: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("8Gi")},
+	}}}
+	if errs := CheckTenant(o, LimitsOf(td)); len(errs) > 0 {
+		t.Fatalf("within TenantDefaults' limits, got %v", errs)
+	}
+	// The quota rendered is the office's over the defaults.
+	objs, err := Render(Input{Office: o, Config: []byte("{}"), ConfigHash: "x", DefaultImage: "desk", IngressNamespace: "i", Limits: ptrTo(LimitsOf(td))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := byID(t, objs)["ResourceQuota/tenant"]
+	if pods := str(t, q, "spec", "hard", "pods"); pods != "1k" && pods != "1000" {
+		t.Errorf("quota pods = %q, want 1000", pods)
+	}
+	if mem := str(t, q, "spec", "hard", "requests.memory"); mem != "4Gi" {
+		t.Errorf("quota requests.memory = %q, want the default 4Gi", mem)
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }
