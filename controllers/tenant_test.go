@@ -15,6 +15,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -207,7 +208,7 @@ func TestChangesRollAndPrune(t *testing.T) {
 		g.Expect(d.Annotations).To(HaveKeyWithValue("owner", "land-team"))
 		g.Expect(*d.Spec.Replicas).To(BeEquivalentTo(1))
 	}).WithTimeout(20 * time.Second).Should(Succeed())
-	g.Expect(city.Status.Inventory).To(HaveLen(7))
+	g.Expect(city.Status.Inventory).To(HaveLen(9))
 
 	// A patch removed: what it added goes from the live object.
 	update(t, city, func(o *v1alpha1.Office) { o.Spec.Tenant.Patches = nil })
@@ -348,7 +349,8 @@ func TestTransientApplyFailureIsReported(t *testing.T) {
 		Spec: admissionv1.ValidatingAdmissionPolicySpec{
 			FailurePolicy: ptr.To(admissionv1.Fail),
 			MatchConstraints: &admissionv1.MatchResources{
-				NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": "office-forbidden-city"}},
+				NamespaceSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{
+					Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpIn, Values: []string{"office-forbidden-city", "forbidden-city-probe"}}}},
 				ResourceRules: []admissionv1.NamedRuleWithOperations{{RuleWithOperations: admissionv1.RuleWithOperations{
 					Operations: []admissionv1.OperationType{admissionv1.Create, admissionv1.Update},
 					Rule:       admissionv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"services"}},
@@ -365,7 +367,7 @@ func TestTransientApplyFailureIsReported(t *testing.T) {
 	}
 	create(t, policy, binding)
 	// The policy takes effect once the API server has loaded it.
-	probe := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "office-forbidden-city"}}
+	probe := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "forbidden-city-probe"}}
 	create(t, probe)
 	g.Eventually(func() error {
 		svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: probe.Name, Name: "probe"},
@@ -384,5 +386,96 @@ func TestTransientApplyFailureIsReported(t *testing.T) {
 
 	g.Expect(k8s.Delete(ctx, binding)).To(Succeed())
 	expectReady(t, city)
-	g.Expect(k8s.Get(ctx, key(probe.Name, "desk"), &corev1.Service{})).To(Succeed())
+	g.Expect(k8s.Get(ctx, key("office-forbidden-city", "desk"), &corev1.Service{})).To(Succeed())
+}
+
+// TestForeignNamespaceIsNeitherAdoptedNorDeleted: a namespace named like a
+// tenant that the office does not control — one someone made by hand, or
+// one labelled for an earlier office of the same name — stalls the office
+// with NamespaceConflict; nothing is written into it, and deleting the
+// office leaves it and what it holds.
+func TestForeignNamespaceIsNeitherAdoptedNorDeleted(t *testing.T) {
+	g := NewWithT(t)
+	handMade := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "office-foreign-city"}}
+	earlier := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "office-twin-city",
+		Labels: map[string]string{"app.kubernetes.io/managed-by": "petition-operator", "petition.xinfang.io/office": "twin-city"},
+		OwnerReferences: []metav1.OwnerReference{{APIVersion: "petition.xinfang.io/v1alpha1", Kind: "Office", Name: "twin-city",
+			UID: "00000000-0000-0000-0000-000000000001", Controller: ptr.To(true)}}}}
+	create(t, handMade, earlier)
+	for _, ns := range []string{handMade.Name, earlier.Name} {
+		create(t, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "records"}, Data: map[string]string{"ledger": "2026"}})
+	}
+	foreign := office("foreign-city", v1alpha1.LevelCity, "")
+	twin := office("twin-city", v1alpha1.LevelCity, "")
+	create(t, foreign, twin)
+	expectNotReady(t, foreign, v1alpha1.ReasonNamespaceConflict, v1alpha1.ConditionStalled)
+	expectNotReady(t, twin, v1alpha1.ReasonNamespaceConflict, v1alpha1.ConditionStalled)
+	g.Expect(condition(g, foreign, v1alpha1.ConditionReady).Message).To(ContainSubstring("namespace office-foreign-city already exists and was not made by the operator"))
+	g.Expect(condition(g, twin, v1alpha1.ConditionReady).Message).To(ContainSubstring("is controlled by Office twin-city (uid 00000000-0000-0000-0000-000000000001)"))
+
+	for _, name := range []string{handMade.Name, earlier.Name} {
+		var ns corev1.Namespace
+		g.Expect(k8s.Get(ctx, key("", name), &ns)).To(Succeed())
+		g.Expect(ns.Labels).NotTo(HaveKey("pod-security.kubernetes.io/enforce"), "the operator wrote to %s", name)
+		var cms corev1.ConfigMapList
+		g.Expect(k8s.List(ctx, &cms, client.InNamespace(name))).To(Succeed())
+		names := []string{}
+		for _, cm := range cms.Items {
+			names = append(names, cm.Name)
+		}
+		g.Expect(names).NotTo(ContainElement(HavePrefix("desk-config")), "the operator wrote into %s", name)
+		g.Expect(apierrors.IsNotFound(k8s.Get(ctx, key(name, "desk"), &appsv1.Deployment{}))).To(BeTrue())
+	}
+
+	// Deleting the offices leaves both namespaces and their data.
+	g.Expect(k8s.Delete(ctx, foreign)).To(Succeed())
+	g.Expect(k8s.Delete(ctx, twin)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		g.Expect(apierrors.IsNotFound(k8s.Get(ctx, key("", "foreign-city"), &v1alpha1.Office{}))).To(BeTrue())
+		g.Expect(apierrors.IsNotFound(k8s.Get(ctx, key("", "twin-city"), &v1alpha1.Office{}))).To(BeTrue())
+	}).WithTimeout(20 * time.Second).Should(Succeed())
+	for _, name := range []string{handMade.Name, earlier.Name} {
+		var ns corev1.Namespace
+		g.Expect(k8s.Get(ctx, key("", name), &ns)).To(Succeed())
+		g.Expect(ns.DeletionTimestamp).To(BeNil(), name)
+		var cm corev1.ConfigMap
+		g.Expect(k8s.Get(ctx, key(name, "records"), &cm)).To(Succeed())
+		g.Expect(cm.Data).To(HaveKeyWithValue("ledger", "2026"))
+	}
+}
+
+// TestTenantNamespaceIsPinned: every tenant namespace gets the restricted
+// Pod Security labels at the latest version, a ResourceQuota and a
+// LimitRange sized by TenantDefaults.
+func TestTenantNamespaceIsPinned(t *testing.T) {
+	g := NewWithT(t)
+	city := office("pinned-city", v1alpha1.LevelCity, "")
+	city.Spec.Tenant.Quota = corev1.ResourceList{corev1.ResourcePods: resource.MustParse("12")}
+	create(t, city)
+	expectReady(t, city)
+	var ns corev1.Namespace
+	g.Expect(k8s.Get(ctx, key("", "office-pinned-city"), &ns)).To(Succeed())
+	for k, v := range map[string]string{
+		"pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/enforce-version": "latest",
+		"pod-security.kubernetes.io/warn": "restricted", "pod-security.kubernetes.io/audit": "restricted",
+	} {
+		g.Expect(ns.Labels).To(HaveKeyWithValue(k, v))
+	}
+	g.Expect(metav1.IsControlledBy(&ns, city)).To(BeTrue())
+	var quota corev1.ResourceQuota
+	g.Expect(k8s.Get(ctx, key("office-pinned-city", "tenant"), &quota)).To(Succeed())
+	g.Expect(quota.Spec.Hard.Pods().String()).To(Equal("12"))
+	g.Expect(quota.Spec.Hard.Name(corev1.ResourceRequestsMemory, resource.BinarySI).String()).To(Equal("4Gi"))
+	var lr corev1.LimitRange
+	g.Expect(k8s.Get(ctx, key("office-pinned-city", "tenant"), &lr)).To(Succeed())
+	g.Expect(lr.Spec.Limits).To(HaveLen(1))
+	g.Expect(lr.Spec.Limits[0].Max.Memory().String()).To(Equal("2Gi"))
+	// The namespace's fields belong to the operator's apply, so a later
+	// apply can change or remove them.
+	var owners []string
+	for _, f := range ns.ManagedFields {
+		owners = append(owners, f.Manager+"/"+string(f.Operation))
+	}
+	g.Expect(owners).To(ContainElement("petition-operator/Apply"))
+	g.Expect(owners).NotTo(ContainElement("petition-operator/Update"))
 }
