@@ -181,7 +181,8 @@ helm-lint: manifests $(HELM) ## Lint the Helm chart with its default values and 
 	$(HELM) lint --strict charts/petition-operator --set webhook.certs=certManager --set replicaCount=2 \
 		--set serviceMonitor.enabled=true --set networkPolicy.enabled=true --set grafanaDashboard.enabled=true \
 		--set watchLabelSelector=petition.xinfang.io/shard=east
-	$(HELM) lint --strict charts/petition-operator --set webhook.enabled=false --set leaderElection=false --set metrics.enabled=false
+	$(HELM) lint --strict charts/petition-operator --set webhook.enabled=false --set leaderElection=false --set metrics.enabled=false \
+		--set admissionPolicy.enabled=false
 
 ##@ Tools
 

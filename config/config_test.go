@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 
+	admissionv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -280,5 +281,27 @@ func TestPrometheus(t *testing.T) {
 	m := build(t, "config/prometheus")
 	if n := len(ofKind(m, "ServiceMonitor")); n != 1 {
 		t.Errorf("%d ServiceMonitors, want 1", n)
+	}
+}
+
+// The admission policy judges the writes of the manager's ServiceAccount
+// as the replacements of config/default name it, and its binding denies.
+func TestDefaultAdmissionPolicy(t *testing.T) {
+	m := build(t, "config/default")
+	policies, bindings := ofKind(m, "ValidatingAdmissionPolicy"), ofKind(m, "ValidatingAdmissionPolicyBinding")
+	if len(policies) != 1 || len(bindings) != 1 {
+		t.Fatalf("%d ValidatingAdmissionPolicies and %d bindings, want 1 and 1", len(policies), len(bindings))
+	}
+	var p admissionv1.ValidatingAdmissionPolicy
+	var b admissionv1.ValidatingAdmissionPolicyBinding
+	decode(t, policies[0], &p)
+	decode(t, bindings[0], &b)
+	if p.Name != prefix+"tenant-scope" || b.Spec.PolicyName != p.Name ||
+		!slices.Equal(b.Spec.ValidationActions, []admissionv1.ValidationAction{admissionv1.Deny}) {
+		t.Errorf("policy %s, binding of %s with %v; want %stenant-scope and Deny", p.Name, b.Spec.PolicyName, b.Spec.ValidationActions, prefix)
+	}
+	want := "request.userInfo.username == 'system:serviceaccount:' + '" + namespace + "' + ':' + '" + sa + "'"
+	if len(p.Spec.MatchConditions) != 1 || p.Spec.MatchConditions[0].Expression != want {
+		t.Errorf("matchConditions %+v, want %s", p.Spec.MatchConditions, want)
 	}
 }

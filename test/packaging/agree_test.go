@@ -266,6 +266,10 @@ func TestChartAgreesWithKustomize(t *testing.T) {
 		}
 	})
 
+	t.Run("admission policy", func(t *testing.T) {
+		checkAdmissionPolicies(t, h, k)
+	})
+
 	t.Run("metrics", func(t *testing.T) {
 		var hs, ks corev1.Service
 		h.one(t, "Service", release+"-metrics", &hs)

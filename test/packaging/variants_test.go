@@ -328,6 +328,8 @@ func TestChartShards(t *testing.T) {
 			t.Errorf("both releases render %s", id)
 		}
 	}
+	// Each release's admission policy judges its own ServiceAccount.
+	admissionPolicy(t, east)
 	// The other release's ServiceAccount is bound to its own roles.
 	for _, o := range east.find("ClusterRoleBinding", "") {
 		var b rbacv1.ClusterRoleBinding
