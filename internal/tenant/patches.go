@@ -202,7 +202,8 @@ func judgeInput(o *v1alpha1.Office, limits Limits) Input {
 // same rules again.
 func CheckTenant(o *v1alpha1.Office, limits Limits) field.ErrorList {
 	errs := limits.CheckResources(o)
-	if len(errs) > 0 {
+	if len(errs) > 0 || len(o.Spec.Tenant.Patches) == 0 {
+		// Without patches the stack is the operator's own: nothing to judge.
 		return errs
 	}
 	if _, err := Render(judgeInput(o, limits)); err != nil {

@@ -49,9 +49,11 @@ func TestMetricsEventsAndLogs(t *testing.T) {
 			},
 		},
 	)
+	// Broken: its namespace was made by someone else, so the office is
+	// Stalled with NamespaceConflict (a bad patch no longer gets past
+	// admission).
+	create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "office-m-broken"}})
 	broken := office("m-broken", v1alpha1.LevelTownship, "m-county", nil)
-	broken.Spec.Tenant.Patches = []v1alpha1.TenantPatch{{Patch: `[{"op": "remove", "path": "/spec/nothing-here"}]`,
-		Target: &v1alpha1.PatchTarget{Kind: "Deployment", Name: "desk"}}}
 	create(t, broken)
 
 	for _, name := range []string{"m-city", "m-county", "m-town", "m-land"} {
@@ -61,7 +63,7 @@ func TestMetricsEventsAndLogs(t *testing.T) {
 		o := &v1alpha1.Office{}
 		g.Expect(k8s.Get(ctx, client.ObjectKey{Name: "m-broken"}, o)).To(Succeed())
 		g.Expect(o.Status.Conditions).To(ContainElement(And(
-			HaveField("Type", v1alpha1.ConditionStalled), HaveField("Reason", v1alpha1.ReasonRenderFailed))))
+			HaveField("Type", v1alpha1.ConditionStalled), HaveField("Reason", v1alpha1.ReasonNamespaceConflict))))
 	}).WithTimeout(30 * time.Second).Should(Succeed())
 	policy := &v1alpha1.RoutingPolicy{}
 	g.Eventually(func(g Gomega) {
@@ -91,7 +93,7 @@ func TestMetricsEventsAndLogs(t *testing.T) {
 			wantUnresolved[string(o.Spec.Level)] += float64(r.Unresolved)
 		}
 	}
-	g.Expect(want).To(HaveKeyWithValue(officeKey{"Township", "false", v1alpha1.ReasonRenderFailed}, 1.0))
+	g.Expect(want).To(HaveKeyWithValue(officeKey{"Township", "false", v1alpha1.ReasonNamespaceConflict}, 1.0))
 	g.Expect(wantUnresolved).To(HaveKeyWithValue("Township", 2.0), "the townships route water to no office")
 	// Other tests' offices may be there too (not of this prefix): the
 	// gauges are at least this network's.
@@ -112,7 +114,7 @@ func TestMetricsEventsAndLogs(t *testing.T) {
 		g.Expect(testenv.Sum(families, "petition_routingpolicy_unresolved_routes", map[string]string{"policy": "m-townships"})).To(Equal(2.0))
 		g.Expect(testenv.Sum(families, "petition_tenants", map[string]string{"level": "City", "available": "false"})).
 			To(BeNumerically(">=", 1), "no kubelet here: no tenant has a ready replica")
-		g.Expect(testenv.Sum(families, "petition_reconcile_errors_total", map[string]string{"controller": "office", "reason": v1alpha1.ReasonRenderFailed})).
+		g.Expect(testenv.Sum(families, "petition_reconcile_errors_total", map[string]string{"controller": "office", "reason": v1alpha1.ReasonNamespaceConflict})).
 			To(BeNumerically(">=", 1))
 		g.Expect(testenv.Sum(families, "petition_metrics_scrape_error", nil)).To(Equal(0.0))
 		g.Expect(testenv.Sum(families, "controller_runtime_reconcile_total", map[string]string{"controller": "office"})).To(BeNumerically(">", 0))
@@ -131,7 +133,7 @@ func TestMetricsEventsAndLogs(t *testing.T) {
 			reasons[e.Regarding.Name] = append(reasons[e.Regarding.Name], e.Reason)
 		}
 		g.Expect(reasons["m-city"]).To(ContainElement(v1alpha1.ReasonReconciled))
-		g.Expect(reasons["m-broken"]).To(ContainElement(v1alpha1.ReasonRenderFailed))
+		g.Expect(reasons["m-broken"]).To(ContainElement(v1alpha1.ReasonNamespaceConflict))
 	}).WithTimeout(30 * time.Second).Should(Succeed())
 
 	// The log is JSON, with the office's name as a key.
@@ -143,11 +145,11 @@ func TestMetricsEventsAndLogs(t *testing.T) {
 		if json.Unmarshal([]byte(line), &entry) != nil {
 			continue
 		}
-		if entry["office"] == "m-broken" && entry["reason"] == v1alpha1.ReasonRenderFailed {
+		if entry["office"] == "m-broken" && entry["reason"] == v1alpha1.ReasonNamespaceConflict {
 			sawOffice = true
 		}
 	}
-	g.Expect(sawOffice).To(BeTrue(), "no JSON log line with office=m-broken and reason=RenderFailed")
+	g.Expect(sawOffice).To(BeTrue(), "no JSON log line with office=m-broken and reason=NamespaceConflict")
 
 	// The tenants' pods pass the restricted Pod Security Standard, which
 	// their namespaces enforce: a pod of the tenant Deployment's template is
