@@ -479,3 +479,33 @@ func TestTenantNamespaceIsPinned(t *testing.T) {
 	g.Expect(owners).To(ContainElement("petition-operator/Apply"))
 	g.Expect(owners).NotTo(ContainElement("petition-operator/Update"))
 }
+
+// TestPatchBombStallsOnlyItsOffice: an office stored with a patch bomb
+// (before the webhook judged patches, or with the webhook off) is refused
+// by the render's own bounds: Stalled with RenderFailed, while the
+// operator keeps reconciling the others.
+func TestPatchBombStallsOnlyItsOffice(t *testing.T) {
+	g := NewWithT(t)
+	var bomb strings.Builder
+	bomb.WriteString("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: desk\n  annotations:\n    a0: &a0 [\"xxxxxxxxxxxxxxxx\",\"xxxxxxxxxxxxxxxx\"]\n")
+	for i := 1; i < 9; i++ {
+		a := fmt.Sprintf("*a%d", i-1)
+		fmt.Fprintf(&bomb, "    a%d: &a%d [%s]\n", i, i, strings.Repeat(a+",", 9)+a)
+	}
+	city := office("bombed-city", v1alpha1.LevelCity, "")
+	city.Spec.Tenant.Patches = []v1alpha1.TenantPatch{{Patch: bomb.String()}}
+	copies := office("copied-city", v1alpha1.LevelCity, "")
+	ops := []string{`{"op": "add", "path": "/spec/template/spec/containers/0/env", "value": [{"name": "A", "value": "` + strings.Repeat("x", 1024) + `"}]}`}
+	for range 20 {
+		ops = append(ops, `{"op": "copy", "from": "/spec/template/spec/containers/0/env", "path": "/spec/template/spec/containers/0/env/-"}`)
+	}
+	copies.Spec.Tenant.Patches = []v1alpha1.TenantPatch{{Patch: "[" + strings.Join(ops, ",") + "]", Target: &v1alpha1.PatchTarget{Kind: "Deployment", Name: "desk"}}}
+	bystander := office("bystander-city", v1alpha1.LevelCity, "")
+	create(t, city, copies, bystander)
+	expectNotReady(t, city, v1alpha1.ReasonRenderFailed, v1alpha1.ConditionStalled)
+	expectNotReady(t, copies, v1alpha1.ReasonRenderFailed, v1alpha1.ConditionStalled)
+	g.Expect(condition(g, city, v1alpha1.ConditionReady).Message).To(ContainSubstring("spec.tenant.patches[0]: line 6: YAML anchors and aliases are not allowed"))
+	g.Expect(condition(g, copies, v1alpha1.ConditionReady).Message).To(ContainSubstring("more than 8 copy operations"))
+	expectReady(t, bystander)
+	deployment(t, "bystander-city")
+}
