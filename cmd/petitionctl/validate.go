@@ -80,6 +80,7 @@ func printProblems(o *options, problems []validate.Problem) error {
 		return fmt.Errorf("unknown output format %q: use json or leave -o out", o.output)
 	}
 	for _, p := range problems {
+		p.Kind, p.Name, p.Source, p.Message = printable(p.Kind), printable(p.Name), printable(p.Source), printable(p.Message)
 		if _, err := fmt.Fprintln(o.out, p); err != nil {
 			return err
 		}
