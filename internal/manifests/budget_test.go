@@ -169,13 +169,19 @@ func TestBlank(t *testing.T) {
 	}{
 		{"", true},
 		{"---\n", true},
-		{"--- # a comment\n\n  # indented comment\n\t\n", true},
+		{"--- # a comment\n\n  # indented comment\n  \n", true},
+		{"\t\t#\n", false},
+		{"---\t# c\n", false},
 		{"---\r\n# windows\r\n", true},
 		{"k: v\n", false},
 		{"# comment\nk: v\n", false},
 		{"---#x\n", false},
 		{"  ---\n", false},
 		{"...\n", false},
+		{"# caf\xc3\xa9\n", false},
+		{"#\xef0\n", false},
+		{"# a\rk: v\n", false},
+		{"# \x00\n", false},
 	} {
 		if got := blank([]byte(tt.raw)); got != tt.want {
 			t.Errorf("blank(%q) = %v, want %v", tt.raw, got, tt.want)

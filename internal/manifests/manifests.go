@@ -243,17 +243,26 @@ func split(path string, data []byte, b *budget) ([]Document, []error) {
 }
 
 // blank reports whether a document holds nothing but blank lines, comments
-// and document separators, without parsing it.
+// and document separators, without parsing it. Only printable ASCII, with
+// lines ending in "\n" or "\r\n", counts as blank: YAML refuses some other
+// bytes even in a comment (a tab before one, invalid UTF-8) and reads a lone
+// "\r" as a line break, so such documents go to the parser.
 func blank(raw []byte) bool {
 	for line := range bytes.Lines(raw) {
-		line = bytes.TrimRight(line, "\r\n")
+		line = bytes.TrimSuffix(line, []byte("\n"))
+		line = bytes.TrimSuffix(line, []byte("\r"))
+		for _, c := range line {
+			if c < ' ' || c > '~' {
+				return false
+			}
+		}
 		if rest, ok := bytes.CutPrefix(line, []byte("---")); ok {
-			if len(rest) > 0 && rest[0] != ' ' && rest[0] != '\t' {
+			if len(rest) > 0 && rest[0] != ' ' {
 				return false
 			}
 			line = rest
 		}
-		line = bytes.TrimLeft(line, " \t")
+		line = bytes.TrimLeft(line, " ")
 		if len(line) > 0 && line[0] != '#' {
 			return false
 		}
