@@ -24,7 +24,8 @@ func (o *options) officeConfig(ctx context.Context, office string) (*network.Off
 	return set.Snapshot().OfficeConfig(office)
 }
 
-// print writes v as JSON with -o json, else the table rows.
+// print writes v as JSON with -o json, else the table rows, whose cells
+// must be printable (see row).
 func (o *options) print(v any, header string, rows ...string) error {
 	switch o.output {
 	case "json":
@@ -76,7 +77,7 @@ office (首问负责); a target that does not resolve falls back to it too
 				return err
 			}
 			return o.print(route, "OFFICE\tRULE\tPOLICY\tFALLBACK\tCOPIES",
-				fmt.Sprintf("%s\t%s\t%s\t%v\t%s", route.Office, dash(route.Rule), dash(route.Policy), route.Fallback, dash(strings.Join(route.Copies, ","))))
+				row(route.Office, dash(route.Rule), dash(route.Policy), fmt.Sprint(route.Fallback), dash(strings.Join(printables(route.Copies), ","))))
 		},
 	}
 	cmd.Flags().StringVar(&office, "office", "", "the office that receives the petition (required)")
@@ -113,7 +114,7 @@ adjusted working days counting as Monday to Friday.`,
 				return fmt.Errorf("%s: %w", "Office/"+office, err)
 			}
 			return o.print(ans, "OPEN\tWINDOW\tNEXT OPENING",
-				fmt.Sprintf("%v\t%s\t%s", ans.Open, dash(ans.Window), dash(ans.NextOpening)))
+				row(fmt.Sprint(ans.Open), dash(ans.Window), dash(ans.NextOpening)))
 		},
 	}
 	cmd.Flags().StringVar(&office, "office", "", "the office (required)")

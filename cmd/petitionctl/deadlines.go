@@ -41,7 +41,7 @@ the office's desk service give the same answer.`,
 			}
 			lines := make([]string, len(stages))
 			for i, s := range stages {
-				lines[i] = fmt.Sprintf("%s\t%s\t%s\t%s\t%s", s.Name, s.Office, s.Due, dash(s.DueWithExtension), strings.Join(s.Reminders, ", "))
+				lines[i] = row(string(s.Name), s.Office, s.Due, dash(s.DueWithExtension), strings.Join(printables(s.Reminders), ", "))
 			}
 			return o.print(map[string]any{"stages": stages}, "STAGE\tOFFICE\tDUE\tWITH EXTENSION\tREMINDERS", lines...)
 		},

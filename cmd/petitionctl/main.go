@@ -16,7 +16,7 @@ import (
 func main() {
 	if err := newRootCommand(os.Stdout, os.Stderr).Execute(); err != nil {
 		if !errors.Is(err, errProblems) {
-			fmt.Fprintln(os.Stderr, "error:", err)
+			fmt.Fprintln(os.Stderr, "error:", printable(err.Error()))
 		}
 		os.Exit(1)
 	}

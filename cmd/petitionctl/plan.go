@@ -87,7 +87,7 @@ plan is a report: it exits 0 whether or not anything changes.`,
 				if p.After != nil {
 					errText = p.After.Error
 				}
-				lines[i] = fmt.Sprintf("%s\t%s\t%s\t%s", p.Office, p.Change, dash(strings.Join(p.Sections, ",")), dash(errText))
+				lines[i] = row(p.Office, p.Change, dash(strings.Join(p.Sections, ",")), dash(errText))
 			}
 			if o.output == "" && len(res.Offices) == 0 {
 				_, err := fmt.Fprintln(o.out, planSummary(res))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -176,7 +177,7 @@ func tenantReport(set *manifests.Set, name string) (*rolloutReport, error) {
 func rolloutRows(rep *rolloutReport, offline bool) []string {
 	rows := make([]string, 0, len(rep.Stages))
 	for _, s := range rep.Stages {
-		updated, waiting := fmt.Sprint(s.Updated), strings.Join(s.Waiting, ",")
+		updated, waiting := fmt.Sprint(s.Updated), strings.Join(printables(s.Waiting), ",")
 		if offline {
 			updated, waiting = "-", ""
 		}
@@ -184,7 +185,7 @@ func rolloutRows(rep *rolloutReport, offline bool) []string {
 		if !offline && rep.Phase != string(v1alpha1.RolloutComplete) && int32(s.Stage-1) == rep.Stage {
 			mark = "*"
 		}
-		rows = append(rows, fmt.Sprintf("%s%d %s\t%d\t%s\t%s", mark, s.Stage, s.Description, s.Offices, updated, dash(waiting)))
+		rows = append(rows, mark+row(fmt.Sprintf("%d %s", s.Stage, printable(s.Description)), strconv.Itoa(s.Offices), updated, dash(waiting)))
 	}
 	return rows
 }
@@ -192,7 +193,7 @@ func rolloutRows(rep *rolloutReport, offline bool) []string {
 // headline is the one-line summary of a report.
 func (rep *rolloutReport) headline() string {
 	if rep.Strategy != string(v1alpha1.RolloutStaged) {
-		line := fmt.Sprintf("%s: revision %s, Immediate: every office at once", rep.subject(), rep.Revision)
+		line := fmt.Sprintf("%s: revision %s, Immediate: every office at once", rep.subject(), printable(rep.Revision))
 		if st := rep.Rollout; st != nil && st.Revision == rep.Revision {
 			line += fmt.Sprintf("; %d of %d offices run it with their tenant rolled out", st.Updated, st.Offices)
 		}
@@ -200,9 +201,9 @@ func (rep *rolloutReport) headline() string {
 	}
 	if rep.Phase == "" {
 		return fmt.Sprintf("%s: revision %s, Staged in %d stages (read from files: the offices of each stage)",
-			rep.subject(), rep.Revision, len(rep.Stages))
+			rep.subject(), printable(rep.Revision), len(rep.Stages))
 	}
-	line := fmt.Sprintf("%s: revision %s, %s, stage %d of %d", rep.subject(), rep.Revision, rep.Phase,
+	line := fmt.Sprintf("%s: revision %s, %s, stage %d of %d", rep.subject(), printable(rep.Revision), printable(rep.Phase),
 		min(int(rep.Stage)+1, len(rep.Stages)), len(rep.Stages))
 	if st := rep.Rollout; st != nil && st.Revision == rep.Revision {
 		line += fmt.Sprintf(": %d of %d offices updated", st.Updated, st.Offices)
@@ -210,12 +211,12 @@ func (rep *rolloutReport) headline() string {
 	return line
 }
 
-// subject names what the report is about.
+// subject names what the report is about, printable.
 func (rep *rolloutReport) subject() string {
 	if strings.Contains(rep.Policy, "/") {
-		return rep.Policy
+		return printable(rep.Policy)
 	}
-	return "RoutingPolicy " + rep.Policy
+	return "RoutingPolicy " + printable(rep.Policy)
 }
 
 // watchRollout prints the report's headline and stages, then a line at each
@@ -232,10 +233,10 @@ func (o *options) watchRollout(ctx context.Context, name string, rep *rolloutRep
 	for {
 		switch rep.Phase {
 		case string(v1alpha1.RolloutComplete):
-			_, _ = fmt.Fprintf(o.out, "%s: revision %s runs on every office\n", rep.subject(), rep.Revision)
+			_, _ = fmt.Fprintf(o.out, "%s: revision %s runs on every office\n", rep.subject(), printable(rep.Revision))
 			return nil
 		case string(v1alpha1.RolloutHalted):
-			_, _ = fmt.Fprintf(o.out, "%s: %s\n", rep.subject(), rep.Message)
+			_, _ = fmt.Fprintf(o.out, "%s: %s\n", rep.subject(), printable(rep.Message))
 			return errRolloutHalted
 		}
 		select {

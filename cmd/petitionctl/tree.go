@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/spf13/cobra"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
@@ -55,11 +56,11 @@ offline (-f) it is whether the office fits into the network.`,
 			}
 			lines := make([]string, len(rows))
 			for i, r := range rows {
-				ready := entries[i].Ready
+				ready := printable(entries[i].Ready)
 				if entries[i].Reason != "" && ready != "True" {
-					ready += " (" + entries[i].Reason + ")"
+					ready += " (" + printable(entries[i].Reason) + ")"
 				}
-				lines[i] = fmt.Sprintf("%s%s\t%s\t%s\t%d\t%s", r.Prefix, r.Office.Name, r.Office.Spec.Level, ready, r.Children, r.Office.Spec.DisplayName)
+				lines[i] = r.Prefix + row(r.Office.Name, string(r.Office.Spec.Level), ready, strconv.Itoa(r.Children), r.Office.Spec.DisplayName)
 			}
 			return o.print(entries, "NAME\tLEVEL\tREADY\tCHILDREN\tDISPLAY NAME", lines...)
 		},

@@ -35,7 +35,12 @@ cluster of the current kubeconfig.
 
 It prints one line per problem, <Kind>/<name>: <field path>: <message>
 (<file>: document <n>: <message> for a document that is not an object), and
-exits 1 when there is any; with -o json, {"valid": bool, "problems": [...]}.`,
+exits 1 when there is any; with -o json, {"valid": bool, "problems": [...]}.
+Names and messages holding control characters print quoted with Go's escapes.
+
+The files read together may hold at most 64 MiB and 20000 documents (empty
+ones count), each file 8 MiB: past a budget validate stops, prints the error
+and exits 1 without judging the rest.`,
 		Example: `  petitionctl validate -f config/samples
   petitionctl validate -f offices/ -f policies/ -o json`,
 		Args: cobra.NoArgs,
@@ -80,6 +85,7 @@ func printProblems(o *options, problems []validate.Problem) error {
 		return fmt.Errorf("unknown output format %q: use json or leave -o out", o.output)
 	}
 	for _, p := range problems {
+		p.Kind, p.Name, p.Source, p.Message = printable(p.Kind), printable(p.Name), printable(p.Source), printable(p.Message)
 		if _, err := fmt.Fprintln(o.out, p); err != nil {
 			return err
 		}

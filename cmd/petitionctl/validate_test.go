@@ -322,6 +322,8 @@ func TestValidateExitStatus(t *testing.T) {
 		os.Exit(0)
 	}
 	dir, want := badNetwork(t)
+	separators := filepath.Join(t.TempDir(), "separators.yaml")
+	writeYAML(t, filepath.Dir(separators), filepath.Base(separators), strings.Repeat("---\n", 8<<20/4))
 	tests := []struct {
 		name       string
 		args       []string
@@ -335,6 +337,10 @@ func TestValidateExitStatus(t *testing.T) {
 		{
 			name: "unknown output", args: []string{"validate", "-f", samples, "-o", "yaml"}, wantCode: 1,
 			wantStderr: "error: unknown output format \"yaml\": use json or leave -o out\n",
+		},
+		{
+			name: "over the document budget", args: []string{"validate", "-f", separators}, wantCode: 1,
+			wantStderr: "error: reading manifests: more than 20000 documents in all (the limit), reached at " + separators + ": document 20001; split the input\n",
 		},
 	}
 	for _, tt := range tests {
@@ -364,5 +370,24 @@ func TestValidateExitStatus(t *testing.T) {
 				t.Errorf("stdout is not JSON:\n%s", out.String())
 			}
 		})
+	}
+}
+
+// TestValidateOverBudget: an input over a budget of package manifests is an
+// error naming the budget, not a list of problems, with -o json too.
+func TestValidateOverBudget(t *testing.T) {
+	dir := t.TempDir()
+	writeYAML(t, dir, "a.yaml", officeHeader+"metadata: {name: city}\nspec: {level: City}\n"+strings.Repeat("---\n# nothing\n", 20000))
+	for _, args := range [][]string{{"validate", "-f", dir}, {"validate", "-f", dir, "-o", "json"}, {"tree", "-f", dir}} {
+		out, _, err := runValidate(t, args...)
+		if err == nil || errors.Is(err, errProblems) {
+			t.Fatalf("%q = %v, want an error", args, err)
+		}
+		if !strings.Contains(err.Error(), "more than 20000 documents in all (the limit)") || !strings.HasSuffix(err.Error(), "split the input") {
+			t.Errorf("%q error = %q, want the document budget", args, err)
+		}
+		if out != "" {
+			t.Errorf("%q stdout = %q, want nothing", args, out)
+		}
 	}
 }

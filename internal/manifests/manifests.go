@@ -87,11 +87,55 @@ func (s *Set) Sort() {
 	sort.Slice(s.Offices, func(i, j int) bool { return s.Offices[i].Name < s.Offices[j].Name })
 }
 
+// The budgets of one reading, over all the files and directories given
+// together: MaxFileBytes and MaxDocumentBytes bound one file and one
+// document, these bound their sum, so that no input, however it is split,
+// makes petitionctl read or hold more. Every document counts, empty and
+// comment-only ones too (they cost little each, but not nothing).
+const (
+	// MaxTotalBytes bounds the bytes read from all files together.
+	MaxTotalBytes = 64 << 20
+	// MaxDocuments bounds the documents of all files together.
+	MaxDocuments = 20000
+)
+
+// BudgetError is the error of an input over MaxTotalBytes or MaxDocuments.
+// Reading stops there: what was read so far is not the whole input.
+type BudgetError struct {
+	// What is the budget's unit, "bytes" or "documents".
+	What string
+	// Limit is the budget.
+	Limit int
+	// At names the file (and document) where the budget ran out.
+	At string
+}
+
+func (e *BudgetError) Error() string {
+	limit := fmt.Sprintf("%d %s", e.Limit, e.What)
+	if e.What == "bytes" && e.Limit%(1<<20) == 0 {
+		limit += fmt.Sprintf(" (%d MiB)", e.Limit>>20)
+	}
+	return fmt.Sprintf("reading manifests: more than %s in all (the limit), reached at %s; split the input", limit, e.At)
+}
+
+// budget is what is left of the budgets of one reading.
+type budget struct {
+	bytes, documents int
+}
+
+func newBudget() *budget { return &budget{bytes: MaxTotalBytes, documents: MaxDocuments} }
+
 // ReadDocuments splits every manifest file under paths into its documents.
 // It goes on past a file it cannot read, a file larger than MaxFileBytes
 // and a document larger than MaxDocumentBytes, and returns an error for
-// each, naming the file (and document).
+// each, naming the file (and document). It stops at MaxTotalBytes or
+// MaxDocuments, with a *BudgetError last. Empty and comment-only documents
+// are counted but not returned.
 func ReadDocuments(paths ...string) ([]Document, []error) {
+	return readDocuments(newBudget(), paths...)
+}
+
+func readDocuments(b *budget, paths ...string) ([]Document, []error) {
 	var docs []Document
 	var errs []error
 	for _, p := range paths {
@@ -101,12 +145,21 @@ func ReadDocuments(paths ...string) ([]Document, []error) {
 			continue
 		}
 		for _, f := range files {
-			d, err := readFile(f)
+			d, err := readFile(f, b)
 			docs = append(docs, d...)
 			errs = append(errs, err...)
+			if overBudget(err) {
+				return docs, errs
+			}
 		}
 	}
 	return docs, errs
+}
+
+// overBudget reports whether errs end with a *BudgetError.
+func overBudget(errs []error) bool {
+	var be *BudgetError
+	return len(errs) > 0 && errors.As(errs[len(errs)-1], &be)
 }
 
 func expand(p string) ([]string, error) {
@@ -138,19 +191,30 @@ func (s *Set) Snapshot() *network.Snapshot {
 	return &network.Snapshot{Offices: s.Offices, RoutingPolicies: s.RoutingPolicies, EscalationPolicies: s.EscalationPolicies, HolidayCalendars: s.HolidayCalendars, Live: s.Live}
 }
 
-func readFile(path string) ([]Document, []error) {
+func readFile(path string, b *budget) ([]Document, []error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, []error{err}
 	}
 	defer func() { _ = f.Close() }()
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
+	limit := min(MaxFileBytes, b.bytes)
+	data, err := io.ReadAll(io.LimitReader(f, int64(limit)+1))
 	if err != nil {
 		return nil, []error{fmt.Errorf("%s: %w", path, err)}
 	}
-	if len(data) > MaxFileBytes {
+	b.bytes -= len(data)
+	if len(data) > limit {
+		if limit < MaxFileBytes {
+			return nil, []error{&BudgetError{What: "bytes", Limit: MaxTotalBytes, At: path}}
+		}
 		return nil, []error{fmt.Errorf("%s: larger than %d bytes", path, MaxFileBytes)}
 	}
+	return split(path, data, b)
+}
+
+// split splits the text of one file into its documents, counting them
+// against b.
+func split(path string, data []byte, b *budget) ([]Document, []error) {
 	var docs []Document
 	var errs []error
 	reader := utilyaml.NewYAMLReader(bufio.NewReaderSize(bytes.NewReader(data), 64<<10))
@@ -160,6 +224,10 @@ func readFile(path string) ([]Document, []error) {
 			return docs, errs
 		}
 		d := Document{File: path, Index: doc, Raw: raw}
+		if b.documents == 0 {
+			return docs, append(errs, &BudgetError{What: "documents", Limit: MaxDocuments, At: d.String()})
+		}
+		b.documents--
 		if err != nil {
 			return docs, append(errs, fmt.Errorf("%s: %w", d, err))
 		}
@@ -167,8 +235,39 @@ func readFile(path string) ([]Document, []error) {
 			errs = append(errs, fmt.Errorf("%s: %d bytes, larger than the %d bytes the API server stores in one object", d, len(raw), MaxDocumentBytes))
 			continue
 		}
+		if blank(raw) {
+			continue
+		}
 		docs = append(docs, d)
 	}
+}
+
+// blank reports whether a document holds nothing but blank lines, comments
+// and document separators, without parsing it. Only printable ASCII, with
+// lines ending in "\n" or "\r\n", counts as blank: YAML refuses some other
+// bytes even in a comment (a tab before one, invalid UTF-8) and reads a lone
+// "\r" as a line break, so such documents go to the parser.
+func blank(raw []byte) bool {
+	for line := range bytes.Lines(raw) {
+		line = bytes.TrimSuffix(line, []byte("\n"))
+		line = bytes.TrimSuffix(line, []byte("\r"))
+		for _, c := range line {
+			if c < ' ' || c > '~' {
+				return false
+			}
+		}
+		if rest, ok := bytes.CutPrefix(line, []byte("---")); ok {
+			if len(rest) > 0 && rest[0] != ' ' {
+				return false
+			}
+			line = rest
+		}
+		line = bytes.TrimLeft(line, " ")
+		if len(line) > 0 && line[0] != '#' {
+			return false
+		}
+	}
+	return true
 }
 
 // TypeOf returns the apiVersion and kind of a document, and whether it

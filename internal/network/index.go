@@ -1,8 +1,9 @@
 package network
 
 import (
-	"sort"
+	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 )
@@ -17,10 +18,38 @@ import (
 type Index struct {
 	mu       sync.RWMutex
 	offices  map[string]*v1alpha1.Office
-	children map[string]map[string]struct{} // parent name → child names
+	children map[string]*childSet // parent name → child names
 	// departments finds the Department offices by parent and code, which
-	// routing asks for at every level of every office's path.
+	// routing asks for at every level of every office's path and
+	// validation for every Department (no code twice under one parent).
 	departments map[departmentKey]map[string]struct{}
+}
+
+// childSet is the names of the children of one parent, with their sorted
+// list kept until the set changes: a parent of thousands of offices is not
+// sorted again on every query.
+type childSet struct {
+	names map[string]struct{}
+	// sorted is nil after a change. Readers under the read lock may set
+	// it concurrently, each to the same list.
+	sorted atomic.Pointer[[]string]
+}
+
+// list returns the names, sorted; it must not be modified.
+func (c *childSet) list() []string {
+	if c == nil {
+		return nil
+	}
+	if p := c.sorted.Load(); p != nil {
+		return *p
+	}
+	out := make([]string, 0, len(c.names))
+	for k := range c.names {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	c.sorted.Store(&out)
+	return out
 }
 
 type departmentKey struct {
@@ -61,7 +90,7 @@ func (x *Index) removeDepartment(o *v1alpha1.Office) {
 func NewIndex(offices ...*v1alpha1.Office) *Index {
 	idx := &Index{
 		offices:     make(map[string]*v1alpha1.Office, len(offices)),
-		children:    map[string]map[string]struct{}{},
+		children:    map[string]*childSet{},
 		departments: map[departmentKey]map[string]struct{}{},
 	}
 	for _, o := range offices {
@@ -130,15 +159,23 @@ func (x *Index) Delete(name string) []string {
 func (x *Index) link(parent, child string) {
 	set := x.children[parent]
 	if set == nil {
-		set = map[string]struct{}{}
+		set = &childSet{names: map[string]struct{}{}}
 		x.children[parent] = set
 	}
-	set[child] = struct{}{}
+	if _, ok := set.names[child]; !ok {
+		set.names[child] = struct{}{}
+		set.sorted.Store(nil)
+	}
 }
 
 func (x *Index) unlink(parent, child string) {
-	delete(x.children[parent], child)
-	if len(x.children[parent]) == 0 {
+	set := x.children[parent]
+	if set == nil {
+		return
+	}
+	delete(set.names, child)
+	set.sorted.Store(nil)
+	if len(set.names) == 0 {
 		delete(x.children, parent)
 	}
 }
@@ -170,11 +207,23 @@ func (x *Index) Len() int {
 }
 
 // Children returns the names of the offices that declare name as their parent,
-// sorted, whether or not name exists.
+// sorted, whether or not name exists. The sorted list is kept until the
+// children change, so asking again costs a copy, not a sort.
 func (x *Index) Children(name string) []string {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	return sortedKeys(x.children[name])
+	return slices.Clone(x.children[name].list())
+}
+
+// ChildCount returns the number of offices that declare name as their
+// parent.
+func (x *Index) ChildCount(name string) int {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if set := x.children[name]; set != nil {
+		return len(set.names)
+	}
+	return 0
 }
 
 // Department returns the Department office with code among the children of
@@ -193,6 +242,25 @@ func (x *Index) Department(parent string, code v1alpha1.DepartmentCode) (string,
 	return found, found != ""
 }
 
+// Departments returns the Department offices with code among the children
+// of parent, sorted: one in a valid network. It is a map lookup, so that
+// checking every Department of a parent for a code twice is linear in their
+// number, not quadratic.
+func (x *Index) Departments(parent string, code v1alpha1.DepartmentCode) []string {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	set := x.departments[departmentKey{parent: parent, code: code}]
+	if len(set) == 0 {
+		return nil
+	}
+	out := make([]string, 0, len(set))
+	for name := range set {
+		out = append(out, name)
+	}
+	slices.Sort(out)
+	return out
+}
+
 // Descendants returns every office below name, breadth first, each level
 // sorted. A cycle is walked once.
 func (x *Index) Descendants(name string) []string {
@@ -208,7 +276,7 @@ func (x *Index) descendants(name string) []string {
 	for len(queue) > 0 {
 		next := queue[0]
 		queue = queue[1:]
-		for _, c := range sortedKeys(x.children[next]) {
+		for _, c := range x.children[next].list() {
 			if !seen[c] {
 				seen[c] = true
 				out = append(out, c)
@@ -228,16 +296,4 @@ func (x *Index) Path(office *v1alpha1.Office) ([]string, *Problem) {
 		o, ok := x.offices[name]
 		return o, ok
 	})
-}
-
-func sortedKeys(set map[string]struct{}) []string {
-	if len(set) == 0 {
-		return nil
-	}
-	out := make([]string, 0, len(set))
-	for k := range set {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -43,7 +43,7 @@ func Tree(offices []v1alpha1.Office) []TreeRow {
 	var walk func(o *v1alpha1.Office, depth int, prefix, indent string)
 	walk = func(o *v1alpha1.Office, depth int, prefix, indent string) {
 		placed[o.Name] = true
-		rows = append(rows, TreeRow{Office: o, Prefix: prefix, Depth: depth, Children: len(idx.Children(o.Name))})
+		rows = append(rows, TreeRow{Office: o, Prefix: prefix, Depth: depth, Children: idx.ChildCount(o.Name)})
 		var kids []*v1alpha1.Office
 		for _, k := range children(o.Name) {
 			if _, problem := idx.Path(k); problem == nil && !placed[k.Name] {
@@ -77,7 +77,7 @@ func Tree(offices []v1alpha1.Office) []TreeRow {
 	sortOffices(rest)
 	for _, o := range rest {
 		_, problem := idx.Path(o)
-		rows = append(rows, TreeRow{Office: o, Children: len(idx.Children(o.Name)), Problem: problem})
+		rows = append(rows, TreeRow{Office: o, Children: idx.ChildCount(o.Name), Problem: problem})
 	}
 	return rows
 }

@@ -27,6 +27,11 @@ type World interface {
 	Office(name string) (*v1alpha1.Office, bool)
 	// Children returns the names of the offices whose spec.parent is name.
 	Children(name string) []string
+	// Departments returns the names of the Department offices whose
+	// spec.parent is parent and spec.department is code, sorted. Answered
+	// from an index, it keeps the check for a code twice under one parent
+	// from reading every sibling of every Department.
+	Departments(parent string, code v1alpha1.DepartmentCode) []string
 	// Exists reports whether an object of kind (an EscalationPolicy, a
 	// HolidayCalendar or a RoutingPolicy) and name exists.
 	Exists(kind, name string) bool
@@ -103,16 +108,14 @@ func (f *Findings) checkParent(o *v1alpha1.Office, parentName string, w World) {
 		f.Errors = append(f.Errors, field.Invalid(fld, parentName, fmt.Sprintf("%v (%q is a %s)", err, parentName, parent.Spec.Level)))
 	}
 	if o.Spec.Level == v1alpha1.LevelDepartment && o.Spec.Department != "" {
-		for _, sibling := range w.Children(parentName) {
+		for _, sibling := range w.Departments(parentName, o.Spec.Department) {
 			if sibling == o.Name {
 				continue
 			}
-			if s, ok := w.Office(sibling); ok && s.Spec.Level == v1alpha1.LevelDepartment && s.Spec.Department == o.Spec.Department {
-				f.Errors = append(f.Errors, &field.Error{Type: field.ErrorTypeDuplicate, Field: "spec.department",
-					BadValue: string(o.Spec.Department),
-					Detail:   fmt.Sprintf("office %q already is that department under %q", sibling, parentName)})
-				break
-			}
+			f.Errors = append(f.Errors, &field.Error{Type: field.ErrorTypeDuplicate, Field: "spec.department",
+				BadValue: string(o.Spec.Department),
+				Detail:   fmt.Sprintf("office %q already is that department under %q", sibling, parentName)})
+			break
 		}
 	}
 }
@@ -290,6 +293,11 @@ func (w *SnapshotWorld) Office(name string) (*v1alpha1.Office, bool) { return w.
 // Children implements World.
 func (w *SnapshotWorld) Children(name string) []string { return w.idx.Children(name) }
 
+// Departments implements World.
+func (w *SnapshotWorld) Departments(parent string, code v1alpha1.DepartmentCode) []string {
+	return w.idx.Departments(parent, code)
+}
+
 // Exists implements World.
 func (w *SnapshotWorld) Exists(kind, name string) bool {
 	if kind == KindOffice {
@@ -317,7 +325,11 @@ func (p ObjectProblem) String() string {
 // hold is a problem, since the files are meant to be complete. Problems are
 // sorted by kind, name and field.
 func ValidateSnapshot(s *Snapshot) []ObjectProblem {
-	w := NewSnapshotWorld(s)
+	return validateSnapshot(s, NewSnapshotWorld(s))
+}
+
+// validateSnapshot is ValidateSnapshot against w, the World of s.
+func validateSnapshot(s *Snapshot, w World) []ObjectProblem {
 	var out []ObjectProblem
 	add := func(kind, name string, errs field.ErrorList) {
 		for _, e := range errs {

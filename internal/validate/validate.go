@@ -7,6 +7,7 @@ package validate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 
@@ -58,7 +59,8 @@ func fieldProblem(kind, name, source string, e *field.Error) Problem {
 // Files checks each document of the files under paths (files or
 // directories) on its own against the CRDs' schemas and CEL rules, then all
 // of them together by the rules across objects. Problems are sorted by kind
-// and name; those of documents that are not objects come first.
+// and name; those of documents that are not objects come first. An input
+// over one of the budgets of package manifests is an error, not a problem.
 func Files(ctx context.Context, paths ...string) ([]Problem, error) {
 	v, err := schema.New()
 	if err != nil {
@@ -66,7 +68,13 @@ func Files(ctx context.Context, paths ...string) ([]Problem, error) {
 	}
 	docs, readErrs := manifests.ReadDocuments(paths...)
 	var problems []Problem
+	var over *manifests.BudgetError
 	for _, err := range readErrs {
+		// An input over a budget is not read to its end: what was
+		// read cannot be judged as the whole change.
+		if errors.As(err, &over) {
+			return nil, err
+		}
 		problems = append(problems, Problem{Message: err.Error()})
 	}
 	set := &manifests.Set{}

@@ -271,6 +271,25 @@ func (w *world) children(name string, withTerminating bool) []string {
 	return names
 }
 
+// Departments lists the children of parent by the field index and keeps
+// the Departments of code: one office is judged per admission, so one list
+// of its siblings is what it costs.
+func (w *world) Departments(parent string, code v1alpha1.DepartmentCode) []string {
+	var list v1alpha1.OfficeList
+	if err := w.reader.List(w.ctx, &list, client.MatchingFields{fields.OfficeParent: parent}); err != nil {
+		w.fail(err)
+		return nil
+	}
+	var names []string
+	for i := range list.Items {
+		if o := &list.Items[i]; o.Spec.Level == v1alpha1.LevelDepartment && o.Spec.Department == code {
+			names = append(names, o.Name)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
 func (w *world) Exists(kind, name string) bool {
 	var obj client.Object
 	switch kind {
