@@ -79,9 +79,12 @@ controlplane: ## Build (once, then cached under bin/k8s/) etcd, kube-apiserver, 
 nodes: ## Build (once, then cached under bin/nodes/) kube-scheduler and kwok, which run the pods on simulated nodes.
 	@hack/nodes.sh >/dev/null
 
+# Each fuzz target runs this long in `make test` (the seeds always run).
+TEST_FUZZTIME ?= 10s
 .PHONY: test
-test: manifests generate vet controlplane nodes ## Run unit and integration (envtest) tests.
+test: manifests generate vet controlplane nodes ## Run unit and integration (envtest) tests, then each fuzz target briefly (TEST_FUZZTIME).
 	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" NODES_ASSETS="$$(hack/nodes.sh)" $(GO) test ./... -count=1 -race -coverprofile=cover.out
+	$(MAKE) --no-print-directory fuzz FUZZTIME=$(TEST_FUZZTIME)
 
 ##@ Build
 
@@ -131,6 +134,19 @@ bench-go: ## Run the Go benchmarks of the routing compiler, windows and validati
 .PHONY: chaos
 chaos: controlplane nodes ## Run the reliability suite (test/chaos): crashes, failover, API server outage, drift, poison, data safety.
 	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" NODES_ASSETS="$$(hack/nodes.sh)" $(GO) test -tags chaos ./test/chaos/ -count=1 -v -timeout 80m
+
+# The native Go fuzz targets; their seed corpora (f.Add and testdata/fuzz/)
+# run with every `make test`.
+FUZZTIME ?= 2m
+FUZZ_TARGETS ?= $(shell grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u)
+.PHONY: fuzz
+fuzz: ## Fuzz each native Go fuzz target for FUZZTIME (default 2m); findings land in testdata/fuzz/ to commit.
+	@for pkg in $(FUZZ_TARGETS); do \
+		for target in $$(grep -h '^func Fuzz' $$pkg/*_test.go | sed 's/func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
+			echo "== $$pkg $$target ($(FUZZTIME))"; \
+			$(GO) test $$pkg -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) || exit 1; \
+		done; \
+	done
 
 .PHONY: demo
 demo: nodes ## Bring up the local control plane, install the CRDs, run the operator and apply the sample network.
