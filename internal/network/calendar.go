@@ -69,6 +69,9 @@ const maxHolidayDays = 366
 // holidays and no adjusted days.
 type Calendar struct {
 	holidays []dateSpan
+	// merged is holidays sorted and merged where they overlap or touch,
+	// for IsHoliday to search.
+	merged   []dateSpan
 	workdays map[time.Time]bool
 }
 
@@ -103,7 +106,25 @@ func NewCalendar(spec *v1alpha1.HolidayCalendarSpec) (*Calendar, error) {
 		}
 		c.workdays[t] = true
 	}
+	c.merged = mergeSpans(c.holidays)
 	return c, nil
+}
+
+// mergeSpans returns the spans sorted, those that overlap or touch made one.
+func mergeSpans(spans []dateSpan) []dateSpan {
+	sorted := slices.Clone(spans)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].from.Before(sorted[j].from) })
+	var out []dateSpan
+	for _, s := range sorted {
+		if n := len(out); n > 0 && !s.from.After(out[n-1].to.AddDate(0, 0, 1)) {
+			if s.to.After(out[n-1].to) {
+				out[n-1].to = s.to
+			}
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
 }
 
 // civil returns the calendar date of t as midnight UTC.
@@ -126,12 +147,8 @@ func (c *Calendar) IsHoliday(t time.Time) bool {
 		return false
 	}
 	d := civil(t)
-	for _, h := range c.holidays {
-		if !d.Before(h.from) && !d.After(h.to) {
-			return true
-		}
-	}
-	return false
+	i := sort.Search(len(c.merged), func(i int) bool { return !c.merged[i].to.Before(d) })
+	return i < len(c.merged) && !d.Before(c.merged[i].from)
 }
 
 // IsAdjustedWorkday reports whether the date is a weekend day made a
