@@ -195,7 +195,7 @@ func (c *OfficeConfig) Windows(channel v1alpha1.Channel, at time.Time) (WindowAn
 
 func checkChannel(channel v1alpha1.Channel) error {
 	if !knownChannels[channel] {
-		return fmt.Errorf("channel: %q is not one of Visit, Letter, Phone, Online", channel)
+		return fmt.Errorf("channel: %s is not one of Visit, Letter, Phone, Online", Quote(string(channel)))
 	}
 	return nil
 }
@@ -231,8 +231,12 @@ func (a *Answers) Config() *OfficeConfig { return a.config }
 // bound on steps before it had an answer.
 var ErrSearchExhausted = errors.New("the search for the next opening needs more steps than it may take")
 
+// lastDate is the last date RFC 3339 can write.
+var lastDate = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+
 // Windows answers whether the channel is open at the instant and when it
-// next opens, searching as limit allows (NextOpeningWithin). When the search
+// next opens, searching as limit allows (NextOpeningWithin) and never past
+// 9999-12-31. When the search
 // runs out of steps the answer says whether the channel is open, and the
 // error is ErrSearchExhausted.
 func (a *Answers) Windows(channel v1alpha1.Channel, at time.Time, limit SearchLimit) (WindowAnswer, SearchStats, error) {
@@ -241,6 +245,11 @@ func (a *Answers) Windows(channel v1alpha1.Channel, at time.Time, limit SearchLi
 	}
 	var ans WindowAnswer
 	ans.Open, ans.Window = a.windows.OpenAt(channel, at)
+	// The search stops at 9999-12-31, the last date RFC 3339 can write.
+	y, m, d := at.In(a.windows.loc).Date()
+	if days := int((lastDate.Unix() - time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix()) / (24 * 60 * 60)); days < limit.Days {
+		limit.Days = days
+	}
 	next, ok, stats := a.windows.NextOpeningWithin(channel, at, limit)
 	if stats.Exhausted {
 		return ans, stats, ErrSearchExhausted

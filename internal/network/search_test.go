@@ -325,3 +325,27 @@ func TestAnswers(t *testing.T) {
 		t.Errorf("Prepare of an unknown zone = %v", err)
 	}
 }
+
+func TestAnswersStopAtYear9999(t *testing.T) {
+	mondays := visit([]string{"monday"}, []v1alpha1.TimeRange{hhmm("09:00", "10:00")}, nil, nil)
+	fridays := visit([]string{"friday"}, []v1alpha1.TimeRange{hhmm("09:00", "10:00")}, nil, nil)
+	fridays.Name = "fridays"
+	for _, tt := range []struct {
+		windows []CompiledWindow
+		want    string
+	}{
+		// 9999-12-31 is a Friday; the next Monday is in year 10000.
+		{[]CompiledWindow{mondays}, ""},
+		{[]CompiledWindow{mondays, fridays}, "9999-12-31T09:00:00+08:00"},
+	} {
+		cfg := &OfficeConfig{TimeZone: shanghai, ReceptionWindows: tt.windows}
+		answers, err := cfg.Prepare()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ans, _, err := answers.Windows(v1alpha1.ChannelVisit, winAt(t, shanghai, "9999-12-28 12:00"), SearchLimit{Days: NextOpeningDays})
+		if err != nil || ans.NextOpening != tt.want {
+			t.Errorf("Windows = %+v, %v; want next opening %q", ans, err, tt.want)
+		}
+	}
+}
