@@ -2,6 +2,7 @@ package network
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -544,14 +545,17 @@ func (w *WindowSet) NextOpeningWithin(channel v1alpha1.Channel, t time.Time, lim
 }
 
 // openingSearch is the state of one NextOpeningWithin: the windows that list
-// the channel and the open spans of the dates it looked at.
+// the channel and the open spans of the last dates it looked at.
 type openingSearch struct {
 	ws      *WindowSet
 	channel v1alpha1.Channel
 	rules   []*windowRule
 	stats   SearchStats
-	// spans holds the last dates' open spans, the most recent last.
-	spans []dateCoverage
+	// recent holds the open spans of the last dates worked out; four are
+	// enough: the date before, the date, and the dates a zone change can
+	// move an instant to. next is the entry to replace next.
+	recent [4]dateCoverage
+	next   int
 }
 
 // dateCoverage is when a channel is open on one local date: sorted minute
@@ -562,8 +566,8 @@ type dateCoverage struct {
 }
 
 func (s *openingSearch) cached(date time.Time) bool {
-	for i := range s.spans {
-		if s.spans[i].date.Equal(date) {
+	for i := range s.recent {
+		if s.recent[i].spans != nil && s.recent[i].date.Equal(date) {
 			return true
 		}
 	}
@@ -571,14 +575,22 @@ func (s *openingSearch) cached(date time.Time) bool {
 }
 
 // coverage returns the channel's open spans on the date, counting the steps
-// when it has to work them out.
+// when it has to work them out. The spans stay valid until four more dates
+// are worked out.
 func (s *openingSearch) coverage(day *localDay) []minuteSpan {
-	for i := range s.spans {
-		if s.spans[i].date.Equal(day.date) {
-			return s.spans[i].spans
+	for i := range s.recent {
+		if s.recent[i].spans != nil && s.recent[i].date.Equal(day.date) {
+			return s.recent[i].spans
 		}
 	}
-	var spans []minuteSpan
+	e := &s.recent[s.next]
+	s.next = (s.next + 1) % len(s.recent)
+	// Reuse the replaced entry's array; a non-nil empty slice marks the
+	// entry as worked out.
+	spans := e.spans[:0]
+	if spans == nil {
+		spans = make([]minuteSpan, 0, 8)
+	}
 	s.stats.Steps++ // the holiday lookup of w.day
 	for _, r := range s.rules {
 		s.stats.Steps += 1 + len(r.times) + len(r.daysOfMonth) + len(r.dateRanges)
@@ -591,14 +603,8 @@ func (s *openingSearch) coverage(day *localDay) []minuteSpan {
 		}
 		spans = append(spans, r.times...)
 	}
-	spans = mergeMinuteSpans(spans)
-	// Four dates are enough: the one before, the date, and the dates a
-	// zone change can move an instant to.
-	if len(s.spans) == 4 {
-		s.spans = append(s.spans[:0], s.spans[1:]...)
-	}
-	s.spans = append(s.spans, dateCoverage{day.date, spans})
-	return spans
+	e.date, e.spans = day.date, mergeMinuteSpans(spans)
+	return e.spans
 }
 
 // open reports whether the channel is open at c, as OpenAt does.
@@ -632,7 +638,7 @@ func mergeMinuteSpans(spans []minuteSpan) []minuteSpan {
 	if len(spans) < 2 {
 		return spans
 	}
-	sort.Slice(spans, func(i, j int) bool { return spans[i].start < spans[j].start })
+	slices.SortFunc(spans, func(a, b minuteSpan) int { return a.start - b.start })
 	out := spans[:1]
 	for _, sp := range spans[1:] {
 		if last := &out[len(out)-1]; sp.start <= last.end {
