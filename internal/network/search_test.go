@@ -349,3 +349,88 @@ func TestAnswersStopAtYear9999(t *testing.T) {
 		}
 	}
 }
+
+// TestCoversDayMatchesFields compares coversDay, which looks days of the
+// month up in a mask and dates in merged ranges, with the fields read one
+// by one, on random daysOfMonth and dateRanges for every date of 2027 and
+// 2028.
+func TestCoversDayMatchesFields(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	day := func() string {
+		if rng.IntN(2) == 0 {
+			return fmt.Sprint(-1 - rng.IntN(31))
+		}
+		return fmt.Sprint(1 + rng.IntN(31))
+	}
+	ws := winSet(t, shanghai, nil)
+	for range 300 {
+		w := visit(nil, nil, nil, nil)
+		for range rng.IntN(4) {
+			d := day()
+			if rng.IntN(2) == 0 {
+				d += ":" + day()
+			}
+			if _, err := parseDaysOfMonth(d); err == nil {
+				w.DaysOfMonth = append(w.DaysOfMonth, d)
+			}
+		}
+		for range rng.IntN(4) {
+			from := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, rng.IntN(730))
+			w.DateRanges = append(w.DateRanges, v1alpha1.DateRange{From: v1alpha1.Date(from.Format(time.DateOnly)),
+				To: v1alpha1.Date(from.AddDate(0, 0, rng.IntN(40)).Format(time.DateOnly))})
+		}
+		if len(w.DaysOfMonth)+len(w.DateRanges) == 0 {
+			continue
+		}
+		r, err := compileWindowRule(&w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for d := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC); d.Year() < 2029; d = d.AddDate(0, 0, 1) {
+			ld := ws.day(d.Year(), d.Month(), d.Day())
+			want := true
+			if len(r.daysOfMonth) > 0 {
+				want = false
+				for _, s := range r.daysOfMonth {
+					want = want || s.matches(d.Day(), ld.daysInMonth)
+				}
+			}
+			if len(r.dateRanges) > 0 {
+				in := false
+				for _, s := range r.dateRanges {
+					in = in || (!d.Before(s.from) && !d.After(s.to))
+				}
+				want = want && in
+			}
+			if got := r.coversDay(&ld); got != want {
+				t.Fatalf("%v %v on %s: coversDay = %v, the fields say %v", w.DaysOfMonth, w.DateRanges, d.Format(time.DateOnly), got, want)
+			}
+		}
+	}
+}
+
+// BenchmarkNextOpeningCostly searches the costliest windows the API admits
+// (costlyWindows, 64 holidays) for an opening they never have: all 400
+// days.
+func BenchmarkNextOpeningCostly(b *testing.B) {
+	var holidays []v1alpha1.Holiday
+	for i := range 64 {
+		d := v1alpha1.Date(fmt.Sprintf("%d-06-01", 1910+i))
+		holidays = append(holidays, v1alpha1.Holiday{Name: fmt.Sprint(i), From: d, To: d})
+	}
+	cal, err := NewCalendar(&v1alpha1.HolidayCalendarSpec{Holidays: holidays})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ws, err := NewWindowSet(shanghai, costlyWindows(), cal)
+	if err != nil {
+		b.Fatal(err)
+	}
+	from := time.Date(2026, 10, 13, 1, 0, 0, 0, time.UTC)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := ws.NextOpening(v1alpha1.ChannelVisit, from); ok {
+			b.Fatal("an opening")
+		}
+	}
+}

@@ -50,6 +50,11 @@ type windowRule struct {
 	times            []minuteSpan
 	daysOfMonth      []dayOfMonthSpan
 	dateRanges       []civilSpan
+	// dayMask has bit d set when daysOfMonth matches day d of a month of
+	// 28 + i days, in dayMask[i].
+	dayMask [4]uint32
+	// dates is dateRanges sorted, those that overlap or touch merged.
+	dates []civilSpan
 }
 
 // minuteSpan is a span of minutes of the day, start inclusive, end exclusive.
@@ -175,6 +180,23 @@ func compileWindowRule(w *CompiledWindow) (windowRule, error) {
 			return r, fieldErrorf(".dateRanges[%d]: to %s is before from %s", j, dr.To, dr.From)
 		}
 		r.dateRanges = append(r.dateRanges, civilSpan{from, to})
+	}
+	for i := range r.dayMask {
+		for day := 1; day <= 28+i; day++ {
+			for _, s := range r.daysOfMonth {
+				if s.matches(day, 28+i) {
+					r.dayMask[i] |= 1 << day
+					break
+				}
+			}
+		}
+	}
+	spans := make([]dateSpan, len(r.dateRanges))
+	for i, c := range r.dateRanges {
+		spans[i] = dateSpan(c)
+	}
+	for _, m := range mergeSpans(spans) {
+		r.dates = append(r.dates, civilSpan(m))
 	}
 	return r, nil
 }
@@ -309,27 +331,12 @@ func (r *windowRule) coversDay(d *localDay) bool {
 	if r.weekdays != 0 && r.weekdays&(1<<d.weekday) == 0 && (!d.adjusted || r.weekdays&mondayToFriday == 0) {
 		return false
 	}
-	if len(r.daysOfMonth) > 0 {
-		ok := false
-		for _, s := range r.daysOfMonth {
-			if s.matches(d.date.Day(), d.daysInMonth) {
-				ok = true
-				break
-			}
-		}
-		if !ok {
-			return false
-		}
+	if len(r.daysOfMonth) > 0 && r.dayMask[d.daysInMonth-28]&(1<<d.date.Day()) == 0 {
+		return false
 	}
-	if len(r.dateRanges) > 0 {
-		ok := false
-		for _, s := range r.dateRanges {
-			if !d.date.Before(s.from) && !d.date.After(s.to) {
-				ok = true
-				break
-			}
-		}
-		if !ok {
+	if len(r.dates) > 0 {
+		i := sort.Search(len(r.dates), func(i int) bool { return !r.dates[i].to.Before(d.date) })
+		if i == len(r.dates) || d.date.Before(r.dates[i].from) {
 			return false
 		}
 	}
