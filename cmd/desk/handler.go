@@ -263,7 +263,7 @@ func decodePetition(body []byte) (network.Petition, error) {
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return p, fmt.Errorf("%s: %v", want, err)
+			return p, fmt.Errorf("%s: %w", want, err)
 		}
 		key, _ := tok.(string)
 		var field *string
@@ -284,22 +284,22 @@ func decodePetition(body []byte) (network.Petition, error) {
 		seen[key] = true
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
-			return p, fmt.Errorf("%s: %v", want, err)
+			return p, fmt.Errorf("%s: %w", want, err)
 		}
 		if len(raw) == 0 || raw[0] != '"' {
 			return p, fmt.Errorf("%s: want a string", key)
 		}
 		if err := json.Unmarshal(raw, field); err != nil {
-			return p, fmt.Errorf("%s: %v", key, err)
+			return p, fmt.Errorf("%s: %w", key, err)
 		}
 		if len(*field) > limit {
 			return p, fmt.Errorf("%s: %s is longer than %d bytes", key, network.Quote(*field), limit)
 		}
 	}
 	if _, err := dec.Token(); err != nil {
-		return p, fmt.Errorf("%s: %v", want, err)
+		return p, fmt.Errorf("%s: %w", want, err)
 	}
-	if _, err := dec.Token(); err != io.EOF {
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return p, errors.New("body: unexpected data after the JSON object")
 	}
 	return p, nil

@@ -35,7 +35,6 @@ func fastOptions() options {
 type liveDesk struct {
 	*desk
 	addr string
-	srv  *http.Server
 }
 
 // startDesk serves the configuration with the options on a real listener;
@@ -60,7 +59,7 @@ func startDesk(t *testing.T, cfg *network.OfficeConfig, opts options, hook func(
 	srv.ConnState = hook
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
-	return &liveDesk{desk: d, addr: ln.Addr().String(), srv: srv}
+	return &liveDesk{desk: d, addr: ln.Addr().String()}
 }
 
 func (l *liveDesk) url(path string) string { return "http://" + l.addr + path }
@@ -154,8 +153,8 @@ func TestConnectionCap(t *testing.T) {
 		switch s {
 		case http.StateNew:
 			seen[c] = true
-			n := active.Add(1)
-			for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+			if n := active.Add(1); n > most.Load() {
+				most.Store(n) // under mu: no other writer
 			}
 		case http.StateClosed, http.StateHijacked:
 			if seen[c] {

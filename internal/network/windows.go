@@ -440,7 +440,7 @@ type SearchStats struct {
 // number of their starts; on a date with a zone change it checks every
 // window start against the instant just before, as NextOpening describes.
 func (w *WindowSet) NextOpeningWithin(channel v1alpha1.Channel, t time.Time, limit SearchLimit) (time.Time, bool, SearchStats) {
-	s := &openingSearch{ws: w, channel: channel}
+	s := &openingSearch{ws: w}
 	dayCost := 1
 	for i := range w.windows {
 		if r := &w.windows[i]; r.hasChannel(channel) {
@@ -554,10 +554,9 @@ func (w *WindowSet) NextOpeningWithin(channel v1alpha1.Channel, t time.Time, lim
 // openingSearch is the state of one NextOpeningWithin: the windows that list
 // the channel and the open spans of the last dates it looked at.
 type openingSearch struct {
-	ws      *WindowSet
-	channel v1alpha1.Channel
-	rules   []*windowRule
-	stats   SearchStats
+	ws    *WindowSet
+	rules []*windowRule
+	stats SearchStats
 	// recent holds the open spans of the last dates worked out; four are
 	// enough: the date before, the date, and the dates a zone change can
 	// move an instant to. next is the entry to replace next.
