@@ -3,11 +3,14 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
@@ -41,14 +44,28 @@ func loadConfig(path string) ([]byte, error) {
 // desk serves the office's configuration and reloads it when the file
 // changes; a file that does not load keeps the last good configuration.
 type desk struct {
-	path   string
-	mu     sync.RWMutex
-	cfg    []byte
-	office network.OfficeConfig
+	path string
+	opts options
+	// reloading serialises reloads; requests read state without a lock.
+	reloading sync.Mutex
+	state     atomic.Pointer[loaded]
+	// builds counts the configurations built: their calendar and window
+	// set are built once per configuration, never per request.
+	builds atomic.Int64
+	// searchDays and searchSteps are the most dates and steps one
+	// request's search for the next opening took.
+	searchDays, searchSteps atomic.Int64
 }
 
-func newDesk(path string) (*desk, error) {
-	d := &desk{path: path}
+// loaded is one configuration as the desk serves it.
+type loaded struct {
+	raw     []byte
+	office  *network.OfficeConfig
+	answers *network.Answers
+}
+
+func newDesk(path string, opts options) (*desk, error) {
+	d := &desk{path: path, opts: opts}
 	if _, err := d.reload(); err != nil {
 		return nil, err
 	}
@@ -56,52 +73,259 @@ func newDesk(path string) (*desk, error) {
 }
 
 // reload reads the file again; it reports whether the configuration changed.
+// It builds the calendar and window set of a changed configuration, and
+// refuses one whose windows or calendar do not build or exceed the API's
+// bounds.
 func (d *desk) reload() (bool, error) {
-	cfg, err := loadConfig(d.path)
+	raw, err := loadConfig(d.path)
 	if err != nil {
 		return false, err
 	}
-	var office network.OfficeConfig
-	if err := json.Unmarshal(cfg, &office); err != nil {
-		return false, fmt.Errorf("the office configuration %s: %w", d.path, err)
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if bytes.Equal(cfg, d.cfg) {
+	d.reloading.Lock()
+	defer d.reloading.Unlock()
+	if cur := d.state.Load(); cur != nil && bytes.Equal(raw, cur.raw) {
 		return false, nil
 	}
-	d.cfg, d.office = cfg, office
+	var office network.OfficeConfig
+	if err := json.Unmarshal(raw, &office); err != nil {
+		return false, fmt.Errorf("the office configuration %s: %w", d.path, err)
+	}
+	if err := checkBounds(&office); err != nil {
+		return false, fmt.Errorf("the office configuration %s: %w", d.path, err)
+	}
+	answers, err := office.Prepare()
+	if err != nil {
+		return false, fmt.Errorf("the office configuration %s: %w", d.path, err)
+	}
+	d.builds.Add(1)
+	d.state.Store(&loaded{raw: raw, office: &office, answers: answers})
 	return true, nil
 }
 
-func (d *desk) config() ([]byte, network.OfficeConfig) {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	return d.cfg, d.office
+// The API's bounds on what a configuration holds (api/v1alpha1): the work
+// of a windows or deadlines answer grows with them.
+const (
+	maxWindows          = 32
+	maxWindowChannels   = 4
+	maxWindowWeekdays   = 7
+	maxWindowTimes      = 8
+	maxWindowDaysOfMon  = 31
+	maxWindowDateRanges = 32
+	maxHolidays         = 64
+	maxWorkdays         = 64
+	maxStages           = 4
+	maxReminders        = 5
+	maxLimitDays        = 999
+)
+
+// checkBounds refuses a configuration that holds more than the API admits.
+func checkBounds(c *network.OfficeConfig) error {
+	if n := len(c.ReceptionWindows); n > maxWindows {
+		return fmt.Errorf("receptionWindows: %d windows, at most %d", n, maxWindows)
+	}
+	for i, w := range c.ReceptionWindows {
+		for _, f := range []struct {
+			name     string
+			n, limit int
+		}{
+			{"channels", len(w.Channels), maxWindowChannels},
+			{"weekdays", len(w.Weekdays), maxWindowWeekdays},
+			{"times", len(w.Times), maxWindowTimes},
+			{"daysOfMonth", len(w.DaysOfMonth), maxWindowDaysOfMon},
+			{"dateRanges", len(w.DateRanges), maxWindowDateRanges},
+		} {
+			if f.n > f.limit {
+				return fmt.Errorf("receptionWindows[%d].%s: %d items, at most %d", i, f.name, f.n, f.limit)
+			}
+		}
+	}
+	if c.Calendar != nil {
+		if n := len(c.Calendar.Holidays); n > maxHolidays {
+			return fmt.Errorf("calendar.holidays: %d holidays, at most %d", n, maxHolidays)
+		}
+		if n := len(c.Calendar.Workdays); n > maxWorkdays {
+			return fmt.Errorf("calendar.workdays: %d dates, at most %d", n, maxWorkdays)
+		}
+	}
+	if e := c.Escalation; e != nil {
+		if n := len(e.Steps); n > maxStages {
+			return fmt.Errorf("escalation.stages: %d stages, at most %d", n, maxStages)
+		}
+		if n := len(e.Reminders); n > maxReminders {
+			return fmt.Errorf("escalation.reminders: %d reminders, at most %d", n, maxReminders)
+		}
+		type limit struct {
+			field string
+			l     *network.Limit
+		}
+		var limits []limit
+		for i := range e.Steps {
+			s := &e.Steps[i]
+			limits = append(limits, limit{fmt.Sprintf("escalation.stages[%d].limit", i), &s.Limit},
+				limit{fmt.Sprintf("escalation.stages[%d].requestWindow", i), s.RequestWindow},
+				limit{fmt.Sprintf("escalation.stages[%d].extension", i), s.Extension})
+		}
+		for i := range e.Reminders {
+			limits = append(limits, limit{fmt.Sprintf("escalation.reminders[%d]", i), &e.Reminders[i]})
+		}
+		for _, x := range limits {
+			if x.l != nil && (x.l.Days < 0 || x.l.Days > maxLimitDays) {
+				return fmt.Errorf("%s: %d days, want 0 to %d", x.field, x.l.Days, maxLimitDays)
+			}
+		}
+	}
+	return nil
 }
+
+func (d *desk) current() *loaded { return d.state.Load() }
+
+// noteSearch keeps the most work one search took.
+func (d *desk) noteSearch(st network.SearchStats) {
+	for _, f := range []struct {
+		max *atomic.Int64
+		v   int64
+	}{{&d.searchDays, int64(st.Days)}, {&d.searchSteps, int64(st.Steps)}} {
+		for {
+			old := f.max.Load()
+			if f.v <= old || f.max.CompareAndSwap(old, f.v) {
+				break
+			}
+		}
+	}
+}
+
+// maxMessage bounds an error message; values in it are already cut by
+// network.Quote.
+const maxMessage = 512
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(v)
 }
 
 func writeError(w http.ResponseWriter, code int, msg string) {
+	if len(msg) > maxMessage {
+		msg = strings.ToValidUTF8(msg[:maxMessage], "") + "…"
+	}
 	writeJSON(w, code, map[string]string{"error": msg})
 }
 
-// handler serves the configuration at /v1/office and the probes.
+// The years a date the desk is given may lie in: every date it answers then
+// lies within 0000 to 9999 and is valid RFC 3339.
+const (
+	minYear = 1900
+	maxYear = 9998
+)
+
+// parseInstant parses the RFC 3339 query parameter name.
+func parseInstant(name, v string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%s: %s is not an RFC 3339 time such as 2026-10-08T09:00:00+08:00", name, network.Quote(v))
+	}
+	if y := t.Year(); y < minYear || y > maxYear {
+		return time.Time{}, fmt.Errorf("%s: year %d is outside %d to %d", name, y, minYear, maxYear)
+	}
+	return t, nil
+}
+
+// parseDate parses the YYYY-MM-DD query parameter name.
+func parseDate(name, v string) (time.Time, error) {
+	t, err := time.Parse(time.DateOnly, v)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%s: %s is not a date; want YYYY-MM-DD", name, network.Quote(v))
+	}
+	if y := t.Year(); y < minYear || y > maxYear {
+		return time.Time{}, fmt.Errorf("%s: year %d is outside %d to %d", name, y, minYear, maxYear)
+	}
+	return t, nil
+}
+
+// Bounds of a petition's fields; a category is a DNS label.
+const (
+	maxCategory = 63
+	maxEnum     = 16
+)
+
+// decodePetition reads exactly one JSON object {"category", "type",
+// "channel"} with string values, each field at most once, and nothing after
+// it.
+func decodePetition(body []byte) (network.Petition, error) {
+	var p network.Petition
+	const want = `body: want a JSON object {"category", "type", "channel"}`
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return p, errors.New(want)
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return p, fmt.Errorf("%s: %w", want, err)
+		}
+		key, _ := tok.(string)
+		var field *string
+		limit := maxEnum
+		switch key {
+		case "category":
+			field, limit = &p.Category, maxCategory
+		case "type":
+			field = (*string)(&p.Type)
+		case "channel":
+			field = (*string)(&p.Channel)
+		default:
+			return p, fmt.Errorf("body: unknown field %s; want category, type and channel", network.Quote(key))
+		}
+		if seen[key] {
+			return p, fmt.Errorf("body: field %s given twice", key)
+		}
+		seen[key] = true
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return p, fmt.Errorf("%s: %w", want, err)
+		}
+		if len(raw) == 0 || raw[0] != '"' {
+			return p, fmt.Errorf("%s: want a string", key)
+		}
+		if err := json.Unmarshal(raw, field); err != nil {
+			return p, fmt.Errorf("%s: %w", key, err)
+		}
+		if len(*field) > limit {
+			return p, fmt.Errorf("%s: %s is longer than %d bytes", key, network.Quote(*field), limit)
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return p, fmt.Errorf("%s: %w", want, err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return p, errors.New("body: unexpected data after the JSON object")
+	}
+	return p, nil
+}
+
+// limitBodies caps every request's body: reading past the cap fails, and
+// the server then closes the connection instead of draining it.
+func (d *desk) limitBodies(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, d.opts.MaxBodyBytes)
+		h.ServeHTTP(w, r)
+	})
+}
+
+// handler serves the configuration at /v1/office, its answers and the
+// probes.
 func (d *desk) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/office", func(w http.ResponseWriter, _ *http.Request) {
-		raw, _ := d.config()
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(raw)
+		_, _ = w.Write(d.current().raw)
 	})
 	// The escalation chain: the handler office of each stage, its limits,
 	// reminders and the supervisor.
 	mux.HandleFunc("GET /v1/escalation", func(w http.ResponseWriter, _ *http.Request) {
-		_, office := d.config()
+		office := d.current().office
 		if office.Escalation == nil {
 			writeError(w, http.StatusNotFound, "the office configuration has no escalation chain")
 			return
@@ -111,30 +335,45 @@ func (d *desk) handler() http.Handler {
 	// The projected due date of every stage for a petition received on a
 	// date: GET /v1/deadlines?received=YYYY-MM-DD.
 	mux.HandleFunc("GET /v1/deadlines", func(w http.ResponseWriter, r *http.Request) {
-		received, err := time.Parse(time.DateOnly, r.URL.Query().Get("received"))
+		received, err := parseDate("received", r.URL.Query().Get("received"))
 		if err != nil {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("received: %q is not a date; want YYYY-MM-DD", r.URL.Query().Get("received")))
+			writeError(w, http.StatusBadRequest, err.Error())
 			return
 		}
-		_, office := d.config()
-		stages, err := office.Deadlines(received)
+		stages, err := d.current().answers.Deadlines(received)
 		if err != nil {
 			writeError(w, http.StatusNotFound, err.Error())
 			return
+		}
+		// Long limits over a long holiday can carry a late date past
+		// 9999-12-31, which YYYY-MM-DD cannot write.
+		for _, s := range stages {
+			for _, date := range append([]string{s.Due, s.DueWithExtension}, s.Reminders...) {
+				if len(date) > len(time.DateOnly) {
+					writeError(w, http.StatusBadRequest, fmt.Sprintf("received: the deadlines of a petition received on %s run past 9999-12-31", received.Format(time.DateOnly)))
+					return
+				}
+			}
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"stages": stages})
 	})
 	// Where a petition goes: POST /v1/route {"category", "type", "channel"}.
 	mux.HandleFunc("POST /v1/route", func(w http.ResponseWriter, r *http.Request) {
-		var p network.Petition
-		dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&p); err != nil {
-			writeError(w, http.StatusBadRequest, "body: want a JSON object {\"category\", \"type\", \"channel\"}: "+err.Error())
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			if tooLarge := (*http.MaxBytesError)(nil); errors.As(err, &tooLarge) {
+				writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: larger than %d bytes", tooLarge.Limit))
+				return
+			}
+			writeError(w, http.StatusBadRequest, "body: "+err.Error())
 			return
 		}
-		_, office := d.config()
-		route, err := office.Route(p)
+		p, err := decodePetition(body)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		route, err := d.current().office.Route(p)
 		if err != nil {
 			writeError(w, http.StatusBadRequest, err.Error())
 			return
@@ -144,14 +383,19 @@ func (d *desk) handler() http.Handler {
 	// Whether a channel is open: GET /v1/windows?channel=Visit&at=RFC3339.
 	mux.HandleFunc("GET /v1/windows", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
-		at, err := time.Parse(time.RFC3339, q.Get("at"))
+		at, err := parseInstant("at", q.Get("at"))
 		if err != nil {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("at: %q is not an RFC 3339 time such as 2026-10-08T09:00:00+08:00", q.Get("at")))
+			writeError(w, http.StatusBadRequest, err.Error())
 			return
 		}
-		_, office := d.config()
-		ans, err := office.Windows(v1alpha1.Channel(q.Get("channel")), at)
-		if err != nil {
+		limit := network.SearchLimit{Days: network.NextOpeningDays, Steps: d.opts.SearchSteps}
+		ans, stats, err := d.current().answers.Windows(v1alpha1.Channel(q.Get("channel")), at, limit)
+		d.noteSearch(stats)
+		switch {
+		case errors.Is(err, network.ErrSearchExhausted):
+			writeError(w, http.StatusInternalServerError, fmt.Sprintf("nextOpening: %v (%d)", err, limit.Steps))
+			return
+		case err != nil:
 			writeError(w, http.StatusBadRequest, err.Error())
 			return
 		}
@@ -160,13 +404,12 @@ func (d *desk) handler() http.Handler {
 	// Open311 GeoReport v2 service discovery: one service per category the
 	// office routes.
 	mux.HandleFunc("GET /open311/v2/services.json", func(w http.ResponseWriter, _ *http.Request) {
-		_, office := d.config()
-		writeJSON(w, http.StatusOK, open311Services(&office))
+		writeJSON(w, http.StatusOK, open311Services(d.current().office))
 	})
 	ok := func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") }
 	mux.HandleFunc("GET /healthz", ok)
 	mux.HandleFunc("GET /readyz", ok)
-	return mux
+	return d.limitBodies(mux)
 }
 
 // open311Service is a service of the Open311 GeoReport v2 service list.

@@ -17,7 +17,7 @@ import (
 	"github.com/xinfang/petition-operator/internal/network"
 )
 
-func writeFile(t *testing.T, path, content string) {
+func writeFile(t testing.TB, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
@@ -39,7 +39,7 @@ func TestServesAndReloadsConfig(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "office.json")
 	const v1 = `{"office":"zhenping-county","path":["nanyang-city","zhenping-county"]}`
 	writeFile(t, path, v1)
-	d, err := newDesk(path)
+	d, err := newDesk(path, defaultOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,11 +92,11 @@ func TestRejectsBadConfig(t *testing.T) {
 	} {
 		path := filepath.Join(t.TempDir(), "office.json")
 		writeFile(t, path, content)
-		if _, err := newDesk(path); err == nil {
+		if _, err := newDesk(path, defaultOptions()); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
-	if _, err := newDesk(filepath.Join(t.TempDir(), "missing.json")); err == nil {
+	if _, err := newDesk(filepath.Join(t.TempDir(), "missing.json"), defaultOptions()); err == nil {
 		t.Error("missing file: accepted")
 	}
 }
@@ -142,7 +142,7 @@ func TestDeadlinesAndEscalation(t *testing.T) {
 func TestDeadlinesWithoutChain(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "office.json")
 	writeFile(t, file, `{"office":"old"}`)
-	d, err := newDesk(file)
+	d, err := newDesk(file, defaultOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +177,7 @@ func serve(t *testing.T, cfg *network.OfficeConfig) *httptest.Server {
 	}
 	file := filepath.Join(t.TempDir(), "office.json")
 	writeFile(t, file, string(data))
-	d, err := newDesk(file)
+	d, err := newDesk(file, defaultOptions())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -69,7 +69,12 @@ const maxHolidayDays = 366
 // holidays and no adjusted days.
 type Calendar struct {
 	holidays []dateSpan
+	// merged is holidays sorted and merged where they overlap or touch,
+	// for IsHoliday to search.
+	merged   []dateSpan
 	workdays map[time.Time]bool
+	// workdayList is workdays sorted, for counting to skip past.
+	workdayList []time.Time
 }
 
 type dateSpan struct{ from, to time.Time }
@@ -103,7 +108,29 @@ func NewCalendar(spec *v1alpha1.HolidayCalendarSpec) (*Calendar, error) {
 		}
 		c.workdays[t] = true
 	}
+	c.merged = mergeSpans(c.holidays)
+	for d := range c.workdays {
+		c.workdayList = append(c.workdayList, d)
+	}
+	slices.SortFunc(c.workdayList, func(a, b time.Time) int { return a.Compare(b) })
 	return c, nil
+}
+
+// mergeSpans returns the spans sorted, those that overlap or touch made one.
+func mergeSpans(spans []dateSpan) []dateSpan {
+	sorted := slices.Clone(spans)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].from.Before(sorted[j].from) })
+	var out []dateSpan
+	for _, s := range sorted {
+		if n := len(out); n > 0 && !s.from.After(out[n-1].to.AddDate(0, 0, 1)) {
+			if s.to.After(out[n-1].to) {
+				out[n-1].to = s.to
+			}
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
 }
 
 // civil returns the calendar date of t as midnight UTC.
@@ -126,12 +153,8 @@ func (c *Calendar) IsHoliday(t time.Time) bool {
 		return false
 	}
 	d := civil(t)
-	for _, h := range c.holidays {
-		if !d.Before(h.from) && !d.After(h.to) {
-			return true
-		}
-	}
-	return false
+	i := sort.Search(len(c.merged), func(i int) bool { return !c.merged[i].to.Before(d) })
+	return i < len(c.merged) && !d.Before(c.merged[i].from)
 }
 
 // IsAdjustedWorkday reports whether the date is a weekend day made a
@@ -155,22 +178,122 @@ func (c *Calendar) IsWorkingDay(t time.Time) bool {
 // Add returns the deadline l after the date: the date itself is not counted;
 // working days count only working days; a calendar-day deadline that falls on
 // a non-working day moves to the next working day (民法典 Art. 203).
+//
+// It counts in time proportional to the holidays and adjusted working days
+// it passes, not to the days: seven days without either hold five working
+// days, and a holiday's days are skipped together.
 func (c *Calendar) Add(t time.Time, l Limit) time.Time {
 	d := civil(t)
 	if l.Working {
 		for n := 0; n < l.Days; {
+			// Whole weeks before the next holiday or adjusted working
+			// day, as long as the deadline lies beyond them.
+			if weeks := min(c.plainDaysAfter(d)/7, (l.Days-n-1)/5); weeks > 0 {
+				d = d.AddDate(0, 0, 7*weeks)
+				n += 5 * weeks
+				continue
+			}
 			d = d.AddDate(0, 0, 1)
 			if c.IsWorkingDay(d) {
 				n++
+				continue
 			}
+			d = c.holidayRunEnd(d)
 		}
 		return d
 	}
 	d = d.AddDate(0, 0, l.Days)
 	for !c.IsWorkingDay(d) {
-		d = d.AddDate(0, 0, 1)
+		d = c.holidayRunEnd(d).AddDate(0, 0, 1)
 	}
 	return d
+}
+
+// day is a date's length in seconds: dates are midnights UTC.
+const day = 24 * 60 * 60
+
+// plainDaysAfter returns how many dates after d come before the next
+// holiday or adjusted working day (a large number when none comes).
+func (c *Calendar) plainDaysAfter(d time.Time) int {
+	const forever = 1 << 30
+	if c == nil {
+		return forever
+	}
+	next := d.AddDate(0, 0, 1)
+	special := int64(-1)
+	if i := sort.Search(len(c.merged), func(i int) bool { return !c.merged[i].to.Before(next) }); i < len(c.merged) {
+		special = max(c.merged[i].from.Unix(), next.Unix())
+	}
+	if i := sort.Search(len(c.workdayList), func(i int) bool { return !c.workdayList[i].Before(next) }); i < len(c.workdayList) {
+		if w := c.workdayList[i].Unix(); special < 0 || w < special {
+			special = w
+		}
+	}
+	if special < 0 {
+		return forever
+	}
+	return int((special - next.Unix()) / day)
+}
+
+// plainDaysBefore returns how many dates before d come after the last
+// holiday or adjusted working day before them (a large number when none).
+func (c *Calendar) plainDaysBefore(d time.Time) int {
+	const forever = 1 << 30
+	if c == nil {
+		return forever
+	}
+	prev := d.AddDate(0, 0, -1)
+	special := int64(-1)
+	found := false
+	// The last span that starts on or before prev.
+	if i := sort.Search(len(c.merged), func(i int) bool { return c.merged[i].from.After(prev) }); i > 0 {
+		special, found = min(c.merged[i-1].to.Unix(), prev.Unix()), true
+	}
+	if i := sort.Search(len(c.workdayList), func(i int) bool { return c.workdayList[i].After(prev) }); i > 0 {
+		if w := c.workdayList[i-1].Unix(); !found || w > special {
+			special, found = w, true
+		}
+	}
+	if !found {
+		return forever
+	}
+	return int((prev.Unix() - special) / day)
+}
+
+// holidayRunEnd returns the last date of the run of holidays that d, not a
+// working day, begins, up to the day before an adjusted working day within
+// it; d itself when d is no holiday.
+func (c *Calendar) holidayRunEnd(d time.Time) time.Time {
+	if c == nil {
+		return d
+	}
+	i := sort.Search(len(c.merged), func(i int) bool { return !c.merged[i].to.Before(d) })
+	if i == len(c.merged) || d.Before(c.merged[i].from) {
+		return d
+	}
+	end := c.merged[i].to
+	if j := sort.Search(len(c.workdayList), func(j int) bool { return c.workdayList[j].After(d) }); j < len(c.workdayList) && !c.workdayList[j].After(end) {
+		end = c.workdayList[j].AddDate(0, 0, -1)
+	}
+	return end
+}
+
+// holidayRunStart is holidayRunEnd going back: the first date of the run of
+// holidays that ends at d, down to the day after an adjusted working day
+// within it.
+func (c *Calendar) holidayRunStart(d time.Time) time.Time {
+	if c == nil {
+		return d
+	}
+	i := sort.Search(len(c.merged), func(i int) bool { return !c.merged[i].to.Before(d) })
+	if i == len(c.merged) || d.Before(c.merged[i].from) {
+		return d
+	}
+	start := c.merged[i].from
+	if j := sort.Search(len(c.workdayList), func(j int) bool { return !c.workdayList[j].Before(d) }); j > 0 && !c.workdayList[j-1].Before(start) {
+		start = c.workdayList[j-1].AddDate(0, 0, 1)
+	}
+	return start
 }
 
 // AddAll adds the limits in turn, summing neighbours of the same unit first:
@@ -192,17 +315,25 @@ func (c *Calendar) AddAll(t time.Time, limits ...Limit) time.Time {
 }
 
 // Before returns the date l before due, counting working days back for a
-// working-day limit, for reminders (催办).
+// working-day limit, for reminders (催办). Like Add it skips weeks without
+// holidays or adjusted working days, and holidays, together.
 func (c *Calendar) Before(due time.Time, l Limit) time.Time {
 	d := civil(due)
 	if !l.Working {
 		return d.AddDate(0, 0, -l.Days)
 	}
 	for n := 0; n < l.Days; {
+		if weeks := min(c.plainDaysBefore(d)/7, (l.Days-n-1)/5); weeks > 0 {
+			d = d.AddDate(0, 0, -7*weeks)
+			n += 5 * weeks
+			continue
+		}
 		d = d.AddDate(0, 0, -1)
 		if c.IsWorkingDay(d) {
 			n++
+			continue
 		}
+		d = c.holidayRunStart(d)
 	}
 	return d
 }

@@ -1,6 +1,8 @@
 package network
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -317,5 +319,75 @@ func TestHolidayDaysErrors(t *testing.T) {
 				t.Errorf("error %q does not name the holiday", err)
 			}
 		})
+	}
+}
+
+// referenceAdd and referenceBefore are Add and Before as they were: a day
+// at a time.
+func referenceAdd(c *Calendar, t time.Time, l Limit) time.Time {
+	d := civil(t)
+	if l.Working {
+		for n := 0; n < l.Days; {
+			d = d.AddDate(0, 0, 1)
+			if c.IsWorkingDay(d) {
+				n++
+			}
+		}
+		return d
+	}
+	d = d.AddDate(0, 0, l.Days)
+	for !c.IsWorkingDay(d) {
+		d = d.AddDate(0, 0, 1)
+	}
+	return d
+}
+
+func referenceBefore(c *Calendar, due time.Time, l Limit) time.Time {
+	d := civil(due)
+	if !l.Working {
+		return d.AddDate(0, 0, -l.Days)
+	}
+	for n := 0; n < l.Days; {
+		d = d.AddDate(0, 0, -1)
+		if c.IsWorkingDay(d) {
+			n++
+		}
+	}
+	return d
+}
+
+// TestAddAndBeforeMatchCountingDays compares Add and Before, which skip
+// plain weeks and holidays, with counting a day at a time, on random
+// calendars: overlapping and touching holidays, adjusted working days inside
+// holidays and on weekends, and none.
+func TestAddAndBeforeMatchCountingDays(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 9))
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	date := func(d time.Time) v1alpha1.Date { return v1alpha1.Date(d.Format(time.DateOnly)) }
+	for range 300 {
+		var spec v1alpha1.HolidayCalendarSpec
+		for i := range rng.IntN(12) {
+			from := base.AddDate(0, 0, rng.IntN(1500))
+			spec.Holidays = append(spec.Holidays, v1alpha1.Holiday{Name: fmt.Sprint(i), From: date(from), To: date(from.AddDate(0, 0, rng.IntN(60)))})
+		}
+		for range rng.IntN(12) {
+			spec.Workdays = append(spec.Workdays, date(base.AddDate(0, 0, rng.IntN(1500))))
+		}
+		cal, err := NewCalendar(&spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []*Calendar{cal, nil} {
+			for range 20 {
+				from := base.AddDate(0, 0, rng.IntN(1600)-50)
+				l := Limit{Days: 1 + rng.IntN(400), Working: rng.IntN(3) > 0}
+				if got, want := c.Add(from, l), referenceAdd(c, from, l); !got.Equal(want) {
+					t.Fatalf("%+v: Add(%s, %s) = %s, counting says %s", spec, from.Format(time.DateOnly), l, got.Format(time.DateOnly), want.Format(time.DateOnly))
+				}
+				if got, want := c.Before(from, l), referenceBefore(c, from, l); !got.Equal(want) {
+					t.Fatalf("%+v: Before(%s, %s) = %s, counting says %s", spec, from.Format(time.DateOnly), l, got.Format(time.DateOnly), want.Format(time.DateOnly))
+				}
+			}
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -181,23 +182,88 @@ type WindowAnswer struct {
 // Windows answers whether the channel is open at the instant, in the
 // office's time zone and calendar, and when it next opens.
 func (c *OfficeConfig) Windows(channel v1alpha1.Channel, at time.Time) (WindowAnswer, error) {
-	switch channel {
-	case v1alpha1.ChannelVisit, v1alpha1.ChannelLetter, v1alpha1.ChannelPhone, v1alpha1.ChannelOnline:
-	default:
-		return WindowAnswer{}, fmt.Errorf("channel: %q is not one of Visit, Letter, Phone, Online", channel)
+	if err := checkChannel(channel); err != nil {
+		return WindowAnswer{}, err
 	}
-	cal, err := c.calendar()
+	answers, err := c.Prepare()
 	if err != nil {
 		return WindowAnswer{}, err
+	}
+	ans, _, err := answers.Windows(channel, at, SearchLimit{Days: NextOpeningDays})
+	return ans, err
+}
+
+func checkChannel(channel v1alpha1.Channel) error {
+	if !knownChannels[channel] {
+		return fmt.Errorf("channel: %s is not one of Visit, Letter, Phone, Online", Quote(string(channel)))
+	}
+	return nil
+}
+
+// Answers is an office's configuration ready to answer many questions: its
+// calendar and its window set built once, as a service that serves the
+// configuration keeps them until it changes.
+type Answers struct {
+	config   *OfficeConfig
+	calendar *Calendar
+	windows  *WindowSet
+}
+
+// Prepare builds the office's calendar and window set; an error names the
+// field at fault. The configuration must not change while the answers are
+// in use.
+func (c *OfficeConfig) Prepare() (*Answers, error) {
+	cal, err := c.calendar()
+	if err != nil {
+		return nil, err
 	}
 	ws, err := NewWindowSet(c.TimeZone, c.ReceptionWindows, cal)
 	if err != nil {
-		return WindowAnswer{}, err
+		return nil, err
+	}
+	return &Answers{config: c, calendar: cal, windows: ws}, nil
+}
+
+// Config returns the configuration the answers come from.
+func (a *Answers) Config() *OfficeConfig { return a.config }
+
+// ErrSearchExhausted says a search for the next opening stopped at its
+// bound on steps before it had an answer.
+var ErrSearchExhausted = errors.New("the search for the next opening needs more steps than it may take")
+
+// lastDate is the last date RFC 3339 can write.
+var lastDate = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+
+// Windows answers whether the channel is open at the instant and when it
+// next opens, searching as limit allows (NextOpeningWithin) and never past
+// 9999-12-31. When the search
+// runs out of steps the answer says whether the channel is open, and the
+// error is ErrSearchExhausted.
+func (a *Answers) Windows(channel v1alpha1.Channel, at time.Time, limit SearchLimit) (WindowAnswer, SearchStats, error) {
+	if err := checkChannel(channel); err != nil {
+		return WindowAnswer{}, SearchStats{}, err
 	}
 	var ans WindowAnswer
-	ans.Open, ans.Window = ws.OpenAt(channel, at)
-	if next, ok := ws.NextOpening(channel, at); ok {
+	ans.Open, ans.Window = a.windows.OpenAt(channel, at)
+	// The search stops at 9999-12-31, the last date RFC 3339 can write.
+	y, m, d := at.In(a.windows.loc).Date()
+	if days := int((lastDate.Unix() - time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix()) / (24 * 60 * 60)); days < limit.Days {
+		limit.Days = days
+	}
+	next, ok, stats := a.windows.NextOpeningWithin(channel, at, limit)
+	if stats.Exhausted {
+		return ans, stats, ErrSearchExhausted
+	}
+	if ok {
 		ans.NextOpening = next.Format(time.RFC3339)
 	}
-	return ans, nil
+	return ans, stats, nil
+}
+
+// Deadlines is OfficeConfig.Deadlines with the calendar built once.
+func (a *Answers) Deadlines(received time.Time) ([]StageDeadline, error) {
+	if a.config.Escalation == nil {
+		return nil, fmt.Errorf("office %s has no escalation chain", a.config.Office)
+	}
+	return Deadlines(a.config.Escalation, a.calendar, received), nil
 }

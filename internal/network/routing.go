@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 )
@@ -185,7 +187,25 @@ type Petition struct {
 	Channel  v1alpha1.Channel      `json:"channel,omitempty"`
 }
 
-// Validate names the field at fault.
+// MaxEcho bounds how much of a value a message repeats (Quote).
+const MaxEcho = 64
+
+// Quote quotes a value for a message as %q does, cut to MaxEcho bytes (at
+// the start of a character) and marked with an ellipsis when longer: a
+// message never repeats more than a bounded part of what it was given.
+func Quote(s string) string {
+	if len(s) > MaxEcho {
+		cut := MaxEcho
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
+	return strconv.Quote(s)
+}
+
+// Validate names the field at fault; it repeats at most MaxEcho bytes of a
+// value.
 func (p Petition) Validate() error {
 	if p.Category == "" {
 		return fmt.Errorf("category: required (a lowercase DNS label such as land-acquisition)")
@@ -193,12 +213,12 @@ func (p Petition) Validate() error {
 	switch p.Type {
 	case v1alpha1.PetitionReport, v1alpha1.PetitionAppeal, v1alpha1.PetitionInquiry:
 	default:
-		return fmt.Errorf("type: %q is not one of Report, Appeal, Inquiry", p.Type)
+		return fmt.Errorf("type: %s is not one of Report, Appeal, Inquiry", Quote(string(p.Type)))
 	}
 	switch p.Channel {
 	case "", v1alpha1.ChannelVisit, v1alpha1.ChannelLetter, v1alpha1.ChannelPhone, v1alpha1.ChannelOnline:
 	default:
-		return fmt.Errorf("channel: %q is not one of Visit, Letter, Phone, Online", p.Channel)
+		return fmt.Errorf("channel: %s is not one of Visit, Letter, Phone, Online", Quote(string(p.Channel)))
 	}
 	return nil
 }

@@ -167,3 +167,23 @@ func TestPetitionValidate(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestQuote(t *testing.T) {
+	long := strings.Repeat("a", 8<<10)
+	for in, want := range map[string]string{
+		"":                      `""`,
+		"Fax":                   `"Fax"`,
+		strings.Repeat("a", 64): `"` + strings.Repeat("a", 64) + `"`,
+		long:                    `"` + strings.Repeat("a", 64) + `…"`,
+		strings.Repeat("信", 30): `"` + strings.Repeat("信", 21) + `…"`, // 63 bytes: the 22nd character would cut
+		"a\x00b":                `"a\x00b"`,
+	} {
+		if got := Quote(in); got != want {
+			t.Errorf("Quote(%.20q) = %s, want %s", in, got, want)
+		}
+	}
+	err := Petition{Category: "c", Type: v1alpha1.PetitionType(long)}.Validate()
+	if err == nil || len(err.Error()) > 200 || !strings.Contains(err.Error(), `aaa…"`) {
+		t.Errorf("Validate of a long type = %v", err)
+	}
+}

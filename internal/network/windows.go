@@ -2,6 +2,7 @@ package network
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -29,8 +30,8 @@ import (
 // matches nothing that month, and one whose end does is cut at the month's
 // end ("29:31" is 29 February in a leap year and nothing otherwise).
 
-// nextOpeningDays bounds the search of NextOpening, in local dates after t's.
-const nextOpeningDays = 400
+// NextOpeningDays bounds the search of NextOpening, in local dates after t's.
+const NextOpeningDays = 400
 
 // WindowSet is an office's reception windows in its zone with its calendar.
 type WindowSet struct {
@@ -49,6 +50,11 @@ type windowRule struct {
 	times            []minuteSpan
 	daysOfMonth      []dayOfMonthSpan
 	dateRanges       []civilSpan
+	// dayMask has bit d set when daysOfMonth matches day d of a month of
+	// 28 + i days, in dayMask[i].
+	dayMask [4]uint32
+	// dates is dateRanges sorted, those that overlap or touch merged.
+	dates []civilSpan
 }
 
 // minuteSpan is a span of minutes of the day, start inclusive, end exclusive.
@@ -174,6 +180,23 @@ func compileWindowRule(w *CompiledWindow) (windowRule, error) {
 			return r, fieldErrorf(".dateRanges[%d]: to %s is before from %s", j, dr.To, dr.From)
 		}
 		r.dateRanges = append(r.dateRanges, civilSpan{from, to})
+	}
+	for i := range r.dayMask {
+		for day := 1; day <= 28+i; day++ {
+			for _, s := range r.daysOfMonth {
+				if s.matches(day, 28+i) {
+					r.dayMask[i] |= 1 << day
+					break
+				}
+			}
+		}
+	}
+	spans := make([]dateSpan, len(r.dateRanges))
+	for i, c := range r.dateRanges {
+		spans[i] = dateSpan(c)
+	}
+	for _, m := range mergeSpans(spans) {
+		r.dates = append(r.dates, civilSpan(m))
 	}
 	return r, nil
 }
@@ -308,27 +331,12 @@ func (r *windowRule) coversDay(d *localDay) bool {
 	if r.weekdays != 0 && r.weekdays&(1<<d.weekday) == 0 && (!d.adjusted || r.weekdays&mondayToFriday == 0) {
 		return false
 	}
-	if len(r.daysOfMonth) > 0 {
-		ok := false
-		for _, s := range r.daysOfMonth {
-			if s.matches(d.date.Day(), d.daysInMonth) {
-				ok = true
-				break
-			}
-		}
-		if !ok {
-			return false
-		}
+	if len(r.daysOfMonth) > 0 && r.dayMask[d.daysInMonth-28]&(1<<d.date.Day()) == 0 {
+		return false
 	}
-	if len(r.dateRanges) > 0 {
-		ok := false
-		for _, s := range r.dateRanges {
-			if !d.date.Before(s.from) && !d.date.After(s.to) {
-				ok = true
-				break
-			}
-		}
-		if !ok {
+	if len(r.dates) > 0 {
+		i := sort.Search(len(r.dates), func(i int) bool { return !r.dates[i].to.Before(d.date) })
+		if i == len(r.dates) || d.date.Before(r.dates[i].from) {
 			return false
 		}
 	}
@@ -384,15 +392,6 @@ func (w *WindowSet) OpenAt(channel v1alpha1.Channel, t time.Time) (open bool, wi
 	return false, ""
 }
 
-// opensAt reports whether channel goes from closed to open at c.
-func (w *WindowSet) opensAt(channel v1alpha1.Channel, c time.Time) bool {
-	if open, _ := w.OpenAt(channel, c); !open {
-		return false
-	}
-	before, _ := w.OpenAt(channel, c.Add(-time.Nanosecond))
-	return !before
-}
-
 // NextOpening returns the first instant after t at which channel goes from
 // closed to open, in the office's zone: when t is inside an open period, the
 // start of the next period after it closes. It looks at local dates up to
@@ -404,12 +403,53 @@ func (w *WindowSet) opensAt(channel v1alpha1.Channel, c time.Time) bool {
 // daylight-saving gap opens at the first instant after the gap; a start in a
 // fall-back overlap occurs twice.
 func (w *WindowSet) NextOpening(channel v1alpha1.Channel, t time.Time) (time.Time, bool) {
-	listed := false
+	next, ok, _ := w.NextOpeningWithin(channel, t, SearchLimit{Days: NextOpeningDays})
+	return next, ok
+}
+
+// SearchLimit bounds a search for the next opening.
+type SearchLimit struct {
+	// Days is how many local dates after t's the search looks at.
+	Days int
+	// Steps bounds the work of the search; 0 means no bound. A step is one
+	// field of a window looked at for one date (each of its times,
+	// daysOfMonth and dateRanges, and the window itself), one holiday
+	// lookup, or one candidate instant checked on a date with a zone
+	// change.
+	Steps int
+}
+
+// SearchStats is what a search for the next opening did.
+type SearchStats struct {
+	// Days is the number of local dates whose windows it looked at.
+	Days int
+	// Steps is the work it did, counted as SearchLimit.Steps counts.
+	Steps int
+	// Exhausted says it stopped at SearchLimit.Steps before it had an
+	// answer: whether channel opens within the days is then unknown.
+	Exhausted bool
+}
+
+// NextOpeningWithin is NextOpening with the search bounded by limit: it looks
+// at local dates up to limit.Days after t's and stops, exhausted, before a
+// date that would take it past limit.Steps. It reports what it did.
+//
+// On a date without a zone change it finds the openings from the union of
+// the times of the windows that cover the date (a channel opens where the
+// union begins), so its work grows with the number of windows, not with the
+// number of their starts; on a date with a zone change it checks every
+// window start against the instant just before, as NextOpening describes.
+func (w *WindowSet) NextOpeningWithin(channel v1alpha1.Channel, t time.Time, limit SearchLimit) (time.Time, bool, SearchStats) {
+	s := &openingSearch{ws: w}
+	dayCost := 1
 	for i := range w.windows {
-		listed = listed || w.windows[i].hasChannel(channel)
+		if r := &w.windows[i]; r.hasChannel(channel) {
+			s.rules = append(s.rules, r)
+			dayCost += 1 + len(r.times) + len(r.daysOfMonth) + len(r.dateRanges)
+		}
 	}
-	if !listed {
-		return time.Time{}, false
+	if len(s.rules) == 0 {
+		return time.Time{}, false, SearchStats{}
 	}
 	lt := t.In(w.loc)
 	y, m, d := lt.Date()
@@ -420,30 +460,85 @@ func (w *WindowSet) NextOpening(channel v1alpha1.Channel, t time.Time) (time.Tim
 	)
 	// From the day before t's, in case a zone sets its clock back across
 	// midnight and repeats some of the previous date after t.
-	for i := -1; i <= nextOpeningDays; i++ {
+	for i := -1; i <= limit.Days; i++ {
 		// Having found an opening, look one date further: under a zone
 		// change near midnight an opening on one date could follow one on
 		// the next.
 		if found && i > foundDay+1 {
 			break
 		}
+		// This date and the one before it, whose last minute decides
+		// whether a period beginning at midnight opens.
+		need := 0
+		for _, k := range []int{i - 1, i} {
+			if !s.cached(time.Date(y, m, d+k, 0, 0, 0, 0, time.UTC)) {
+				need += dayCost
+			}
+		}
+		if limit.Steps > 0 && s.stats.Steps+need > limit.Steps {
+			s.stats.Exhausted = true
+			return time.Time{}, false, s.stats
+		}
+		s.stats.Days++
 		day := w.day(y, m, d+i)
+		cov := s.coverage(&day)
+		if len(cov) == 0 {
+			continue
+		}
 		dy, dm, dd := day.date.Date()
-		for j := range w.windows {
-			r := &w.windows[j]
-			if !r.hasChannel(channel) || !r.coversDay(&day) {
+		midnight := time.Date(dy, dm, dd, 0, 0, 0, 0, w.loc)
+		if steadyDay(midnight) {
+			// Every wall minute of the date is one instant, and the
+			// instant before midnight is the last minute of the date
+			// before: the channel opens where a span of the union
+			// begins, at midnight only if the date before ends closed.
+			for _, span := range cov {
+				c := midnight.Add(time.Duration(span.start) * time.Minute)
+				if !c.After(t) {
+					continue
+				}
+				if found && !c.Before(best) {
+					break
+				}
+				if span.start == 0 {
+					before := w.day(y, m, d+i-1)
+					if coversMinute(s.coverage(&before), 24*60-1) {
+						continue
+					}
+				}
+				best, found, foundDay = c, true, i
+				break
+			}
+			continue
+		}
+		// A zone change near this date: check each window start against
+		// the instant just before it.
+		if limit.Steps > 0 && s.stats.Steps+dayCost > limit.Steps {
+			s.stats.Exhausted = true
+			return time.Time{}, false, s.stats
+		}
+		s.stats.Steps += dayCost
+		for _, r := range s.rules {
+			if !r.coversDay(&day) {
 				continue
 			}
 			starts := []minuteSpan{{0, 0}}
 			if len(r.times) > 0 {
 				starts = r.times
 			}
-			for _, s := range starts {
-				for _, c := range wallInstants(w.loc, dy, dm, dd, s.start) {
+			for _, st := range starts {
+				for _, c := range wallInstants(w.loc, dy, dm, dd, st.start) {
 					if !c.After(t) || (found && !c.Before(best)) {
 						continue
 					}
-					if w.opensAt(channel, c) {
+					// The check may work out the open spans of two more
+					// dates.
+					if limit.Steps > 0 && s.stats.Steps+1+2*dayCost > limit.Steps {
+						s.stats.Exhausted = true
+						return time.Time{}, false, s.stats
+					}
+					s.stats.Steps++
+					if s.opensAt(c) {
 						best, found, foundDay = c, true, i
 					}
 				}
@@ -451,9 +546,120 @@ func (w *WindowSet) NextOpening(channel v1alpha1.Channel, t time.Time) (time.Tim
 		}
 	}
 	if !found {
-		return time.Time{}, false
+		return time.Time{}, false, s.stats
 	}
-	return best, true
+	return best, true, s.stats
+}
+
+// openingSearch is the state of one NextOpeningWithin: the windows that list
+// the channel and the open spans of the last dates it looked at.
+type openingSearch struct {
+	ws    *WindowSet
+	rules []*windowRule
+	stats SearchStats
+	// recent holds the open spans of the last dates worked out; four are
+	// enough: the date before, the date, and the dates a zone change can
+	// move an instant to. next is the entry to replace next.
+	recent [4]dateCoverage
+	next   int
+}
+
+// dateCoverage is when a channel is open on one local date: sorted minute
+// spans, those that overlap or touch merged.
+type dateCoverage struct {
+	date  time.Time
+	spans []minuteSpan
+}
+
+func (s *openingSearch) cached(date time.Time) bool {
+	for i := range s.recent {
+		if s.recent[i].spans != nil && s.recent[i].date.Equal(date) {
+			return true
+		}
+	}
+	return false
+}
+
+// coverage returns the channel's open spans on the date, counting the steps
+// when it has to work them out. The spans stay valid until four more dates
+// are worked out.
+func (s *openingSearch) coverage(day *localDay) []minuteSpan {
+	for i := range s.recent {
+		if s.recent[i].spans != nil && s.recent[i].date.Equal(day.date) {
+			return s.recent[i].spans
+		}
+	}
+	e := &s.recent[s.next]
+	s.next = (s.next + 1) % len(s.recent)
+	// Reuse the replaced entry's array; a non-nil empty slice marks the
+	// entry as worked out.
+	spans := e.spans[:0]
+	if spans == nil {
+		spans = make([]minuteSpan, 0, 8)
+	}
+	s.stats.Steps++ // the holiday lookup of w.day
+	for _, r := range s.rules {
+		s.stats.Steps += 1 + len(r.times) + len(r.daysOfMonth) + len(r.dateRanges)
+		if !r.coversDay(day) {
+			continue
+		}
+		if len(r.times) == 0 {
+			spans = append(spans[:0], minuteSpan{0, 24 * 60})
+			break
+		}
+		spans = append(spans, r.times...)
+	}
+	e.date, e.spans = day.date, mergeMinuteSpans(spans)
+	return e.spans
+}
+
+// open reports whether the channel is open at c, as OpenAt does.
+func (s *openingSearch) open(c time.Time) bool {
+	lc := c.In(s.ws.loc)
+	y, m, d := lc.Date()
+	day := s.ws.day(y, m, d)
+	return coversMinute(s.coverage(&day), lc.Hour()*60+lc.Minute())
+}
+
+// opensAt reports whether the channel goes from closed to open at c.
+func (s *openingSearch) opensAt(c time.Time) bool {
+	return s.open(c) && !s.open(c.Add(-time.Nanosecond))
+}
+
+// steadyDay reports whether the zone keeps one offset for two days either
+// side of the date that begins at midnight: then the date's wall minutes are
+// the 24 hours from midnight, one instant each, and the instant before
+// midnight is the last minute of the date before. Two days, because near a
+// zone change the wall clock repeats or skips up to a day (offsets lie
+// within a day of each other), so instants on either side of the change can
+// read the date.
+func steadyDay(midnight time.Time) bool {
+	start, end := midnight.ZoneBounds()
+	return (start.IsZero() || start.Before(midnight.Add(-48*time.Hour))) &&
+		(end.IsZero() || end.After(midnight.Add(72*time.Hour)))
+}
+
+// mergeMinuteSpans sorts the spans and merges those that overlap or touch.
+func mergeMinuteSpans(spans []minuteSpan) []minuteSpan {
+	if len(spans) < 2 {
+		return spans
+	}
+	slices.SortFunc(spans, func(a, b minuteSpan) int { return a.start - b.start })
+	out := spans[:1]
+	for _, sp := range spans[1:] {
+		if last := &out[len(out)-1]; sp.start <= last.end {
+			last.end = max(last.end, sp.end)
+			continue
+		}
+		out = append(out, sp)
+	}
+	return out
+}
+
+// coversMinute reports whether sorted, merged spans cover the minute.
+func coversMinute(spans []minuteSpan, minute int) bool {
+	i := sort.Search(len(spans), func(i int) bool { return spans[i].end > minute })
+	return i < len(spans) && spans[i].start <= minute
 }
 
 // wallInstants returns the instants at which the wall clock in loc first
