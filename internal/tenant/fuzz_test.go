@@ -1,6 +1,7 @@
 package tenant
 
 import (
+	"errors"
 	"reflect"
 	"testing"
 
@@ -37,7 +38,7 @@ func FuzzCheckTenant(f *testing.F) {
 			// possible (a test operation on the configuration), and then
 			// the office stalls; it must not be a bound of the judge.
 			var pe *PatchError
-			if !asPatchError(err, &pe) {
+			if !errors.As(err, &pe) {
 				t.Fatalf("admitted, then the render failed outside the patches: %v", err)
 			}
 			return
@@ -86,12 +87,4 @@ func FuzzCheckTenant(f *testing.F) {
 			}
 		}
 	})
-}
-
-func asPatchError(err error, target **PatchError) bool {
-	pe, ok := err.(*PatchError)
-	if ok {
-		*target = pe
-	}
-	return ok
 }

@@ -67,7 +67,7 @@ func checkPatchText(p v1alpha1.TenantPatch) error {
 			break
 		}
 		if err != nil {
-			return fmt.Errorf("the patch is not YAML or JSON: %v", err)
+			return fmt.Errorf("the patch is not YAML or JSON: %w", err)
 		}
 		if len(docs) == MaxPatchDocuments {
 			return fmt.Errorf("the patch has more than %d documents", MaxPatchDocuments)

@@ -119,7 +119,7 @@ func TestBenignTenantPatches(t *testing.T) {
 		"env and args":  deploymentPatch("spec:\n  template:\n    spec:\n      containers:\n      - name: desk\n        env: [{name: LOG_LEVEL, value: debug}]\n        args: [--addr=:8080, --config=/etc/desk/office.json, --reload-interval=5s]\n"),
 		"annotations":   deploymentPatch("  annotations:\n    team: land\nspec:\n  template:\n    metadata:\n      annotations:\n        prometheus.io/scrape: \"true\"\n"),
 		"replicas":      json6902("Deployment", "desk", `[{"op": "replace", "path": "/spec/replicas", "value": 3}]`),
-		"labels":        v1alpha1.TenantPatch{Patch: "apiVersion: v1\nkind: Service\nmetadata:\n  name: desk\n  labels:\n    team: land\n"},
+		"labels":        {Patch: "apiVersion: v1\nkind: Service\nmetadata:\n  name: desk\n  labels:\n    team: land\n"},
 		"resources":     deploymentPatch("spec:\n  template:\n    spec:\n      containers:\n      - name: desk\n        resources:\n          requests: {cpu: 100m, memory: 64Mi}\n          limits: {memory: 256Mi}\n"),
 		"probe":         deploymentPatch("spec:\n  template:\n    spec:\n      containers:\n      - name: desk\n        readinessProbe:\n          periodSeconds: 5\n"),
 		"spread":        deploymentPatch("spec:\n  template:\n    spec:\n      topologySpreadConstraints:\n      - maxSkew: 1\n        topologyKey: topology.kubernetes.io/zone\n        whenUnsatisfiable: ScheduleAnyway\n        labelSelector: {matchLabels: {app.kubernetes.io/name: desk}}\n"),
