@@ -223,17 +223,6 @@ func TestConnectionCap(t *testing.T) {
 	}
 }
 
-func postBody(t *testing.T, url, body string) (int, string) {
-	t.Helper()
-	resp, err := http.Post(url, "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
-
 func TestRouteTakesExactlyOneObject(t *testing.T) {
 	opts := defaultOptions()
 	opts.MaxBodyBytes = 16 << 10 // room for the 8 KiB values below
@@ -259,7 +248,7 @@ func TestRouteTakesExactlyOneObject(t *testing.T) {
 		{`{"category":"land","type":"Appeal","channel":"` + long + `"}`, `channel: \"xxxxxxxx`},
 		{`{"` + long + `":"1"}`, `body: unknown field \"xxxxxxxx`},
 	} {
-		code, got := postBody(t, l.url("/v1/route"), tt.body)
+		code, got := post(t, l.url("/v1/route"), tt.body)
 		if code != http.StatusBadRequest || !strings.Contains(got, tt.want) {
 			t.Errorf("POST /v1/route %.60s = %d %.200s, want 400 with %q", tt.body, code, got, tt.want)
 		}
@@ -270,7 +259,7 @@ func TestRouteTakesExactlyOneObject(t *testing.T) {
 			t.Errorf("POST /v1/route %.60s = %s, want the value cut with an ellipsis", tt.body, got)
 		}
 	}
-	code, got := postBody(t, l.url("/v1/route"), " {\"category\":\"land\",\"type\":\"Appeal\"}\n")
+	code, got := post(t, l.url("/v1/route"), " {\"category\":\"land\",\"type\":\"Appeal\"}\n")
 	if code != http.StatusOK || !strings.Contains(got, `"office":"o"`) {
 		t.Errorf("POST /v1/route with white space around = %d %s", code, got)
 	}
@@ -280,7 +269,7 @@ func TestBodiesAreBounded(t *testing.T) {
 	opts := defaultOptions()
 	l := startDesk(t, plainOffice(), opts, nil)
 	body := `{"category":"` + strings.Repeat("x", int(opts.MaxBodyBytes)) + `","type":"Appeal"}`
-	code, got := postBody(t, l.url("/v1/route"), body)
+	code, got := post(t, l.url("/v1/route"), body)
 	if code != http.StatusRequestEntityTooLarge || !strings.Contains(got, fmt.Sprintf("body: larger than %d bytes", opts.MaxBodyBytes)) {
 		t.Errorf("POST /v1/route with %d bytes = %d %.200s, want 413", len(body), code, got)
 	}
