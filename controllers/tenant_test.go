@@ -509,3 +509,31 @@ func TestPatchBombStallsOnlyItsOffice(t *testing.T) {
 	expectReady(t, bystander)
 	deployment(t, "bystander-city")
 }
+
+// TestTenantDefaultsLimitsReachEveryOffice: a change of the TenantDefaults'
+// limits resizes every tenant namespace, an office that runs its own image
+// included.
+func TestTenantDefaultsLimitsReachEveryOffice(t *testing.T) {
+	g := NewWithT(t)
+	city := office("limits-city", v1alpha1.LevelCity, "")
+	city.Spec.Tenant.Image = "registry.example/desk:own"
+	create(t, city)
+	expectReady(t, city)
+	td := &v1alpha1.TenantDefaults{ObjectMeta: metav1.ObjectMeta{Name: v1alpha1.DefaultTenantDefaults}}
+	g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(td), td)).To(Succeed())
+	update(t, td, func(td *v1alpha1.TenantDefaults) {
+		td.Spec.Limits = &v1alpha1.TenantLimits{
+			Quota:        corev1.ResourceList{corev1.ResourcePods: resource.MustParse("33")},
+			ContainerMax: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("1Gi")},
+		}
+	})
+	t.Cleanup(func() { update(t, td, func(td *v1alpha1.TenantDefaults) { td.Spec.Limits = nil }) })
+	g.Eventually(func(g Gomega) {
+		var quota corev1.ResourceQuota
+		g.Expect(k8s.Get(ctx, key("office-limits-city", "tenant"), &quota)).To(Succeed())
+		g.Expect(quota.Spec.Hard.Pods().String()).To(Equal("33"))
+		var lr corev1.LimitRange
+		g.Expect(k8s.Get(ctx, key("office-limits-city", "tenant"), &lr)).To(Succeed())
+		g.Expect(lr.Spec.Limits[0].Max.Memory().String()).To(Equal("1Gi"))
+	}).WithTimeout(20 * time.Second).Should(Succeed())
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
@@ -77,8 +78,9 @@ func defaultTenantDefaults(ctx context.Context, reader client.Reader, c client.C
 	return nil
 }
 
-// tenantDefaultsEvents enqueues every office when what their default image
-// depends on changed: the spec, or where the rollout stands.
+// tenantDefaultsEvents enqueues the offices that run the default image when
+// what it depends on changed (the spec, or where the rollout stands), and
+// every office when the limits of their namespaces changed.
 type tenantDefaultsEvents struct {
 	reader client.Reader
 }
@@ -91,21 +93,23 @@ func imageEntitlement(td *v1alpha1.TenantDefaults) string {
 	return rolloutPosition(td.Status.Rollout, td.Status.Stage, td.Status.StableImage)
 }
 
-func (e *tenantDefaultsEvents) all(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+// all enqueues the offices that run the default image, or every office
+// when withOwnImage.
+func (e *tenantDefaultsEvents) all(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request], withOwnImage bool) {
 	var list v1alpha1.OfficeList
 	if err := e.reader.List(ctx, &list, client.UnsafeDisableDeepCopy); err != nil {
 		log.FromContext(ctx).Error(err, "listing offices")
 		return
 	}
 	for i := range list.Items {
-		if list.Items[i].Spec.Tenant.Image == "" {
+		if withOwnImage || list.Items[i].Spec.Tenant.Image == "" {
 			q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Name: list.Items[i].Name}})
 		}
 	}
 }
 
 func (e *tenantDefaultsEvents) Create(ctx context.Context, _ event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-	e.all(ctx, q)
+	e.all(ctx, q, true)
 }
 
 func (e *tenantDefaultsEvents) Update(ctx context.Context, evt event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
@@ -113,11 +117,11 @@ func (e *tenantDefaultsEvents) Update(ctx context.Context, evt event.UpdateEvent
 	if old.Generation == cur.Generation && imageEntitlement(old) == imageEntitlement(cur) {
 		return
 	}
-	e.all(ctx, q)
+	e.all(ctx, q, !equality.Semantic.DeepEqual(old.Spec.Limits, cur.Spec.Limits))
 }
 
 func (e *tenantDefaultsEvents) Delete(ctx context.Context, _ event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-	e.all(ctx, q)
+	e.all(ctx, q, true)
 }
 
 func (e *tenantDefaultsEvents) Generic(context.Context, event.GenericEvent, workqueue.TypedRateLimitingInterface[reconcile.Request]) {
