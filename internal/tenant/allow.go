@@ -126,14 +126,16 @@ func diff(path []string, before, after any, rules []allowRule, limits Limits) er
 	}
 	// Off the allow-list: walk down to the first field that differs, so
 	// that the error names it. A map added or removed as a whole is
-	// compared key by key with an empty one.
+	// compared key by key with an empty one where the allow-list reaches
+	// below it (an empty metadata.annotations is no change); elsewhere even
+	// an empty map is a change.
 	if before == nil {
-		if _, ok := after.(map[string]any); ok {
+		if a, ok := after.(map[string]any); ok && (len(a) > 0 || ruleBelow(path, rules)) {
 			before = map[string]any{}
 		}
 	}
 	if after == nil {
-		if _, ok := before.(map[string]any); ok {
+		if b, ok := before.(map[string]any); ok && (len(b) > 0 || ruleBelow(path, rules)) {
 			after = map[string]any{}
 		}
 	}
@@ -181,6 +183,26 @@ func match(path []string, rules []allowRule) *allowRule {
 		}
 	}
 	return nil
+}
+
+// ruleBelow reports whether some rule lies below path.
+func ruleBelow(path []string, rules []allowRule) bool {
+	for _, r := range rules {
+		if len(r.path) <= len(path) {
+			continue
+		}
+		ok := true
+		for j, seg := range path {
+			if r.path[j] != "*" && r.path[j] != seg {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
 }
 
 func union(a, b map[string]any) map[string]bool {
