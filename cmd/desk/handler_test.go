@@ -168,8 +168,9 @@ func sampleDesk(t *testing.T, office string) *httptest.Server {
 	return serve(t, cfg)
 }
 
-// serve runs a desk on the compiled configuration.
-func serve(t *testing.T, cfg *network.OfficeConfig) *httptest.Server {
+// loadDesk writes the compiled configuration to a file and loads a desk
+// from it with opts.
+func loadDesk(t *testing.T, cfg *network.OfficeConfig, opts options) *desk {
 	t.Helper()
 	data, _, err := cfg.Marshal()
 	if err != nil {
@@ -177,10 +178,17 @@ func serve(t *testing.T, cfg *network.OfficeConfig) *httptest.Server {
 	}
 	file := filepath.Join(t.TempDir(), "office.json")
 	writeFile(t, file, string(data))
-	d, err := newDesk(file, defaultOptions())
+	d, err := newDesk(file, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return d
+}
+
+// serve runs a desk on the compiled configuration.
+func serve(t *testing.T, cfg *network.OfficeConfig) *httptest.Server {
+	t.Helper()
+	d := loadDesk(t, cfg, defaultOptions())
 	srv := httptest.NewServer(d.handler())
 	t.Cleanup(srv.Close)
 	return srv

@@ -41,16 +41,7 @@ type liveDesk struct {
 // hook, when not nil, sees every connection state change.
 func startDesk(t *testing.T, cfg *network.OfficeConfig, opts options, hook func(net.Conn, http.ConnState)) *liveDesk {
 	t.Helper()
-	data, _, err := cfg.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	file := filepath.Join(t.TempDir(), "office.json")
-	writeFile(t, file, string(data))
-	d, err := newDesk(file, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := loadDesk(t, cfg, opts)
 	ln, err := opts.listen("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

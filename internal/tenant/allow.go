@@ -167,19 +167,8 @@ func diff(path []string, before, after any, rules []allowRule, limits Limits) er
 // match returns the rule whose path is path, or nil.
 func match(path []string, rules []allowRule) *allowRule {
 	for i := range rules {
-		r := &rules[i]
-		if len(r.path) != len(path) {
-			continue
-		}
-		ok := true
-		for j, seg := range path {
-			if r.path[j] != "*" && r.path[j] != seg {
-				ok = false
-				break
-			}
-		}
-		if ok {
-			return r
+		if len(rules[i].path) == len(path) && rules[i].startsWith(path) {
+			return &rules[i]
 		}
 	}
 	return nil
@@ -188,21 +177,25 @@ func match(path []string, rules []allowRule) *allowRule {
 // ruleBelow reports whether some rule lies below path.
 func ruleBelow(path []string, rules []allowRule) bool {
 	for _, r := range rules {
-		if len(r.path) <= len(path) {
-			continue
-		}
-		ok := true
-		for j, seg := range path {
-			if r.path[j] != "*" && r.path[j] != seg {
-				ok = false
-				break
-			}
-		}
-		if ok {
+		if len(r.path) > len(path) && r.startsWith(path) {
 			return true
 		}
 	}
 	return false
+}
+
+// startsWith reports whether the rule's path begins with path, "*"
+// matching any one segment.
+func (r allowRule) startsWith(path []string) bool {
+	if len(r.path) < len(path) {
+		return false
+	}
+	for j, seg := range path {
+		if r.path[j] != "*" && r.path[j] != seg {
+			return false
+		}
+	}
+	return true
 }
 
 func union(a, b map[string]any) map[string]bool {
