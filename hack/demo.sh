@@ -120,6 +120,8 @@ if [[ "${webhook_flags[0]}" != "--enable-webhooks=false" ]]; then
 	say "Admission: a Township under the City   (wrong level: refused)"
 	printf 'apiVersion: petition.xinfang.io/v1alpha1\nkind: Office\nmetadata: {name: wolong-town}\nspec: {level: Township, parent: nanyang-city}\n' |
 		kubectl apply --server-side -f - 2>&1 || true
+	say "Admission: a tenant patch that opens the desk to every source   (refused: docs/security.md)"
+	kubectl patch office zhenping-county --type merge -p '{"spec": {"tenant": {"patches": [{"target": {"kind": "NetworkPolicy", "name": "desk"}, "patch": "[{\"op\": \"replace\", \"path\": \"/spec/ingress/0/from\", \"value\": [{}]}]"}]}}}' 2>&1 || true
 fi
 say "The operator's metrics: curl -s http://127.0.0.1:18080/metrics | grep '^petition_'"
 # The gauges are read from the operator's cache at scrape time.
