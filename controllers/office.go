@@ -133,10 +133,6 @@ func (r *officeReconciler) reconcile(ctx context.Context, office *v1alpha1.Offic
 	}
 	image := network.EntitledImage(td, r.opts.TenantImage, office, path)
 	limits := tenant.LimitsOf(td)
-	if errs := limits.CheckResources(office); len(errs) > 0 {
-		return Outcome{Ready: metav1.ConditionFalse, Reason: v1alpha1.ReasonRenderFailed, Stalled: true,
-			Message: errs.ToAggregate().Error()}, nil
-	}
 	objs, err := tenant.Render(tenant.Input{
 		Office: office, Config: config, ConfigHash: hash,
 		DefaultImage: image, IngressNamespace: r.opts.IngressNamespace,

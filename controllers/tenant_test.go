@@ -537,3 +537,17 @@ func TestTenantDefaultsLimitsReachEveryOffice(t *testing.T) {
 		g.Expect(lr.Spec.Limits[0].Max.Memory().String()).To(Equal("1Gi"))
 	}).WithTimeout(20 * time.Second).Should(Succeed())
 }
+
+// TestResourcesBeyondLimitsStall: an office stored asking for more than the
+// TenantDefaults' limits allow (with the webhook off) is stalled by the
+// render's own check, and its namespace never gets the desk.
+func TestResourcesBeyondLimitsStall(t *testing.T) {
+	g := NewWithT(t)
+	city := office("greedy-city", v1alpha1.LevelCity, "")
+	city.Spec.Tenant.Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("64Gi")}
+	create(t, city)
+	expectNotReady(t, city, v1alpha1.ReasonRenderFailed, v1alpha1.ConditionStalled)
+	g.Expect(condition(g, city, v1alpha1.ConditionReady).Message).To(ContainSubstring("spec.tenant.resources.limits[memory]"))
+	g.Expect(condition(g, city, v1alpha1.ConditionReady).Message).To(ContainSubstring("must be at most 2Gi"))
+	g.Expect(apierrors.IsNotFound(k8s.Get(ctx, key("office-greedy-city", "desk"), &appsv1.Deployment{}))).To(BeTrue())
+}

@@ -219,16 +219,21 @@ const (
 	maxYear = 9998
 )
 
+// checkYear refuses a time of parameter name outside minYear to maxYear.
+func checkYear(name string, t time.Time) error {
+	if y := t.Year(); y < minYear || y > maxYear {
+		return fmt.Errorf("%s: year %d is outside %d to %d", name, y, minYear, maxYear)
+	}
+	return nil
+}
+
 // parseInstant parses the RFC 3339 query parameter name.
 func parseInstant(name, v string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339, v)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("%s: %s is not an RFC 3339 time such as 2026-10-08T09:00:00+08:00", name, network.Quote(v))
 	}
-	if y := t.Year(); y < minYear || y > maxYear {
-		return time.Time{}, fmt.Errorf("%s: year %d is outside %d to %d", name, y, minYear, maxYear)
-	}
-	return t, nil
+	return t, checkYear(name, t)
 }
 
 // parseDate parses the YYYY-MM-DD query parameter name.
@@ -237,10 +242,7 @@ func parseDate(name, v string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, fmt.Errorf("%s: %s is not a date; want YYYY-MM-DD", name, network.Quote(v))
 	}
-	if y := t.Year(); y < minYear || y > maxYear {
-		return time.Time{}, fmt.Errorf("%s: year %d is outside %d to %d", name, y, minYear, maxYear)
-	}
-	return t, nil
+	return t, checkYear(name, t)
 }
 
 // Bounds of a petition's fields; a category is a DNS label.

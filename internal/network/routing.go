@@ -194,14 +194,19 @@ const MaxEcho = 64
 // the start of a character) and marked with an ellipsis when longer: a
 // message never repeats more than a bounded part of what it was given.
 func Quote(s string) string {
-	if len(s) > MaxEcho {
-		cut := MaxEcho
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "…"
+	return strconv.Quote(Truncate(s, MaxEcho))
+}
+
+// Truncate cuts s to at most n bytes, at the start of a character, and
+// marks the cut with an ellipsis; a shorter s is returned as it is.
+func Truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
 	}
-	return strconv.Quote(s)
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // Validate names the field at fault; it repeats at most MaxEcho bytes of a

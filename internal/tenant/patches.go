@@ -201,6 +201,7 @@ func judgeInput(o *v1alpha1.Office, limits Limits) Input {
 // admission webhook and petitionctl validate call it; Render applies the
 // same rules again.
 func CheckTenant(o *v1alpha1.Office, limits Limits) field.ErrorList {
+	// Checked here too, before Render does, for errors with field paths.
 	errs := limits.CheckResources(o)
 	if len(errs) > 0 || len(o.Spec.Tenant.Patches) == 0 {
 		// Without patches the stack is the operator's own: nothing to judge.

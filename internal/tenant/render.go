@@ -12,7 +12,6 @@ import (
 	"path"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -89,7 +88,8 @@ var PodSecurityLabels = map[string]string{
 	"pod-security.kubernetes.io/audit-version":   "latest",
 }
 
-// Render renders the office's tenant stack. Patches may change the stack but
+// Render renders the office's tenant stack. Its resources and quota must be
+// within in.Limits (Limits.CheckResources). Patches may change the stack but
 // not take it out of the office's namespace, add kinds the operator does not
 // manage, or change anything off the allow-list (allow.go): each patch's text
 // is judged before kustomize reads it (patches.go), and the stack rendered
@@ -97,6 +97,9 @@ var PodSecurityLabels = map[string]string{
 // refused is returned as a *PatchError naming the first patch at fault.
 func Render(in Input) ([]*unstructured.Unstructured, error) {
 	limits := in.limits()
+	if errs := limits.CheckResources(in.Office); len(errs) > 0 {
+		return nil, errs.ToAggregate()
+	}
 	patches := in.Office.Spec.Tenant.Patches
 	for i, p := range patches {
 		if err := checkPatchText(p); err != nil {
@@ -177,7 +180,7 @@ func build(in Input, patches []v1alpha1.TenantPatch, limits Limits) ([]*unstruct
 	}
 	resMap, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(fsys, "/overlay")
 	if err != nil {
-		return nil, fmt.Errorf("rendering the tenant stack: %s", truncate(err.Error(), 512))
+		return nil, fmt.Errorf("rendering the tenant stack: %s", network.Truncate(err.Error(), 512))
 	}
 	var objs []*unstructured.Unstructured
 	size := 0
@@ -220,17 +223,6 @@ func quotaObjects(o *v1alpha1.Office, l Limits) map[string]any {
 		map[string]any{"apiVersion": "v1", "kind": "LimitRange", "metadata": map[string]any{"name": "tenant"},
 			"spec": map[string]any{"limits": []any{limits}}},
 	}}
-}
-
-// truncate shortens s to at most n bytes, at a rune boundary.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
 }
 
 func copyBase(fsys filesys.FileSystem) error {
