@@ -13,12 +13,16 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
+	"github.com/xinfang/petition-operator/internal/cluster"
 	"github.com/xinfang/petition-operator/internal/fields"
 	"github.com/xinfang/petition-operator/internal/network"
 	"github.com/xinfang/petition-operator/internal/tenant"
@@ -30,16 +34,70 @@ const officeFinalizer = "petition.xinfang.io/tenant"
 
 // officeReconciler places an office in the network and runs its tenant stack.
 type officeReconciler struct {
-	// index is the network model, fed by officeEvents before any office is
-	// enqueued; routing resolves targets through it.
-	index    *network.Index
+	// model is the network the office is compiled against.
+	model    *networkModel
 	client   client.Client
 	recorder events.EventRecorder
 	applier  *applier
 	opts     Options
 }
 
-func (r *officeReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+// setupOfficeController registers the office controller and its watches.
+// Offices are enqueued by officeEvents, which feeds the model: an office's
+// status depends on its parent and its ancestors (path, level), its
+// children (count) and the offices its routes resolve to.
+func setupOfficeController(mgr ctrl.Manager, model *networkModel, opts Options, copts controller.Options) error {
+	r := &officeReconciler{
+		model:    model,
+		client:   mgr.GetClient(),
+		recorder: mgr.GetEventRecorder("petition-operator-office"),
+		applier:  &applier{client: mgr.GetClient(), reader: mgr.GetAPIReader(), scheme: mgr.GetScheme()},
+		opts:     opts,
+	}
+	b := ctrl.NewControllerManagedBy(mgr).
+		Named("office").
+		Watches(&v1alpha1.Office{}, &officeEvents{model: model, reader: mgr.GetClient()}).
+		Watches(&v1alpha1.RoutingPolicy{}, &routingPolicyEvents{index: model.index}).
+		// The default tenant image, where its rollout stands, and the limits.
+		Watches(&v1alpha1.TenantDefaults{}, &tenantDefaultsEvents{index: model.index}).
+		// A policy or calendar change reaches the offices that use it, and
+		// only those. A change of their status (the count of offices that
+		// use them) concerns no office.
+		Watches(&v1alpha1.EscalationPolicy{}, handler.EnqueueRequestsFromMapFunc(r.referring(fields.OfficePolicy)),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&v1alpha1.HolidayCalendar{}, handler.EnqueueRequestsFromMapFunc(r.referring(fields.OfficeCalendar)),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		WithOptions(copts)
+	// A tenant object edited or deleted by hand is restored.
+	owner := handler.EnqueueRequestForOwner(mgr.GetScheme(), mgr.GetRESTMapper(), &v1alpha1.Office{}, handler.OnlyControllerOwner())
+	for _, obj := range tenantObjects() {
+		b = b.Watches(obj, owner)
+	}
+	return b.Complete(r)
+}
+
+// officeScope is what one reconcile of an office learns, phase by phase.
+type officeScope struct {
+	office *v1alpha1.Office
+	// before is the office as read, after the finalizer phase: the base of
+	// the status patch. Nil until then.
+	before   *v1alpha1.Office
+	compiled *network.Compiled
+	rendered []*unstructured.Unstructured
+	applied  []v1alpha1.ObjectRef
+	// outcome is the Ready condition to report; nil leaves the status as it
+	// is (a transient error with nothing to say).
+	outcome *Outcome
+}
+
+// officePhase is one step of the reconcile. It returns done to end the
+// reconcile after it (its outcome said), or an error to retry with back-off.
+type officePhase func(ctx context.Context, s *officeScope) (done bool, err error)
+
+// Reconcile runs the phases of an office — finalizer, compile, render,
+// apply, prune, tenant — or its deletion, and writes its status once, at the
+// end, from what they found.
+func (r *officeReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
 	office := &v1alpha1.Office{}
 	if err := r.client.Get(ctx, req.NamespacedName, office); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
@@ -49,131 +107,189 @@ func (r *officeReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		return ctrl.Result{}, nil
 	}
 	ctx = ctrl.LoggerInto(ctx, ctrl.LoggerFrom(ctx).WithValues("office", office.Name))
+	s := &officeScope{office: office}
+	defer func() {
+		result, retErr = r.commit(ctx, s, retErr)
+	}()
 
+	phases := []officePhase{r.ensureFinalizer, r.compile, r.render, r.apply, r.prune, r.observeTenant}
 	if !office.DeletionTimestamp.IsZero() {
-		return r.finalize(ctx, office)
+		phases = []officePhase{r.reconcileDelete}
 	}
-	if !controllerutil.ContainsFinalizer(office, officeFinalizer) {
-		patch := client.MergeFrom(office.DeepCopy())
-		controllerutil.AddFinalizer(office, officeFinalizer)
-		if err := r.client.Patch(ctx, office, patch); err != nil {
-			return ctrl.Result{}, client.IgnoreNotFound(err)
-		}
-	}
-	before := office.DeepCopy()
-	outcome, err := r.reconcile(ctx, office)
-	countReconcile("office", outcome, err)
-	if err != nil {
-		if outcome.Reason == "" {
+	for _, phase := range phases {
+		if done, err := phase(ctx, s); done || err != nil {
 			return ctrl.Result{}, err
 		}
-		// Say why in status, then retry with back-off.
-		if _, serr := commitStatus(ctx, r.client, r.recorder, before, office, outcome); serr != nil {
-			return ctrl.Result{}, errors.Join(err, serr)
-		}
-		return ctrl.Result{}, err
 	}
-	return commitStatus(ctx, r.client, r.recorder, before, office, outcome)
+	return ctrl.Result{}, nil
 }
 
-// reconcile rebuilds the office's status from the world and, when the office
-// fits into the network, renders and applies its tenant stack.
-func (r *officeReconciler) reconcile(ctx context.Context, office *v1alpha1.Office) (Outcome, error) {
-	children, err := r.children(ctx, office.Name)
-	if err != nil {
-		return Outcome{}, err
+// commit is the one status write of a reconcile: it counts the reconcile,
+// patches the status from the outcome when there is one, and joins the
+// phases' error with the patch's.
+func (r *officeReconciler) commit(ctx context.Context, s *officeScope, err error) (ctrl.Result, error) {
+	var outcome Outcome
+	if s.outcome != nil {
+		outcome = *s.outcome
 	}
-	office.Status.Children = int32(len(children))
+	countReconcile("office", outcome, err)
+	if s.outcome == nil || s.before == nil {
+		return ctrl.Result{}, err
+	}
+	result, serr := commitStatus(ctx, r.client, r.recorder, s.before, s.office, outcome)
+	if err != nil {
+		// Said in status; retried with back-off.
+		return ctrl.Result{}, errors.Join(err, serr)
+	}
+	return result, serr
+}
 
-	path, problem, err := r.path(ctx, office)
-	if err != nil {
-		return Outcome{}, err
-	}
-	if problem != nil {
-		// Outside the network: no tenant is created, and none is deleted.
-		office.Status.Path = nil
-		return Outcome{
-			Ready: metav1.ConditionFalse, Reason: problem.Reason, Message: problem.Message,
-			// A missing parent may still be applied (GitOps apply order);
-			// a wrong level or a cycle needs a change to the spec.
-			Stalled: problem.Reason != v1alpha1.ReasonParentMissing,
-		}, nil
-	}
-	office.Status.Path = path
-	office.Status.Namespace = tenant.Namespace(office.Name)
-	if office.Spec.Suspend {
-		return Outcome{Ready: metav1.ConditionFalse, Reason: v1alpha1.ReasonSuspended, Idle: true,
-			Message: "spec.suspend is true: the tenant stack is left as it is"}, nil
-	}
+// say sets the outcome of the reconcile; done is always true, for a phase
+// to return it.
+func (s *officeScope) say(o Outcome) (done bool) {
+	s.outcome = &o
+	return true
+}
 
-	esc, cal, blocked, err := r.escalation(ctx, office, path)
-	if err != nil {
-		return Outcome{}, err
-	}
-	if blocked != nil {
-		return *blocked, nil
-	}
-	office.Status.Escalation = statusChain(esc)
-	var policies v1alpha1.RoutingPolicyList
-	if err := r.client.List(ctx, &policies); err != nil {
-		return Outcome{}, fmt.Errorf("listing routing policies: %w", err)
-	}
-	routing := network.CompileRouting(office, path, policies.Items, r.index)
-	office.Status.Routing, err = routingStatus(&routing)
-	if err != nil {
-		return Outcome{}, err
-	}
-	config, hash, err := network.Compile(office, path, esc, cal, &routing).Marshal()
-	if err != nil {
-		return Outcome{}, err
-	}
-	td, err := r.tenantDefaults(ctx)
-	if err != nil {
-		return Outcome{}, err
-	}
-	image := network.EntitledImage(td, r.opts.TenantImage, office, path)
-	limits := tenant.LimitsOf(td)
-	objs, err := tenant.Render(tenant.Input{
-		Office: office, Config: config, ConfigHash: hash,
-		DefaultImage: image, IngressNamespace: r.opts.IngressNamespace,
-		Labels: r.opts.shardLabels(office), Limits: &limits,
-	})
-	if err != nil {
-		return Outcome{Ready: metav1.ConditionFalse, Reason: v1alpha1.ReasonRenderFailed, Stalled: true,
-			Message: err.Error()}, nil
-	}
-	inventory, err := r.applier.apply(ctx, office, objs)
-	if err != nil {
-		var invalid *invalidObjectError
-		if errors.As(err, &invalid) {
-			return Outcome{Ready: metav1.ConditionFalse, Reason: v1alpha1.ReasonApplyFailed, Stalled: true,
-				Message: err.Error()}, nil
+// notReady is a Ready=False outcome.
+func notReady(reason, message string, stalled bool) Outcome {
+	return Outcome{Ready: metav1.ConditionFalse, Reason: reason, Message: message, Stalled: stalled}
+}
+
+// ensureFinalizer adds the finalizer that keeps the office until its tenant
+// is deleted.
+func (r *officeReconciler) ensureFinalizer(ctx context.Context, s *officeScope) (bool, error) {
+	if !controllerutil.ContainsFinalizer(s.office, officeFinalizer) {
+		patch := client.MergeFrom(s.office.DeepCopy())
+		controllerutil.AddFinalizer(s.office, officeFinalizer)
+		if err := r.client.Patch(ctx, s.office, patch); err != nil {
+			return true, client.IgnoreNotFound(err)
 		}
-		var conflict *namespaceConflictError
-		if errors.As(err, &conflict) {
-			// Someone else's namespace: nothing is written into it. Looked
-			// at again now and then, since its deletion is not watched.
-			return Outcome{Ready: metav1.ConditionFalse, Reason: v1alpha1.ReasonNamespaceConflict, Stalled: true,
-				Message: err.Error(), RequeueAfter: namespaceConflictRetry}, nil
-		}
-		// Transient (a terminating namespace, the API server away): retried
-		// with back-off, and said in status meanwhile.
-		return Outcome{Ready: metav1.ConditionFalse, Reason: v1alpha1.ReasonApplyFailed, Message: err.Error()}, err
 	}
-	if err := r.applier.prune(ctx, office, office.Status.Namespace, office.Status.Inventory, inventory); err != nil {
-		return Outcome{Ready: metav1.ConditionFalse, Reason: v1alpha1.ReasonApplyFailed, Message: err.Error()}, err
-	}
-	office.Status.Inventory = inventory
+	s.before = s.office.DeepCopy()
+	return false, nil
+}
 
+// compile places the office in the network and compiles it (network.Compile).
+// An office outside the network gets no tenant, and none is deleted; a
+// suspended one keeps its tenant as it is.
+func (r *officeReconciler) compile(ctx context.Context, s *officeScope) (bool, error) {
+	o := s.office
+	o.Status.Children = int32(r.model.index.ChildCount(o.Name))
+	c, err := network.Compile(cluster.NewSource(ctx, r.client, r.model.index), o, network.CompileOptions{TenantImage: r.opts.TenantImage})
+	if err != nil {
+		return true, err
+	}
+	if c.Path == nil {
+		o.Status.Path = nil
+		return s.say(problemOutcome(c.Problem)), nil
+	}
+	o.Status.Path = c.Path
+	o.Status.Namespace = tenant.Namespace(o.Name)
+	if o.Spec.Suspend {
+		return s.say(Outcome{Ready: metav1.ConditionFalse, Reason: v1alpha1.ReasonSuspended, Idle: true,
+			Message: "spec.suspend is true: the tenant stack is left as it is"}), nil
+	}
+	if c.Problem != nil {
+		return s.say(problemOutcome(c.Problem)), nil
+	}
+	o.Status.Escalation = statusChain(c.Escalation)
+	if o.Status.Routing, err = routingStatus(&c.Routing); err != nil {
+		return true, err
+	}
+	s.compiled = c
+	return false, nil
+}
+
+// problemOutcome is the outcome of an office that could not be compiled:
+// waiting for what is missing (Reconciling), or Stalled until a change.
+func problemOutcome(p *network.Problem) Outcome {
+	return notReady(p.Reason, p.Condition(), p.Stalled)
+}
+
+// render renders the tenant stack of the compiled office.
+func (r *officeReconciler) render(_ context.Context, s *officeScope) (bool, error) {
+	objs, err := tenant.Render(tenant.InputOf(s.compiled, r.opts.IngressNamespace, r.opts.shardLabels(s.office)))
+	if err != nil {
+		return s.say(notReady(v1alpha1.ReasonRenderFailed, err.Error(), true)), nil
+	}
+	s.rendered = objs
+	return false, nil
+}
+
+// apply applies the rendered stack. An object the API server refuses, or a
+// namespace that is someone else's, stalls the office; anything else is
+// retried with back-off, and said in status meanwhile.
+func (r *officeReconciler) apply(ctx context.Context, s *officeScope) (bool, error) {
+	applied, err := r.applier.apply(ctx, s.office, s.rendered)
+	var invalid *invalidObjectError
+	var conflict *namespaceConflictError
+	switch {
+	case err == nil:
+		s.applied = applied
+		return false, nil
+	case errors.As(err, &invalid):
+		return s.say(notReady(v1alpha1.ReasonApplyFailed, err.Error(), true)), nil
+	case errors.As(err, &conflict):
+		// Nothing is written into it. Looked at again now and then, since
+		// its deletion is not watched.
+		out := notReady(v1alpha1.ReasonNamespaceConflict, err.Error(), true)
+		out.RequeueAfter = namespaceConflictRetry
+		return s.say(out), nil
+	default:
+		// A terminating namespace, the API server away.
+		return s.say(notReady(v1alpha1.ReasonApplyFailed, err.Error(), false)), err
+	}
+}
+
+// prune deletes what the stack no longer renders and records the inventory.
+func (r *officeReconciler) prune(ctx context.Context, s *officeScope) (bool, error) {
+	o := s.office
+	if err := r.applier.prune(ctx, o, o.Status.Namespace, o.Status.Inventory, s.applied); err != nil {
+		return s.say(notReady(v1alpha1.ReasonApplyFailed, err.Error(), false)), err
+	}
+	o.Status.Inventory = s.applied
+	return false, nil
+}
+
+// observeTenant reports the desk's rollout: the tenant is Ready once the
+// stack is applied; status.tenant says whether its pods run it.
+func (r *officeReconciler) observeTenant(ctx context.Context, s *officeScope) (bool, error) {
+	o, c := s.office, s.compiled
+	o.Status.Tenant = &v1alpha1.OfficeTenantStatus{ConfigHash: c.Hash, Image: c.Image}
 	var deploy appsv1.Deployment
-	office.Status.Tenant = &v1alpha1.OfficeTenantStatus{ConfigHash: hash, Image: image}
-	if err := r.client.Get(ctx, types.NamespacedName{Namespace: office.Status.Namespace, Name: "desk"}, &deploy); err == nil {
-		office.Status.Tenant.ReadyReplicas = deploy.Status.ReadyReplicas
-		office.Status.Tenant.RolledOut = tenant.RolledOut(&deploy, renderedHash(objs, "Deployment", "desk"))
-	} else if !apierrors.IsNotFound(err) {
-		return Outcome{}, err
+	err := r.client.Get(ctx, types.NamespacedName{Namespace: o.Status.Namespace, Name: "desk"}, &deploy)
+	switch {
+	case err == nil:
+		o.Status.Tenant.ReadyReplicas = deploy.Status.ReadyReplicas
+		o.Status.Tenant.RolledOut = tenant.RolledOut(&deploy, renderedHash(s.rendered, "Deployment", "desk"))
+	case !apierrors.IsNotFound(err):
+		return true, err
 	}
-	return ready(fmt.Sprintf("tenant stack applied in %s; office at %s", office.Status.Namespace, strings.Join(path, "/"))), nil
+	return s.say(ready(fmt.Sprintf("tenant stack applied in %s; office at %s", o.Status.Namespace, strings.Join(c.Path, "/")))), nil
+}
+
+// reconcileDelete deletes the tenant namespace of an office that has no
+// children, then lets the office go. An office with children stays, and
+// says why.
+func (r *officeReconciler) reconcileDelete(ctx context.Context, s *officeScope) (bool, error) {
+	o := s.office
+	if !controllerutil.ContainsFinalizer(o, officeFinalizer) {
+		return true, nil
+	}
+	if children := r.model.index.Children(o.Name); len(children) > 0 {
+		s.before = o.DeepCopy()
+		o.Status.Children = int32(len(children))
+		// The children's deletion or move enqueues this office again.
+		return s.say(notReady(v1alpha1.ReasonDeletionBlocked, fmt.Sprintf(
+			"office has %d children (%s): delete them or give them another parent first", len(children), strings.Join(children, ", ")), false)), nil
+	}
+	if err := r.applier.deleteNamespace(ctx, o); err != nil {
+		return true, err
+	}
+	patch := client.MergeFrom(o.DeepCopy())
+	controllerutil.RemoveFinalizer(o, officeFinalizer)
+	return true, client.IgnoreNotFound(r.client.Patch(ctx, o, patch))
 }
 
 // renderedHash returns the tenant.AnnotationRendered of the rendered
@@ -185,59 +301,6 @@ func renderedHash(objs []*unstructured.Unstructured, kind, name string) string {
 		}
 	}
 	return ""
-}
-
-// tenantDefaults returns the TenantDefaults, nil when there is none.
-func (r *officeReconciler) tenantDefaults(ctx context.Context) (*v1alpha1.TenantDefaults, error) {
-	td := &v1alpha1.TenantDefaults{}
-	if err := r.client.Get(ctx, types.NamespacedName{Name: v1alpha1.DefaultTenantDefaults}, td); err != nil {
-		if !apierrors.IsNotFound(err) {
-			return nil, err
-		}
-		return nil, nil
-	}
-	return td, nil
-}
-
-// escalation resolves the office's chain from its EscalationPolicy (the
-// built-in statutory policy when it names none and none is stored) and reads
-// its HolidayCalendar. A missing policy or calendar may still be applied: the
-// office waits for it (Reconciling). One that cannot be used stalls it.
-func (r *officeReconciler) escalation(ctx context.Context, office *v1alpha1.Office, path []string) (*network.Escalation, *v1alpha1.HolidayCalendarSpec, *Outcome, error) {
-	name := fields.PolicyName(office)
-	policy := &v1alpha1.EscalationPolicy{}
-	if err := r.client.Get(ctx, types.NamespacedName{Name: name}, policy); err != nil {
-		switch {
-		case !apierrors.IsNotFound(err):
-			return nil, nil, nil, err
-		case name == v1alpha1.DefaultEscalationPolicy:
-			policy = network.StatutoryPolicy()
-		default:
-			return nil, nil, &Outcome{Ready: metav1.ConditionFalse, Reason: v1alpha1.ReasonPolicyMissing,
-				Message: fmt.Sprintf("spec.escalation.policyRef: EscalationPolicy %q does not exist", name)}, nil
-		}
-	}
-	esc, err := network.ResolveChain(office, path, policy)
-	if err != nil {
-		return nil, nil, &Outcome{Ready: metav1.ConditionFalse, Reason: v1alpha1.ReasonInvalidPolicy, Stalled: true,
-			Message: "spec.escalation.policyRef: " + err.Error()}, nil
-	}
-	if office.Spec.CalendarRef == "" {
-		return esc, nil, nil, nil
-	}
-	cal := &v1alpha1.HolidayCalendar{}
-	if err := r.client.Get(ctx, types.NamespacedName{Name: string(office.Spec.CalendarRef)}, cal); err != nil {
-		if !apierrors.IsNotFound(err) {
-			return nil, nil, nil, err
-		}
-		return nil, nil, &Outcome{Ready: metav1.ConditionFalse, Reason: v1alpha1.ReasonCalendarMissing,
-			Message: fmt.Sprintf("spec.calendarRef: HolidayCalendar %q does not exist", office.Spec.CalendarRef)}, nil
-	}
-	if _, err := network.NewCalendar(&cal.Spec); err != nil {
-		return nil, nil, &Outcome{Ready: metav1.ConditionFalse, Reason: v1alpha1.ReasonInvalidDate, Stalled: true,
-			Message: fmt.Sprintf("spec.calendarRef: HolidayCalendar %s: %v", cal.Name, err)}, nil
-	}
-	return esc, &cal.Spec, nil, nil
 }
 
 // routingStatus summarises a routing table for the office's status.
@@ -259,68 +322,8 @@ func statusChain(esc *network.Escalation) []v1alpha1.EscalationStep {
 	return steps
 }
 
-// finalize deletes the tenant namespace of an office that has no children,
-// then lets the office go. An office with children stays.
-func (r *officeReconciler) finalize(ctx context.Context, office *v1alpha1.Office) (ctrl.Result, error) {
-	if !controllerutil.ContainsFinalizer(office, officeFinalizer) {
-		return ctrl.Result{}, nil
-	}
-	children, err := r.children(ctx, office.Name)
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	if len(children) > 0 {
-		names := make([]string, len(children))
-		for i, c := range children {
-			names[i] = c.Name
-		}
-		before := office.DeepCopy()
-		office.Status.Children = int32(len(children))
-		// The children's deletion or move enqueues this office again.
-		return commitStatus(ctx, r.client, r.recorder, before, office, Outcome{
-			Ready: metav1.ConditionFalse, Reason: v1alpha1.ReasonDeletionBlocked,
-			Message: fmt.Sprintf("office has %d children (%s): delete them or give them another parent first", len(children), strings.Join(names, ", ")),
-		})
-	}
-	if err := r.applier.deleteNamespace(ctx, office); err != nil {
-		return ctrl.Result{}, err
-	}
-	patch := client.MergeFrom(office.DeepCopy())
-	controllerutil.RemoveFinalizer(office, officeFinalizer)
-	return ctrl.Result{}, client.IgnoreNotFound(r.client.Patch(ctx, office, patch))
-}
-
-func (r *officeReconciler) children(ctx context.Context, name string) ([]v1alpha1.Office, error) {
-	var list v1alpha1.OfficeList
-	if err := r.client.List(ctx, &list, client.MatchingFields{fields.OfficeParent: name}); err != nil {
-		return nil, fmt.Errorf("listing children of %s: %w", name, err)
-	}
-	return list.Items, nil
-}
-
-// path walks the office's ancestors through the cache. A read error other
-// than NotFound is transient and returned.
-func (r *officeReconciler) path(ctx context.Context, office *v1alpha1.Office) ([]string, *network.Problem, error) {
-	var readErr error
-	lookup := func(name string) (*v1alpha1.Office, bool) {
-		var parent v1alpha1.Office
-		if err := r.client.Get(ctx, types.NamespacedName{Name: name}, &parent); err != nil {
-			if !apierrors.IsNotFound(err) && readErr == nil {
-				readErr = err
-			}
-			return nil, false
-		}
-		return &parent, true
-	}
-	path, problem := network.Path(office, lookup)
-	if readErr != nil {
-		return nil, nil, fmt.Errorf("reading the ancestors of %s: %w", office.Name, readErr)
-	}
-	return path, problem, nil
-}
-
-// using maps a policy or calendar to the offices that name it in field.
-func (r *officeReconciler) using(field string) handler.MapFunc {
+// referring maps a policy or calendar to the offices that name it in field.
+func (r *officeReconciler) referring(field string) handler.MapFunc {
 	return func(ctx context.Context, obj client.Object) []reconcile.Request {
 		var list v1alpha1.OfficeList
 		if err := r.client.List(ctx, &list, client.MatchingFields{field: obj.GetName()}, client.UnsafeDisableDeepCopy); err != nil {

@@ -10,21 +10,19 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
-	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/fields"
-	"github.com/xinfang/petition-operator/internal/network"
 	"github.com/xinfang/petition-operator/internal/tenant"
 )
 
@@ -99,82 +97,40 @@ func tenantObjects() []client.Object {
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update;patch;delete
 
-// Setup registers the field indexes (package fields) and every reconciler
-// with mgr.
+// Setup registers the field indexes (package fields) and every controller
+// with mgr, around one network model that the office controller feeds.
 func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	if err := fields.Register(ctx, mgr.GetFieldIndexer()); err != nil {
 		return err
 	}
 	copts := controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles}
-
-	index := network.NewIndex()
-	offices := &officeReconciler{
-		index:    index,
-		client:   mgr.GetClient(),
-		recorder: mgr.GetEventRecorder("petition-operator-office"),
-		applier:  &applier{client: mgr.GetClient(), reader: mgr.GetAPIReader(), scheme: mgr.GetScheme()},
-		opts:     opts,
-	}
-	// Offices are enqueued by officeEvents, which keeps the network index:
-	// an office's status depends on its parent and its ancestors (path,
-	// level) and on its children (count).
-	b := ctrl.NewControllerManagedBy(mgr).
-		Named("office").
-		Watches(&v1alpha1.Office{}, &officeEvents{index: index, reader: mgr.GetClient()}).
-		Watches(&v1alpha1.RoutingPolicy{}, &routingPolicyEvents{index: index}).
-		// The default tenant image and where its rollout stands.
-		Watches(&v1alpha1.TenantDefaults{}, &tenantDefaultsEvents{reader: mgr.GetClient()}).
-		// A policy or calendar change reaches the offices that use it, and
-		// only those.
-		// A change of their status (the count of offices that use them,
-		// which every office event changes) concerns no office.
-		Watches(&v1alpha1.EscalationPolicy{}, handler.EnqueueRequestsFromMapFunc(offices.using(fields.OfficePolicy)),
-			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Watches(&v1alpha1.HolidayCalendar{}, handler.EnqueueRequestsFromMapFunc(offices.using(fields.OfficeCalendar)),
-			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		WithOptions(copts)
-	// A tenant object edited or deleted by hand is restored.
-	owner := handler.EnqueueRequestForOwner(mgr.GetScheme(), mgr.GetRESTMapper(), &v1alpha1.Office{}, handler.OnlyControllerOwner())
-	for _, obj := range tenantObjects() {
-		b = b.Watches(obj, owner)
-	}
-	if err := b.Complete(offices); err != nil {
+	model := newNetworkModel()
+	if err := setupOfficeController(mgr, model, opts, copts); err != nil {
 		return err
 	}
 	if err := registerCollector(mgr.GetCache(), opts); err != nil {
 		return err
 	}
-	// A policy's status depends on every office it may select: any office
-	// event enqueues every policy, gathered over policyStatusDelay.
-	policies := &routingPolicyObserver{client: mgr.GetClient(), now: time.Now}
-	if err := register(mgr, "routingpolicy", copts, policies.observe, nil,
-		watch{&v1alpha1.Office{}, coalesced(allRoutingPolicies(mgr.GetClient()))}); err != nil {
+	if err := setupRoutingPolicyController(mgr, model, copts); err != nil {
 		return err
 	}
-	defaults := &defaultPolicy{reader: mgr.GetAPIReader(), client: mgr.GetClient()}
-	if err := mgr.Add(defaults); err != nil {
+	if err := setupTenantDefaultsController(mgr, model, opts, copts); err != nil {
 		return err
 	}
-	// The rollout of the default tenant image follows every office.
-	tenants := &tenantRollout{client: mgr.GetClient(), image: opts.TenantImage, now: time.Now}
-	ensureTenantDefaults := func(ctx context.Context, name string) error {
-		return defaultTenantDefaults(ctx, mgr.GetAPIReader(), mgr.GetClient(), name)
-	}
-	if err := register(mgr, "tenantdefaults", copts, tenants.observe, ensureTenantDefaults,
-		watch{&v1alpha1.Office{}, coalesced(func(context.Context, client.Object) []reconcile.Request {
-			return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: v1alpha1.DefaultTenantDefaults}}}
-		})}); err != nil {
+	if err := setupEscalationPolicyController(mgr, copts); err != nil {
 		return err
 	}
-	// Policies and calendars count the offices that use them.
-	policyUsers := users{client: mgr.GetClient(), field: fields.OfficePolicy, value: fields.Values[fields.OfficePolicy]}
-	if err := register(mgr, "escalationpolicy", copts, policyUsers.observeEscalationPolicy, defaults.ensure,
-		watch{&v1alpha1.Office{}, coalesced(policyUsers.enqueue())}); err != nil {
+	if err := setupHolidayCalendarController(mgr, copts); err != nil {
 		return err
 	}
-	calendarUsers := users{client: mgr.GetClient(), field: fields.OfficeCalendar, value: fields.Values[fields.OfficeCalendar]}
-	return register(mgr, "holidaycalendar", copts, calendarUsers.observeHolidayCalendar, nil,
-		watch{&v1alpha1.Office{}, coalesced(calendarUsers.enqueue())})
+	// The built-in objects, created at start; their controllers create them
+	// again when they are deleted.
+	return mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+		if err := ensureStatutoryPolicy(ctx, mgr.GetAPIReader(), mgr.GetClient(), v1alpha1.DefaultEscalationPolicy); err != nil {
+			return err
+		}
+		return ensureTenantDefaults(ctx, mgr.GetAPIReader(), mgr.GetClient(), v1alpha1.DefaultTenantDefaults)
+	}))
 }
 
 // policyStatusDelay is how long office events are gathered before the
@@ -210,10 +166,12 @@ func coalesced(fn handler.MapFunc) handler.EventHandler {
 	}
 }
 
-// watch is an extra watch of a controller.
+// watch is an extra watch of a controller: of a kind with handler, or of a
+// source (the network model's office events).
 type watch struct {
 	obj     client.Object
 	handler handler.EventHandler
+	source  source.Source
 }
 
 // register builds the controller of one kind around the shared status
@@ -222,6 +180,10 @@ func register[T statusObject](mgr ctrl.Manager, name string, opts controller.Opt
 	newObj := func() T { return reflect.New(reflect.TypeFor[T]().Elem()).Interface().(T) }
 	b := ctrl.NewControllerManagedBy(mgr).Named(name).For(newObj()).WithOptions(opts)
 	for _, w := range watches {
+		if w.source != nil {
+			b = b.WatchesRawSource(w.source)
+			continue
+		}
 		b = b.Watches(w.obj, w.handler)
 	}
 	return b.Complete(&statusReconciler[T]{
@@ -232,20 +194,4 @@ func register[T statusObject](mgr ctrl.Manager, name string, opts controller.Opt
 		observe:  observe,
 		missing:  missing,
 	})
-}
-
-// allRoutingPolicies maps any event to every RoutingPolicy.
-func allRoutingPolicies(c client.Reader) handler.MapFunc {
-	return func(ctx context.Context, _ client.Object) []reconcile.Request {
-		var list v1alpha1.RoutingPolicyList
-		if err := c.List(ctx, &list); err != nil {
-			ctrl.LoggerFrom(ctx).Error(err, "listing routing policies")
-			return nil
-		}
-		reqs := make([]reconcile.Request, len(list.Items))
-		for i := range list.Items {
-			reqs[i] = reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])}
-		}
-		return reqs
-	}
 }

@@ -10,7 +10,9 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -23,23 +25,33 @@ import (
 // +kubebuilder:rbac:groups=petition.xinfang.io,resources=tenantdefaults,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups=petition.xinfang.io,resources=tenantdefaults/status,verbs=get;update;patch
 
+// setupTenantDefaultsController registers the controller of the default
+// tenant image's rollout, which follows every office of the model. It
+// creates the TenantDefaults again when it is deleted.
+func setupTenantDefaultsController(mgr ctrl.Manager, model *networkModel, opts Options, copts controller.Options) error {
+	tenants := &tenantRollout{index: model.index, image: opts.TenantImage, now: time.Now}
+	recreate := func(ctx context.Context, name string) error {
+		return ensureTenantDefaults(ctx, mgr.GetAPIReader(), mgr.GetClient(), name)
+	}
+	only := func(context.Context, client.Object) []reconcile.Request {
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: v1alpha1.DefaultTenantDefaults}}}
+	}
+	return register(mgr, "tenantdefaults", copts, tenants.observe, recreate, watch{source: model.subscribe(coalesced(only))})
+}
+
 // tenantRollout moves the default tenant image (the TenantDefaults image,
 // else --tenant-image) through the offices stage by stage, as a
 // RoutingPolicy's rollout moves its rules.
 type tenantRollout struct {
-	client client.Reader
+	index *network.Index
 	// image is the operator's --tenant-image.
 	image string
 	now   func() time.Time
 }
 
-func (r *tenantRollout) observe(ctx context.Context, td *v1alpha1.TenantDefaults) (Outcome, error) {
-	var offices v1alpha1.OfficeList
-	if err := r.client.List(ctx, &offices, client.UnsafeDisableDeepCopy); err != nil {
-		return Outcome{}, fmt.Errorf("listing offices: %w", err)
-	}
+func (r *tenantRollout) observe(_ context.Context, td *v1alpha1.TenantDefaults) (Outcome, error) {
 	image := network.DefaultImage(td, r.image)
-	step := network.StepTenantRollout(td, image, network.IndexOf(offices.Items), r.now())
+	step := network.StepTenantRollout(td, image, r.index, r.now())
 	td.Status.Image, td.Status.Stage, td.Status.Rollout = image, step.Stage, step.Status
 	if step.Completed {
 		td.Status.StableImage = image
@@ -52,11 +64,11 @@ func (r *tenantRollout) observe(ctx context.Context, td *v1alpha1.TenantDefaults
 	return out, nil
 }
 
-// defaultTenantDefaults creates the TenantDefaults when it is missing: at
+// ensureTenantDefaults creates the TenantDefaults when it is missing: at
 // start and whenever it is deleted. It names no image, so the image is
 // --tenant-image until a user names one, and rolls out level by level; it
 // is never updated.
-func defaultTenantDefaults(ctx context.Context, reader client.Reader, c client.Client, name string) error {
+func ensureTenantDefaults(ctx context.Context, reader client.Reader, c client.Client, name string) error {
 	if name != v1alpha1.DefaultTenantDefaults {
 		return nil
 	}
@@ -82,7 +94,7 @@ func defaultTenantDefaults(ctx context.Context, reader client.Reader, c client.C
 // what it depends on changed (the spec, or where the rollout stands), and
 // every office when the limits of their namespaces changed.
 type tenantDefaultsEvents struct {
-	reader client.Reader
+	index *network.Index
 }
 
 var _ handler.EventHandler = &tenantDefaultsEvents{}
@@ -95,33 +107,28 @@ func imageEntitlement(td *v1alpha1.TenantDefaults) string {
 
 // all enqueues the offices that run the default image, or every office
 // when withOwnImage.
-func (e *tenantDefaultsEvents) all(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request], withOwnImage bool) {
-	var list v1alpha1.OfficeList
-	if err := e.reader.List(ctx, &list, client.UnsafeDisableDeepCopy); err != nil {
-		log.FromContext(ctx).Error(err, "listing offices")
-		return
-	}
-	for i := range list.Items {
-		if withOwnImage || list.Items[i].Spec.Tenant.Image == "" {
-			q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Name: list.Items[i].Name}})
+func (e *tenantDefaultsEvents) all(q workqueue.TypedRateLimitingInterface[reconcile.Request], withOwnImage bool) {
+	for _, o := range e.index.All() {
+		if withOwnImage || o.Spec.Tenant.Image == "" {
+			q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Name: o.Name}})
 		}
 	}
 }
 
-func (e *tenantDefaultsEvents) Create(ctx context.Context, _ event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-	e.all(ctx, q, true)
+func (e *tenantDefaultsEvents) Create(_ context.Context, _ event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	e.all(q, true)
 }
 
-func (e *tenantDefaultsEvents) Update(ctx context.Context, evt event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+func (e *tenantDefaultsEvents) Update(_ context.Context, evt event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 	old, cur := evt.ObjectOld.(*v1alpha1.TenantDefaults), evt.ObjectNew.(*v1alpha1.TenantDefaults)
 	if old.Generation == cur.Generation && imageEntitlement(old) == imageEntitlement(cur) {
 		return
 	}
-	e.all(ctx, q, !equality.Semantic.DeepEqual(old.Spec.Limits, cur.Spec.Limits))
+	e.all(q, !equality.Semantic.DeepEqual(old.Spec.Limits, cur.Spec.Limits))
 }
 
-func (e *tenantDefaultsEvents) Delete(ctx context.Context, _ event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-	e.all(ctx, q, true)
+func (e *tenantDefaultsEvents) Delete(_ context.Context, _ event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	e.all(q, true)
 }
 
 func (e *tenantDefaultsEvents) Generic(context.Context, event.GenericEvent, workqueue.TypedRateLimitingInterface[reconcile.Request]) {

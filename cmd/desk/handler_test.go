@@ -102,16 +102,21 @@ func TestRejectsBadConfig(t *testing.T) {
 }
 
 func TestDeadlinesAndEscalation(t *testing.T) {
-	town := &v1alpha1.Office{ObjectMeta: metav1.ObjectMeta{Name: "shifosi-town"},
-		Spec: v1alpha1.OfficeSpec{Level: v1alpha1.LevelTownship, Parent: "zhenping-county"}}
-	path := []string{"nanyang-city", "zhenping-county", "shifosi-town"}
-	esc, err := network.ResolveChain(town, path, network.StatutoryPolicy())
+	office := func(name string, level v1alpha1.Level, parent string) v1alpha1.Office {
+		return v1alpha1.Office{ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: v1alpha1.OfficeSpec{Level: level, Parent: v1alpha1.OfficeName(parent), CalendarRef: "national-day"}}
+	}
+	snap := &network.Snapshot{
+		Offices: []v1alpha1.Office{office("nanyang-city", v1alpha1.LevelCity, ""), office("zhenping-county", v1alpha1.LevelCounty, "nanyang-city"),
+			office("shifosi-town", v1alpha1.LevelTownship, "zhenping-county")},
+		HolidayCalendars: []v1alpha1.HolidayCalendar{{ObjectMeta: metav1.ObjectMeta{Name: "national-day"},
+			Spec: v1alpha1.HolidayCalendarSpec{Holidays: []v1alpha1.Holiday{{Name: "国庆节", From: "2026-10-01", To: "2026-10-07"}}}}},
+	}
+	cfg, err := snap.OfficeConfig("shifosi-town")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cal := &v1alpha1.HolidayCalendarSpec{Holidays: []v1alpha1.Holiday{{Name: "国庆节", From: "2026-10-01", To: "2026-10-07"}}}
-	cfg := network.Compile(town, path, esc, cal, nil)
-	srv := serve(t, &cfg)
+	srv := serve(t, cfg)
 
 	code, body := get(t, srv.URL+"/v1/deadlines?received=2026-09-16")
 	if code != http.StatusOK {

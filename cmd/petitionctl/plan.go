@@ -171,24 +171,20 @@ func compileAll(flag string, paths []string) (map[string]*planSide, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", flag, err)
 	}
-	compiler := set.Snapshot().Compiler()
+	src := set.Snapshot().Source()
 	sides := make(map[string]*planSide, len(set.Offices))
 	for i := range set.Offices {
 		name := set.Offices[i].Name
 		if _, dup := sides[name]; dup {
 			return nil, fmt.Errorf("%s: Office/%s: declared more than once", flag, name)
 		}
-		cfg, err := compiler.OfficeConfig(name)
+		compiled, err := src.Compile(name, network.CompileOptions{})
 		if err != nil {
 			sides[name] = &planSide{Error: err.Error()}
 			continue
 		}
-		data, hash, err := cfg.Marshal()
-		if err != nil {
-			return nil, fmt.Errorf("%s: Office/%s: %w", flag, name, err)
-		}
-		side := &planSide{Hash: hash}
-		if err := json.Unmarshal(data, &side.sections); err != nil {
+		side := &planSide{Hash: compiled.Hash}
+		if err := json.Unmarshal(compiled.Data, &side.sections); err != nil {
 			return nil, fmt.Errorf("%s: Office/%s: %w", flag, name, err)
 		}
 		sides[name] = side

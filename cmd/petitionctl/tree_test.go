@@ -140,7 +140,7 @@ spec: {level: Township, parent: missing-county}
 		want string
 	}{
 		{[]string{"--office", "lone-city", "--received", "2026-13-01"}, `--received: "2026-13-01" is not a date; want YYYY-MM-DD`},
-		{[]string{"--office", "lone-city", "--received", "2026-09-16"}, `Office/lone-city: spec.escalation.policyRef: EscalationPolicy "nowhere" not found`},
+		{[]string{"--office", "lone-city", "--received", "2026-09-16"}, `Office/lone-city: spec.escalation.policyRef: EscalationPolicy "nowhere" does not exist (PolicyMissing)`},
 		{[]string{"--office", "lost-town", "--received", "2026-09-16"}, `Office/lost-town: spec.parent: parent office "missing-county" does not exist (ParentMissing)`},
 		{[]string{"--office", "nobody", "--received", "2026-09-16"}, `Office/nobody: not found`},
 	} {

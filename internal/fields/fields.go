@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
+	"github.com/xinfang/petition-operator/internal/network"
 )
 
 // The indexes of offices: by spec.parent, to find an office's children; by
@@ -24,16 +25,8 @@ const (
 // Values returns the value of each index for an office.
 var Values = map[string]func(*v1alpha1.Office) string{
 	OfficeParent:   func(o *v1alpha1.Office) string { return string(o.Spec.Parent) },
-	OfficePolicy:   PolicyName,
+	OfficePolicy:   network.EscalationPolicyName,
 	OfficeCalendar: func(o *v1alpha1.Office) string { return string(o.Spec.CalendarRef) },
-}
-
-// PolicyName is the EscalationPolicy an office uses.
-func PolicyName(o *v1alpha1.Office) string {
-	if o.Spec.Escalation.PolicyRef != "" {
-		return string(o.Spec.Escalation.PolicyRef)
-	}
-	return v1alpha1.DefaultEscalationPolicy
 }
 
 // Register adds the indexes to indexer. Call it once per manager, before

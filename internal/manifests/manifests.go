@@ -188,7 +188,13 @@ func expand(p string) ([]string, error) {
 
 // Snapshot returns the network the set declares.
 func (s *Set) Snapshot() *network.Snapshot {
-	return &network.Snapshot{Offices: s.Offices, RoutingPolicies: s.RoutingPolicies, EscalationPolicies: s.EscalationPolicies, HolidayCalendars: s.HolidayCalendars, Live: s.Live}
+	snap := &network.Snapshot{Offices: s.Offices, RoutingPolicies: s.RoutingPolicies, EscalationPolicies: s.EscalationPolicies, HolidayCalendars: s.HolidayCalendars, Live: s.Live}
+	for i := range s.TenantDefaults {
+		if s.TenantDefaults[i].Name == v1alpha1.DefaultTenantDefaults {
+			snap.TenantDefaults = &s.TenantDefaults[i]
+		}
+	}
+	return snap
 }
 
 func readFile(path string, b *budget) ([]Document, []error) {

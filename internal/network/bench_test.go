@@ -196,38 +196,20 @@ func BenchmarkCompileRouting5000(b *testing.B) {
 	})
 }
 
-// compileOffice compiles and renders the configuration of the office at path
-// as the operator's Office reconciler does: escalation chain, calendar check,
-// routing table, configuration, then its JSON and hash for the tenant
-// ConfigMap.
-func compileOffice(office *v1alpha1.Office, path []string, s *network.Snapshot, idx *network.Index,
-	policy *v1alpha1.EscalationPolicy, cal *v1alpha1.HolidayCalendarSpec) (network.OfficeConfig, string, error) {
-	esc, err := network.ResolveChain(office, path, policy)
-	if err != nil {
-		return network.OfficeConfig{}, "", err
-	}
-	if _, err := network.NewCalendar(cal); err != nil {
-		return network.OfficeConfig{}, "", err
-	}
-	routing := network.CompileRouting(office, path, s.RoutingPolicies, idx)
-	cfg := network.Compile(office, path, esc, cal, &routing)
-	_, hash, err := cfg.Marshal()
-	return cfg, hash, err
-}
-
 // BenchmarkCompileAll5000 measures compiling every office's configuration
-// and rendering it to the JSON of its tenant ConfigMap, as the operator
-// does on a full resync or a change to the EscalationPolicy or
-// HolidayCalendar every office names (Operator; the path is walked through
-// the index, not the API cache). OfficeConfig measures petitionctl's way to
-// the same configuration for one office, Snapshot.OfficeConfig, which builds
-// an index of the whole network on each call.
+// (network.Compile) to the JSON of its tenant ConfigMap, as the operator does
+// on a full resync or a change to the EscalationPolicy or HolidayCalendar
+// every office names (Operator: one index of the network, read for each
+// office, as the operator's network model is). OfficeConfig measures
+// petitionctl's way to the same configuration for one office,
+// Snapshot.OfficeConfig, which builds an index of the whole network on each
+// call.
 func BenchmarkCompileAll5000(b *testing.B) {
 	s := generateCity(b)
 	if len(s.EscalationPolicies) != 1 || len(s.HolidayCalendars) != 1 {
 		b.Fatalf("netgen gave %d escalation policies and %d calendars, want 1 and 1", len(s.EscalationPolicies), len(s.HolidayCalendars))
 	}
-	policy, cal := &s.EscalationPolicies[0], &s.HolidayCalendars[0].Spec
+	policy := &s.EscalationPolicies[0]
 	for i := range s.Offices {
 		o := &s.Offices[i]
 		if string(o.Spec.Escalation.PolicyRef) != policy.Name || string(o.Spec.CalendarRef) != s.HolidayCalendars[0].Name {
@@ -236,33 +218,25 @@ func BenchmarkCompileAll5000(b *testing.B) {
 	}
 
 	b.Run("Operator", func(b *testing.B) {
-		idx := network.IndexOf(s.Offices)
-		town := township(b, s)
-		path, problem := idx.Path(town)
-		if problem != nil {
-			b.Fatalf("Path(%s): %s", benchTownship, problem.Message)
+		src := s.Source()
+		c, err := network.Compile(src, township(b, s), network.CompileOptions{})
+		if err != nil || c.Problem != nil {
+			b.Fatalf("compiling %s: %v, %v", benchTownship, err, c.Problem)
 		}
-		cfg, hash, err := compileOffice(town, path, s, idx, policy, cal)
-		if err != nil {
-			b.Fatalf("compiling %s: %v", benchTownship, err)
-		}
+		cfg := c.Config
 		if !slices.Equal(cfg.Path, []string{benchCity, benchCounty, benchTownship}) || cfg.Escalation == nil ||
 			len(cfg.Escalation.Steps) != 3 || cfg.Escalation.Steps[2].Office != benchCounty ||
-			cfg.Calendar == nil || len(cfg.Routing.Rules) != 5 || hash == "" {
+			cfg.Calendar == nil || len(cfg.Routing.Rules) != 5 || c.Hash == "" {
 			b.Fatalf("%s compiled to path %v, escalation %+v, calendar %v, %d rules, hash %q",
-				benchTownship, cfg.Path, cfg.Escalation, cfg.Calendar, len(cfg.Routing.Rules), hash)
+				benchTownship, cfg.Path, cfg.Escalation, cfg.Calendar, len(cfg.Routing.Rules), c.Hash)
 		}
 		b.ReportAllocs()
 		b.ResetTimer()
 		for b.Loop() {
 			for i := range s.Offices {
-				o := &s.Offices[i]
-				path, problem := idx.Path(o)
-				if problem != nil {
-					b.Fatalf("Path(%s): %s", o.Name, problem.Message)
-				}
-				if _, _, err := compileOffice(o, path, s, idx, policy, cal); err != nil {
-					b.Fatalf("compiling %s: %v", o.Name, err)
+				c, err := network.Compile(src, &s.Offices[i], network.CompileOptions{})
+				if err != nil || c.Problem != nil {
+					b.Fatalf("compiling %s: %v, %v", s.Offices[i].Name, err, c.Problem)
 				}
 			}
 		}

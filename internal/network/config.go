@@ -92,10 +92,10 @@ type CompiledWindow struct {
 	ClosedOnHolidays bool                 `json:"closedOnHolidays"`
 }
 
-// Compile builds the configuration of office at path (from Path), with its
+// assemble builds the configuration of office at path (from Path), with its
 // resolved escalation chain, its calendar (nil when it names none) and its
-// routing table.
-func Compile(office *v1alpha1.Office, path []string, esc *Escalation, cal *v1alpha1.HolidayCalendarSpec, routing *RoutingTable) OfficeConfig {
+// routing table. Compile is its one caller.
+func assemble(office *v1alpha1.Office, path []string, esc *Escalation, cal *v1alpha1.HolidayCalendarSpec, routing *RoutingTable) OfficeConfig {
 	tz := office.Spec.TimeZone
 	if tz == "" {
 		tz = v1alpha1.DefaultTimeZone

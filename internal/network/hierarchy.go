@@ -48,11 +48,19 @@ type Lookup func(name string) (*v1alpha1.Office, bool)
 
 // Problem is why an office does not fit into the network.
 type Problem struct {
-	// Reason is one of the hierarchy reasons of the API: ParentMissing,
-	// InvalidLevel or InCycle.
+	// Office is the office that has the problem.
+	Office string
+	// Reason is a reason of the API: ParentMissing, InvalidLevel or
+	// InCycle from Path; PolicyMissing, InvalidPolicy, CalendarMissing or
+	// InvalidDate from Compile.
 	Reason string
-	// Message says what is wrong, naming the offices involved.
+	// Field is the field of the Office at fault (Compile sets it).
+	Field string
+	// Message says what is wrong, naming the objects involved.
 	Message string
+	// Stalled is true when only a change of the network can fix it, false
+	// when what is missing may still be applied.
+	Stalled bool
 }
 
 // Path walks from office up to its root through lookup and returns the names

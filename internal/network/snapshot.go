@@ -7,12 +7,16 @@ import (
 )
 
 // Snapshot is a whole network as files or a cluster list hold it: what
-// petitionctl reads, offline or not.
+// petitionctl reads, offline or not. Through Source it is a Source of
+// Compile.
 type Snapshot struct {
 	Offices            []v1alpha1.Office
 	RoutingPolicies    []v1alpha1.RoutingPolicy
 	EscalationPolicies []v1alpha1.EscalationPolicy
 	HolidayCalendars   []v1alpha1.HolidayCalendar
+	// TenantDefaults is the TenantDefaults named DefaultTenantDefaults, nil
+	// when there is none.
+	TenantDefaults *v1alpha1.TenantDefaults
 	// Live is true for a network read from a cluster: each RoutingPolicy's
 	// status says which revision an office compiles during a staged
 	// rollout (Entitled). Otherwise, as for files, every office compiles
@@ -20,82 +24,92 @@ type Snapshot struct {
 	Live bool
 }
 
-// OfficeConfig compiles the configuration of the named office exactly as the
-// operator does: its path, its chain from its EscalationPolicy (the built-in
-// statutory policy when it names none and none is given) and its calendar.
-// Errors name the object and field at fault.
+// OfficeConfig compiles the configuration of the named office with Compile,
+// as the operator does. The error names the object and field at fault.
 //
-// Each call indexes the whole network; to compile many offices, use
-// Compiler.
+// Each call indexes the whole network; to compile many offices, use Source.
 func (s *Snapshot) OfficeConfig(name string) (*OfficeConfig, error) {
-	return s.Compiler().OfficeConfig(name)
+	return s.Source().OfficeConfig(name)
 }
 
-// SnapshotCompiler compiles the offices of a Snapshot against one index of
-// it, built once. The Snapshot must not change while it is in use.
-type SnapshotCompiler struct {
+// SnapshotSource is a Snapshot indexed once, the Source that compiles its
+// offices. The Snapshot must not change while it is in use.
+type SnapshotSource struct {
 	s        *Snapshot
 	idx      *Index
 	policies []v1alpha1.RoutingPolicy
+	// escalation and calendars by name; the last of a name wins, as the
+	// API server would keep the last applied.
+	escalation map[string]*v1alpha1.EscalationPolicy
+	calendars  map[string]*v1alpha1.HolidayCalendar
 }
 
-// Compiler indexes the network of s for compiling many of its offices.
-func (s *Snapshot) Compiler() *SnapshotCompiler {
+var _ Source = &SnapshotSource{}
+
+// Source indexes the network of s for compiling its offices.
+func (s *Snapshot) Source() *SnapshotSource {
 	policies := s.RoutingPolicies
 	if !s.Live {
 		policies = Declared(policies)
 	}
-	return &SnapshotCompiler{s: s, idx: IndexOf(s.Offices), policies: policies}
+	src := &SnapshotSource{s: s, idx: IndexOf(s.Offices), policies: policies,
+		escalation: make(map[string]*v1alpha1.EscalationPolicy, len(s.EscalationPolicies)),
+		calendars:  make(map[string]*v1alpha1.HolidayCalendar, len(s.HolidayCalendars)),
+	}
+	for i := range s.EscalationPolicies {
+		src.escalation[s.EscalationPolicies[i].Name] = &s.EscalationPolicies[i]
+	}
+	for i := range s.HolidayCalendars {
+		src.calendars[s.HolidayCalendars[i].Name] = &s.HolidayCalendars[i]
+	}
+	return src
 }
 
-// OfficeConfig is Snapshot.OfficeConfig against the compiler's index.
-func (c *SnapshotCompiler) OfficeConfig(name string) (*OfficeConfig, error) {
-	s, idx := c.s, c.idx
-	office, ok := idx.Get(name)
+// Index implements Source.
+func (c *SnapshotSource) Index() *Index { return c.idx }
+
+// RoutingPolicies implements Source.
+func (c *SnapshotSource) RoutingPolicies() ([]v1alpha1.RoutingPolicy, error) { return c.policies, nil }
+
+// EscalationPolicy implements Source.
+func (c *SnapshotSource) EscalationPolicy(name string) (*v1alpha1.EscalationPolicy, error) {
+	return c.escalation[name], nil
+}
+
+// HolidayCalendar implements Source.
+func (c *SnapshotSource) HolidayCalendar(name string) (*v1alpha1.HolidayCalendar, error) {
+	return c.calendars[name], nil
+}
+
+// TenantDefaults implements Source.
+func (c *SnapshotSource) TenantDefaults() (*v1alpha1.TenantDefaults, error) {
+	return c.s.TenantDefaults, nil
+}
+
+// Compile compiles the named office with Compile; the error is an office
+// that does not exist or cannot be compiled, in the CLI contract's form.
+func (c *SnapshotSource) Compile(name string, opts CompileOptions) (*Compiled, error) {
+	office, ok := c.idx.Get(name)
 	if !ok {
 		return nil, objectError("Office", name, "not found")
 	}
-	path, problem := idx.Path(office)
-	if problem != nil {
-		return nil, objectError("Office", name, "spec.parent: %s (%s)", problem.Message, problem.Reason)
-	}
-	policyName := string(office.Spec.Escalation.PolicyRef)
-	if policyName == "" {
-		policyName = v1alpha1.DefaultEscalationPolicy
-	}
-	var policy *v1alpha1.EscalationPolicy
-	for i := range s.EscalationPolicies {
-		if s.EscalationPolicies[i].Name == policyName {
-			policy = &s.EscalationPolicies[i]
-		}
-	}
-	if policy == nil {
-		if policyName != v1alpha1.DefaultEscalationPolicy {
-			return nil, objectError("Office", name, "spec.escalation.policyRef: EscalationPolicy %q not found", policyName)
-		}
-		policy = StatutoryPolicy()
-	}
-	esc, err := ResolveChain(office, path, policy)
+	compiled, err := Compile(c, office, opts)
 	if err != nil {
-		return nil, objectError("Office", name, "spec.escalation.policyRef: %w", err)
+		return nil, err
 	}
-	var cal *v1alpha1.HolidayCalendarSpec
-	if ref := string(office.Spec.CalendarRef); ref != "" {
-		for i := range s.HolidayCalendars {
-			if s.HolidayCalendars[i].Name == ref {
-				cal = &s.HolidayCalendars[i].Spec
-			}
-		}
-		if cal == nil {
-			return nil, objectError("Office", name, "spec.calendarRef: HolidayCalendar %q not found", ref)
-		}
-		if _, err := NewCalendar(cal); err != nil {
-			return nil, objectError("HolidayCalendar", ref, "%w", err)
-		}
+	if compiled.Problem != nil {
+		return nil, compiled.Problem
 	}
-	routing := CompileRouting(office, path, c.policies, idx)
-	cfg := Compile(office, path, esc, cal, &routing)
-	return &cfg, nil
+	return compiled, nil
+}
+
+// OfficeConfig is the configuration of Compile for the named office.
+func (c *SnapshotSource) OfficeConfig(name string) (*OfficeConfig, error) {
+	compiled, err := c.Compile(name, CompileOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return &compiled.Config, nil
 }
 
 // objectError is an error in the CLI contract's form:

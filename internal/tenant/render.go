@@ -70,6 +70,17 @@ type Input struct {
 	Limits *Limits
 }
 
+// InputOf is the Input of a compiled office (network.Compile): its
+// configuration, the image it is entitled to and the limits of its
+// TenantDefaults.
+func InputOf(c *network.Compiled, ingressNamespace string, labels map[string]string) Input {
+	limits := LimitsOf(c.TenantDefaults)
+	return Input{
+		Office: c.Office, Config: c.Data, ConfigHash: c.Hash, DefaultImage: c.Image,
+		IngressNamespace: ingressNamespace, Labels: labels, Limits: &limits,
+	}
+}
+
 func (in Input) limits() Limits {
 	if in.Limits != nil {
 		return *in.Limits

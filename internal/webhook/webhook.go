@@ -26,6 +26,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
+	"github.com/xinfang/petition-operator/internal/cluster"
 	"github.com/xinfang/petition-operator/internal/fields"
 	"github.com/xinfang/petition-operator/internal/network"
 	"github.com/xinfang/petition-operator/internal/tenant"
@@ -123,7 +124,47 @@ func (v *officeValidator) validate(ctx context.Context, o *v1alpha1.Office, extr
 	if w.err != nil {
 		return nil, apierrors.NewInternalError(fmt.Errorf("reading the network: %w", w.err))
 	}
-	return pendingWarnings(f.Pending), invalid(network.KindOffice, o.Name, errs)
+	warnings := pendingWarnings(f.Pending)
+	if len(errs) > 0 {
+		return warnings, invalid(network.KindOffice, o.Name, errs)
+	}
+	stall, err := v.compile(ctx, o)
+	if err != nil {
+		return nil, apierrors.NewInternalError(fmt.Errorf("compiling the office: %w", err))
+	}
+	return append(warnings, stall...), nil
+}
+
+// compile compiles the office as the operator will (network.Compile) and
+// warns, without refusing, of a problem that will stall it: a policy whose
+// stages cannot make its chain, a calendar that cannot be read. What is
+// wrong with the office itself was refused above, and what is missing is a
+// pending warning. Only the office and its ancestors are indexed, which is
+// all its place and chain depend on: routes that resolve elsewhere change
+// nothing of what is judged here.
+func (v *officeValidator) compile(ctx context.Context, o *v1alpha1.Office) (admission.Warnings, error) {
+	idx := network.NewIndex(o)
+	seen := map[string]bool{o.Name: true}
+	for name := string(o.Spec.Parent); name != "" && !seen[name]; {
+		seen[name] = true
+		parent := &v1alpha1.Office{}
+		if err := v.reader.Get(ctx, types.NamespacedName{Name: name}, parent); err != nil {
+			if apierrors.IsNotFound(err) {
+				break
+			}
+			return nil, err
+		}
+		idx.Upsert(parent)
+		name = string(parent.Spec.Parent)
+	}
+	c, err := network.Compile(cluster.NewSource(ctx, v.reader, idx), o, network.CompileOptions{})
+	if err != nil {
+		return nil, err
+	}
+	if p := c.Problem; p != nil && p.Stalled {
+		return admission.Warnings{fmt.Sprintf("%s: the office is admitted but will not be Ready until this is fixed (%s)", p.Condition(), p.Reason)}, nil
+	}
+	return nil, nil
 }
 
 func (v *officeValidator) ValidateDelete(ctx context.Context, o *v1alpha1.Office) (admission.Warnings, error) {
@@ -316,12 +357,9 @@ func (w *world) Exists(kind, name string) bool {
 
 // tenantDefaults returns the TenantDefaults, nil when there is none.
 func (w *world) tenantDefaults() *v1alpha1.TenantDefaults {
-	td := &v1alpha1.TenantDefaults{}
-	if err := w.reader.Get(w.ctx, types.NamespacedName{Name: v1alpha1.DefaultTenantDefaults}, td); err != nil {
-		if !apierrors.IsNotFound(err) {
-			w.fail(err)
-		}
-		return nil
+	td, err := cluster.NewSource(w.ctx, w.reader, nil).TenantDefaults()
+	if err != nil {
+		w.fail(err)
 	}
 	return td
 }

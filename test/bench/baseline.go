@@ -19,20 +19,15 @@ import (
 // caches: what client-go creates for the baseline.
 func baselineStacks(s *network.Snapshot, image string) ([][]*unstructured.Unstructured, error) {
 	stacks := make([][]*unstructured.Unstructured, 0, len(s.Offices))
-	compiler := s.Compiler()
+	src := s.Source()
 	for i := range s.Offices {
-		o := &s.Offices[i]
-		cfg, err := compiler.OfficeConfig(o.Name)
+		compiled, err := src.Compile(s.Offices[i].Name, network.CompileOptions{TenantImage: image})
 		if err != nil {
 			return nil, err
 		}
-		data, hash, err := cfg.Marshal()
+		objs, err := tenant.Render(tenant.InputOf(compiled, "ingress-nginx", nil))
 		if err != nil {
-			return nil, err
-		}
-		objs, err := tenant.Render(tenant.Input{Office: o, Config: data, ConfigHash: hash, DefaultImage: image, IngressNamespace: "ingress-nginx"})
-		if err != nil {
-			return nil, fmt.Errorf("rendering office %s: %w", o.Name, err)
+			return nil, fmt.Errorf("rendering office %s: %w", s.Offices[i].Name, err)
 		}
 		for _, obj := range objs {
 			labels := obj.GetLabels()

@@ -104,7 +104,7 @@ func (r *inventoryReport) summary() string {
 
 // checkInventory lists every office, policy, calendar and managed object,
 // renders what each office of the network should have (as the operator
-// does, through network.Snapshot and tenant.Render) and compares. Offices
+// does, through network.Compile and tenant.Render) and compares. Offices
 // for which skip holds are left out of the comparison (their objects still
 // count as owned).
 func checkInventory(ctx context.Context, c client.Client, skip func(*v1alpha1.Office) bool) (*inventoryReport, error) {
@@ -113,12 +113,18 @@ func checkInventory(ctx context.Context, c client.Client, skip func(*v1alpha1.Of
 	var routing v1alpha1.RoutingPolicyList
 	var escalation v1alpha1.EscalationPolicyList
 	var calendars v1alpha1.HolidayCalendarList
-	for _, l := range []client.ObjectList{&offices, &routing, &escalation, &calendars} {
+	var defaults v1alpha1.TenantDefaultsList
+	for _, l := range []client.ObjectList{&offices, &routing, &escalation, &calendars, &defaults} {
 		if err := c.List(ctx, l); err != nil {
 			return nil, err
 		}
 	}
 	snap.Offices, snap.RoutingPolicies, snap.EscalationPolicies, snap.HolidayCalendars = offices.Items, routing.Items, escalation.Items, calendars.Items
+	for i := range defaults.Items {
+		if defaults.Items[i].Name == v1alpha1.DefaultTenantDefaults {
+			snap.TenantDefaults = &defaults.Items[i]
+		}
+	}
 	live, err := listManaged(ctx, c)
 	if err != nil {
 		return nil, err
@@ -149,21 +155,18 @@ func checkInventory(ctx context.Context, c client.Client, skip func(*v1alpha1.Of
 		perOffice[office.Name] = append(perOffice[office.Name], o)
 	}
 
-	compiler := snap.Compiler()
+	src := snap.Source()
 	for i := range offices.Items {
 		office := &offices.Items[i]
 		if skip != nil && skip(office) {
 			continue
 		}
-		cfg, err := compiler.OfficeConfig(office.Name)
+		compiled, err := src.Compile(office.Name, network.CompileOptions{TenantImage: tenantImage})
 		if err != nil {
 			return nil, err
 		}
-		data, hash, err := cfg.Marshal()
-		if err != nil {
-			return nil, err
-		}
-		objs, err := tenant.Render(tenant.Input{Office: office, Config: data, ConfigHash: hash, DefaultImage: tenantImage, IngressNamespace: "ingress-nginx"})
+		hash := compiled.Hash
+		objs, err := tenant.Render(tenant.InputOf(compiled, "ingress-nginx", nil))
 		if err != nil {
 			return nil, fmt.Errorf("rendering office %s: %w", office.Name, err)
 		}

@@ -4,9 +4,13 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/workqueue"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -14,6 +18,53 @@ import (
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/network"
 )
+
+// setupRoutingPolicyController registers the controller of RoutingPolicy
+// status and rollouts. A policy's status depends on every office it may
+// select: any office event of the model enqueues every policy, gathered over
+// policyStatusDelay.
+func setupRoutingPolicyController(mgr ctrl.Manager, model *networkModel, copts controller.Options) error {
+	policies := &routingPolicyObserver{index: model.index, now: time.Now}
+	return register(mgr, "routingpolicy", copts, policies.observe, nil,
+		watch{source: model.subscribe(coalesced(allRoutingPolicies(mgr.GetClient())))})
+}
+
+// routingPolicyObserver reports which offices a routing policy selects and
+// which of its routes do not resolve for them. Unresolved routes do not make
+// the policy unready: their petitions stay with the receiving office
+// (首问负责), and the list says what to fix.
+//
+// It reads the network model, whose office events enqueue it once the
+// model has them.
+type routingPolicyObserver struct {
+	index *network.Index
+	// now is the clock of progress deadlines.
+	now func() time.Time
+}
+
+func (o *routingPolicyObserver) observe(_ context.Context, p *v1alpha1.RoutingPolicy) (Outcome, error) {
+	idx := o.index
+	rep := network.ReportPolicy(p, idx)
+	p.Status.SelectedOffices = int32(rep.Selected)
+	p.Status.UpdatedOffices = int32(rep.Updated)
+	p.Status.UnresolvedRoutes = int32(rep.UnresolvedTotal)
+	p.Status.Unresolved = rep.Unresolved
+	step := network.StepRollout(p, idx, o.now())
+	p.Status.Stage, p.Status.Rollout = step.Stage, step.Status
+	if step.Completed {
+		stable := network.Revision(&p.Spec)
+		p.Status.Stable = stable.DeepCopy()
+	}
+	out := rolloutOutcome(&p.Spec.Rollout, step)
+	if out.Ready == metav1.ConditionTrue {
+		out = ready(fmt.Sprintf("%d rules for %d offices", len(p.Spec.Rules), rep.Selected))
+		if rep.UnresolvedTotal > 0 {
+			out.Message += fmt.Sprintf("; %d routes unresolved fall back to the receiving office", rep.UnresolvedTotal)
+		}
+	}
+	out.Events = rolloutEvents(step)
+	return out, nil
+}
 
 // selected returns the offices of the index that the policy selects: by
 // its current revision, or by the stable one a staged rollout moves from.
@@ -43,17 +94,6 @@ func entitlement(p *v1alpha1.RoutingPolicy) string {
 		stable = p.Status.Stable.Revision
 	}
 	return rolloutPosition(p.Status.Rollout, p.Status.Stage, stable)
-}
-
-// rolloutPosition is what network.Entitled and network.EntitledImage read
-// of a rollout's status: the revision and whether it is complete, the stage
-// reached and the stable revision. Two statuses with the same position
-// give every office the same revision.
-func rolloutPosition(st *v1alpha1.RolloutStatus, stage int32, stable string) string {
-	if st == nil {
-		return stable
-	}
-	return fmt.Sprintf("%s/%t/%d/%s", st.Revision, st.Phase == v1alpha1.RolloutComplete, stage, stable)
 }
 
 // routingPolicyEvents enqueues the offices a RoutingPolicy change concerns:
@@ -149,4 +189,20 @@ func routesTo(p *v1alpha1.RoutingPolicy, o *v1alpha1.Office) (explicit, relative
 		}
 	}
 	return explicit, relative
+}
+
+// allRoutingPolicies maps any event to every RoutingPolicy.
+func allRoutingPolicies(c client.Reader) handler.MapFunc {
+	return func(ctx context.Context, _ client.Object) []reconcile.Request {
+		var list v1alpha1.RoutingPolicyList
+		if err := c.List(ctx, &list); err != nil {
+			ctrl.LoggerFrom(ctx).Error(err, "listing routing policies")
+			return nil
+		}
+		reqs := make([]reconcile.Request, len(list.Items))
+		for i := range list.Items {
+			reqs[i] = reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])}
+		}
+		return reqs
+	}
 }
