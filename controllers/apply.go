@@ -7,8 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
-	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -26,6 +24,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
+	"github.com/xinfang/petition-operator/internal/inventory"
+	"github.com/xinfang/petition-operator/internal/ssa"
 	"github.com/xinfang/petition-operator/internal/tenant"
 )
 
@@ -145,14 +145,13 @@ func (a *applier) deleteNamespace(ctx context.Context, office *v1alpha1.Office) 
 // differ from the live state. It returns the inventory of the objects.
 func (a *applier) apply(ctx context.Context, owner *v1alpha1.Office, objs []*unstructured.Unstructured) ([]v1alpha1.ObjectRef, error) {
 	ref := metav1.NewControllerRef(owner, v1alpha1.GroupVersion.WithKind("Office"))
-	inventory := make([]v1alpha1.ObjectRef, 0, len(objs))
-	for _, obj := range objs {
+	inv := inventory.New(objs)
+	for i, obj := range objs {
 		obj.SetOwnerReferences([]metav1.OwnerReference{*ref})
 		if err := stampRendered(obj); err != nil {
 			return nil, err
 		}
-		id := v1alpha1.ObjectRef{APIVersion: obj.GetAPIVersion(), Kind: obj.GetKind(), Namespace: obj.GetNamespace(), Name: obj.GetName()}
-		inventory = append(inventory, id)
+		id := inv[i]
 		if id.Kind == "Namespace" && id.APIVersion == "v1" {
 			created, err := a.claimNamespace(ctx, owner, obj)
 			if err != nil {
@@ -180,7 +179,7 @@ func (a *applier) apply(ctx context.Context, owner *v1alpha1.Office, objs []*uns
 			return nil, fmt.Errorf("applying %s %s/%s: %w", id.Kind, id.Namespace, id.Name, err)
 		}
 	}
-	return inventory, nil
+	return inv, nil
 }
 
 // refused reports an error by which the API server refuses an object as
@@ -263,90 +262,21 @@ func (a *applier) inSync(ctx context.Context, obj *unstructured.Unstructured) (b
 	if err != nil {
 		return false, err
 	}
-	for k, v := range obj.Object {
-		if k == "apiVersion" || k == "kind" {
-			continue
-		}
-		if !contains(liveMap[k], v) {
-			return false, nil
-		}
-	}
-	return true, nil
-}
-
-// contains reports whether live holds every field of want: maps hold want's
-// keys, lists have want's length and hold its items in order, scalars are
-// equal (numbers compared by value).
-func contains(live, want any) bool {
-	switch w := want.(type) {
-	case map[string]any:
-		l, ok := live.(map[string]any)
-		if !ok {
-			return len(w) == 0 && live == nil
-		}
-		for k, v := range w {
-			if !contains(l[k], v) {
-				return false
-			}
-		}
-		return true
-	case []any:
-		l, ok := live.([]any)
-		if !ok || len(l) != len(w) {
-			return len(w) == 0 && live == nil
-		}
-		for i := range w {
-			if !contains(l[i], w[i]) {
-				return false
-			}
-		}
-		return true
-	case int64, float64, int:
-		return number(live) == number(want) && number(live) != nil
-	default:
-		return reflect.DeepEqual(live, want)
-	}
-}
-
-func number(v any) any {
-	switch n := v.(type) {
-	case int64:
-		return float64(n)
-	case int:
-		return float64(n)
-	case int32:
-		return float64(n)
-	case float64:
-		return n
-	}
-	return nil
+	return ssa.InSync(liveMap, obj.Object), nil
 }
 
 // prune deletes what the office's tenant no longer renders: the objects of
 // the old inventory that the new one lacks, and any other object in the
 // tenant namespace that the office controls and the new inventory lacks. The
 // second catches an object applied by a reconcile that stopped (a crash, a
-// lost leader election) before its status recorded the inventory.
+// lost leader election) before its status recorded the inventory. Which
+// objects, and in what order, is inventory.Stale's.
 func (a *applier) prune(ctx context.Context, owner *v1alpha1.Office, namespace string, old, current []v1alpha1.ObjectRef) error {
-	keep := make(map[v1alpha1.ObjectRef]bool, len(current))
-	for _, r := range current {
-		keep[r] = true
-	}
-	stale := make([]v1alpha1.ObjectRef, 0, len(old))
-	for _, r := range old {
-		if !keep[r] {
-			stale = append(stale, r)
-		}
-	}
 	unrecorded, err := a.controlled(ctx, owner, namespace)
 	if err != nil {
 		return err
 	}
-	for _, r := range unrecorded {
-		if !keep[r] && !slices.Contains(stale, r) {
-			stale = append(stale, r)
-		}
-	}
+	stale := inventory.Stale(old, current, unrecorded)
 	for _, r := range stale {
 		u := &unstructured.Unstructured{}
 		u.SetGroupVersionKind(schema.FromAPIVersionAndKind(r.APIVersion, r.Kind))
