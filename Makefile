@@ -49,7 +49,7 @@ generate: $(CONTROLLER_GEN) ## Generate deepcopy code.
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths="./api/..."
 
 .PHONY: verify
-verify: manifests generate fmt tidy ## Fail when generated files, formatting or go.mod are not committed, or a binary is tracked.
+verify: manifests generate fmt tidy ## Fail when generated files, formatting or go.mod are not committed, or git tracks an executable or a large binary (hack/check-binaries.sh).
 	@hack/check-binaries.sh
 	@if [ -n "$$(git status --porcelain -- api config charts controllers go.mod go.sum '*.go')" ]; then \
 		echo "generated files are stale; run 'make manifests generate fmt tidy' and commit:"; \
