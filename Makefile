@@ -49,7 +49,7 @@ generate: $(CONTROLLER_GEN) ## Generate deepcopy code.
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths="./api/..."
 
 .PHONY: verify
-verify: manifests generate fmt tidy ## Fail when generated files, formatting or go.mod are not committed, or a binary is tracked.
+verify: manifests generate fmt tidy ## Fail when generated files, formatting or go.mod are not committed, or git tracks an executable or a large binary (hack/check-binaries.sh).
 	@hack/check-binaries.sh
 	@if [ -n "$$(git status --porcelain -- api config charts controllers go.mod go.sum '*.go')" ]; then \
 		echo "generated files are stale; run 'make manifests generate fmt tidy' and commit:"; \
@@ -80,13 +80,13 @@ controlplane: ## Build (once, then cached under bin/k8s/) etcd, kube-apiserver, 
 nodes: ## Build (once, then cached under bin/nodes/) kube-scheduler and kwok, which run the pods on simulated nodes.
 	@hack/nodes.sh >/dev/null
 
-# Each fuzz target runs this many inputs in `make test` (the seeds always
-# run). A count, not a duration: with a duration, Go 1.26's fuzz coordinator
+# Each fuzz target runs this many inputs in `make test`, after go test ./...
+# has run its seeds (f.Add and testdata/fuzz/) with the other tests. A count, not a duration: with a duration, Go 1.26's fuzz coordinator
 # may report a bare "context deadline exceeded" when the time is up
 # (golang/go#75804, fixed in Go 1.27), which would fail CI for nothing.
 TEST_FUZZTIME ?= 3000x
 .PHONY: test
-test: manifests generate vet controlplane nodes ## Run unit and integration (envtest) tests, then each fuzz target briefly (TEST_FUZZTIME).
+test: manifests generate vet controlplane nodes ## After manifests, generate, vet: go test ./... -race (unit, envtest, e2e on kwok nodes, packaging, corpus, fuzz seeds), then TEST_FUZZTIME (3000x) inputs per fuzz target. Not chaos, benchmarks or long fuzzing.
 	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" NODES_ASSETS="$$(hack/nodes.sh)" $(GO) test ./... -count=1 -race -coverprofile=cover.out
 	$(MAKE) --no-print-directory fuzz FUZZTIME=$(TEST_FUZZTIME)
 
@@ -127,13 +127,13 @@ cluster-down: ## Stop the local control plane and remove its data.
 
 BENCH_ARGS ?=
 .PHONY: bench
-bench: controlplane ## Measure the operator against the API server (test/bench; BENCH_ARGS="--offices 5000"), then the Go benchmarks.
+bench: controlplane ## Build bin/manager and run test/bench: the operator against the API server, 2,000 offices (BENCH_ARGS="--offices 5000"). The Go benchmarks are bench-go.
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(LOCALBIN)/manager ./cmd/manager
 	$(GO) run ./test/bench $(BENCH_ARGS)
 
 .PHONY: bench-go
-bench-go: ## Run the Go benchmarks of the routing compiler, windows and validation at 5,000 offices.
-	$(GO) test ./internal/network/ -run '^$$' -bench . -benchmem
+bench-go: ## Run every Go benchmark of internal/network (routing compiler, windows, validation at 5,000 offices) and internal/tenant (render, patch bombs).
+	$(GO) test ./internal/network/ ./internal/tenant/ -run '^$$' -bench . -benchmem
 
 .PHONY: chaos
 chaos: controlplane nodes ## Run the reliability suite (test/chaos): crashes, failover, API server outage, drift, poison, data safety.

@@ -1,7 +1,7 @@
 // Package v1alpha1 contains the API of petition-operator: the Office,
-// RoutingPolicy, EscalationPolicy and HolidayCalendar kinds of the group
-// petition.xinfang.io, which together declare a city-wide petition (信访)
-// network.
+// RoutingPolicy, EscalationPolicy, HolidayCalendar and TenantDefaults kinds
+// of the group petition.xinfang.io, which together declare a city-wide
+// petition (信访) network.
 //
 // +kubebuilder:object:generate=true
 // +groupName=petition.xinfang.io
