@@ -150,7 +150,7 @@ func webhookMarkers(t *testing.T, root string) []webhookMarker {
 		if err != nil {
 			return err
 		}
-		defer f.Close()
+		defer func() { _ = f.Close() }()
 		s := bufio.NewScanner(f)
 		s.Buffer(nil, 1<<20)
 		for line := 1; s.Scan(); line++ {
