@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
+	"github.com/xinfang/petition-operator/cmd/manager/app/apptest"
 	"github.com/xinfang/petition-operator/internal/network"
 	"github.com/xinfang/petition-operator/internal/testenv"
 )
@@ -27,8 +28,8 @@ const testImage = "ghcr.io/xinfang/petition-desk:test"
 // reconciler, as the operator runs them, without the admission webhooks:
 // these tests also give the reconcilers what the webhooks would refuse.
 func TestMain(m *testing.M) {
-	os.Exit(testenv.Run(m, testenv.OperatorOptions{Reconcilers: true, TenantImage: testImage, NoWebhooks: true, RollOutDeployments: true},
-		func(env *testenv.Env, _ *testenv.Operator) error {
+	os.Exit(apptest.Run(m, apptest.OperatorOptions{Reconcilers: true, TenantImage: testImage, NoWebhooks: true, RollOutDeployments: true},
+		func(env *testenv.Env, _ *apptest.Operator) error {
 			// Tests read through a direct client: what they see is what
 			// the API server stores, not the manager's cache.
 			var err error

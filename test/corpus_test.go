@@ -30,6 +30,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
+	"github.com/xinfang/petition-operator/cmd/manager/app/apptest"
 	"github.com/xinfang/petition-operator/internal/manifests"
 	"github.com/xinfang/petition-operator/internal/testenv"
 	"github.com/xinfang/petition-operator/internal/validate"
@@ -40,7 +41,7 @@ var seed = flag.Uint64("seed", 0, "seed of the order the base network is applied
 var (
 	k8s      client.Client
 	warnings = &testenv.WarningRecorder{}
-	operator *testenv.Operator
+	operator *apptest.Operator
 	root     string
 )
 
@@ -54,7 +55,7 @@ const baseDir = "config/samples"
 // is admission. Without the reconcilers offices get no finalizer, so a
 // case's objects delete at once.
 func TestMain(m *testing.M) {
-	os.Exit(testenv.Run(m, testenv.OperatorOptions{}, func(env *testenv.Env, op *testenv.Operator) error {
+	os.Exit(apptest.Run(m, apptest.OperatorOptions{}, func(env *testenv.Env, op *apptest.Operator) error {
 		root, operator = env.Root, op
 		var err error
 		k8s, err = env.ClientWithWarnings(warnings)

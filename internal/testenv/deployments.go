@@ -24,8 +24,10 @@ type deploymentDriver struct {
 	client client.Client
 }
 
-// setupDeploymentDriver registers the driver with mgr.
-func setupDeploymentDriver(mgr ctrl.Manager) error {
+// AddDeploymentDriver registers with mgr a controller that writes the status
+// of Deployments as kube-controller-manager would, so that tenants roll out
+// and staged rollouts move on in a control plane that runs no controllers.
+func AddDeploymentDriver(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).Named("test-deployment-status").
 		For(&appsv1.Deployment{}).
 		Complete(&deploymentDriver{client: mgr.GetClient()})

@@ -1,7 +1,8 @@
 // Package testenv starts a real control plane (etcd and kube-apiserver built
 // from Go modules by hack/controlplane.sh) with the CRDs of this repository
 // installed, for integration tests. Tests prove behaviour against it, never
-// against a fake client.
+// against a fake client. The operator runs against it in process through
+// cmd/manager/app/apptest, or as its own process through StartManager.
 package testenv
 
 import (
@@ -14,25 +15,18 @@ import (
 
 	"go.uber.org/zap/zapcore"
 
-	"k8s.io/apimachinery/pkg/runtime"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
-	"github.com/xinfang/petition-operator/api/v1alpha1"
+	"github.com/xinfang/petition-operator/internal/kinds"
 )
 
-// Scheme has the built-in kinds and the kinds of this API.
-var Scheme = func() *runtime.Scheme {
-	s := runtime.NewScheme()
-	utilruntime.Must(clientgoscheme.AddToScheme(s))
-	utilruntime.Must(v1alpha1.AddToScheme(s))
-	return s
-}()
+// Scheme has the built-in kinds and the kinds of this API, as the
+// operator's.
+var Scheme = kinds.NewScheme()
 
 // RepoRoot returns the directory of the repository's go.mod.
 func RepoRoot() (string, error) {

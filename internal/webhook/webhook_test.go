@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
+	"github.com/xinfang/petition-operator/cmd/manager/app/apptest"
 	"github.com/xinfang/petition-operator/internal/testenv"
 	"github.com/xinfang/petition-operator/internal/webhook"
 )
@@ -32,8 +33,8 @@ var (
 // and webhooks, the webhooks served over TLS with the operator's own
 // certificate and registered by the operator, as `make run` does.
 func TestMain(m *testing.M) {
-	os.Exit(testenv.Run(m, testenv.OperatorOptions{Reconcilers: true, TenantImage: "ghcr.io/xinfang/petition-desk:test", RollOutDeployments: true},
-		func(e *testenv.Env, _ *testenv.Operator) error {
+	os.Exit(apptest.Run(m, apptest.OperatorOptions{Reconcilers: true, TenantImage: "ghcr.io/xinfang/petition-desk:test", RollOutDeployments: true},
+		func(e *testenv.Env, _ *apptest.Operator) error {
 			env = e
 			var err error
 			k8s, err = e.ClientWithWarnings(warnings)

@@ -29,6 +29,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
+	"github.com/xinfang/petition-operator/cmd/manager/app/apptest"
 	"github.com/xinfang/petition-operator/internal/testenv"
 )
 
@@ -364,7 +365,7 @@ func TestAdmissionPolicyOperator(t *testing.T) {
 		APIGroups: []string{"apps"}, Resources: []string{"deployments/status"}, Verbs: []string{"update"},
 	})
 	testenv.SetLogger()
-	op, err := (&testenv.Env{Environment: env.Environment, Config: cfg, Root: env.Root}).StartOperator(testenv.OperatorOptions{
+	op, err := apptest.StartOperator(cfg, apptest.OperatorOptions{
 		Reconcilers: true, NoWebhooks: true, RollOutDeployments: true, TenantImage: "registry.example/desk:v1",
 	})
 	if err != nil {

@@ -1,0 +1,121 @@
+// Package app assembles petition-operator: the manager with its caches,
+// reconcilers, admission webhooks and their certificate, and probes. The
+// manager command and the tests that run the operator in process build it
+// with New alone, so that what is tested is what runs.
+package app
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/xinfang/petition-operator/controllers"
+	"github.com/xinfang/petition-operator/internal/fields"
+	"github.com/xinfang/petition-operator/internal/kinds"
+)
+
+// Options are what the manager's flags decide, but the API server client's
+// own settings (QPS, burst, user agent), which are the rest.Config's.
+type Options struct {
+	// MetricsBindAddress is the address of the Prometheus metrics
+	// endpoint; "0" disables it.
+	MetricsBindAddress string
+	// MetricsSecure serves metrics over HTTPS, authenticated and
+	// authorized by the API server.
+	MetricsSecure bool
+	// PprofBindAddress is the address of the Go profiler; "0" or empty
+	// disables it.
+	PprofBindAddress string
+	// HealthProbeBindAddress is the address of /healthz and /readyz; "0"
+	// or empty disables them.
+	HealthProbeBindAddress string
+
+	// LeaderElection elects a leader so that only one replica reconciles
+	// at a time; the other fields of leader election apply only with it.
+	LeaderElection          bool
+	LeaderElectionID        string
+	LeaderElectionNamespace string
+	LeaseDuration           time.Duration
+	RenewDeadline           time.Duration
+	RetryPeriod             time.Duration
+
+	// GracefulShutdownTimeout is how long the manager waits for running
+	// reconciles on shutdown; 0 waits for none.
+	GracefulShutdownTimeout time.Duration
+
+	// Reconcilers runs the reconcilers, with Controllers. Without them only
+	// the field indexes the webhooks read by are registered.
+	Reconcilers bool
+	// Controllers configure the reconcilers; Controllers.Shard also scopes
+	// the caches of the tenant kinds.
+	Controllers controllers.Options
+
+	// Webhooks are the admission webhooks and their TLS.
+	Webhooks WebhookOptions
+}
+
+// New returns the operator's manager against cfg, not started: the
+// manager with the operator's scheme and caches, the reconcilers (or only
+// the field indexes), the admission webhooks with what installs their
+// configurations or keeps their CA bundles current, and the health and
+// readiness checks. ctx is that of the controllers' setup; start the
+// manager with the same.
+func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, error) {
+	wh, err := opts.Webhooks.serving()
+	if err != nil {
+		return nil, err
+	}
+	metricsOpts := metricsserver.Options{BindAddress: opts.MetricsBindAddress, SecureServing: opts.MetricsSecure}
+	if opts.MetricsSecure {
+		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                        kinds.NewScheme(),
+		Metrics:                       metricsOpts,
+		HealthProbeBindAddress:        opts.HealthProbeBindAddress,
+		LeaderElection:                opts.LeaderElection,
+		LeaderElectionID:              opts.LeaderElectionID,
+		LeaderElectionNamespace:       opts.LeaderElectionNamespace,
+		LeaderElectionReleaseOnCancel: true,
+		LeaseDuration:                 &opts.LeaseDuration,
+		RenewDeadline:                 &opts.RenewDeadline,
+		RetryPeriod:                   &opts.RetryPeriod,
+		GracefulShutdownTimeout:       &opts.GracefulShutdownTimeout,
+		Cache:                         controllers.CacheOptions(opts.Controllers.Shard),
+		WebhookServer:                 wh.server(),
+		PprofBindAddress:              opts.PprofBindAddress,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating manager: %w", err)
+	}
+
+	if opts.Reconcilers {
+		if err := controllers.Setup(ctx, mgr, opts.Controllers); err != nil {
+			return nil, fmt.Errorf("setting up controllers: %w", err)
+		}
+	} else if err := fields.Register(ctx, mgr.GetFieldIndexer()); err != nil {
+		return nil, err
+	}
+	log := ctrl.Log.WithName("setup")
+	if err := wh.setup(mgr, log); err != nil {
+		return nil, err
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return nil, err
+	}
+	readyz := healthz.Ping
+	if wh.Enabled {
+		// Ready once the webhook server serves TLS.
+		readyz = mgr.GetWebhookServer().StartedChecker()
+	}
+	if err := mgr.AddReadyzCheck("readyz", readyz); err != nil {
+		return nil, err
+	}
+	return mgr, nil
+}

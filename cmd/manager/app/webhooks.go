@@ -1,0 +1,176 @@
+package app
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-logr/logr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
+
+	"github.com/xinfang/petition-operator/internal/certs"
+	petitionwebhook "github.com/xinfang/petition-operator/internal/webhook"
+)
+
+// WebhookOptions are the admission webhooks and their TLS, one field per
+// flag of the manager; the errors name the flags.
+//
+// In a cluster the serving certificate comes from cert-manager (mounted
+// into CertDir, with cert-manager's CA injector filling in the webhook
+// configurations) or, without cert-manager, from the manager itself
+// (SelfSignedHosts). Outside the cluster (make run, make demo, the tests)
+// LocalURL does everything: a self-signed certificate for its host, and
+// webhook configurations that call that URL, removed on exit.
+type WebhookOptions struct {
+	// Enabled serves the admission webhooks (--enable-webhooks).
+	Enabled bool
+	// Port the webhook server listens on (--webhook-port); LocalURL's port
+	// replaces it.
+	Port int
+	// Host the webhook server binds to, empty for all (--webhook-host);
+	// when empty, LocalURL's host if that is an IP.
+	Host string
+	// CertDir holds tls.crt and tls.key (--webhook-cert-dir); empty for
+	// controller-runtime's default.
+	CertDir string
+	// SelfSignedHosts are comma-separated DNS names or IPs of a self-signed
+	// serving certificate in CertDir whose CA the manager puts into the
+	// configurations ValidatingConfig and MutatingConfig
+	// (--webhook-self-signed-hosts).
+	SelfSignedHosts string
+	// LocalURL, https://HOST:PORT, is where the API server reaches a
+	// manager outside the cluster (--webhook-local-url): a self-signed
+	// certificate for HOST in CertDir, and webhook configurations calling
+	// LocalURL, removed on exit.
+	LocalURL string
+	// ValidatingConfig and MutatingConfig name the webhook configurations
+	// whose CA bundle SelfSignedHosts maintains
+	// (--validating-webhook-configuration, --mutating-webhook-configuration).
+	ValidatingConfig string
+	MutatingConfig   string
+	// CARefreshInterval is how often SelfSignedHosts checks the CA bundles
+	// (--webhook-ca-refresh-interval).
+	CARefreshInterval time.Duration
+}
+
+// Validate checks the options as New will use them, without writing the
+// certificate: to report a wrong flag before anything else.
+func (o WebhookOptions) Validate() error {
+	_, err := o.resolve()
+	return err
+}
+
+// webhookServing is what New serves the webhooks with.
+type webhookServing struct {
+	WebhookOptions
+	// hosts of the self-signed certificate; none when it comes from
+	// elsewhere.
+	hosts []string
+	// caBundle is the CA of the self-signed certificate, once written.
+	caBundle []byte
+}
+
+// resolve checks the options and works out the server's host and port and
+// the hosts of a self-signed certificate.
+func (o WebhookOptions) resolve() (webhookServing, error) {
+	s := webhookServing{WebhookOptions: o}
+	if !o.Enabled {
+		if o.LocalURL != "" || o.SelfSignedHosts != "" {
+			return s, fmt.Errorf("--webhook-local-url and --webhook-self-signed-hosts need --enable-webhooks")
+		}
+		return s, nil
+	}
+	hosts := splitList(o.SelfSignedHosts)
+	if o.LocalURL != "" {
+		u, err := url.Parse(o.LocalURL)
+		if err != nil || u.Scheme != "https" || u.Hostname() == "" || u.Port() == "" {
+			return s, fmt.Errorf("--webhook-local-url %q: want https://HOST:PORT", o.LocalURL)
+		}
+		port, err := strconv.Atoi(u.Port())
+		if err != nil {
+			return s, fmt.Errorf("--webhook-local-url %q: %w", o.LocalURL, err)
+		}
+		s.Port = port
+		if s.Host == "" && net.ParseIP(u.Hostname()) != nil {
+			s.Host = u.Hostname()
+		}
+		hosts = append(hosts, u.Hostname())
+	}
+	if len(hosts) > 0 && o.CertDir == "" {
+		return s, fmt.Errorf("--webhook-local-url and --webhook-self-signed-hosts need --webhook-cert-dir")
+	}
+	s.hosts = hosts
+	return s, nil
+}
+
+// serving resolves the options and writes (or reuses) the self-signed
+// certificate, before the manager is created.
+func (o WebhookOptions) serving() (*webhookServing, error) {
+	s, err := o.resolve()
+	if err != nil {
+		return nil, err
+	}
+	if len(s.hosts) == 0 {
+		return &s, nil
+	}
+	ca, err := certs.EnsureServingCert(s.CertDir, s.hosts, time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("webhook serving certificate: %w", err)
+	}
+	s.caBundle = ca
+	return &s, nil
+}
+
+// server returns the webhook server of the manager; nil when webhooks are
+// off.
+func (s *webhookServing) server() webhook.Server {
+	if !s.Enabled {
+		return nil
+	}
+	return webhook.NewServer(webhook.Options{Host: s.Host, Port: s.Port, CertDir: s.CertDir})
+}
+
+// setup registers the webhooks and what keeps their configurations current.
+func (s *webhookServing) setup(mgr ctrl.Manager, log logr.Logger) error {
+	if !s.Enabled {
+		return nil
+	}
+	if err := petitionwebhook.Setup(mgr); err != nil {
+		return err
+	}
+	if s.caBundle == nil {
+		return nil
+	}
+	// Webhook configurations are read and written directly, not cached:
+	// the manager watches no such kind.
+	c, err := client.New(mgr.GetConfig(), client.Options{Scheme: mgr.GetScheme()})
+	if err != nil {
+		return err
+	}
+	if s.LocalURL != "" {
+		if err := mgr.Add(&petitionwebhook.LocalInstaller{Client: c, URL: s.LocalURL, CABundle: s.caBundle,
+			Log: log.WithName("webhooks")}); err != nil {
+			return err
+		}
+	}
+	if s.SelfSignedHosts != "" {
+		return mgr.Add(&certs.CABundleInjector{Client: c, Validating: []string{s.ValidatingConfig}, Mutating: []string{s.MutatingConfig},
+			CABundle: s.caBundle, Interval: s.CARefreshInterval, Log: log.WithName("webhook-ca")})
+	}
+	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
