@@ -58,8 +58,10 @@ type ReceptionWindow struct {
 	Channels []Channel `json:"channels"`
 
 	// weekdays are days of the week or inclusive ranges of them, lowercase,
-	// e.g. "monday:friday" or "saturday". Adjusted working days (调休) count
-	// as Monday to Friday. Empty means every day.
+	// e.g. "monday:friday" or "saturday". An adjusted working day (调休)
+	// matches when the days named cover all of Monday to Friday, and not
+	// a window limited to some weekdays (a first-Wednesday leader
+	// reception stays closed on a make-up Sunday). Empty means every day.
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=7

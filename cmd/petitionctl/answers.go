@@ -97,7 +97,7 @@ func newWindowsCommand(o *options) *cobra.Command {
 		Short: "Show whether an office receives on a channel at an instant, and when it next opens",
 		Long: `windows evaluates the office's reception windows in its time zone, closed on
 the public holidays of its calendar (unless a window says otherwise), with
-adjusted working days counting as Monday to Friday.`,
+adjusted working days opening the windows of every day from Monday to Friday.`,
 		Example: `  petitionctl windows -f config/samples --office zhenping-county --channel Visit --at 2026-10-01T09:00:00+08:00 -o json`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

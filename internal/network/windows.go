@@ -19,11 +19,16 @@ import (
 // any window listing it covers the instant and, unless the window's
 // closedOnHolidays is false, the local date is not a public holiday.
 //
-// Adjusted working days (调休) count as Monday to Friday: on a date the
-// calendar makes a working day, a weekdays field matches when it names any
-// of monday to friday (as a day or within a range). It still matches the
-// date's own weekday too, so a saturday window stays open on an adjusted
-// Saturday.
+// Adjusted working days (调休) count as Monday to Friday for windows that
+// are open on every day from Monday to Friday: on a date the calendar makes
+// a working day, a weekdays field matches when it names all of monday to
+// friday (in days or ranges). A window limited to some weekdays does not
+// open on it: a leader reception on the first Wednesday of the month
+// (weekdays [wednesday], daysOfMonth ["1:7"]) stays closed on a make-up
+// Sunday, since the Sunday stands in for no particular weekday. A weekdays
+// field still matches the date's own weekday, so a saturday window stays
+// open on an adjusted Saturday; a window without weekdays matches every
+// date as before.
 //
 // daysOfMonth follows Alertmanager: a negative day counts from the month's
 // end (-1 is the last day); a range whose start lies beyond the month's end
@@ -328,7 +333,7 @@ func (r *windowRule) coversDay(d *localDay) bool {
 	if r.always {
 		return true
 	}
-	if r.weekdays != 0 && r.weekdays&(1<<d.weekday) == 0 && (!d.adjusted || r.weekdays&mondayToFriday == 0) {
+	if r.weekdays != 0 && r.weekdays&(1<<d.weekday) == 0 && (!d.adjusted || r.weekdays&mondayToFriday != mondayToFriday) {
 		return false
 	}
 	if len(r.daysOfMonth) > 0 && r.dayMask[d.daysInMonth-28]&(1<<d.date.Day()) == 0 {

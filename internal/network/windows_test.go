@@ -365,7 +365,7 @@ func TestOpenAtHolidays(t *testing.T) {
 		{"ordinary weekend", v1alpha1.ChannelVisit, "2026-10-17 14:00", "weekend", "weekend"},
 		{"day after the holiday", v1alpha1.ChannelVisit, "2026-10-08 08:30", "reception", "reception"},
 		{"adjusted Saturday opens monday:friday", v1alpha1.ChannelVisit, "2026-10-10 08:30", "reception", ""},
-		{"adjusted Saturday opens a monday window", v1alpha1.ChannelVisit, "2026-10-10 18:30", "monday-only", ""},
+		{"adjusted Saturday does not open a monday window", v1alpha1.ChannelVisit, "2026-10-10 18:30", "", ""},
 		{"adjusted Saturday keeps its weekend window", v1alpha1.ChannelVisit, "2026-10-10 14:00", "weekend", "weekend"},
 		{"adjusted Saturday opens letters", v1alpha1.ChannelLetter, "2026-10-10 12:00", "letters", ""},
 		{"adjusted Sunday opens monday:friday", v1alpha1.ChannelVisit, "2026-09-20 11:59", "reception", ""},
@@ -752,6 +752,71 @@ func TestNewWindowSetErrors(t *testing.T) {
 			}
 			if ws != nil {
 				t.Errorf("NewWindowSet returned a set with its error")
+			}
+		})
+	}
+}
+
+// TestAdjustedWorkdayOpensOnlyFullWeekWindows: an adjusted working day (调休)
+// opens the windows whose weekdays cover all of Monday to Friday, not those
+// limited to some weekdays. 2026-01-04 is a Sunday worked for New Year
+// (01-01 to 01-03); the first Wednesday of January 2026 is 01-07.
+func TestAdjustedWorkdayOpensOnlyFullWeekWindows(t *testing.T) {
+	cal := winCal(t, []v1alpha1.Holiday{{Name: "元旦", From: "2026-01-01", To: "2026-01-03"}}, "2026-01-04", "2026-10-10")
+	nine := []v1alpha1.TimeRange{hhmm("09:00", "12:00")}
+	named := func(name string, w CompiledWindow) CompiledWindow { w.Name = name; return w }
+	leader := named("leader", visit([]string{"wednesday"}, nine, []string{"1:7"}, nil))
+	leader.Kind = v1alpha1.WindowLeaderReception
+	tests := []struct {
+		name   string
+		window CompiledWindow
+		at     string
+		open   bool
+	}{
+		{"first-Wednesday leader reception stays closed on the make-up Sunday", leader, "2026-01-04 09:30", false},
+		{"first-Wednesday leader reception opens on the first Wednesday", leader, "2026-01-07 09:30", true},
+		{"monday:friday opens on the make-up Sunday", named("reception", visit([]string{"monday:friday"}, nine, nil, nil)), "2026-01-04 09:30", true},
+		{"monday to friday in pieces opens", named("split", visit([]string{"monday:wednesday", "thursday", "friday"}, nine, nil, nil)), "2026-01-04 09:30", true},
+		{"the whole week opens", named("week", visit([]string{"sunday:saturday"}, nine, nil, nil)), "2026-01-04 09:30", true},
+		{"monday:thursday stays closed", named("four", visit([]string{"monday:thursday"}, nine, nil, nil)), "2026-01-04 09:30", false},
+		{"a monday window stays closed", named("monday", visit([]string{"monday"}, nine, nil, nil)), "2026-01-04 09:30", false},
+		{"a sunday window opens on its own weekday", named("sunday", visit([]string{"sunday"}, nine, nil, nil)), "2026-01-04 09:30", true},
+		{"a window without weekdays opens as every day", named("first-week", visit(nil, nine, []string{"1:7"}, nil)), "2026-01-04 09:30", true},
+		{"a tuesday window stays closed on the adjusted Saturday", named("tuesday", visit([]string{"tuesday"}, nine, nil, nil)), "2026-10-10 09:30", false},
+		{"monday:friday opens on the adjusted Saturday", named("reception", visit([]string{"monday:friday"}, nine, nil, nil)), "2026-10-10 09:30", true},
+		{"an ordinary Sunday stays closed", named("reception", visit([]string{"monday:friday"}, nine, nil, nil)), "2026-01-11 09:30", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ws := winSet(t, shanghai, cal, tt.window)
+			open, name := ws.OpenAt(v1alpha1.ChannelVisit, winAt(t, shanghai, tt.at))
+			if open != tt.open || (open && name != tt.window.Name) {
+				t.Errorf("OpenAt(%s) = %v, %q; want %v", tt.at, open, name, tt.open)
+			}
+		})
+	}
+
+	// The search agrees: from the holiday Saturday 01-03, the leader
+	// reception next opens on Wednesday 01-07, the weekday reception on
+	// the make-up Sunday 01-04.
+	searches := []struct {
+		name   string
+		window CompiledWindow
+		from   string
+		want   string
+	}{
+		{"leader reception skips the make-up Sunday", leader, "2026-01-03 12:00", "2026-01-07T09:00:00+08:00"},
+		{"weekday reception opens on the make-up Sunday", named("reception", visit([]string{"monday:friday"}, nine, nil, nil)), "2026-01-03 12:00", "2026-01-04T09:00:00+08:00"},
+		{"a tuesday window skips the adjusted Saturday", named("tuesday", visit([]string{"tuesday"}, nine, nil, nil)), "2026-10-09 12:00", "2026-10-13T09:00:00+08:00"},
+		// The leader reception of February is Wednesday 02-04.
+		{"leader reception after the first Wednesday", leader, "2026-01-07 12:00", "2026-02-04T09:00:00+08:00"},
+	}
+	for _, tt := range searches {
+		t.Run(tt.name, func(t *testing.T) {
+			ws := winSet(t, shanghai, cal, tt.window)
+			next, ok := ws.NextOpening(v1alpha1.ChannelVisit, winAt(t, shanghai, tt.from))
+			if !ok || next.Format(time.RFC3339) != tt.want {
+				t.Errorf("NextOpening(%s) = %s, %v; want %s", tt.from, next.Format(time.RFC3339), ok, tt.want)
 			}
 		})
 	}
