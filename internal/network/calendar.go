@@ -314,13 +314,20 @@ func (c *Calendar) AddAll(t time.Time, limits ...Limit) time.Time {
 	return civil(t)
 }
 
-// Before returns the date l before due, counting working days back for a
-// working-day limit, for reminders (催办). Like Add it skips weeks without
-// holidays or adjusted working days, and holidays, together.
+// Before returns the date l before due, for reminders (催办): a working-day
+// limit counts working days back; a calendar-day limit counts calendar days
+// back and, when it lands on a non-working day, moves to the working day
+// before it, so that a reminder is never due on a holiday or a weekend.
+// Like Add it skips weeks without holidays or adjusted working days, and
+// holidays, together.
 func (c *Calendar) Before(due time.Time, l Limit) time.Time {
 	d := civil(due)
 	if !l.Working {
-		return d.AddDate(0, 0, -l.Days)
+		d = d.AddDate(0, 0, -l.Days)
+		for !c.IsWorkingDay(d) {
+			d = c.holidayRunStart(d).AddDate(0, 0, -1)
+		}
+		return d
 	}
 	for n := 0; n < l.Days; {
 		if weeks := min(c.plainDaysBefore(d)/7, (l.Days-n-1)/5); weeks > 0 {

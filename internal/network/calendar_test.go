@@ -345,7 +345,11 @@ func referenceAdd(c *Calendar, t time.Time, l Limit) time.Time {
 func referenceBefore(c *Calendar, due time.Time, l Limit) time.Time {
 	d := civil(due)
 	if !l.Working {
-		return d.AddDate(0, 0, -l.Days)
+		d = d.AddDate(0, 0, -l.Days)
+		for !c.IsWorkingDay(d) {
+			d = d.AddDate(0, 0, -1)
+		}
+		return d
 	}
 	for n := 0; n < l.Days; {
 		d = d.AddDate(0, 0, -1)

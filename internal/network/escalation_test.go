@@ -11,7 +11,18 @@ import (
 // cn2026 is the State Council's 2026 schedule, as in config/samples.
 func cn2026(t *testing.T) *Calendar {
 	t.Helper()
-	c, err := NewCalendar(&v1alpha1.HolidayCalendarSpec{
+	spec := cn2026Spec()
+	c, err := NewCalendar(&spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// cn2026Spec is the State Council's calendar of 2026, as config/samples has
+// it.
+func cn2026Spec() v1alpha1.HolidayCalendarSpec {
+	return v1alpha1.HolidayCalendarSpec{
 		Holidays: []v1alpha1.Holiday{
 			{Name: "元旦", From: "2026-01-01", To: "2026-01-03"},
 			{Name: "春节", From: "2026-02-15", To: "2026-02-23"},
@@ -22,11 +33,7 @@ func cn2026(t *testing.T) *Calendar {
 			{Name: "国庆节", From: "2026-10-01", To: "2026-10-07"},
 		},
 		Workdays: []v1alpha1.Date{"2026-01-04", "2026-02-14", "2026-02-28", "2026-05-09", "2026-09-20", "2026-10-10"},
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
-	return c
 }
 
 func date(t *testing.T, s string) time.Time {
@@ -220,12 +227,14 @@ func TestStatutoryDeadlines(t *testing.T) {
 	}
 	got := Deadlines(esc, cn2026(t), date(t, "2026-09-16"))
 	want := []StageDeadline{
-		// 09-16 + 15d = 10-01, National Day → 10-08.
-		{Name: "Acceptance", Office: "shifosi-town", Due: "2026-10-08", Reminders: []string{"2026-10-03"}},
+		// 09-16 + 15d = 10-01, National Day → 10-08. The reminder 5d
+		// before, 10-03, is a holiday Saturday: back to Wednesday 09-30.
+		{Name: "Acceptance", Office: "shifosi-town", Due: "2026-10-08", Reminders: []string{"2026-09-30"}},
 		// 10-08 + 60d = 12-07 (Monday); + 90d = 2027-01-06 (Wednesday).
 		{Name: "Handling", Office: "shifosi-town", Due: "2026-12-07", DueWithExtension: "2027-01-06", Reminders: []string{"2026-12-02"}},
-		// 12-07 + 30d + 30d = 2027-02-05 (Friday).
-		{Name: "Review", Office: "zhenping-county", Due: "2027-02-05", Reminders: []string{"2027-01-31"}},
+		// 12-07 + 30d + 30d = 2027-02-05 (Friday). Its reminder, Sunday
+		// 2027-01-31, moves back to Friday 01-29.
+		{Name: "Review", Office: "zhenping-county", Due: "2027-02-05", Reminders: []string{"2027-01-29"}},
 		// 2027-02-05 + 60d = 2027-04-06 (Tuesday).
 		{Name: "ReReview", Office: "nanyang-city", Due: "2027-04-06", Reminders: []string{"2027-04-01"}},
 	}
@@ -284,6 +293,55 @@ func TestNewCalendarRejects(t *testing.T) {
 	for name, tc := range cases {
 		if _, err := NewCalendar(&tc.spec); err == nil || err.Error() != tc.want {
 			t.Errorf("%s: got %v, want %q", name, err, tc.want)
+		}
+	}
+}
+
+// TestRemindersMoveOffNonWorkingDays: a reminder (催办) that falls on a
+// holiday or a weekend moves to the working day before it, across the
+// Mid-Autumn and National Day holidays of 2026 (09-25 to 09-27 and 10-01 to
+// 10-07, with Sunday 09-20 and Saturday 10-10 worked).
+func TestRemindersMoveOffNonWorkingDays(t *testing.T) {
+	cal := cn2026(t)
+	tests := []struct {
+		due    string
+		before Limit
+		cal    *Calendar
+		want   string
+	}{
+		{"2026-10-08", Limit{Days: 5}, cal, "2026-09-30"},                // 10-03 holiday Saturday → Wednesday 09-30
+		{"2026-10-08", Limit{Days: 1}, cal, "2026-09-30"},                // 10-07 holiday Wednesday → 09-30
+		{"2026-10-09", Limit{Days: 3}, cal, "2026-09-30"},                // 10-06 holiday Tuesday → 09-30
+		{"2026-10-12", Limit{Days: 2}, cal, "2026-10-10"},                // 10-10, an adjusted Saturday, stays
+		{"2026-10-12", Limit{Days: 1}, cal, "2026-10-10"},                // Sunday 10-11 → the adjusted Saturday 10-10
+		{"2026-10-14", Limit{Days: 5}, cal, "2026-10-09"},                // Friday 10-09, a working day, stays
+		{"2026-09-28", Limit{Days: 1}, cal, "2026-09-24"},                // Sunday 09-27 of Mid-Autumn → Thursday 09-24
+		{"2026-09-22", Limit{Days: 2}, cal, "2026-09-20"},                // Sunday 09-20 is worked: stays
+		{"2026-10-08", Limit{Days: 2, Working: true}, cal, "2026-09-29"}, // working days back: 09-30, 09-29
+		{"2026-10-08", Limit{Days: 5}, nil, "2026-10-02"},                // without a calendar: Saturday → Friday
+		{"2026-10-05", Limit{Days: 1}, nil, "2026-10-02"},                // without a calendar: Sunday → Friday
+	}
+	for _, tt := range tests {
+		if got := tt.cal.Before(date(t, tt.due), tt.before).Format(time.DateOnly); got != tt.want {
+			t.Errorf("Before(%s, %s) = %s, want %s", tt.due, tt.before, got, tt.want)
+		}
+	}
+
+	// Through Deadlines: a 10d Acceptance and a 5d reminder. Received
+	// 09-23: due 10-03 (holiday) → 10-08; reminder 10-03 → 09-30.
+	// Received 09-28: due 10-08; the same reminder.
+	policy := StatutoryPolicy()
+	policy.Spec.Stages = policy.Spec.Stages[:2]
+	policy.Spec.Stages[0].Limit = "10d"
+	_, _, town := network3()
+	esc, err := ResolveChain(town, []string{"nanyang-city", "zhenping-county", "shifosi-town"}, policy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, received := range []string{"2026-09-23", "2026-09-28"} {
+		got := Deadlines(esc, cal, date(t, received))
+		if got[0].Due != "2026-10-08" || strings.Join(got[0].Reminders, ",") != "2026-09-30" {
+			t.Errorf("received %s: Acceptance %+v", received, got[0])
 		}
 	}
 }
