@@ -271,11 +271,13 @@ func TestGitOpsToolsReadPoliciesAndCalendars(t *testing.T) {
 			{Name: v1alpha1.StageAcceptance, Limit: "15d"}, {Name: v1alpha1.StageHandling, Limit: "60d"},
 		}},
 	}
+	// This year and the next: its coverage does not end within 60 days.
+	year := time.Now().Year()
 	cal := &v1alpha1.HolidayCalendar{
 		ObjectMeta: metav1.ObjectMeta{Name: "gitops-calendar"},
 		Spec: v1alpha1.HolidayCalendarSpec{Holidays: []v1alpha1.Holiday{
-			{Name: "National Day", From: "2026-10-01", To: "2026-10-07"},
-		}},
+			{Name: "National Day", From: v1alpha1.Date(fmt.Sprintf("%d-10-01", year)), To: v1alpha1.Date(fmt.Sprintf("%d-10-07", year))},
+		}, Covers: yearRange(year, year+1)},
 	}
 	bad := &v1alpha1.HolidayCalendar{
 		ObjectMeta: metav1.ObjectMeta{Name: "gitops-feb-30"},
@@ -289,7 +291,7 @@ func TestGitOpsToolsReadPoliciesAndCalendars(t *testing.T) {
 	}{
 		{rp, "1 rules for 0 offices"},
 		{ep, "2 stages accepted"},
-		{cal, "1 holidays over 7 days"},
+		{cal, fmt.Sprintf("1 holidays over 7 days; covers %d-01-01 to %d-12-31", year, year+1)},
 	} {
 		expectReady(t, tc.obj)
 		u := readBack(t, tc.obj)

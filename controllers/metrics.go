@@ -14,6 +14,7 @@ import (
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
+	"github.com/xinfang/petition-operator/internal/network"
 )
 
 // The operator's metrics, beside controller-runtime's (reconciles, work
@@ -47,6 +48,9 @@ var (
 	policyUnresolvedDesc = prometheus.NewDesc("petition_routingpolicy_unresolved_routes",
 		"Routes of a RoutingPolicy whose targets resolve to no office, over every office it selects.",
 		[]string{"policy"}, nil)
+	calendarCoverageEndDesc = prometheus.NewDesc("petition_holiday_calendar_coverage_end_timestamp_seconds",
+		"When a HolidayCalendar's coverage ends: midnight UTC of the first date after the last year it covers; 0 when it covers no year.",
+		[]string{"calendar"}, nil)
 	scrapeErrorDesc = prometheus.NewDesc("petition_metrics_scrape_error",
 		"1 when the operator's cache could not be read for the petition_* gauges of this scrape.",
 		nil, nil)
@@ -97,7 +101,7 @@ var _ prometheus.Collector = &networkCollector{}
 
 func (c *networkCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{officesDesc, officeRulesDesc, officeUnresolvedDesc, tenantsDesc,
-		policyRulesDesc, policyOfficesDesc, policyStageDesc, policyPhaseDesc, policyUnresolvedDesc, scrapeErrorDesc} {
+		policyRulesDesc, policyOfficesDesc, policyStageDesc, policyPhaseDesc, policyUnresolvedDesc, calendarCoverageEndDesc, scrapeErrorDesc} {
 		ch <- d
 	}
 }
@@ -113,6 +117,11 @@ func (c *networkCollector) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	if err := c.reader.List(ctx, &policies, readOnly); err != nil {
+		c.failed(ch, err)
+		return
+	}
+	var calendars v1alpha1.HolidayCalendarList
+	if err := c.reader.List(ctx, &calendars, readOnly); err != nil {
 		c.failed(ch, err)
 		return
 	}
@@ -169,6 +178,20 @@ func (c *networkCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(policyPhaseDesc, prometheus.GaugeValue, v, p.Name, string(phase))
 		}
 		ch <- prometheus.MustNewConstMetric(policyUnresolvedDesc, prometheus.GaugeValue, float64(p.Status.UnresolvedRoutes), p.Name)
+	}
+	for i := range calendars.Items {
+		hc := &calendars.Items[i]
+		// An invalid calendar covers nothing it can be trusted with: its
+		// InvalidDate condition says so, and it has no gauge.
+		cal, err := network.NewCalendar(&hc.Spec)
+		if err != nil {
+			continue
+		}
+		end := 0.0
+		if _, to, ok := cal.Coverage(); ok {
+			end = float64(to.AddDate(0, 0, 1).Unix())
+		}
+		ch <- prometheus.MustNewConstMetric(calendarCoverageEndDesc, prometheus.GaugeValue, end, hc.Name)
 	}
 }
 

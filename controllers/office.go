@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
@@ -40,6 +42,8 @@ type officeReconciler struct {
 	recorder events.EventRecorder
 	applier  *applier
 	opts     Options
+	// now is the clock the CalendarCoverage condition is judged by.
+	now func() time.Time
 }
 
 // setupOfficeController registers the office controller and its watches.
@@ -53,6 +57,7 @@ func setupOfficeController(mgr ctrl.Manager, model *networkModel, opts Options, 
 		recorder: mgr.GetEventRecorder("petition-operator-office"),
 		applier:  &applier{client: mgr.GetClient(), reader: mgr.GetAPIReader(), scheme: mgr.GetScheme()},
 		opts:     opts,
+		now:      opts.now(),
 	}
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("office").
@@ -88,6 +93,9 @@ type officeScope struct {
 	// outcome is the Ready condition to report; nil leaves the status as it
 	// is (a transient error with nothing to say).
 	outcome *Outcome
+	// recheck, if not zero, is when the CalendarCoverage condition may
+	// change if nothing else does.
+	recheck time.Duration
 }
 
 // officePhase is one step of the reconcile. It returns done to end the
@@ -136,6 +144,9 @@ func (r *officeReconciler) commit(ctx context.Context, s *officeScope, err error
 	if s.outcome == nil || s.before == nil {
 		return ctrl.Result{}, err
 	}
+	if s.recheck > 0 && (outcome.RequeueAfter == 0 || s.recheck < outcome.RequeueAfter) {
+		outcome.RequeueAfter = s.recheck
+	}
 	result, serr := commitStatus(ctx, r.client, r.recorder, s.before, s.office, outcome)
 	if err != nil {
 		// Said in status; retried with back-off.
@@ -176,6 +187,9 @@ func (r *officeReconciler) ensureFinalizer(ctx context.Context, s *officeScope) 
 func (r *officeReconciler) compile(ctx context.Context, s *officeScope) (bool, error) {
 	o := s.office
 	o.Status.Children = int32(r.model.index.ChildCount(o.Name))
+	if o.Spec.CalendarRef == "" {
+		apimeta.RemoveStatusCondition(&o.Status.Conditions, v1alpha1.ConditionCalendarCoverage)
+	}
 	c, err := network.Compile(cluster.NewSource(ctx, r.client, r.model.index), o, network.CompileOptions{TenantImage: r.opts.TenantImage})
 	if err != nil {
 		return true, err
@@ -186,6 +200,9 @@ func (r *officeReconciler) compile(ctx context.Context, s *officeScope) (bool, e
 	}
 	o.Status.Path = c.Path
 	o.Status.Namespace = tenant.Namespace(o.Name)
+	if c.Problem == nil {
+		s.recheck = r.observeCoverage(o, &c.Config)
+	}
 	if o.Spec.Suspend {
 		return s.say(Outcome{Ready: metav1.ConditionFalse, Reason: v1alpha1.ReasonSuspended, Idle: true,
 			Message: "spec.suspend is true: the tenant stack is left as it is"}), nil
@@ -199,6 +216,32 @@ func (r *officeReconciler) compile(ctx context.Context, s *officeScope) (bool, e
 	}
 	s.compiled = c
 	return false, nil
+}
+
+// observeCoverage sets the office's CalendarCoverage condition from its
+// compiled configuration (network.OfficeConfig.CalendarCoverage): False,
+// BeyondCoverage, when a deadline of a petition received now falls in a
+// year its calendar does not cover; True, Covered, otherwise; absent when
+// it names no calendar. It returns how long until the answer may change.
+// The condition's message changes only with the answer, so a steady office
+// writes nothing.
+func (r *officeReconciler) observeCoverage(o *v1alpha1.Office, config *network.OfficeConfig) time.Duration {
+	now := r.now()
+	ans, ok, err := config.CalendarCoverage(now)
+	if !ok {
+		apimeta.RemoveStatusCondition(&o.Status.Conditions, v1alpha1.ConditionCalendarCoverage)
+		return 0
+	}
+	cond := metav1.Condition{Type: v1alpha1.ConditionCalendarCoverage, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonCovered,
+		Message: ans.Message, ObservedGeneration: o.Generation}
+	switch {
+	case err != nil:
+		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, v1alpha1.ReasonBeyondCoverage, err.Error()
+	case ans.Beyond:
+		cond.Status, cond.Reason = metav1.ConditionFalse, v1alpha1.ReasonBeyondCoverage
+	}
+	apimeta.SetStatusCondition(&o.Status.Conditions, cond)
+	return untilInstant(now, ans.Next)
 }
 
 // problemOutcome is the outcome of an office that could not be compiled:

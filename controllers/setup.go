@@ -41,6 +41,18 @@ type Options struct {
 	// whole network; the tenant objects carry the office's labels that the
 	// selector names, and the tenant caches hold only the shard's own.
 	Shard labels.Selector
+	// Clock tells the time by which calendar coverage is judged (a
+	// HolidayCalendar's CoverageEnding, an Office's CalendarCoverage); nil
+	// means time.Now.
+	Clock func() time.Time
+}
+
+// now returns the clock of calendar coverage.
+func (o Options) now() func() time.Time {
+	if o.Clock != nil {
+		return o.Clock
+	}
+	return time.Now
 }
 
 // owns reports whether this instance reconciles the office.
@@ -120,7 +132,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	if err := setupEscalationPolicyController(mgr, copts); err != nil {
 		return err
 	}
-	if err := setupHolidayCalendarController(mgr, copts); err != nil {
+	if err := setupHolidayCalendarController(mgr, opts.now(), copts); err != nil {
 		return err
 	}
 	// The built-in objects, created at start; their controllers create them

@@ -173,6 +173,12 @@ var expectedNotReady = map[string]bool{
 	v1alpha1.ReasonRolloutPaused:      true,
 }
 
+// readyWithWarning are the reasons of a Ready=True that still needs someone's
+// attention soon. Their events are Warning.
+var readyWithWarning = map[string]bool{
+	v1alpha1.ReasonCoverageEnding: true,
+}
+
 // recordTransition records an event when the Ready condition changed status
 // or reason.
 func recordTransition[T statusObject](ctx context.Context, rec events.EventRecorder, before, after T) {
@@ -182,7 +188,7 @@ func recordTransition[T statusObject](ctx context.Context, rec events.EventRecor
 		return
 	}
 	eventType := corev1.EventTypeNormal
-	if cur.Status != metav1.ConditionTrue && !expectedNotReady[cur.Reason] {
+	if (cur.Status != metav1.ConditionTrue && !expectedNotReady[cur.Reason]) || (cur.Status == metav1.ConditionTrue && readyWithWarning[cur.Reason]) {
 		eventType = corev1.EventTypeWarning
 	}
 	rec.Eventf(after, nil, eventType, cur.Reason, "Reconcile", "%s", cur.Message)

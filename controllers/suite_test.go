@@ -3,6 +3,7 @@ package controllers_test
 import (
 	"context"
 	"os"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,6 +22,18 @@ import (
 
 var k8s client.Client
 
+// clock is the reconcilers' clock of calendar coverage: the real time, moved
+// by an offset a test may set (and must reset).
+var clock testClock
+
+type testClock struct{ offset atomic.Int64 }
+
+func (c *testClock) now() time.Time { return time.Now().Add(time.Duration(c.offset.Load())) }
+
+// setTo moves the clock so that it reads at now; reset moves it back.
+func (c *testClock) setTo(at time.Time) { c.offset.Store(int64(time.Until(at))) }
+func (c *testClock) reset()             { c.offset.Store(0) }
+
 // testImage is the operator's default tenant image in these tests.
 const testImage = "ghcr.io/xinfang/petition-desk:test"
 
@@ -28,7 +41,8 @@ const testImage = "ghcr.io/xinfang/petition-desk:test"
 // reconciler, as the operator runs them, without the admission webhooks:
 // these tests also give the reconcilers what the webhooks would refuse.
 func TestMain(m *testing.M) {
-	os.Exit(apptest.Run(m, apptest.OperatorOptions{Reconcilers: true, TenantImage: testImage, NoWebhooks: true, RollOutDeployments: true},
+	os.Exit(apptest.Run(m, apptest.OperatorOptions{Reconcilers: true, TenantImage: testImage, NoWebhooks: true, RollOutDeployments: true,
+		Clock: clock.now},
 		func(env *testenv.Env, _ *apptest.Operator) error {
 			// Tests read through a direct client: what they see is what
 			// the API server stores, not the manager's cache.

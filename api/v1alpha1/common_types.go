@@ -17,6 +17,12 @@ const (
 	// ConditionStalled is True when the controller cannot make progress
 	// without a change to the spec or to another object.
 	ConditionStalled = "Stalled"
+	// ConditionCalendarCoverage is an Office's warning that its
+	// HolidayCalendar does not cover every deadline of a petition received
+	// today (False, reason BeyondCoverage); True (reason Covered) when it
+	// does. Absent when the office names no calendar. It does not change
+	// Ready.
+	ConditionCalendarCoverage = "CalendarCoverage"
 )
 
 // Condition reasons shared by every kind.
@@ -58,6 +64,18 @@ const (
 	// ReasonInvalidDate: a date matches the YYYY-MM-DD pattern but does not
 	// exist, e.g. 2026-02-30.
 	ReasonInvalidDate = "InvalidDate"
+	// ReasonCoverageEnding: a HolidayCalendar is Ready, but its coverage
+	// ends within 60 days (or has ended, or it covers no year): deadlines
+	// counted past its last year will be warned about until a calendar of
+	// the next year is applied.
+	ReasonCoverageEnding = "CoverageEnding"
+	// ReasonBeyondCoverage: the CalendarCoverage condition of an office
+	// whose calendar does not cover the deadlines of a petition received
+	// today.
+	ReasonBeyondCoverage = "BeyondCoverage"
+	// ReasonCovered: the CalendarCoverage condition of an office whose
+	// calendar covers the deadlines of a petition received today.
+	ReasonCovered = "Covered"
 	// ReasonRolloutProgressing: a staged rollout is moving through its
 	// stages.
 	ReasonRolloutProgressing = "RolloutProgressing"

@@ -38,6 +38,32 @@ type HolidayCalendarSpec struct {
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=64
 	Workdays []Date `json:"workdays,omitempty"`
+
+	// covers names years the calendar covers besides those holding one of
+	// its dates. A calendar covers whole years: every year that holds a
+	// holiday's from or to or an adjusted working day, and every year from
+	// covers.from's to covers.to's. A year it covers is one whose holidays
+	// and adjusted working days it holds in full; deadlines counted into a
+	// year it does not cover are still counted, as if that year had no
+	// holiday, and warned about. Use it for a year without a date of its
+	// own, or to say that a calendar keeps several years.
+	// +optional
+	Covers *CoverageRange `json:"covers,omitempty"`
+}
+
+// CoverageRange is the range of years a calendar covers, given as dates:
+// the years of from and to and every year between them.
+// +kubebuilder:validation:XValidation:rule="self.from <= self.to",message="to must not be before from"
+// +kubebuilder:validation:XValidation:rule="int(self.to.substring(0, 4)) - int(self.from.substring(0, 4)) < 10",message="covers spans at most 10 years"
+type CoverageRange struct {
+	// from is a date in the first year covered, YYYY-MM-DD (usually its
+	// 1 January).
+	// +required
+	From Date `json:"from"`
+	// to is a date in the last year covered, YYYY-MM-DD (usually its
+	// 31 December).
+	// +required
+	To Date `json:"to"`
 }
 
 // HolidayCalendarStatus is the observed state of a holiday calendar.
@@ -51,6 +77,14 @@ type HolidayCalendarStatus struct {
 	// offices is the number of offices that observe the calendar.
 	// +optional
 	Offices int32 `json:"offices,omitempty"`
+
+	// coverage is the first and the last date the calendar covers: 1
+	// January of the first year it covers and 31 December of the last.
+	// Absent when it covers no year. A year between them that holds no
+	// date and is outside spec.covers is not covered; the Ready condition's
+	// message names it.
+	// +optional
+	Coverage *DateRange `json:"coverage,omitempty"`
 }
 
 // HolidayCalendar lists public holidays and adjusted working days (调休) for
@@ -61,6 +95,7 @@ type HolidayCalendarStatus struct {
 // +kubebuilder:resource:scope=Cluster,shortName=hcal,categories=petition
 // +kubebuilder:printcolumn:name="Holiday Days",type=integer,JSONPath=`.status.holidayDays`
 // +kubebuilder:printcolumn:name="Offices",type=integer,JSONPath=`.status.offices`
+// +kubebuilder:printcolumn:name="Covered Until",type=string,JSONPath=`.status.coverage.to`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type HolidayCalendar struct {

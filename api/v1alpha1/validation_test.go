@@ -180,6 +180,7 @@ func validCalendar(name string) *HolidayCalendar {
 		Spec: HolidayCalendarSpec{
 			Holidays: []Holiday{{Name: "National Day", From: "2026-10-01", To: "2026-10-07"}},
 			Workdays: []Date{"2026-10-10"},
+			Covers:   &CoverageRange{From: "2026-01-01", To: "2035-12-31"},
 		},
 	}
 }
@@ -340,6 +341,14 @@ func TestSchemaRejects(t *testing.T) {
 			"spec.holidays[0].from: Invalid value"},
 		{"duplicate workday", cal(func(c *HolidayCalendar) { c.Spec.Workdays = []Date{"2026-10-10", "2026-10-10"} }),
 			"spec.workdays[1]: Duplicate value"},
+		{"covers backwards", cal(func(c *HolidayCalendar) { c.Spec.Covers = &CoverageRange{From: "2027-01-01", To: "2026-12-31"} }),
+			"spec.covers: Invalid value: to must not be before from"},
+		{"covers eleven years", cal(func(c *HolidayCalendar) { c.Spec.Covers = &CoverageRange{From: "2026-01-01", To: "2036-12-31"} }),
+			"spec.covers: Invalid value: covers spans at most 10 years"},
+		{"covers month 13", cal(func(c *HolidayCalendar) { c.Spec.Covers = &CoverageRange{From: "2026-13-01", To: "2026-12-31"} }),
+			"spec.covers.from: Invalid value"},
+		{"covers without to", cal(func(c *HolidayCalendar) { c.Spec.Covers = &CoverageRange{From: "2026-01-01"} }),
+			"spec.covers.to"},
 	}
 	ctx := context.Background()
 	for _, tc := range cases {

@@ -75,6 +75,8 @@ type Calendar struct {
 	workdays map[time.Time]bool
 	// workdayList is workdays sorted, for counting to skip past.
 	workdayList []time.Time
+	// years are the years the calendar covers, sorted (calendar_coverage.go).
+	years []int
 }
 
 type dateSpan struct{ from, to time.Time }
@@ -107,6 +109,9 @@ func NewCalendar(spec *v1alpha1.HolidayCalendarSpec) (*Calendar, error) {
 			return nil, fmt.Errorf("spec.workdays[%d]: %w", i, err)
 		}
 		c.workdays[t] = true
+	}
+	if err := c.setCoverage(spec); err != nil {
+		return nil, err
 	}
 	c.merged = mergeSpans(c.holidays)
 	for d := range c.workdays {

@@ -55,6 +55,9 @@ type OfficeConfig struct {
 type CompiledCalendar struct {
 	Holidays []v1alpha1.Holiday `json:"holidays,omitempty"`
 	Workdays []v1alpha1.Date    `json:"workdays,omitempty"`
+	// Covers is the calendar's spec.covers: with the years of its dates,
+	// the years it covers (Calendar.Covers).
+	Covers *v1alpha1.CoverageRange `json:"covers,omitempty"`
 }
 
 // Deadlines projects the stage due dates of a petition the office receives
@@ -76,7 +79,7 @@ func (c *OfficeConfig) calendar() (*Calendar, error) {
 	if c.Calendar == nil {
 		return nil, nil
 	}
-	return NewCalendar(&v1alpha1.HolidayCalendarSpec{Holidays: c.Calendar.Holidays, Workdays: c.Calendar.Workdays})
+	return NewCalendar(&v1alpha1.HolidayCalendarSpec{Holidays: c.Calendar.Holidays, Workdays: c.Calendar.Workdays, Covers: c.Calendar.Covers})
 }
 
 // CompiledWindow is a reception window with its defaults resolved.
@@ -132,7 +135,7 @@ func compileCalendar(spec *v1alpha1.HolidayCalendarSpec) *CompiledCalendar {
 	if spec == nil {
 		return nil
 	}
-	return &CompiledCalendar{Holidays: spec.Holidays, Workdays: spec.Workdays}
+	return &CompiledCalendar{Holidays: spec.Holidays, Workdays: spec.Workdays, Covers: spec.Covers}
 }
 
 // Hash returns the first 16 hex digits of the SHA-256 of v's JSON.

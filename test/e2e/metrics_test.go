@@ -48,6 +48,10 @@ func TestMetricsEventsAndLogs(t *testing.T) {
 				},
 			},
 		},
+		&v1alpha1.HolidayCalendar{
+			ObjectMeta: metav1.ObjectMeta{Name: "m-cn-2026"},
+			Spec:       v1alpha1.HolidayCalendarSpec{Holidays: []v1alpha1.Holiday{{Name: "国庆节", From: "2026-10-01", To: "2026-10-07"}}},
+		},
 	)
 	// Broken: its namespace was made by someone else, so the office is
 	// Stalled with NamespaceConflict (a bad patch no longer gets past
@@ -117,6 +121,9 @@ func TestMetricsEventsAndLogs(t *testing.T) {
 		g.Expect(testenv.Sum(families, "petition_reconcile_errors_total", map[string]string{"controller": "office", "reason": v1alpha1.ReasonNamespaceConflict})).
 			To(BeNumerically(">=", 1))
 		g.Expect(testenv.Sum(families, "petition_metrics_scrape_error", nil)).To(Equal(0.0))
+		// 2027-01-01T00:00:00Z: the first date after the calendar's year.
+		g.Expect(testenv.Sum(families, "petition_holiday_calendar_coverage_end_timestamp_seconds", map[string]string{"calendar": "m-cn-2026"})).
+			To(Equal(1798761600.0))
 		g.Expect(testenv.Sum(families, "controller_runtime_reconcile_total", map[string]string{"controller": "office"})).To(BeNumerically(">", 0))
 		// What the docs and the chart's dashboard name is on the endpoint.
 		for _, name := range documentedMetrics(t) {

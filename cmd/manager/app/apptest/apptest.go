@@ -50,6 +50,9 @@ type OperatorOptions struct {
 	// kube-controller-manager would (testenv.AddDeploymentDriver), so that
 	// tenants roll out and staged rollouts move on.
 	RollOutDeployments bool
+	// Clock, if set, is the reconcilers' clock of calendar coverage
+	// (controllers.Options.Clock).
+	Clock func() time.Time
 }
 
 // Run is the TestMain of a package whose tests need the control plane and
@@ -95,7 +98,7 @@ func StartOperator(cfg *rest.Config, opts OperatorOptions) (*Operator, error) {
 		// controller-runtime's default, which the flag's matches.
 		GracefulShutdownTimeout: 30 * time.Second,
 		Reconcilers:             opts.Reconcilers,
-		Controllers:             controllers.Options{TenantImage: opts.TenantImage, IngressNamespace: "ingress-nginx"},
+		Controllers:             controllers.Options{TenantImage: opts.TenantImage, IngressNamespace: "ingress-nginx", Clock: opts.Clock},
 	}
 	var certDir string
 	if !opts.NoWebhooks {
