@@ -123,7 +123,7 @@ func (c *OfficeConfig) deadlines(cal *Calendar, q DeadlineQuery) (DeadlineAnswer
 	note := func(stage v1alpha1.StageName, field string, t time.Time) string {
 		date := t.Format(time.DateOnly)
 		if !cal.Covers(t) {
-			ans.Warnings = append(ans.Warnings, fmt.Sprintf("%s.%s %s: HolidayCalendar %s does not cover %d; the date is counted without its holidays and adjusted working days",
+			ans.Warnings = append(ans.Warnings, fmt.Sprintf("%s.%s %s: HolidayCalendar %s does not cover %d; counted as if it had no holidays",
 				stage, field, date, c.CalendarRef, t.Year()))
 		}
 		return date

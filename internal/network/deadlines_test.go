@@ -218,7 +218,7 @@ func TestCoverageWarningSaysWhy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "Review.due 2027-02-05: HolidayCalendar cn-2026 does not cover 2027; the date is counted without its holidays and adjusted working days"
+	want := "Review.due 2027-02-05: HolidayCalendar cn-2026 does not cover 2027; counted as if it had no holidays"
 	if ans.Warnings[2] != want {
 		t.Errorf("warning = %q, want %q", ans.Warnings[2], want)
 	}
