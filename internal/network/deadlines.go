@@ -46,6 +46,13 @@ type DeadlineAnswer struct {
 	Warnings []string `json:"warnings"`
 }
 
+// NoChainError says the configuration holds no escalation chain.
+type NoChainError struct{ Office string }
+
+func (e *NoChainError) Error() string {
+	return fmt.Sprintf("office %s has no escalation chain", e.Office)
+}
+
 // plannedStage is a stage of an answer with the reminders of the chain it
 // comes from.
 type plannedStage struct {
@@ -59,7 +66,7 @@ type plannedStage struct {
 // petition).
 func (c *OfficeConfig) plan(q DeadlineQuery) (string, []plannedStage, []string, error) {
 	if c.Escalation == nil {
-		return "", nil, nil, fmt.Errorf("office %s has no escalation chain", c.Office)
+		return "", nil, nil, &NoChainError{Office: c.Office}
 	}
 	handler := c.Office
 	allStages := true
