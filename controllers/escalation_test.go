@@ -21,7 +21,11 @@ func chain(g Gomega, o *v1alpha1.Office) []string {
 		if s.WorkingDays {
 			unit = "wd"
 		}
-		out = append(out, s.Stage+"@"+s.Office+"/"+itoa(s.LimitDays)+unit)
+		body := s.Office
+		if s.External != "" {
+			body = "[" + s.External + "]"
+		}
+		out = append(out, s.Stage+"@"+body+"/"+itoa(s.LimitDays)+unit)
 	}
 	return out
 }
@@ -74,16 +78,18 @@ func TestChainFollowsTheHierarchy(t *testing.T) {
 	g.Eventually(func(g Gomega) {
 		g.Expect(chain(g, town)).To(Equal([]string{
 			"Acceptance@esc-town/15d", "Handling@esc-town/60d", "Review@esc-county/30d", "ReReview@esc-city/30d"}))
+		// The City never reviews itself: it names nothing above it.
 		g.Expect(chain(g, city)).To(Equal([]string{
-			"Acceptance@esc-city/15d", "Handling@esc-city/60d", "Review@esc-city/30d", "ReReview@esc-city/30d"}))
+			"Acceptance@esc-city/15d", "Handling@esc-city/60d", "Review@[above esc-city]/30d", "ReReview@[2 levels above esc-city]/30d"}))
 	}).WithTimeout(20 * time.Second).Should(Succeed())
 
 	// The compiled configuration carries the same chain, and projects the
 	// statutory dates.
 	cfg := compiledConfig(g, "esc-town")
 	g.Expect(cfg.Escalation.Supervisor).To(Equal("esc-county"))
-	got, err := cfg.Deadlines(time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC))
+	ans, err := cfg.Deadlines(network.DeadlineQuery{Received: time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)})
 	g.Expect(err).NotTo(HaveOccurred())
+	got := ans.Stages
 	// 03-02 + 15d = 03-17 (Tuesday); + 60d = 05-16 (Saturday) → 05-18.
 	g.Expect(got[0].Due).To(Equal("2026-03-17"))
 	g.Expect(got[1].Due).To(Equal("2026-05-18"))
@@ -127,9 +133,9 @@ func TestPolicyAndCalendarChangesReachTheirOffices(t *testing.T) {
 	cfg := compiledConfig(g, "pol-city")
 	g.Expect(cfg.Calendar.Workdays).To(ConsistOf(v1alpha1.Date("2026-10-10")))
 	// 09-29 + 5wd: 09-30, 10-08, 10-09, 10-10 (adjusted), 10-12.
-	got, err := cfg.Deadlines(time.Date(2026, 9, 29, 0, 0, 0, 0, time.UTC))
+	ans, err := cfg.Deadlines(network.DeadlineQuery{Received: time.Date(2026, 9, 29, 0, 0, 0, 0, time.UTC)})
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(got[0].Due).To(Equal("2026-10-12"))
+	g.Expect(ans.Stages[0].Due).To(Equal("2026-10-12"))
 
 	// A policy edit reaches the office that uses it, and not the bystander.
 	g.Expect(k8s.Get(ctx, key("", bystander.Name), bystander)).To(Succeed())
@@ -151,7 +157,7 @@ func TestPolicyAndCalendarChangesReachTheirOffices(t *testing.T) {
 	g.Expect(apierrors.IsNotFound(k8s.Get(ctx, key("", "nothing"), &v1alpha1.Office{}))).To(BeTrue())
 }
 
-// TestCLIStatusAndDeskAgree: for offices and receipt dates, the chain in
+// TestCLIStatusAndDeskAgree: for offices, petitions and dates, the chain in
 // status, the dates the desk computes from its ConfigMap, and the dates
 // petitionctl computes from the cluster's objects are the same.
 func TestCLIStatusAndDeskAgree(t *testing.T) {
@@ -164,39 +170,159 @@ func TestCLIStatusAndDeskAgree(t *testing.T) {
 		},
 	}
 	city := office("agree-city", v1alpha1.LevelCity, "")
+	city.Spec.Escalation.Above = []v1alpha1.ExternalBody{{DisplayName: "江苏省人民政府信访局"}, {DisplayName: "国家信访局"}}
 	county := office("agree-county", v1alpha1.LevelCounty, "agree-city")
 	dept := office("agree-dept", v1alpha1.LevelDepartment, "agree-county")
-	for _, o := range []*v1alpha1.Office{city, county, dept} {
+	cityDept := office("agree-city-dept", v1alpha1.LevelDepartment, "agree-city")
+	cityDept.Spec.Department = "NaturalResources"
+	// The county sends wage cases to its department, land cases to the
+	// City's.
+	county.Spec.Routing.Rules = []v1alpha1.RoutingRule{
+		{Name: "wages", Match: v1alpha1.RouteMatch{Categories: []string{"wage-arrears"}}, RouteTo: v1alpha1.RouteTarget{Department: "HumanResources"}},
+		{Name: "land", Match: v1alpha1.RouteMatch{Categories: []string{"land-acquisition"}}, RouteTo: v1alpha1.RouteTarget{Office: "agree-city-dept"}},
+	}
+	offices := []*v1alpha1.Office{city, county, dept, cityDept}
+	for _, o := range offices {
 		o.Spec.CalendarRef = "agree-2026"
 	}
-	create(t, calendar, city, county, dept)
-	for _, o := range []*v1alpha1.Office{city, county, dept} {
+	create(t, calendar, city, county, dept, cityDept)
+	for _, o := range offices {
 		expectReady(t, o)
 	}
 
 	snapshot := clusterSnapshot(g)
-
-	for _, o := range []*v1alpha1.Office{city, county, dept} {
+	petitions := []*network.Petition{nil,
+		{Category: "wage-arrears", Type: v1alpha1.PetitionAppeal}, {Category: "land-acquisition", Type: v1alpha1.PetitionAppeal},
+		{Category: "land-acquisition", Type: v1alpha1.PetitionReport}, {Category: "pensions", Type: v1alpha1.PetitionInquiry, Channel: v1alpha1.ChannelVisit}}
+	replied := time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)
+	for _, o := range offices {
 		desk := compiledConfig(g, o.Name)
 		cli, err := snapshot.OfficeConfig(o.Name)
 		g.Expect(err).NotTo(HaveOccurred())
 		g.Expect(k8s.Get(ctx, key("", o.Name), o)).To(Succeed())
+		g.Expect(o.Status.Escalation).To(HaveLen(len(desk.Escalation.Steps)), o.Name)
 		for i, step := range desk.Escalation.Steps {
 			g.Expect(o.Status.Escalation[i].Office).To(Equal(step.Office), o.Name)
+			g.Expect(o.Status.Escalation[i].External).To(Equal(step.External), o.Name)
 			g.Expect(o.Status.Escalation[i].LimitDays).To(BeEquivalentTo(step.Limit.Days), o.Name)
 		}
-		for _, day := range []string{"2026-02-10", "2026-09-16", "2026-09-30", "2026-12-31"} {
+		for _, day := range []string{"2026-02-10", "2026-08-03", "2026-09-16", "2026-09-30", "2026-12-31"} {
 			received, _ := time.Parse(time.DateOnly, day)
-			fromDesk, err := desk.Deadlines(received)
-			g.Expect(err).NotTo(HaveOccurred())
-			fromCLI, err := cli.Deadlines(received)
-			g.Expect(err).NotTo(HaveOccurred())
-			g.Expect(fromCLI).To(Equal(fromDesk), o.Name+" "+day)
+			for _, p := range petitions {
+				for _, r := range []*time.Time{nil, &replied} {
+					if r != nil && received.After(*r) {
+						continue
+					}
+					q := network.DeadlineQuery{Received: received, Petition: p, Replied: r}
+					fromDesk, err := desk.Deadlines(q)
+					g.Expect(err).NotTo(HaveOccurred())
+					fromCLI, err := cli.Deadlines(q)
+					g.Expect(err).NotTo(HaveOccurred())
+					g.Expect(fromCLI).To(Equal(fromDesk), "%s %s %+v", o.Name, day, p)
+					if p == nil {
+						// status.escalation is the chain of the petitions
+						// the office handles itself.
+						g.Expect(fromDesk.Handler).To(Equal(o.Name))
+						for i, s := range fromDesk.Stages {
+							g.Expect(s.Office).To(Equal(o.Status.Escalation[i].Office))
+							g.Expect(s.External).To(Equal(o.Status.Escalation[i].External))
+						}
+					}
+				}
+			}
 		}
 	}
-	// The department's Review is at the county, its ReReview at the city.
-	g.Expect(dept.Status.Escalation[2].Office).To(Equal("agree-county"))
-	g.Expect(dept.Status.Escalation[3].Office).To(Equal("agree-city"))
+	// The department's Review is at the county, its ReReview at the city;
+	// the county's ReReview and the City's Review are above the City.
+	g.Expect(chain(g, dept)).To(Equal([]string{"Acceptance@agree-dept/15d", "Handling@agree-dept/60d", "Review@agree-county/30d", "ReReview@agree-city/30d"}))
+	g.Expect(chain(g, county)).To(ContainElement("ReReview@[江苏省人民政府信访局]/30d"))
+	g.Expect(chain(g, city)).To(Equal([]string{"Acceptance@agree-city/15d", "Handling@agree-city/60d",
+		"Review@[江苏省人民政府信访局]/30d", "ReReview@[国家信访局]/30d"}))
+
+	// A land Appeal the county receives: Acceptance at the county, the rest
+	// at the City's department and above. 08-03 + 15d = 08-18; + 60d =
+	// 10-17 (Saturday) → 10-19. Replied 09-01: request by + 30d = 10-01,
+	// National Day → 10-08; due + 30d = 11-07 (Saturday) → 11-09. ReReview:
+	// request by 12-09, due 2027-01-08 — beyond the calendar, warned.
+	countyConfig := compiledConfig(g, "agree-county")
+	ans, err := countyConfig.Deadlines(network.DeadlineQuery{Received: time.Date(2026, 8, 3, 0, 0, 0, 0, time.UTC),
+		Petition: &network.Petition{Category: "land-acquisition", Type: v1alpha1.PetitionAppeal}, Replied: &replied})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(ans.Handler).To(Equal("agree-city-dept"))
+	var lines []string
+	for _, s := range ans.Stages {
+		lines = append(lines, string(s.Name)+" "+s.Office+" "+s.External+" "+s.RequestBy+" "+s.Due)
+	}
+	g.Expect(lines).To(Equal([]string{"Acceptance agree-county   2026-08-18", "Handling agree-city-dept   2026-10-19",
+		"Review agree-city  2026-10-08 2026-11-09", "ReReview  江苏省人民政府信访局 2026-12-09 2027-01-08"}))
+	g.Expect(ans.Warnings).To(HaveLen(2))
+	g.Expect(ans.Warnings[0]).To(HavePrefix("ReReview.due 2027-01-08: HolidayCalendar agree-2026 does not cover 2027"))
+}
+
+// TestHandlerChainsFollowTheirOffices: the chains an office's configuration
+// holds for the offices it routes to follow those offices' policies, places
+// and the bodies their City names.
+func TestHandlerChainsFollowTheirOffices(t *testing.T) {
+	g := NewWithT(t)
+	grand := &v1alpha1.EscalationPolicy{ObjectMeta: metav1.ObjectMeta{Name: "hc-grand"}, Spec: network.StatutoryPolicy().Spec}
+	grand.Spec.Stages[2].Handler = v1alpha1.HandlerGrandparent
+	city := office("hc-city", v1alpha1.LevelCity, "")
+	city.Spec.Escalation.Above = []v1alpha1.ExternalBody{{DisplayName: "省信访局"}}
+	county := office("hc-county", v1alpha1.LevelCounty, "hc-city")
+	town := office("hc-town", v1alpha1.LevelTownship, "hc-county")
+	town.Spec.Routing.Rules = []v1alpha1.RoutingRule{{Name: "wages", Match: v1alpha1.RouteMatch{Categories: []string{"wage-arrears"}},
+		RouteTo: v1alpha1.RouteTarget{Office: "hc-dept"}}}
+	dept := office("hc-dept", v1alpha1.LevelDepartment, "hc-county")
+	dept.Spec.Escalation.PolicyRef = "hc-grand"
+	create(t, grand, city, county, town, dept)
+	expectReady(t, town)
+	expectReady(t, dept)
+	handler := func(g Gomega) string {
+		h, ok := compiledConfig(g, "hc-town").Handlers["hc-dept"]
+		g.Expect(ok).To(BeTrue())
+		out := h.Policy + ":"
+		for _, s := range h.Steps {
+			out += " " + string(s.Stage) + "@" + s.Office + s.External
+		}
+		if h.Warning != "" {
+			out += " (" + h.Warning + ")"
+		}
+		return out
+	}
+	// Review two levels up (the City), ReReview above it.
+	g.Eventually(handler).WithTimeout(20 * time.Second).Should(Equal("hc-grand: Handling@hc-dept Review@hc-city ReReview@省信访局"))
+	// The town's own chain stays in the network; the county's ReReview is
+	// above the City.
+	g.Expect(chain(g, town)).To(Equal([]string{"Acceptance@hc-town/15d", "Handling@hc-town/60d", "Review@hc-county/30d", "ReReview@hc-city/30d"}))
+	g.Expect(chain(g, county)).To(ContainElement("ReReview@[省信访局]/30d"))
+
+	// The handler's policy changes: the town's configuration follows.
+	update(t, grand, func(p *v1alpha1.EscalationPolicy) { p.Spec.Stages[2].Handler = v1alpha1.HandlerParent })
+	g.Eventually(handler).WithTimeout(20 * time.Second).Should(Equal("hc-grand: Handling@hc-dept Review@hc-county ReReview@hc-city"))
+
+	// The handler names a policy that does not exist: it stops, and the
+	// town counts its petitions with the statutory policy, warned.
+	update(t, dept, func(o *v1alpha1.Office) { o.Spec.Escalation.PolicyRef = "hc-nowhere" })
+	expectNotReady(t, dept, v1alpha1.ReasonPolicyMissing, v1alpha1.ConditionReconciling)
+	g.Eventually(handler).WithTimeout(20 * time.Second).Should(Equal(`statutory-2022: Handling@hc-dept Review@hc-county ReReview@hc-city (office hc-dept names EscalationPolicy "hc-nowhere", which does not exist: the statutory policy statutory-2022 applies to its petitions)`))
+	expectReady(t, town)
+
+	// The handler moves under the City: its ReReview leaves the network.
+	update(t, dept, func(o *v1alpha1.Office) { o.Spec.Escalation.PolicyRef = ""; o.Spec.Parent = "hc-city" })
+	g.Eventually(handler).WithTimeout(20 * time.Second).Should(Equal("statutory-2022: Handling@hc-dept Review@hc-city ReReview@省信访局"))
+
+	// The City renames the body above it: the county's status and the
+	// town's configuration follow.
+	update(t, city, func(o *v1alpha1.Office) { o.Spec.Escalation.Above[0].DisplayName = "河南省信访局" })
+	g.Eventually(handler).WithTimeout(20 * time.Second).Should(Equal("statutory-2022: Handling@hc-dept Review@hc-city ReReview@河南省信访局"))
+	g.Eventually(func(g Gomega) []string { return chain(g, county) }).WithTimeout(20 * time.Second).Should(ContainElement("ReReview@[河南省信访局]/30d"))
+
+	// Only a City names the bodies above the network.
+	bad := office("hc-bad-county", v1alpha1.LevelCounty, "hc-city")
+	bad.Spec.Escalation.Above = []v1alpha1.ExternalBody{{DisplayName: "省信访局"}}
+	err := k8s.Create(ctx, bad)
+	g.Expect(apierrors.IsInvalid(err)).To(BeTrue(), "%v", err)
+	g.Expect(err.Error()).To(ContainSubstring("escalation.above names the bodies above the network and is allowed only on a City"))
 }
 
 func TestPoliciesAndCalendarsCountTheirOffices(t *testing.T) {

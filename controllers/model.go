@@ -94,6 +94,8 @@ func (e *officeEvents) Update(ctx context.Context, evt event.UpdateEvent, q work
 		enqueue(q, routeTargetsOf(ctx, e.reader, e.model.index, old))
 		enqueue(q, routeTargetsOf(ctx, e.reader, e.model.index, cur))
 	}
+	// The chains of the offices that route to it (handlers.go).
+	enqueue(q, escalationDependents(ctx, e.reader, e.model.index, old, cur))
 	e.model.publish(ctx, old, cur)
 }
 

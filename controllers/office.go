@@ -65,10 +65,10 @@ func setupOfficeController(mgr ctrl.Manager, model *networkModel, opts Options, 
 		Watches(&v1alpha1.RoutingPolicy{}, &routingPolicyEvents{index: model.index}).
 		// The default tenant image, where its rollout stands, and the limits.
 		Watches(&v1alpha1.TenantDefaults{}, &tenantDefaultsEvents{index: model.index}).
-		// A policy or calendar change reaches the offices that use it, and
-		// only those. A change of their status (the count of offices that
+		// A policy or calendar change reaches the offices that use it (and,
+		// for a policy, those that route to them), and only those. A change of their status (the count of offices that
 		// use them) concerns no office.
-		Watches(&v1alpha1.EscalationPolicy{}, handler.EnqueueRequestsFromMapFunc(r.referring(fields.OfficePolicy)),
+		Watches(&v1alpha1.EscalationPolicy{}, handler.EnqueueRequestsFromMapFunc(r.usersAndRouters),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&v1alpha1.HolidayCalendar{}, handler.EnqueueRequestsFromMapFunc(r.referring(fields.OfficeCalendar)),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
@@ -360,7 +360,8 @@ func routingStatus(t *network.RoutingTable) (*v1alpha1.OfficeRoutingStatus, erro
 func statusChain(esc *network.Escalation) []v1alpha1.EscalationStep {
 	steps := make([]v1alpha1.EscalationStep, len(esc.Steps))
 	for i, s := range esc.Steps {
-		steps[i] = v1alpha1.EscalationStep{Stage: string(s.Stage), Office: s.Office, LimitDays: int32(s.Limit.Days), WorkingDays: s.Limit.Working}
+		steps[i] = v1alpha1.EscalationStep{Stage: string(s.Stage), Office: s.Office, External: s.External,
+			LimitDays: int32(s.Limit.Days), WorkingDays: s.Limit.Working}
 	}
 	return steps
 }

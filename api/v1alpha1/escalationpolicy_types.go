@@ -23,13 +23,17 @@ const (
 	StageReReview   StageName = "ReReview"
 )
 
-// Handler says which office handles an escalation stage, relative to the
-// office that received the petition.
+// Handler says which office handles an escalation stage. Acceptance is
+// counted from the office that received the petition; Handling, Review and
+// ReReview from the office that handles it (its route target).
 // +kubebuilder:validation:Enum=Self;Parent;Grandparent;Supervisor
 type Handler string
 
-// The handlers of an escalation stage. Where the chain runs past the City it
-// stops there (终结).
+// The handlers of an escalation stage: the office itself, its parent, its
+// grandparent (past the City: the bodies of the City's
+// spec.escalation.above) or its supervisor. A Review or ReReview is always
+// handled above the body of the stage before it: no body reviews its own
+// decision.
 const (
 	HandlerSelf        Handler = "Self"
 	HandlerParent      Handler = "Parent"

@@ -141,6 +141,26 @@ type OfficeEscalation struct {
 	// Defaults to the parent.
 	// +optional
 	Supervisor OfficeName `json:"supervisor,omitempty"`
+
+	// above names the bodies above the network, nearest first, e.g. the
+	// provincial and the national petition bureau: a Review (复查) or
+	// ReReview (复核) that runs past the City goes to them. Only a City may
+	// name them. A level above the City that is not named is shown as
+	// "above <city>".
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=4
+	Above []ExternalBody `json:"above,omitempty"`
+}
+
+// ExternalBody is a body above the petition network, outside it: it has no
+// Office and no desk.
+type ExternalBody struct {
+	// displayName is the body's name, e.g. 江苏省人民政府信访局.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=128
+	DisplayName string `json:"displayName"`
 }
 
 // PatchTarget selects the rendered objects a tenant patch applies to. Every
@@ -241,6 +261,7 @@ type OfficeTenant struct {
 // OfficeSpec declares one office of the petition network.
 // +kubebuilder:validation:XValidation:rule="self.level == 'City' ? !has(self.parent) : has(self.parent)",message="a City has no parent; every other level needs one"
 // +kubebuilder:validation:XValidation:rule="self.level == 'Department' ? has(self.department) : !has(self.department)",message="department is required for level Department and not allowed for other levels"
+// +kubebuilder:validation:XValidation:rule="self.level == 'City' || !has(self.escalation) || !has(self.escalation.above)",message="escalation.above names the bodies above the network and is allowed only on a City"
 type OfficeSpec struct {
 	// level is the office's tier: City, County, Township or Department.
 	// +required
@@ -310,8 +331,14 @@ type OfficeSpec struct {
 type EscalationStep struct {
 	// stage is the name of the escalation stage.
 	Stage string `json:"stage"`
-	// office handles the stage.
+	// office handles the stage; empty when a body above the network does
+	// (external).
 	Office string `json:"office"`
+	// external names the body above the network that handles the stage:
+	// a displayName of the City's spec.escalation.above, or "above <city>".
+	// +optional
+	// +kubebuilder:validation:MaxLength=160
+	External string `json:"external,omitempty"`
 	// limitDays is the stage's time limit in days.
 	LimitDays int32 `json:"limitDays"`
 	// workingDays is true when limitDays counts working days only.

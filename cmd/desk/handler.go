@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -148,30 +149,55 @@ func checkBounds(c *network.OfficeConfig) error {
 		}
 	}
 	if e := c.Escalation; e != nil {
-		if n := len(e.Steps); n > maxStages {
-			return fmt.Errorf("escalation.stages: %d stages, at most %d", n, maxStages)
+		if err := checkChain("escalation", e); err != nil {
+			return err
 		}
-		if n := len(e.Reminders); n > maxReminders {
-			return fmt.Errorf("escalation.reminders: %d reminders, at most %d", n, maxReminders)
+	}
+	// One handler per rule at most: the offices the rules route to.
+	rules := 0
+	if c.Routing != nil {
+		rules = len(c.Routing.Rules)
+	}
+	if n := len(c.Handlers); n > rules {
+		return fmt.Errorf("handlers: %d handlers, more than the %d routing rules", n, rules)
+	}
+	for name, h := range c.Handlers {
+		if h == nil {
+			return fmt.Errorf("handlers[%s]: null", network.Quote(name))
 		}
-		type limit struct {
-			field string
-			l     *network.Limit
+		if err := checkChain(fmt.Sprintf("handlers[%s]", network.Quote(name)), &h.Escalation); err != nil {
+			return err
 		}
-		var limits []limit
-		for i := range e.Steps {
-			s := &e.Steps[i]
-			limits = append(limits, limit{fmt.Sprintf("escalation.stages[%d].limit", i), &s.Limit},
-				limit{fmt.Sprintf("escalation.stages[%d].requestWindow", i), s.RequestWindow},
-				limit{fmt.Sprintf("escalation.stages[%d].extension", i), s.Extension})
-		}
-		for i := range e.Reminders {
-			limits = append(limits, limit{fmt.Sprintf("escalation.reminders[%d]", i), &e.Reminders[i]})
-		}
-		for _, x := range limits {
-			if x.l != nil && (x.l.Days < 0 || x.l.Days > maxLimitDays) {
-				return fmt.Errorf("%s: %d days, want 0 to %d", x.field, x.l.Days, maxLimitDays)
-			}
+	}
+	return nil
+}
+
+// checkChain refuses a chain with more stages or reminders, or longer
+// limits, than the API admits; field names it.
+func checkChain(field string, e *network.Escalation) error {
+	if n := len(e.Steps); n > maxStages {
+		return fmt.Errorf("%s.stages: %d stages, at most %d", field, n, maxStages)
+	}
+	if n := len(e.Reminders); n > maxReminders {
+		return fmt.Errorf("%s.reminders: %d reminders, at most %d", field, n, maxReminders)
+	}
+	type limit struct {
+		field string
+		l     *network.Limit
+	}
+	var limits []limit
+	for i := range e.Steps {
+		s := &e.Steps[i]
+		limits = append(limits, limit{fmt.Sprintf("%s.stages[%d].limit", field, i), &s.Limit},
+			limit{fmt.Sprintf("%s.stages[%d].requestWindow", field, i), s.RequestWindow},
+			limit{fmt.Sprintf("%s.stages[%d].extension", field, i), s.Extension})
+	}
+	for i := range e.Reminders {
+		limits = append(limits, limit{fmt.Sprintf("%s.reminders[%d]", field, i), &e.Reminders[i]})
+	}
+	for _, x := range limits {
+		if x.l != nil && (x.l.Days < 0 || x.l.Days > maxLimitDays) {
+			return fmt.Errorf("%s: %d days, want 0 to %d", x.field, x.l.Days, maxLimitDays)
 		}
 	}
 	return nil
@@ -243,6 +269,46 @@ func parseDate(name, v string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("%s: %s is not a date; want YYYY-MM-DD", name, network.Quote(v))
 	}
 	return t, checkYear(name, t)
+}
+
+// deadlineParams are the query parameters of GET /v1/deadlines, each with
+// the most bytes it may hold.
+var deadlineParams = map[string]int{"received": len(time.DateOnly), "replied": len(time.DateOnly),
+	"category": maxCategory, "type": maxEnum, "channel": maxEnum}
+
+// deadlineQuery reads the query of GET /v1/deadlines: received, and
+// optionally replied and the petition (category and type, and channel),
+// each at most once and within its bounds. Errors name the parameter.
+func deadlineQuery(v url.Values) (network.DeadlineQuery, error) {
+	var q network.DeadlineQuery
+	for name, values := range v {
+		limit, ok := deadlineParams[name]
+		if !ok {
+			return q, fmt.Errorf("%s: unknown parameter; want received, replied, category, type, channel", network.Quote(name))
+		}
+		if len(values) > 1 {
+			return q, fmt.Errorf("%s: given %d times, want once", name, len(values))
+		}
+		if len(values[0]) > limit {
+			return q, fmt.Errorf("%s: %s is longer than %d bytes", name, network.Quote(values[0]), limit)
+		}
+	}
+	received, err := parseDate("received", v.Get("received"))
+	if err != nil {
+		return q, err
+	}
+	q.Received = received
+	if v.Has("replied") {
+		replied, err := parseDate("replied", v.Get("replied"))
+		if err != nil {
+			return q, err
+		}
+		q.Replied = &replied
+	}
+	if v.Has("category") || v.Has("type") || v.Has("channel") {
+		q.Petition = &network.Petition{Category: v.Get("category"), Type: v1alpha1.PetitionType(v.Get("type")), Channel: v1alpha1.Channel(v.Get("channel"))}
+	}
+	return q, nil
 }
 
 // Bounds of a petition's fields; a category is a DNS label.
@@ -334,30 +400,36 @@ func (d *desk) handler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, office.Escalation)
 	})
-	// The projected due date of every stage for a petition received on a
-	// date: GET /v1/deadlines?received=YYYY-MM-DD.
+	// The projected dates of every stage of a petition received on a date:
+	// GET /v1/deadlines?received=YYYY-MM-DD, optionally with the petition
+	// (category and type, channel) and the date of the reply (replied).
 	mux.HandleFunc("GET /v1/deadlines", func(w http.ResponseWriter, r *http.Request) {
-		received, err := parseDate("received", r.URL.Query().Get("received"))
+		q, err := deadlineQuery(r.URL.Query())
 		if err != nil {
 			writeError(w, http.StatusBadRequest, err.Error())
 			return
 		}
-		stages, err := d.current().answers.Deadlines(received)
-		if err != nil {
+		ans, err := d.current().answers.Deadlines(q)
+		var noChain *network.NoChainError
+		switch {
+		case errors.As(err, &noChain):
 			writeError(w, http.StatusNotFound, err.Error())
+			return
+		case err != nil:
+			writeError(w, http.StatusBadRequest, err.Error())
 			return
 		}
 		// Long limits over a long holiday can carry a late date past
 		// 9999-12-31, which YYYY-MM-DD cannot write.
-		for _, s := range stages {
-			for _, date := range append([]string{s.Due, s.DueWithExtension}, s.Reminders...) {
+		for _, s := range ans.Stages {
+			for _, date := range append([]string{s.RequestBy, s.Due, s.DueWithExtension}, s.Reminders...) {
 				if len(date) > len(time.DateOnly) {
-					writeError(w, http.StatusBadRequest, fmt.Sprintf("received: the deadlines of a petition received on %s run past 9999-12-31", received.Format(time.DateOnly)))
+					writeError(w, http.StatusBadRequest, fmt.Sprintf("received: the deadlines of a petition received on %s run past 9999-12-31", q.Received.Format(time.DateOnly)))
 					return
 				}
 			}
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"stages": stages})
+		writeJSON(w, http.StatusOK, ans)
 	})
 	// Where a petition goes: POST /v1/route {"category", "type", "channel"}.
 	mux.HandleFunc("POST /v1/route", func(w http.ResponseWriter, r *http.Request) {

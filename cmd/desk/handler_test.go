@@ -5,8 +5,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -140,6 +142,105 @@ func TestDeadlinesAndEscalation(t *testing.T) {
 	for _, q := range []string{"", "?received=2026-02-30", "?received=16/09/2026"} {
 		if code, body := get(t, srv.URL+"/v1/deadlines"+q); code != http.StatusBadRequest || !strings.Contains(body, "want YYYY-MM-DD") {
 			t.Errorf("GET /v1/deadlines%s = %d %s", q, code, body)
+		}
+	}
+}
+
+// TestDeadlinesOfAPetition: the desk routes the petition with the office's
+// table and follows the handler's chain from its configuration alone.
+func TestDeadlinesOfAPetition(t *testing.T) {
+	office := func(name string, level v1alpha1.Level, parent string) v1alpha1.Office {
+		return v1alpha1.Office{ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: v1alpha1.OfficeSpec{Level: level, Parent: v1alpha1.OfficeName(parent), CalendarRef: "cn-2026"}}
+	}
+	city := office("nanyang-city", v1alpha1.LevelCity, "")
+	city.Spec.Escalation.Above = []v1alpha1.ExternalBody{{DisplayName: "河南省信访局"}}
+	county := office("zhenping-county", v1alpha1.LevelCounty, "nanyang-city")
+	county.Spec.Routing.Rules = []v1alpha1.RoutingRule{{Name: "wages", Match: v1alpha1.RouteMatch{Categories: []string{"wage-arrears"}},
+		RouteTo: v1alpha1.RouteTarget{Department: "HumanResources"}}}
+	hr := office("nanyang-human-resources", v1alpha1.LevelDepartment, "nanyang-city")
+	hr.Spec.Department = "HumanResources"
+	snap := &network.Snapshot{
+		Offices: []v1alpha1.Office{city, county, hr},
+		HolidayCalendars: []v1alpha1.HolidayCalendar{{ObjectMeta: metav1.ObjectMeta{Name: "cn-2026"},
+			Spec: v1alpha1.HolidayCalendarSpec{Holidays: []v1alpha1.Holiday{{Name: "国庆节", From: "2026-10-01", To: "2026-10-07"}},
+				Workdays: []v1alpha1.Date{"2026-10-10"}}}},
+	}
+	cfg, err := snap.OfficeConfig("zhenping-county")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := serve(t, cfg)
+	answer := func(query string) network.DeadlineAnswer {
+		t.Helper()
+		code, body := get(t, srv.URL+"/v1/deadlines?"+query)
+		if code != http.StatusOK {
+			t.Fatalf("GET /v1/deadlines?%s = %d %s", query, code, body)
+		}
+		var ans network.DeadlineAnswer
+		dec := json.NewDecoder(strings.NewReader(body))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&ans); err != nil {
+			t.Fatal(err)
+		}
+		return ans
+	}
+	line := func(s network.StageDeadline) string {
+		return strings.Join([]string{string(s.Name), s.Office, s.External, s.RequestBy, s.Due}, " ")
+	}
+	// The wage case goes to the City's department: its Review is at the
+	// City, its ReReview above it. 08-03 + 15d = 08-18; + 60d = 10-17 (Saturday) → 10-19. Replied
+	// 09-01: request by + 30d = 10-01, National Day → 10-08; due + 30d =
+	// 11-07 (Saturday) → 11-09. ReReview: request by 12-09, due 2027-01-08.
+	ans := answer("received=2026-08-03&category=wage-arrears&type=Appeal&channel=Visit&replied=2026-09-01")
+	want := []string{"Acceptance zhenping-county   2026-08-18", "Handling nanyang-human-resources   2026-10-19",
+		"Review nanyang-city  2026-10-08 2026-11-09", "ReReview  河南省信访局 2026-12-09 2027-01-08"}
+	var got []string
+	for _, s := range ans.Stages {
+		got = append(got, line(s))
+	}
+	if ans.Handler != "nanyang-human-resources" || strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("handler %s, stages %q; want %q", ans.Handler, got, want)
+	}
+	if len(ans.Warnings) != 2 || !strings.HasPrefix(ans.Warnings[0], "ReReview.due 2027-01-08: HolidayCalendar cn-2026 does not cover 2027") {
+		t.Errorf("warnings = %q", ans.Warnings)
+	}
+	// The same answer as the configuration gives, for a Report too: two
+	// stages.
+	for _, query := range []string{"received=2026-08-03&category=wage-arrears&type=Report", "received=2026-08-03"} {
+		v, _ := url.ParseQuery(query)
+		q, err := deadlineQuery(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := cfg.Deadlines(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := answer(query); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: desk %+v, configuration %+v", query, got, want)
+		}
+	}
+	if n := len(answer("received=2026-08-03&category=wage-arrears&type=Report").Stages); n != 2 {
+		t.Errorf("a Report has %d stages, want 2", n)
+	}
+	for q, want := range map[string]string{
+		"received=2026-08-03&type=Appeal":                                   "category: required",
+		"received=2026-08-03&category=wage-arrears&type=Complaint":          `type: "Complaint" is not one of Report, Appeal, Inquiry`,
+		"received=2026-08-03&category=wage-arrears&type=Appeal&channel=X":   `channel: "X" is not one of Visit, Letter, Phone, Online`,
+		"received=2026-08-03&replied=2026-08-02":                            "replied: 2026-08-02 is before received 2026-08-03",
+		"received=2026-08-03&replied=tomorrow":                              `replied: "tomorrow" is not a date; want YYYY-MM-DD`,
+		"received=2026-08-03&replied=9999-01-01":                            "replied: year 9999 is outside 1900 to 9998",
+		"received=2026-08-03&locality=zhenping-county":                      `"locality": unknown parameter; want received, replied, category, type, channel`,
+		"received=2026-08-03&received=2026-08-04":                           "received: given 2 times, want once",
+		"received=2026-08-03&category=" + strings.Repeat("a", 64):           "category: " + `"` + strings.Repeat("a", 64) + `" is longer than 63 bytes`,
+		"received=2026-08-03&category=wage-arrears&type=AppealAppealAppeal": `type: "AppealAppealAppeal" is longer than 16 bytes`,
+	} {
+		code, body := get(t, srv.URL+"/v1/deadlines?"+q)
+		var e struct{ Error string }
+		_ = json.Unmarshal([]byte(body), &e)
+		if code != http.StatusBadRequest || !strings.HasPrefix(e.Error, want) {
+			t.Errorf("GET /v1/deadlines?%s = %d %s, want 400 %q", q, code, body, want)
 		}
 	}
 }

@@ -502,6 +502,13 @@ func TestConfigurationBeyondTheAPIBoundsIsRefused(t *testing.T) {
 		"a 1000-day limit": func(c *network.OfficeConfig) {
 			c.Escalation = officeWithChain(network.Limit{Days: 1000}).Escalation
 		},
+		"a handler's 1000-day limit": func(c *network.OfficeConfig) {
+			c.Routing = &network.RoutingTable{Rules: []network.CompiledRule{{Name: "r", Office: "h"}}}
+			c.Handlers = map[string]*network.HandlerChain{"h": {Escalation: *officeWithChain(network.Limit{Days: 1000}).Escalation}}
+		},
+		"more handlers than rules": func(c *network.OfficeConfig) {
+			c.Handlers = map[string]*network.HandlerChain{"h": {}}
+		},
 	} {
 		cfg := plainOffice()
 		edit(cfg)
@@ -510,7 +517,7 @@ func TestConfigurationBeyondTheAPIBoundsIsRefused(t *testing.T) {
 		if err := os.WriteFile(file, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := newDesk(file, defaultOptions()); err == nil || !strings.Contains(err.Error(), "at most") && !strings.Contains(err.Error(), "want 0 to 999") {
+		if _, err := newDesk(file, defaultOptions()); err == nil || !strings.Contains(err.Error(), "at most") && !strings.Contains(err.Error(), "want 0 to 999") && !strings.Contains(err.Error(), "more than the 0 routing rules") {
 			t.Errorf("%s: newDesk = %v, want refused", name, err)
 		}
 	}

@@ -6,48 +6,85 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/xinfang/petition-operator/api/v1alpha1"
+	"github.com/xinfang/petition-operator/internal/network"
 )
 
 func newDeadlinesCommand(o *options) *cobra.Command {
-	var office, received string
+	var office, received, replied, category, petitionType, channel string
 	cmd := &cobra.Command{
 		Use:   "deadlines",
-		Short: "Project the statutory due dates of a petition an office receives",
-		Long: `deadlines resolves the office's escalation chain (its EscalationPolicy, or the
-built-in statutory-2022) and projects each stage's due date for a petition
-received on --received, counting calendar or working days with the office's
-HolidayCalendar: the day of receipt is not counted, and a calendar-day deadline
-on a non-working day moves to the next working day. The operator's status and
-the office's desk service give the same answer.`,
+		Short: "Project the statutory dates of a petition an office receives",
+		Long: `deadlines projects each stage of a petition received on --received, counting
+calendar or working days with the office's HolidayCalendar: the day of an
+event is not counted, and a calendar-day date on a non-working day moves to the
+next working day.
+
+Acceptance stays with the receiving office under its EscalationPolicy (or the
+built-in statutory-2022). Given the petition (--category and --type, optionally
+--channel), the office's routing table names the office that handles it, and
+Handling, Review and ReReview follow that office's chain; Review (复查) and
+ReReview (复核) follow an Appeal only. Without a petition the office handles it,
+every stage. A Review or ReReview above the City is handled by a body outside
+the network ("external"). requestBy is the petitioner's last day to ask for a
+stage: the reply date (--replied for the first such stage, else the previous
+stage's due date) plus the request window. Dates the calendar does not cover
+are listed under warnings. The operator's status and the office's desk service
+give the same answer.`,
 		Example: `  petitionctl deadlines -f config/samples --office shifosi-town --received 2026-09-16
-  petitionctl deadlines --office zhenping-county --received 2026-09-16 -o json`,
+  petitionctl deadlines -f config/samples --office shifosi-town --received 2026-09-16 --category land-acquisition --type Appeal -o json
+  petitionctl deadlines --office zhenping-county --received 2026-08-03 --replied 2026-09-01 -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			day, err := time.Parse(time.DateOnly, received)
 			if err != nil {
-				return fmt.Errorf("--received: %q is not a date; want YYYY-MM-DD", received)
+				return fmt.Errorf("--received: %s is not a date; want YYYY-MM-DD", network.Quote(received))
 			}
-			set, err := o.load(cmd.Context())
+			q := network.DeadlineQuery{Received: day}
+			if replied != "" {
+				r, err := time.Parse(time.DateOnly, replied)
+				if err != nil {
+					return fmt.Errorf("--replied: %s is not a date; want YYYY-MM-DD", network.Quote(replied))
+				}
+				q.Replied = &r
+			}
+			if category != "" || petitionType != "" || channel != "" {
+				q.Petition = &network.Petition{Category: category, Type: v1alpha1.PetitionType(petitionType), Channel: v1alpha1.Channel(channel)}
+			}
+			cfg, err := o.officeConfig(cmd.Context(), office)
 			if err != nil {
 				return err
 			}
-			cfg, err := set.Snapshot().OfficeConfig(office)
+			ans, err := cfg.Deadlines(q)
 			if err != nil {
 				return err
 			}
-			stages, err := cfg.Deadlines(day)
-			if err != nil {
+			lines := make([]string, len(ans.Stages))
+			for i, s := range ans.Stages {
+				handler := s.Office
+				if s.External != "" {
+					handler = "(" + s.External + ")"
+				}
+				lines[i] = row(string(s.Name), handler, dash(s.RequestBy), s.Due, dash(s.DueWithExtension), strings.Join(printables(s.Reminders), ", "))
+			}
+			if err := o.print(ans, "STAGE\tOFFICE\tREQUEST BY\tDUE\tWITH EXTENSION\tREMINDERS", lines...); err != nil {
 				return err
 			}
-			lines := make([]string, len(stages))
-			for i, s := range stages {
-				lines[i] = row(string(s.Name), s.Office, s.Due, dash(s.DueWithExtension), strings.Join(printables(s.Reminders), ", "))
+			if o.output == "" {
+				for _, w := range ans.Warnings {
+					_, _ = fmt.Fprintln(cmd.ErrOrStderr(), "warning: "+printable(w))
+				}
 			}
-			return o.print(map[string]any{"stages": stages}, "STAGE\tOFFICE\tDUE\tWITH EXTENSION\tREMINDERS", lines...)
+			return nil
 		},
 	}
 	cmd.Flags().StringVar(&office, "office", "", "the office that receives the petition (required)")
 	cmd.Flags().StringVar(&received, "received", "", "the date the petition is received, YYYY-MM-DD (required)")
+	cmd.Flags().StringVar(&replied, "replied", "", "the date the reply that opens the first requested stage (Review) was given, YYYY-MM-DD")
+	cmd.Flags().StringVar(&category, "category", "", "the petition's category, to route it (with --type)")
+	cmd.Flags().StringVar(&petitionType, "type", "", "the petition's type: Report, Appeal or Inquiry (with --category)")
+	cmd.Flags().StringVar(&channel, "channel", "", "the petition's channel: Visit, Letter, Phone or Online")
 	_ = cmd.MarkFlagRequired("office")
 	_ = cmd.MarkFlagRequired("received")
 	return cmd

@@ -235,8 +235,9 @@ func TestPlan(t *testing.T) {
 		},
 		want: func(t *testing.T, before, _ *manifests.Set) map[string]wantOffice {
 			// land-disputes routes to the NaturalResources department of the
-			// County: for every office it selects, zhenping-natural-resources.
-			want := each(selectedBy(t, before, "land-disputes"), wantOffice{"changed", []string{"routing"}})
+			// County: for every office it selects, zhenping-natural-resources,
+			// whose chain the office's handlers held.
+			want := each(selectedBy(t, before, "land-disputes"), wantOffice{"changed", []string{"routing", "handlers"}})
 			want["zhenping-natural-resources"] = wantOffice{"removed", nil}
 			return want
 		},
@@ -257,9 +258,9 @@ func TestPlan(t *testing.T) {
 			// Its parent and path; its review stage's handler and supervisor
 			// (the parent); its routing: land-disputes selects only the
 			// subtree of zhenping-county, and the nearest HumanResources
-			// department is now neixiang-human-resources. In the
-			// configuration's field order.
-			return map[string]wantOffice{"jiasong-town": {"changed", []string{"parent", "path", "escalation", "routing"}}}
+			// department is now neixiang-human-resources, whose chain its
+			// handlers hold. In the configuration's field order.
+			return map[string]wantOffice{"jiasong-town": {"changed", []string{"parent", "path", "escalation", "routing", "handlers"}}}
 		},
 	}, {
 		name: "an office whose parent goes missing breaks",

@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/xinfang/petition-operator/internal/network"
 )
 
 func runCLI(t *testing.T, args ...string) (string, error) {
@@ -95,31 +98,94 @@ func TestTreeRejectsUnknownOutput(t *testing.T) {
 	}
 }
 
-func TestDeadlinesOffline(t *testing.T) {
-	out, err := runCLI(t, "deadlines", "-f", "../../config/samples", "--office", "shifosi-town", "--received", "2026-09-16", "-o", "json")
+// deadlinesJSON runs petitionctl deadlines -o json on the samples.
+func deadlinesJSON(t *testing.T, args ...string) network.DeadlineAnswer {
+	t.Helper()
+	out, err := runCLI(t, append([]string{"deadlines", "-f", "../../config/samples", "-o", "json"}, args...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got struct {
-		Stages []struct{ Name, Office, Due, DueWithExtension string }
+	var got network.DeadlineAnswer
+	dec := json.NewDecoder(strings.NewReader(out))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&got); err != nil {
+		t.Fatalf("not the contract's JSON: %v\n%s", err, out)
 	}
-	if err := json.Unmarshal([]byte(out), &got); err != nil {
-		t.Fatalf("not JSON: %v\n%s", err, out)
+	return got
+}
+
+func stageLines(a network.DeadlineAnswer) []string {
+	var out []string
+	for _, s := range a.Stages {
+		out = append(out, strings.Join([]string{string(s.Name), s.Office, s.External, s.RequestBy, s.Due, s.DueWithExtension}, " "))
 	}
-	// The samples' calendar has National Day 10-01..10-07: 09-16 + 15d → 10-08.
-	want := []string{"Acceptance shifosi-town 2026-10-08 ", "Handling shifosi-town 2026-12-07 2027-01-06",
-		"Review zhenping-county 2027-02-05 ", "ReReview nanyang-city 2027-04-06 "}
-	if len(got.Stages) != len(want) {
-		t.Fatalf("stages = %+v", got.Stages)
+	return out
+}
+
+func TestDeadlinesOffline(t *testing.T) {
+	got := deadlinesJSON(t, "--office", "shifosi-town", "--received", "2026-09-16")
+	// The samples' calendar has National Day 10-01..10-07: 09-16 + 15d →
+	// 10-08; + 60d = 12-07, + 90d = 2027-01-06. Review: request by 12-07 +
+	// 30d = 2027-01-06, due 02-05. ReReview: request by 02-05 + 30d = 03-07,
+	// a Sunday → 03-08; due 04-07.
+	want := []string{"Acceptance shifosi-town   2026-10-08 ", "Handling shifosi-town   2026-12-07 2027-01-06",
+		"Review zhenping-county  2027-01-06 2027-02-05 ", "ReReview nanyang-city  2027-03-08 2027-04-07 "}
+	if got.Handler != "shifosi-town" || !slices.Equal(stageLines(got), want) {
+		t.Errorf("handler %s, stages %q, want %q", got.Handler, stageLines(got), want)
 	}
-	for i, s := range got.Stages {
-		if line := s.Name + " " + s.Office + " " + s.Due + " " + s.DueWithExtension; line != want[i] {
-			t.Errorf("stage %d = %q, want %q", i, line, want[i])
-		}
+	// The calendar covers 2026: each 2027 date is warned about.
+	if len(got.Warnings) != 7 || !strings.HasPrefix(got.Warnings[0], "Handling.dueWithExtension 2027-01-06: HolidayCalendar cn-2026 does not cover 2027") {
+		t.Errorf("warnings = %q", got.Warnings)
 	}
 	table, err := runCLI(t, "deadlines", "-f", "../../config/samples", "--office", "shifosi-town", "--received", "2026-09-16")
-	if err != nil || !strings.Contains(table, "Review      zhenping-county  2027-02-05") {
+	if err != nil || !strings.Contains(table, "Review      zhenping-county  2027-01-06  2027-02-05") {
 		t.Errorf("table = %q, %v", table, err)
+	}
+}
+
+// TestDeadlinesOfAPetition: the petition's handler and type, and the reply
+// date, as petitionctl takes them.
+func TestDeadlinesOfAPetition(t *testing.T) {
+	// The land case goes to the county's natural resources department;
+	// the township keeps Acceptance. Same dates as above.
+	got := deadlinesJSON(t, "--office", "shifosi-town", "--received", "2026-09-16", "--category", "land-acquisition", "--type", "Appeal", "--channel", "Visit")
+	want := []string{"Acceptance shifosi-town   2026-10-08 ", "Handling zhenping-natural-resources   2026-12-07 2027-01-06",
+		"Review zhenping-county  2027-01-06 2027-02-05 ", "ReReview nanyang-city  2027-03-08 2027-04-07 "}
+	if got.Handler != "zhenping-natural-resources" || !slices.Equal(stageLines(got), want) {
+		t.Errorf("handler %s, stages %q, want %q", got.Handler, stageLines(got), want)
+	}
+	// A Report: Acceptance and Handling only.
+	got = deadlinesJSON(t, "--office", "shifosi-town", "--received", "2026-09-16", "--category", "land-acquisition", "--type", "Report")
+	if !slices.Equal(stageLines(got), want[:2]) {
+		t.Errorf("Report stages %q, want %q", stageLines(got), want[:2])
+	}
+	// The City reviews nothing of its own: the bodies it names above it.
+	// Received 2026-08-03: + 15d = 08-18; + 60d = 10-17 (Saturday) → 10-19.
+	// Replied 09-10: request by + 30d = 10-10, a make-up working day; due
+	// 11-09. ReReview: request by 12-09, due 2027-01-08.
+	got = deadlinesJSON(t, "--office", "nanyang-city", "--received", "2026-08-03", "--replied", "2026-09-10")
+	want = []string{"Acceptance nanyang-city   2026-08-18 ", "Handling nanyang-city   2026-10-19 2026-11-16",
+		"Review  河南省信访局 2026-10-10 2026-11-09 ", "ReReview  国家信访局 2026-12-09 2027-01-08 "}
+	if got.Handler != "nanyang-city" || !slices.Equal(stageLines(got), want) {
+		t.Errorf("handler %s, stages %q, want %q", got.Handler, stageLines(got), want)
+	}
+	table, err := runCLI(t, "deadlines", "-f", "../../config/samples", "--office", "nanyang-city", "--received", "2026-08-03", "--replied", "2026-09-10")
+	if err != nil || !strings.Contains(table, "(河南省信访局)") {
+		t.Errorf("table = %q, %v", table, err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--type", "Appeal"}, "category: required (a lowercase DNS label such as land-acquisition)"},
+		{[]string{"--category", "land-acquisition", "--type", "Complaint"}, `type: "Complaint" is not one of Report, Appeal, Inquiry`},
+		{[]string{"--category", "land-acquisition", "--type", "Appeal", "--channel", "Fax"}, `channel: "Fax" is not one of Visit, Letter, Phone, Online`},
+		{[]string{"--replied", "2026-09-15"}, "replied: 2026-09-15 is before received 2026-09-16"},
+	} {
+		_, err := runCLI(t, append([]string{"deadlines", "-f", "../../config/samples", "--office", "shifosi-town", "--received", "2026-09-16"}, tc.args...)...)
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("%v: got %v, want %q", tc.args, err, tc.want)
+		}
 	}
 }
 
@@ -140,6 +206,8 @@ spec: {level: Township, parent: missing-county}
 		want string
 	}{
 		{[]string{"--office", "lone-city", "--received", "2026-13-01"}, `--received: "2026-13-01" is not a date; want YYYY-MM-DD`},
+		{[]string{"--office", "lone-city", "--received", "2026-09-16", "--replied", "16.9.2026"}, `--replied: "16.9.2026" is not a date; want YYYY-MM-DD`},
+		{[]string{"--office", "lost-town", "--received", "2026-09-16", "--type", "Appeal"}, `Office/lost-town: spec.parent: parent office "missing-county" does not exist (ParentMissing)`},
 		{[]string{"--office", "lone-city", "--received", "2026-09-16"}, `Office/lone-city: spec.escalation.policyRef: EscalationPolicy "nowhere" does not exist (PolicyMissing)`},
 		{[]string{"--office", "lost-town", "--received", "2026-09-16"}, `Office/lost-town: spec.parent: parent office "missing-county" does not exist (ParentMissing)`},
 		{[]string{"--office", "nobody", "--received", "2026-09-16"}, `Office/nobody: not found`},

@@ -206,7 +206,11 @@ func (c *OfficeConfig) CalendarCoverage(now time.Time) (ans CoverageAnswer, ok b
 		if c.Escalation == nil {
 			return end
 		}
-		for _, d := range Deadlines(c.Escalation, cal, received) {
+		ans, err := c.deadlines(cal, DeadlineQuery{Received: received})
+		if err != nil {
+			return end
+		}
+		for _, d := range ans.Stages {
 			for _, s := range []string{d.Due, d.DueWithExtension} {
 				if t, err := time.Parse(time.DateOnly, s); err == nil && t.After(end) {
 					end = t

@@ -186,7 +186,7 @@ func TestCalendarHealth(t *testing.T) {
 
 func TestOfficeCalendarCoverage(t *testing.T) {
 	_, _, town := network3()
-	esc, err := ResolveChain(town, []string{"nanyang-city", "zhenping-county", "shifosi-town"}, StatutoryPolicy())
+	esc, err := ResolveChain(town, []string{"nanyang-city", "zhenping-county", "shifosi-town"}, nil, StatutoryPolicy())
 	if err != nil {
 		t.Fatal(err)
 	}

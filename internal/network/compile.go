@@ -129,7 +129,7 @@ func Compile(src Source, office *v1alpha1.Office, opts CompileOptions) (*Compile
 		}
 		policy = StatutoryPolicy()
 	}
-	esc, err := ResolveChain(office, path, policy)
+	esc, err := ResolveChain(office, path, RootAbove(idx, path), policy)
 	if err != nil {
 		return c.fail(v1alpha1.ReasonInvalidPolicy, FieldPolicyRef, true, "%v", err), nil
 	}
@@ -155,6 +155,9 @@ func Compile(src Source, office *v1alpha1.Office, opts CompileOptions) (*Compile
 	}
 	c.Routing = CompileRouting(office, path, policies, idx)
 	c.Config = assemble(office, path, esc, cal, &c.Routing)
+	if c.Config.Handlers, err = compileHandlers(src, office, &c.Routing); err != nil {
+		return nil, err
+	}
 	if c.Data, c.Hash, err = c.Config.Marshal(); err != nil {
 		return nil, fmt.Errorf("office %s: %w", office.Name, err)
 	}

@@ -49,6 +49,19 @@ type OfficeConfig struct {
 	// Routing is the office's routing table, its targets resolved to
 	// offices and their desk addresses.
 	Routing *RoutingTable `json:"routing,omitempty"`
+	// Handlers are the chains of the other offices the routing table routes
+	// to, by name: the stages after Acceptance of a petition they handle,
+	// under their own policies. Empty when every route stays with the
+	// office.
+	Handlers map[string]*HandlerChain `json:"handlers,omitempty"`
+}
+
+// HandlerChain is the chain of an office a petition is routed to, from
+// Handling on; Warning says why it is not the chain the office declares
+// (its policy missing or unusable: the statutory policy then applies).
+type HandlerChain struct {
+	Escalation
+	Warning string `json:"warning,omitempty"`
 }
 
 // CompiledCalendar is a holiday calendar as the tenant receives it.
@@ -60,18 +73,15 @@ type CompiledCalendar struct {
 	Covers *v1alpha1.CoverageRange `json:"covers,omitempty"`
 }
 
-// Deadlines projects the stage due dates of a petition the office receives
-// on that date, from the compiled configuration alone: the operator's status,
-// petitionctl and the desk service all answer through it.
-func (c *OfficeConfig) Deadlines(received time.Time) ([]StageDeadline, error) {
-	if c.Escalation == nil {
-		return nil, fmt.Errorf("office %s has no escalation chain", c.Office)
-	}
+// Deadlines projects the stages of a petition the office receives, from
+// the compiled configuration alone: the operator's status, petitionctl and
+// the desk service all answer through it.
+func (c *OfficeConfig) Deadlines(q DeadlineQuery) (DeadlineAnswer, error) {
 	cal, err := c.calendar()
 	if err != nil {
-		return nil, err
+		return DeadlineAnswer{}, err
 	}
-	return Deadlines(c.Escalation, cal, received), nil
+	return c.deadlines(cal, q)
 }
 
 // calendar builds the office's holiday calendar; nil when it names none.
@@ -264,9 +274,6 @@ func (a *Answers) Windows(channel v1alpha1.Channel, at time.Time, limit SearchLi
 }
 
 // Deadlines is OfficeConfig.Deadlines with the calendar built once.
-func (a *Answers) Deadlines(received time.Time) ([]StageDeadline, error) {
-	if a.config.Escalation == nil {
-		return nil, fmt.Errorf("office %s has no escalation chain", a.config.Office)
-	}
-	return Deadlines(a.config.Escalation, a.calendar, received), nil
+func (a *Answers) Deadlines(q DeadlineQuery) (DeadlineAnswer, error) {
+	return a.config.deadlines(a.calendar, q)
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -116,10 +115,12 @@ func ValidatePolicy(spec *v1alpha1.EscalationPolicySpec) error {
 }
 
 // Step is one stage of an office's escalation chain, resolved to the office
-// that handles it.
+// that handles it, or to a body above the network (External; Office is then
+// empty).
 type Step struct {
 	Stage         v1alpha1.StageName `json:"stage"`
 	Office        string             `json:"office"`
+	External      string             `json:"external,omitempty"`
 	Limit         Limit              `json:"limit"`
 	RequestWindow *Limit             `json:"requestWindow,omitempty"`
 	Extension     *Limit             `json:"extension,omitempty"`
@@ -137,37 +138,111 @@ type Escalation struct {
 	Reminders []Limit `json:"reminders,omitempty"`
 }
 
-// ResolveChain resolves policy's stages for the office at path (root first):
-// Self is the office, Parent and Grandparent go up the path and stop at the
-// City (终结), Supervisor is spec.escalation.supervisor or the parent.
-func ResolveChain(office *v1alpha1.Office, path []string, policy *v1alpha1.EscalationPolicy) (*Escalation, error) {
+// line is what an office answers to, level by level: the office (level 0),
+// its ancestors up its path to the City, then the bodies above the City
+// (the City's spec.escalation.above), without end.
+type line struct {
+	// path is the office's path, root first.
+	path  []string
+	above []v1alpha1.ExternalBody
+}
+
+// at returns the body k levels up the line: an office, or the name of a
+// body above the network ("above <city>", "2 levels above <city>" when the
+// City does not name it).
+func (l line) at(k int) (office, external string) {
+	n := len(l.path)
+	if k < n {
+		return l.path[n-1-k], ""
+	}
+	j := k - n + 1 // levels above the root, from 1
+	if j <= len(l.above) && l.above[j-1].DisplayName != "" {
+		return "", l.above[j-1].DisplayName
+	}
+	if j == 1 {
+		return "", "above " + l.path[0]
+	}
+	return "", fmt.Sprintf("%d levels above %s", j, l.path[0])
+}
+
+// level returns how many levels up the line an office is, -1 when it is not
+// on the line.
+func (l line) level(office string) int {
+	for i := len(l.path) - 1; i >= 0; i-- {
+		if l.path[i] == office {
+			return len(l.path) - 1 - i
+		}
+	}
+	return -1
+}
+
+// reviews reports whether a stage reviews the decision of the stage before
+// it: Review (复查) and ReReview (复核).
+func reviews(s v1alpha1.StageName) bool {
+	return s == v1alpha1.StageReview || s == v1alpha1.StageReReview
+}
+
+// RootAbove returns the bodies above the network the root office of a path
+// names (a City's spec.escalation.above); nil when it names none or is not
+// in idx.
+func RootAbove(idx *Index, path []string) []v1alpha1.ExternalBody {
+	if len(path) == 0 {
+		return nil
+	}
+	root, ok := idx.Get(path[0])
+	if !ok || root.Spec.Level != v1alpha1.LevelCity {
+		return nil
+	}
+	return root.Spec.Escalation.Above
+}
+
+// ResolveChain resolves policy's stages for the office at path (root first),
+// above being the bodies its City names above the network. Self is the
+// office; Parent and Grandparent are one and two levels up its line — its
+// path, then the bodies above the City; Supervisor is
+// spec.escalation.supervisor or the parent. A Review or ReReview is handled
+// at least one level above the body of the stage before it (no body reviews
+// its own decision): with the statutory policy, Review is the body above the
+// office and ReReview the body above that, and the City's are outside the
+// network.
+func ResolveChain(office *v1alpha1.Office, path []string, above []v1alpha1.ExternalBody, policy *v1alpha1.EscalationPolicy) (*Escalation, error) {
 	if err := ValidatePolicy(&policy.Spec); err != nil {
 		return nil, fmt.Errorf("EscalationPolicy %s: %w", policy.Name, err)
 	}
-	up := func(n int) string { // n levels up the path, stopping at the root
-		i := len(path) - 1 - n
-		if i < 0 {
-			i = 0
-		}
-		return path[i]
+	if len(path) == 0 {
+		path = []string{office.Name}
 	}
+	l := line{path: path, above: above}
 	supervisor := string(office.Spec.Escalation.Supervisor)
 	if supervisor == "" {
-		supervisor = up(1)
+		// The parent; the City supervises itself.
+		supervisor = path[max(len(path)-2, 0)]
 	}
 	esc := &Escalation{Policy: policy.Name, Supervisor: supervisor}
+	prev := 0 // the level of the previous stage's body
 	for _, s := range policy.Spec.Stages {
 		step := Step{Stage: s.Name}
+		level := 0
 		switch s.Handler {
 		case v1alpha1.HandlerParent:
-			step.Office = up(1)
+			level = 1
 		case v1alpha1.HandlerGrandparent:
-			step.Office = up(2)
+			level = 2
 		case v1alpha1.HandlerSupervisor:
-			step.Office = supervisor
-		default:
-			step.Office = office.Name
+			level = l.level(supervisor)
 		}
+		switch {
+		case level < 0:
+			// A supervisor off the line: the stage after it is counted as
+			// if it were the parent.
+			step.Office, level = supervisor, 1
+		default:
+			if reviews(s.Name) {
+				level = max(level, prev+1)
+			}
+			step.Office, step.External = l.at(level)
+		}
+		prev = level
 		step.Limit, _ = ParseLimit(s.Limit)
 		if s.RequestWindow != "" {
 			l, _ := ParseLimit(s.RequestWindow)
@@ -184,43 +259,4 @@ func ResolveChain(office *v1alpha1.Office, path []string, policy *v1alpha1.Escal
 		esc.Reminders = append(esc.Reminders, l)
 	}
 	return esc, nil
-}
-
-// StageDeadline is the projected due date of one stage.
-type StageDeadline struct {
-	Name             v1alpha1.StageName `json:"name"`
-	Office           string             `json:"office"`
-	Due              string             `json:"due"`
-	DueWithExtension string             `json:"dueWithExtension"`
-	Reminders        []string           `json:"reminders,omitempty"`
-}
-
-// Deadlines projects the due date of every stage for a petition received on
-// the given date, assuming every step takes its full time (DESIGN
-// "Deadlines"): Acceptance is due its limit after receipt; each later stage
-// is due requestWindow + limit after the previous stage's due date;
-// dueWithExtension adds the extension. Day counting follows Chinese law: the
-// day of the event is not counted, Nwd counts working days only, and an Nd
-// deadline that falls on a non-working day moves to the next working day.
-func Deadlines(esc *Escalation, cal *Calendar, received time.Time) []StageDeadline {
-	out := make([]StageDeadline, 0, len(esc.Steps))
-	start := civil(received)
-	for _, s := range esc.Steps {
-		spans := []Limit{}
-		if s.RequestWindow != nil {
-			spans = append(spans, *s.RequestWindow)
-		}
-		spans = append(spans, s.Limit)
-		due := cal.AddAll(start, spans...)
-		d := StageDeadline{Name: s.Stage, Office: s.Office, Due: due.Format(time.DateOnly)}
-		if s.Extension != nil {
-			d.DueWithExtension = cal.AddAll(start, append(spans, *s.Extension)...).Format(time.DateOnly)
-		}
-		for _, r := range esc.Reminders {
-			d.Reminders = append(d.Reminders, cal.Before(due, r).Format(time.DateOnly))
-		}
-		out = append(out, d)
-		start = due
-	}
-	return out
 }

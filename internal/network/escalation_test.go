@@ -180,7 +180,7 @@ func network3() (city, county, town *v1alpha1.Office) {
 
 func TestResolveChain(t *testing.T) {
 	_, _, town := network3()
-	esc, err := ResolveChain(town, []string{"nanyang-city", "zhenping-county", "shifosi-town"}, StatutoryPolicy())
+	esc, err := ResolveChain(town, []string{"nanyang-city", "zhenping-county", "shifosi-town"}, nil, StatutoryPolicy())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,16 +194,18 @@ func TestResolveChain(t *testing.T) {
 		t.Errorf("supervisor %q, policy %q", esc.Supervisor, esc.Policy)
 	}
 
-	// A City's chain stops at the City (终结); a named supervisor is used.
+	// A City never reviews itself: its Review and ReReview are the bodies
+	// above the network; a named supervisor is used.
 	city, _, _ := network3()
 	city.Spec.Escalation.Supervisor = "provincial-office"
-	esc, err = ResolveChain(city, []string{"nanyang-city"}, StatutoryPolicy())
+	esc, err = ResolveChain(city, []string{"nanyang-city"}, nil, StatutoryPolicy())
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range esc.Steps {
-		if s.Office != "nanyang-city" {
-			t.Errorf("City chain: %s handled by %s", s.Stage, s.Office)
+	want = []string{"Acceptance@nanyang-city", "Handling@nanyang-city", "Review@[above nanyang-city]", "ReReview@[2 levels above nanyang-city]"}
+	for i, s := range esc.Steps {
+		if got := string(s.Stage) + "@" + s.Office + bracket(s.External); got != want[i] {
+			t.Errorf("City step %d = %s, want %s", i, got, want[i])
 		}
 	}
 	if esc.Supervisor != "provincial-office" {
@@ -212,38 +214,53 @@ func TestResolveChain(t *testing.T) {
 
 	bad := StatutoryPolicy()
 	bad.Spec.Stages[0], bad.Spec.Stages[1] = bad.Spec.Stages[1], bad.Spec.Stages[0]
-	if _, err := ResolveChain(town, []string{"a"}, bad); err == nil || !strings.Contains(err.Error(), "EscalationPolicy statutory-2022: spec.stages[1].name") {
+	if _, err := ResolveChain(town, []string{"a"}, nil, bad); err == nil || !strings.Contains(err.Error(), "EscalationPolicy statutory-2022: spec.stages[1].name") {
 		t.Errorf("a bad policy resolved: %v", err)
 	}
+}
+
+// bracket writes a body above the network as [name]; "" stays "".
+func bracket(external string) string {
+	if external == "" {
+		return ""
+	}
+	return "[" + external + "]"
 }
 
 // TestStatutoryDeadlines projects the statutory chain for a petition received
 // on 2026-09-16, across Mid-Autumn, National Day and the year end.
 func TestStatutoryDeadlines(t *testing.T) {
 	_, _, town := network3()
-	esc, err := ResolveChain(town, []string{"nanyang-city", "zhenping-county", "shifosi-town"}, StatutoryPolicy())
+	esc, err := ResolveChain(town, []string{"nanyang-city", "zhenping-county", "shifosi-town"}, nil, StatutoryPolicy())
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := Deadlines(esc, cn2026(t), date(t, "2026-09-16"))
+	cfg := &OfficeConfig{Office: "shifosi-town", Escalation: esc}
+	ans, err := cfg.deadlines(cn2026(t), DeadlineQuery{Received: date(t, "2026-09-16")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := ans.Stages
 	want := []StageDeadline{
 		// 09-16 + 15d = 10-01, National Day → 10-08. The reminder 5d
 		// before, 10-03, is a holiday Saturday: back to Wednesday 09-30.
 		{Name: "Acceptance", Office: "shifosi-town", Due: "2026-10-08", Reminders: []string{"2026-09-30"}},
 		// 10-08 + 60d = 12-07 (Monday); + 90d = 2027-01-06 (Wednesday).
 		{Name: "Handling", Office: "shifosi-town", Due: "2026-12-07", DueWithExtension: "2027-01-06", Reminders: []string{"2026-12-02"}},
-		// 12-07 + 30d + 30d = 2027-02-05 (Friday). Its reminder, Sunday
-		// 2027-01-31, moves back to Friday 01-29.
-		{Name: "Review", Office: "zhenping-county", Due: "2027-02-05", Reminders: []string{"2027-01-29"}},
-		// 2027-02-05 + 60d = 2027-04-06 (Tuesday).
-		{Name: "ReReview", Office: "nanyang-city", Due: "2027-04-06", Reminders: []string{"2027-04-01"}},
+		// Request by 12-07 + 30d = 2027-01-06 (Wednesday); due + 30d =
+		// 2027-02-05 (Friday). Its reminder, Sunday 2027-01-31, moves back
+		// to Friday 01-29.
+		{Name: "Review", Office: "zhenping-county", RequestBy: "2027-01-06", Due: "2027-02-05", Reminders: []string{"2027-01-29"}},
+		// Request by 02-05 + 30d = 03-07 (Sunday) → 03-08; due + 30d =
+		// 2027-04-07 (Wednesday). Counted as one 60-day span it was 04-06.
+		{Name: "ReReview", Office: "nanyang-city", RequestBy: "2027-03-08", Due: "2027-04-07", Reminders: []string{"2027-04-02"}},
 	}
-	if len(got) != len(want) {
-		t.Fatalf("got %d stages, want %d", len(got), len(want))
+	if ans.Handler != "shifosi-town" || len(got) != len(want) {
+		t.Fatalf("handler %s, %d stages; want shifosi-town, %d", ans.Handler, len(got), len(want))
 	}
 	for i := range want {
 		g, w := got[i], want[i]
-		if g.Name != w.Name || g.Office != w.Office || g.Due != w.Due || g.DueWithExtension != w.DueWithExtension ||
+		if g.Name != w.Name || g.Office != w.Office || g.RequestBy != w.RequestBy || g.Due != w.Due || g.DueWithExtension != w.DueWithExtension ||
 			strings.Join(g.Reminders, ",") != strings.Join(w.Reminders, ",") {
 			t.Errorf("stage %d = %+v, want %+v", i, g, w)
 		}
@@ -258,11 +275,16 @@ func TestWorkingDayPolicyAcrossSpringFestival(t *testing.T) {
 	policy.Spec.Stages[1].Limit = "10wd"
 	policy.Spec.Stages[1].Extension = ""
 	policy.Spec.Reminders = []v1alpha1.Reminder{{Before: "2wd"}}
-	esc, err := ResolveChain(county, []string{"nanyang-city", "zhenping-county"}, policy)
+	esc, err := ResolveChain(county, []string{"nanyang-city", "zhenping-county"}, nil, policy)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := Deadlines(esc, cn2026(t), date(t, "2026-02-10"))
+	cfg := &OfficeConfig{Office: "zhenping-county", Escalation: esc}
+	ans, err := cfg.deadlines(cn2026(t), DeadlineQuery{Received: date(t, "2026-02-10")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := ans.Stages
 	// 02-10 + 5wd: 11, 12, 13, 14 (adjusted Saturday), 24 → 02-24.
 	// 02-24 + 10wd: 25, 26, 27, 28 (adjusted), 03-02, 03, 04, 05, 06, 09 → 03-09.
 	// Reminders 2 working days before: from 02-24 back over the holiday to
@@ -334,12 +356,17 @@ func TestRemindersMoveOffNonWorkingDays(t *testing.T) {
 	policy.Spec.Stages = policy.Spec.Stages[:2]
 	policy.Spec.Stages[0].Limit = "10d"
 	_, _, town := network3()
-	esc, err := ResolveChain(town, []string{"nanyang-city", "zhenping-county", "shifosi-town"}, policy)
+	esc, err := ResolveChain(town, []string{"nanyang-city", "zhenping-county", "shifosi-town"}, nil, policy)
 	if err != nil {
 		t.Fatal(err)
 	}
+	config := &OfficeConfig{Office: "shifosi-town", Escalation: esc}
 	for _, received := range []string{"2026-09-23", "2026-09-28"} {
-		got := Deadlines(esc, cal, date(t, received))
+		ans, err := config.deadlines(cal, DeadlineQuery{Received: date(t, received)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ans.Stages
 		if got[0].Due != "2026-10-08" || strings.Join(got[0].Reminders, ",") != "2026-09-30" {
 			t.Errorf("received %s: Acceptance %+v", received, got[0])
 		}

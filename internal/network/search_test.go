@@ -317,7 +317,7 @@ func TestAnswers(t *testing.T) {
 	if _, _, err := answers.Windows("Fax", at, SearchLimit{}); err == nil || !strings.Contains(err.Error(), `channel: "Fax"`) {
 		t.Errorf("Windows(Fax) = %v", err)
 	}
-	if _, err := answers.Deadlines(at); err == nil {
+	if _, err := answers.Deadlines(DeadlineQuery{Received: at}); err == nil {
 		t.Error("Deadlines without a chain: no error")
 	}
 	bad := &OfficeConfig{TimeZone: "Mars/Olympus"}
