@@ -243,8 +243,8 @@ func TestDefaultRBAC(t *testing.T) {
 
 func TestSamples(t *testing.T) {
 	m := build(t, "config/samples")
-	if n := len(ofKind(m, "Office")); n != 15 {
-		t.Errorf("%d Offices, want 15", n)
+	if n := len(ofKind(m, "Office")); n != 17 {
+		t.Errorf("%d Offices, want 17", n)
 	}
 }
 

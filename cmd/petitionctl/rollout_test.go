@@ -27,7 +27,7 @@ func TestRolloutStatusOffline(t *testing.T) {
 	if rep.Strategy != "Staged" || len(rep.Revision) != 16 || rep.Phase != "" {
 		t.Errorf("strategy %q, revision %q, phase %q", rep.Strategy, rep.Revision, rep.Phase)
 	}
-	// The sample network has 15 offices, each in exactly one stage, the
+	// The sample network has 17 offices, each in exactly one stage, the
 	// City alone in the first.
 	total := 0
 	for i, s := range rep.Stages {
@@ -36,8 +36,8 @@ func TestRolloutStatusOffline(t *testing.T) {
 		}
 		total += s.Offices
 	}
-	if len(rep.Stages) != 3 || rep.Stages[0].Offices != 1 || rep.Stages[0].Description != "levels City" || total != 15 {
-		t.Errorf("stages %+v, want 3 holding the City first and all 15 offices", rep.Stages)
+	if len(rep.Stages) != 3 || rep.Stages[0].Offices != 1 || rep.Stages[0].Description != "levels City" || total != 17 {
+		t.Errorf("stages %+v, want 3 holding the City first and all 17 offices", rep.Stages)
 	}
 
 	out, err = runCLI(t, "rollout", "status", "land-disputes", "-f", "../../config/samples")
