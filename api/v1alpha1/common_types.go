@@ -58,6 +58,9 @@ const (
 	// ReasonInvalidDate: a date matches the YYYY-MM-DD pattern but does not
 	// exist, e.g. 2026-02-30.
 	ReasonInvalidDate = "InvalidDate"
+	// ReasonTooManyDutyPeriods: more DutyPeriods select an office than its
+	// configuration may hold.
+	ReasonTooManyDutyPeriods = "TooManyDutyPeriods"
 	// ReasonRolloutProgressing: a staged rollout is moving through its
 	// stages.
 	ReasonRolloutProgressing = "RolloutProgressing"

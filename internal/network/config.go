@@ -49,6 +49,9 @@ type OfficeConfig struct {
 	// Routing is the office's routing table, its targets resolved to
 	// offices and their desk addresses.
 	Routing *RoutingTable `json:"routing,omitempty"`
+	// Duty holds the DutyPeriods that select the office: their windows,
+	// staffing and daily reports. Absent when none does.
+	Duty *DutyConfig `json:"duty,omitempty"`
 }
 
 // CompiledCalendar is a holiday calendar as the tenant receives it.
@@ -219,6 +222,9 @@ func (c *OfficeConfig) Prepare() (*Answers, error) {
 	}
 	ws, err := NewWindowSet(c.TimeZone, c.ReceptionWindows, cal)
 	if err != nil {
+		return nil, err
+	}
+	if err := ws.withDuty(c.Duty); err != nil {
 		return nil, err
 	}
 	return &Answers{config: c, calendar: cal, windows: ws}, nil
