@@ -58,6 +58,10 @@ const (
 	// ReasonInvalidDate: a date matches the YYYY-MM-DD pattern but does not
 	// exist, e.g. 2026-02-30.
 	ReasonInvalidDate = "InvalidDate"
+	// ReasonInvalidDutyPeriod: a DutyPeriod's dates, times or daily report
+	// cannot be compiled (admitted without the webhook); offices leave it
+	// out.
+	ReasonInvalidDutyPeriod = "InvalidDutyPeriod"
 	// ReasonTooManyDutyPeriods: more DutyPeriods select an office than its
 	// configuration may hold.
 	ReasonTooManyDutyPeriods = "TooManyDutyPeriods"

@@ -130,8 +130,9 @@ type DutyPeriodStatus struct {
 	// active is true while today's date, in the time zone of an office the
 	// period selects, lies in one of its dateRanges: the period is in force
 	// for that office. With no office selected, dates are reckoned in
-	// Asia/Shanghai.
-	Active bool `json:"active"`
+	// Asia/Shanghai. Absent until the period is first observed.
+	// +optional
+	Active *bool `json:"active,omitempty"`
 
 	// stage is the index of the rollout stage in progress, counted from 0;
 	// equal to the number of stages when the rollout is complete.
@@ -180,6 +181,9 @@ type DutyPeriod struct {
 	// +optional
 	Status DutyPeriodStatus `json:"status,omitempty"`
 }
+
+// IsActive returns status.active, false when it is absent.
+func (p *DutyPeriod) IsActive() bool { return p.Status.Active != nil && *p.Status.Active }
 
 // CommonStatus returns the status fields every kind has.
 func (p *DutyPeriod) CommonStatus() *StatusCommon { return &p.Status.StatusCommon }

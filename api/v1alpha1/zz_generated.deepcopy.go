@@ -193,6 +193,11 @@ func (in *DutyPeriodSpec) DeepCopy() *DutyPeriodSpec {
 func (in *DutyPeriodStatus) DeepCopyInto(out *DutyPeriodStatus) {
 	*out = *in
 	in.StatusCommon.DeepCopyInto(&out.StatusCommon)
+	if in.Active != nil {
+		in, out := &in.Active, &out.Active
+		*out = new(bool)
+		**out = **in
+	}
 	if in.Rollout != nil {
 		in, out := &in.Rollout, &out.Rollout
 		*out = new(RolloutStatus)
