@@ -84,6 +84,7 @@ func TestDefaultCRDs(t *testing.T) {
 		names = append(names, r.GetName())
 	}
 	want := []string{
+		"dutyperiods.petition.xinfang.io",
 		"escalationpolicies.petition.xinfang.io",
 		"holidaycalendars.petition.xinfang.io",
 		"offices.petition.xinfang.io",

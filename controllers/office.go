@@ -63,6 +63,7 @@ func setupOfficeController(mgr ctrl.Manager, model *networkModel, opts Options, 
 		Named("office").
 		Watches(&v1alpha1.Office{}, &officeEvents{model: model, reader: mgr.GetClient()}).
 		Watches(&v1alpha1.RoutingPolicy{}, &routingPolicyEvents{index: model.index}).
+		Watches(&v1alpha1.DutyPeriod{}, &dutyPeriodEvents{index: model.index}).
 		// The default tenant image, where its rollout stands, and the limits.
 		Watches(&v1alpha1.TenantDefaults{}, &tenantDefaultsEvents{index: model.index}).
 		// A policy or calendar change reaches the offices that use it (and,
@@ -214,6 +215,7 @@ func (r *officeReconciler) compile(ctx context.Context, s *officeScope) (bool, e
 	if o.Status.Routing, err = routingStatus(&c.Routing); err != nil {
 		return true, err
 	}
+	o.Status.DutyPeriods = c.DutyPeriods
 	s.compiled = c
 	return false, nil
 }

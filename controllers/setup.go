@@ -126,6 +126,9 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	if err := setupRoutingPolicyController(mgr, model, copts); err != nil {
 		return err
 	}
+	if err := setupDutyPeriodController(mgr, model, copts); err != nil {
+		return err
+	}
 	if err := setupTenantDefaultsController(mgr, model, opts, copts); err != nil {
 		return err
 	}

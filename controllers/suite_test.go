@@ -11,6 +11,7 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -34,6 +35,10 @@ func (c *testClock) now() time.Time { return time.Now().Add(time.Duration(c.offs
 func (c *testClock) setTo(at time.Time) { c.offset.Store(int64(time.Until(at))) }
 func (c *testClock) reset()             { c.offset.Store(0) }
 
+// restConfig reaches the API server as an administrator, for requests the
+// client does not make (kubectl's tables).
+var restConfig *rest.Config
+
 // testImage is the operator's default tenant image in these tests.
 const testImage = "ghcr.io/xinfang/petition-desk:test"
 
@@ -47,6 +52,7 @@ func TestMain(m *testing.M) {
 			// Tests read through a direct client: what they see is what
 			// the API server stores, not the manager's cache.
 			var err error
+			restConfig = env.Config
 			k8s, err = client.New(env.Config, client.Options{Scheme: testenv.Scheme})
 			return err
 		}))
@@ -145,9 +151,12 @@ func clusterSnapshot(g Gomega) *network.Snapshot {
 	var routing v1alpha1.RoutingPolicyList
 	var policies v1alpha1.EscalationPolicyList
 	var calendars v1alpha1.HolidayCalendarList
+	var periods v1alpha1.DutyPeriodList
+	g.Expect(k8s.List(context.Background(), &periods)).To(Succeed())
 	g.Expect(k8s.List(context.Background(), &offices)).To(Succeed())
 	g.Expect(k8s.List(context.Background(), &routing)).To(Succeed())
 	g.Expect(k8s.List(context.Background(), &policies)).To(Succeed())
 	g.Expect(k8s.List(context.Background(), &calendars)).To(Succeed())
-	return &network.Snapshot{Offices: offices.Items, RoutingPolicies: routing.Items, EscalationPolicies: policies.Items, HolidayCalendars: calendars.Items, Live: true}
+	return &network.Snapshot{Offices: offices.Items, RoutingPolicies: routing.Items, EscalationPolicies: policies.Items, HolidayCalendars: calendars.Items,
+		DutyPeriods: periods.Items, Live: true}
 }

@@ -73,7 +73,7 @@ say "Applying the sample network (config/samples)"
 kubectl apply --server-side -k "${root}/config/samples"
 kubectl wait --for condition=Ready --timeout=60s offices,escalationpolicies,holidaycalendars --all >/dev/null
 # A Staged policy is Ready once its last stage's tenants have rolled out.
-kubectl wait --for condition=Ready --timeout=300s routingpolicies,tenantdefaults --all >/dev/null
+kubectl wait --for condition=Ready --timeout=300s routingpolicies,dutyperiods,tenantdefaults --all >/dev/null
 
 say "kubectl get petition   (every kind of the petition category)"
 kubectl get petition

@@ -366,7 +366,7 @@ func waitForCache(t *testing.T, obj *unstructured.Unstructured, present bool) {
 func inventory(t *testing.T) []string {
 	t.Helper()
 	var out []string
-	for _, kind := range []string{"Office", "RoutingPolicy", "EscalationPolicy", "HolidayCalendar"} {
+	for _, kind := range []string{"Office", "RoutingPolicy", "EscalationPolicy", "HolidayCalendar", "DutyPeriod"} {
 		list := &unstructured.UnstructuredList{}
 		list.SetGroupVersionKind(schema.GroupVersionKind{Group: v1alpha1.GroupVersion.Group, Version: v1alpha1.GroupVersion.Version, Kind: kind + "List"})
 		if err := k8s.List(context.Background(), list); err != nil {

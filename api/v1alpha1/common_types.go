@@ -76,6 +76,13 @@ const (
 	// ReasonCovered: the CalendarCoverage condition of an office whose
 	// calendar covers the deadlines of a petition received today.
 	ReasonCovered = "Covered"
+	// ReasonInvalidDutyPeriod: a DutyPeriod's dates, times or daily report
+	// cannot be compiled (admitted without the webhook); offices leave it
+	// out.
+	ReasonInvalidDutyPeriod = "InvalidDutyPeriod"
+	// ReasonTooManyDutyPeriods: more DutyPeriods select an office than its
+	// configuration may hold.
+	ReasonTooManyDutyPeriods = "TooManyDutyPeriods"
 	// ReasonRolloutProgressing: a staged rollout is moving through its
 	// stages.
 	ReasonRolloutProgressing = "RolloutProgressing"

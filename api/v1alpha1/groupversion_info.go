@@ -31,6 +31,7 @@ func addKnownTypes(s *runtime.Scheme) error {
 		&EscalationPolicy{}, &EscalationPolicyList{},
 		&HolidayCalendar{}, &HolidayCalendarList{},
 		&TenantDefaults{}, &TenantDefaultsList{},
+		&DutyPeriod{}, &DutyPeriodList{},
 	)
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil

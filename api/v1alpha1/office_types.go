@@ -370,14 +370,15 @@ type OfficeRoutingStatus struct {
 	Policies []PolicyRevision `json:"policies,omitempty"`
 }
 
-// PolicyRevision names the revision of a RoutingPolicy's rules that an
-// office compiled.
+// PolicyRevision names the revision of a RoutingPolicy's rules, or of a
+// DutyPeriod's arrangement, that an office compiled.
 type PolicyRevision struct {
-	// name of the RoutingPolicy.
+	// name of the RoutingPolicy or DutyPeriod.
 	// +kubebuilder:validation:MaxLength=253
 	Name string `json:"name"`
-	// revision of the RoutingPolicy: the hash of its priority, office
-	// selector and rules.
+	// revision of the RoutingPolicy (the hash of its priority, office
+	// selector and rules) or of the DutyPeriod (the hash of its
+	// arrangement).
 	// +kubebuilder:validation:MaxLength=64
 	Revision string `json:"revision"`
 }
@@ -441,6 +442,16 @@ type OfficeStatus struct {
 	// tenant reports the tenant service.
 	// +optional
 	Tenant *OfficeTenantStatus `json:"tenant,omitempty"`
+
+	// dutyPeriods are the DutyPeriods whose arrangement the office's
+	// compiled configuration holds, each with the revision of it it holds:
+	// the period's current revision, or during a staged rollout that has
+	// not reached the office, the last one fully rolled out.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=32
+	DutyPeriods []PolicyRevision `json:"dutyPeriods,omitempty"`
 
 	// inventory lists the objects of the tenant stack the operator applied
 	// last; objects that leave the rendered stack are pruned from it.

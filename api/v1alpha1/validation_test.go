@@ -58,7 +58,7 @@ func TestCRDsInstall(t *testing.T) {
 	}
 	// "ep" is also the short name of Endpoints, which kubectl prefers:
 	// "escp" is unambiguous.
-	want := map[string][]string{"offices": {"ofc"}, "routingpolicies": {"rp"}, "escalationpolicies": {"ep", "escp"}, "holidaycalendars": {"hcal"}, "tenantdefaults": {"td"}}
+	want := map[string][]string{"offices": {"ofc"}, "routingpolicies": {"rp"}, "escalationpolicies": {"ep", "escp"}, "holidaycalendars": {"hcal"}, "tenantdefaults": {"td"}, "dutyperiods": {"duty"}}
 	found := map[string]bool{}
 	for _, r := range list.APIResources {
 		if strings.HasSuffix(r.Name, "/status") {
@@ -107,9 +107,12 @@ func TestSamplesAccepted(t *testing.T) {
 	for i := range set.RoutingPolicies {
 		objs = append(objs, &set.RoutingPolicies[i])
 	}
-	if len(set.Offices) < 10 || len(set.RoutingPolicies) == 0 || len(set.EscalationPolicies) == 0 || len(set.HolidayCalendars) == 0 {
-		t.Fatalf("the samples must hold a network with every kind; got %d offices, %d routing policies, %d escalation policies, %d calendars",
-			len(set.Offices), len(set.RoutingPolicies), len(set.EscalationPolicies), len(set.HolidayCalendars))
+	for i := range set.DutyPeriods {
+		objs = append(objs, &set.DutyPeriods[i])
+	}
+	if len(set.Offices) < 10 || len(set.RoutingPolicies) == 0 || len(set.EscalationPolicies) == 0 || len(set.HolidayCalendars) == 0 || len(set.DutyPeriods) == 0 {
+		t.Fatalf("the samples must hold a network with every kind; got %d offices, %d routing policies, %d escalation policies, %d calendars, %d duty periods",
+			len(set.Offices), len(set.RoutingPolicies), len(set.EscalationPolicies), len(set.HolidayCalendars), len(set.DutyPeriods))
 	}
 	ctx := context.Background()
 	for _, o := range objs {
@@ -134,6 +137,13 @@ func TestSamplesAccepted(t *testing.T) {
 	}
 	if wage.Spec.Rollout.Strategy != RolloutImmediate {
 		t.Errorf("rollout strategy default = %q, want Immediate", wage.Spec.Rollout.Strategy)
+	}
+	var duty DutyPeriod
+	if err := k8s.Get(ctx, client.ObjectKey{Name: "lianghui-2027"}, &duty); err != nil {
+		t.Fatal(err)
+	}
+	if duty.Spec.Rollout.Strategy != RolloutImmediate || duty.Spec.Staffing.MinOnDuty != 2 {
+		t.Errorf("duty period read back as %+v", duty.Spec)
 	}
 }
 

@@ -140,6 +140,9 @@ func checkBounds(c *network.OfficeConfig) error {
 			}
 		}
 	}
+	if err := checkDutyBounds(c.Duty); err != nil {
+		return err
+	}
 	if c.Calendar != nil {
 		if n := len(c.Calendar.Holidays); n > maxHolidays {
 			return fmt.Errorf("calendar.holidays: %d holidays, at most %d", n, maxHolidays)
@@ -198,6 +201,36 @@ func checkChain(field string, e *network.Escalation) error {
 	for _, x := range limits {
 		if x.l != nil && (x.l.Days < 0 || x.l.Days > maxLimitDays) {
 			return fmt.Errorf("%s: %d days, want 0 to %d", x.field, x.l.Days, maxLimitDays)
+		}
+	}
+	return nil
+}
+
+// checkDutyBounds refuses a duty section that holds more than the API
+// admits: at most network.MaxDutyPeriods periods, each window bounded as a
+// DutyPeriod's fields are.
+func checkDutyBounds(d *network.DutyConfig) error {
+	if d == nil {
+		return nil
+	}
+	if n := len(d.Periods); n > network.MaxDutyPeriods {
+		return fmt.Errorf("duty.periods: %d periods, at most %d", n, network.MaxDutyPeriods)
+	}
+	for i, p := range d.Periods {
+		w := &p.Window
+		for _, f := range []struct {
+			name     string
+			n, limit int
+		}{
+			{"channels", len(w.Channels), maxWindowChannels},
+			{"weekdays", len(w.Weekdays), maxWindowWeekdays},
+			{"times", len(w.Times), maxWindowTimes},
+			{"daysOfMonth", len(w.DaysOfMonth), maxWindowDaysOfMon},
+			{"dateRanges", len(w.DateRanges), maxWindowDateRanges},
+		} {
+			if f.n > f.limit {
+				return fmt.Errorf("duty.periods[%d].window.%s: %d items, at most %d", i, f.name, f.n, f.limit)
+			}
 		}
 	}
 	return nil

@@ -185,6 +185,24 @@ func TestPlan(t *testing.T) {
 			return each(selectedBy(t, before, "land-disputes"), wantOffice{"changed", []string{"routing"}})
 		},
 	}, {
+		name: "a duty period's dates change the offices it selects, and only its section",
+		after: func(t *testing.T, dir string) {
+			editDoc(t, dir, "DutyPeriod", "lianghui-2027", `to: "2027-03-12"`, `to: "2027-03-13"`)
+		},
+		want: func(_ *testing.T, before, _ *manifests.Set) map[string]wantOffice {
+			return each(officeNames(before, func(o *v1alpha1.Office) bool { return o.Spec.Level == v1alpha1.LevelCounty }),
+				wantOffice{"changed", []string{"duty"}})
+		},
+	}, {
+		name: "a duty period removed leaves its offices as they were without it",
+		after: func(t *testing.T, dir string) {
+			removeDoc(t, dir, "DutyPeriod", "lianghui-2027")
+		},
+		want: func(_ *testing.T, before, _ *manifests.Set) map[string]wantOffice {
+			return each(officeNames(before, func(o *v1alpha1.Office) bool { return o.Spec.Level == v1alpha1.LevelCounty }),
+				wantOffice{"changed", []string{"duty"}})
+		},
+	}, {
 		name: "a holiday calendar changes the offices that use it",
 		after: func(t *testing.T, dir string) {
 			editDoc(t, dir, "HolidayCalendar", "cn-2026", calendarEdit, `workdays: ["2026-01-04", "2026-01-05"`)

@@ -91,6 +91,11 @@ func (o *options) load(ctx context.Context) (*manifests.Set, error) {
 		return nil, fmt.Errorf("listing tenant defaults: %w", err)
 	}
 	set.TenantDefaults = defaults.Items
+	var periods v1alpha1.DutyPeriodList
+	if err := c.List(ctx, &periods); err != nil {
+		return nil, fmt.Errorf("listing duty periods: %w", err)
+	}
+	set.DutyPeriods = periods.Items
 	return set, nil
 }
 

@@ -83,7 +83,7 @@ metadata: {name: gadget}
 		filepath.Join(dir, "broken.yaml") + ": document 2: error converting YAML to JSON: yaml: line 3: did not find expected ',' or ']'",
 		`Office/colourful: spec.receptionWindows[0].colour: Forbidden: unknown field: the Office schema declares no such field`,
 		`Office/county-b: spec.parent: Invalid value: "county-a": the parent of a County must be a City, not a County ("county-a" is a County)`,
-		`Widget/gadget: kind: Unsupported value: "Widget": supported values: "EscalationPolicy", "HolidayCalendar", "Office", "RoutingPolicy", "TenantDefaults"`,
+		`Widget/gadget: kind: Unsupported value: "Widget": supported values: "DutyPeriod", "EscalationPolicy", "HolidayCalendar", "Office", "RoutingPolicy", "TenantDefaults"`,
 	}
 }
 

@@ -1,5 +1,5 @@
 -- Argo CD health check for the kinds of petition.xinfang.io/v1alpha1:
--- Office, RoutingPolicy, EscalationPolicy and HolidayCalendar.
+-- Office, RoutingPolicy, DutyPeriod, EscalationPolicy and HolidayCalendar.
 --
 -- The operator reports status the way kstatus reads it (docs/gitops.md):
 -- status.observedGeneration, Ready always, Reconciling or Stalled while true.

@@ -20,7 +20,7 @@ import (
 )
 
 // kinds are the kinds the script is installed for.
-var kinds = []string{"Office", "RoutingPolicy", "EscalationPolicy", "HolidayCalendar"}
+var kinds = []string{"Office", "RoutingPolicy", "DutyPeriod", "EscalationPolicy", "HolidayCalendar"}
 
 // health is what a health check returns.
 type health struct{ Status, Message string }

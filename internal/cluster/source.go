@@ -43,6 +43,15 @@ func (s *Source) RoutingPolicies() ([]v1alpha1.RoutingPolicy, error) {
 	return list.Items, nil
 }
 
+// DutyPeriods implements network.Source.
+func (s *Source) DutyPeriods() ([]v1alpha1.DutyPeriod, error) {
+	var list v1alpha1.DutyPeriodList
+	if err := s.reader.List(s.ctx, &list); err != nil {
+		return nil, err
+	}
+	return list.Items, nil
+}
+
 // EscalationPolicy implements network.Source.
 func (s *Source) EscalationPolicy(name string) (*v1alpha1.EscalationPolicy, error) {
 	return get(s, name, &v1alpha1.EscalationPolicy{})

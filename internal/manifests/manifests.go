@@ -33,6 +33,7 @@ type Set struct {
 	EscalationPolicies []v1alpha1.EscalationPolicy
 	HolidayCalendars   []v1alpha1.HolidayCalendar
 	TenantDefaults     []v1alpha1.TenantDefaults
+	DutyPeriods        []v1alpha1.DutyPeriod
 	// Live is true for a set read from a cluster (network.Snapshot.Live).
 	Live bool
 }
@@ -188,7 +189,8 @@ func expand(p string) ([]string, error) {
 
 // Snapshot returns the network the set declares.
 func (s *Set) Snapshot() *network.Snapshot {
-	snap := &network.Snapshot{Offices: s.Offices, RoutingPolicies: s.RoutingPolicies, EscalationPolicies: s.EscalationPolicies, HolidayCalendars: s.HolidayCalendars, Live: s.Live}
+	snap := &network.Snapshot{Offices: s.Offices, RoutingPolicies: s.RoutingPolicies, EscalationPolicies: s.EscalationPolicies, HolidayCalendars: s.HolidayCalendars,
+		DutyPeriods: s.DutyPeriods, Live: s.Live}
 	for i := range s.TenantDefaults {
 		if s.TenantDefaults[i].Name == v1alpha1.DefaultTenantDefaults {
 			snap.TenantDefaults = &s.TenantDefaults[i]
@@ -322,6 +324,8 @@ func (s *Set) Add(raw []byte) error {
 		s.HolidayCalendars = append(s.HolidayCalendars, *o)
 	case *v1alpha1.TenantDefaults:
 		s.TenantDefaults = append(s.TenantDefaults, *o)
+	case *v1alpha1.DutyPeriod:
+		s.DutyPeriods = append(s.DutyPeriods, *o)
 	default:
 		return fmt.Errorf("unsupported kind %s", gvk.Kind)
 	}

@@ -380,8 +380,8 @@ func TestLoadSamples(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Load samples: %v", err)
 	}
-	if got := len(set.Offices); got != 15 {
-		t.Errorf("offices = %d, want 15", got)
+	if got := len(set.Offices); got != 17 {
+		t.Errorf("offices = %d, want 17", got)
 	}
 	if got := len(set.RoutingPolicies); got != 5 {
 		t.Errorf("routing policies = %d, want 5", got)
@@ -404,7 +404,7 @@ func TestLoadSamples(t *testing.T) {
 		levels[o.Spec.Level]++
 	}
 	want := map[v1alpha1.Level]int{
-		v1alpha1.LevelCity: 1, v1alpha1.LevelCounty: 2, v1alpha1.LevelDepartment: 7, v1alpha1.LevelTownship: 5,
+		v1alpha1.LevelCity: 1, v1alpha1.LevelCounty: 2, v1alpha1.LevelDepartment: 9, v1alpha1.LevelTownship: 5,
 	}
 	for l, n := range want {
 		if levels[l] != n {

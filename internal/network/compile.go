@@ -25,6 +25,10 @@ type Source interface {
 	HolidayCalendar(name string) (*v1alpha1.HolidayCalendar, error)
 	// TenantDefaults returns the TenantDefaults, nil when there is none.
 	TenantDefaults() (*v1alpha1.TenantDefaults, error)
+	// DutyPeriods returns every DutyPeriod, each with the status that says
+	// which revision an office compiles during a staged rollout
+	// (EntitledDuty); files give them as DeclaredDutyPeriods.
+	DutyPeriods() ([]v1alpha1.DutyPeriod, error)
 }
 
 // CompileOptions are the operator's settings that compiling an office reads.
@@ -55,6 +59,9 @@ type Compiled struct {
 	Config OfficeConfig
 	Data   []byte
 	Hash   string
+	// DutyPeriods are the DutyPeriods whose arrangement Config's duty
+	// section holds, each with its revision, by name.
+	DutyPeriods []v1alpha1.PolicyRevision
 	// Image is the tenant image the office is entitled to: its own, else
 	// the default image as far as its rollout has reached the office.
 	Image string
@@ -68,6 +75,8 @@ const (
 	FieldParent    = "spec.parent"
 	FieldPolicyRef = "spec.escalation.policyRef"
 	FieldCalendar  = "spec.calendarRef"
+	// FieldDutyPeriods stands for the DutyPeriods that select the office.
+	FieldDutyPeriods = "dutyPeriods"
 )
 
 // Condition is the message of the office's Ready condition: the field and
@@ -154,10 +163,19 @@ func Compile(src Source, office *v1alpha1.Office, opts CompileOptions) (*Compile
 		return nil, fmt.Errorf("listing routing policies: %w", err)
 	}
 	c.Routing = CompileRouting(office, path, policies, idx)
+	periods, err := src.DutyPeriods()
+	if err != nil {
+		return nil, fmt.Errorf("listing duty periods: %w", err)
+	}
+	duty, dutyRevisions, err := CompileDuty(office, path, periods)
+	if err != nil {
+		return c.fail(v1alpha1.ReasonTooManyDutyPeriods, FieldDutyPeriods, true, "%v", err), nil
+	}
 	c.Config = assemble(office, path, esc, cal, &c.Routing)
 	if c.Config.Handlers, err = compileHandlers(src, office, &c.Routing); err != nil {
 		return nil, err
 	}
+	c.Config.Duty, c.DutyPeriods = duty, dutyRevisions
 	if c.Data, c.Hash, err = c.Config.Marshal(); err != nil {
 		return nil, fmt.Errorf("office %s: %w", office.Name, err)
 	}

@@ -147,6 +147,7 @@ func (f failingSource) HolidayCalendar(string) (*v1alpha1.HolidayCalendar, error
 	return nil, errAway
 }
 func (f failingSource) TenantDefaults() (*v1alpha1.TenantDefaults, error) { return nil, errAway }
+func (f failingSource) DutyPeriods() ([]v1alpha1.DutyPeriod, error)       { return nil, errAway }
 
 // A read that fails is an error to retry, not a Problem of the office.
 func TestCompileReadError(t *testing.T) {

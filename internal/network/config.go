@@ -54,6 +54,9 @@ type OfficeConfig struct {
 	// under their own policies. Empty when every route stays with the
 	// office.
 	Handlers map[string]*HandlerChain `json:"handlers,omitempty"`
+	// Duty holds the DutyPeriods that select the office: their windows,
+	// staffing and daily reports. Absent when none does.
+	Duty *DutyConfig `json:"duty,omitempty"`
 }
 
 // HandlerChain is the chain of an office a petition is routed to, from
@@ -232,6 +235,9 @@ func (c *OfficeConfig) Prepare() (*Answers, error) {
 	}
 	ws, err := NewWindowSet(c.TimeZone, c.ReceptionWindows, cal)
 	if err != nil {
+		return nil, err
+	}
+	if err := ws.withDuty(c.Duty); err != nil {
 		return nil, err
 	}
 	return &Answers{config: c, calendar: cal, windows: ws}, nil

@@ -39,16 +39,24 @@ func staged(r *v1alpha1.Rollout) bool {
 // the policy's status, which the policy's controller keeps.
 func Entitled(p *v1alpha1.RoutingPolicy, office *v1alpha1.Office, path []string) *v1alpha1.RoutingPolicyRevision {
 	cur := Revision(&p.Spec)
-	if !staged(&p.Spec.Rollout) {
-		return &cur
+	stable := ""
+	if st := p.Status.Stable; st != nil {
+		stable = st.Revision
 	}
-	if reached(&p.Spec.Rollout, p.Status.Rollout, p.Status.Stage, cur.Revision, office, path) {
-		return &cur
-	}
-	if st := p.Status.Stable; st != nil && st.Revision == cur.Revision {
+	if entitlesCurrent(&p.Spec.Rollout, p.Status.Rollout, p.Status.Stage, cur.Revision, stable, office, path) {
 		return &cur
 	}
 	return p.Status.Stable
+}
+
+// entitlesCurrent reports whether the office compiles the current revision
+// of an object that rolls out as r says (a RoutingPolicy, a DutyPeriod)
+// rather than its stable one (stable, "" for none): always for an
+// Immediate rollout; for a Staged one, once the rollout of cur, as its
+// status st and stage say, has reached the office, or when cur is the
+// stable revision.
+func entitlesCurrent(r *v1alpha1.Rollout, st *v1alpha1.RolloutStatus, stage int32, cur, stable string, office *v1alpha1.Office, path []string) bool {
+	return !staged(r) || reached(r, st, stage, cur, office, path) || stable == cur
 }
 
 // reached reports whether the rollout of revision, as its status says, has
@@ -65,9 +73,14 @@ func Declared(policies []v1alpha1.RoutingPolicy) []v1alpha1.RoutingPolicy {
 	out := make([]v1alpha1.RoutingPolicy, len(policies))
 	for i := range policies {
 		out[i] = policies[i]
-		out[i].Status.Rollout = &v1alpha1.RolloutStatus{Revision: Revision(&policies[i].Spec).Revision, Phase: v1alpha1.RolloutComplete}
+		out[i].Status.Rollout = completed(Revision(&policies[i].Spec).Revision)
 	}
 	return out
+}
+
+// completed is the status of a rollout of revision that is complete.
+func completed(revision string) *v1alpha1.RolloutStatus {
+	return &v1alpha1.RolloutStatus{Revision: revision, Phase: v1alpha1.RolloutComplete}
 }
 
 // StageOf returns the index of the first stage the office is in, or
@@ -112,13 +125,18 @@ func RunsRevision(o *v1alpha1.Office, policy, revision string) bool {
 	if r == nil || !officeCurrent(o) {
 		return false
 	}
-	got := ""
-	for _, rev := range r.Policies {
-		if rev.Name == policy {
-			got = rev.Revision
+	return revisionOf(r.Policies, policy) == revision
+}
+
+// revisionOf returns the revision of the named object in revs, "" when
+// they do not name it.
+func revisionOf(revs []v1alpha1.PolicyRevision, name string) string {
+	for _, rev := range revs {
+		if rev.Name == name {
+			return rev.Revision
 		}
 	}
-	return got == revision
+	return ""
 }
 
 // officeCurrent reports whether the office's status is Ready for its
@@ -198,24 +216,43 @@ func StepRollout(p *v1alpha1.RoutingPolicy, idx *Index, now time.Time) RolloutSt
 
 // policySubject is the rollout of the policy's current revision.
 func policySubject(p *v1alpha1.RoutingPolicy) *rolloutSubject {
-	cur := Revision(&p.Spec).Revision
-	stable := p.Status.Stable
-	s := &rolloutSubject{rollout: &p.Spec.Rollout, generation: p.Generation, revision: cur,
+	var stable *selectedRevision
+	if st := p.Status.Stable; st != nil {
+		stable = &selectedRevision{revision: st.Revision, selector: &st.OfficeSelector}
+	}
+	return selectorSubject(&p.Spec.Rollout, p.Generation, selectedRevision{Revision(&p.Spec).Revision, &p.Spec.OfficeSelector}, stable,
+		func(o *v1alpha1.Office, revision string) bool { return RunsRevision(o, p.Name, revision) })
+}
+
+// selectedRevision is a revision of an object that offices compile when its
+// selector selects them.
+type selectedRevision struct {
+	revision string
+	selector *v1alpha1.OfficeSelector
+}
+
+// selectorSubject is the rollout of the current revision cur of an object
+// whose selector picks the offices that compile it (a RoutingPolicy, a
+// DutyPeriod), from its stable revision (nil for none). runs reports
+// whether an office's status says it compiled the given revision of the
+// object ("" for none of it).
+func selectorSubject(r *v1alpha1.Rollout, generation int64, cur selectedRevision, stable *selectedRevision, runs func(o *v1alpha1.Office, revision string) bool) *rolloutSubject {
+	s := &rolloutSubject{rollout: r, generation: generation, revision: cur.revision,
 		concerns: func(o *v1alpha1.Office, path []string) bool {
-			return Selects(&p.Spec.OfficeSelector, o, path) || (stable != nil && Selects(&stable.OfficeSelector, o, path))
+			return Selects(cur.selector, o, path) || (stable != nil && Selects(stable.selector, o, path))
 		},
 		runs: func(o *v1alpha1.Office, path []string) bool {
 			// An office the revision does not select runs it when it
-			// compiles none of the policy's rules.
-			want := cur
-			if !Selects(&p.Spec.OfficeSelector, o, path) {
+			// compiles none of the object.
+			want := cur.revision
+			if !Selects(cur.selector, o, path) {
 				want = ""
 			}
-			return RunsRevision(o, p.Name, want) && rolledOut(o)
+			return runs(o, want) && rolledOut(o)
 		},
 	}
 	if stable != nil {
-		s.stable = stable.Revision
+		s.stable = stable.revision
 	}
 	return s
 }

@@ -17,6 +17,7 @@ type Snapshot struct {
 	// TenantDefaults is the TenantDefaults named DefaultTenantDefaults, nil
 	// when there is none.
 	TenantDefaults *v1alpha1.TenantDefaults
+	DutyPeriods    []v1alpha1.DutyPeriod
 	// Live is true for a network read from a cluster: each RoutingPolicy's
 	// status says which revision an office compiles during a staged
 	// rollout (Entitled). Otherwise, as for files, every office compiles
@@ -38,6 +39,7 @@ type SnapshotSource struct {
 	s        *Snapshot
 	idx      *Index
 	policies []v1alpha1.RoutingPolicy
+	periods  []v1alpha1.DutyPeriod
 	// escalation and calendars by name; the last of a name wins, as the
 	// API server would keep the last applied.
 	escalation map[string]*v1alpha1.EscalationPolicy
@@ -48,11 +50,11 @@ var _ Source = &SnapshotSource{}
 
 // Source indexes the network of s for compiling its offices.
 func (s *Snapshot) Source() *SnapshotSource {
-	policies := s.RoutingPolicies
+	policies, periods := s.RoutingPolicies, s.DutyPeriods
 	if !s.Live {
-		policies = Declared(policies)
+		policies, periods = Declared(policies), DeclaredDutyPeriods(periods)
 	}
-	src := &SnapshotSource{s: s, idx: IndexOf(s.Offices), policies: policies,
+	src := &SnapshotSource{s: s, idx: IndexOf(s.Offices), policies: policies, periods: periods,
 		escalation: make(map[string]*v1alpha1.EscalationPolicy, len(s.EscalationPolicies)),
 		calendars:  make(map[string]*v1alpha1.HolidayCalendar, len(s.HolidayCalendars)),
 	}
@@ -85,6 +87,9 @@ func (c *SnapshotSource) HolidayCalendar(name string) (*v1alpha1.HolidayCalendar
 func (c *SnapshotSource) TenantDefaults() (*v1alpha1.TenantDefaults, error) {
 	return c.s.TenantDefaults, nil
 }
+
+// DutyPeriods implements Source.
+func (c *SnapshotSource) DutyPeriods() ([]v1alpha1.DutyPeriod, error) { return c.periods, nil }
 
 // Compile compiles the named office with Compile; the error is an office
 // that does not exist or cannot be compiled, in the CLI contract's form.

@@ -284,6 +284,9 @@ func NewSnapshotWorld(s *Snapshot) *SnapshotWorld {
 	for i := range s.HolidayCalendars {
 		w.objects[KindHolidayCalendar+"/"+s.HolidayCalendars[i].Name] = true
 	}
+	for i := range s.DutyPeriods {
+		w.objects[KindDutyPeriod+"/"+s.DutyPeriods[i].Name] = true
+	}
 	return w
 }
 
@@ -373,6 +376,19 @@ func validateSnapshot(s *Snapshot, w World) []ObjectProblem {
 			continue
 		}
 		add(KindHolidayCalendar, c.Name, CheckHolidayCalendar(c).All())
+	}
+	var dutyIndex *Index
+	for i := range s.DutyPeriods {
+		p := &s.DutyPeriods[i]
+		if dup(KindDutyPeriod, p.Name) {
+			continue
+		}
+		f := CheckDutyPeriod(p, w)
+		if dutyIndex == nil {
+			dutyIndex = IndexOf(s.Offices)
+		}
+		f.Errors = append(f.Errors, CheckDutyLoad(p, dutyIndex, s.DutyPeriods)...)
+		add(KindDutyPeriod, p.Name, f.All())
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i], out[j]

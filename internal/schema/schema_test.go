@@ -22,7 +22,7 @@ import (
 
 const group = "petition.xinfang.io"
 
-var allKinds = []string{"EscalationPolicy", "HolidayCalendar", "Office", "RoutingPolicy", "TenantDefaults"}
+var allKinds = []string{"DutyPeriod", "EscalationPolicy", "HolidayCalendar", "Office", "RoutingPolicy", "TenantDefaults"}
 
 func gvk(version, kind string) k8sschema.GroupVersionKind {
 	return k8sschema.GroupVersionKind{Group: group, Version: version, Kind: kind}

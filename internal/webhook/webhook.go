@@ -35,6 +35,7 @@ import (
 // +kubebuilder:webhook:path=/mutate-petition-xinfang-io-v1alpha1-office,mutating=true,failurePolicy=fail,sideEffects=None,groups=petition.xinfang.io,resources=offices,verbs=create;update,versions=v1alpha1,name=moffice.petition.xinfang.io,admissionReviewVersions=v1,timeoutSeconds=10
 // +kubebuilder:webhook:path=/validate-petition-xinfang-io-v1alpha1-office,mutating=false,failurePolicy=fail,sideEffects=None,groups=petition.xinfang.io,resources=offices,verbs=create;update;delete,versions=v1alpha1,name=voffice.petition.xinfang.io,admissionReviewVersions=v1,timeoutSeconds=10
 // +kubebuilder:webhook:path=/validate-petition-xinfang-io-v1alpha1-routingpolicy,mutating=false,failurePolicy=fail,sideEffects=None,groups=petition.xinfang.io,resources=routingpolicies,verbs=create;update,versions=v1alpha1,name=vroutingpolicy.petition.xinfang.io,admissionReviewVersions=v1,timeoutSeconds=10
+// +kubebuilder:webhook:path=/validate-petition-xinfang-io-v1alpha1-dutyperiod,mutating=false,failurePolicy=fail,sideEffects=None,groups=petition.xinfang.io,resources=dutyperiods,verbs=create;update,versions=v1alpha1,name=vdutyperiod.petition.xinfang.io,admissionReviewVersions=v1,timeoutSeconds=10
 // +kubebuilder:webhook:path=/validate-petition-xinfang-io-v1alpha1-escalationpolicy,mutating=false,failurePolicy=fail,sideEffects=None,groups=petition.xinfang.io,resources=escalationpolicies,verbs=create;update;delete,versions=v1alpha1,name=vescalationpolicy.petition.xinfang.io,admissionReviewVersions=v1,timeoutSeconds=10
 // +kubebuilder:webhook:path=/validate-petition-xinfang-io-v1alpha1-holidaycalendar,mutating=false,failurePolicy=fail,sideEffects=None,groups=petition.xinfang.io,resources=holidaycalendars,verbs=create;update;delete,versions=v1alpha1,name=vholidaycalendar.petition.xinfang.io,admissionReviewVersions=v1,timeoutSeconds=10
 
@@ -57,6 +58,14 @@ func Setup(mgr ctrl.Manager) error {
 		}).Complete(); err != nil {
 		return fmt.Errorf("routing policy webhook: %w", err)
 	}
+	if err := ctrl.NewWebhookManagedBy(mgr, &v1alpha1.DutyPeriod{}).
+		WithValidator(&policyValidator[*v1alpha1.DutyPeriod]{
+			reader: reader, kind: network.KindDutyPeriod,
+			spec:  func(p *v1alpha1.DutyPeriod) any { return p.Spec },
+			check: checkDutyPeriod,
+		}).Complete(); err != nil {
+		return fmt.Errorf("duty period webhook: %w", err)
+	}
 	if err := ctrl.NewWebhookManagedBy(mgr, &v1alpha1.EscalationPolicy{}).
 		WithValidator(&policyValidator[*v1alpha1.EscalationPolicy]{
 			reader: reader, kind: network.KindEscalationPolicy, usedBy: fields.OfficePolicy,
@@ -78,6 +87,30 @@ func Setup(mgr ctrl.Manager) error {
 		return fmt.Errorf("holiday calendar webhook: %w", err)
 	}
 	return nil
+}
+
+// checkDutyPeriod applies the rules of network.CheckDutyPeriod and, once
+// they hold, refuses a period that would put an office over the desk's
+// bound on duty periods (network.CheckDutyLoad), against every office and
+// period of the cache.
+func checkDutyPeriod(p *v1alpha1.DutyPeriod, nw network.World) network.Findings {
+	f := network.CheckDutyPeriod(p, nw)
+	w, ok := nw.(*world)
+	if !ok || len(f.Errors) > 0 {
+		return f
+	}
+	var offices v1alpha1.OfficeList
+	if err := w.reader.List(w.ctx, &offices); err != nil {
+		w.fail(err)
+		return f
+	}
+	var periods v1alpha1.DutyPeriodList
+	if err := w.reader.List(w.ctx, &periods); err != nil {
+		w.fail(err)
+		return f
+	}
+	f.Errors = append(f.Errors, network.CheckDutyLoad(p, network.IndexOf(offices.Items), periods.Items)...)
+	return f
 }
 
 // officeDefaulter makes the defaults that depend on other fields explicit:
@@ -181,7 +214,7 @@ func (v *officeValidator) ValidateDelete(ctx context.Context, o *v1alpha1.Office
 	return nil, nil
 }
 
-// policyValidator judges a RoutingPolicy, EscalationPolicy or
+// policyValidator judges a RoutingPolicy, DutyPeriod, EscalationPolicy or
 // HolidayCalendar: check on create and on a change of spec; on delete, when
 // usedBy names an index of offices, a warning listing the offices that use
 // the object.
@@ -342,6 +375,8 @@ func (w *world) Exists(kind, name string) bool {
 		obj = &v1alpha1.EscalationPolicy{}
 	case network.KindHolidayCalendar:
 		obj = &v1alpha1.HolidayCalendar{}
+	case network.KindDutyPeriod:
+		obj = &v1alpha1.DutyPeriod{}
 	default:
 		w.fail(fmt.Errorf("unknown kind %q", kind))
 		return false

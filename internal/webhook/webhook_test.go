@@ -118,7 +118,7 @@ func TestWebhookConfigurationsInstalledWithTLS(t *testing.T) {
 			}
 		}
 	}
-	for _, res := range []string{"offices", "routingpolicies", "escalationpolicies", "holidaycalendars"} {
+	for _, res := range []string{"offices", "routingpolicies", "dutyperiods", "escalationpolicies", "holidaycalendars"} {
 		if !kinds[res] {
 			t.Errorf("no validating webhook for %s", res)
 		}

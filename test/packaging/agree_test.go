@@ -113,6 +113,7 @@ func TestChartAgreesWithKustomize(t *testing.T) {
 			return out
 		}
 		want := []string{
+			"dutyperiods.petition.xinfang.io",
 			"escalationpolicies.petition.xinfang.io", "holidaycalendars.petition.xinfang.io",
 			"offices.petition.xinfang.io", "routingpolicies.petition.xinfang.io",
 			"tenantdefaults.petition.xinfang.io",

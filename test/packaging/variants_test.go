@@ -130,8 +130,8 @@ func TestChartWebhooksDisabled(t *testing.T) {
 			t.Errorf("%s: volumes %v, want /tmp only", r.name, got)
 		}
 		// The CRDs come all the same.
-		if n := len(r.find("CustomResourceDefinition", "")); n != 5 {
-			t.Errorf("%s: %d CRDs, want 5", r.name, n)
+		if n := len(r.find("CustomResourceDefinition", "")); n != 6 {
+			t.Errorf("%s: %d CRDs, want 6", r.name, n)
 		}
 	}
 }

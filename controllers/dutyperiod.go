@@ -1,0 +1,164 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/xinfang/petition-operator/api/v1alpha1"
+	"github.com/xinfang/petition-operator/internal/network"
+)
+
+// +kubebuilder:rbac:groups=petition.xinfang.io,resources=dutyperiods,verbs=get;list;watch
+// +kubebuilder:rbac:groups=petition.xinfang.io,resources=dutyperiods/status,verbs=get;update;patch
+
+// setupDutyPeriodController registers the controller of DutyPeriod status
+// and rollouts. Like a RoutingPolicy's, a period's status depends on every
+// office it may select: any office event of the model enqueues every
+// period, gathered over policyStatusDelay. The office controller watches
+// DutyPeriods itself (dutyPeriodEvents).
+func setupDutyPeriodController(mgr ctrl.Manager, model *networkModel, copts controller.Options) error {
+	periods := &dutyPeriodObserver{index: model.index, now: time.Now}
+	return register(mgr, "dutyperiod", copts, periods.observe, nil,
+		watch{source: model.subscribe(coalesced(allDutyPeriods(mgr.GetClient())))})
+}
+
+// dutyPeriodObserver reports which offices a DutyPeriod selects, whether it
+// is in force, and moves its rollout on.
+type dutyPeriodObserver struct {
+	index *network.Index
+	// now is the clock of the period's dates and of progress deadlines.
+	now func() time.Time
+}
+
+// dutyBoundaryMargin is how long after a range starts or ends, at local
+// midnight, the period is looked at again: past the boundary whatever the
+// clocks' skew.
+const dutyBoundaryMargin = time.Second
+
+func (o *dutyPeriodObserver) observe(_ context.Context, p *v1alpha1.DutyPeriod) (Outcome, error) {
+	rep := network.ReportDutyPeriod(p, o.index)
+	p.Status.SelectedOffices, p.Status.UpdatedOffices = int32(rep.Selected), int32(rep.Updated)
+	now := o.now()
+
+	// A period admitted without the webhook may be one no office can
+	// compile: the offices leave it out, and only a change fixes it.
+	if f := network.CheckDutyPeriod(p, indexWorld{o.index}); len(f.Errors) > 0 {
+		p.Status.Active = ptr.To(false)
+		msgs := make([]string, len(f.Errors))
+		for i, e := range f.Errors {
+			msgs[i] = e.Error()
+		}
+		return notReady(v1alpha1.ReasonInvalidDutyPeriod, "offices leave the period out: "+strings.Join(msgs, "; "), true), nil
+	}
+	act, err := network.DutyActive(p.Spec.DateRanges, rep.Zones, now)
+	if err != nil {
+		return Outcome{}, err // CheckDutyPeriod has parsed every date
+	}
+	p.Status.Active = ptr.To(act.Active)
+
+	step := network.StepDutyRollout(p, o.index, now)
+	p.Status.Stage, p.Status.Rollout = step.Stage, step.Status
+	if step.Completed {
+		stable := network.DutyRevision(&p.Spec.DutyArrangement)
+		p.Status.Stable = stable.DeepCopy()
+	}
+	out := rolloutOutcome(&p.Spec.Rollout, step)
+	if out.Ready == metav1.ConditionTrue {
+		state := "not in force"
+		if act.Active {
+			state = "in force"
+		}
+		out = ready(fmt.Sprintf("%d offices on duty from %s to %s; %s", rep.Selected,
+			p.Spec.DateRanges[0].From, p.Spec.DateRanges[len(p.Spec.DateRanges)-1].To, state))
+	}
+	out.Events = rolloutEvents(step)
+	// Looked at again when the period starts or ends in one of its
+	// offices' zones, so that status.active follows the calendar.
+	if !act.Next.IsZero() {
+		if next := act.Next.Sub(now) + dutyBoundaryMargin; out.RequeueAfter == 0 || next < out.RequeueAfter {
+			out.RequeueAfter = next
+		}
+	}
+	return out, nil
+}
+
+// indexWorld answers the offices of network.World from the network model;
+// CheckDutyPeriod asks nothing else.
+type indexWorld struct{ idx *network.Index }
+
+func (w indexWorld) Office(name string) (*v1alpha1.Office, bool) { return w.idx.Get(name) }
+func (w indexWorld) Children(name string) []string               { return w.idx.Children(name) }
+func (w indexWorld) Departments(parent string, code v1alpha1.DepartmentCode) []string {
+	return w.idx.Departments(parent, code)
+}
+func (w indexWorld) Exists(kind, name string) bool {
+	_, ok := w.idx.Get(name)
+	return kind == network.KindOffice && ok
+}
+
+// dutyEntitlement is what the revision each office compiles of a period
+// depends on besides its spec: where its rollout stands.
+func dutyEntitlement(p *v1alpha1.DutyPeriod) string {
+	stable := ""
+	if p.Status.Stable != nil {
+		stable = p.Status.Stable.Revision
+	}
+	return rolloutPosition(p.Status.Rollout, p.Status.Stage, stable)
+}
+
+// dutyPeriodEvents enqueues the offices a DutyPeriod change concerns: those
+// it selected before and those it selects now, and only those.
+type dutyPeriodEvents struct {
+	index *network.Index
+}
+
+var _ handler.EventHandler = &dutyPeriodEvents{}
+
+func (e *dutyPeriodEvents) Create(_ context.Context, evt event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	enqueue(q, network.SelectedByDuty(e.index, evt.Object.(*v1alpha1.DutyPeriod)))
+}
+
+func (e *dutyPeriodEvents) Update(_ context.Context, evt event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	old, cur := evt.ObjectOld.(*v1alpha1.DutyPeriod), evt.ObjectNew.(*v1alpha1.DutyPeriod)
+	if old.Generation == cur.Generation && dutyEntitlement(old) == dutyEntitlement(cur) {
+		return // metadata, or status that changes no office's duty
+	}
+	enqueue(q, network.SelectedByDuty(e.index, old))
+	enqueue(q, network.SelectedByDuty(e.index, cur))
+}
+
+func (e *dutyPeriodEvents) Delete(_ context.Context, evt event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	enqueue(q, network.SelectedByDuty(e.index, evt.Object.(*v1alpha1.DutyPeriod)))
+}
+
+func (e *dutyPeriodEvents) Generic(_ context.Context, evt event.GenericEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	enqueue(q, network.SelectedByDuty(e.index, evt.Object.(*v1alpha1.DutyPeriod)))
+}
+
+// allDutyPeriods maps any event to every DutyPeriod.
+func allDutyPeriods(c client.Reader) handler.MapFunc {
+	return func(ctx context.Context, _ client.Object) []reconcile.Request {
+		var list v1alpha1.DutyPeriodList
+		if err := c.List(ctx, &list); err != nil {
+			ctrl.LoggerFrom(ctx).Error(err, "listing duty periods")
+			return nil
+		}
+		reqs := make([]reconcile.Request, len(list.Items))
+		for i := range list.Items {
+			reqs[i] = reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])}
+		}
+		return reqs
+	}
+}
