@@ -73,17 +73,7 @@ func selected(idx *network.Index, p *v1alpha1.RoutingPolicy) []string {
 	if st := p.Status.Stable; st != nil {
 		stable = &st.OfficeSelector
 	}
-	var names []string
-	for _, o := range idx.All() {
-		path, problem := idx.Path(o)
-		if problem != nil {
-			continue
-		}
-		if network.Selects(&p.Spec.OfficeSelector, o, path) || (stable != nil && network.Selects(stable, o, path)) {
-			names = append(names, o.Name)
-		}
-	}
-	return names
+	return network.SelectedBy(idx, &p.Spec.OfficeSelector, stable)
 }
 
 // entitlement is what the revision each office compiles of a policy

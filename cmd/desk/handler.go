@@ -119,25 +119,34 @@ const (
 	maxLimitDays        = 999
 )
 
+// checkWindowBounds refuses a window, at field, whose lists hold more than
+// the API admits.
+func checkWindowBounds(field string, w *network.CompiledWindow) error {
+	for _, f := range []struct {
+		name     string
+		n, limit int
+	}{
+		{"channels", len(w.Channels), maxWindowChannels},
+		{"weekdays", len(w.Weekdays), maxWindowWeekdays},
+		{"times", len(w.Times), maxWindowTimes},
+		{"daysOfMonth", len(w.DaysOfMonth), maxWindowDaysOfMon},
+		{"dateRanges", len(w.DateRanges), maxWindowDateRanges},
+	} {
+		if f.n > f.limit {
+			return fmt.Errorf("%s.%s: %d items, at most %d", field, f.name, f.n, f.limit)
+		}
+	}
+	return nil
+}
+
 // checkBounds refuses a configuration that holds more than the API admits.
 func checkBounds(c *network.OfficeConfig) error {
 	if n := len(c.ReceptionWindows); n > maxWindows {
 		return fmt.Errorf("receptionWindows: %d windows, at most %d", n, maxWindows)
 	}
-	for i, w := range c.ReceptionWindows {
-		for _, f := range []struct {
-			name     string
-			n, limit int
-		}{
-			{"channels", len(w.Channels), maxWindowChannels},
-			{"weekdays", len(w.Weekdays), maxWindowWeekdays},
-			{"times", len(w.Times), maxWindowTimes},
-			{"daysOfMonth", len(w.DaysOfMonth), maxWindowDaysOfMon},
-			{"dateRanges", len(w.DateRanges), maxWindowDateRanges},
-		} {
-			if f.n > f.limit {
-				return fmt.Errorf("receptionWindows[%d].%s: %d items, at most %d", i, f.name, f.n, f.limit)
-			}
+	for i := range c.ReceptionWindows {
+		if err := checkWindowBounds(fmt.Sprintf("receptionWindows[%d]", i), &c.ReceptionWindows[i]); err != nil {
+			return err
 		}
 	}
 	if err := checkDutyBounds(c.Duty); err != nil {
@@ -216,21 +225,9 @@ func checkDutyBounds(d *network.DutyConfig) error {
 	if n := len(d.Periods); n > network.MaxDutyPeriods {
 		return fmt.Errorf("duty.periods: %d periods, at most %d", n, network.MaxDutyPeriods)
 	}
-	for i, p := range d.Periods {
-		w := &p.Window
-		for _, f := range []struct {
-			name     string
-			n, limit int
-		}{
-			{"channels", len(w.Channels), maxWindowChannels},
-			{"weekdays", len(w.Weekdays), maxWindowWeekdays},
-			{"times", len(w.Times), maxWindowTimes},
-			{"daysOfMonth", len(w.DaysOfMonth), maxWindowDaysOfMon},
-			{"dateRanges", len(w.DateRanges), maxWindowDateRanges},
-		} {
-			if f.n > f.limit {
-				return fmt.Errorf("duty.periods[%d].window.%s: %d items, at most %d", i, f.name, f.n, f.limit)
-			}
+	for i := range d.Periods {
+		if err := checkWindowBounds(fmt.Sprintf("duty.periods[%d].window", i), &d.Periods[i].Window); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -279,13 +279,20 @@ func SelectedByDuty(idx *Index, p *v1alpha1.DutyPeriod) []string {
 	if st := p.Status.Stable; st != nil {
 		stable = &st.OfficeSelector
 	}
+	return SelectedBy(idx, &p.Spec.OfficeSelector, stable)
+}
+
+// SelectedBy returns the offices of the index in the network that sel
+// selects, or stable when it is not nil: what an object with a staged
+// rollout selects while it moves from its stable revision.
+func SelectedBy(idx *Index, sel, stable *v1alpha1.OfficeSelector) []string {
 	var names []string
 	for _, o := range idx.All() {
 		path, problem := idx.Path(o)
 		if problem != nil {
 			continue
 		}
-		if Selects(&p.Spec.OfficeSelector, o, path) || (stable != nil && Selects(stable, o, path)) {
+		if Selects(sel, o, path) || (stable != nil && Selects(stable, o, path)) {
 			names = append(names, o.Name)
 		}
 	}
