@@ -114,12 +114,14 @@ func checkInventory(ctx context.Context, c client.Client, skip func(*v1alpha1.Of
 	var escalation v1alpha1.EscalationPolicyList
 	var calendars v1alpha1.HolidayCalendarList
 	var defaults v1alpha1.TenantDefaultsList
-	for _, l := range []client.ObjectList{&offices, &routing, &escalation, &calendars, &defaults} {
+	var duty v1alpha1.DutyPeriodList
+	for _, l := range []client.ObjectList{&offices, &routing, &escalation, &calendars, &defaults, &duty} {
 		if err := c.List(ctx, l); err != nil {
 			return nil, err
 		}
 	}
 	snap.Offices, snap.RoutingPolicies, snap.EscalationPolicies, snap.HolidayCalendars = offices.Items, routing.Items, escalation.Items, calendars.Items
+	snap.DutyPeriods = duty.Items
 	for i := range defaults.Items {
 		if defaults.Items[i].Name == v1alpha1.DefaultTenantDefaults {
 			snap.TenantDefaults = &defaults.Items[i]
