@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -47,6 +48,8 @@ func loadConfig(path string) ([]byte, error) {
 type desk struct {
 	path string
 	opts options
+	// peer asks the desks of other offices (localityHandling).
+	peer *http.Client
 	// reloading serialises reloads; requests read state without a lock.
 	reloading sync.Mutex
 	state     atomic.Pointer[loaded]
@@ -66,7 +69,7 @@ type loaded struct {
 }
 
 func newDesk(path string, opts options) (*desk, error) {
-	d := &desk{path: path, opts: opts}
+	d := &desk{path: path, opts: opts, peer: opts.peerClient()}
 	if _, err := d.reload(); err != nil {
 		return nil, err
 	}
@@ -304,25 +307,61 @@ func parseDate(name, v string) (time.Time, error) {
 // deadlineParams are the query parameters of GET /v1/deadlines, each with
 // the most bytes it may hold.
 var deadlineParams = map[string]int{"received": len(time.DateOnly), "replied": len(time.DateOnly),
-	"category": maxCategory, "type": maxEnum, "channel": maxEnum}
+	"category": maxCategory, "type": maxEnum, "channel": maxEnum, "locality": network.MaxOfficeName}
 
-// deadlineQuery reads the query of GET /v1/deadlines: received, and
-// optionally replied and the petition (category and type, and channel),
-// each at most once and within its bounds. Errors name the parameter.
-func deadlineQuery(v url.Values) (network.DeadlineQuery, error) {
-	var q network.DeadlineQuery
+// handlerParams are the query parameters of GET /v1/handler.
+var handlerParams = map[string]int{"category": maxCategory, "type": maxEnum, "channel": maxEnum}
+
+// checkParams refuses a parameter not in params, given more than once or
+// longer than its bound; want lists the parameters for the message.
+func checkParams(v url.Values, params map[string]int, want string) error {
 	for name, values := range v {
-		limit, ok := deadlineParams[name]
+		limit, ok := params[name]
 		if !ok {
-			return q, fmt.Errorf("%s: unknown parameter; want received, replied, category, type, channel", network.Quote(name))
+			return fmt.Errorf("%s: unknown parameter; want %s", network.Quote(name), want)
 		}
 		if len(values) > 1 {
-			return q, fmt.Errorf("%s: given %d times, want once", name, len(values))
+			return fmt.Errorf("%s: given %d times, want once", name, len(values))
 		}
 		if len(values[0]) > limit {
-			return q, fmt.Errorf("%s: %s is longer than %d bytes", name, network.Quote(values[0]), limit)
+			return fmt.Errorf("%s: %s is longer than %d bytes", name, network.Quote(values[0]), limit)
 		}
 	}
+	return nil
+}
+
+// deadlineQuery reads the query of GET /v1/deadlines: received, and
+// optionally replied, the petition (category and type, and channel) and
+// its locality, each at most once and within its bounds. Errors name the
+// parameter.
+func deadlineQuery(v url.Values) (network.DeadlineQuery, string, error) {
+	var q network.DeadlineQuery
+	if err := checkParams(v, deadlineParams, "received, replied, category, type, channel, locality"); err != nil {
+		return q, "", err
+	}
+	q, err := deadlineDates(v)
+	if err != nil {
+		return q, "", err
+	}
+	if v.Has("category") || v.Has("type") || v.Has("channel") {
+		q.Petition = &network.Petition{Category: v.Get("category"), Type: v1alpha1.PetitionType(v.Get("type")), Channel: v1alpha1.Channel(v.Get("channel"))}
+	}
+	if !v.Has("locality") {
+		return q, "", nil
+	}
+	locality := v.Get("locality")
+	if err := network.CheckOfficeName("locality", locality); err != nil {
+		return q, "", err
+	}
+	if q.Petition == nil {
+		return q, "", errors.New("locality: needs the petition (category and type) to route")
+	}
+	return q, locality, q.Petition.Validate()
+}
+
+// deadlineDates reads received and replied.
+func deadlineDates(v url.Values) (network.DeadlineQuery, error) {
+	var q network.DeadlineQuery
 	received, err := parseDate("received", v.Get("received"))
 	if err != nil {
 		return q, err
@@ -335,9 +374,6 @@ func deadlineQuery(v url.Values) (network.DeadlineQuery, error) {
 		}
 		q.Replied = &replied
 	}
-	if v.Has("category") || v.Has("type") || v.Has("channel") {
-		q.Petition = &network.Petition{Category: v.Get("category"), Type: v1alpha1.PetitionType(v.Get("type")), Channel: v1alpha1.Channel(v.Get("channel"))}
-	}
 	return q, nil
 }
 
@@ -348,20 +384,19 @@ const (
 )
 
 // decodePetition reads exactly one JSON object {"category", "type",
-// "channel"} with string values, each field at most once, and nothing after
-// it.
-func decodePetition(body []byte) (network.Petition, error) {
-	var p network.Petition
-	const want = `body: want a JSON object {"category", "type", "channel"}`
+// "channel", "locality"} with string values, each field at most once, and
+// nothing after it; it returns the petition and its locality.
+func decodePetition(body []byte) (p network.Petition, locality string, _ error) {
+	const want = `body: want a JSON object {"category", "type", "channel", "locality"}`
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return p, errors.New(want)
+		return p, "", errors.New(want)
 	}
 	seen := map[string]bool{}
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return p, fmt.Errorf("%s: %w", want, err)
+			return p, "", fmt.Errorf("%s: %w", want, err)
 		}
 		key, _ := tok.(string)
 		var field *string
@@ -373,34 +408,54 @@ func decodePetition(body []byte) (network.Petition, error) {
 			field = (*string)(&p.Type)
 		case "channel":
 			field = (*string)(&p.Channel)
+		case "locality":
+			field, limit = &locality, network.MaxOfficeName
 		default:
-			return p, fmt.Errorf("body: unknown field %s; want category, type and channel", network.Quote(key))
+			return p, "", fmt.Errorf("body: unknown field %s; want category, type, channel and locality", network.Quote(key))
 		}
 		if seen[key] {
-			return p, fmt.Errorf("body: field %s given twice", key)
+			return p, "", fmt.Errorf("body: field %s given twice", key)
 		}
 		seen[key] = true
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
-			return p, fmt.Errorf("%s: %w", want, err)
+			return p, "", fmt.Errorf("%s: %w", want, err)
 		}
 		if len(raw) == 0 || raw[0] != '"' {
-			return p, fmt.Errorf("%s: want a string", key)
+			return p, "", fmt.Errorf("%s: want a string", key)
 		}
 		if err := json.Unmarshal(raw, field); err != nil {
-			return p, fmt.Errorf("%s: %w", key, err)
+			return p, "", fmt.Errorf("%s: %w", key, err)
 		}
 		if len(*field) > limit {
-			return p, fmt.Errorf("%s: %s is longer than %d bytes", key, network.Quote(*field), limit)
+			return p, "", fmt.Errorf("%s: %s is longer than %d bytes", key, network.Quote(*field), limit)
 		}
 	}
 	if _, err := dec.Token(); err != nil {
-		return p, fmt.Errorf("%s: %w", want, err)
+		return p, "", fmt.Errorf("%s: %w", want, err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return p, errors.New("body: unexpected data after the JSON object")
+		return p, "", errors.New("body: unexpected data after the JSON object")
 	}
-	return p, nil
+	return p, locality, nil
+}
+
+// handling is the locality's handling of the petition, asked of its desk;
+// nil when there is no locality or the office is its own.
+func (d *desk) handling(ctx context.Context, office *network.OfficeConfig, locality string, p *network.Petition) (*network.Handling, error) {
+	if locality == "" || locality == office.Office || p == nil {
+		return nil, nil
+	}
+	return d.localityHandling(ctx, locality, *p)
+}
+
+// writePeerError answers a failure to learn the locality's handling.
+func writePeerError(w http.ResponseWriter, err error) {
+	code := http.StatusBadGateway
+	if pe := (*peerError)(nil); errors.As(err, &pe) {
+		code = pe.code
+	}
+	writeError(w, code, err.Error())
 }
 
 // limitBodies caps every request's body: reading past the cap fails, and
@@ -433,13 +488,21 @@ func (d *desk) handler() http.Handler {
 	// The projected dates of every stage of a petition received on a date:
 	// GET /v1/deadlines?received=YYYY-MM-DD, optionally with the petition
 	// (category and type, channel) and the date of the reply (replied).
+	// With locality, the office where the matter arose, the desk of the
+	// locality names the handler and its chain (GET /v1/handler); every
+	// date is counted with this office's calendar.
 	mux.HandleFunc("GET /v1/deadlines", func(w http.ResponseWriter, r *http.Request) {
-		q, err := deadlineQuery(r.URL.Query())
+		q, locality, err := deadlineQuery(r.URL.Query())
 		if err != nil {
 			writeError(w, http.StatusBadRequest, err.Error())
 			return
 		}
-		ans, err := d.current().answers.Deadlines(q)
+		cur := d.current()
+		if q.Locality, err = d.handling(r.Context(), cur.office, locality, q.Petition); err != nil {
+			writePeerError(w, err)
+			return
+		}
+		ans, err := cur.answers.Deadlines(q)
 		var noChain *network.NoChainError
 		switch {
 		case errors.As(err, &noChain):
@@ -461,7 +524,10 @@ func (d *desk) handler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, ans)
 	})
-	// Where a petition goes: POST /v1/route {"category", "type", "channel"}.
+	// Where a petition goes: POST /v1/route {"category", "type", "channel",
+	// "locality"}; the routing table of the locality (asked of its desk,
+	// GET /v1/handler) decides, this office whether it is a skip-level
+	// visit.
 	mux.HandleFunc("POST /v1/route", func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
@@ -472,17 +538,48 @@ func (d *desk) handler() http.Handler {
 			writeError(w, http.StatusBadRequest, "body: "+err.Error())
 			return
 		}
-		p, err := decodePetition(body)
+		p, locality, err := decodePetition(body)
+		if err == nil {
+			err = p.Validate()
+		}
+		if err == nil && locality != "" {
+			err = network.CheckOfficeName("locality", locality)
+		}
 		if err != nil {
 			writeError(w, http.StatusBadRequest, err.Error())
 			return
 		}
-		route, err := d.current().office.Route(p)
+		office := d.current().office
+		h, err := d.handling(r.Context(), office, locality, &p)
+		if err != nil {
+			writePeerError(w, err)
+			return
+		}
+		route, err := office.RouteWith(p, h)
 		if err != nil {
 			writeError(w, http.StatusBadRequest, err.Error())
 			return
 		}
 		writeJSON(w, http.StatusOK, route)
+	})
+	// How this office handles a petition that arose here, for the desk of
+	// the office that received it: GET /v1/handler?category=&type=&channel=
+	// answers the route in this office's table, where the handler stands and
+	// its chain from Handling on (network.Handling). Read-only; it never
+	// calls another desk.
+	mux.HandleFunc("GET /v1/handler", func(w http.ResponseWriter, r *http.Request) {
+		v := r.URL.Query()
+		if err := checkParams(v, handlerParams, "category, type, channel"); err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		p := network.Petition{Category: v.Get("category"), Type: v1alpha1.PetitionType(v.Get("type")), Channel: v1alpha1.Channel(v.Get("channel"))}
+		h, err := d.current().office.Handling(p)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		writeJSON(w, http.StatusOK, h)
 	})
 	// Whether a channel is open: GET /v1/windows?channel=Visit&at=RFC3339.
 	mux.HandleFunc("GET /v1/windows", func(w http.ResponseWriter, r *http.Request) {

@@ -209,7 +209,7 @@ func TestDeadlinesOfAPetition(t *testing.T) {
 	// stages.
 	for _, query := range []string{"received=2026-08-03&category=wage-arrears&type=Report", "received=2026-08-03"} {
 		v, _ := url.ParseQuery(query)
-		q, err := deadlineQuery(v)
+		q, _, err := deadlineQuery(v)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -231,7 +231,9 @@ func TestDeadlinesOfAPetition(t *testing.T) {
 		"received=2026-08-03&replied=2026-08-02":                            "replied: 2026-08-02 is before received 2026-08-03",
 		"received=2026-08-03&replied=tomorrow":                              `replied: "tomorrow" is not a date; want YYYY-MM-DD`,
 		"received=2026-08-03&replied=9999-01-01":                            "replied: year 9999 is outside 1900 to 9998",
-		"received=2026-08-03&locality=zhenping-county":                      `"locality": unknown parameter; want received, replied, category, type, channel`,
+		"received=2026-08-03&locality=zhenping-county":                      "locality: needs the petition",
+		"received=2026-08-03&category=land&type=Appeal&locality=Zhenping":   `locality: "Zhenping" is not an office name`,
+		"received=2026-08-03&office=zhenping-county":                        `"office": unknown parameter; want received, replied, category, type, channel, locality`,
 		"received=2026-08-03&received=2026-08-04":                           "received: given 2 times, want once",
 		"received=2026-08-03&category=" + strings.Repeat("a", 64):           "category: " + `"` + strings.Repeat("a", 64) + `" is longer than 63 bytes`,
 		"received=2026-08-03&category=wage-arrears&type=AppealAppealAppeal": `type: "AppealAppealAppeal" is longer than 16 bytes`,
@@ -315,11 +317,11 @@ func TestRouteOnSampleConfig(t *testing.T) {
 	srv := sampleDesk(t, "shifosi-town")
 	cases := []struct{ body, want string }{
 		{`{"category":"land-acquisition","type":"Appeal","channel":"Visit"}`,
-			`{"office":"zhenping-natural-resources","rule":"land-to-natural-resources","policy":"land-disputes","fallback":false,"copies":[]}`},
+			`{"office":"zhenping-natural-resources","rule":"land-to-natural-resources","policy":"land-disputes","fallback":false,"copies":[],"skipLevel":false,"redirectTo":""}`},
 		{`{"category":"wage-arrears","type":"Report"}`,
-			`{"office":"nanyang-human-resources","rule":"wages-to-human-resources","policy":"wage-arrears","fallback":false,"copies":[]}`},
+			`{"office":"nanyang-human-resources","rule":"wages-to-human-resources","policy":"wage-arrears","fallback":false,"copies":[],"skipLevel":false,"redirectTo":""}`},
 		{`{"category":"road-repair","type":"Inquiry"}`,
-			`{"office":"shifosi-town","rule":"","policy":"","fallback":false,"copies":[]}`},
+			`{"office":"shifosi-town","rule":"","policy":"","fallback":false,"copies":[],"skipLevel":false,"redirectTo":""}`},
 	}
 	for _, tc := range cases {
 		code, body := post(t, srv.URL+"/v1/route", tc.body)

@@ -5,9 +5,13 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"golang.org/x/net/netutil"
+
+	"github.com/xinfang/petition-operator/internal/network"
 )
 
 // options are the desk's limits: what one client, or many, can make it hold
@@ -30,7 +34,16 @@ type options struct {
 	// SearchSteps bounds the work of one request's search for the next
 	// opening (network.SearchLimit.Steps).
 	SearchSteps int
+	// PeerURLTemplate is the address of another office's desk, {office}
+	// standing for its name: the desk asks the desk of a petition's
+	// locality how it handles the petition (GET /v1/handler).
+	PeerURLTemplate string
+	// PeerTimeout bounds that one call, connection to last byte.
+	PeerTimeout time.Duration
 }
+
+// officePlaceholder stands for an office's name in PeerURLTemplate.
+const officePlaceholder = "{office}"
 
 // defaultOptions sizes the limits for a desk with a 64 Mi memory limit. A
 // connection held open costs the desk about 50 KiB (its goroutine, its
@@ -47,6 +60,8 @@ func defaultOptions() options {
 		WriteTimeout:      10 * time.Second,
 		IdleTimeout:       30 * time.Second,
 		SearchSteps:       2_000_000,
+		PeerURLTemplate:   network.DeskAddress(officePlaceholder),
+		PeerTimeout:       2 * time.Second,
 	}
 }
 
@@ -60,6 +75,8 @@ func (o *options) register(fs *flag.FlagSet) {
 	fs.DurationVar(&o.WriteTimeout, "write-timeout", o.WriteTimeout, "time from the end of a request's headers to the end of its answer")
 	fs.DurationVar(&o.IdleTimeout, "idle-timeout", o.IdleTimeout, "time a kept-alive connection may wait for its next request")
 	fs.IntVar(&o.SearchSteps, "max-search-steps", o.SearchSteps, "work one request may spend searching for a channel's next opening")
+	fs.StringVar(&o.PeerURLTemplate, "peer-url-template", o.PeerURLTemplate, "address of another office's desk, "+officePlaceholder+" standing for its name: asked how a petition's locality handles it")
+	fs.DurationVar(&o.PeerTimeout, "peer-timeout", o.PeerTimeout, "time the call to a locality's desk may take, connection to last byte")
 }
 
 // check refuses limits that are not limits.
@@ -75,8 +92,43 @@ func (o *options) check() error {
 		return fmt.Errorf("--read-header-timeout, --read-timeout, --write-timeout and --idle-timeout must be positive")
 	case o.SearchSteps < 1:
 		return fmt.Errorf("--max-search-steps: %d is not a positive number", o.SearchSteps)
+	case o.PeerTimeout <= 0 || o.PeerTimeout > o.WriteTimeout:
+		return fmt.Errorf("--peer-timeout: %v must be positive and at most --write-timeout (%v)", o.PeerTimeout, o.WriteTimeout)
+	}
+	return checkPeerTemplate(o.PeerURLTemplate)
+}
+
+// checkPeerTemplate refuses a template that does not name the office once
+// or does not make an http or https URL without user, query or fragment.
+func checkPeerTemplate(t string) error {
+	if strings.Count(t, officePlaceholder) != 1 {
+		return fmt.Errorf("--peer-url-template: %s must hold %s once", network.Quote(t), officePlaceholder)
+	}
+	u, err := url.Parse(strings.Replace(t, officePlaceholder, "office", 1))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("--peer-url-template: %s is not an http or https address such as %s", network.Quote(t), network.DeskAddress(officePlaceholder))
 	}
 	return nil
+}
+
+// peerClient is the client of the calls to other desks: no proxy, no
+// redirects followed, the whole call within PeerTimeout.
+func (o *options) peerClient() *http.Client {
+	return &http.Client{
+		Timeout: o.PeerTimeout,
+		Transport: &http.Transport{
+			Proxy:                  nil,
+			DialContext:            (&net.Dialer{Timeout: o.PeerTimeout}).DialContext,
+			TLSHandshakeTimeout:    o.PeerTimeout,
+			ResponseHeaderTimeout:  o.PeerTimeout,
+			MaxResponseHeaderBytes: 16 << 10,
+			MaxIdleConns:           16,
+			MaxIdleConnsPerHost:    2,
+			IdleConnTimeout:        30 * time.Second,
+			DisableCompression:     true,
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 }
 
 // server is the desk's HTTP server with the options' timeouts and header

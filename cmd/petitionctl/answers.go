@@ -24,6 +24,46 @@ func (o *options) officeConfig(ctx context.Context, office string) (*network.Off
 	return set.Snapshot().OfficeConfig(office)
 }
 
+// withLocality compiles the receiving office's configuration and, when the
+// petition names another locality, that office's too, from the same files
+// or cluster, and answers the locality's handling of the petition (nil when
+// the receiving office is the locality). Errors about the locality name
+// --locality.
+func (o *options) withLocality(ctx context.Context, office, locality string, p *network.Petition) (*network.OfficeConfig, *network.Handling, error) {
+	if locality != "" {
+		if err := network.CheckOfficeName("--locality", locality); err != nil {
+			return nil, nil, err
+		}
+		if p == nil {
+			return nil, nil, fmt.Errorf("--locality: needs the petition (--category and --type) to route")
+		}
+	}
+	set, err := o.load(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	src := set.Snapshot().Source()
+	cfg, err := src.OfficeConfig(office)
+	if err != nil {
+		return nil, nil, err
+	}
+	if locality == "" || locality == office {
+		return cfg, nil, nil
+	}
+	if _, ok := src.Index().Get(locality); !ok {
+		return nil, nil, fmt.Errorf("--locality: office %s does not exist", network.Quote(locality))
+	}
+	local, err := src.OfficeConfig(locality)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--locality: %w", err)
+	}
+	h, err := local.Handling(*p)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, &h, nil
+}
+
 // print writes v as JSON with -o json, else the table rows, whose cells
 // must be printable (see row).
 func (o *options) print(v any, header string, rows ...string) error {
@@ -52,7 +92,7 @@ func dash(s string) string {
 }
 
 func newRouteCommand(o *options) *cobra.Command {
-	var office string
+	var office, locality string
 	var p network.Petition
 	var petitionType, channel string
 	cmd := &cobra.Command{
@@ -63,24 +103,38 @@ RoutingPolicies that select it by descending priority, then name — for a
 petition of a category and type (and channel). The first match wins; rules
 with continue add copies. No match keeps the petition with the receiving
 office (首问负责); a target that does not resolve falls back to it too
-("fallback": true).`,
-		Example: `  petitionctl route -f config/samples --office shifosi-town --category land-acquisition --type Appeal -o json`,
-		Args:    cobra.NoArgs,
+("fallback": true).
+
+With --locality, the office where the matter arose (属地管理), the rules are
+those of the locality: relative department targets resolve from the
+locality upward, and no match leaves the petition with the locality. A
+Visit received above the parent of the handler's level office (the
+handler, or the City or County of a department) skips levels (越级访):
+"skipLevel": true, and "redirectTo" names that level office. Letters, phone
+calls and online petitions never skip levels.`,
+		Example: `  petitionctl route -f config/samples --office shifosi-town --category land-acquisition --type Appeal -o json
+  petitionctl route -f config/samples --office nanyang-city --locality jiasong-town --category road-repair --type Appeal --channel Visit -o json`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			p.Type, p.Channel = v1alpha1.PetitionType(petitionType), v1alpha1.Channel(channel)
-			cfg, err := o.officeConfig(cmd.Context(), office)
+			if err := p.Validate(); err != nil {
+				return err
+			}
+			cfg, loc, err := o.withLocality(cmd.Context(), office, locality, &p)
 			if err != nil {
 				return err
 			}
-			route, err := cfg.Route(p)
+			route, err := cfg.RouteWith(p, loc)
 			if err != nil {
 				return err
 			}
-			return o.print(route, "OFFICE\tRULE\tPOLICY\tFALLBACK\tCOPIES",
-				row(route.Office, dash(route.Rule), dash(route.Policy), fmt.Sprint(route.Fallback), dash(strings.Join(printables(route.Copies), ","))))
+			return o.print(route, "OFFICE\tRULE\tPOLICY\tFALLBACK\tCOPIES\tSKIP LEVEL\tREDIRECT TO",
+				row(route.Office, dash(route.Rule), dash(route.Policy), fmt.Sprint(route.Fallback), dash(strings.Join(printables(route.Copies), ",")),
+					fmt.Sprint(route.SkipLevel), dash(route.RedirectTo)))
 		},
 	}
 	cmd.Flags().StringVar(&office, "office", "", "the office that receives the petition (required)")
+	cmd.Flags().StringVar(&locality, "locality", "", "the office where the matter arose (属地); default the receiving office")
 	cmd.Flags().StringVar(&p.Category, "category", "", "the petition's category, e.g. land-acquisition (required)")
 	cmd.Flags().StringVar(&petitionType, "type", "", "Report, Appeal or Inquiry (required)")
 	cmd.Flags().StringVar(&channel, "channel", "", "Visit, Letter, Phone or Online")

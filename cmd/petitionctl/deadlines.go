@@ -12,7 +12,7 @@ import (
 )
 
 func newDeadlinesCommand(o *options) *cobra.Command {
-	var office, received, replied, category, petitionType, channel string
+	var office, locality, received, replied, category, petitionType, channel string
 	cmd := &cobra.Command{
 		Use:   "deadlines",
 		Short: "Project the statutory dates of a petition an office receives",
@@ -26,7 +26,9 @@ built-in statutory-2022). Given the petition (--category and --type, optionally
 --channel), the office's routing table names the office that handles it, and
 Handling, Review and ReReview follow that office's chain; Review (复查) and
 ReReview (复核) follow an Appeal only. Without a petition the office handles it,
-every stage. A Review or ReReview above the City is handled by a body outside
+every stage. With --locality, the office where the matter arose (属地管理),
+the locality's routing table names the handler (no match: the locality);
+Acceptance still stays with the receiving office. A Review or ReReview above the City is handled by a body outside
 the network ("external"). requestBy is the petitioner's last day to ask for a
 stage: the reply date (--replied for the first such stage, else the previous
 stage's due date) plus the request window. Dates the calendar does not cover
@@ -34,7 +36,8 @@ are listed under warnings. The operator's status and the office's desk service
 give the same answer.`,
 		Example: `  petitionctl deadlines -f config/samples --office shifosi-town --received 2026-09-16
   petitionctl deadlines -f config/samples --office shifosi-town --received 2026-09-16 --category land-acquisition --type Appeal -o json
-  petitionctl deadlines --office zhenping-county --received 2026-08-03 --replied 2026-09-01 -o json`,
+  petitionctl deadlines --office zhenping-county --received 2026-08-03 --replied 2026-09-01 -o json
+  petitionctl deadlines -f config/samples --office nanyang-city --locality shifosi-town --received 2026-09-16 --category land-acquisition --type Appeal -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			day, err := time.Parse(time.DateOnly, received)
@@ -52,10 +55,11 @@ give the same answer.`,
 			if category != "" || petitionType != "" || channel != "" {
 				q.Petition = &network.Petition{Category: category, Type: v1alpha1.PetitionType(petitionType), Channel: v1alpha1.Channel(channel)}
 			}
-			cfg, err := o.officeConfig(cmd.Context(), office)
+			cfg, loc, err := o.withLocality(cmd.Context(), office, locality, q.Petition)
 			if err != nil {
 				return err
 			}
+			q.Locality = loc
 			ans, err := cfg.Deadlines(q)
 			if err != nil {
 				return err
@@ -85,6 +89,7 @@ give the same answer.`,
 	cmd.Flags().StringVar(&category, "category", "", "the petition's category, to route it (with --type)")
 	cmd.Flags().StringVar(&petitionType, "type", "", "the petition's type: Report, Appeal or Inquiry (with --category)")
 	cmd.Flags().StringVar(&channel, "channel", "", "the petition's channel: Visit, Letter, Phone or Online")
+	cmd.Flags().StringVar(&locality, "locality", "", "the office where the matter arose (属地), to route the petition (with --category and --type)")
 	_ = cmd.MarkFlagRequired("office")
 	_ = cmd.MarkFlagRequired("received")
 	return cmd

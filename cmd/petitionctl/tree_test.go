@@ -231,7 +231,7 @@ func TestRouteOffline(t *testing.T) {
 	}
 	// The contract's fields, exactly.
 	want := map[string]any{"office": "zhenping-natural-resources", "rule": "land-to-natural-resources",
-		"policy": "land-disputes", "fallback": false, "copies": []any{}}
+		"policy": "land-disputes", "fallback": false, "copies": []any{}, "skipLevel": false, "redirectTo": ""}
 	if len(got) != len(want) {
 		t.Errorf("route = %v", got)
 	}
@@ -241,7 +241,7 @@ func TestRouteOffline(t *testing.T) {
 		}
 	}
 	table, err := runCLI(t, "route", "-f", "../../config/samples", "--office", "tuandong-town", "--category", "road-repair", "--type", "Inquiry")
-	if err != nil || !strings.Contains(table, "tuandong-town  -     -       false     -") {
+	if err != nil || !strings.Contains(table, "tuandong-town  -     -       false     -       false       -") {
 		t.Errorf("no-match table = %q, %v", table, err)
 	}
 	if _, err := runCLI(t, "route", "-f", "../../config/samples", "--office", "tuandong-town", "--category", "x", "--type", "Complaint"); err == nil ||

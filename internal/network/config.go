@@ -172,16 +172,11 @@ func (c OfficeConfig) Marshal() ([]byte, string, error) {
 	return data, hex.EncodeToString(sum[:8]), nil
 }
 
-// Route answers where a petition the office receives goes (see
-// RoutingTable.Route); an office without rules keeps every petition.
+// Route answers where a petition the office receives goes when it arose
+// there (see RoutingTable.Route, and RouteWith for another locality); an
+// office without rules keeps every petition.
 func (c *OfficeConfig) Route(p Petition) (Route, error) {
-	if err := p.Validate(); err != nil {
-		return Route{}, err
-	}
-	if c.Routing == nil {
-		return Route{Office: c.Office, Copies: []string{}}, nil
-	}
-	return c.Routing.Route(c.Office, p), nil
+	return c.RouteWith(p, nil)
 }
 
 // WindowAnswer is whether a channel is open at an instant (the CLI

@@ -33,6 +33,11 @@ type DeadlineQuery struct {
 	// with a request window (the Handling reply, for a Review) was actually
 	// given; the projection counts from it instead of that reply's due date.
 	Replied *time.Time
+	// Locality, when given, is the handling of Petition by the office
+	// where the matter arose (Handling of its configuration): the later
+	// stages follow the handler it finds. Nil: the receiving office is the
+	// locality.
+	Locality *Handling
 }
 
 // DeadlineAnswer is the CLI contract's deadlines answer.
@@ -70,23 +75,31 @@ func (c *OfficeConfig) plan(q DeadlineQuery) (string, []plannedStage, []string, 
 	}
 	handler := c.Office
 	allStages := true
-	if q.Petition != nil {
-		route, err := c.Route(*q.Petition)
-		if err != nil {
-			return "", nil, nil, err
-		}
-		handler = route.Office
-		allStages = q.Petition.Type == v1alpha1.PetitionAppeal
-	}
 	var warnings []string
 	later := c.Escalation
-	if handler != c.Office {
-		if h, ok := c.Handlers[handler]; ok {
-			later = &h.Escalation
-			if h.Warning != "" {
-				warnings = append(warnings, h.Warning)
+	if q.Petition == nil && q.Locality != nil {
+		return "", nil, nil, fmt.Errorf("locality: needs the petition (category and type) to route")
+	}
+	if q.Petition != nil {
+		h := q.Locality
+		if h == nil {
+			own, err := c.Handling(*q.Petition)
+			if err != nil {
+				return "", nil, nil, err
 			}
-		} else {
+			h = &own
+		} else if err := q.Petition.Validate(); err != nil {
+			return "", nil, nil, err
+		}
+		handler = h.Route.Office
+		allStages = q.Petition.Type == v1alpha1.PetitionAppeal
+		switch {
+		case h.Chain != nil:
+			later = &h.Chain.Escalation
+			if h.Chain.Warning != "" {
+				warnings = append(warnings, h.Chain.Warning)
+			}
+		case handler != c.Office:
 			warnings = append(warnings, fmt.Sprintf("the configuration holds no chain of office %s: the stages after Acceptance follow office %s's", handler, c.Office))
 		}
 	}

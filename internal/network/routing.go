@@ -26,6 +26,12 @@ type CompiledRule struct {
 	Office string `json:"office"`
 	// Address is the URL of the handling office's desk service.
 	Address string `json:"address"`
+	// TargetPath is the names from the City down to Office, and
+	// TargetLevel Office's level: where the handler stands, from which a
+	// desk tells a skip-level visit (SkipLevel) with its configuration
+	// alone. Empty when Office is not in the network.
+	TargetPath  []string       `json:"targetPath,omitempty"`
+	TargetLevel v1alpha1.Level `json:"targetLevel,omitempty"`
 	// Unresolved says why the rule's target did not resolve; matching
 	// petitions then stay with the receiving office (首问负责).
 	Unresolved string `json:"unresolved,omitempty"`
@@ -131,9 +137,10 @@ func CompileRouting(office *v1alpha1.Office, path []string, policies []v1alpha1.
 			if reason != "" {
 				target = office.Name
 			}
+			place := placeOf(office, path, target, idx)
 			table.Rules = append(table.Rules, CompiledRule{
 				Name: r.Name, Policy: policy, Match: r.Match, Office: target, Address: DeskAddress(target),
-				Unresolved: reason, Continue: r.Continue,
+				TargetPath: place.Path, TargetLevel: place.Level, Unresolved: reason, Continue: r.Continue,
 			})
 		}
 	}
@@ -235,6 +242,11 @@ type Route struct {
 	Policy   string   `json:"policy"`
 	Fallback bool     `json:"fallback"`
 	Copies   []string `json:"copies"`
+	// SkipLevel says the petition is a visit received above the level
+	// that may receive it (越级访, SkipLevel); RedirectTo is then the
+	// handler's level office, where the petitioner is sent, else empty.
+	SkipLevel  bool   `json:"skipLevel"`
+	RedirectTo string `json:"redirectTo"`
 }
 
 // Matches reports whether the rule's match selects the petition.
@@ -249,16 +261,25 @@ func (r *CompiledRule) Matches(p Petition) bool {
 // while the matched rules set continue, later matching rules add copies. No
 // match keeps the petition with the receiving office (首问负责), as does a
 // target that did not resolve (fallback). A petition is never dropped.
+// It decides no skip-level visit: the table does not know where self
+// stands (OfficeConfig.Route does).
 func (t *RoutingTable) Route(self string, p Petition) Route {
+	route, _ := t.route(self, p)
+	return route
+}
+
+// route is Route with the rule that decided the handler; nil when none
+// matched.
+func (t *RoutingTable) route(self string, p Petition) (Route, *CompiledRule) {
 	route := Route{Office: self, Copies: []string{}}
-	matched := false
+	var first *CompiledRule
 	for i := range t.Rules {
 		r := &t.Rules[i]
 		if !r.Matches(p) {
 			continue
 		}
-		if !matched {
-			matched = true
+		if first == nil {
+			first = r
 			route.Office, route.Rule, route.Policy, route.Fallback = r.Office, r.Name, r.Policy, r.Unresolved != ""
 		} else if r.Office != route.Office && !slices.Contains(route.Copies, r.Office) {
 			route.Copies = append(route.Copies, r.Office)
@@ -267,7 +288,7 @@ func (t *RoutingTable) Route(self string, p Petition) Route {
 			break
 		}
 	}
-	return route
+	return route, first
 }
 
 // maxUnresolvedListed bounds the unresolved routes a policy's status lists.

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/xinfang/petition-operator/internal/network"
+)
+
+// TestRouteWithLocality routes petitions on the samples by hand: the
+// locality's table, relative targets from the locality upward, the
+// locality handling what matches nothing, and each skip-level boundary.
+func TestRouteWithLocality(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		want network.Route
+	}{
+		{"the locality's table: its county's department",
+			[]string{"--office", "nanyang-city", "--locality", "shifosi-town", "--category", "land-acquisition", "--type", "Appeal", "--channel", "Visit"},
+			network.Route{Office: "zhenping-natural-resources", Rule: "land-to-natural-resources", Policy: "land-disputes"}},
+		{"without a locality the City keeps a land case (no policy selects it)",
+			[]string{"--office", "nanyang-city", "--category", "land-acquisition", "--type", "Appeal", "--channel", "Visit"},
+			network.Route{Office: "nanyang-city"}},
+		{"relative target from the locality upward: the county's department",
+			[]string{"--office", "nanyang-city", "--locality", "mashankou-town", "--category", "wage-arrears", "--type", "Appeal", "--channel", "Visit"},
+			network.Route{Office: "neixiang-human-resources", Rule: "wages-to-human-resources", Policy: "wage-arrears"}},
+		{"the same received at the City without a locality: the City's department",
+			[]string{"--office", "nanyang-city", "--category", "wage-arrears", "--type", "Appeal", "--channel", "Visit"},
+			network.Route{Office: "nanyang-human-resources", Rule: "wages-to-human-resources", Policy: "wage-arrears"}},
+		{"a county without a procuratorate: the City's",
+			[]string{"--office", "nanyang-city", "--locality", "tuandong-town", "--category", "court-judgment", "--type", "Appeal", "--channel", "Visit"},
+			network.Route{Office: "nanyang-procuratorate", Rule: "law-related-to-procuratorate", Policy: "law-related"}},
+		{"no match: the locality handles it; a visit at the City skips the county",
+			[]string{"--office", "nanyang-city", "--locality", "jiasong-town", "--category", "road-repair", "--type", "Appeal", "--channel", "Visit"},
+			network.Route{Office: "jiasong-town", SkipLevel: true, RedirectTo: "jiasong-town"}},
+		{"a letter never skips",
+			[]string{"--office", "nanyang-city", "--locality", "jiasong-town", "--category", "road-repair", "--type", "Appeal", "--channel", "Letter"},
+			network.Route{Office: "jiasong-town"}},
+		{"a visit at the county above the township does not skip",
+			[]string{"--office", "zhenping-county", "--locality", "jiasong-town", "--category", "road-repair", "--type", "Appeal", "--channel", "Visit"},
+			network.Route{Office: "jiasong-town"}},
+		{"a county department handles it: its level office is the county, so the City is its parent",
+			[]string{"--office", "nanyang-city", "--locality", "chaopi-town", "--category", "court-judgment", "--type", "Report", "--channel", "Visit"},
+			network.Route{Office: "zhenping-procuratorate", Rule: "law-related-to-procuratorate", Policy: "law-related"}},
+		{"a City department stands at the City's level",
+			[]string{"--office", "nanyang-human-resources", "--locality", "jiasong-town", "--category", "road-repair", "--type", "Inquiry", "--channel", "Visit"},
+			network.Route{Office: "jiasong-town", SkipLevel: true, RedirectTo: "jiasong-town"}},
+		{"locality = receiver",
+			[]string{"--office", "jiasong-town", "--locality", "jiasong-town", "--category", "road-repair", "--type", "Appeal", "--channel", "Visit"},
+			network.Route{Office: "jiasong-town"}},
+	}
+	for _, tc := range cases {
+		out, err := runCLI(t, append([]string{"route", "-f", "../../config/samples", "-o", "json"}, tc.args...)...)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		var got network.Route
+		dec := json.NewDecoder(strings.NewReader(out))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&got); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		tc.want.Copies = []string{}
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: got %+v, want %+v", tc.name, got, tc.want)
+		}
+	}
+	table, err := runCLI(t, "route", "-f", "../../config/samples", "--office", "nanyang-city", "--locality", "jiasong-town",
+		"--category", "road-repair", "--type", "Appeal", "--channel", "Visit")
+	if err != nil || !strings.Contains(table, "jiasong-town  -     -       false     -       true        jiasong-town") {
+		t.Errorf("skip-level table = %q, %v", table, err)
+	}
+}
+
+func TestDeadlinesWithLocality(t *testing.T) {
+	got := deadlinesJSON(t, "--office", "nanyang-city", "--locality", "shifosi-town", "--received", "2026-09-16",
+		"--category", "land-acquisition", "--type", "Appeal", "--channel", "Visit")
+	var offices, due []string
+	for _, s := range got.Stages {
+		offices, due = append(offices, s.Office), append(due, s.Due)
+	}
+	// Acceptance at the City under its own chain and calendar; Handling at
+	// the county department the township's table names; its Review one
+	// level up (the county) and ReReview two (the City). 2026-09-16 + 15
+	// days is National Day: 10-08.
+	if got.Handler != "zhenping-natural-resources" ||
+		!reflect.DeepEqual(offices, []string{"nanyang-city", "zhenping-natural-resources", "zhenping-county", "nanyang-city"}) ||
+		!reflect.DeepEqual(due, []string{"2026-10-08", "2026-12-07", "2027-02-05", "2027-04-07"}) {
+		t.Errorf("deadlines = %+v", got)
+	}
+	// No match: the locality handles it; a report has two stages.
+	got = deadlinesJSON(t, "--office", "nanyang-city", "--locality", "jiasong-town", "--received", "2026-09-16",
+		"--category", "road-repair", "--type", "Report")
+	if got.Handler != "jiasong-town" || len(got.Stages) != 2 || got.Stages[1].Office != "jiasong-town" {
+		t.Errorf("deadlines = %+v", got)
+	}
+}
+
+func TestLocalityErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"route", "--office", "nanyang-city", "--locality", "nowhere-town", "--category", "x", "--type", "Appeal"},
+			`--locality: office "nowhere-town" does not exist`},
+		{[]string{"route", "--office", "nanyang-city", "--locality", "Shifosi", "--category", "x", "--type", "Appeal"},
+			`--locality: "Shifosi" is not an office name`},
+		{[]string{"route", "--office", "nanyang-city", "--locality", strings.Repeat("a", 57), "--category", "x", "--type", "Appeal"},
+			`--locality: "aaaa`},
+		{[]string{"deadlines", "--office", "nanyang-city", "--locality", "shifosi-town", "--received", "2026-09-16"},
+			`--locality: needs the petition`},
+		{[]string{"deadlines", "--office", "nanyang-city", "--locality", "nowhere-town", "--received", "2026-09-16", "--category", "x", "--type", "Appeal"},
+			`--locality: office "nowhere-town" does not exist`},
+	} {
+		_, err := runCLI(t, append([]string{tc.args[0], "-f", "../../config/samples"}, tc.args[1:]...)...)
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("%v: got %v, want %q", tc.args, err, tc.want)
+		}
+	}
+}
