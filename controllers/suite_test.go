@@ -86,7 +86,7 @@ func expectReady(t *testing.T, obj client.Object) {
 		g.Expect(st.ObservedGeneration).To(Equal(obj.GetGeneration()))
 		g.Expect(apimeta.FindStatusCondition(st.Conditions, v1alpha1.ConditionReconciling)).To(BeNil())
 		g.Expect(apimeta.FindStatusCondition(st.Conditions, v1alpha1.ConditionStalled)).To(BeNil())
-	}).WithTimeout(20 * time.Second).Should(Succeed())
+	}).WithTimeout(60 * time.Second).Should(Succeed())
 }
 
 // expectNotReady waits until obj is not Ready for reason, with the
@@ -103,7 +103,7 @@ func expectNotReady(t *testing.T, obj client.Object, reason, companion string) {
 		g.Expect(c).NotTo(BeNil())
 		g.Expect(c.Status).To(Equal(metav1.ConditionTrue))
 		g.Expect(c.Reason).To(Equal(reason))
-	}).WithTimeout(20 * time.Second).Should(Succeed())
+	}).WithTimeout(60 * time.Second).Should(Succeed())
 }
 
 func create(t *testing.T, objs ...client.Object) {

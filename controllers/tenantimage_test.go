@@ -74,7 +74,7 @@ func TestDefaultImageRollsOutInStages(t *testing.T) {
 	g.Eventually(func(g Gomega) {
 		g.Expect(k8s.Get(ctx, key("", td.Name), td)).To(Succeed())
 		g.Expect(td.Status.Rollout.Phase).To(Equal(v1alpha1.RolloutComplete), "%+v", td.Status.Rollout)
-	}).WithTimeout(60 * time.Second).Should(Succeed())
+	}).WithTimeout(120 * time.Second).Should(Succeed())
 	expectReady(t, td)
 	g.Expect(td.Status.StableImage).To(Equal(v2))
 	g.Expect(td.Status.Stage).To(BeEquivalentTo(3))
