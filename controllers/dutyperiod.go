@@ -7,14 +7,9 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/event"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/network"
@@ -27,11 +22,11 @@ import (
 // and rollouts. Like a RoutingPolicy's, a period's status depends on every
 // office it may select: any office event of the model enqueues every
 // period, gathered over policyStatusDelay. The office controller watches
-// DutyPeriods itself (dutyPeriodEvents).
+// DutyPeriods itself (selectionEvents).
 func setupDutyPeriodController(mgr ctrl.Manager, model *networkModel, copts controller.Options) error {
 	periods := &dutyPeriodObserver{index: model.index, now: time.Now}
 	return register(mgr, "dutyperiod", copts, periods.observe, nil,
-		watch{source: model.subscribe(coalesced(allDutyPeriods(mgr.GetClient())))})
+		watch{source: model.subscribe(coalesced(allOf(mgr.GetClient(), &v1alpha1.DutyPeriodList{})))})
 }
 
 // dutyPeriodObserver reports which offices a DutyPeriod selects, whether it
@@ -116,49 +111,4 @@ func dutyEntitlement(p *v1alpha1.DutyPeriod) string {
 		stable = p.Status.Stable.Revision
 	}
 	return rolloutPosition(p.Status.Rollout, p.Status.Stage, stable)
-}
-
-// dutyPeriodEvents enqueues the offices a DutyPeriod change concerns: those
-// it selected before and those it selects now, and only those.
-type dutyPeriodEvents struct {
-	index *network.Index
-}
-
-var _ handler.EventHandler = &dutyPeriodEvents{}
-
-func (e *dutyPeriodEvents) Create(_ context.Context, evt event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-	enqueue(q, network.SelectedByDuty(e.index, evt.Object.(*v1alpha1.DutyPeriod)))
-}
-
-func (e *dutyPeriodEvents) Update(_ context.Context, evt event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-	old, cur := evt.ObjectOld.(*v1alpha1.DutyPeriod), evt.ObjectNew.(*v1alpha1.DutyPeriod)
-	if old.Generation == cur.Generation && dutyEntitlement(old) == dutyEntitlement(cur) {
-		return // metadata, or status that changes no office's duty
-	}
-	enqueue(q, network.SelectedByDuty(e.index, old))
-	enqueue(q, network.SelectedByDuty(e.index, cur))
-}
-
-func (e *dutyPeriodEvents) Delete(_ context.Context, evt event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-	enqueue(q, network.SelectedByDuty(e.index, evt.Object.(*v1alpha1.DutyPeriod)))
-}
-
-func (e *dutyPeriodEvents) Generic(_ context.Context, evt event.GenericEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-	enqueue(q, network.SelectedByDuty(e.index, evt.Object.(*v1alpha1.DutyPeriod)))
-}
-
-// allDutyPeriods maps any event to every DutyPeriod.
-func allDutyPeriods(c client.Reader) handler.MapFunc {
-	return func(ctx context.Context, _ client.Object) []reconcile.Request {
-		var list v1alpha1.DutyPeriodList
-		if err := c.List(ctx, &list); err != nil {
-			ctrl.LoggerFrom(ctx).Error(err, "listing duty periods")
-			return nil
-		}
-		reqs := make([]reconcile.Request, len(list.Items))
-		for i := range list.Items {
-			reqs[i] = reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])}
-		}
-		return reqs
-	}
 }

@@ -62,8 +62,8 @@ func setupOfficeController(mgr ctrl.Manager, model *networkModel, opts Options, 
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("office").
 		Watches(&v1alpha1.Office{}, &officeEvents{model: model, reader: mgr.GetClient()}).
-		Watches(&v1alpha1.RoutingPolicy{}, &routingPolicyEvents{index: model.index}).
-		Watches(&v1alpha1.DutyPeriod{}, &dutyPeriodEvents{index: model.index}).
+		Watches(&v1alpha1.RoutingPolicy{}, &selectionEvents[*v1alpha1.RoutingPolicy]{index: model.index, selected: selected, entitlement: entitlement}).
+		Watches(&v1alpha1.DutyPeriod{}, &selectionEvents[*v1alpha1.DutyPeriod]{index: model.index, selected: network.SelectedByDuty, entitlement: dutyEntitlement}).
 		// The default tenant image, where its rollout stands, and the limits.
 		Watches(&v1alpha1.TenantDefaults{}, &tenantDefaultsEvents{index: model.index}).
 		// A policy or calendar change reaches the offices that use it (and,

@@ -7,13 +7,9 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/event"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/network"
@@ -26,7 +22,7 @@ import (
 func setupRoutingPolicyController(mgr ctrl.Manager, model *networkModel, copts controller.Options) error {
 	policies := &routingPolicyObserver{index: model.index, now: time.Now}
 	return register(mgr, "routingpolicy", copts, policies.observe, nil,
-		watch{source: model.subscribe(coalesced(allRoutingPolicies(mgr.GetClient())))})
+		watch{source: model.subscribe(coalesced(allOf(mgr.GetClient(), &v1alpha1.RoutingPolicyList{})))})
 }
 
 // routingPolicyObserver reports which offices a routing policy selects and
@@ -84,35 +80,6 @@ func entitlement(p *v1alpha1.RoutingPolicy) string {
 		stable = p.Status.Stable.Revision
 	}
 	return rolloutPosition(p.Status.Rollout, p.Status.Stage, stable)
-}
-
-// routingPolicyEvents enqueues the offices a RoutingPolicy change concerns:
-// those it selected before and those it selects now, and only those.
-type routingPolicyEvents struct {
-	index *network.Index
-}
-
-var _ handler.EventHandler = &routingPolicyEvents{}
-
-func (e *routingPolicyEvents) Create(_ context.Context, evt event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-	enqueue(q, selected(e.index, evt.Object.(*v1alpha1.RoutingPolicy)))
-}
-
-func (e *routingPolicyEvents) Update(_ context.Context, evt event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-	if evt.ObjectOld.GetGeneration() == evt.ObjectNew.GetGeneration() &&
-		entitlement(evt.ObjectOld.(*v1alpha1.RoutingPolicy)) == entitlement(evt.ObjectNew.(*v1alpha1.RoutingPolicy)) {
-		return // metadata, or status that changes no office's rules
-	}
-	enqueue(q, selected(e.index, evt.ObjectOld.(*v1alpha1.RoutingPolicy)))
-	enqueue(q, selected(e.index, evt.ObjectNew.(*v1alpha1.RoutingPolicy)))
-}
-
-func (e *routingPolicyEvents) Delete(_ context.Context, evt event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-	enqueue(q, selected(e.index, evt.Object.(*v1alpha1.RoutingPolicy)))
-}
-
-func (e *routingPolicyEvents) Generic(_ context.Context, evt event.GenericEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-	enqueue(q, selected(e.index, evt.Object.(*v1alpha1.RoutingPolicy)))
 }
 
 // routeTargetsOf returns the offices whose routing may resolve to the given
@@ -179,20 +146,4 @@ func routesTo(p *v1alpha1.RoutingPolicy, o *v1alpha1.Office) (explicit, relative
 		}
 	}
 	return explicit, relative
-}
-
-// allRoutingPolicies maps any event to every RoutingPolicy.
-func allRoutingPolicies(c client.Reader) handler.MapFunc {
-	return func(ctx context.Context, _ client.Object) []reconcile.Request {
-		var list v1alpha1.RoutingPolicyList
-		if err := c.List(ctx, &list); err != nil {
-			ctrl.LoggerFrom(ctx).Error(err, "listing routing policies")
-			return nil
-		}
-		reqs := make([]reconcile.Request, len(list.Items))
-		for i := range list.Items {
-			reqs[i] = reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])}
-		}
-		return reqs
-	}
 }
