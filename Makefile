@@ -5,10 +5,12 @@ SHELL := /usr/bin/env bash -o pipefail
 .DEFAULT_GOAL := help
 
 GO ?= go
-IMG ?= ghcr.io/xinfang/petition-operator:dev
-DESK_IMG ?= ghcr.io/xinfang/petition-desk:dev
-CTL_IMG ?= ghcr.io/xinfang/petitionctl:dev
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# The one version of the operator, its images, the chart and the CLI: the
+# file VERSION (make release VERSION=vX.Y.Z overrides it for one release).
+VERSION ?= $(shell cat VERSION)
+IMG ?= ghcr.io/xinfang/petition-operator:$(VERSION)
+DESK_IMG ?= ghcr.io/xinfang/petition-desk:$(VERSION)
+CTL_IMG ?= ghcr.io/xinfang/petitionctl:$(VERSION)
 LDFLAGS := -X github.com/xinfang/petition-operator/internal/version.Version=$(VERSION)
 
 LOCALBIN := $(CURDIR)/bin
