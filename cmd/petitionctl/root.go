@@ -49,7 +49,7 @@ operator, so what it says offline is what the cluster will do.`,
 		Short: "Print the version of petitionctl",
 		Args:  cobra.NoArgs,
 		Run: func(cmd *cobra.Command, _ []string) {
-			_, _ = fmt.Fprintln(cmd.OutOrStdout(), "petitionctl", version.Version)
+			_, _ = fmt.Fprintln(cmd.OutOrStdout(), "petitionctl", version.String())
 		},
 	})
 	return root
@@ -107,7 +107,7 @@ func (o *options) client() (client.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading kubeconfig: %w (use -f to read files instead)", err)
 	}
-	cfg.UserAgent = "petitionctl/" + version.Version
+	cfg.UserAgent = "petitionctl/" + version.String()
 	scheme := runtime.NewScheme()
 	if err := v1alpha1.AddToScheme(scheme); err != nil {
 		return nil, err
