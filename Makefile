@@ -95,9 +95,10 @@ test: manifests generate vet controlplane nodes ## After manifests, generate, ve
 ##@ Build
 
 .PHONY: build
-build: ## Build the manager, petitionctl and desk into bin/.
+build: ## Build the manager, petitionctl (also as the kubectl plugin kubectl-petition) and desk into bin/.
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(LOCALBIN)/manager ./cmd/manager
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(LOCALBIN)/petitionctl ./cmd/petitionctl
+	cp $(LOCALBIN)/petitionctl $(LOCALBIN)/kubectl-petition
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(LOCALBIN)/desk ./cmd/desk
 
 .PHONY: run

@@ -11,6 +11,10 @@ import (
 
 	// Time zones work the same in minimal images without zoneinfo.
 	_ "time/tzdata"
+
+	// The kubeconfig auth providers kubectl knows (OIDC); exec plugins
+	// (cloud logins) are built into client-go.
+	_ "k8s.io/client-go/plugin/pkg/client/auth"
 )
 
 func main() {
