@@ -203,6 +203,18 @@ deploy: manifests $(HELM) ## Install or upgrade the operator (Helm chart, IMG an
 undeploy: $(HELM) ## Uninstall the operator release; CRDs, offices and tenants stay (see docs/install.md).
 	$(HELM) uninstall $(RELEASE) --namespace $(NAMESPACE) --ignore-not-found
 
+# Where make release's install manifests say the images are, and where
+# make chart-push pushes the chart (as oci://$(REGISTRY)/charts).
+REGISTRY ?= ghcr.io/xinfang
+
+.PHONY: release
+release: images ## Build a release of $(VERSION) into dist/: CLI archives (linux, darwin; amd64, arm64), image OCI archives with SBOMs, chart, install.yaml, krew manifest, checksums.txt.
+	$(GO) run ./hack/release --version $(VERSION) --registry $(REGISTRY) --images bin/images --out dist
+
+.PHONY: chart-push
+chart-push: $(HELM) ## Push dist/'s packaged chart to oci://$(REGISTRY)/charts (after make release; helm registry login first).
+	$(HELM) push dist/petition-operator-$(patsubst v%,%,$(VERSION)).tgz oci://$(REGISTRY)/charts
+
 .PHONY: helm-lint
 helm-lint: manifests $(HELM) ## Lint the Helm chart with its default values and each optional part.
 	$(HELM) lint --strict charts/petition-operator

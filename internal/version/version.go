@@ -64,11 +64,15 @@ func resolve(version, revision string, info *debug.BuildInfo) (string, string) {
 // not tags of any image.
 var releaseTag = regexp.MustCompile(`^v[0-9]+\.[0-9]+\.[0-9]+(-(alpha|beta|rc)\.[0-9]+)?$`)
 
+// IsRelease reports whether v is a release's version: vX.Y.Z or a
+// pre-release vX.Y.Z-rc.N (also alpha, beta).
+func IsRelease(v string) bool { return releaseTag.MatchString(v) }
+
 // ImageTag is the tag of this build's images: its version when that is a
 // release, else Release (a build from a work tree runs the released images
 // of its line, which exist, rather than a tag nobody pushed).
 func ImageTag() string {
-	if v := String(); releaseTag.MatchString(v) {
+	if v := String(); IsRelease(v) {
 		return v
 	}
 	return Release
