@@ -305,6 +305,13 @@ type RoutingPolicyStatus struct {
 	// +optional
 	Stage int32 `json:"stage,omitempty"`
 
+	// stageProgress is the stage in progress counted from 1, of how many,
+	// as the STAGE column shows it: "2/3" while the second of three stages
+	// rolls out, "3/3" once the last is done. Empty for an Immediate
+	// rollout.
+	// +optional
+	StageProgress string `json:"stageProgress,omitempty"`
+
 	// rollout reports the rollout of the policy's current revision.
 	// +optional
 	Rollout *RolloutStatus `json:"rollout,omitempty"`
@@ -338,7 +345,7 @@ type RoutingPolicyStatus struct {
 // +kubebuilder:printcolumn:name="Updated",type=integer,JSONPath=`.status.updatedOffices`
 // +kubebuilder:printcolumn:name="Unresolved",type=integer,JSONPath=`.status.unresolvedRoutes`
 // +kubebuilder:printcolumn:name="Rollout",type=string,JSONPath=`.status.rollout.phase`
-// +kubebuilder:printcolumn:name="Stage",type=integer,JSONPath=`.status.stage`
+// +kubebuilder:printcolumn:name="Stage",type=string,JSONPath=`.status.stageProgress`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type RoutingPolicy struct {

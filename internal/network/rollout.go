@@ -450,3 +450,16 @@ func rolloutPlan(s *rolloutSubject, idx *Index) []StageReport {
 	}
 	return out
 }
+
+// StageProgress is a staged rollout's stage counted from 1, of how many
+// ("2/3"), for the STAGE column; stage is the index in progress, counted
+// from 0, and equal to the number of stages once the last is done ("3/3").
+// Empty for an Immediate rollout.
+func StageProgress(stage int32, r *v1alpha1.Rollout) string {
+	if r == nil || r.Strategy != v1alpha1.RolloutStaged || len(r.Stages) == 0 {
+		return ""
+	}
+	n := int32(len(r.Stages))
+	shown := min(stage+1, n)
+	return fmt.Sprintf("%d/%d", max(shown, 1), n)
+}

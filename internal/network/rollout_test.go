@@ -244,3 +244,23 @@ func TestBucketIsStableAndSpread(t *testing.T) {
 		t.Errorf("30%% of 2000 offices is %d", in)
 	}
 }
+
+func TestStageProgress(t *testing.T) {
+	staged := &v1alpha1.Rollout{Strategy: v1alpha1.RolloutStaged, Stages: make([]v1alpha1.RolloutStage, 3)}
+	for _, tc := range []struct {
+		stage int32
+		r     *v1alpha1.Rollout
+		want  string
+	}{
+		{0, staged, "1/3"},
+		{1, staged, "2/3"},
+		{2, staged, "3/3"},
+		{3, staged, "3/3"}, // complete
+		{0, &v1alpha1.Rollout{Strategy: v1alpha1.RolloutImmediate}, ""},
+		{0, nil, ""},
+	} {
+		if got := StageProgress(tc.stage, tc.r); got != tc.want {
+			t.Errorf("StageProgress(%d, %+v) = %q, want %q", tc.stage, tc.r, got, tc.want)
+		}
+	}
+}
