@@ -22,6 +22,10 @@ func main() {
 		if !errors.Is(err, errProblems) {
 			fmt.Fprintln(os.Stderr, "error:", printable(err.Error()))
 		}
+		var usage usageError
+		if errors.As(err, &usage) {
+			os.Exit(2)
+		}
 		os.Exit(1)
 	}
 }
