@@ -18,8 +18,12 @@ import (
 	"golang.org/x/crypto/x509roots/fallback/bundle"
 )
 
-// VersionVariable is the variable the version is linked into.
-const VersionVariable = "github.com/xinfang/petition-operator/internal/version.Version"
+// VersionVariable and RevisionVariable are the variables the version and
+// the commit are linked into (the linker skips one a tree does not have).
+const (
+	VersionVariable  = "github.com/xinfang/petition-operator/internal/version.Version"
+	RevisionVariable = "github.com/xinfang/petition-operator/internal/version.Revision"
+)
 
 // CACertificates is the PEM bundle of the images that carry one: the
 // Mozilla (NSS) roots of golang.org/x/crypto/x509roots/fallback, a module
@@ -85,11 +89,12 @@ func git(ctx context.Context, root string, args ...string) (string, error) {
 
 // GoBuild builds the main package pkg of the module at root for platform
 // into out: static (CGO_ENABLED=0), without the paths of this machine
-// (-trimpath) or its checkout's state (-buildvcs=false), without symbols
-// (-s -w), the version linked in.
-func GoBuild(ctx context.Context, root, pkg, out, version string, platform v1.Platform, stderr io.Writer) error {
-	args := []string{"build", "-trimpath", "-buildvcs=false",
-		"-ldflags", "-s -w -X " + VersionVariable + "=" + version, "-o", out, pkg}
+// (-trimpath) or its checkout's state (-buildvcs=false: the revision is
+// linked in instead, so that a build does not depend on uncommitted files
+// git sees), without symbols (-s -w), the version linked in.
+func GoBuild(ctx context.Context, root, pkg, out string, m Meta, platform v1.Platform, stderr io.Writer) error {
+	ldflags := "-s -w -X " + VersionVariable + "=" + m.Version + " -X " + RevisionVariable + "=" + m.Revision
+	args := []string{"build", "-trimpath", "-buildvcs=false", "-ldflags", ldflags, "-o", out, pkg}
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+platform.OS, "GOARCH="+platform.Architecture)
@@ -157,7 +162,7 @@ func Build(ctx context.Context, opts Options) (map[string]v1.ImageIndex, error) 
 		for _, platform := range platforms {
 			out := filepath.Join(work, platform.OS+"-"+platform.Architecture, p.Name)
 			_, _ = fmt.Fprintf(log, "go build %s for %s/%s\n", p.Package, platform.OS, platform.Architecture)
-			if err := GoBuild(ctx, opts.Root, p.Package, out, opts.Meta.Version, platform, log); err != nil {
+			if err := GoBuild(ctx, opts.Root, p.Package, out, opts.Meta, platform, log); err != nil {
 				return nil, err
 			}
 			binary, err := os.ReadFile(out)

@@ -119,6 +119,8 @@ func (m Meta) Validate() error {
 	}
 	if m.Revision == "" {
 		errs = append(errs, errors.New("no revision (the commit)"))
+	} else if strings.ContainsAny(m.Revision, " \t\n'\"") {
+		errs = append(errs, fmt.Errorf("revision %q is no commit hash", m.Revision))
 	}
 	if m.Created.IsZero() {
 		errs = append(errs, errors.New("no creation time (SOURCE_DATE_EPOCH or the commit's time)"))

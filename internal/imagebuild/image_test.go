@@ -344,6 +344,7 @@ func TestBadInput(t *testing.T) {
 		{"no version", Meta{Revision: "r", Created: testMeta.Created}, fakeFiles(platform), Programs[0], "no version"},
 		{"version with a colon", Meta{Version: "v1:2", Revision: "r", Created: testMeta.Created}, fakeFiles(platform), Programs[0], "is no tag"},
 		{"no revision", Meta{Version: "v1", Created: testMeta.Created}, fakeFiles(platform), Programs[0], "no revision"},
+		{"revision with a space", Meta{Version: "v1", Revision: "a b", Created: testMeta.Created}, fakeFiles(platform), Programs[0], "no commit hash"},
 		{"no time", Meta{Version: "v1", Revision: "r"}, fakeFiles(platform), Programs[0], "no creation time"},
 		{"no binary", testMeta, Files{}, Programs[0], "no binary"},
 		{"no certificates", testMeta, Files{Binary: []byte("x")}, Programs[2], "no CA certificates"},
