@@ -52,6 +52,13 @@ type ManagerOptions struct {
 	NoWebhooks bool
 	// LogLevel is its --zap-log-level; error when empty.
 	LogLevel string
+	// CertDir is its --webhook-cert-dir; webhook-certs beside LogPath when
+	// empty.
+	CertDir string
+	// SysProcAttr, when set, runs it as another user or in a root of its
+	// own (Chroot), with Bin, Kubeconfig and CertDir paths inside that
+	// root; it then starts in the root's /.
+	SysProcAttr *syscall.SysProcAttr
 }
 
 // StartManager starts the manager binary on free loopback ports and returns
@@ -83,16 +90,26 @@ func StartManager(ctx context.Context, opts ManagerOptions) (*Manager, error) {
 		"--pprof-bind-address", m.pprof,
 		"--zap-log-level", level,
 	}
+	certDir := opts.CertDir
+	if certDir == "" {
+		certDir = filepath.Join(filepath.Dir(logPath), "webhook-certs")
+	}
 	if opts.NoWebhooks {
 		all = append(all, "--enable-webhooks=false")
 	} else {
 		all = append(all,
 			"--webhook-port", strconv.Itoa(ports[2]),
 			"--webhook-local-url", fmt.Sprintf("https://127.0.0.1:%d", ports[2]),
-			"--webhook-cert-dir", filepath.Join(filepath.Dir(logPath), "webhook-certs"))
+			"--webhook-cert-dir", certDir)
 	}
 	all = append(all, opts.Args...)
 	m.cmd = exec.Command(opts.Bin, all...)
+	if opts.SysProcAttr != nil {
+		m.cmd.SysProcAttr = opts.SysProcAttr
+		if opts.SysProcAttr.Chroot != "" {
+			m.cmd.Dir = "/"
+		}
+	}
 	m.cmd.Env = append(os.Environ(), "KUBECONFIG="+opts.Kubeconfig)
 	m.cmd.Stdout, m.cmd.Stderr = logFile, logFile
 	if err := m.cmd.Start(); err != nil {
