@@ -94,22 +94,7 @@ func TestSamplesAccepted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var objs []client.Object
-	for i := range set.HolidayCalendars {
-		objs = append(objs, &set.HolidayCalendars[i])
-	}
-	for i := range set.EscalationPolicies {
-		objs = append(objs, &set.EscalationPolicies[i])
-	}
-	for i := range set.Offices {
-		objs = append(objs, &set.Offices[i])
-	}
-	for i := range set.RoutingPolicies {
-		objs = append(objs, &set.RoutingPolicies[i])
-	}
-	for i := range set.DutyPeriods {
-		objs = append(objs, &set.DutyPeriods[i])
-	}
+	objs := set.Objects()
 	if len(set.Offices) < 10 || len(set.RoutingPolicies) == 0 || len(set.EscalationPolicies) == 0 || len(set.HolidayCalendars) == 0 || len(set.DutyPeriods) == 0 {
 		t.Fatalf("the samples must hold a network with every kind; got %d offices, %d routing policies, %d escalation policies, %d calendars, %d duty periods",
 			len(set.Offices), len(set.RoutingPolicies), len(set.EscalationPolicies), len(set.HolidayCalendars), len(set.DutyPeriods))

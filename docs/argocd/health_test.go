@@ -150,6 +150,17 @@ const (
 	suspended     = "spec.suspend is true: the tenant stack is left as it is"
 )
 
+// rolloutObject is a RoutingPolicy or the TenantDefaults, objects with a
+// staged rollout, at generation with status st.
+func rolloutObject(kind string, generation int64, st v1alpha1.StatusCommon) runtime.Object {
+	meta := metav1.ObjectMeta{Name: "default", Generation: generation}
+	tm := metav1.TypeMeta{APIVersion: v1alpha1.GroupVersion.String(), Kind: kind}
+	if kind == "RoutingPolicy" {
+		return &v1alpha1.RoutingPolicy{TypeMeta: tm, ObjectMeta: meta, Status: v1alpha1.RoutingPolicyStatus{StatusCommon: st}}
+	}
+	return &v1alpha1.TenantDefaults{TypeMeta: tm, ObjectMeta: meta, Status: v1alpha1.TenantDefaultsStatus{StatusCommon: st}}
+}
+
 func TestHealth(t *testing.T) {
 	lua := script(t)
 	cases := []struct {
@@ -188,30 +199,16 @@ func TestHealth(t *testing.T) {
 		want: health{"Suspended", suspended},
 	}, {
 		name: "paused routing policy",
-		obj: &v1alpha1.RoutingPolicy{
-			TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.GroupVersion.String(), Kind: "RoutingPolicy"},
-			ObjectMeta: metav1.ObjectMeta{Name: "wage-arrears", Generation: 3},
-			Status: v1alpha1.RoutingPolicyStatus{StatusCommon: statusOf(3, metav1.ConditionFalse, v1alpha1.ReasonRolloutPaused,
-				"rollout paused at stage 2 of 3", "")},
-		},
+		obj:  rolloutObject("RoutingPolicy", 3, statusOf(3, metav1.ConditionFalse, v1alpha1.ReasonRolloutPaused, "rollout paused at stage 2 of 3", "")),
 		want: health{"Suspended", "rollout paused at stage 2 of 3"},
 	}, {
 		name: "tenant defaults rolling out",
-		obj: &v1alpha1.TenantDefaults{
-			TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.GroupVersion.String(), Kind: "TenantDefaults"},
-			ObjectMeta: metav1.ObjectMeta{Name: "default", Generation: 2},
-			Status: v1alpha1.TenantDefaultsStatus{StatusCommon: statusOf(2, metav1.ConditionFalse, v1alpha1.ReasonRolloutProgressing,
-				"stage 1 of 3: 1 of 1 offices updated", v1alpha1.ConditionReconciling)},
-		},
+		obj: rolloutObject("TenantDefaults", 2, statusOf(2, metav1.ConditionFalse, v1alpha1.ReasonRolloutProgressing,
+			"stage 1 of 3: 1 of 1 offices updated", v1alpha1.ConditionReconciling)),
 		want: health{"Progressing", "stage 1 of 3: 1 of 1 offices updated"},
 	}, {
 		name: "paused tenant defaults",
-		obj: &v1alpha1.TenantDefaults{
-			TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.GroupVersion.String(), Kind: "TenantDefaults"},
-			ObjectMeta: metav1.ObjectMeta{Name: "default", Generation: 3},
-			Status: v1alpha1.TenantDefaultsStatus{StatusCommon: statusOf(3, metav1.ConditionFalse, v1alpha1.ReasonRolloutPaused,
-				"rollout paused at stage 1 of 3", "")},
-		},
+		obj:  rolloutObject("TenantDefaults", 3, statusOf(3, metav1.ConditionFalse, v1alpha1.ReasonRolloutPaused, "rollout paused at stage 1 of 3", "")),
 		want: health{"Suspended", "rollout paused at stage 1 of 3"},
 	}, {
 		name: "ready routing policy",

@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/network"
@@ -81,6 +82,32 @@ func Load(paths ...string) (*Set, error) {
 	}
 	set.Sort()
 	return set, nil
+}
+
+// Objects returns every object of the set in the order to apply them: the
+// calendars and escalation policies that offices name, the offices, then
+// the routing policies, duty periods and tenant defaults that select them.
+func (s *Set) Objects() []client.Object {
+	var objs []client.Object
+	for i := range s.HolidayCalendars {
+		objs = append(objs, &s.HolidayCalendars[i])
+	}
+	for i := range s.EscalationPolicies {
+		objs = append(objs, &s.EscalationPolicies[i])
+	}
+	for i := range s.Offices {
+		objs = append(objs, &s.Offices[i])
+	}
+	for i := range s.RoutingPolicies {
+		objs = append(objs, &s.RoutingPolicies[i])
+	}
+	for i := range s.DutyPeriods {
+		objs = append(objs, &s.DutyPeriods[i])
+	}
+	for i := range s.TenantDefaults {
+		objs = append(objs, &s.TenantDefaults[i])
+	}
+	return objs
 }
 
 // Sort orders the offices by name, as listing them from the cluster does.

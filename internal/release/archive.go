@@ -25,7 +25,25 @@ type ArchiveFile struct {
 // WriteTarGz writes the files into a gzip-compressed tar at path, in the
 // order given, each with modTime (the release's time, so that archives of
 // one commit are the same byte for byte) and owned by 0:0.
-func WriteTarGz(path string, files []ArchiveFile, modTime time.Time) (err error) {
+func WriteTarGz(path string, files []ArchiveFile, modTime time.Time) error {
+	return createFile(path, func(out io.Writer) error {
+		gz := gzip.NewWriter(out)
+		tw := tar.NewWriter(gz)
+		for _, f := range files {
+			if err := addFile(tw, f.Name, f.Path, f.Mode, modTime); err != nil {
+				return err
+			}
+		}
+		if err := tw.Close(); err != nil {
+			return err
+		}
+		return gz.Close()
+	})
+}
+
+// createFile creates the file at path, has write fill it, and closes it,
+// returning the first error.
+func createFile(path string, write func(io.Writer) error) (err error) {
 	out, err := os.Create(path)
 	if err != nil {
 		return err
@@ -35,25 +53,15 @@ func WriteTarGz(path string, files []ArchiveFile, modTime time.Time) (err error)
 			err = cerr
 		}
 	}()
-	gz := gzip.NewWriter(out)
-	tw := tar.NewWriter(gz)
-	for _, f := range files {
-		if err := addFile(tw, f.Name, f.Path, f.Mode, modTime); err != nil {
-			return err
-		}
-	}
-	if err := tw.Close(); err != nil {
-		return err
-	}
-	return gz.Close()
+	return write(out)
 }
 
 // WriteTarDir writes the tree under dir into an uncompressed tar at path,
 // names relative to dir, in lexical order: an OCI image layout as an
 // oci-archive (what `skopeo copy oci-archive:…` and `crane push` read).
-func WriteTarDir(path, dir string, modTime time.Time) (err error) {
+func WriteTarDir(path, dir string, modTime time.Time) error {
 	var files []string
-	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -68,26 +76,19 @@ func WriteTarDir(path, dir string, modTime time.Time) (err error) {
 		return err
 	}
 	sort.Strings(files)
-	out, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if cerr := out.Close(); err == nil {
-			err = cerr
+	return createFile(path, func(out io.Writer) error {
+		tw := tar.NewWriter(out)
+		for _, p := range files {
+			rel, err := filepath.Rel(dir, p)
+			if err != nil {
+				return err
+			}
+			if err := addFile(tw, filepath.ToSlash(rel), p, 0o644, modTime); err != nil {
+				return err
+			}
 		}
-	}()
-	tw := tar.NewWriter(out)
-	for _, p := range files {
-		rel, err := filepath.Rel(dir, p)
-		if err != nil {
-			return err
-		}
-		if err := addFile(tw, filepath.ToSlash(rel), p, 0o644, modTime); err != nil {
-			return err
-		}
-	}
-	return tw.Close()
+		return tw.Close()
+	})
 }
 
 func addFile(tw *tar.Writer, name, path string, mode int64, modTime time.Time) error {

@@ -16,13 +16,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
-	"github.com/xinfang/petition-operator/internal/manifests"
 	"github.com/xinfang/petition-operator/internal/testenv"
 )
 
@@ -64,48 +61,10 @@ func (c ctl) route(g Gomega, office string) string {
 
 // applySamples applies config/samples as `kubectl apply --server-side` does.
 func (s *sampleCluster) applySamples() []string {
-	t := s.t
-	t.Helper()
-	set, err := manifests.Load(filepath.Join(s.env.Root, "config", "samples"))
+	s.t.Helper()
+	names, err := testenv.ApplySamples(context.Background(), s.c, s.env.Root)
 	if err != nil {
-		t.Fatal(err)
-	}
-	var objs []client.Object
-	for i := range set.Offices {
-		objs = append(objs, &set.Offices[i])
-	}
-	for i := range set.RoutingPolicies {
-		objs = append(objs, &set.RoutingPolicies[i])
-	}
-	for i := range set.EscalationPolicies {
-		objs = append(objs, &set.EscalationPolicies[i])
-	}
-	for i := range set.HolidayCalendars {
-		objs = append(objs, &set.HolidayCalendars[i])
-	}
-	for i := range set.TenantDefaults {
-		objs = append(objs, &set.TenantDefaults[i])
-	}
-	for _, o := range objs {
-		gvk, err := s.c.GroupVersionKindFor(o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		u := &unstructured.Unstructured{Object: m}
-		u.SetGroupVersionKind(gvk)
-		unstructured.RemoveNestedField(u.Object, "status")
-		unstructured.RemoveNestedField(u.Object, "metadata", "creationTimestamp")
-		if err := s.c.Apply(context.Background(), client.ApplyConfigurationFromUnstructured(u), client.FieldOwner("gitops")); err != nil {
-			t.Fatalf("applying %s %s: %v", gvk.Kind, o.GetName(), err)
-		}
-	}
-	names := make([]string, len(set.Offices))
-	for i := range set.Offices {
-		names[i] = set.Offices[i].Name
+		s.t.Fatal(err)
 	}
 	return names
 }

@@ -18,8 +18,6 @@ import (
 
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
@@ -126,49 +124,9 @@ func readyStatus(o *v1alpha1.Office) metav1.ConditionStatus {
 // does and returns the offices' names.
 func applySamples(t *testing.T, k8s client.Client, repo string) []string {
 	t.Helper()
-	set, err := manifests.Load(filepath.Join(repo, "config", "samples"))
+	names, err := testenv.ApplySamples(context.Background(), k8s, repo)
 	if err != nil {
 		t.Fatal(err)
-	}
-	var objs []client.Object
-	for i := range set.HolidayCalendars {
-		objs = append(objs, &set.HolidayCalendars[i])
-	}
-	for i := range set.EscalationPolicies {
-		objs = append(objs, &set.EscalationPolicies[i])
-	}
-	for i := range set.Offices {
-		objs = append(objs, &set.Offices[i])
-	}
-	for i := range set.RoutingPolicies {
-		objs = append(objs, &set.RoutingPolicies[i])
-	}
-	for i := range set.DutyPeriods {
-		objs = append(objs, &set.DutyPeriods[i])
-	}
-	for i := range set.TenantDefaults {
-		objs = append(objs, &set.TenantDefaults[i])
-	}
-	for _, o := range objs {
-		gvk, err := k8s.GroupVersionKindFor(o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		u := &unstructured.Unstructured{Object: m}
-		u.SetGroupVersionKind(gvk)
-		unstructured.RemoveNestedField(u.Object, "status")
-		unstructured.RemoveNestedField(u.Object, "metadata", "creationTimestamp")
-		if err := k8s.Apply(context.Background(), client.ApplyConfigurationFromUnstructured(u), client.FieldOwner("gitops")); err != nil {
-			t.Fatalf("applying %s %s: %v", gvk.Kind, o.GetName(), err)
-		}
-	}
-	names := make([]string, len(set.Offices))
-	for i := range set.Offices {
-		names[i] = set.Offices[i].Name
 	}
 	return names
 }
