@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -34,7 +35,15 @@ type Manager struct {
 
 	stopOnce sync.Once
 	stopErr  error
+	// exited is set once the process is gone, however it ended.
+	exited atomic.Bool
 }
+
+// Exited reports whether the manager's process has ended (it exited, was
+// stopped or was killed), from the process itself rather than from its
+// endpoints, which a manager that campaigns again in process closes for a
+// moment.
+func (m *Manager) Exited() bool { return m.exited.Load() }
 
 // ManagerOptions say how StartManager runs the manager binary.
 type ManagerOptions struct {
@@ -99,7 +108,11 @@ func StartManager(ctx context.Context, opts ManagerOptions) (*Manager, error) {
 		_ = logFile.Close()
 		return nil, fmt.Errorf("starting %s: %w", opts.Bin, err)
 	}
-	go func() { m.done <- m.cmd.Wait() }()
+	go func() {
+		err := m.cmd.Wait()
+		m.exited.Store(true)
+		m.done <- err
+	}()
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		select {
