@@ -32,7 +32,7 @@ type Material struct {
 	CAKey []byte
 	// Cert and Key are the PEM-encoded serving certificate and its key.
 	Cert []byte
-	Key []byte
+	Key  []byte
 	// CAIssuedAt is when the signing CA was made. Until Policy.Overlap
 	// after it the serving certificate stays signed by the previous CA, so
 	// that every caBundle carries the new CA before a certificate needs it.
@@ -131,7 +131,7 @@ func Next(cur *Material, hosts []string, now time.Time, p Policy) (next Material
 		}
 		next.CABundle = append(caPEM, cur.CABundle...)
 		next.CAKey = keyPEM
-		next.CAIssuedAt = now
+		next.CAIssuedAt = issuedAt(now)
 		reasons = append(reasons, fmt.Sprintf("added a new CA in front of the one that expires at %s", cas[0].NotAfter.UTC().Format(time.RFC3339)))
 		if cas, signer, err = parseCA(next); err != nil {
 			return Material{}, "", err
@@ -269,7 +269,7 @@ func fresh(hosts []string, now time.Time, p Policy) (Material, error) {
 	if err != nil {
 		return Material{}, err
 	}
-	m := Material{CABundle: caPEM, CAKey: caKeyPEM, CAIssuedAt: now}
+	m := Material{CABundle: caPEM, CAKey: caKeyPEM, CAIssuedAt: issuedAt(now)}
 	cas, signer, err := parseCA(m)
 	if err != nil {
 		return Material{}, err
@@ -278,6 +278,11 @@ func fresh(hosts []string, now time.Time, p Policy) (Material, error) {
 		return Material{}, err
 	}
 	return m, nil
+}
+
+// issuedAt is now as a Secret's annotation keeps it: whole seconds, UTC.
+func issuedAt(now time.Time) time.Time {
+	return now.UTC().Truncate(time.Second)
 }
 
 // newCA returns a new self-signed ECDSA P-256 CA certificate and its key,
