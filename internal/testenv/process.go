@@ -28,6 +28,7 @@ import (
 type Manager struct {
 	cmd     *exec.Cmd
 	done    chan error
+	webhook string
 	metrics string
 	health  string
 	pprof   string
@@ -61,6 +62,19 @@ type ManagerOptions struct {
 	NoWebhooks bool
 	// LogLevel is its --zap-log-level; error when empty.
 	LogLevel string
+	// SharedCert serves the webhooks as in a cluster without cert-manager
+	// rather than with --webhook-local-url: on 127.0.0.1 (WebhookAddr),
+	// with the certificate of a Secret every replica shares, whose CA
+	// bundle the manager keeps in the webhook configurations the caller
+	// installs. Its certificate directory is beside LogPath.
+	SharedCert *SharedCert
+}
+
+// SharedCert names the Secret of the webhook certificate and the webhook
+// configurations of a manager run with ManagerOptions.SharedCert.
+type SharedCert struct {
+	Namespace, Secret    string
+	Validating, Mutating string
 }
 
 // StartManager starts the manager binary on free loopback ports and returns
@@ -92,9 +106,21 @@ func StartManager(ctx context.Context, opts ManagerOptions) (*Manager, error) {
 		"--pprof-bind-address", m.pprof,
 		"--zap-log-level", level,
 	}
-	if opts.NoWebhooks {
+	switch {
+	case opts.NoWebhooks:
 		all = append(all, "--enable-webhooks=false")
-	} else {
+	case opts.SharedCert != nil:
+		m.webhook = fmt.Sprintf("127.0.0.1:%d", ports[2])
+		all = append(all,
+			"--webhook-host", "127.0.0.1",
+			"--webhook-port", strconv.Itoa(ports[2]),
+			"--webhook-cert-dir", filepath.Join(filepath.Dir(logPath), "webhook-certs"),
+			"--webhook-self-signed-hosts", "127.0.0.1",
+			"--webhook-cert-secret", opts.SharedCert.Secret,
+			"--webhook-cert-secret-namespace", opts.SharedCert.Namespace,
+			"--validating-webhook-configuration", opts.SharedCert.Validating,
+			"--mutating-webhook-configuration", opts.SharedCert.Mutating)
+	default:
 		all = append(all,
 			"--webhook-port", strconv.Itoa(ports[2]),
 			"--webhook-local-url", fmt.Sprintf("https://127.0.0.1:%d", ports[2]),
@@ -164,6 +190,21 @@ func (m *Manager) Kill() error {
 		m.stopErr = err
 	})
 	return m.stopErr
+}
+
+// WebhookAddr is the host:port of its webhook server when it runs with
+// ManagerOptions.SharedCert; empty otherwise.
+func (m *Manager) WebhookAddr() string { return m.webhook }
+
+// Ready tells whether its /readyz passes now.
+func (m *Manager) Ready() bool {
+	c := http.Client{Timeout: 2 * time.Second}
+	resp, err := c.Get("http://" + m.health + "/readyz")
+	if err != nil {
+		return false
+	}
+	_ = resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }
 
 // MetricsAddr is the host:port of its plain-HTTP metrics endpoint.

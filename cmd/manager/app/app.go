@@ -6,7 +6,9 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"k8s.io/client-go/rest"
@@ -123,6 +125,18 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 		readyz = wh.readyz()
 	}
 	if err := mgr.AddReadyzCheck("readyz", readyz); err != nil {
+		return nil, err
+	}
+	// And once the caches have synced: a replica that judges an office
+	// before it has read the network would wait in every admission.
+	if err := mgr.AddReadyzCheck("cache", func(req *http.Request) error {
+		ctx, cancel := context.WithTimeout(req.Context(), 100*time.Millisecond)
+		defer cancel()
+		if !mgr.GetCache().WaitForCacheSync(ctx) {
+			return errors.New("the informer caches have not synced")
+		}
+		return nil
+	}); err != nil {
 		return nil, err
 	}
 	return mgr, nil

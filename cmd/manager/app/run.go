@@ -2,12 +2,15 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/client-go/rest"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 )
 
 // errLeaderElectionLost is the message of controller-runtime's manager when
@@ -69,6 +72,11 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options, log logr.Logger) e
 			return nil
 		case <-time.After(stepDown):
 		}
+		// The stopped manager's queues are gone; their gauges must not
+		// count into the next one's.
+		if err := resetQueueMetrics(); err != nil {
+			log.Error(err, "The workqueue gauges may count the stopped manager's queues")
+		}
 	}
 }
 
@@ -85,4 +93,48 @@ func runOnce(ctx context.Context, cfg *rest.Config, opts Options) error {
 		return fmt.Errorf("running the manager: %w", err)
 	}
 	return nil
+}
+
+// The workqueue gauges of controller-runtime (pkg/internal/metrics), as it
+// registers them. A controller's queue that is dropped when its manager
+// stops on a lost leadership leaves its depth in them, and the next
+// manager's queue of the same name adds to it: resetQueueMetrics clears them
+// between the two.
+var queueGauges = []struct {
+	opts   prometheus.GaugeOpts
+	labels []string
+}{
+	{prometheus.GaugeOpts{Subsystem: "workqueue", Name: "depth", Help: "Current depth of workqueue by workqueue and priority"},
+		[]string{"name", "controller", "priority"}},
+	{prometheus.GaugeOpts{Subsystem: "workqueue", Name: "unfinished_work_seconds", Help: "How many seconds of work has been done that " +
+		"is in progress and hasn't been observed by work_duration. Large " +
+		"values indicate stuck threads. One can deduce the number of stuck " +
+		"threads by observing the rate at which this increases."},
+		[]string{"name", "controller"}},
+	{prometheus.GaugeOpts{Subsystem: "workqueue", Name: "longest_running_processor_seconds", Help: "How many seconds has the longest running " +
+		"processor for workqueue been running."},
+		[]string{"name", "controller"}},
+}
+
+// resetQueueMetrics resets controller-runtime's workqueue gauges, which it
+// finds in its registry by registering the same gauges again (the registry
+// answers with the collector it holds). Call it only when no queue runs.
+func resetQueueMetrics() error {
+	var errs []error
+	for _, g := range queueGauges {
+		probe := prometheus.NewGaugeVec(g.opts, g.labels)
+		err := ctrlmetrics.Registry.Register(probe)
+		var registered prometheus.AlreadyRegisteredError
+		if errors.As(err, &registered) {
+			if existing, ok := registered.ExistingCollector.(*prometheus.GaugeVec); ok {
+				existing.Reset()
+				continue
+			}
+		}
+		if err == nil {
+			ctrlmetrics.Registry.Unregister(probe)
+		}
+		errs = append(errs, fmt.Errorf("controller-runtime's gauge workqueue_%s is not registered as expected (%v)", g.opts.Name, err))
+	}
+	return errors.Join(errs...)
 }
