@@ -120,7 +120,7 @@ func TestRollingUpgrade(t *testing.T) {
 	}{{"roll-a", a}, {"roll-b", b}} {
 		name := fmt.Sprintf("roll-%c", 'c'+i)
 		replica(name) // returns once Ready
-		g.Eventually(func() bool { return lb.serving(name) }).WithTimeout(10 * time.Second).Should(BeTrue(), "replica %s not in the balancer", name)
+		g.Eventually(func() bool { return lb.serving(name) }).WithTimeout(10*time.Second).Should(BeTrue(), "replica %s not in the balancer", name)
 		lb.remove(old.name)
 		g.Expect(old.m.Stop()).To(Succeed(), "replica %s stopped with an error", old.name)
 		stopped := w.total()

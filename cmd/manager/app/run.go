@@ -133,8 +133,9 @@ func resetQueueMetrics() error {
 		}
 		if err == nil {
 			ctrlmetrics.Registry.Unregister(probe)
+			err = errors.New("it was not registered")
 		}
-		errs = append(errs, fmt.Errorf("controller-runtime's gauge workqueue_%s is not registered as expected (%v)", g.opts.Name, err))
+		errs = append(errs, fmt.Errorf("controller-runtime's gauge workqueue_%s: %w", g.opts.Name, err))
 	}
 	return errors.Join(errs...)
 }
