@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -286,9 +287,13 @@ func ServingChecker(addr, certFile string) func(*http.Request) error {
 		if host == "" || host == "0.0.0.0" || host == "::" {
 			host = "127.0.0.1"
 		}
-		want, err := tls.LoadX509KeyPair(certFile, filepath.Join(filepath.Dir(certFile), KeyName))
+		data, err := os.ReadFile(certFile)
 		if err != nil {
 			return fmt.Errorf("reading the current serving certificate: %w", err)
+		}
+		block, _ := pem.Decode(data)
+		if block == nil || block.Type != "CERTIFICATE" {
+			return fmt.Errorf("%s: no PEM certificate", certFile)
 		}
 		ctx, cancel := context.WithTimeout(req.Context(), 2*time.Second)
 		defer cancel()
@@ -303,7 +308,7 @@ func ServingChecker(addr, certFile string) func(*http.Request) error {
 			return errors.New("webhook server: not a TLS connection")
 		}
 		peers := tc.ConnectionState().PeerCertificates
-		if len(peers) == 0 || !bytes.Equal(peers[0].Raw, want.Certificate[0]) {
+		if len(peers) == 0 || !bytes.Equal(peers[0].Raw, block.Bytes) {
 			return errors.New("webhook server does not serve the current certificate yet")
 		}
 		return nil
