@@ -2,12 +2,16 @@ package packaging_test
 
 import (
 	"encoding/json"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"helm.sh/helm/v4/pkg/action"
+	"helm.sh/helm/v4/pkg/chart/v2/loader"
+	helmrelease "helm.sh/helm/v4/pkg/release/v1"
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -405,4 +409,59 @@ func TestChartShutdownAndNames(t *testing.T) {
 	if sa.AutomountServiceAccountToken == nil || *sa.AutomountServiceAccountToken {
 		t.Error("the ServiceAccount mounts its token into every pod")
 	}
+}
+
+// TestChartNotes checks what the chart tells after an install about the
+// webhooks' certificate and the replicas.
+func TestChartNotes(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		vals      map[string]any
+		want, not []string
+	}{
+		{"defaults", map[string]any{},
+			[]string{"Secret\npetition-operator-webhook-cert", "delete secret petition-operator-webhook-cert", "2 replicas: one leads", "PodDisruptionBudget petition-operator"},
+			[]string{"One replica"}},
+		{"one replica", map[string]any{"replicaCount": 1},
+			[]string{"One replica: while it restarts"},
+			[]string{"PodDisruptionBudget"}},
+		{"cert-manager", map[string]any{"webhook": map[string]any{"certs": "certManager"}},
+			[]string{"cert-manager issues their certificate"},
+			[]string{"petition-operator-webhook-cert"}},
+	} {
+		notes := chartNotes(t, tc.vals)
+		for _, w := range tc.want {
+			if !strings.Contains(notes, w) {
+				t.Errorf("%s: NOTES lack %q:\n%s", tc.name, w, notes)
+			}
+		}
+		for _, n := range tc.not {
+			if strings.Contains(notes, n) {
+				t.Errorf("%s: NOTES say %q:\n%s", tc.name, n, notes)
+			}
+		}
+	}
+}
+
+// chartNotes renders the chart's NOTES.txt for vals.
+func chartNotes(t *testing.T, vals map[string]any) string {
+	t.Helper()
+	ch, err := loader.Load(filepath.Join(repoRoot(t), chart))
+	if err != nil {
+		t.Fatal(err)
+	}
+	install := action.NewInstall(action.NewConfiguration(action.ConfigurationSetLogger(slog.DiscardHandler)))
+	install.DryRunStrategy = action.DryRunClient
+	install.ReleaseName, install.Namespace = release, namespace
+	install.Replace = true
+	install.KubeVersion = kubeVersion(t)
+	released, err := install.Run(ch, vals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, ok := released.(*helmrelease.Release)
+	if !ok {
+		t.Fatalf("a release of type %T", released)
+	}
+	return r.Info.Notes
 }
