@@ -119,7 +119,15 @@ func TestRollingUpgrade(t *testing.T) {
 		m    *testenv.Manager
 	}{{"roll-a", a}, {"roll-b", b}} {
 		name := fmt.Sprintf("roll-%c", 'c'+i)
-		replica(name) // returns once Ready
+		m := replica(name) // returns once Ready
+		// It serves the Secret's certificate, whose CA the configurations
+		// still carry: the new pod made no CA of its own.
+		g.Expect(servedCert(t, m.WebhookAddr())).To(Equal(leafDER(t, secret.Data[certs.CertName])), "replica %s serves another certificate", name)
+		for _, cfg := range []string{shared.Validating, shared.Mutating} {
+			for _, bundle := range caBundles(g, cfg) {
+				g.Expect(bundle).To(Equal(secret.Data[certs.CAName]), "the caBundle of %s changed when replica %s started", cfg, name)
+			}
+		}
 		g.Eventually(func() bool { return lb.serving(name) }).WithTimeout(10*time.Second).Should(BeTrue(), "replica %s not in the balancer", name)
 		lb.remove(old.name)
 		g.Expect(old.m.Stop()).To(Succeed(), "replica %s stopped with an error", old.name)
