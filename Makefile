@@ -95,9 +95,10 @@ test: manifests generate vet controlplane nodes ## After manifests, generate, ve
 ##@ Build
 
 .PHONY: build
-build: ## Build the manager, petitionctl and desk into bin/.
+build: ## Build the manager, petitionctl (also as the kubectl plugin kubectl-petition) and desk into bin/.
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(LOCALBIN)/manager ./cmd/manager
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(LOCALBIN)/petitionctl ./cmd/petitionctl
+	cp $(LOCALBIN)/petitionctl $(LOCALBIN)/kubectl-petition
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(LOCALBIN)/desk ./cmd/desk
 
 .PHONY: run
@@ -109,11 +110,23 @@ RUN_ARGS ?= --webhook-local-url $(WEBHOOK_URL) --webhook-cert-dir $(LOCALBIN)/we
 run: manifests generate ## Run the manager from source against the cluster of $KUBECONFIG, with its webhooks.
 	$(GO) run -ldflags '$(LDFLAGS)' ./cmd/manager --metrics-bind-address 127.0.0.1:8080 --health-probe-bind-address 127.0.0.1:8081 $(RUN_ARGS)
 
+# The registry and path make images-push pushes to: $(REGISTRY)/petition-operator,
+# petition-desk and petitionctl, each tagged $(VERSION).
+REGISTRY ?= ghcr.io/xinfang
+.PHONY: images
+images: ## Build the manager, desk and petitionctl images for linux/amd64 and linux/arm64 as OCI image layouts in bin/images/ (no Docker needed; reproducible from the commit).
+	$(GO) run ./hack/images build --version $(VERSION) --out $(LOCALBIN)/images
+
+.PHONY: images-push
+images-push: images ## Push the images of bin/images/ to $(REGISTRY)/{petition-operator,petition-desk,petitionctl}:$(VERSION) with docker login's credentials.
+	$(GO) run ./hack/images push --version $(VERSION) --out $(LOCALBIN)/images --registry $(REGISTRY)
+
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
 .PHONY: docker-build
-docker-build: ## Build the operator, desk and petitionctl images (needs a Docker engine).
-	docker build --build-arg VERSION=$(VERSION) --target manager -t $(IMG) .
-	docker build --build-arg VERSION=$(VERSION) --target desk -t $(DESK_IMG) .
-	docker build --build-arg VERSION=$(VERSION) --target petitionctl -t $(CTL_IMG) .
+docker-build: ## Build the operator, desk and petitionctl images with a Docker engine (the Dockerfile); make images needs none.
+	docker build --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) --target manager -t $(IMG) .
+	docker build --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) --target desk -t $(DESK_IMG) .
+	docker build --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) --target petitionctl -t $(CTL_IMG) .
 
 ##@ Local control plane
 
@@ -201,6 +214,16 @@ deploy: manifests $(HELM) ## Install or upgrade the operator (Helm chart, IMG an
 .PHONY: undeploy
 undeploy: $(HELM) ## Uninstall the operator release; CRDs, offices and tenants stay (see docs/install.md).
 	$(HELM) uninstall $(RELEASE) --namespace $(NAMESPACE) --ignore-not-found
+
+# make release's install manifests name the images under $(REGISTRY), and
+# make chart-push pushes the chart to oci://$(REGISTRY)/charts.
+.PHONY: release
+release: images ## Build a release of $(VERSION) into dist/: CLI archives (linux, darwin; amd64, arm64), image OCI archives with SBOMs, chart, install.yaml, krew manifest, checksums.txt.
+	$(GO) run ./hack/release --version $(VERSION) --registry $(REGISTRY) --images bin/images --out dist
+
+.PHONY: chart-push
+chart-push: $(HELM) ## Push dist/'s packaged chart to oci://$(REGISTRY)/charts (after make release; helm registry login first).
+	$(HELM) push dist/petition-operator-$(patsubst v%,%,$(VERSION)).tgz oci://$(REGISTRY)/charts
 
 .PHONY: helm-lint
 helm-lint: manifests $(HELM) ## Lint the Helm chart with its default values and each optional part.

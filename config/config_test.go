@@ -16,6 +16,8 @@ import (
 	"sigs.k8s.io/kustomize/api/resource"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/kustomize/kyaml/resid"
+
+	"github.com/xinfang/petition-operator/internal/version"
 )
 
 const (
@@ -182,8 +184,11 @@ func TestDefaultDeployment(t *testing.T) {
 	}
 
 	c := pod.Containers[0]
-	if c.Image != "controller:latest" {
-		t.Errorf("image = %q, want controller:latest", c.Image)
+	if want := "ghcr.io/xinfang/petition-operator:" + version.Release; c.Image != want {
+		t.Errorf("image = %q, want %s", c.Image, want)
+	}
+	if want := "--tenant-image=ghcr.io/xinfang/petition-desk:" + version.Release; !slices.Contains(c.Args, want) {
+		t.Errorf("args %v lack %s", c.Args, want)
 	}
 	for _, arg := range []string{"--leader-elect", "--metrics-bind-address=:8443", "--metrics-secure", "--health-probe-bind-address=:8081"} {
 		if !slices.Contains(c.Args, arg) {

@@ -65,6 +65,7 @@ func (o *dutyPeriodObserver) observe(_ context.Context, p *v1alpha1.DutyPeriod) 
 
 	step := network.StepDutyRollout(p, o.index, now)
 	p.Status.Stage, p.Status.Rollout = step.Stage, step.Status
+	p.Status.StageProgress = network.StageProgress(step.Stage, &p.Spec.Rollout)
 	if step.Completed {
 		stable := network.DutyRevision(&p.Spec.DutyArrangement)
 		p.Status.Stable = stable.DeepCopy()

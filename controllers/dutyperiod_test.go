@@ -113,6 +113,7 @@ func TestDutyPeriodReachesTheSelectedOffices(t *testing.T) {
 		g.Expect(p.Status.Rollout).NotTo(BeNil())
 		g.Expect(p.Status.Rollout.Phase).To(Equal(v1alpha1.RolloutComplete))
 		g.Expect(p.Status.Stage).To(BeEquivalentTo(2))
+		g.Expect(p.Status.StageProgress).To(Equal("2/2"))
 		g.Expect(p.Status.Stable).NotTo(BeNil())
 		g.Expect(p.Status.Stable.Revision).To(Equal(revision))
 	}).WithTimeout(30 * time.Second).Should(Succeed())

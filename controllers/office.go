@@ -8,6 +8,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -94,8 +95,9 @@ type officeScope struct {
 	// outcome is the Ready condition to report; nil leaves the status as it
 	// is (a transient error with nothing to say).
 	outcome *Outcome
-	// recheck, if not zero, is when the CalendarCoverage condition may
-	// change if nothing else does.
+	// recheck, if not zero, is when to look again if nothing else changes:
+	// the CalendarCoverage condition may change, or a young tenant rollout
+	// may stall.
 	recheck time.Duration
 }
 
@@ -161,6 +163,14 @@ func (r *officeReconciler) commit(ctx context.Context, s *officeScope, err error
 func (s *officeScope) say(o Outcome) (done bool) {
 	s.outcome = &o
 	return true
+}
+
+// lookAgainWithin makes the office be reconciled again within d at the
+// latest, whatever else asked for a later look.
+func (s *officeScope) lookAgainWithin(d time.Duration) {
+	if s.recheck == 0 || d < s.recheck {
+		s.recheck = d
+	}
 }
 
 // notReady is a Ready=False outcome.
@@ -308,10 +318,58 @@ func (r *officeReconciler) observeTenant(ctx context.Context, s *officeScope) (b
 	case err == nil:
 		o.Status.Tenant.ReadyReplicas = deploy.Status.ReadyReplicas
 		o.Status.Tenant.RolledOut = tenant.RolledOut(&deploy, renderedHash(s.rendered, "Deployment", "desk"))
+		if done, err := r.observeProgress(ctx, s, &deploy); done || err != nil {
+			return true, err
+		}
 	case !apierrors.IsNotFound(err):
 		return true, err
 	}
 	return s.say(ready(fmt.Sprintf("tenant stack applied in %s; office at %s", o.Status.Namespace, strings.Join(c.Path, "/")))), nil
+}
+
+// maxPodsInspected bounds the pods read to find why a tenant is stuck: a
+// tenant runs at most spec.tenant.replicas (50) and a surge.
+const maxPodsInspected = 64
+
+// observeProgress looks into a tenant Deployment that the Deployment
+// controller reports as not progressing. When its pods cannot pull their
+// image the office is not Ready (ImagePullFailed, retried: pushing the image
+// or fixing its name heals it); when the progress deadline ran out for
+// another reason it is not Ready either (ProgressDeadlineExceeded). While the
+// rollout is still young, the office is looked at again after
+// tenant.StuckAfter, since pods are not watched. Pods are read from the API
+// server, not cached, and only for a Deployment that stopped progressing.
+func (r *officeReconciler) observeProgress(ctx context.Context, s *officeScope, d *appsv1.Deployment) (bool, error) {
+	progress := tenant.ProgressOf(d, r.now())
+	switch progress {
+	case tenant.Unobserved:
+		return false, nil
+	case tenant.Progressing:
+		s.lookAgainWithin(tenant.StuckAfter)
+		return false, nil
+	}
+	selector, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
+	if err != nil {
+		return true, err
+	}
+	var pods corev1.PodList
+	if err := r.applier.reader.List(ctx, &pods, client.InNamespace(d.Namespace), client.MatchingLabelsSelector{Selector: selector},
+		client.Limit(maxPodsInspected)); err != nil {
+		return true, err
+	}
+	if msg := tenant.PullFailure(pods.Items); msg != "" {
+		out := notReady(v1alpha1.ReasonImagePullFailed, fmt.Sprintf("tenant Deployment %s/%s: %s", d.Namespace, d.Name, msg), false)
+		out.RequeueAfter = tenant.StuckAfter
+		return s.say(out), nil
+	}
+	if progress == tenant.DeadlineExceeded {
+		out := notReady(v1alpha1.ReasonProgressDeadlineExceeded, fmt.Sprintf("tenant Deployment %s/%s made no progress within its progressDeadlineSeconds; see `kubectl -n %s describe deployment %s`",
+			d.Namespace, d.Name, d.Namespace, d.Name), false)
+		out.RequeueAfter = tenant.StuckAfter
+		return s.say(out), nil
+	}
+	s.lookAgainWithin(tenant.StuckAfter)
+	return false, nil
 }
 
 // reconcileDelete deletes the tenant namespace of an office that has no

@@ -28,10 +28,10 @@ func rolloutOutcome(r *v1alpha1.Rollout, step network.RolloutStep) Outcome {
 			RequeueAfter: step.Requeue}
 	case v1alpha1.RolloutPaused:
 		return Outcome{Ready: metav1.ConditionFalse, Reason: v1alpha1.ReasonRolloutPaused, Idle: true,
-			Message: "spec.rollout.paused: " + where}
+			Message: "paused (" + step.PausedBy + "): " + where}
 	case v1alpha1.RolloutHalted:
 		return Outcome{Ready: metav1.ConditionFalse, Reason: v1alpha1.ReasonProgressDeadlineExceeded, Stalled: true,
-			Message: fmt.Sprintf("halted: %s, not healthy within spec.rollout.progressDeadline (%s); edit the spec (a new revision supersedes it; any other edit, such as a longer progressDeadline, tries the stage again)",
+			Message: fmt.Sprintf("halted: %s, not healthy within spec.rollout.progressDeadline (%s); `petitionctl rollout retry` tries the stage again, and so does any edit of the spec (a new revision supersedes it)",
 				where, network.ProgressDeadline(r))}
 	}
 	return ready("")

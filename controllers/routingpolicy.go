@@ -47,6 +47,7 @@ func (o *routingPolicyObserver) observe(_ context.Context, p *v1alpha1.RoutingPo
 	p.Status.Unresolved = rep.Unresolved
 	step := network.StepRollout(p, idx, o.now())
 	p.Status.Stage, p.Status.Rollout = step.Stage, step.Status
+	p.Status.StageProgress = network.StageProgress(step.Stage, &p.Spec.Rollout)
 	if step.Completed {
 		stable := network.Revision(&p.Spec)
 		p.Status.Stable = stable.DeepCopy()

@@ -53,6 +53,7 @@ func (r *tenantRollout) observe(_ context.Context, td *v1alpha1.TenantDefaults) 
 	image := network.DefaultImage(td, r.image)
 	step := network.StepTenantRollout(td, image, r.index, r.now())
 	td.Status.Image, td.Status.Stage, td.Status.Rollout = image, step.Stage, step.Status
+	td.Status.StageProgress = network.StageProgress(step.Stage, td.Spec.Rollout)
 	if step.Completed {
 		td.Status.StableImage = image
 	}

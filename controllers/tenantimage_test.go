@@ -66,6 +66,7 @@ func TestDefaultImageRollsOutInStages(t *testing.T) {
 		g.Expect(k8s.Get(ctx, key("", td.Name), td)).To(Succeed())
 		g.Expect(td.Status.Rollout.Phase).To(Equal(v1alpha1.RolloutPaused))
 		g.Expect(td.Status.Stage).To(BeEquivalentTo(0))
+		g.Expect(td.Status.StageProgress).To(Equal("1/3"))
 		g.Expect(deskImage(g, "ti-county")).To(Equal(testImage))
 		g.Expect(deskImage(g, "ti-town")).To(Equal(testImage))
 	}).WithTimeout(3 * time.Second).WithPolling(500 * time.Millisecond).Should(Succeed())
@@ -78,6 +79,7 @@ func TestDefaultImageRollsOutInStages(t *testing.T) {
 	expectReady(t, td)
 	g.Expect(td.Status.StableImage).To(Equal(v2))
 	g.Expect(td.Status.Stage).To(BeEquivalentTo(3))
+	g.Expect(td.Status.StageProgress).To(Equal("3/3"))
 	g.Eventually(func(g Gomega) {
 		g.Expect(deskImage(g, "ti-county")).To(Equal(v2))
 		g.Expect(deskImage(g, "ti-town")).To(Equal(v2))

@@ -13,6 +13,8 @@ state="${root}/bin/demo"
 GO="${GO:-go}"
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# shellcheck source=hack/process.sh
+source "${root}/hack/process.sh"
 
 stop_manager() {
 	if [[ -f "${state}/manager.pid" ]] && kill -0 "$(cat "${state}/manager.pid")" 2>/dev/null; then
@@ -31,9 +33,15 @@ if [[ "${1:-}" == "down" ]]; then
 fi
 
 mkdir -p "${state}"
+# Stop an operator an earlier run left, then take ports nothing else holds:
+# a probe port held by another program would answer for the operator.
+stop_manager
+metrics_port="$(free_port 18080)"
+probe_port="$(free_port 18081 "${metrics_port}")"
+webhook_port="$(free_port 18443 "${metrics_port}" "${probe_port}")"
 # The local control plane reaches the operator's webhooks on 127.0.0.1; a
 # remote cluster cannot, so there the demo runs without them.
-webhook_flags=(--webhook-local-url https://127.0.0.1:18443 --webhook-cert-dir "${state}/webhook-certs")
+webhook_flags=(--webhook-local-url "https://127.0.0.1:${webhook_port}" --webhook-cert-dir "${state}/webhook-certs")
 if [[ -z "${KUBECONFIG:-}" || "${KUBECONFIG}" == "${local_kubeconfig}" ]]; then
 	say "Local control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler and 3 simulated nodes, built from Go modules)"
 	# The demo changes the network as it goes: each run starts afresh.
@@ -54,26 +62,35 @@ say "Installing the CRDs"
 kubectl apply --server-side --force-conflicts -f "${root}/config/crd/bases"
 kubectl wait --for condition=Established --timeout=60s -f "${root}/config/crd/bases" >/dev/null
 
-say "Starting the operator with its admission webhooks (log: bin/demo/manager.log)"
+say "Starting the operator with its admission webhooks (log: bin/demo/manager.log; metrics :${metrics_port}, probes :${probe_port}, webhooks :${webhook_port})"
 stop_manager
-"${root}/bin/manager" --metrics-bind-address 127.0.0.1:18080 --health-probe-bind-address 127.0.0.1:18081 \
+"${root}/bin/manager" --metrics-bind-address "127.0.0.1:${metrics_port}" --health-probe-bind-address "127.0.0.1:${probe_port}" \
 	"${webhook_flags[@]}" >"${state}/manager.log" 2>&1 </dev/null &
-echo $! >"${state}/manager.pid"
+manager_pid=$!
+echo "${manager_pid}" >"${state}/manager.pid"
 deadline=$((SECONDS + 60))
-until curl -sf http://127.0.0.1:18081/readyz >/dev/null 2>&1; do
-	if ! kill -0 "$(cat "${state}/manager.pid")" 2>/dev/null || ((SECONDS >= deadline)); then
-		echo "the operator did not become ready; its log:" >&2
+until curl -sf "http://127.0.0.1:${probe_port}/readyz" >/dev/null 2>&1 && kill -0 "${manager_pid}" 2>/dev/null; do
+	if ! kill -0 "${manager_pid}" 2>/dev/null; then
+		died "the operator" "${state}/manager.log" || exit 1
+	fi
+	if ((SECONDS >= deadline)); then
+		echo "the operator did not become ready within 60s; the last lines of its log:" >&2
 		tail -n 30 "${state}/manager.log" >&2
 		exit 1
 	fi
 	sleep 0.2
 done
+# Every wait from here on stops at once, with the operator's log, if the
+# operator exits.
+watched() { guard "the operator" "${manager_pid}" "${state}/manager.log" "$@"; }
+# alive stops the demo, with the operator's log, if the operator exited.
+alive() { kill -0 "${manager_pid}" 2>/dev/null || { died "the operator" "${state}/manager.log" || exit 1; }; }
 
 say "Applying the sample network (config/samples)"
 kubectl apply --server-side -k "${root}/config/samples"
-kubectl wait --for condition=Ready --timeout=60s offices,escalationpolicies,holidaycalendars --all >/dev/null
+watched kubectl wait --for condition=Ready --timeout=60s offices,escalationpolicies,holidaycalendars --all >/dev/null
 # A Staged policy is Ready once its last stage's tenants have rolled out.
-kubectl wait --for condition=Ready --timeout=300s routingpolicies,dutyperiods,tenantdefaults --all >/dev/null
+watched kubectl wait --for condition=Ready --timeout=300s routingpolicies,dutyperiods,tenantdefaults --all >/dev/null
 
 say "kubectl get petition   (every kind of the petition category)"
 kubectl get petition
@@ -93,7 +110,7 @@ say "A staged rule change: wage-arrears also takes pension-arrears petitions"
 kubectl patch rp wage-arrears --type json \
 	-p '[{"op": "add", "path": "/spec/rules/0/match/categories/-", "value": "pension-arrears"}]'
 say "petitionctl rollout status wage-arrears   (follows it stage by stage)"
-"${root}/bin/petitionctl" rollout status wage-arrears --timeout 3m
+watched "${root}/bin/petitionctl" rollout status wage-arrears --timeout 3m
 say "kubectl get rp"
 kubectl get rp
 
@@ -102,14 +119,14 @@ kubectl patch office zhenping-county --type merge -p '{"spec": {"tenant": {"patc
 kubectl patch rp wage-arrears --type json -p '[
   {"op": "add", "path": "/spec/rules/0/match/categories/-", "value": "severance-pay"},
   {"op": "add", "path": "/spec/rollout/progressDeadline", "value": "20s"}]'
-"${root}/bin/petitionctl" rollout status wage-arrears --timeout 3m || true
+watched "${root}/bin/petitionctl" rollout status wage-arrears --timeout 3m || alive
 say "kubectl get rp wage-arrears; the townships, not reached, answer with the stable rules"
 kubectl get rp wage-arrears
 "${root}/bin/petitionctl" route --office shifosi-town --category severance-pay --type Appeal
 say "Fixed, and the deadline raised: the halted stage is tried again and the rollout completes"
 kubectl patch office zhenping-county --type json -p '[{"op": "remove", "path": "/spec/tenant/patches"}]'
 kubectl patch rp wage-arrears --type merge -p '{"spec": {"rollout": {"progressDeadline": "5m"}}}'
-"${root}/bin/petitionctl" rollout status wage-arrears --timeout 3m
+watched "${root}/bin/petitionctl" rollout status wage-arrears --timeout 3m
 "${root}/bin/petitionctl" route --office shifosi-town --category severance-pay --type Appeal
 say "kubectl get events --field-selector involvedObject.name=wage-arrears"
 kubectl get events --field-selector involvedObject.name=wage-arrears --sort-by .metadata.creationTimestamp
@@ -123,9 +140,9 @@ if [[ "${webhook_flags[0]}" != "--enable-webhooks=false" ]]; then
 	say "Admission: a tenant patch that opens the desk to every source   (refused: docs/security.md)"
 	kubectl patch office zhenping-county --type merge -p '{"spec": {"tenant": {"patches": [{"target": {"kind": "NetworkPolicy", "name": "desk"}, "patch": "[{\"op\": \"replace\", \"path\": \"/spec/ingress/0/from\", \"value\": [{}]}]"}]}}}' 2>&1 || true
 fi
-say "The operator's metrics: curl -s http://127.0.0.1:18080/metrics | grep '^petition_'"
+say "The operator's metrics: curl -s http://127.0.0.1:${metrics_port}/metrics | grep '^petition_'"
 # The gauges are read from the operator's cache at scrape time.
-curl -s http://127.0.0.1:18080/metrics | grep -E '^petition_(offices|office_routing_rules|routingpolicy_offices)' || true
+curl -s http://127.0.0.1:${metrics_port}/metrics | grep -E '^petition_(offices|office_routing_rules|routingpolicy_offices)' || true
 say "petitionctl validate -f config/samples   (what CI runs before a merge)"
 "${root}/bin/petitionctl" validate -f "${root}/config/samples" && echo "config/samples: valid"
 
@@ -139,7 +156,7 @@ The operator keeps running in the background. Try:
   bin/petitionctl tree
   bin/petitionctl rollout status td/default
   tail -f bin/demo/manager.log
-  curl -s http://127.0.0.1:18080/metrics | grep ^petition_   # docs/observability.md
+  curl -s http://127.0.0.1:${metrics_port}/metrics | grep ^petition_   # docs/observability.md
 
 Stop the operator and the local control plane with: make demo-down
 EOF

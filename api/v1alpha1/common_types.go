@@ -89,8 +89,14 @@ const (
 	// ReasonRolloutPaused: spec.rollout.paused holds a staged rollout.
 	ReasonRolloutPaused = "RolloutPaused"
 	// ReasonProgressDeadlineExceeded: a rollout stage did not become
-	// healthy within spec.rollout.progressDeadline; the rollout is halted.
+	// healthy within spec.rollout.progressDeadline, and the rollout is
+	// halted; on an Office, its tenant Deployment made no progress within
+	// its progressDeadlineSeconds.
 	ReasonProgressDeadlineExceeded = "ProgressDeadlineExceeded"
+	// ReasonImagePullFailed: the pods of an office's tenant cannot pull
+	// their image (ErrImagePull, ImagePullBackOff, InvalidImageName). Not
+	// stalled: pushing the image or fixing its name heals it.
+	ReasonImagePullFailed = "ImagePullFailed"
 )
 
 // Level is the tier of an office in the petition network.

@@ -139,6 +139,13 @@ type DutyPeriodStatus struct {
 	// +optional
 	Stage int32 `json:"stage,omitempty"`
 
+	// stageProgress is the stage in progress counted from 1, of how many,
+	// as the STAGE column shows it: "2/3" while the second of three stages
+	// rolls out, "3/3" once the last is done. Empty for an Immediate
+	// rollout.
+	// +optional
+	StageProgress string `json:"stageProgress,omitempty"`
+
 	// rollout reports the rollout of the period's current revision.
 	// +optional
 	Rollout *RolloutStatus `json:"rollout,omitempty"`
@@ -168,6 +175,7 @@ type DutyPeriodStatus struct {
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Updated",type=integer,JSONPath=`.status.updatedOffices`,priority=1
 // +kubebuilder:printcolumn:name="Rollout",type=string,JSONPath=`.status.rollout.phase`,priority=1
+// +kubebuilder:printcolumn:name="Stage",type=string,JSONPath=`.status.stageProgress`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type DutyPeriod struct {
 	metav1.TypeMeta   `json:",inline"`

@@ -114,7 +114,7 @@ type EscalationPolicyStatus struct {
 //
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
-// +kubebuilder:resource:scope=Cluster,shortName=ep;escp,categories=petition
+// +kubebuilder:resource:scope=Cluster,shortName=escp,categories=petition
 // +kubebuilder:printcolumn:name="Offices",type=integer,JSONPath=`.status.offices`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`

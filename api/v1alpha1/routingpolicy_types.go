@@ -211,6 +211,20 @@ type RoutingPolicyRevision struct {
 	Rules []RoutingRule `json:"rules,omitempty"`
 }
 
+// The annotations that hold and retry a staged rollout of a RoutingPolicy,
+// DutyPeriod or TenantDefaults without an edit of its spec, which a GitOps
+// tool owns and would set back (`petitionctl rollout pause|resume|retry`).
+const (
+	// AnnotationRolloutPaused set to "true" pauses the rollout as
+	// spec.rollout.paused does; removing it resumes it (unless the spec
+	// pauses it too). Any other value is ignored.
+	AnnotationRolloutPaused = "petition.xinfang.io/rollout-paused"
+	// AnnotationRolloutRetry, given a new value (petitionctl writes the
+	// time), tries a halted stage again with its whole progress deadline.
+	// A value is acted on once: status.rollout.retried records it.
+	AnnotationRolloutRetry = "petition.xinfang.io/rollout-retry"
+)
+
 // RolloutStatus reports a staged rollout: of a RoutingPolicy's revision, or
 // of the default tenant image.
 type RolloutStatus struct {
@@ -238,6 +252,12 @@ type RolloutStatus struct {
 	// halted: any later edit of its spec tries the stage again.
 	// +optional
 	HaltedGeneration int64 `json:"haltedGeneration,omitempty"`
+	// retried is the last value of the petition.xinfang.io/rollout-retry
+	// annotation the operator has seen (cut to 64 characters): a retry is
+	// acted on once.
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	Retried string `json:"retried,omitempty"`
 	// waitingFor names up to 10 offices of the reached stages that do not
 	// run the revision yet.
 	// +optional
@@ -305,6 +325,13 @@ type RoutingPolicyStatus struct {
 	// +optional
 	Stage int32 `json:"stage,omitempty"`
 
+	// stageProgress is the stage in progress counted from 1, of how many,
+	// as the STAGE column shows it: "2/3" while the second of three stages
+	// rolls out, "3/3" once the last is done. Empty for an Immediate
+	// rollout.
+	// +optional
+	StageProgress string `json:"stageProgress,omitempty"`
+
 	// rollout reports the rollout of the policy's current revision.
 	// +optional
 	Rollout *RolloutStatus `json:"rollout,omitempty"`
@@ -338,7 +365,7 @@ type RoutingPolicyStatus struct {
 // +kubebuilder:printcolumn:name="Updated",type=integer,JSONPath=`.status.updatedOffices`
 // +kubebuilder:printcolumn:name="Unresolved",type=integer,JSONPath=`.status.unresolvedRoutes`
 // +kubebuilder:printcolumn:name="Rollout",type=string,JSONPath=`.status.rollout.phase`
-// +kubebuilder:printcolumn:name="Stage",type=integer,JSONPath=`.status.stage`
+// +kubebuilder:printcolumn:name="Stage",type=string,JSONPath=`.status.stageProgress`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type RoutingPolicy struct {

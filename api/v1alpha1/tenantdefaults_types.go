@@ -97,6 +97,13 @@ type TenantDefaultsStatus struct {
 	// +optional
 	Stage int32 `json:"stage,omitempty"`
 
+	// stageProgress is the stage in progress counted from 1, of how many,
+	// as the STAGE column shows it: "2/3" while the second of three stages
+	// rolls out, "3/3" once the last is done. Empty for an Immediate
+	// rollout.
+	// +optional
+	StageProgress string `json:"stageProgress,omitempty"`
+
 	// rollout reports the rollout of image.
 	// +optional
 	Rollout *RolloutStatus `json:"rollout,omitempty"`
@@ -113,7 +120,7 @@ type TenantDefaultsStatus struct {
 // +kubebuilder:printcolumn:name="Image",type=string,JSONPath=`.status.image`
 // +kubebuilder:printcolumn:name="Stable",type=string,JSONPath=`.status.stableImage`
 // +kubebuilder:printcolumn:name="Rollout",type=string,JSONPath=`.status.rollout.phase`
-// +kubebuilder:printcolumn:name="Stage",type=integer,JSONPath=`.status.stage`
+// +kubebuilder:printcolumn:name="Stage",type=string,JSONPath=`.status.stageProgress`
 // +kubebuilder:printcolumn:name="Updated",type=integer,JSONPath=`.status.rollout.updated`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`

@@ -58,7 +58,7 @@ func TestCRDsInstall(t *testing.T) {
 	}
 	// "ep" is also the short name of Endpoints, which kubectl prefers:
 	// "escp" is unambiguous.
-	want := map[string][]string{"offices": {"ofc"}, "routingpolicies": {"rp"}, "escalationpolicies": {"ep", "escp"}, "holidaycalendars": {"hcal"}, "tenantdefaults": {"td"}, "dutyperiods": {"duty"}}
+	want := map[string][]string{"offices": {"ofc"}, "routingpolicies": {"rp"}, "escalationpolicies": {"escp"}, "holidaycalendars": {"hcal"}, "tenantdefaults": {"td"}, "dutyperiods": {"duty"}}
 	found := map[string]bool{}
 	for _, r := range list.APIResources {
 		if strings.HasSuffix(r.Name, "/status") {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime/debug"
 	"time"
+	_ "time/tzdata" // offices have time zones; the image has no /usr/share/zoneinfo
 
 	"k8s.io/apimachinery/pkg/labels"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -45,7 +46,7 @@ func run() error {
 	flag.Float64Var(&qps, "kube-api-qps", 50, "Sustained queries per second to the API server.")
 	flag.IntVar(&burst, "kube-api-burst", 100, "Burst of queries to the API server.")
 	flag.DurationVar(&opts.GracefulShutdownTimeout, "graceful-shutdown-timeout", 30*time.Second, "How long to wait for running reconciles on shutdown.")
-	flag.StringVar(&opts.Controllers.TenantImage, "tenant-image", "ghcr.io/xinfang/petition-desk:"+version.Version, "Default image of each office's tenant service (spec.tenant.image overrides it).")
+	flag.StringVar(&opts.Controllers.TenantImage, "tenant-image", "ghcr.io/xinfang/petition-desk:"+version.ImageTag(), "Default image of each office's tenant service (spec.tenant.image overrides it).")
 	flag.StringVar(&opts.Controllers.IngressNamespace, "ingress-namespace", "ingress-nginx", "Namespace of the platform ingress that every tenant's NetworkPolicy admits.")
 	flag.StringVar(&watchLabelSelector, "watch-label-selector", "", "Reconcile only the offices whose labels match this selector (e.g. petition.xinfang.io/shard=east), to split a large network between instances; each instance needs its own --leader-election-id. Empty reconciles every office.")
 	bindWebhookFlags(flag.CommandLine, &opts.Webhooks)
@@ -78,11 +79,12 @@ func run() error {
 	}
 	cfg.QPS = float32(qps)
 	cfg.Burst = burst
-	cfg.UserAgent = "petition-operator/" + version.Version
+	cfg.UserAgent = "petition-operator/" + version.String()
 
 	opts.Reconcilers = true
 	ctx := ctrl.SetupSignalHandler()
-	log.Info("starting manager", "version", version.Version, "tenantImage", opts.Controllers.TenantImage, "leaderElection", opts.LeaderElection,
+
+	log.Info("starting manager", "version", version.String(), "tenantImage", opts.Controllers.TenantImage, "leaderElection", opts.LeaderElection,
 		"webhooks", opts.Webhooks.Enabled, "watchLabelSelector", watchLabelSelector)
 	return app.Run(ctx, cfg, opts, log)
 }

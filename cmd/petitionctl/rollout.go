@@ -37,7 +37,7 @@ var errRolloutHalted = errors.New("the rollout is halted")
 func newRolloutCommand(o *options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "rollout",
-		Short: "Follow the staged rollout of a RoutingPolicy",
+		Short: "Follow, pause, resume or retry the staged rollout of a RoutingPolicy, DutyPeriod or the TenantDefaults",
 	}
 	var watch bool
 	var timeout time.Duration
@@ -80,6 +80,7 @@ rollout status. Offline (-f) it shows which offices each stage holds.`,
 	status.Flags().BoolVarP(&watch, "watch", "w", true, "from the cluster: follow the rollout until it is complete or halted")
 	status.Flags().DurationVar(&timeout, "timeout", 0, "with --watch: give up after this long (0: never)")
 	cmd.AddCommand(status)
+	cmd.AddCommand(newRolloutActionCommands(o)...)
 	return cmd
 }
 

@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -24,11 +27,31 @@ type options struct {
 	out, errw  io.Writer
 }
 
+// pluginName is the file name under which kubectl runs petitionctl as its
+// plugin `kubectl petition`.
+const pluginName = "kubectl-petition"
+
+// displayName is how the command was invoked, for its help texts: "kubectl
+// petition" when run as the plugin kubectl-petition (by kubectl, or by
+// hand), else "petitionctl".
+func displayName(arg0 string) string {
+	base := strings.TrimSuffix(filepath.Base(arg0), ".exe")
+	if base == pluginName {
+		return "kubectl petition"
+	}
+	return "petitionctl"
+}
+
 func newRootCommand(out, errw io.Writer) *cobra.Command {
+	return newRootCommandAs(displayName(os.Args[0]), out, errw)
+}
+
+func newRootCommandAs(name string, out, errw io.Writer) *cobra.Command {
 	o := &options{out: out, errw: errw}
 	root := &cobra.Command{
-		Use:   "petitionctl",
-		Short: "Inspect a petition (信访) network: offline from YAML (-f) or from the cluster",
+		Use:         "petitionctl",
+		Annotations: map[string]string{cobra.CommandDisplayNameAnnotation: name},
+		Short:       "Inspect a petition (信访) network: offline from YAML (-f) or from the cluster",
 		Long: `petitionctl reads a petition network, either offline from the YAML files a
 GitOps repository holds (-f, files or directories, repeatable) or, without -f,
 from the cluster of the current kubeconfig. It uses the same code as the
@@ -49,7 +72,7 @@ operator, so what it says offline is what the cluster will do.`,
 		Short: "Print the version of petitionctl",
 		Args:  cobra.NoArgs,
 		Run: func(cmd *cobra.Command, _ []string) {
-			_, _ = fmt.Fprintln(cmd.OutOrStdout(), "petitionctl", version.Version)
+			_, _ = fmt.Fprintln(cmd.OutOrStdout(), name, version.String())
 		},
 	})
 	return root
@@ -107,7 +130,7 @@ func (o *options) client() (client.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading kubeconfig: %w (use -f to read files instead)", err)
 	}
-	cfg.UserAgent = "petitionctl/" + version.Version
+	cfg.UserAgent = "petitionctl/" + version.String()
 	scheme := runtime.NewScheme()
 	if err := v1alpha1.AddToScheme(scheme); err != nil {
 		return nil, err

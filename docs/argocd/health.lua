@@ -1,5 +1,7 @@
--- Argo CD health check for the kinds of petition.xinfang.io/v1alpha1:
--- Office, RoutingPolicy, DutyPeriod, EscalationPolicy and HolidayCalendar.
+-- Argo CD health check for every kind of petition.xinfang.io/v1alpha1
+-- (Office, RoutingPolicy, EscalationPolicy, HolidayCalendar, DutyPeriod,
+-- TenantDefaults), installed once in argocd-cm's resource.customizations
+-- under the wildcard petition.xinfang.io/* (docs/gitops.md).
 --
 -- The operator reports status the way kstatus reads it (docs/gitops.md):
 -- status.observedGeneration, Ready always, Reconciling or Stalled while true.
@@ -8,7 +10,9 @@
 --   Degraded     Stalled=True: only a change to a spec fixes it
 --   Progressing  Reconciling=True: waiting for a parent, policy or calendar
 --   Healthy      Ready=True for the current generation
---   Progressing  anything else (spec.suspend), with the Ready message
+--   Suspended    on purpose: an office's spec.suspend (Suspended) or a paused
+--                staged rollout (RolloutPaused), with the Ready message
+--   Progressing  anything else, with the Ready message
 --
 -- Only Lua's base library is used: Argo CD runs custom health checks
 -- without the string, math and io libraries.
@@ -58,6 +62,11 @@ if reconciling ~= nil and reconciling.status == "True" then
 end
 if ready ~= nil and ready.status == "True" then
   hs.status = "Healthy"
+  hs.message = ready.message
+  return hs
+end
+if ready ~= nil and (ready.reason == "Suspended" or ready.reason == "RolloutPaused") then
+  hs.status = "Suspended"
   hs.message = ready.message
   return hs
 end

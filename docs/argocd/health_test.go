@@ -1,26 +1,30 @@
 // Package argocd proves the Argo CD health check of docs/argocd/health.lua:
 // it runs the script the way Argo CD runs a custom check from argocd-cm, and
-// checks that docs/gitops.md installs exactly this script for every kind.
+// checks that docs/gitops.md installs exactly this script, once, for every
+// kind.
 package argocd
 
 import (
 	"encoding/json"
-	"fmt"
 	"os"
+	"path"
 	"regexp"
+	"strings"
 	"testing"
 
 	lua "github.com/yuin/gopher-lua"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 )
 
-// kinds are the kinds the script is installed for.
-var kinds = []string{"Office", "RoutingPolicy", "DutyPeriod", "EscalationPolicy", "HolidayCalendar"}
+// healthKey is the one entry of argocd-cm's resource.customizations the
+// script is installed under: a wildcard over the API group's kinds.
+var healthKey = v1alpha1.GroupVersion.Group + "/*"
 
 // health is what a health check returns.
 type health struct{ Status, Message string }
@@ -181,7 +185,34 @@ func TestHealth(t *testing.T) {
 	}, {
 		name: "suspended office",
 		obj:  office("nanyang-city", 2, statusOf(2, metav1.ConditionFalse, v1alpha1.ReasonSuspended, suspended, "")),
-		want: health{"Progressing", suspended},
+		want: health{"Suspended", suspended},
+	}, {
+		name: "paused routing policy",
+		obj: &v1alpha1.RoutingPolicy{
+			TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.GroupVersion.String(), Kind: "RoutingPolicy"},
+			ObjectMeta: metav1.ObjectMeta{Name: "wage-arrears", Generation: 3},
+			Status: v1alpha1.RoutingPolicyStatus{StatusCommon: statusOf(3, metav1.ConditionFalse, v1alpha1.ReasonRolloutPaused,
+				"rollout paused at stage 2 of 3", "")},
+		},
+		want: health{"Suspended", "rollout paused at stage 2 of 3"},
+	}, {
+		name: "tenant defaults rolling out",
+		obj: &v1alpha1.TenantDefaults{
+			TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.GroupVersion.String(), Kind: "TenantDefaults"},
+			ObjectMeta: metav1.ObjectMeta{Name: "default", Generation: 2},
+			Status: v1alpha1.TenantDefaultsStatus{StatusCommon: statusOf(2, metav1.ConditionFalse, v1alpha1.ReasonRolloutProgressing,
+				"stage 1 of 3: 1 of 1 offices updated", v1alpha1.ConditionReconciling)},
+		},
+		want: health{"Progressing", "stage 1 of 3: 1 of 1 offices updated"},
+	}, {
+		name: "paused tenant defaults",
+		obj: &v1alpha1.TenantDefaults{
+			TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.GroupVersion.String(), Kind: "TenantDefaults"},
+			ObjectMeta: metav1.ObjectMeta{Name: "default", Generation: 3},
+			Status: v1alpha1.TenantDefaultsStatus{StatusCommon: statusOf(3, metav1.ConditionFalse, v1alpha1.ReasonRolloutPaused,
+				"rollout paused at stage 1 of 3", "")},
+		},
+		want: health{"Suspended", "rollout paused at stage 1 of 3"},
 	}, {
 		name: "ready routing policy",
 		obj: &v1alpha1.RoutingPolicy{
@@ -243,7 +274,8 @@ func TestHealth(t *testing.T) {
 }
 
 // TestGitOpsDocInstallsThisScript checks that the argocd-cm of
-// docs/gitops.md holds health.lua, byte for byte, for every kind.
+// docs/gitops.md holds health.lua, byte for byte, under the one wildcard
+// key.
 func TestGitOpsDocInstallsThisScript(t *testing.T) {
 	doc, err := os.ReadFile("../gitops.md")
 	if err != nil {
@@ -263,16 +295,55 @@ func TestGitOpsDocInstallsThisScript(t *testing.T) {
 	if cm == nil {
 		t.Fatal("docs/gitops.md has no argocd-cm in a yaml block")
 	}
-	want := script(t)
-	for _, kind := range kinds {
-		key := fmt.Sprintf("resource.customizations.health.%s_%s", v1alpha1.GroupVersion.Group, kind)
-		if got, ok := cm.Data[key]; !ok {
-			t.Errorf("argocd-cm has no %s", key)
-		} else if got != want {
-			t.Errorf("argocd-cm's %s differs from docs/argocd/health.lua", key)
+	// A key with a character a ConfigMap key may not hold would be refused
+	// by the API server.
+	for key := range cm.Data {
+		for _, msg := range validation.IsConfigMapKey(key) {
+			t.Errorf("argocd-cm key %q: %s", key, msg)
 		}
 	}
-	if len(cm.Data) != len(kinds) {
-		t.Errorf("argocd-cm has %d keys, want %d", len(cm.Data), len(kinds))
+	if len(cm.Data) != 1 {
+		t.Errorf("argocd-cm has %d keys, want resource.customizations alone", len(cm.Data))
+	}
+	var customizations map[string]struct {
+		HealthLua string `json:"health.lua"`
+	}
+	if err := yaml.UnmarshalStrict([]byte(cm.Data["resource.customizations"]), &customizations); err != nil {
+		t.Fatalf("argocd-cm's resource.customizations: %v", err)
+	}
+	if got, ok := customizations[healthKey]; !ok {
+		t.Errorf("argocd-cm's resource.customizations has no %s", healthKey)
+	} else if got.HealthLua != script(t) {
+		t.Errorf("argocd-cm's %s health.lua differs from docs/argocd/health.lua", healthKey)
+	}
+	if len(customizations) != 1 {
+		t.Errorf("resource.customizations has %d entries, want the one wildcard %s", len(customizations), healthKey)
+	}
+}
+
+// TestHealthKeyCoversEveryKind checks that the wildcard key matches every
+// kind of the API group as Argo CD matches an entry against <group>/<kind>
+// (a glob), and nothing of another group.
+func TestHealthKeyCoversEveryKind(t *testing.T) {
+	scheme := runtime.NewScheme()
+	if err := v1alpha1.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	pattern := healthKey
+	var kinds []string
+	for gvk := range scheme.AllKnownTypes() {
+		if gvk.Group != v1alpha1.GroupVersion.Group || strings.HasSuffix(gvk.Kind, "List") {
+			continue
+		}
+		kinds = append(kinds, gvk.Kind)
+		if ok, err := path.Match(pattern, gvk.Group+"/"+gvk.Kind); err != nil || !ok {
+			t.Errorf("%s does not match %s/%s", pattern, gvk.Group, gvk.Kind)
+		}
+	}
+	if len(kinds) < 6 {
+		t.Errorf("the API group has %d kinds (%v), want at least 6", len(kinds), kinds)
+	}
+	if ok, _ := path.Match(pattern, "apps/Deployment"); ok {
+		t.Errorf("%s matches apps/Deployment", pattern)
 	}
 }

@@ -318,6 +318,8 @@ func dutySubject(p *v1alpha1.DutyPeriod) *rolloutSubject {
 		stable = &selectedRevision{revision: st.Revision, selector: &st.OfficeSelector}
 	}
 	cur := selectedRevision{DutyRevision(&p.Spec.DutyArrangement).Revision, &p.Spec.OfficeSelector}
-	return selectorSubject(&p.Spec.Rollout, p.Generation, cur, stable,
+	s := selectorSubject(&p.Spec.Rollout, p.Generation, cur, stable,
 		func(o *v1alpha1.Office, revision string) bool { return RunsDutyRevision(o, p.Name, revision) })
+	s.hold = HoldOf(&p.Spec.Rollout, p.Annotations)
+	return s
 }

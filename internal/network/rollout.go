@@ -27,6 +27,38 @@ func Revision(spec *v1alpha1.RoutingPolicySpec) v1alpha1.RoutingPolicyRevision {
 	return r
 }
 
+// maxRetryToken bounds the rollout-retry annotation's value kept in status.
+const maxRetryToken = 64
+
+// RolloutHold is what holds or retries a rollout besides its spec: the
+// annotations of the object (v1alpha1.AnnotationRolloutPaused and
+// AnnotationRolloutRetry).
+type RolloutHold struct {
+	// PausedBy says what pauses the rollout ("spec.rollout.paused" or the
+	// annotation); empty when nothing does.
+	PausedBy string
+	// Retry is the retry annotation's value, cut to 64 bytes; empty for
+	// none.
+	Retry string
+}
+
+// HoldOf reads what pauses or retries the rollout r of an object with
+// these annotations.
+func HoldOf(r *v1alpha1.Rollout, annotations map[string]string) RolloutHold {
+	var h RolloutHold
+	switch {
+	case r != nil && r.Paused:
+		h.PausedBy = "spec.rollout.paused"
+	case annotations[v1alpha1.AnnotationRolloutPaused] == "true":
+		h.PausedBy = "annotation " + v1alpha1.AnnotationRolloutPaused
+	}
+	h.Retry = annotations[v1alpha1.AnnotationRolloutRetry]
+	if len(h.Retry) > maxRetryToken {
+		h.Retry = strings.ToValidUTF8(h.Retry[:maxRetryToken], "")
+	}
+	return h
+}
+
 // staged reports whether a rollout goes in stages.
 func staged(r *v1alpha1.Rollout) bool {
 	return r.Strategy == v1alpha1.RolloutStaged && len(r.Stages) > 0
@@ -164,6 +196,8 @@ type RolloutStep struct {
 	// Completed is true when the revision runs everywhere: it is the stable
 	// one from now on.
 	Completed bool
+	// PausedBy says what pauses the rollout, when its phase is Paused.
+	PausedBy string
 }
 
 // RolloutEvent is a transition of a rollout.
@@ -192,6 +226,8 @@ const maxWaitingListed = 10
 // of a RoutingPolicy or the default tenant image.
 type rolloutSubject struct {
 	rollout *v1alpha1.Rollout
+	// hold is what pauses or retries it besides the spec.
+	hold RolloutHold
 	// generation of the object whose spec holds rollout.
 	generation int64
 	// revision being rolled out, and stable, the one every office ran last
@@ -220,8 +256,10 @@ func policySubject(p *v1alpha1.RoutingPolicy) *rolloutSubject {
 	if st := p.Status.Stable; st != nil {
 		stable = &selectedRevision{revision: st.Revision, selector: &st.OfficeSelector}
 	}
-	return selectorSubject(&p.Spec.Rollout, p.Generation, selectedRevision{Revision(&p.Spec).Revision, &p.Spec.OfficeSelector}, stable,
+	s := selectorSubject(&p.Spec.Rollout, p.Generation, selectedRevision{Revision(&p.Spec).Revision, &p.Spec.OfficeSelector}, stable,
 		func(o *v1alpha1.Office, revision string) bool { return RunsRevision(o, p.Name, revision) })
+	s.hold = HoldOf(&p.Spec.Rollout, p.Annotations)
+	return s
 }
 
 // selectedRevision is a revision of an object that offices compile when its
@@ -308,11 +346,11 @@ func stepRollout(s *rolloutSubject, prev *v1alpha1.RolloutStatus, prevStage int3
 	}
 
 	switch {
-	case s.rollout.Paused:
+	case s.hold.PausedBy != "":
 		if st.Phase != v1alpha1.RolloutPaused {
-			event(false, EventRolloutPaused, "paused at stage %d of %d", step.Stage+1, len(stages))
+			event(false, EventRolloutPaused, "paused at stage %d of %d (%s)", step.Stage+1, len(stages), s.hold.PausedBy)
 		}
-		st.Phase = v1alpha1.RolloutPaused
+		st.Phase, step.PausedBy = v1alpha1.RolloutPaused, s.hold.PausedBy
 	case st.Phase == v1alpha1.RolloutPaused:
 		// Resumed: the stage gets its whole deadline again.
 		event(false, EventRolloutResumed, "resumed at stage %d of %d", step.Stage+1, len(stages))
@@ -322,6 +360,14 @@ func stepRollout(s *rolloutSubject, prev *v1alpha1.RolloutStatus, prevStage int3
 		// may have come too fast to be seen): the stage is tried again.
 		event(false, EventRolloutResumed, "stage %d of %d tried again after an edit", step.Stage+1, len(stages))
 		st.Phase, st.StageStartTime, st.HaltedGeneration = v1alpha1.RolloutProgressing, &nowT, 0
+	case st.Phase == v1alpha1.RolloutHalted && s.hold.Retry != "" && s.hold.Retry != st.Retried:
+		event(false, EventRolloutResumed, "stage %d of %d tried again (annotation %s)", step.Stage+1, len(stages), v1alpha1.AnnotationRolloutRetry)
+		st.Phase, st.StageStartTime, st.HaltedGeneration = v1alpha1.RolloutProgressing, &nowT, 0
+	}
+	// A retry is spent once seen, halted or not: an old annotation never
+	// tries a later halt again.
+	if s.hold.Retry != "" {
+		st.Retried = s.hold.Retry
 	}
 
 	for {
@@ -449,4 +495,17 @@ func rolloutPlan(s *rolloutSubject, idx *Index) []StageReport {
 		out = append(out, r)
 	}
 	return out
+}
+
+// StageProgress is a staged rollout's stage counted from 1, of how many
+// ("2/3"), for the STAGE column; stage is the index in progress, counted
+// from 0, and equal to the number of stages once the last is done ("3/3").
+// Empty for an Immediate rollout.
+func StageProgress(stage int32, r *v1alpha1.Rollout) string {
+	if r == nil || r.Strategy != v1alpha1.RolloutStaged || len(r.Stages) == 0 {
+		return ""
+	}
+	n := int32(len(r.Stages))
+	shown := min(stage+1, n)
+	return fmt.Sprintf("%d/%d", max(shown, 1), n)
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -242,5 +243,90 @@ func TestBucketIsStableAndSpread(t *testing.T) {
 	}
 	if in < 500 || in > 700 {
 		t.Errorf("30%% of 2000 offices is %d", in)
+	}
+}
+
+func TestStageProgress(t *testing.T) {
+	staged := &v1alpha1.Rollout{Strategy: v1alpha1.RolloutStaged, Stages: make([]v1alpha1.RolloutStage, 3)}
+	for _, tc := range []struct {
+		stage int32
+		r     *v1alpha1.Rollout
+		want  string
+	}{
+		{0, staged, "1/3"},
+		{1, staged, "2/3"},
+		{2, staged, "3/3"},
+		{3, staged, "3/3"}, // complete
+		{0, &v1alpha1.Rollout{Strategy: v1alpha1.RolloutImmediate}, ""},
+		{0, nil, ""},
+	} {
+		if got := StageProgress(tc.stage, tc.r); got != tc.want {
+			t.Errorf("StageProgress(%d, %+v) = %q, want %q", tc.stage, tc.r, got, tc.want)
+		}
+	}
+}
+
+// TestRolloutHeldAndRetriedByAnnotations pauses, resumes and retries a
+// staged rollout through the annotations alone: the spec, which a GitOps
+// tool owns, is never edited and the generation never moves.
+func TestRolloutHeldAndRetriedByAnnotations(t *testing.T) {
+	t0 := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	offices := rolloutNetwork()
+	p := stagedPolicy()
+	p.Generation = 1
+	step(p, offices, t0)
+	if reasons, s := step(p, offices, t0.Add(2*time.Minute)); fmt.Sprint(reasons) != "[RolloutHalted]" {
+		t.Fatalf("events %v, phase %s", reasons, s.Status.Phase)
+	}
+	// A retry tries the halted stage again with a new clock, once.
+	p.Annotations = map[string]string{v1alpha1.AnnotationRolloutRetry: "2026-11-02T09:03:00Z"}
+	reasons, s := step(p, offices, t0.Add(3*time.Minute))
+	if fmt.Sprint(reasons) != "[RolloutResumed]" || s.Status.Phase != v1alpha1.RolloutProgressing || s.Requeue != time.Minute ||
+		s.Status.Retried != "2026-11-02T09:03:00Z" {
+		t.Fatalf("retried: events %v, phase %s, requeue %s, retried %q", reasons, s.Status.Phase, s.Requeue, s.Status.Retried)
+	}
+	if reasons, s = step(p, offices, t0.Add(5*time.Minute)); fmt.Sprint(reasons) != "[RolloutHalted]" {
+		t.Fatalf("halted again: events %v, phase %s", reasons, s.Status.Phase)
+	}
+	// The same annotation does not try it again; a new value does.
+	if reasons, s = step(p, offices, t0.Add(6*time.Minute)); len(reasons) != 0 || s.Status.Phase != v1alpha1.RolloutHalted {
+		t.Fatalf("a spent retry: events %v, phase %s", reasons, s.Status.Phase)
+	}
+	p.Annotations[v1alpha1.AnnotationRolloutRetry] = "2026-11-02T09:07:00Z"
+	if reasons, s = step(p, offices, t0.Add(7*time.Minute)); fmt.Sprint(reasons) != "[RolloutResumed]" {
+		t.Fatalf("a second retry: events %v, phase %s", reasons, s.Status.Phase)
+	}
+
+	// The pause annotation pauses and says so; only "true" counts.
+	p.Annotations[v1alpha1.AnnotationRolloutPaused] = "yes"
+	if reasons, s = step(p, offices, t0.Add(7*time.Minute+30*time.Second)); s.Status.Phase != v1alpha1.RolloutProgressing {
+		t.Fatalf("paused by %q: events %v, phase %s", "yes", reasons, s.Status.Phase)
+	}
+	p.Annotations[v1alpha1.AnnotationRolloutPaused] = "true"
+	reasons, s = step(p, offices, t0.Add(7*time.Minute+40*time.Second))
+	if fmt.Sprint(reasons) != "[RolloutPaused]" || s.Status.Phase != v1alpha1.RolloutPaused || s.PausedBy != "annotation petition.xinfang.io/rollout-paused" ||
+		!strings.Contains(s.Events[0].Message, "(annotation petition.xinfang.io/rollout-paused)") {
+		t.Fatalf("paused: events %v, phase %s, by %q", s.Events, s.Status.Phase, s.PausedBy)
+	}
+	// The spec's pause is named first when both hold.
+	p.Spec.Rollout.Paused = true
+	if _, s = step(p, offices, t0.Add(10*time.Minute)); s.PausedBy != "spec.rollout.paused" {
+		t.Fatalf("paused by both: by %q", s.PausedBy)
+	}
+	p.Spec.Rollout.Paused = false
+	// Resumed by taking the annotation away.
+	delete(p.Annotations, v1alpha1.AnnotationRolloutPaused)
+	if reasons, s = step(p, offices, t0.Add(11*time.Minute)); fmt.Sprint(reasons) != "[RolloutResumed]" || s.Status.Phase != v1alpha1.RolloutProgressing {
+		t.Fatalf("resumed: events %v, phase %s", reasons, s.Status.Phase)
+	}
+	if p.Generation != 1 {
+		t.Fatalf("generation moved to %d", p.Generation)
+	}
+}
+
+func TestHoldOfBoundsTheRetryToken(t *testing.T) {
+	h := HoldOf(nil, map[string]string{v1alpha1.AnnotationRolloutRetry: strings.Repeat("时", 30)})
+	if len(h.Retry) > 64 || !utf8.ValidString(h.Retry) || h.PausedBy != "" {
+		t.Errorf("HoldOf = %+v (%d bytes)", h, len(h.Retry))
 	}
 }

@@ -47,7 +47,7 @@ func EntitledImage(td *v1alpha1.TenantDefaults, fallback string, office *v1alpha
 // tenantSubject is the rollout of the default image to the offices that
 // name no image of their own.
 func tenantSubject(td *v1alpha1.TenantDefaults, image string) *rolloutSubject {
-	s := &rolloutSubject{rollout: td.TenantRollout(), generation: td.Generation, revision: ImageRevision(image),
+	s := &rolloutSubject{rollout: td.TenantRollout(), hold: HoldOf(td.Spec.Rollout, td.Annotations), generation: td.Generation, revision: ImageRevision(image),
 		concerns: func(o *v1alpha1.Office, _ []string) bool { return o.Spec.Tenant.Image == "" },
 		runs: func(o *v1alpha1.Office, _ []string) bool {
 			return officeCurrent(o) && o.Status.Tenant != nil && o.Status.Tenant.Image == image && o.Status.Tenant.RolledOut

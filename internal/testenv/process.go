@@ -62,11 +62,18 @@ type ManagerOptions struct {
 	NoWebhooks bool
 	// LogLevel is its --zap-log-level; error when empty.
 	LogLevel string
+	// CertDir is its --webhook-cert-dir; webhook-certs beside LogPath when
+	// empty.
+	CertDir string
+	// SysProcAttr, when set, runs it as another user or in a root of its
+	// own (Chroot), with Bin, Kubeconfig and CertDir paths inside that
+	// root; it then starts in the root's /.
+	SysProcAttr *syscall.SysProcAttr
 	// SharedCert serves the webhooks as in a cluster without cert-manager
 	// rather than with --webhook-local-url: on 127.0.0.1 (WebhookAddr),
 	// with the certificate of a Secret every replica shares, whose CA
 	// bundle the manager keeps in the webhook configurations the caller
-	// installs. Its certificate directory is beside LogPath.
+	// installs. Its certificate directory is CertDir.
 	SharedCert *SharedCert
 }
 
@@ -106,6 +113,10 @@ func StartManager(ctx context.Context, opts ManagerOptions) (*Manager, error) {
 		"--pprof-bind-address", m.pprof,
 		"--zap-log-level", level,
 	}
+	certDir := opts.CertDir
+	if certDir == "" {
+		certDir = filepath.Join(filepath.Dir(logPath), "webhook-certs")
+	}
 	switch {
 	case opts.NoWebhooks:
 		all = append(all, "--enable-webhooks=false")
@@ -114,7 +125,7 @@ func StartManager(ctx context.Context, opts ManagerOptions) (*Manager, error) {
 		all = append(all,
 			"--webhook-host", "127.0.0.1",
 			"--webhook-port", strconv.Itoa(ports[2]),
-			"--webhook-cert-dir", filepath.Join(filepath.Dir(logPath), "webhook-certs"),
+			"--webhook-cert-dir", certDir,
 			"--webhook-self-signed-hosts", "127.0.0.1",
 			"--webhook-cert-secret", opts.SharedCert.Secret,
 			"--webhook-cert-secret-namespace", opts.SharedCert.Namespace,
@@ -124,10 +135,16 @@ func StartManager(ctx context.Context, opts ManagerOptions) (*Manager, error) {
 		all = append(all,
 			"--webhook-port", strconv.Itoa(ports[2]),
 			"--webhook-local-url", fmt.Sprintf("https://127.0.0.1:%d", ports[2]),
-			"--webhook-cert-dir", filepath.Join(filepath.Dir(logPath), "webhook-certs"))
+			"--webhook-cert-dir", certDir)
 	}
 	all = append(all, opts.Args...)
 	m.cmd = exec.Command(opts.Bin, all...)
+	if opts.SysProcAttr != nil {
+		m.cmd.SysProcAttr = opts.SysProcAttr
+		if opts.SysProcAttr.Chroot != "" {
+			m.cmd.Dir = "/"
+		}
+	}
 	m.cmd.Env = append(os.Environ(), "KUBECONFIG="+opts.Kubeconfig)
 	m.cmd.Stdout, m.cmd.Stderr = logFile, logFile
 	if err := m.cmd.Start(); err != nil {

@@ -201,22 +201,35 @@ func TestStagedRolloutOnNodes(t *testing.T) {
 	g.Expect(w.Nodes).To(ContainElement(pods.Items[0].Spec.NodeName))
 	g.Expect(cl.route(g, "shifosi-town")).To(Equal("nanyang-human-resources"))
 
-	// A paused change reaches the City only; the townships answer with the
+	// Paused by petitionctl (an annotation, not the spec a GitOps tool
+	// owns), a change reaches the City only; the townships answer with the
 	// stable rules.
-	s.editPolicy(func(p *v1alpha1.RoutingPolicy) {
-		p.Spec.Rules[0].RouteTo = routeTo("nanyang-city")
-		p.Spec.Rollout.Paused = true
-	})
+	out, err := cl.run("rollout", "pause", "wage-arrears")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(out).To(ContainSubstring("RoutingPolicy/wage-arrears: rollout paused (annotation petition.xinfang.io/rollout-paused)"))
+	s.editPolicy(func(p *v1alpha1.RoutingPolicy) { p.Spec.Rules[0].RouteTo = routeTo("nanyang-city") })
 	g.Eventually(func(g Gomega) {
-		g.Expect(policy(g, k8s).Status.Rollout.Phase).To(Equal(v1alpha1.RolloutPaused))
+		p := policy(g, k8s)
+		g.Expect(p.Status.Rollout.Phase).To(Equal(v1alpha1.RolloutPaused))
+		ready := apimeta.FindStatusCondition(p.Status.Conditions, v1alpha1.ConditionReady)
+		g.Expect(ready).NotTo(BeNil())
+		g.Expect(ready.Reason).To(Equal(v1alpha1.ReasonRolloutPaused))
+		g.Expect(ready.Message).To(HavePrefix("paused (annotation petition.xinfang.io/rollout-paused): stage 1 of 3"))
 		g.Expect(cl.route(g, "nanyang-city")).To(Equal("nanyang-city"))
 	}).WithTimeout(time.Minute).Should(Succeed())
+	g.Expect(policy(g, k8s).Spec.Rollout.Paused).To(BeFalse())
 	g.Expect(cl.route(g, "shifosi-town")).To(Equal("nanyang-human-resources"))
 	g.Expect(cl.route(g, "tuandong-town")).To(Equal("neixiang-human-resources"))
+	// Nothing is halted: there is nothing to retry.
+	out, err = cl.run("rollout", "retry", "wage-arrears")
+	g.Expect(err).To(HaveOccurred())
+	g.Expect(out).To(ContainSubstring("the rollout is not halted (phase Paused): nothing to retry"))
 
 	// Resumed, petitionctl follows it stage by stage to the end.
-	s.editPolicy(func(p *v1alpha1.RoutingPolicy) { p.Spec.Rollout.Paused = false })
-	out, err := cl.run("rollout", "status", "wage-arrears", "--timeout", "4m")
+	_, err = cl.run("rollout", "resume", "wage-arrears")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(policy(g, k8s).Annotations).NotTo(HaveKey(v1alpha1.AnnotationRolloutPaused))
+	out, err = cl.run("rollout", "status", "wage-arrears", "--timeout", "4m")
 	g.Expect(err).NotTo(HaveOccurred())
 	stage2 := strings.Index(out, "stage 2 of 3")
 	stage3 := strings.Index(out, "stage 3 of 3")
@@ -254,8 +267,21 @@ func TestStagedRolloutOnNodes(t *testing.T) {
 	g.Expect(cl.route(g, "shifosi-town")).To(Equal("nanyang-city"))
 	g.Expect(cl.route(g, "nanyang-city")).To(Equal("nanyang-human-resources"))
 
-	// Fixed, and superseded by a new edit, which rolls out to the end.
+	// Fixed, and retried by petitionctl with no edit of the policy: the
+	// halted stage is tried again and the rollout completes.
 	s.editOffice("zhenping-county", func(o *v1alpha1.Office) { o.Spec.Tenant.Patches = nil })
+	generation := p.Generation
+	out, err = cl.run("rollout", "retry", "wage-arrears")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(out).To(ContainSubstring("RoutingPolicy/wage-arrears: stage 2 of 3 will be tried again"))
+	_, err = cl.run("rollout", "status", "wage-arrears", "--timeout", "4m")
+	g.Expect(err).NotTo(HaveOccurred())
+	p = policy(g, k8s)
+	g.Expect(p.Generation).To(Equal(generation))
+	g.Expect(p.Status.Rollout.Retried).To(Equal(p.Annotations[v1alpha1.AnnotationRolloutRetry]))
+	g.Expect(cl.route(g, "shifosi-town")).To(Equal("nanyang-human-resources"))
+
+	// Superseded by a new edit, which rolls out to the end.
 	s.editPolicy(func(p *v1alpha1.RoutingPolicy) {
 		p.Spec.Rules[0].RouteTo = routeTo("nanyang-human-resources")
 		p.Spec.Rollout.ProgressDeadline = nil
