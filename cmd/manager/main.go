@@ -39,9 +39,9 @@ func run() error {
 	flag.BoolVar(&opts.LeaderElection, "leader-elect", false, "Elect a leader so that only one replica reconciles at a time.")
 	flag.StringVar(&opts.LeaderElectionID, "leader-election-id", "petition-operator.petition.xinfang.io", "Name of the Lease used for leader election.")
 	flag.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader election Lease; defaults to the pod's namespace.")
-	flag.DurationVar(&opts.LeaseDuration, "leader-elect-lease-duration", 15*time.Second, "How long a standby waits after the leader's last renewal before it takes the Lease: the bound of a failover after the leader dies.")
-	flag.DurationVar(&opts.RenewDeadline, "leader-elect-renew-deadline", 10*time.Second, "How long the leader retries renewing the Lease before it gives up leading; less than --leader-elect-lease-duration.")
-	flag.DurationVar(&opts.RetryPeriod, "leader-elect-retry-period", 2*time.Second, "How often the leader renews and standbys try to acquire the Lease.")
+	flag.DurationVar(&opts.LeaseDuration, "leader-elect-lease-duration", 8*time.Second, "How long a standby waits after the leader's last renewal before it takes the Lease: with two tries of the standby (2 × 2.2 × --leader-elect-retry-period), the bound of a failover after the leader dies.")
+	flag.DurationVar(&opts.RenewDeadline, "leader-elect-renew-deadline", 5*time.Second, "How long the leader retries renewing the Lease before it stands down (and campaigns again, in process); with --leader-elect-retry-period, less than --leader-elect-lease-duration.")
+	flag.DurationVar(&opts.RetryPeriod, "leader-elect-retry-period", time.Second, "How often the leader renews and standbys try to acquire the Lease.")
 	flag.IntVar(&opts.Controllers.MaxConcurrentReconciles, "max-concurrent-reconciles", 4, "Reconciles run in parallel per kind.")
 	flag.Float64Var(&qps, "kube-api-qps", 50, "Sustained queries per second to the API server.")
 	flag.IntVar(&burst, "kube-api-burst", 100, "Burst of queries to the API server.")
@@ -83,18 +83,18 @@ func run() error {
 
 	opts.Reconcilers = true
 	ctx := ctrl.SetupSignalHandler()
-	mgr, err := app.New(ctx, cfg, opts)
-	if err != nil {
-		return err
-	}
 
 	log.Info("starting manager", "version", version.String(), "tenantImage", opts.Controllers.TenantImage, "leaderElection", opts.LeaderElection,
 		"webhooks", opts.Webhooks.Enabled, "watchLabelSelector", watchLabelSelector)
-	return mgr.Start(ctx)
+	return app.Run(ctx, cfg, opts, log)
 }
 
 // leaseTimings checks the leader election timings as client-go's leader
-// elector would, to say which flag is wrong before the manager starts.
+// elector would, to say which flag is wrong before the manager starts, and
+// one more: a leader that cannot renew stops leading at the latest a retry
+// period and the renew deadline after its last renewal, which must come
+// before the Lease may be taken by another (the lease duration after it),
+// since the manager campaigns again in process rather than exiting.
 func leaseTimings(lease, renew, retry time.Duration) error {
 	switch {
 	case retry <= 0:
@@ -103,6 +103,8 @@ func leaseTimings(lease, renew, retry time.Duration) error {
 		return fmt.Errorf("--leader-elect-renew-deadline %s: must be more than 1.2 × --leader-elect-retry-period (%s)", renew, retry)
 	case lease <= renew:
 		return fmt.Errorf("--leader-elect-lease-duration %s: must be more than --leader-elect-renew-deadline (%s)", lease, renew)
+	case lease <= renew+retry:
+		return fmt.Errorf("--leader-elect-lease-duration %s: must be more than --leader-elect-renew-deadline + --leader-elect-retry-period (%s), so that a leader that cannot renew stops before another may lead", lease, renew+retry)
 	}
 	return nil
 }

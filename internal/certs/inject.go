@@ -50,9 +50,14 @@ type CABundleInjector struct {
 	Mutating []string
 
 	// CABundle is the PEM-encoded CA certificate every webhook's
-	// clientConfig.caBundle is set to, as EnsureServingCert returns it. It
-	// must not be empty.
+	// clientConfig.caBundle is set to, as EnsureServingCert returns it.
+	// Either it or Bundle must be set.
 	CABundle []byte
+
+	// Bundle, when set, is called at each injection for the CA bundle,
+	// such as SecretSync.CABundle: the bundle of a rotating CA. An empty
+	// result is a failure of that injection.
+	Bundle func() []byte
 
 	// Interval is how often Start injects the CA bundle again, undoing
 	// changes by others and catching configurations created late. Defaults
@@ -94,8 +99,14 @@ func (i *CABundleInjector) Start(ctx context.Context) error {
 	}
 }
 
-// NeedLeaderElection returns false: every replica serves webhooks with its
-// own certificate, so every replica injects, whether it leads or not.
+// NeedLeaderElection returns false: every replica injects, whether it leads
+// or not, so that the caBundle follows the CA even while no replica leads.
+// With a per-replica certificate (EnsureServingCert) each needs its own CA
+// injected, which is why that mode runs one replica; with a shared Secret
+// (SecretSync) every replica injects the same bundle, and while a rotation
+// reaches them one by one they may set the old bundle and the new in turn
+// for up to a refresh interval, which is harmless: the serving certificate
+// moves to the new CA only Policy.Overlap after it is in the bundle.
 func (i *CABundleInjector) NeedLeaderElection() bool {
 	return false
 }
@@ -114,15 +125,19 @@ func (i *CABundleInjector) InjectOnce(ctx context.Context) error {
 	if err := i.validate(); err != nil {
 		return err
 	}
+	bundle := i.bundle()
+	if len(bundle) == 0 {
+		return errors.New("CA bundle injector: no CA bundle yet")
+	}
 	var errs []error
 	for _, name := range i.Validating {
 		cfg := &admissionv1.ValidatingWebhookConfiguration{}
-		errs = append(errs, i.inject(ctx, "ValidatingWebhookConfiguration", name, cfg,
+		errs = append(errs, i.inject(ctx, bundle, "ValidatingWebhookConfiguration", name, cfg,
 			clientConfigs(&cfg.Webhooks, func(w *admissionv1.ValidatingWebhook) *admissionv1.WebhookClientConfig { return &w.ClientConfig })))
 	}
 	for _, name := range i.Mutating {
 		cfg := &admissionv1.MutatingWebhookConfiguration{}
-		errs = append(errs, i.inject(ctx, "MutatingWebhookConfiguration", name, cfg,
+		errs = append(errs, i.inject(ctx, bundle, "MutatingWebhookConfiguration", name, cfg,
 			clientConfigs(&cfg.Webhooks, func(w *admissionv1.MutatingWebhook) *admissionv1.WebhookClientConfig { return &w.ClientConfig })))
 	}
 	return errors.Join(errs...)
@@ -145,16 +160,24 @@ func (i *CABundleInjector) validate() error {
 	if i.Client == nil {
 		return errors.New("CA bundle injector: no client")
 	}
-	if len(i.CABundle) == 0 {
+	if len(i.CABundle) == 0 && i.Bundle == nil {
 		return errors.New("CA bundle injector: empty CA bundle")
 	}
 	return nil
 }
 
+// bundle returns the CA bundle to inject now.
+func (i *CABundleInjector) bundle() []byte {
+	if i.Bundle != nil {
+		return i.Bundle()
+	}
+	return i.CABundle
+}
+
 // inject reads the configuration kind/name into obj and, unless every
 // client config that clientConfigs returns from obj has CABundle already,
 // sets it in all of them and patches obj.
-func (i *CABundleInjector) inject(ctx context.Context, kind, name string, obj client.Object, clientConfigs func() []*admissionv1.WebhookClientConfig) error {
+func (i *CABundleInjector) inject(ctx context.Context, bundle []byte, kind, name string, obj client.Object, clientConfigs func() []*admissionv1.WebhookClientConfig) error {
 	if err := i.Client.Get(ctx, client.ObjectKey{Name: name}, obj); err != nil {
 		return fmt.Errorf("getting %s %q: %w", kind, name, err)
 	}
@@ -164,8 +187,8 @@ func (i *CABundleInjector) inject(ctx context.Context, kind, name string, obj cl
 	}
 	changed := false
 	for _, c := range clientConfigs() {
-		if !bytes.Equal(c.CABundle, i.CABundle) {
-			c.CABundle = bytes.Clone(i.CABundle)
+		if !bytes.Equal(c.CABundle, bundle) {
+			c.CABundle = bytes.Clone(bundle)
 			changed = true
 		}
 	}

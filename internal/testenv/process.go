@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -27,6 +28,7 @@ import (
 type Manager struct {
 	cmd     *exec.Cmd
 	done    chan error
+	webhook string
 	metrics string
 	health  string
 	pprof   string
@@ -34,7 +36,15 @@ type Manager struct {
 
 	stopOnce sync.Once
 	stopErr  error
+	// exited is set once the process is gone, however it ended.
+	exited atomic.Bool
 }
+
+// Exited reports whether the manager's process has ended (it exited, was
+// stopped or was killed), from the process itself rather than from its
+// endpoints, which a manager that campaigns again in process closes for a
+// moment.
+func (m *Manager) Exited() bool { return m.exited.Load() }
 
 // ManagerOptions say how StartManager runs the manager binary.
 type ManagerOptions struct {
@@ -59,6 +69,19 @@ type ManagerOptions struct {
 	// own (Chroot), with Bin, Kubeconfig and CertDir paths inside that
 	// root; it then starts in the root's /.
 	SysProcAttr *syscall.SysProcAttr
+	// SharedCert serves the webhooks as in a cluster without cert-manager
+	// rather than with --webhook-local-url: on 127.0.0.1 (WebhookAddr),
+	// with the certificate of a Secret every replica shares, whose CA
+	// bundle the manager keeps in the webhook configurations the caller
+	// installs. Its certificate directory is CertDir.
+	SharedCert *SharedCert
+}
+
+// SharedCert names the Secret of the webhook certificate and the webhook
+// configurations of a manager run with ManagerOptions.SharedCert.
+type SharedCert struct {
+	Namespace, Secret    string
+	Validating, Mutating string
 }
 
 // StartManager starts the manager binary on free loopback ports and returns
@@ -94,9 +117,21 @@ func StartManager(ctx context.Context, opts ManagerOptions) (*Manager, error) {
 	if certDir == "" {
 		certDir = filepath.Join(filepath.Dir(logPath), "webhook-certs")
 	}
-	if opts.NoWebhooks {
+	switch {
+	case opts.NoWebhooks:
 		all = append(all, "--enable-webhooks=false")
-	} else {
+	case opts.SharedCert != nil:
+		m.webhook = fmt.Sprintf("127.0.0.1:%d", ports[2])
+		all = append(all,
+			"--webhook-host", "127.0.0.1",
+			"--webhook-port", strconv.Itoa(ports[2]),
+			"--webhook-cert-dir", certDir,
+			"--webhook-self-signed-hosts", "127.0.0.1",
+			"--webhook-cert-secret", opts.SharedCert.Secret,
+			"--webhook-cert-secret-namespace", opts.SharedCert.Namespace,
+			"--validating-webhook-configuration", opts.SharedCert.Validating,
+			"--mutating-webhook-configuration", opts.SharedCert.Mutating)
+	default:
 		all = append(all,
 			"--webhook-port", strconv.Itoa(ports[2]),
 			"--webhook-local-url", fmt.Sprintf("https://127.0.0.1:%d", ports[2]),
@@ -116,7 +151,11 @@ func StartManager(ctx context.Context, opts ManagerOptions) (*Manager, error) {
 		_ = logFile.Close()
 		return nil, fmt.Errorf("starting %s: %w", opts.Bin, err)
 	}
-	go func() { m.done <- m.cmd.Wait() }()
+	go func() {
+		err := m.cmd.Wait()
+		m.exited.Store(true)
+		m.done <- err
+	}()
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		select {
@@ -168,6 +207,21 @@ func (m *Manager) Kill() error {
 		m.stopErr = err
 	})
 	return m.stopErr
+}
+
+// WebhookAddr is the host:port of its webhook server when it runs with
+// ManagerOptions.SharedCert; empty otherwise.
+func (m *Manager) WebhookAddr() string { return m.webhook }
+
+// Ready tells whether its /readyz passes now.
+func (m *Manager) Ready() bool {
+	c := http.Client{Timeout: 2 * time.Second}
+	resp, err := c.Get("http://" + m.health + "/readyz")
+	if err != nil {
+		return false
+	}
+	_ = resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }
 
 // MetricsAddr is the host:port of its plain-HTTP metrics endpoint.

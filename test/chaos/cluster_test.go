@@ -315,11 +315,11 @@ func (op *operator) kill() error { return op.m.Kill() }
 // result.
 func (op *operator) stop() error { return op.m.Stop() }
 
-// exited reports whether the replica's process is gone: its metrics
-// endpoint refuses connections.
+// exited reports whether the replica's process is gone. Its endpoints are
+// no sign: a manager that lost its leadership closes them for a moment as
+// it campaigns again in process.
 func (op *operator) exited() bool {
-	_, err := op.m.Scrape()
-	return err != nil && errors.Is(err, syscall.ECONNREFUSED)
+	return op.m.Exited()
 }
 
 // leader reads leader_election_master_status of the replica.

@@ -102,7 +102,7 @@ func TestLeaderHandover(t *testing.T) {
 	g.Expect(first.Stop()).To(Succeed(), "a graceful stop exits 0")
 	exited := time.Since(stopped)
 	// Released on the way out: the Lease no longer names the old leader,
-	// well before its 15 s duration would have run out.
+	// well before its 8 s duration would have run out.
 	g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: "default", Name: id}, lease)).To(Succeed())
 	g.Expect(lease.Spec.HolderIdentity).To(Or(BeNil(), Not(HaveValue(Equal(leader)))), "the Lease was not released")
 	g.Eventually(func() float64 { return leaderStatus(g, second) }).WithTimeout(15 * time.Second).WithPolling(100 * time.Millisecond).Should(Equal(1.0))

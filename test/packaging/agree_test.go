@@ -11,6 +11,7 @@ import (
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -40,7 +41,12 @@ var roles = []struct {
 	{"metrics auth", "ClusterRole", release + "-metrics-auth", prefix + "metrics-auth-role"},
 	{"metrics reader", "ClusterRole", release + "-metrics-reader", prefix + "metrics-reader"},
 	{"webhook CA", "ClusterRole", release + "-webhook-ca", prefix + "webhook-ca-role"},
+	{"webhook certificate", "Role", release + "-webhook-cert", prefix + "webhook-cert-role"},
 }
+
+// webhookCertSecret is the Secret of the webhook certificate in both
+// renders.
+const webhookCertSecret = prefix + "webhook-cert"
 
 // manager returns the manager's Deployment of a rendering, its only one.
 func manager(t *testing.T, r rendering) appsv1.Deployment {
@@ -58,6 +64,9 @@ func manager(t *testing.T, r rendering) appsv1.Deployment {
 var managerFlags = map[string]string{
 	"--leader-elect":                     "false",
 	"--leader-election-id":               "petition-operator.petition.xinfang.io",
+	"--leader-elect-lease-duration":      "8s",
+	"--leader-elect-renew-deadline":      "5s",
+	"--leader-elect-retry-period":        "1s",
 	"--metrics-bind-address":             ":8080",
 	"--metrics-secure":                   "false",
 	"--health-probe-bind-address":        ":8081",
@@ -65,6 +74,8 @@ var managerFlags = map[string]string{
 	"--webhook-port":                     "9443",
 	"--webhook-cert-dir":                 "",
 	"--webhook-self-signed-hosts":        "",
+	"--webhook-cert-secret":              "",
+	"--webhook-cert-secret-namespace":    "",
 	"--validating-webhook-configuration": validatingName,
 	"--mutating-webhook-configuration":   mutatingName,
 	"--graceful-shutdown-timeout":        "30s",
@@ -177,6 +188,8 @@ func TestChartAgreesWithKustomize(t *testing.T) {
 			"--metrics-bind-address":             ":8443",
 			"--webhook-cert-dir":                 "/tmp/k8s-webhook-server/serving-certs",
 			"--webhook-self-signed-hosts":        helmWebhookSvc + "." + namespace + ".svc",
+			"--webhook-cert-secret":              webhookCertSecret,
+			"--webhook-cert-secret-namespace":    namespace,
 			"--validating-webhook-configuration": validatingName,
 			"--mutating-webhook-configuration":   mutatingName,
 			"--enable-webhooks":                  "true",
@@ -185,8 +198,11 @@ func TestChartAgreesWithKustomize(t *testing.T) {
 				t.Errorf("%s = %q, want %q", name, hf[name], want)
 			}
 		}
-		if hd.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType || kd.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType {
-			t.Errorf("strategy: chart %q, kustomize %q; want Recreate with a self-signed CA", hd.Spec.Strategy.Type, kd.Spec.Strategy.Type)
+		for _, d := range []appsv1.Deployment{hd, kd} {
+			checkRolling(t, d)
+		}
+		if !equality.Semantic.DeepEqual(hd.Spec.Strategy, kd.Spec.Strategy) || *hd.Spec.Replicas != *kd.Spec.Replicas {
+			t.Errorf("replicas and strategy: chart %d %s, kustomize %d %s", *hd.Spec.Replicas, toYAML(hd.Spec.Strategy), *kd.Spec.Replicas, toYAML(kd.Spec.Strategy))
 		}
 		hc, kc := hp.Containers[0], kp.Containers[0]
 		for what, pair := range map[string][2]any{
@@ -267,6 +283,18 @@ func TestChartAgreesWithKustomize(t *testing.T) {
 		}
 	})
 
+	t.Run("webhook certificate", func(t *testing.T) {
+		for _, r := range []rendering{h, k} {
+			checkCertRole(t, r)
+		}
+	})
+
+	t.Run("disruption budget", func(t *testing.T) {
+		for _, r := range []rendering{h, k} {
+			checkPDB(t, r)
+		}
+	})
+
 	t.Run("admission policy", func(t *testing.T) {
 		checkAdmissionPolicies(t, h, k)
 	})
@@ -283,6 +311,81 @@ func TestChartAgreesWithKustomize(t *testing.T) {
 		checkSelects(t, h, hs.Spec.Selector)
 		checkSelects(t, k, ks.Spec.Selector)
 	})
+}
+
+// checkRolling checks that a Deployment has two replicas and rolls one new
+// pod in before it takes an old one out: the webhooks always have a server.
+func checkRolling(t *testing.T, d appsv1.Deployment) {
+	t.Helper()
+	s := d.Spec.Strategy
+	if d.Spec.Replicas == nil || *d.Spec.Replicas != 2 {
+		t.Errorf("Deployment %s: replicas %v, want 2", d.Name, d.Spec.Replicas)
+	}
+	if s.Type != appsv1.RollingUpdateDeploymentStrategyType || s.RollingUpdate == nil ||
+		s.RollingUpdate.MaxUnavailable == nil || s.RollingUpdate.MaxUnavailable.IntValue() != 0 ||
+		s.RollingUpdate.MaxSurge == nil || s.RollingUpdate.MaxSurge.IntValue() != 1 {
+		t.Errorf("Deployment %s: strategy %s, want RollingUpdate with maxUnavailable 0 and maxSurge 1", d.Name, toYAML(s))
+	}
+}
+
+// checkCertRole checks the Role of the webhook certificate's Secret in a
+// rendering: get and update of the Secret the manager is told to use, by
+// name, create of Secrets (RBAC cannot name what does not exist yet), in
+// the manager's namespace, and nothing else.
+func checkCertRole(t *testing.T, r rendering) {
+	t.Helper()
+	dep := manager(t, r)
+	f := flags(t, dep.Spec.Template.Spec.Containers[0].Args)
+	var roles []rbacv1.Role
+	for _, o := range r.find("Role", "") {
+		var role rbacv1.Role
+		convert(t, o, &role)
+		if slices.ContainsFunc(role.Rules, func(rule rbacv1.PolicyRule) bool { return slices.Contains(rule.Resources, "secrets") }) {
+			roles = append(roles, role)
+		}
+	}
+	if len(roles) != 1 {
+		t.Fatalf("%s: %d Roles on secrets, want 1", r.name, len(roles))
+	}
+	role := roles[0]
+	if role.Namespace != dep.Namespace || f["--webhook-cert-secret-namespace"] != dep.Namespace {
+		t.Errorf("%s: Role %s in %q, the Secret in %q, want both in the manager's namespace %q", r.name, role.Name, role.Namespace, f["--webhook-cert-secret-namespace"], dep.Namespace)
+	}
+	want := []rbacv1.PolicyRule{
+		{APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{f["--webhook-cert-secret"]}, Verbs: []string{"get", "update"}},
+		{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"create"}},
+	}
+	if f["--webhook-cert-secret"] == "" || !equality.Semantic.DeepEqual(role.Rules, want) {
+		t.Errorf("%s: Role %s rules\n%s\nwant\n%s", r.name, role.Name, toYAML(role.Rules), toYAML(want))
+	}
+	var cluster int
+	for _, o := range r.find("ClusterRole", "") {
+		var cr rbacv1.ClusterRole
+		convert(t, o, &cr)
+		for _, rule := range cr.Rules {
+			if slices.Contains(rule.Resources, "secrets") {
+				cluster++
+			}
+		}
+	}
+	if cluster != 0 {
+		t.Errorf("%s: %d ClusterRole rules on secrets, want none", r.name, cluster)
+	}
+}
+
+// checkPDB checks that a rendering has one PodDisruptionBudget, keeping one
+// manager pod.
+func checkPDB(t *testing.T, r rendering) {
+	t.Helper()
+	var pdb policyv1.PodDisruptionBudget
+	r.one(t, "PodDisruptionBudget", "", &pdb)
+	if pdb.Spec.MinAvailable == nil || pdb.Spec.MinAvailable.IntValue() != 1 || pdb.Spec.MaxUnavailable != nil {
+		t.Errorf("%s: PodDisruptionBudget %s: %s, want minAvailable 1", r.name, pdb.Name, toYAML(pdb.Spec))
+	}
+	if pdb.Namespace != manager(t, r).Namespace || pdb.Spec.Selector == nil {
+		t.Fatalf("%s: PodDisruptionBudget %s/%s: not in the manager's namespace, or no selector", r.name, pdb.Namespace, pdb.Name)
+	}
+	checkSelects(t, r, pdb.Spec.Selector.MatchLabels)
 }
 
 // crds returns the CRDs of a rendering by name.

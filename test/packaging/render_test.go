@@ -116,7 +116,7 @@ func kubeVersion(t *testing.T) *common.KubeVersion {
 // TestChartLint lints the chart as `helm lint --strict` does, with its
 // defaults and with every optional part.
 func TestChartLint(t *testing.T) {
-	for _, args := range [][]string{nil, allOptions, {"--set", "webhook.enabled=false", "--set", "leaderElection=false", "--set", "metrics.enabled=false", "--set", "admissionPolicy.enabled=false"}} {
+	for _, args := range [][]string{nil, allOptions, {"--set", "webhook.enabled=false", "--set", "leaderElection=false", "--set", "replicaCount=1", "--set", "metrics.enabled=false", "--set", "admissionPolicy.enabled=false"}} {
 		vals := map[string]any{}
 		for i := 1; i < len(args); i += 2 {
 			if err := strvals.ParseInto(args[i], vals); err != nil {

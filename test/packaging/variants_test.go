@@ -2,12 +2,16 @@ package packaging_test
 
 import (
 	"encoding/json"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"helm.sh/helm/v4/pkg/action"
+	"helm.sh/helm/v4/pkg/chart/v2/loader"
+	helmrelease "helm.sh/helm/v4/pkg/release/v1"
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -39,6 +43,9 @@ func TestChartCertManager(t *testing.T) {
 	}
 	if len(r.find("ClusterRole", release+"-webhook-ca")) != 0 {
 		t.Error("with cert-manager the manager may still patch the webhook configurations")
+	}
+	if len(r.find("Role", release+"-webhook-cert")) != 0 || f["--webhook-cert-secret"] != "" {
+		t.Error("with cert-manager the manager still keeps a certificate Secret")
 	}
 	if dep.Spec.Strategy.Type == appsv1.RecreateDeploymentStrategyType {
 		t.Error("with cert-manager the Deployment need not be recreated")
@@ -81,26 +88,50 @@ func TestChartCertManager(t *testing.T) {
 	}
 }
 
-// Each replica with its own CA would overwrite the others' caBundle.
-func TestChartSelfSignedRefusesReplicas(t *testing.T) {
-	r, stderr, err := helmTemplate(t, release, namespace, "--set", "replicaCount=2")
-	if err == nil {
-		t.Fatalf("%s rendered %d objects, want a failure", r.name, len(r.objs))
+// TestChartReplicas: two replicas by default, rolled one at a time and
+// kept one by a PodDisruptionBudget, with either certificate mode; one
+// replica has no budget (it would block every drain); values that cannot
+// work are refused, naming the value.
+func TestChartReplicas(t *testing.T) {
+	for _, certs := range []string{"selfSigned", "certManager"} {
+		r := renderChart(t, "--set", "webhook.certs="+certs)
+		checkRolling(t, manager(t, r))
+		checkPDB(t, r)
 	}
-	want := "webhook.certs=selfSigned runs one replica, not 2: each replica would make its own CA"
-	if !strings.Contains(stderr, want) {
-		t.Errorf("helm says\n%s\nwant it to say %q", stderr, want)
+	one := renderChart(t, "--set", "replicaCount=1")
+	if n := len(one.find("PodDisruptionBudget", "")); n != 0 {
+		t.Errorf("%s: %d PodDisruptionBudgets, want none for one replica", one.name, n)
 	}
-	// Without webhooks, or with cert-manager, replicas are fine.
-	renderChart(t, "--set", "replicaCount=2", "--set", "webhook.enabled=false")
-	for _, bad := range [][]string{
-		{"--set", "webhook.certs=vault"},
-		{"--set", "gracefulShutdownTimeout=1h30m"},
+	if s := manager(t, one).Spec.Strategy; s.RollingUpdate == nil || s.RollingUpdate.MaxUnavailable.IntValue() != 0 {
+		t.Errorf("%s: strategy %s, want a new pod before the old one goes", one.name, toYAML(s))
+	}
+	off := renderChart(t, "--set", "podDisruptionBudget.enabled=false")
+	if n := len(off.find("PodDisruptionBudget", "")); n != 0 {
+		t.Errorf("%s: %d PodDisruptionBudgets, want none", off.name, n)
+	}
+	timings := flags(t, manager(t, renderChart(t, "--set", "leaderElectionTimings.leaseDuration=12s")).Spec.Template.Spec.Containers[0].Args)
+	if timings["--leader-elect-lease-duration"] != "12s" || timings["--leader-elect-renew-deadline"] != "5s" || timings["--leader-elect-retry-period"] != "1s" {
+		t.Errorf("lease timings %s, %s, %s; want 12s, 5s, 1s", timings["--leader-elect-lease-duration"], timings["--leader-elect-renew-deadline"], timings["--leader-elect-retry-period"])
+	}
+	for _, bad := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--set", "leaderElection=false"}, "replicaCount 2 needs leaderElection: true"},
+		{[]string{"--set", "replicaCount=0"}, "replicaCount 0: want at least 1"},
+		{[]string{"--set", "leaderElectionTimings.renewDeadline=soon"}, `leaderElectionTimings.renewDeadline "soon": want a duration`},
+		{[]string{"--set", "webhook.certs=vault"}, `webhook.certs "vault": want selfSigned or certManager`},
+		{[]string{"--set", "gracefulShutdownTimeout=1h30m"}, "gracefulShutdownTimeout"},
 	} {
-		if r, _, err := helmTemplate(t, release, namespace, bad...); err == nil {
-			t.Errorf("%s renders", r.name)
+		r, stderr, err := helmTemplate(t, release, namespace, bad.args...)
+		if err == nil {
+			t.Errorf("%s renders %d objects, want a failure", r.name, len(r.objs))
+		} else if !strings.Contains(stderr, bad.want) {
+			t.Errorf("%s: helm says\n%s\nwant it to say %q", r.name, stderr, bad.want)
 		}
 	}
+	// One replica without leader election is fine.
+	renderChart(t, "--set", "replicaCount=1", "--set", "leaderElection=false")
 }
 
 func TestChartWebhooksDisabled(t *testing.T) {
@@ -118,8 +149,11 @@ func TestChartWebhooksDisabled(t *testing.T) {
 		if len(r.find("Service", helmWebhookSvc)) != 0 {
 			t.Errorf("%s: Service %s rendered without webhooks", r.name, helmWebhookSvc)
 		}
-		if len(r.find("ClusterRole", release+"-webhook-ca")) != 0 {
-			t.Errorf("%s: webhook CA ClusterRole rendered without webhooks", r.name)
+		if len(r.find("ClusterRole", release+"-webhook-ca")) != 0 || len(r.find("Role", release+"-webhook-cert")) != 0 {
+			t.Errorf("%s: webhook CA or certificate role rendered without webhooks", r.name)
+		}
+		if f := flags(t, c.Args); f["--webhook-cert-secret"] != "" {
+			t.Errorf("%s: --webhook-cert-secret without webhooks", r.name)
 		}
 		for _, p := range c.Ports {
 			if p.Name == "webhook" {
@@ -375,4 +409,59 @@ func TestChartShutdownAndNames(t *testing.T) {
 	if sa.AutomountServiceAccountToken == nil || *sa.AutomountServiceAccountToken {
 		t.Error("the ServiceAccount mounts its token into every pod")
 	}
+}
+
+// TestChartNotes checks what the chart tells after an install about the
+// webhooks' certificate and the replicas.
+func TestChartNotes(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		vals      map[string]any
+		want, not []string
+	}{
+		{"defaults", map[string]any{},
+			[]string{"Secret\npetition-operator-webhook-cert", "delete secret petition-operator-webhook-cert", "2 replicas: one leads", "PodDisruptionBudget petition-operator"},
+			[]string{"One replica"}},
+		{"one replica", map[string]any{"replicaCount": 1},
+			[]string{"One replica: while it restarts"},
+			[]string{"PodDisruptionBudget"}},
+		{"cert-manager", map[string]any{"webhook": map[string]any{"certs": "certManager"}},
+			[]string{"cert-manager issues their certificate"},
+			[]string{"petition-operator-webhook-cert"}},
+	} {
+		notes := chartNotes(t, tc.vals)
+		for _, w := range tc.want {
+			if !strings.Contains(notes, w) {
+				t.Errorf("%s: NOTES lack %q:\n%s", tc.name, w, notes)
+			}
+		}
+		for _, n := range tc.not {
+			if strings.Contains(notes, n) {
+				t.Errorf("%s: NOTES say %q:\n%s", tc.name, n, notes)
+			}
+		}
+	}
+}
+
+// chartNotes renders the chart's NOTES.txt for vals.
+func chartNotes(t *testing.T, vals map[string]any) string {
+	t.Helper()
+	ch, err := loader.Load(filepath.Join(repoRoot(t), chart))
+	if err != nil {
+		t.Fatal(err)
+	}
+	install := action.NewInstall(action.NewConfiguration(action.ConfigurationSetLogger(slog.DiscardHandler)))
+	install.DryRunStrategy = action.DryRunClient
+	install.ReleaseName, install.Namespace = release, namespace
+	install.Replace = true
+	install.KubeVersion = kubeVersion(t)
+	released, err := install.Run(ch, vals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, ok := released.(*helmrelease.Release)
+	if !ok {
+		t.Fatalf("a release of type %T", released)
+	}
+	return r.Info.Notes
 }

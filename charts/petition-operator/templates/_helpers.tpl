@@ -140,6 +140,14 @@ The directory the webhook server reads tls.crt and tls.key from.
 {{- end }}
 
 {{/*
+The Secret in which the manager keeps the webhooks' CA and serving
+certificate when it makes them (webhook.certs=selfSigned).
+*/}}
+{{- define "petition-operator.webhookCertSecretName" -}}
+{{- include "petition-operator.suffixed" (list . "webhook-cert") }}
+{{- end }}
+
+{{/*
 The cert-manager Certificate of the webhooks, and its Secret.
 */}}
 {{- define "petition-operator.webhookCertificateName" -}}
@@ -168,8 +176,17 @@ Refuses values that cannot work, with what to change.
 {{- if not (has .Values.webhook.certs (list "selfSigned" "certManager")) }}
 {{- fail (printf "webhook.certs %q: want selfSigned or certManager" (toString .Values.webhook.certs)) }}
 {{- end }}
-{{- if and (eq .Values.webhook.certs "selfSigned") (gt (int .Values.replicaCount) 1) }}
-{{- fail (printf "webhook.certs=selfSigned runs one replica, not %d: each replica would make its own CA and overwrite the others' caBundle, so the API server would refuse the others' certificates. Set replicaCount=1, or webhook.certs=certManager (with cert-manager installed) for several replicas." (int .Values.replicaCount)) }}
+{{- end }}
+{{- if and (gt (int .Values.replicaCount) 1) (not .Values.leaderElection) }}
+{{- fail (printf "replicaCount %d needs leaderElection: true, or the replicas would reconcile the same offices at once. Set leaderElection=true, or replicaCount=1." (int .Values.replicaCount)) }}
+{{- end }}
+{{- if lt (int .Values.replicaCount) 1 }}
+{{- fail (printf "replicaCount %d: want at least 1" (int .Values.replicaCount)) }}
+{{- end }}
+{{- range $k := list "leaseDuration" "renewDeadline" "retryPeriod" }}
+{{- $v := index $.Values.leaderElectionTimings $k | toString }}
+{{- if not (regexMatch "^[0-9]+(ms|s|m)$" $v) }}
+{{- fail (printf "leaderElectionTimings.%s %q: want a duration such as 8s" $k $v) }}
 {{- end }}
 {{- end }}
 {{- end }}

@@ -6,11 +6,14 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -58,6 +61,11 @@ type Options struct {
 
 	// Webhooks are the admission webhooks and their TLS.
 	Webhooks WebhookOptions
+
+	// SkipNameValidation lets the controllers be created again in a process
+	// that created them before: Run sets it for each manager after the
+	// first.
+	SkipNameValidation bool
 }
 
 // New returns the operator's manager against cfg, not started: the
@@ -67,7 +75,7 @@ type Options struct {
 // readiness checks. ctx is that of the controllers' setup; start the
 // manager with the same.
 func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, error) {
-	wh, err := opts.Webhooks.serving()
+	wh, err := opts.Webhooks.serving(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -90,6 +98,7 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 		Cache:                         controllers.CacheOptions(opts.Controllers.Shard),
 		WebhookServer:                 wh.server(),
 		PprofBindAddress:              opts.PprofBindAddress,
+		Controller:                    config.Controller{SkipNameValidation: &opts.SkipNameValidation},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating manager: %w", err)
@@ -111,10 +120,23 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 	}
 	readyz := healthz.Ping
 	if wh.Enabled {
-		// Ready once the webhook server serves TLS.
-		readyz = mgr.GetWebhookServer().StartedChecker()
+		// Ready once the webhook server serves the certificate in its
+		// directory: started, and the latest certificate loaded.
+		readyz = wh.readyz()
 	}
 	if err := mgr.AddReadyzCheck("readyz", readyz); err != nil {
+		return nil, err
+	}
+	// And once the caches have synced: a replica that judges an office
+	// before it has read the network would wait in every admission.
+	if err := mgr.AddReadyzCheck("cache", func(req *http.Request) error {
+		ctx, cancel := context.WithTimeout(req.Context(), 100*time.Millisecond)
+		defer cancel()
+		if !mgr.GetCache().WaitForCacheSync(ctx) {
+			return errors.New("the informer caches have not synced")
+		}
+		return nil
+	}); err != nil {
 		return nil, err
 	}
 	return mgr, nil

@@ -1,16 +1,23 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/go-logr/logr"
+	"k8s.io/apimachinery/pkg/util/validation"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	"github.com/xinfang/petition-operator/internal/certs"
@@ -53,9 +60,19 @@ type WebhookOptions struct {
 	// (--validating-webhook-configuration, --mutating-webhook-configuration).
 	ValidatingConfig string
 	MutatingConfig   string
-	// CARefreshInterval is how often SelfSignedHosts checks the CA bundles
-	// (--webhook-ca-refresh-interval).
+	// CARefreshInterval is how often SelfSignedHosts checks the CA bundles,
+	// and CertSecret the Secret (--webhook-ca-refresh-interval).
 	CARefreshInterval time.Duration
+	// CertSecret names the Secret in CertSecretNamespace that holds the CA
+	// and the serving certificate every replica serves
+	// (--webhook-cert-secret): the first replica creates it, each writes
+	// it into CertDir, any rotates it when due. With SelfSignedHosts (or
+	// LocalURL) for the hosts; without it each replica makes its own CA.
+	CertSecret string
+	// CertSecretNamespace is the Secret's namespace
+	// (--webhook-cert-secret-namespace); the manager's own namespace when
+	// empty.
+	CertSecretNamespace string
 }
 
 // Validate checks the options as New will use them, without writing the
@@ -73,6 +90,8 @@ type webhookServing struct {
 	hosts []string
 	// caBundle is the CA of the self-signed certificate, once written.
 	caBundle []byte
+	// sync keeps the certificate of CertSecret in CertDir; nil without.
+	sync *certs.SecretSync
 }
 
 // resolve checks the options and works out the server's host and port and
@@ -104,18 +123,65 @@ func (o WebhookOptions) resolve() (webhookServing, error) {
 	if len(hosts) > 0 && o.CertDir == "" {
 		return s, fmt.Errorf("--webhook-local-url and --webhook-self-signed-hosts need --webhook-cert-dir")
 	}
+	if o.CertSecret != "" {
+		if len(hosts) == 0 {
+			return s, fmt.Errorf("--webhook-cert-secret %q needs --webhook-self-signed-hosts (or --webhook-local-url) for the hosts of its certificate", o.CertSecret)
+		}
+		if errs := validation.IsDNS1123Subdomain(o.CertSecret); len(errs) > 0 {
+			return s, fmt.Errorf("--webhook-cert-secret %q: %s", o.CertSecret, strings.Join(errs, "; "))
+		}
+		if s.CertSecretNamespace == "" {
+			s.CertSecretNamespace = ownNamespace()
+		}
+		if s.CertSecretNamespace == "" {
+			return s, fmt.Errorf("--webhook-cert-secret %q: set --webhook-cert-secret-namespace (or POD_NAMESPACE): the manager does not run in a pod", o.CertSecret)
+		}
+	}
 	s.hosts = hosts
 	return s, nil
 }
 
+// serviceAccountNamespace is where a pod's namespace is mounted.
+const serviceAccountNamespace = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+
+// ownNamespace returns the manager's namespace: POD_NAMESPACE, or the
+// mounted ServiceAccount's; empty outside a pod.
+func ownNamespace() string {
+	if ns := strings.TrimSpace(os.Getenv("POD_NAMESPACE")); ns != "" {
+		return ns
+	}
+	data, err := os.ReadFile(serviceAccountNamespace)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(data))
+}
+
 // serving resolves the options and writes (or reuses) the self-signed
-// certificate, before the manager is created.
-func (o WebhookOptions) serving() (*webhookServing, error) {
+// certificate, or the one of the shared Secret, before the manager is
+// created: the webhook server needs the files when it starts.
+func (o WebhookOptions) serving(ctx context.Context, cfg *rest.Config) (*webhookServing, error) {
 	s, err := o.resolve()
 	if err != nil {
 		return nil, err
 	}
 	if len(s.hosts) == 0 {
+		return &s, nil
+	}
+	if s.CertSecret != "" {
+		c, err := client.New(cfg, client.Options{Scheme: clientgoscheme.Scheme})
+		if err != nil {
+			return nil, err
+		}
+		s.sync = &certs.SecretSync{
+			Store: &certs.SecretStore{Client: c, Namespace: s.CertSecretNamespace, Name: s.CertSecret, Hosts: s.hosts,
+				Log: ctrl.Log.WithName("webhook-cert")},
+			Dir: s.CertDir, Interval: s.CARefreshInterval, Log: ctrl.Log.WithName("webhook-cert"),
+		}
+		if err := s.sync.Prime(ctx); err != nil {
+			return nil, fmt.Errorf("webhook serving certificate from --webhook-cert-secret %s/%s: %w", s.CertSecretNamespace, s.CertSecret, err)
+		}
+		s.caBundle = s.sync.CABundle()
 		return &s, nil
 	}
 	ca, err := certs.EnsureServingCert(s.CertDir, s.hosts, time.Now())
@@ -152,6 +218,11 @@ func (s *webhookServing) setup(mgr ctrl.Manager, log logr.Logger) error {
 	if err != nil {
 		return err
 	}
+	if s.sync != nil {
+		if err := mgr.Add(s.sync); err != nil {
+			return err
+		}
+	}
 	if s.LocalURL != "" {
 		if err := mgr.Add(&petitionwebhook.LocalInstaller{Client: c, URL: s.LocalURL, CABundle: s.caBundle,
 			Log: log.WithName("webhooks")}); err != nil {
@@ -159,10 +230,33 @@ func (s *webhookServing) setup(mgr ctrl.Manager, log logr.Logger) error {
 		}
 	}
 	if s.SelfSignedHosts != "" {
-		return mgr.Add(&certs.CABundleInjector{Client: c, Validating: []string{s.ValidatingConfig}, Mutating: []string{s.MutatingConfig},
-			CABundle: s.caBundle, Interval: s.CARefreshInterval, Log: log.WithName("webhook-ca")})
+		injector := &certs.CABundleInjector{Client: c, Validating: []string{s.ValidatingConfig}, Mutating: []string{s.MutatingConfig},
+			CABundle: s.caBundle, Interval: s.CARefreshInterval, Log: log.WithName("webhook-ca")}
+		if s.sync != nil {
+			injector.Bundle = s.sync.CABundle
+		}
+		return mgr.Add(injector)
 	}
 	return nil
+}
+
+// certDir is the directory the webhook server reads its certificate from.
+func (s *webhookServing) certDir() string {
+	if s.CertDir != "" {
+		return s.CertDir
+	}
+	return filepath.Join(os.TempDir(), "k8s-webhook-server", "serving-certs")
+}
+
+// readyz is the readiness check of the webhooks: the server presents the
+// certificate that is in its directory now, so a replica is Ready only once
+// it serves the current certificate, not merely once it listens.
+func (s *webhookServing) readyz() healthz.Checker {
+	port := s.Port
+	if port == 0 {
+		port = webhook.DefaultPort
+	}
+	return certs.ServingChecker(net.JoinHostPort(s.Host, strconv.Itoa(port)), filepath.Join(s.certDir(), certs.CertName))
 }
 
 func splitList(s string) []string {

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"slices"
@@ -35,6 +36,12 @@ func TestWebhookOptionsResolve(t *testing.T) {
 			wantError: "want https://HOST:PORT"},
 		{name: "no cert dir", opts: WebhookOptions{Enabled: true, SelfSignedHosts: "svc"},
 			wantError: "--webhook-local-url and --webhook-self-signed-hosts need --webhook-cert-dir"},
+		{name: "a Secret with hosts", opts: WebhookOptions{Enabled: true, CertDir: "certs", SelfSignedHosts: "svc", CertSecret: "webhook-cert", CertSecretNamespace: "ops"},
+			hosts: []string{"svc"}},
+		{name: "a Secret without hosts", opts: WebhookOptions{Enabled: true, CertDir: "certs", CertSecret: "webhook-cert", CertSecretNamespace: "ops"},
+			wantError: `--webhook-cert-secret "webhook-cert" needs --webhook-self-signed-hosts (or --webhook-local-url)`},
+		{name: "a Secret with a bad name", opts: WebhookOptions{Enabled: true, CertDir: "certs", SelfSignedHosts: "svc", CertSecret: "Webhook_Cert", CertSecretNamespace: "ops"},
+			wantError: `--webhook-cert-secret "Webhook_Cert": a lowercase RFC 1123 subdomain`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := tc.opts.resolve()
@@ -59,7 +66,7 @@ func TestWebhookOptionsResolve(t *testing.T) {
 
 func TestWebhookOptionsServing(t *testing.T) {
 	dir := t.TempDir()
-	s, err := WebhookOptions{Enabled: true, CertDir: dir, LocalURL: "https://127.0.0.1:10443"}.serving()
+	s, err := WebhookOptions{Enabled: true, CertDir: dir, LocalURL: "https://127.0.0.1:10443"}.serving(context.Background(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,14 +82,14 @@ func TestWebhookOptionsServing(t *testing.T) {
 		t.Error("no webhook server")
 	}
 
-	s, err = WebhookOptions{Enabled: true}.serving()
+	s, err = WebhookOptions{Enabled: true}.serving(context.Background(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if s.caBundle != nil {
 		t.Error("a CA bundle without a self-signed certificate")
 	}
-	if s, _ := (WebhookOptions{}).serving(); s.server() != nil {
+	if s, _ := (WebhookOptions{}).serving(context.Background(), nil); s.server() != nil {
 		t.Error("a webhook server with webhooks off")
 	}
 }
