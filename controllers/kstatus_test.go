@@ -210,7 +210,7 @@ func TestGitOpsToolsReadOffices(t *testing.T) {
 	// A suspended office is not Ready on purpose and neither Reconciling
 	// nor Stalled: kstatus falls back to the Ready condition, which says
 	// InProgress. A Flux Kustomization that waits for it times out.
-	t.Run("suspended office is InProgress and Progressing", func(t *testing.T) {
+	t.Run("suspended office is InProgress and Suspended", func(t *testing.T) {
 		city := office("gitops-suspended", v1alpha1.LevelCity, "")
 		city.Spec.Suspend = true
 		create(t, city)
@@ -225,7 +225,7 @@ func TestGitOpsToolsReadOffices(t *testing.T) {
 		if r := conditionOf(t, u, v1alpha1.ConditionReady); r == nil || r.Message != msg {
 			t.Fatalf("read back a different state: Ready = %+v", r)
 		}
-		expectGitOps(t, u, status.InProgressStatus, msg, argoHealth{"Progressing", msg})
+		expectGitOps(t, u, status.InProgressStatus, msg, argoHealth{"Suspended", msg})
 	})
 
 	// Before the operator's first status write an object has no status at
