@@ -270,22 +270,7 @@ func generate(hosts []string, now time.Time) (caPEM, certPEM, keyPEM []byte, err
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	template := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: ServingCommonName},
-		NotBefore:             notBefore,
-		NotAfter:              notAfter,
-		KeyUsage:              x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-	}
-	for _, h := range hosts {
-		if ip := net.ParseIP(h); ip != nil {
-			template.IPAddresses = append(template.IPAddresses, ip)
-		} else {
-			template.DNSNames = append(template.DNSNames, h)
-		}
-	}
+	template := servingTemplate(serial, notBefore, notAfter, hosts)
 	certDER, err := x509.CreateCertificate(rand.Reader, template, ca, &key.PublicKey, caKey)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("signing the serving certificate: %w", err)
@@ -339,4 +324,26 @@ func writeAtomic(path string, data []byte, mode fs.FileMode) (err error) {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil
+}
+
+// servingTemplate is the template of a serving certificate for hosts (IP
+// addresses and DNS names), valid from notBefore to notAfter.
+func servingTemplate(serial *big.Int, notBefore, notAfter time.Time, hosts []string) *x509.Certificate {
+	template := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: ServingCommonName},
+		NotBefore:             notBefore,
+		NotAfter:              notAfter,
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+	}
+	for _, h := range hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			template.IPAddresses = append(template.IPAddresses, ip)
+		} else {
+			template.DNSNames = append(template.DNSNames, h)
+		}
+	}
+	return template
 }
