@@ -81,20 +81,28 @@ func (i *CABundleInjector) Start(ctx context.Context) error {
 	if interval <= 0 {
 		interval = DefaultInjectInterval
 	}
-	inject := func() {
+	every(ctx, interval, true, func() {
 		if err := i.InjectOnce(ctx); err != nil && ctx.Err() == nil {
 			i.Log.Error(err, "Injecting the webhook CA bundle failed; retrying", "interval", interval)
 		}
+	})
+	return nil
+}
+
+// every calls fn every interval until ctx is done, and once at the start
+// too when atOnce is set.
+func every(ctx context.Context, interval time.Duration, atOnce bool, fn func()) {
+	if atOnce {
+		fn()
 	}
-	inject()
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case <-ticker.C:
-			inject()
+			fn()
 		}
 	}
 }

@@ -257,18 +257,12 @@ func (s *SecretSync) Start(ctx context.Context) error {
 	if interval <= 0 {
 		interval = DefaultSyncInterval
 	}
-	ticker := time.NewTicker(interval)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-ticker.C:
-			if err := s.Prime(ctx); err != nil && ctx.Err() == nil {
-				s.Log.Error(err, "Syncing the webhook certificate from its Secret failed; retrying", "interval", interval)
-			}
+	every(ctx, interval, false, func() {
+		if err := s.Prime(ctx); err != nil && ctx.Err() == nil {
+			s.Log.Error(err, "Syncing the webhook certificate from its Secret failed; retrying", "interval", interval)
 		}
-	}
+	})
+	return nil
 }
 
 // NeedLeaderElection returns false: every replica serves the webhooks.
