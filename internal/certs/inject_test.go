@@ -333,22 +333,7 @@ func TestAPIServerTrustsInjectedCA(t *testing.T) {
 	label := "certs.petition-operator.test/" + configName(t, "ns")
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: configName(t, "ns"), Labels: map[string]string{label: "true"}}}
 	g.Expect(c.Create(ctx, ns)).To(Succeed())
-	cfg := &admissionv1.ValidatingWebhookConfiguration{
-		ObjectMeta: metav1.ObjectMeta{Name: configName(t, "validating")},
-		Webhooks: []admissionv1.ValidatingWebhook{{
-			Name:         "deny.certs.petition-operator.test",
-			ClientConfig: admissionv1.WebhookClientConfig{URL: ptr.To(fmt.Sprintf("https://127.0.0.1:%d/deny", port))},
-			Rules: []admissionv1.RuleWithOperations{{
-				Operations: []admissionv1.OperationType{admissionv1.Create},
-				Rule:       admissionv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"configmaps"}},
-			}},
-			NamespaceSelector:       &metav1.LabelSelector{MatchLabels: map[string]string{label: "true"}},
-			SideEffects:             ptr.To(admissionv1.SideEffectClassNone),
-			AdmissionReviewVersions: []string{"v1"},
-			FailurePolicy:           ptr.To(admissionv1.Fail),
-			TimeoutSeconds:          ptr.To[int32](5),
-		}},
-	}
+	cfg := denyConfig(t, fmt.Sprintf("https://127.0.0.1:%d/deny", port), label)
 	g.Expect(c.Create(ctx, cfg)).To(Succeed())
 	t.Cleanup(func() { _ = c.Delete(context.Background(), cfg) })
 
@@ -365,4 +350,26 @@ func TestAPIServerTrustsInjectedCA(t *testing.T) {
 
 	cancel()
 	g.Eventually(served).WithTimeout(10 * time.Second).Should(Receive(BeNil()))
+}
+
+// denyConfig is a validating webhook configuration that sends every
+// ConfigMap create in the namespaces labelled label=true to url.
+func denyConfig(t *testing.T, url, label string) *admissionv1.ValidatingWebhookConfiguration {
+	t.Helper()
+	return &admissionv1.ValidatingWebhookConfiguration{
+		ObjectMeta: metav1.ObjectMeta{Name: configName(t, "validating")},
+		Webhooks: []admissionv1.ValidatingWebhook{{
+			Name:         "deny.certs.petition-operator.test",
+			ClientConfig: admissionv1.WebhookClientConfig{URL: ptr.To(url)},
+			Rules: []admissionv1.RuleWithOperations{{
+				Operations: []admissionv1.OperationType{admissionv1.Create},
+				Rule:       admissionv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"configmaps"}},
+			}},
+			NamespaceSelector:       &metav1.LabelSelector{MatchLabels: map[string]string{label: "true"}},
+			SideEffects:             ptr.To(admissionv1.SideEffectClassNone),
+			AdmissionReviewVersions: []string{"v1"},
+			FailurePolicy:           ptr.To(admissionv1.Fail),
+			TimeoutSeconds:          ptr.To[int32](5),
+		}},
+	}
 }

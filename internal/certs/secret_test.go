@@ -17,7 +17,6 @@ import (
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
@@ -159,22 +158,7 @@ func TestSecretSyncServes(t *testing.T) {
 	label := "certs.petition-operator.test/" + configName(t, "ns")
 	g.Expect(c.Patch(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{label: "true"}}},
 		client.Merge)).To(Succeed())
-	cfg := &admissionv1.ValidatingWebhookConfiguration{
-		ObjectMeta: metav1.ObjectMeta{Name: configName(t, "validating")},
-		Webhooks: []admissionv1.ValidatingWebhook{{
-			Name:         "deny.certs.petition-operator.test",
-			ClientConfig: admissionv1.WebhookClientConfig{URL: ptr.To("https://" + addr + "/deny")},
-			Rules: []admissionv1.RuleWithOperations{{
-				Operations: []admissionv1.OperationType{admissionv1.Create},
-				Rule:       admissionv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"configmaps"}},
-			}},
-			NamespaceSelector:       &metav1.LabelSelector{MatchLabels: map[string]string{label: "true"}},
-			SideEffects:             ptr.To(admissionv1.SideEffectClassNone),
-			AdmissionReviewVersions: []string{"v1"},
-			FailurePolicy:           ptr.To(admissionv1.Fail),
-			TimeoutSeconds:          ptr.To[int32](5),
-		}},
-	}
+	cfg := denyConfig(t, "https://"+addr+"/deny", label)
 	g.Expect(c.Create(ctx, cfg)).To(Succeed())
 	t.Cleanup(func() { _ = c.Delete(context.Background(), cfg) })
 	injector := &certs.CABundleInjector{Client: c, Validating: []string{cfg.Name}, Bundle: sync.CABundle, Interval: 200 * time.Millisecond}
