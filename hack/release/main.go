@@ -11,27 +11,20 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/xinfang/petition-operator/internal/imagebuild"
 	"github.com/xinfang/petition-operator/internal/release"
 	"github.com/xinfang/petition-operator/internal/version"
 )
 
 const source = "https://github.com/xinfang/petition-operator"
-
-// images are the images `make images` builds, by directory under
-// bin/images, with the repository each is pushed to under the registry.
-var images = []struct{ dir, repository string }{
-	{"manager", "petition-operator"},
-	{"desk", "petition-desk"},
-	{"petitionctl", "petitionctl"},
-}
 
 type options struct {
 	version, registry, imagesDir, out, root string
@@ -87,10 +80,13 @@ func run(ctx context.Context, o options) error {
 	if !version.IsRelease(o.version) {
 		return fmt.Errorf("--version %q: want a release's version vX.Y.Z or vX.Y.Z-rc.N", o.version)
 	}
-	when, err := releaseTime(ctx)
+	// The commit's time (or SOURCE_DATE_EPOCH) and revision, as the images
+	// carry them: archives of one commit are the same byte for byte.
+	meta, err := imagebuild.MetaFromGit(ctx, o.root, o.version, os.Getenv)
 	if err != nil {
 		return err
 	}
+	when := meta.Created
 	if err := os.RemoveAll(o.out); err != nil {
 		return err
 	}
@@ -108,7 +104,7 @@ func run(ctx context.Context, o options) error {
 	for _, p := range o.platforms {
 		dir := filepath.Join(work, p.OS+"_"+p.Arch)
 		bin := filepath.Join(dir, "petitionctl")
-		if err := goBuild(ctx, p, o.version, bin, "./cmd/petitionctl"); err != nil {
+		if err := imagebuild.GoBuild(ctx, o.root, "./cmd/petitionctl", bin, meta, v1.Platform{OS: p.OS, Architecture: p.Arch}, os.Stderr); err != nil {
 			return err
 		}
 		err := release.WriteTarGz(filepath.Join(o.out, release.CLIArchive(o.version, p)), []release.ArchiveFile{
@@ -123,8 +119,8 @@ func run(ctx context.Context, o options) error {
 	}
 
 	// The images as OCI archives, each with its SBOM.
-	for _, img := range images {
-		layout := filepath.Join(o.imagesDir, img.dir)
+	for _, img := range imagebuild.Programs {
+		layout := filepath.Join(o.imagesDir, img.Name)
 		var programs []*release.ImageProgram
 		for _, platform := range []string{"linux/amd64", "linux/arm64"} {
 			prog, err := release.ReadImageProgram(layout, platform)
@@ -136,11 +132,11 @@ func run(ctx context.Context, o options) error {
 			}
 			programs = append(programs, prog)
 		}
-		base := fmt.Sprintf("image-%s_%s", img.dir, o.version)
+		base := fmt.Sprintf("image-%s_%s", img.Name, o.version)
 		if err := release.WriteTarDir(filepath.Join(o.out, base+".oci.tar"), layout, when); err != nil {
 			return err
 		}
-		bom, err := release.SBOM(release.SBOMInput{Image: img.repository, Repository: o.registry + "/" + img.repository, Version: o.version,
+		bom, err := release.SBOM(release.SBOMInput{Image: img.Repository, Repository: o.registry + "/" + img.Repository, Version: o.version,
 			Source: source, Time: when, Programs: programs})
 		if err != nil {
 			return err
@@ -192,36 +188,6 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	return summary(o.out)
-}
-
-// goBuild cross-compiles a static program of the version.
-func goBuild(ctx context.Context, p release.Platform, v, out, pkg string) error {
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath",
-		"-ldflags", "-s -w -X github.com/xinfang/petition-operator/internal/version.Version="+v, "-o", out, pkg)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+p.OS, "GOARCH="+p.Arch)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("go build %s for %s/%s: %w", pkg, p.OS, p.Arch, err)
-	}
-	return nil
-}
-
-// releaseTime is SOURCE_DATE_EPOCH when set, else the time of the commit
-// built: archives of one commit are the same byte for byte.
-func releaseTime(ctx context.Context) (time.Time, error) {
-	s := os.Getenv("SOURCE_DATE_EPOCH")
-	if s == "" {
-		out, err := exec.CommandContext(ctx, "git", "log", "-1", "--format=%ct").Output()
-		if err != nil {
-			return time.Time{}, fmt.Errorf("the commit's time (set SOURCE_DATE_EPOCH outside a git work tree): %w", err)
-		}
-		s = strings.TrimSpace(string(out))
-	}
-	sec, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH %q: %w", s, err)
-	}
-	return time.Unix(sec, 0).UTC(), nil
 }
 
 func summary(dir string) error {
