@@ -20,6 +20,8 @@ type rolloutTarget struct {
 	kind    string
 	rollout func() *v1alpha1.Rollout
 	status  func() *v1alpha1.RolloutStatus
+	// stage is the index of the stage in progress, counted from 0.
+	stage func() int32
 }
 
 func (t *rolloutTarget) ref() string { return t.kind + "/" + t.obj.GetName() }
@@ -36,15 +38,15 @@ func (o *options) getRolloutTarget(ctx context.Context, arg string) (client.Clie
 	case "rp", "routingpolicy", "routingpolicies":
 		p := &v1alpha1.RoutingPolicy{}
 		t = rolloutTarget{obj: p, kind: "RoutingPolicy", rollout: func() *v1alpha1.Rollout { return &p.Spec.Rollout },
-			status: func() *v1alpha1.RolloutStatus { return p.Status.Rollout }}
+			status: func() *v1alpha1.RolloutStatus { return p.Status.Rollout }, stage: func() int32 { return p.Status.Stage }}
 	case "duty", "dutyperiod", "dutyperiods":
 		p := &v1alpha1.DutyPeriod{}
 		t = rolloutTarget{obj: p, kind: "DutyPeriod", rollout: func() *v1alpha1.Rollout { return &p.Spec.Rollout },
-			status: func() *v1alpha1.RolloutStatus { return p.Status.Rollout }}
+			status: func() *v1alpha1.RolloutStatus { return p.Status.Rollout }, stage: func() int32 { return p.Status.Stage }}
 	case "td", "tenantdefaults":
 		td := &v1alpha1.TenantDefaults{}
 		t = rolloutTarget{obj: td, kind: "TenantDefaults", rollout: td.TenantRollout,
-			status: func() *v1alpha1.RolloutStatus { return td.Status.Rollout }}
+			status: func() *v1alpha1.RolloutStatus { return td.Status.Rollout }, stage: func() int32 { return td.Status.Stage }}
 	default:
 		return nil, nil, usageError{fmt.Errorf("%s: unknown kind %q: name a RoutingPolicy (NAME or rp/NAME), a DutyPeriod (duty/NAME) or the TenantDefaults (td/default)", arg, kind)}
 	}
@@ -156,7 +158,7 @@ from becoming healthy first. A rollout that is not halted is left alone.`,
 			if err := annotate(ctx, c, t, v1alpha1.AnnotationRolloutRetry, &v); err != nil {
 				return "", err
 			}
-			return fmt.Sprintf("%s: stage %d of %d will be tried again (annotation %s=%s)", t.ref(), stageOf(t), st.Stages, v1alpha1.AnnotationRolloutRetry, v), nil
+			return fmt.Sprintf("%s: stage %d of %d will be tried again (annotation %s=%s)", t.ref(), t.stage()+1, st.Stages, v1alpha1.AnnotationRolloutRetry, v), nil
 		})
 	return []*cobra.Command{pause, resume, retry}
 }
@@ -165,17 +167,3 @@ from becoming healthy first. A rollout that is not halted is left alone.`,
 type errNothingToRetry struct{ error }
 
 func (e errNothingToRetry) Unwrap() error { return e.error }
-
-// stageOf is the stage in progress, counted from 1.
-func stageOf(t *rolloutTarget) int32 {
-	var stage int32
-	switch obj := t.obj.(type) {
-	case *v1alpha1.RoutingPolicy:
-		stage = obj.Status.Stage
-	case *v1alpha1.DutyPeriod:
-		stage = obj.Status.Stage
-	case *v1alpha1.TenantDefaults:
-		stage = obj.Status.Stage
-	}
-	return stage + 1
-}
