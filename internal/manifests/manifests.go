@@ -114,7 +114,10 @@ func (e *FileError) Unwrap() error { return e.Err }
 // a GitOps repository holds many kinds; documents of this group must decode
 // strictly (no unknown or duplicate fields). It stops at the first error.
 func Load(paths ...string) (*Set, error) {
-	docs, errs := ReadDocuments(paths...)
+	return load(ReadDocuments(paths...))
+}
+
+func load(docs []Document, errs []error) (*Set, error) {
 	if len(errs) > 0 {
 		return nil, errs[0]
 	}
