@@ -30,9 +30,28 @@ func FuzzReadDocuments(f *testing.F) {
 			t.Fatalf("%d documents, over the budget of %d", len(docs), MaxDocuments)
 		}
 		total := 0
+		lines := bytes.Count(data, []byte("\n")) + 1
 		for i, d := range docs {
 			if d.File != name || d.Index < 1 || (i > 0 && d.Index <= docs[i-1].Index) {
 				t.Fatalf("document %d is %s", i, d)
+			}
+			// Each document starts on a line of its own, after the
+			// one before, and its fields are on its lines.
+			if d.Line < 1 || d.Line > lines || (i > 0 && d.Line <= docs[i-1].Line) {
+				t.Fatalf("%s starts at line %d of %d", d, d.Line, lines)
+			}
+			text := d.Raw
+			if rest := text[bytes.IndexByte(text, '\n')+1:]; bytes.HasPrefix(text, []byte(separator)) && len(rest) > 0 {
+				text = rest
+			}
+			if !bytes.Equal(d.Text, text) {
+				t.Fatalf("%s: Text %q of Raw %q", d, d.Text, d.Raw)
+			}
+			last := d.Line + bytes.Count(d.Text, []byte("\n")) - 1
+			for _, l := range d.FieldLines("spec.parent", "metadata.labels[a.b/c]", "spec.windows[0].hours[1]") {
+				if l < d.Line || l > max(last, d.Line) {
+					t.Fatalf("%s (lines %d to %d): a field at line %d", d, d.Line, last, l)
+				}
 			}
 			if len(d.Raw) > MaxDocumentBytes {
 				t.Fatalf("%s: %d bytes, over %d", d, len(d.Raw), MaxDocumentBytes)

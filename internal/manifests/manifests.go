@@ -52,25 +52,72 @@ var codecs = func() serializer.CodecFactory {
 // refuses a larger object; petitionctl refuses it before parsing.
 const MaxDocumentBytes = 3 << 19
 
-// Document is one YAML or JSON document of a manifest file.
+// Document is one YAML or JSON document of a manifest file, or one object
+// of a kustomization's output (see Kustomize).
 type Document struct {
 	// File is the path of the file holding the document.
 	File string
 	// Index is the document's position in the file, from 1.
 	Index int
+	// Line is the line of File where the document starts, from 1: the
+	// first line after its "---" separator, if it has one. It is 0 when
+	// unknown.
+	Line int
 	// Raw is the document's text.
 	Raw []byte
+	// Text is the document as File holds it, from Line on, to locate its
+	// fields (FieldLine); empty when unknown. For a document read from a
+	// file it is Raw, less the separator line Raw starts with, if it does
+	// and more follows (utilyaml.YAMLReader keeps the "---" that starts a
+	// file in its first document).
+	Text []byte
+
+	// object is "<Kind>/<name>" for an object of a kustomization's
+	// output, which String names by it.
+	object string
 }
 
-// String names the document for error messages: "<file>: document <n>".
-func (d Document) String() string { return fmt.Sprintf("%s: document %d", d.File, d.Index) }
+// String names the document for error messages: "<file>: document <n>",
+// or "<file>: <Kind>/<name>" for an object of a kustomization's output.
+func (d Document) String() string {
+	if d.object != "" {
+		return fmt.Sprintf("%s: %s", d.File, d.object)
+	}
+	return fmt.Sprintf("%s: document %d", d.File, d.Index)
+}
+
+// DocumentError is the error of a document that cannot be read or is too
+// large: "<file>: document <n>: <error>".
+type DocumentError struct {
+	// Document is the document; its Raw and Text are empty.
+	Document Document
+	Err      error
+}
+
+func (e *DocumentError) Error() string { return fmt.Sprintf("%s: %v", e.Document, e.Err) }
+
+func (e *DocumentError) Unwrap() error { return e.Err }
+
+// FileError is the error of a file that cannot be read or is too large:
+// "<file>: <error>".
+type FileError struct {
+	File string
+	Err  error
+}
+
+func (e *FileError) Error() string { return fmt.Sprintf("%s: %v", e.File, e.Err) }
+
+func (e *FileError) Unwrap() error { return e.Err }
 
 // Load reads every .yaml, .yml and .json file under the given paths (files
 // or directories, recursively). Documents of other API groups are skipped, as
 // a GitOps repository holds many kinds; documents of this group must decode
 // strictly (no unknown or duplicate fields). It stops at the first error.
 func Load(paths ...string) (*Set, error) {
-	docs, errs := ReadDocuments(paths...)
+	return load(ReadDocuments(paths...))
+}
+
+func load(docs []Document, errs []error) (*Set, error) {
 	if len(errs) > 0 {
 		return nil, errs[0]
 	}
@@ -235,14 +282,14 @@ func readFile(path string, b *budget) ([]Document, []error) {
 	limit := min(MaxFileBytes, b.bytes)
 	data, err := io.ReadAll(io.LimitReader(f, int64(limit)+1))
 	if err != nil {
-		return nil, []error{fmt.Errorf("%s: %w", path, err)}
+		return nil, []error{&FileError{File: path, Err: err}}
 	}
 	b.bytes -= len(data)
 	if len(data) > limit {
 		if limit < MaxFileBytes {
 			return nil, []error{&BudgetError{What: "bytes", Limit: MaxTotalBytes, At: path}}
 		}
-		return nil, []error{fmt.Errorf("%s: larger than %d bytes", path, MaxFileBytes)}
+		return nil, []error{&FileError{File: path, Err: fmt.Errorf("larger than %d bytes", MaxFileBytes)}}
 	}
 	return split(path, data, b)
 }
@@ -253,29 +300,75 @@ func split(path string, data []byte, b *budget) ([]Document, []error) {
 	var docs []Document
 	var errs []error
 	reader := utilyaml.NewYAMLReader(bufio.NewReaderSize(bytes.NewReader(data), 64<<10))
+	at := lines{data: data, n: 1}
 	for doc := 1; ; doc++ {
 		raw, err := reader.Read()
 		if errors.Is(err, io.EOF) {
 			return docs, errs
 		}
-		d := Document{File: path, Index: doc, Raw: raw}
+		d := Document{File: path, Index: doc, Line: at.n}
+		// The reader keeps a separator that starts a document in it.
+		text := raw
+		if rest := raw[bytes.IndexByte(raw, '\n')+1:]; bytes.HasPrefix(raw, []byte(separator)) && len(rest) > 0 {
+			d.Line++
+			text = rest
+		}
 		if b.documents == 0 {
 			return docs, append(errs, &BudgetError{What: "documents", Limit: MaxDocuments, At: d.String()})
 		}
 		b.documents--
 		if err != nil {
-			return docs, append(errs, fmt.Errorf("%s: %w", d, err))
+			return docs, append(errs, &DocumentError{Document: d, Err: err})
 		}
+		at.next(raw)
 		if len(raw) > MaxDocumentBytes {
-			errs = append(errs, fmt.Errorf("%s: %d bytes, larger than the %d bytes the API server stores in one object", d, len(raw), MaxDocumentBytes))
+			errs = append(errs, &DocumentError{Document: d,
+				Err: fmt.Errorf("%d bytes, larger than the %d bytes the API server stores in one object", len(raw), MaxDocumentBytes)})
 			continue
 		}
 		if blank(raw) {
 			continue
 		}
+		d.Raw, d.Text = raw, text
 		docs = append(docs, d)
 	}
 }
+
+// lines follows the lines of a file as utilyaml.YAMLReader reads them into
+// documents. It reads lines ending in "\n" (dropping a "\r" before it),
+// each into one line of a document, but for the separator that ends a
+// document: a line starting with "---" after the first line of the
+// document.
+type lines struct {
+	data []byte
+	// pos is the offset in data of line n, from 1.
+	pos, n int
+}
+
+// next moves past the lines of raw, a document read at the cursor, and the
+// separator that ended it, if one did.
+func (l *lines) next(raw []byte) {
+	l.skip(bytes.Count(raw, []byte("\n")))
+	if bytes.HasPrefix(l.data[l.pos:], []byte(separator)) {
+		l.skip(1)
+	}
+}
+
+// skip moves past n lines.
+func (l *lines) skip(n int) {
+	for range n {
+		i := bytes.IndexByte(l.data[l.pos:], '\n')
+		if i < 0 {
+			l.pos = len(l.data)
+		} else {
+			l.pos += i + 1
+		}
+		l.n++
+	}
+}
+
+// separator starts a line that separates the documents of a file.
+const separator = "---"
 
 // blank reports whether a document holds nothing but blank lines, comments
 // and document separators, without parsing it. Only printable ASCII, with

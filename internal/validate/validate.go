@@ -9,6 +9,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"slices"
 	"sort"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -33,7 +35,31 @@ type Problem struct {
 	Field string `json:"field,omitempty"`
 	// Message says what is wrong and what is allowed.
 	Message string `json:"message"`
+	// File and Line are where the problem is: the file, as given (or as
+	// a kustomization names it), and its line from 1, of the field at
+	// fault or else of the document. Line is 0 when unknown, File empty
+	// (a problem of the objects of a cluster).
+	File string `json:"file,omitempty"`
+	Line int    `json:"line,omitempty"`
+	// Rule is the kind of check that found the problem: RuleDocument,
+	// RuleSchema or RuleNetwork.
+	Rule string `json:"rule,omitempty"`
 }
+
+// The rules of Problem.Rule.
+const (
+	// RuleDocument is of a file or document that cannot be read as an
+	// object: unreadable, too large, not YAML, no apiVersion, a
+	// kustomization that does not build.
+	RuleDocument = "document"
+	// RuleSchema is of an object that the API server refuses on its own:
+	// an unknown kind or field, the OpenAPI schema, the CEL rules.
+	RuleSchema = "schema"
+	// RuleNetwork is of the rules across objects that the admission
+	// webhooks apply: parents, references, the tenant limits of the
+	// TenantDefaults.
+	RuleNetwork = "network"
+)
 
 // String is the line of the CLI contract: <Kind>/<name>: <field path>:
 // <message>, or <file>: document <n>: <message>.
@@ -47,81 +73,164 @@ func (p Problem) String() string {
 	return fmt.Sprintf("%s/%s: %s", p.Kind, p.Name, p.Message)
 }
 
-func fieldProblem(kind, name, source string, e *field.Error) Problem {
+func fieldProblem(rule, kind, name, source string, e *field.Error) Problem {
 	// A rule on the whole object (the CRD's top-level CEL rules) has no
 	// field path; its message names the fields it is about.
 	if e.Field == "" || e.Field == "<nil>" {
-		return Problem{Kind: kind, Name: name, Source: source, Message: e.ErrorBody()}
+		return Problem{Kind: kind, Name: name, Source: source, Message: e.ErrorBody(), Rule: rule}
 	}
-	return Problem{Kind: kind, Name: name, Source: source, Field: e.Field, Message: e.Error()}
+	return Problem{Kind: kind, Name: name, Source: source, Field: e.Field, Message: e.Error(), Rule: rule}
 }
 
 // Files checks each document of the files under paths (files or
 // directories) on its own against the CRDs' schemas and CEL rules, then all
 // of them together by the rules across objects. Problems are sorted by kind
-// and name; those of documents that are not objects come first. An input
-// over one of the budgets of package manifests is an error, not a problem.
+// and name; those of documents that are not objects come first. Each
+// problem has the File and Line of its field, or of its document: a
+// problem of the rules across objects, that of the document declaring the
+// object (the first, if several do). A document's Source is
+// "<file>: document <n>". An input over one of the budgets of package
+// manifests is an error, not a problem.
 func Files(ctx context.Context, paths ...string) ([]Problem, error) {
+	docs, errs := manifests.ReadDocuments(paths...)
+	return check(ctx, docs, errs)
+}
+
+// Kustomize is Files of the objects the kustomization in dir renders
+// (manifests.Kustomize), as kubectl apply -k would apply them. Their File
+// and Line are in the file that declares each object (a base's, for an
+// object of a base; the kustomization's, for a generated one), so those of
+// a field that a patch or a transformer changed are of the field, or its
+// nearest parent, before the change. A document's Source is
+// "<file>: <Kind>/<name>". A kustomization that does not build is a
+// problem (RuleDocument) of its kustomization file.
+func Kustomize(ctx context.Context, dir string) ([]Problem, error) {
+	docs, errs := manifests.Kustomize(dir)
+	return check(ctx, docs, errs)
+}
+
+// check checks documents, the problems of errs (of reading them) first.
+func check(ctx context.Context, docs []manifests.Document, errs []error) ([]Problem, error) {
 	v, err := schema.New()
 	if err != nil {
 		return nil, fmt.Errorf("loading the embedded CRDs: %w", err)
 	}
-	docs, readErrs := manifests.ReadDocuments(paths...)
 	var problems []Problem
 	var over *manifests.BudgetError
-	for _, err := range readErrs {
+	for _, err := range errs {
 		// An input over a budget is not read to its end: what was
 		// read cannot be judged as the whole change.
 		if errors.As(err, &over) {
 			return nil, err
 		}
-		problems = append(problems, Problem{Message: err.Error()})
+		problems = append(problems, readProblem(err))
 	}
+	// of holds, for each problem, the index in docs of its document, or
+	// -1.
+	of := slices.Repeat([]int{-1}, len(problems))
 	set := &manifests.Set{}
 	invalid := map[string]bool{}
-	for _, d := range docs {
-		problems = append(problems, document(ctx, v, d, set, invalid)...)
+	declared := map[string]int{}
+	for i, d := range docs {
+		found, key := document(ctx, v, d, set, invalid)
+		if _, ok := declared[key]; key != "" && !ok {
+			declared[key] = i
+		}
+		problems = append(problems, found...)
+		of = append(of, slices.Repeat([]int{i}, len(found))...)
 	}
 	set.Sort()
 	for _, p := range Network(set) {
 		// An object the schema refused still counts as present for the
 		// references of others, but its own rules across objects wait
 		// until its schema errors are fixed: they would repeat them.
-		if !invalid[p.Kind+"/"+p.Name] {
-			problems = append(problems, p)
+		if invalid[p.Kind+"/"+p.Name] {
+			continue
 		}
+		i, ok := declared[p.Kind+"/"+p.Name]
+		if !ok {
+			i = -1
+		}
+		problems = append(problems, p)
+		of = append(of, i)
 	}
+	locate(problems, of, docs)
 	sortProblems(problems)
 	return problems, nil
 }
 
+// readProblem is the problem of an error of reading the input, where it
+// is.
+func readProblem(err error) Problem {
+	p := Problem{Message: err.Error(), Rule: RuleDocument}
+	var de *manifests.DocumentError
+	var fe *manifests.FileError
+	var ke *manifests.KustomizeError
+	var pe *fs.PathError
+	switch {
+	case errors.As(err, &de):
+		p.File, p.Line = de.Document.File, de.Document.Line
+	case errors.As(err, &fe):
+		p.File = fe.File
+	case errors.As(err, &ke):
+		p.File = manifests.KustomizationFile(ke.Dir)
+	case errors.As(err, &pe):
+		p.File = pe.Path
+	}
+	return p
+}
+
+// locate sets the File and Line of each problem of a document (of[i] is
+// the index in docs of problems[i]'s), parsing each document once.
+func locate(problems []Problem, of []int, docs []manifests.Document) {
+	byDoc := map[int][]int{}
+	for i, d := range of {
+		if d >= 0 {
+			byDoc[d] = append(byDoc[d], i)
+		}
+	}
+	for d, ps := range byDoc {
+		paths := make([]string, len(ps))
+		for j, i := range ps {
+			paths[j] = problems[i].Field
+		}
+		for j, line := range docs[d].FieldLines(paths...) {
+			problems[ps[j]].File, problems[ps[j]].Line = docs[d].File, line
+		}
+	}
+}
+
 // document checks one document and adds it to set, as the API server
 // would store it, when it decodes. When the schema refuses it, it is marked
-// in invalid.
-func document(ctx context.Context, v *schema.Validator, d manifests.Document, set *manifests.Set, invalid map[string]bool) []Problem {
+// in invalid. key is "<Kind>/<name>" of an object of this API, empty for a
+// document that is not one.
+func document(ctx context.Context, v *schema.Validator, d manifests.Document, set *manifests.Set, invalid map[string]bool) (problems []Problem, key string) {
 	source := d.String()
+	unreadable := func(err error) ([]Problem, string) {
+		return []Problem{{Source: source, Message: err.Error(), Rule: RuleDocument}}, ""
+	}
 	gvk, ours, err := manifests.TypeOf(d.Raw)
 	if err != nil {
-		return []Problem{{Source: source, Message: err.Error()}}
+		return unreadable(err)
 	}
 	if !ours {
-		return nil
+		return nil, ""
 	}
 	data, err := yaml.YAMLToJSONStrict(d.Raw)
 	if err != nil {
-		return []Problem{{Source: source, Message: err.Error()}}
+		return unreadable(err)
 	}
 	obj := &unstructured.Unstructured{}
 	if err := obj.UnmarshalJSON(data); err != nil {
-		return []Problem{{Source: source, Message: err.Error()}}
+		return unreadable(err)
 	}
 	name := obj.GetName()
+	key = gvk.Kind + "/" + name
 	if e := v.CheckType(gvk); e != nil {
-		return []Problem{fieldProblem(gvk.Kind, name, source, e)}
+		return []Problem{fieldProblem(RuleSchema, gvk.Kind, name, source, e)}, key
 	}
-	var problems []Problem
 	for _, e := range v.Validate(ctx, obj) {
-		problems = append(problems, fieldProblem(gvk.Kind, name, source, e))
+		problems = append(problems, fieldProblem(RuleSchema, gvk.Kind, name, source, e))
 	}
 	// The object as the API server would store it: defaulted and pruned.
 	stored, err := obj.MarshalJSON()
@@ -129,21 +238,21 @@ func document(ctx context.Context, v *schema.Validator, d manifests.Document, se
 		err = set.Add(stored)
 	}
 	if len(problems) > 0 {
-		invalid[gvk.Kind+"/"+name] = true
-		return problems
+		invalid[key] = true
+		return problems, key
 	}
 	if err != nil {
-		invalid[gvk.Kind+"/"+name] = true
-		return []Problem{{Kind: gvk.Kind, Name: name, Source: source, Message: err.Error()}}
+		invalid[key] = true
+		return []Problem{{Kind: gvk.Kind, Name: name, Source: source, Message: err.Error(), Rule: RuleSchema}}, key
 	}
-	return nil
+	return nil, key
 }
 
 // Network applies the rules across objects to the objects of set.
 func Network(set *manifests.Set) []Problem {
 	var problems []Problem
 	for _, p := range network.ValidateSnapshot(set.Snapshot()) {
-		problems = append(problems, fieldProblem(p.Kind, p.Name, "", p.Err))
+		problems = append(problems, fieldProblem(RuleNetwork, p.Kind, p.Name, "", p.Err))
 	}
 	// Tenant patches, resources and quota, judged as the admission webhook
 	// judges them, against the TenantDefaults of the set (or the built-in
@@ -158,7 +267,7 @@ func Network(set *manifests.Set) []Problem {
 	for i := range set.Offices {
 		o := &set.Offices[i]
 		for _, e := range tenant.CheckTenant(o, limits) {
-			problems = append(problems, fieldProblem(network.KindOffice, o.Name, "", e))
+			problems = append(problems, fieldProblem(RuleNetwork, network.KindOffice, o.Name, "", e))
 		}
 	}
 	return problems
