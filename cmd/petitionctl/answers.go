@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -21,7 +19,8 @@ func (o *options) officeConfig(ctx context.Context, office string) (*network.Off
 	if err != nil {
 		return nil, err
 	}
-	return set.Snapshot().OfficeConfig(office)
+	cfg, err := set.Snapshot().OfficeConfig(office)
+	return cfg, compileProblem(err)
 }
 
 // withLocality compiles the receiving office's configuration and, when the
@@ -45,7 +44,7 @@ func (o *options) withLocality(ctx context.Context, office, locality string, p *
 	src := set.Snapshot().Source()
 	cfg, err := src.OfficeConfig(office)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, compileProblem(err)
 	}
 	if locality == "" || locality == office {
 		return cfg, nil, nil
@@ -55,33 +54,13 @@ func (o *options) withLocality(ctx context.Context, office, locality string, p *
 	}
 	local, err := src.OfficeConfig(locality)
 	if err != nil {
-		return nil, nil, fmt.Errorf("--locality: %w", err)
+		return nil, nil, compileProblem(fmt.Errorf("--locality: %w", err))
 	}
 	h, err := local.Handling(*p)
 	if err != nil {
 		return nil, nil, err
 	}
 	return cfg, &h, nil
-}
-
-// print writes v as JSON with -o json, else the table rows, whose cells
-// must be printable (see row).
-func (o *options) print(v any, header string, rows ...string) error {
-	switch o.output {
-	case "json":
-		enc := json.NewEncoder(o.out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(v)
-	case "":
-	default:
-		return fmt.Errorf("unknown output format %q: use json or leave it empty", o.output)
-	}
-	tw := tabwriter.NewWriter(o.out, 0, 4, 2, ' ', 0)
-	_, _ = fmt.Fprintln(tw, header)
-	for _, r := range rows {
-		_, _ = fmt.Fprintln(tw, r)
-	}
-	return tw.Flush()
 }
 
 func dash(s string) string {
@@ -96,7 +75,7 @@ func newRouteCommand(o *options) *cobra.Command {
 	var p network.Petition
 	var petitionType, channel string
 	cmd := &cobra.Command{
-		Use:   "route",
+		Use:   "route [OFFICE]",
 		Short: "Show which office handles a petition an office receives",
 		Long: `route evaluates the office's effective rules — its inline rules, then the
 RoutingPolicies that select it by descending priority, then name — for a
@@ -111,11 +90,20 @@ locality upward, and no match leaves the petition with the locality. A
 Visit received above the parent of the handler's level office (the
 handler, or the City or County of a department) skips levels (越级访):
 "skipLevel": true, and "redirectTo" names that level office. Letters, phone
-calls and online petitions never skip levels.`,
-		Example: `  petitionctl route -f config/samples --office shifosi-town --category land-acquisition --type Appeal -o json
-  petitionctl route -f config/samples --office nanyang-city --locality jiasong-town --category road-repair --type Appeal --channel Visit -o json`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+calls and online petitions never skip levels.
+
+The receiving office is the argument (or --office). --type and --channel
+take their values in any case.`,
+		Example: `  petitionctl route shifosi-town -f config/samples --category land-acquisition --type appeal -o json
+  petitionctl route nanyang-city -k overlays/prod --locality jiasong-town --category road-repair --type Appeal --channel Visit
+  petitionctl route shifosi-town --category land-acquisition --type Appeal -o name`,
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: o.completeOffices,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			office, err := officeArg(args, office)
+			if err != nil {
+				return err
+			}
 			p.Type, p.Channel = v1alpha1.PetitionType(petitionType), v1alpha1.Channel(channel)
 			if err := p.Validate(); err != nil {
 				return err
@@ -128,36 +116,53 @@ calls and online petitions never skip levels.`,
 			if err != nil {
 				return err
 			}
-			return o.print(route, "OFFICE\tRULE\tPOLICY\tFALLBACK\tCOPIES\tSKIP LEVEL\tREDIRECT TO",
-				row(route.Office, dash(route.Rule), dash(route.Policy), fmt.Sprint(route.Fallback), dash(strings.Join(printables(route.Copies), ",")),
-					fmt.Sprint(route.SkipLevel), dash(route.RedirectTo)))
+			refs := []objectRef{{network.KindOffice, route.Office}}
+			return o.emit(&report{
+				kind: "Route", value: route,
+				header: "OFFICE\tRULE\tPOLICY\tFALLBACK\tCOPIES\tSKIP LEVEL\tREDIRECT TO",
+				rows: []string{row(route.Office, dash(route.Rule), dash(route.Policy), fmt.Sprint(route.Fallback), dash(strings.Join(printables(route.Copies), ",")),
+					fmt.Sprint(route.SkipLevel), dash(route.RedirectTo))},
+				objects: refs,
+			})
 		},
 	}
-	cmd.Flags().StringVar(&office, "office", "", "the office that receives the petition (required)")
-	cmd.Flags().StringVar(&locality, "locality", "", "the office where the matter arose (属地); default the receiving office")
-	cmd.Flags().StringVar(&p.Category, "category", "", "the petition's category, e.g. land-acquisition (required)")
-	cmd.Flags().StringVar(&petitionType, "type", "", "Report, Appeal or Inquiry (required)")
-	cmd.Flags().StringVar(&channel, "channel", "", "Visit, Letter, Phone or Online")
-	for _, f := range []string{"office", "category", "type"} {
-		_ = cmd.MarkFlagRequired(f)
-	}
+	f := cmd.Flags()
+	f.StringVar(&office, "office", "", "the office that receives the petition (or give it as the argument)")
+	f.StringVar(&locality, "locality", "", "the office where the matter arose (属地); default the receiving office")
+	f.StringVar(&p.Category, "category", "", "the petition's category, e.g. land-acquisition (required)")
+	f.Var(petitionTypeFlag(&petitionType), "type", "the petition's type: Report, Appeal or Inquiry (required)")
+	f.Var(channelFlag(&channel), "channel", "the petition's channel: Visit, Letter, Phone or Online")
+	_ = cmd.MarkFlagRequired("category")
+	_ = cmd.MarkFlagRequired("type")
+	o.registerPetitionCompletion(cmd)
 	return cmd
 }
 
 func newWindowsCommand(o *options) *cobra.Command {
 	var office, channel, at string
 	cmd := &cobra.Command{
-		Use:   "windows",
+		Use:   "windows [OFFICE]",
 		Short: "Show whether an office receives on a channel at an instant, and when it next opens",
 		Long: `windows evaluates the office's reception windows in its time zone, closed on
 the public holidays of its calendar (unless a window says otherwise), with
-adjusted working days opening the windows of every day from Monday to Friday.`,
-		Example: `  petitionctl windows -f config/samples --office zhenping-county --channel Visit --at 2026-10-01T09:00:00+08:00 -o json`,
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			instant, err := time.Parse(time.RFC3339, at)
+adjusted working days opening the windows of every day from Monday to Friday.
+
+The office is the argument (or --office); --at defaults to now, and -o wide
+and -o json say which instant was asked.`,
+		Example: `  petitionctl windows zhenping-county -f config/samples --channel Visit --at 2026-10-01T09:00:00+08:00 -o json
+  petitionctl windows zhenping-county --channel visit`,
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: o.completeOffices,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			office, err := officeArg(args, office)
 			if err != nil {
-				return fmt.Errorf("--at: %q is not an RFC 3339 time such as 2026-10-08T09:00:00+08:00", at)
+				return err
+			}
+			instant := time.Now()
+			if at != "" {
+				if instant, err = time.Parse(time.RFC3339, at); err != nil {
+					return fmt.Errorf("--at: %s is not an RFC 3339 time such as 2026-10-08T09:00:00+08:00", network.Quote(at))
+				}
 			}
 			cfg, err := o.officeConfig(cmd.Context(), office)
 			if err != nil {
@@ -167,15 +172,32 @@ adjusted working days opening the windows of every day from Monday to Friday.`,
 			if err != nil {
 				return fmt.Errorf("%s: %w", "Office/"+office, err)
 			}
-			return o.print(ans, "OPEN\tWINDOW\tNEXT OPENING",
-				row(fmt.Sprint(ans.Open), dash(ans.Window), dash(ans.NextOpening)))
+			if loc, err := time.LoadLocation(cfg.TimeZone); err == nil {
+				instant = instant.In(loc)
+			}
+			asked := instant.Format(time.RFC3339)
+			open, window, next := fmt.Sprint(ans.Open), dash(ans.Window), dash(ans.NextOpening)
+			return o.emit(&report{
+				kind: "Windows",
+				value: struct {
+					Office  string `json:"office"`
+					Channel string `json:"channel"`
+					At      string `json:"at"`
+					network.WindowAnswer
+				}{office, channel, asked, ans},
+				header:     "OPEN\tWINDOW\tNEXT OPENING",
+				rows:       []string{row(open, window, next)},
+				wideHeader: "OFFICE\tCHANNEL\tAT\tOPEN\tWINDOW\tNEXT OPENING",
+				wideRows:   []string{row(office, channel, asked, open, window, next)},
+				objects:    []objectRef{{network.KindOffice, office}},
+			})
 		},
 	}
-	cmd.Flags().StringVar(&office, "office", "", "the office (required)")
-	cmd.Flags().StringVar(&channel, "channel", "", "Visit, Letter, Phone or Online (required)")
-	cmd.Flags().StringVar(&at, "at", "", "the instant, RFC 3339 with an offset (required)")
-	for _, f := range []string{"office", "channel", "at"} {
-		_ = cmd.MarkFlagRequired(f)
-	}
+	f := cmd.Flags()
+	f.StringVar(&office, "office", "", "the office (or give it as the argument)")
+	f.Var(channelFlag(&channel), "channel", "Visit, Letter, Phone or Online (required)")
+	f.StringVar(&at, "at", "", "the instant, RFC 3339 with an offset (default now)")
+	_ = cmd.MarkFlagRequired("channel")
+	o.registerPetitionCompletion(cmd)
 	return cmd
 }

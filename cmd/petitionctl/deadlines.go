@@ -14,7 +14,7 @@ import (
 func newDeadlinesCommand(o *options) *cobra.Command {
 	var office, locality, received, replied, category, petitionType, channel string
 	cmd := &cobra.Command{
-		Use:   "deadlines",
+		Use:   "deadlines [OFFICE]",
 		Short: "Project the statutory dates of a petition an office receives",
 		Long: `deadlines projects each stage of a petition received on --received, counting
 calendar or working days with the office's HolidayCalendar: the day of an
@@ -33,18 +33,27 @@ the network ("external"). requestBy is the petitioner's last day to ask for a
 stage: the reply date (--replied for the first such stage, else the previous
 stage's due date) plus the request window. Dates the calendar does not cover
 are listed under warnings. The operator's status and the office's desk service
-give the same answer.`,
-		Example: `  petitionctl deadlines -f config/samples --office shifosi-town --received 2026-09-16
-  petitionctl deadlines -f config/samples --office shifosi-town --received 2026-09-16 --category land-acquisition --type Appeal -o json
-  petitionctl deadlines --office zhenping-county --received 2026-08-03 --replied 2026-09-01 -o json
-  petitionctl deadlines -f config/samples --office nanyang-city --locality shifosi-town --received 2026-09-16 --category land-acquisition --type Appeal -o json`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			day, err := time.Parse(time.DateOnly, received)
+give the same answer.
+
+The receiving office is the argument (or --office); --received defaults to
+today in the office's time zone.`,
+		Example: `  petitionctl deadlines shifosi-town -f config/samples --received 2026-09-16
+  petitionctl deadlines shifosi-town -f config/samples --received 2026-09-16 --category land-acquisition --type appeal -o json
+  petitionctl deadlines zhenping-county --received 2026-08-03 --replied 2026-09-01 -o json
+  petitionctl deadlines nanyang-city -k overlays/prod --locality shifosi-town --category land-acquisition --type Appeal`,
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: o.completeOffices,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			office, err := officeArg(args, office)
 			if err != nil {
-				return fmt.Errorf("--received: %s is not a date; want YYYY-MM-DD", network.Quote(received))
+				return err
 			}
-			q := network.DeadlineQuery{Received: day}
+			var q network.DeadlineQuery
+			if received != "" {
+				if q.Received, err = time.Parse(time.DateOnly, received); err != nil {
+					return fmt.Errorf("--received: %s is not a date; want YYYY-MM-DD", network.Quote(received))
+				}
+			}
 			if replied != "" {
 				r, err := time.Parse(time.DateOnly, replied)
 				if err != nil {
@@ -60,37 +69,63 @@ give the same answer.`,
 				return err
 			}
 			q.Locality = loc
+			if received == "" {
+				q.Received, err = today(cfg.TimeZone)
+				if err != nil {
+					return fmt.Errorf("%s: %w", "Office/"+office, err)
+				}
+			}
 			ans, err := cfg.Deadlines(q)
 			if err != nil {
 				return err
 			}
 			lines := make([]string, len(ans.Stages))
+			refs := make([]objectRef, 0, len(ans.Stages))
 			for i, s := range ans.Stages {
 				handler := s.Office
 				if s.External != "" {
 					handler = "(" + s.External + ")"
 				}
 				lines[i] = row(string(s.Name), handler, dash(s.RequestBy), s.Due, dash(s.DueWithExtension), strings.Join(printables(s.Reminders), ", "))
+				refs = append(refs, objectRef{network.KindOffice, s.Office})
 			}
-			if err := o.print(ans, "STAGE\tOFFICE\tREQUEST BY\tDUE\tWITH EXTENSION\tREMINDERS", lines...); err != nil {
-				return err
-			}
-			if o.output == "" {
+			err = o.emit(&report{
+				kind: "Deadlines",
+				value: struct {
+					Office   string `json:"office"`
+					Received string `json:"received"`
+					network.DeadlineAnswer
+				}{office, q.Received.Format(time.DateOnly), ans},
+				header:  "STAGE\tOFFICE\tREQUEST BY\tDUE\tWITH EXTENSION\tREMINDERS",
+				rows:    lines,
+				objects: refs,
+			})
+			if err == nil && !o.machine() {
 				for _, w := range ans.Warnings {
 					_, _ = fmt.Fprintln(cmd.ErrOrStderr(), "warning: "+printable(w))
 				}
 			}
-			return nil
+			return err
 		},
 	}
-	cmd.Flags().StringVar(&office, "office", "", "the office that receives the petition (required)")
-	cmd.Flags().StringVar(&received, "received", "", "the date the petition is received, YYYY-MM-DD (required)")
+	cmd.Flags().StringVar(&office, "office", "", "the office that receives the petition (or give it as the argument)")
+	cmd.Flags().StringVar(&received, "received", "", "the date the petition is received, YYYY-MM-DD (default today in the office's time zone)")
 	cmd.Flags().StringVar(&replied, "replied", "", "the date the reply that opens the first requested stage (Review) was given, YYYY-MM-DD")
 	cmd.Flags().StringVar(&category, "category", "", "the petition's category, to route it (with --type)")
-	cmd.Flags().StringVar(&petitionType, "type", "", "the petition's type: Report, Appeal or Inquiry (with --category)")
-	cmd.Flags().StringVar(&channel, "channel", "", "the petition's channel: Visit, Letter, Phone or Online")
+	cmd.Flags().Var(petitionTypeFlag(&petitionType), "type", "the petition's type: Report, Appeal or Inquiry (with --category)")
+	cmd.Flags().Var(channelFlag(&channel), "channel", "the petition's channel: Visit, Letter, Phone or Online")
 	cmd.Flags().StringVar(&locality, "locality", "", "the office where the matter arose (属地), to route the petition (with --category and --type)")
-	_ = cmd.MarkFlagRequired("office")
-	_ = cmd.MarkFlagRequired("received")
+	o.registerPetitionCompletion(cmd)
 	return cmd
+}
+
+// today is the date it is now in the IANA time zone tz, as a date at
+// midnight UTC (as time.Parse of a YYYY-MM-DD gives).
+func today(tz string) (time.Time, error) {
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("time zone %s: %w", network.Quote(tz), err)
+	}
+	y, m, d := time.Now().In(loc).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC), nil
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
@@ -58,11 +57,7 @@ func TestRouteWithLocality(t *testing.T) {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
 		var got network.Route
-		dec := json.NewDecoder(strings.NewReader(out))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&got); err != nil {
-			t.Fatalf("%s: %v", tc.name, err)
-		}
+		decodeOutput(t, out, "Route", &got)
 		tc.want.Copies = []string{}
 		if !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("%s: got %+v, want %+v", tc.name, got, tc.want)

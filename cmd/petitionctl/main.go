@@ -1,12 +1,13 @@
 // Command petitionctl inspects a petition network, offline from the YAML of a
-// GitOps repository (-f) or from the cluster of the current kubeconfig. It is
-// also a kubectl plugin: installed as kubectl-petition it runs as
+// GitOps repository (-f, -k) or from the cluster of the current kubeconfig.
+// It is also a kubectl plugin: installed as kubectl-petition it runs as
 // `kubectl petition`.
 package main
 
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	// Time zones work the same in minimal images without zoneinfo.
@@ -17,15 +18,61 @@ import (
 	_ "k8s.io/client-go/plugin/pkg/client/auth"
 )
 
+// The exit codes of petitionctl (docs/cli.md).
+const (
+	// exitOK: the command did what it was asked and found nothing wrong.
+	exitOK = 0
+	// exitFindings: the command ran and found something wrong in the
+	// network: validate's problems, an office that does not compile, a
+	// rollout that halted.
+	exitFindings = 1
+	// exitUsage: the command could not do what it was asked: a wrong
+	// flag, argument or output format, a file that cannot be read or
+	// parsed, an object that does not exist, a cluster it cannot reach.
+	exitUsage = 2
+)
+
+// exitError ends petitionctl with code. When quiet, the output already
+// said why and no error line is printed.
+type exitError struct {
+	code  int
+	err   error
+	quiet bool
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// finding marks err as a finding: exit 1.
+func finding(err error) error { return &exitError{code: exitFindings, err: err} }
+
+// errProblems makes petitionctl exit 1 without a message of its own: the
+// problems are already printed.
+var errProblems = &exitError{code: exitFindings, err: errors.New("problems found"), quiet: true}
+
 func main() {
-	if err := newRootCommand(os.Stdout, os.Stderr).Execute(); err != nil {
-		if !errors.Is(err, errProblems) {
-			fmt.Fprintln(os.Stderr, "error:", printable(err.Error()))
-		}
-		var usage usageError
-		if errors.As(err, &usage) {
-			os.Exit(2)
-		}
-		os.Exit(1)
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run runs petitionctl with args and returns its exit code.
+func run(args []string, out, errw io.Writer) int {
+	root := newRootCommand(out, errw)
+	root.SetArgs(args)
+	return exitCode(root.Execute(), errw)
+}
+
+// exitCode prints err (unless it is quiet) and returns the exit code for
+// it: an exitError's code, else 2.
+func exitCode(err error, errw io.Writer) int {
+	if err == nil {
+		return exitOK
 	}
+	var e *exitError
+	if !errors.As(err, &e) {
+		e = &exitError{code: exitUsage, err: err}
+	}
+	if !e.quiet {
+		_, _ = fmt.Fprintln(errw, "error:", printable(err.Error()))
+	}
+	return e.code
 }

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/pmezard/go-difflib/difflib"
 	"github.com/spf13/cobra"
 
 	"github.com/xinfang/petition-operator/internal/manifests"
@@ -30,6 +31,7 @@ type planSide struct {
 	Hash  string `json:"hash,omitempty"`
 	Error string `json:"error,omitempty"`
 
+	data     []byte
 	sections map[string]json.RawMessage
 }
 
@@ -43,6 +45,9 @@ type planOffice struct {
 	// Before and After are absent where the office is.
 	Before *planSide `json:"before,omitempty"`
 	After  *planSide `json:"after,omitempty"`
+	// Diff is, with --diff, the unified diff of the compiled configuration
+	// (empty for an office that no longer compiles: Error says why).
+	Diff string `json:"diff,omitempty"`
 }
 
 // planResult is `petitionctl plan -o json`.
@@ -58,53 +63,147 @@ type planResult struct {
 
 func newPlanCommand(o *options) *cobra.Command {
 	var before, after []string
+	var beforeK, afterK string
+	var diff, exitCode bool
 	cmd := &cobra.Command{
 		Use:   "plan",
 		Short: "List the offices whose compiled configuration differs between two sets of YAML",
 		Long: `plan compiles every office's configuration — what the operator writes into the
-office's tenant ConfigMap — from the files of --before and of --after, as the
-operator does, and lists the offices whose configuration differs, for the
-review of a pull request. CHANGE is added or removed for an office on one side
-only; changed, with the top-level SECTIONS of the configuration that differ;
-broken when the office no longer compiles (a missing parent, policy or
-calendar; ERROR says why) and fixed when it compiles again. An office that
-does not compile on both sides is listed as broken when its error changes.
-plan is a report: it exits 0 whether or not anything changes.`,
-		Example: `  petitionctl plan --before main/config/samples --after config/samples
-  petitionctl plan --before old/ --after new/offices.yaml --after new/policies -o json`,
+office's tenant ConfigMap — from the files of --before and of --after (or the
+kustomizations of --before-kustomize and --after-kustomize, rendered as
+kubectl apply -k renders them), as the operator does, and lists the offices
+whose configuration differs, for the review of a pull request. CHANGE is
+added or removed for an office on one side only; changed, with the top-level
+SECTIONS of the configuration that differ; broken when the office no longer
+compiles (a missing parent, policy or calendar; ERROR says why) and fixed
+when it compiles again. An office that does not compile on both sides is
+listed as broken when its error changes.
+
+--diff adds the unified diff of each office's configuration (in -o json, each
+office's "diff").
+
+plan is a report: it exits 0 whether or not anything changes. With
+--exit-code it exits 0 when nothing changes, 2 when an office changes and 1
+when it cannot compare the two sides (a file it cannot read), as terraform
+plan -detailed-exitcode does.`,
+		Example: `  petitionctl plan --before main/config/samples --after config/samples --diff
+  petitionctl plan --before-kustomize main/clusters/prod --after-kustomize clusters/prod --diff --exit-code
+  petitionctl plan --before old/ --after new/offices.yaml --after new/policies -o json
+  petitionctl plan --before old/ --after new/ -o name`,
 		Args: cobra.NoArgs,
 		RunE: func(_ *cobra.Command, _ []string) error {
-			if len(o.files) > 0 {
-				return errors.New("plan reads --before and --after, not -f")
+			res, err := planRun(o, planInput{before, beforeK, "--before"}, planInput{after, afterK, "--after"}, diff)
+			if exitCode && err != nil {
+				return &exitError{code: exitFindings, err: err}
 			}
-			res, err := plan(before, after)
 			if err != nil {
 				return err
 			}
-			lines := make([]string, len(res.Offices))
-			for i, p := range res.Offices {
-				var errText string
-				if p.After != nil {
-					errText = p.After.Error
-				}
-				lines[i] = row(p.Office, p.Change, dash(strings.Join(p.Sections, ",")), dash(errText))
+			if exitCode && len(res.Changed) > 0 {
+				return &exitError{code: exitUsage, err: fmt.Errorf("%s", planSummary(res)), quiet: true}
 			}
-			if o.output == "" && len(res.Offices) == 0 {
-				_, err := fmt.Fprintln(o.out, planSummary(res))
-				return err
-			}
-			if err := o.print(res, "OFFICE\tCHANGE\tSECTIONS\tERROR", lines...); err != nil || o.output != "" {
-				return err
-			}
-			_, err = fmt.Fprintln(o.out, planSummary(res))
-			return err
+			return nil
 		},
 	}
-	cmd.Flags().StringArrayVar(&before, "before", nil, "YAML or JSON file or directory of the network before the change (repeatable, required)")
-	cmd.Flags().StringArrayVar(&after, "after", nil, "YAML or JSON file or directory of the network after the change (repeatable, required)")
-	_ = cmd.MarkFlagRequired("before")
-	_ = cmd.MarkFlagRequired("after")
+	f := cmd.Flags()
+	f.StringArrayVar(&before, "before", nil, "YAML or JSON file or directory of the network before the change (repeatable)")
+	f.StringArrayVar(&after, "after", nil, "YAML or JSON file or directory of the network after the change (repeatable)")
+	f.StringVar(&beforeK, "before-kustomize", "", "a kustomization directory that renders the network before the change (in place of --before)")
+	f.StringVar(&afterK, "after-kustomize", "", "a kustomization directory that renders the network after the change (in place of --after)")
+	f.BoolVar(&diff, "diff", false, "show the unified diff of each changed office's compiled configuration")
+	f.BoolVar(&exitCode, "exit-code", false, "exit 2 when an office changes, 1 when plan cannot compare, 0 when nothing changes")
+	cmd.MarkFlagsOneRequired("before", "before-kustomize")
+	cmd.MarkFlagsOneRequired("after", "after-kustomize")
+	cmd.MarkFlagsMutuallyExclusive("before", "before-kustomize")
+	cmd.MarkFlagsMutuallyExclusive("after", "after-kustomize")
 	return cmd
+}
+
+// planInput is one side of a plan: files or a kustomization, and the flag
+// that named them, for errors.
+type planInput struct {
+	files     []string
+	kustomize string
+	flag      string
+}
+
+// planRun compares the two sides and prints the plan.
+func planRun(o *options, before, after planInput, diff bool) (*planResult, error) {
+	if len(o.files) > 0 || o.kustomize != "" {
+		return nil, errors.New("plan reads --before and --after (or their -kustomize forms), not -f or -k")
+	}
+	res, err := plan(before, after)
+	if err != nil {
+		return nil, err
+	}
+	lines := make([]string, len(res.Offices))
+	wide := make([]string, len(res.Offices))
+	refs := make([]objectRef, len(res.Offices))
+	r := &report{kind: "Plan", value: res, header: "OFFICE\tCHANGE\tSECTIONS\tERROR", wideHeader: "OFFICE\tCHANGE\tSECTIONS\tBEFORE\tAFTER\tERROR"}
+	for i := range res.Offices {
+		p := &res.Offices[i]
+		var errText, hashBefore, hashAfter string
+		if p.After != nil {
+			errText, hashAfter = p.After.Error, p.After.Hash
+		}
+		if p.Before != nil {
+			hashBefore = p.Before.Hash
+		}
+		sections := dash(strings.Join(p.Sections, ","))
+		lines[i] = row(p.Office, p.Change, sections, dash(errText))
+		wide[i] = row(p.Office, p.Change, sections, dash(hashBefore), dash(hashAfter), dash(errText))
+		refs[i] = objectRef{network.KindOffice, p.Office}
+		if diff {
+			if p.Diff, err = configDiff(p); err != nil {
+				return nil, err
+			}
+		}
+	}
+	r.rows, r.wideRows, r.objects = lines, wide, refs
+	if len(res.Offices) == 0 {
+		r.header, r.wideHeader = "", ""
+	}
+	r.footer = []string{planSummary(res)}
+	if diff {
+		for _, p := range res.Offices {
+			if p.Diff != "" {
+				r.footer = append(r.footer, "", strings.TrimSuffix(printableDiff(p.Diff), "\n"))
+			}
+		}
+	}
+	return res, o.emit(r)
+}
+
+// configDiff is the unified diff of an office's compiled configuration,
+// before to after; an office that does not compile on a side has none
+// there.
+func configDiff(p *planOffice) (string, error) {
+	var a, b []byte
+	if p.Before != nil {
+		a = p.Before.data
+	}
+	if p.After != nil {
+		b = p.After.data
+	}
+	if p.After != nil && p.After.Error != "" {
+		return "", nil
+	}
+	return difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
+		A: difflib.SplitLines(string(a)), B: difflib.SplitLines(string(b)),
+		FromFile: "before/Office/" + p.Office, ToFile: "after/Office/" + p.Office, Context: 3,
+	})
+}
+
+// printableDiff is a diff whose lines are each printable: the compiled
+// configuration is JSON, whose strings encoding/json has escaped, but a
+// display name of any script stays as it is.
+func printableDiff(d string) string {
+	lines := strings.SplitAfter(d, "\n")
+	for i, l := range lines {
+		body := strings.TrimSuffix(l, "\n")
+		lines[i] = printable(body) + l[len(body):]
+	}
+	return strings.Join(lines, "")
 }
 
 func planSummary(res *planResult) string {
@@ -116,12 +215,12 @@ func planSummary(res *planResult) string {
 }
 
 // plan compares the compiled configuration of every office of the two sets.
-func plan(before, after []string) (*planResult, error) {
-	b, err := compileAll("--before", before)
+func plan(before, after planInput) (*planResult, error) {
+	b, err := compileAll(before)
 	if err != nil {
 		return nil, err
 	}
-	a, err := compileAll("--after", after)
+	a, err := compileAll(after)
 	if err != nil {
 		return nil, err
 	}
@@ -165,9 +264,17 @@ func plan(before, after []string) (*planResult, error) {
 	return res, nil
 }
 
-// compileAll compiles every office of the files as the operator does.
-func compileAll(flag string, paths []string) (map[string]*planSide, error) {
-	set, err := manifests.Load(paths...)
+// compileAll compiles every office of one side as the operator does.
+func compileAll(in planInput) (map[string]*planSide, error) {
+	flag := in.flag
+	var set *manifests.Set
+	var err error
+	if in.kustomize != "" {
+		flag += "-kustomize"
+		set, err = manifests.LoadKustomize(in.kustomize)
+	} else {
+		set, err = manifests.Load(in.files...)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", flag, err)
 	}
@@ -183,7 +290,7 @@ func compileAll(flag string, paths []string) (map[string]*planSide, error) {
 			sides[name] = &planSide{Error: err.Error()}
 			continue
 		}
-		side := &planSide{Hash: compiled.Hash}
+		side := &planSide{Hash: compiled.Hash, data: compiled.Data}
 		if err := json.Unmarshal(compiled.Data, &side.sections); err != nil {
 			return nil, fmt.Errorf("%s: Office/%s: %w", flag, name, err)
 		}

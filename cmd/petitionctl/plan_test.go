@@ -536,9 +536,10 @@ spec: {level: City, colour: blue}
 		{[]string{"--before", missing, "--after", samples}, "--before: stat " + missing + ": no such file or directory"},
 		{[]string{"--before", samples, "--after", bad}, `--after: ` + filepath.Join(bad, "office.yaml") + `: document 1: strict decoding error: unknown field "spec.colour"`},
 		{[]string{"--before", samples, "--after", dup}, "--after: Office/houji-town: declared more than once"},
-		{[]string{"--before", samples}, `required flag(s) "after" not set`},
-		{[]string{"--before", samples, "--after", samples, "-f", samples}, "plan reads --before and --after, not -f"},
-		{[]string{"--before", samples, "--after", samples, "-o", "yaml"}, `unknown output format "yaml": use json or leave it empty`},
+		{[]string{"--before", samples}, `at least one of the flags in the group [after after-kustomize] is required`},
+		{[]string{"--before", samples, "--after", samples, "--after-kustomize", samples}, `if any flags in the group [after after-kustomize] are set none of the others can be; [after after-kustomize] were all set`},
+		{[]string{"--before", samples, "--after", samples, "-f", samples}, "plan reads --before and --after (or their -kustomize forms), not -f or -k"},
+		{[]string{"--before", samples, "--after", samples, "-o", "xml"}, "-o xml: unknown output format; use one of " + strings.Join(outputFormats(newPrintFlags(), nil), ", ")},
 	} {
 		out, err := runCLI(t, append([]string{"plan"}, tc.args...)...)
 		if err == nil || err.Error() != tc.want {

@@ -58,21 +58,23 @@ rollout status. Offline (-f) it shows which offices each stage holds.`,
   petitionctl rollout status wage-arrears --watch=false -o json
   petitionctl rollout status wage-arrears -f config/samples
   petitionctl rollout status td/default`,
-		Args: cobra.ExactArgs(1),
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: o.completeRolloutTargets,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			offline := len(o.files) > 0
+			offline := o.offline()
 			rep, err := o.rolloutReport(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
-			if offline || !watch || o.output != "" {
-				if o.output == "" {
+			if offline || !watch || o.machine() {
+				if !o.machine() {
 					_, _ = fmt.Fprintln(o.out, rep.headline())
-					if len(rep.Stages) == 0 {
-						return nil
-					}
 				}
-				return o.print(rep, "STAGE\tOFFICES\tUPDATED\tWAITING FOR", rolloutRows(rep, offline)...)
+				r := &report{kind: "RolloutStatus", value: rep, objects: []objectRef{rep.ref()}}
+				if len(rep.Stages) > 0 {
+					r.header, r.rows = "STAGE\tOFFICES\tUPDATED\tWAITING FOR", rolloutRows(rep, offline)
+				}
+				return o.emit(r)
 			}
 			return o.watchRollout(cmd.Context(), args[0], rep, timeout)
 		},
@@ -212,6 +214,14 @@ func (rep *rolloutReport) headline() string {
 	return line
 }
 
+// ref is the object the report is about, for -o name.
+func (rep *rolloutReport) ref() objectRef {
+	if kind, name, ok := strings.Cut(rep.Policy, "/"); ok {
+		return objectRef{kind, name}
+	}
+	return objectRef{"RoutingPolicy", rep.Policy}
+}
+
 // subject names what the report is about, printable.
 func (rep *rolloutReport) subject() string {
 	if strings.Contains(rep.Policy, "/") {
@@ -238,7 +248,7 @@ func (o *options) watchRollout(ctx context.Context, name string, rep *rolloutRep
 			return nil
 		case string(v1alpha1.RolloutHalted):
 			_, _ = fmt.Fprintf(o.out, "%s: %s\n", rep.subject(), printable(rep.Message))
-			return errRolloutHalted
+			return finding(errRolloutHalted)
 		}
 		select {
 		case <-ctx.Done():

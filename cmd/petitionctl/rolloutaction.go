@@ -48,7 +48,7 @@ func (o *options) getRolloutTarget(ctx context.Context, arg string) (client.Clie
 		t = rolloutTarget{obj: td, kind: "TenantDefaults", rollout: td.TenantRollout,
 			status: func() *v1alpha1.RolloutStatus { return td.Status.Rollout }, stage: func() int32 { return td.Status.Stage }}
 	default:
-		return nil, nil, usageError{fmt.Errorf("%s: unknown kind %q: name a RoutingPolicy (NAME or rp/NAME), a DutyPeriod (duty/NAME) or the TenantDefaults (td/default)", arg, kind)}
+		return nil, nil, fmt.Errorf("%s: unknown kind %q: name a RoutingPolicy (NAME or rp/NAME), a DutyPeriod (duty/NAME) or the TenantDefaults (td/default)", arg, kind)
 	}
 	c, err := o.client()
 	if err != nil {
@@ -62,11 +62,6 @@ func (o *options) getRolloutTarget(ctx context.Context, arg string) (client.Clie
 	}
 	return c, &t, nil
 }
-
-// usageError is a wrong argument or flag: exit code 2.
-type usageError struct{ error }
-
-func (e usageError) Unwrap() error { return e.error }
 
 // annotate sets (or, with value nil, removes) an annotation of the target
 // with a merge patch: only that key is written, and nothing of the spec a
@@ -86,10 +81,11 @@ func newRolloutActionCommands(o *options) []*cobra.Command {
 	action := func(use, short, long, example string, run func(ctx context.Context, c client.Client, t *rolloutTarget) (string, error)) *cobra.Command {
 		return &cobra.Command{
 			Use: use + " (NAME | rp/NAME | duty/NAME | td/default)", Short: short, Long: long, Example: example,
-			Args: cobra.ExactArgs(1),
+			Args:              cobra.ExactArgs(1),
+			ValidArgsFunction: o.completeRolloutTargets,
 			RunE: func(cmd *cobra.Command, args []string) error {
-				if len(o.files) > 0 {
-					return usageError{fmt.Errorf("rollout %s acts on the cluster: -f is not allowed", use)}
+				if o.offline() {
+					return fmt.Errorf("rollout %s acts on the cluster: -f and -k are not allowed", use)
 				}
 				c, t, err := o.getRolloutTarget(cmd.Context(), args[0])
 				if err != nil {
@@ -98,6 +94,9 @@ func newRolloutActionCommands(o *options) []*cobra.Command {
 				msg, err := run(cmd.Context(), c, t)
 				if err != nil {
 					return err
+				}
+				if o.machine() {
+					return o.printObject(t.obj, t.kind, t.obj.GetName())
 				}
 				_, _ = fmt.Fprintln(o.out, msg)
 				return nil

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,7 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
@@ -20,11 +21,16 @@ import (
 
 // options are the flags every command shares.
 type options struct {
-	files      []string
-	kubeconfig string
-	context    string
-	output     string
-	out, errw  io.Writer
+	files []string
+	// kustomize is the directory of -k, rendered as kubectl apply -k does.
+	kustomize string
+	// config are kubectl's flags for reaching a cluster (--kubeconfig,
+	// --context, --server, --token, --as, --request-timeout, …). There is
+	// no -n: every kind of this API is cluster-scoped.
+	config *genericclioptions.ConfigFlags
+	// print are kubectl's -o, --template and --allow-missing-template-keys.
+	print     *genericclioptions.PrintFlags
+	out, errw io.Writer
 }
 
 // pluginName is the file name under which kubectl runs petitionctl as its
@@ -47,7 +53,8 @@ func newRootCommand(out, errw io.Writer) *cobra.Command {
 }
 
 func newRootCommandAs(name string, out, errw io.Writer) *cobra.Command {
-	o := &options{out: out, errw: errw}
+	o := &options{out: out, errw: errw, config: genericclioptions.NewConfigFlags(true), print: newPrintFlags()}
+	o.config.Namespace = nil
 	root := &cobra.Command{
 		Use:         "petitionctl",
 		Annotations: map[string]string{cobra.CommandDisplayNameAnnotation: name},
@@ -58,31 +65,57 @@ from the cluster of the current kubeconfig. It uses the same code as the
 operator, so what it says offline is what the cluster will do.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if len(o.files) > 0 && o.kustomize != "" {
+				return errors.New("-f and -k: give one; -k renders a kustomization, -f reads files as they are")
+			}
+			return o.checkOutput(cmd)
+		},
 	}
 	root.SetOut(out)
 	root.SetErr(errw)
 	pf := root.PersistentFlags()
 	pf.StringArrayVarP(&o.files, "filename", "f", nil, "YAML or JSON file or directory to read instead of the cluster (repeatable)")
-	pf.StringVar(&o.kubeconfig, "kubeconfig", "", "path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
-	pf.StringVar(&o.context, "context", "", "kubeconfig context to use")
-	pf.StringVarP(&o.output, "output", "o", "", "output format: empty for a table, or json")
+	o.config.AddFlags(pf)
+	// The discovery cache: petitionctl knows its kinds and never reads it.
+	_ = pf.MarkHidden("cache-dir")
+	addPrintFlags(root, o.print)
+
+	pf.StringVarP(&o.kustomize, "kustomize", "k", "", "a kustomization directory to render, as kubectl apply -k does, and read instead of the cluster")
+	_ = root.MarkPersistentFlagDirname("kustomize")
+	_ = root.MarkPersistentFlagFilename("filename", "yaml", "yml", "json")
 
 	root.AddCommand(newTreeCommand(o), newRouteCommand(o), newWindowsCommand(o), newDeadlinesCommand(o), newPlanCommand(o), newValidateCommand(o), newRolloutCommand(o), &cobra.Command{
 		Use:   "version",
 		Short: "Print the version of petitionctl",
 		Args:  cobra.NoArgs,
-		Run: func(cmd *cobra.Command, _ []string) {
-			_, _ = fmt.Fprintln(cmd.OutOrStdout(), name, version.String())
+		RunE: func(_ *cobra.Command, _ []string) error {
+			v := version.String()
+			return o.emit(&report{
+				kind: "Version",
+				value: struct {
+					Version  string `json:"version"`
+					Revision string `json:"revision"`
+				}{v, version.Revision},
+				footer: []string{name + " " + v},
+			})
 		},
 	})
 	return root
 }
+
+// offline reports whether the network is read from files (-f, -k) rather
+// than from the cluster.
+func (o *options) offline() bool { return len(o.files) > 0 || o.kustomize != "" }
 
 // load reads the network from the files given with -f or, without -f, from
 // the cluster.
 func (o *options) load(ctx context.Context) (*manifests.Set, error) {
 	if len(o.files) > 0 {
 		return manifests.Load(o.files...)
+	}
+	if o.kustomize != "" {
+		return manifests.LoadKustomize(o.kustomize)
 	}
 	c, err := o.client()
 	if err != nil {
@@ -123,10 +156,7 @@ func (o *options) load(ctx context.Context) (*manifests.Set, error) {
 }
 
 func (o *options) client() (client.Client, error) {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = o.kubeconfig
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules,
-		&clientcmd.ConfigOverrides{CurrentContext: o.context}).ClientConfig()
+	cfg, err := o.config.ToRESTConfig()
 	if err != nil {
 		return nil, fmt.Errorf("loading kubeconfig: %w (use -f to read files instead)", err)
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -11,7 +10,8 @@ import (
 	"github.com/xinfang/petition-operator/internal/network"
 )
 
-// treeEntry is one office of `petitionctl tree -o json`.
+// treeEntry is one office of `petitionctl tree -o json`: the items of an
+// OfficeTree.
 type treeEntry struct {
 	Name        string `json:"name"`
 	Level       string `json:"level"`
@@ -32,14 +32,15 @@ into the network (missing parent, wrong parent level, cycle) follow at the end
 with the reason. From the cluster, READY is the office's Ready condition;
 offline (-f) it is whether the office fits into the network.`,
 		Example: `  petitionctl tree -f config/samples
-  petitionctl tree -o json`,
+  petitionctl tree -k overlays/prod -o wide
+  petitionctl tree -o jsonpath='{.items[?(@.ready!="True")].name}'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			set, err := o.load(cmd.Context())
 			if err != nil {
 				return err
 			}
-			offline := len(o.files) > 0
+			offline := o.offline()
 			rows := network.Tree(set.Offices)
 			entries := make([]treeEntry, 0, len(rows))
 			for _, r := range rows {
@@ -50,19 +51,29 @@ offline (-f) it is whether the office fits into the network.`,
 				e.Ready, e.Reason = readiness(r, offline)
 				entries = append(entries, e)
 			}
-			if len(rows) == 0 && o.output == "" {
-				_, err := fmt.Fprintln(o.out, "No offices found.")
-				return err
-			}
 			lines := make([]string, len(rows))
+			wide := make([]string, len(rows))
+			refs := make([]objectRef, len(rows))
 			for i, r := range rows {
-				ready := printable(entries[i].Ready)
-				if entries[i].Reason != "" && ready != "True" {
-					ready += " (" + printable(entries[i].Reason) + ")"
+				e := entries[i]
+				ready := printable(e.Ready)
+				if e.Reason != "" && ready != "True" {
+					ready += " (" + printable(e.Reason) + ")"
 				}
 				lines[i] = r.Prefix + row(r.Office.Name, string(r.Office.Spec.Level), ready, strconv.Itoa(r.Children), r.Office.Spec.DisplayName)
+				wide[i] = r.Prefix + row(r.Office.Name, string(r.Office.Spec.Level), e.Ready, dash(e.Reason), strconv.Itoa(r.Children), dash(e.Parent), r.Office.Spec.DisplayName)
+				refs[i] = objectRef{network.KindOffice, r.Office.Name}
 			}
-			return o.print(entries, "NAME\tLEVEL\tREADY\tCHILDREN\tDISPLAY NAME", lines...)
+			return o.emit(&report{
+				kind:       "OfficeTree",
+				value:      map[string][]treeEntry{"items": entries},
+				header:     "NAME\tLEVEL\tREADY\tCHILDREN\tDISPLAY NAME",
+				rows:       lines,
+				wideHeader: "NAME\tLEVEL\tREADY\tREASON\tCHILDREN\tPARENT\tDISPLAY NAME",
+				wideRows:   wide,
+				empty:      "No offices found.",
+				objects:    refs,
+			})
 		},
 	}
 }

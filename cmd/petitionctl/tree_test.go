@@ -57,10 +57,11 @@ func TestTreeOfflineJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var entries []treeEntry
-	if err := json.Unmarshal([]byte(out), &entries); err != nil {
-		t.Fatalf("not JSON: %v\n%s", err, out)
+	var tree struct {
+		Items []treeEntry `json:"items"`
 	}
+	decodeOutput(t, out, "OfficeTree", &tree)
+	entries := tree.Items
 	depth := map[string]int{}
 	for _, e := range entries {
 		depth[e.Name] = e.Depth
@@ -92,8 +93,8 @@ spec: {level: Township, parent: missing-county}
 }
 
 func TestTreeRejectsUnknownOutput(t *testing.T) {
-	_, err := runCLI(t, "tree", "-f", "../../config/samples", "-o", "yaml")
-	if err == nil || !strings.Contains(err.Error(), `unknown output format "yaml"`) {
+	_, err := runCLI(t, "tree", "-f", "../../config/samples", "-o", "xml")
+	if err == nil || !strings.Contains(err.Error(), `-o xml: unknown output format; use one of wide, json, yaml`) {
 		t.Fatalf("want an unknown output format error, got %v", err)
 	}
 }
@@ -105,13 +106,16 @@ func deadlinesJSON(t *testing.T, args ...string) network.DeadlineAnswer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got network.DeadlineAnswer
-	dec := json.NewDecoder(strings.NewReader(out))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&got); err != nil {
-		t.Fatalf("not the contract's JSON: %v\n%s", err, out)
+	var got struct {
+		Office   string `json:"office"`
+		Received string `json:"received"`
+		network.DeadlineAnswer
 	}
-	return got
+	decodeOutput(t, out, "Deadlines", &got)
+	if got.Office == "" || got.Received == "" {
+		t.Errorf("deadlines -o json names no office or date received:\n%s", out)
+	}
+	return got.DeadlineAnswer
 }
 
 func stageLines(a network.DeadlineAnswer) []string {
@@ -178,8 +182,8 @@ func TestDeadlinesOfAPetition(t *testing.T) {
 		want string
 	}{
 		{[]string{"--type", "Appeal"}, "category: required (a lowercase DNS label such as land-acquisition)"},
-		{[]string{"--category", "land-acquisition", "--type", "Complaint"}, `type: "Complaint" is not one of Report, Appeal, Inquiry`},
-		{[]string{"--category", "land-acquisition", "--type", "Appeal", "--channel", "Fax"}, `channel: "Fax" is not one of Visit, Letter, Phone, Online`},
+		{[]string{"--category", "land-acquisition", "--type", "Complaint"}, `invalid argument "Complaint" for "--type" flag: "Complaint" is not one of Report, Appeal, Inquiry`},
+		{[]string{"--category", "land-acquisition", "--type", "Appeal", "--channel", "Fax"}, `invalid argument "Fax" for "--channel" flag: "Fax" is not one of Visit, Letter, Phone, Online`},
 		{[]string{"--replied", "2026-09-15"}, "replied: 2026-09-15 is before received 2026-09-16"},
 	} {
 		_, err := runCLI(t, append([]string{"deadlines", "-f", "../../config/samples", "--office", "shifosi-town", "--received", "2026-09-16"}, tc.args...)...)
@@ -229,9 +233,9 @@ func TestRouteOffline(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatal(err)
 	}
-	// The contract's fields, exactly.
-	want := map[string]any{"office": "zhenping-natural-resources", "rule": "land-to-natural-resources",
-		"policy": "land-disputes", "fallback": false, "copies": []any{}, "skipLevel": false, "redirectTo": ""}
+	// The contract's fields, exactly; redirectTo is empty, so absent.
+	want := map[string]any{"apiVersion": outputAPIVersion, "kind": "Route", "office": "zhenping-natural-resources", "rule": "land-to-natural-resources",
+		"policy": "land-disputes", "fallback": false, "copies": []any{}, "skipLevel": false}
 	if len(got) != len(want) {
 		t.Errorf("route = %v", got)
 	}
@@ -245,7 +249,7 @@ func TestRouteOffline(t *testing.T) {
 		t.Errorf("no-match table = %q, %v", table, err)
 	}
 	if _, err := runCLI(t, "route", "-f", "../../config/samples", "--office", "tuandong-town", "--category", "x", "--type", "Complaint"); err == nil ||
-		!strings.Contains(err.Error(), `type: "Complaint" is not one of Report, Appeal, Inquiry`) {
+		!strings.Contains(err.Error(), `invalid argument "Complaint" for "--type" flag: "Complaint" is not one of Report, Appeal, Inquiry`) {
 		t.Errorf("bad type: %v", err)
 	}
 }
@@ -267,7 +271,13 @@ func TestWindowsOffline(t *testing.T) {
 	}
 	// National Day: the regular window is closed, the extended duty window
 	// (closedOnHolidays false by default) is open 08:00-20:00.
-	if strings.TrimSpace(out) != "{\n  \"open\": true,\n  \"window\": \"national-day-duty\",\n  \"nextOpening\": \"2026-10-04T08:00:00+08:00\"\n}" {
+	var got struct {
+		Office, Channel, At string
+		network.WindowAnswer
+	}
+	decodeOutput(t, out, "Windows", &got)
+	want := network.WindowAnswer{Open: true, Window: "national-day-duty", NextOpening: "2026-10-04T08:00:00+08:00"}
+	if got.WindowAnswer != want || got.Office != "nanyang-city" || got.Channel != "Visit" || got.At != "2026-10-03T10:00:00+08:00" {
 		t.Errorf("windows = %s", out)
 	}
 	if _, err := runCLI(t, "windows", "-f", "../../config/samples", "--office", "nanyang-city", "--channel", "Visit", "--at", "tomorrow"); err == nil ||

@@ -1,24 +1,20 @@
 package main
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
 	"github.com/xinfang/petition-operator/internal/validate"
+	"github.com/xinfang/petition-operator/internal/version"
 )
-
-// errProblems makes petitionctl exit 1 without a message of its own: the
-// problems are already printed.
-var errProblems = errors.New("problems found")
 
 func newValidateCommand(o *options) *cobra.Command {
 	return &cobra.Command{
 		Use:   "validate",
 		Short: "Check manifests as the cluster would, and the network they make together",
-		Long: `validate checks every object of this API in the files of -f exactly as the
+		Long: `validate checks every object of this API in the files of -f (or that the
+kustomization of -k renders, as kubectl apply -k would) exactly as the
 cluster's API server and the operator's admission webhooks would: unknown
 fields, the OpenAPI schema with its defaults, bounds and patterns, the CEL
 rules, and then the rules across objects over the whole set — parents that
@@ -30,28 +26,38 @@ The cluster accepts a reference to an object not applied yet (with a warning),
 so that a GitOps tool may apply a network in any order; validate reads the
 whole change and reports it, since the files are meant to be complete.
 
-Without -f it checks the rules across objects over the network in the
+Without -f or -k it checks the rules across objects over the network in the
 cluster of the current kubeconfig.
 
 It prints one line per problem, <Kind>/<name>: <field path>: <message>
 (<file>: document <n>: <message> for a document that is not an object), and
-exits 1 when there is any; with -o json, {"valid": bool, "problems": [...]}.
-Names and messages holding control characters print quoted with Go's escapes.
+exits 1 when there is any; with -o json, {"valid": bool, "problems": [...]},
+each problem with its file and line. For a pull request, -o github prints
+GitHub Actions workflow commands that annotate each problem's file and line,
+and -o sarif a SARIF 2.1.0 report for code scanning. Names and messages
+holding control characters print quoted with Go's escapes.
 
 The files read together may hold at most 64 MiB and 20000 documents (empty
 ones count), each file 8 MiB: past a budget validate stops, prints the error
-and exits 1 without judging the rest.`,
+and exits 2 without judging the rest.`,
 		Example: `  petitionctl validate -f config/samples
-  petitionctl validate -f offices/ -f policies/ -o json`,
-		Args: cobra.NoArgs,
+  petitionctl validate -f offices/ -f policies/ -o json
+  petitionctl validate -k overlays/prod -o github`,
+		Annotations: map[string]string{extraOutputsAnnotation: outputGitHub + "," + outputSARIF},
+		Args:        cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var problems []validate.Problem
-			if len(o.files) > 0 {
-				var err error
+			var err error
+			switch {
+			case len(o.files) > 0:
 				if problems, err = validate.Files(cmd.Context(), o.files...); err != nil {
 					return err
 				}
-			} else {
+			case o.kustomize != "":
+				if problems, err = validate.Kustomize(cmd.Context(), o.kustomize); err != nil {
+					return err
+				}
+			default:
 				set, err := o.load(cmd.Context())
 				if err != nil {
 					return err
@@ -69,28 +75,38 @@ and exits 1 without judging the rest.`,
 	}
 }
 
+// The outputs validate adds for pull requests.
+const (
+	outputGitHub = "github"
+	outputSARIF  = "sarif"
+)
+
 func printProblems(o *options, problems []validate.Problem) error {
-	if o.output == "json" {
-		if problems == nil {
-			problems = []validate.Problem{}
-		}
-		enc := json.NewEncoder(o.out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(struct {
+	switch o.output() {
+	case outputGitHub:
+		return validate.WriteGitHub(o.out, problems)
+	case outputSARIF:
+		return validate.WriteSARIF(o.out, problems, version.String())
+	}
+	if problems == nil {
+		problems = []validate.Problem{}
+	}
+	r := &report{
+		kind: "Validation",
+		value: struct {
 			Valid    bool               `json:"valid"`
 			Problems []validate.Problem `json:"problems"`
-		}{len(problems) == 0, problems})
-	}
-	if o.output != "" {
-		return fmt.Errorf("unknown output format %q: use json or leave -o out", o.output)
+		}{len(problems) == 0, problems},
 	}
 	for _, p := range problems {
+		r.objects = append(r.objects, objectRef{p.Kind, p.Name})
 		p.Kind, p.Name, p.Source, p.Message = printable(p.Kind), printable(p.Name), printable(p.Source), printable(p.Message)
-		if _, err := fmt.Fprintln(o.out, p); err != nil {
-			return err
-		}
+		r.footer = append(r.footer, p.String())
 	}
-	if len(problems) > 0 {
+	if err := o.emit(r); err != nil {
+		return err
+	}
+	if len(problems) > 0 && !o.machine() {
 		_, err := fmt.Fprintf(o.errw, "%d problem(s) found\n", len(problems))
 		return err
 	}

@@ -166,14 +166,11 @@ func TestValidateJSON(t *testing.T) {
 	var got struct {
 		Valid    *bool `json:"valid"`
 		Problems []struct {
-			Kind, Name, Source, Field, Message string
+			Kind, Name, Source, Field, Message, File, Rule string
+			Line                                           int
 		} `json:"problems"`
 	}
-	dec := json.NewDecoder(strings.NewReader(out))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&got); err != nil {
-		t.Fatalf("not the JSON of the contract: %v\n%s", err, out)
-	}
+	decodeOutput(t, out, "Validation", &got)
 	if got.Valid == nil || *got.Valid {
 		t.Errorf("valid = %v, want false", got.Valid)
 	}
@@ -217,11 +214,11 @@ func TestValidateUnknownOutput(t *testing.T) {
 		if dir == "" {
 			dir, _ = badNetwork(t)
 		}
-		out, _, err := runValidate(t, "validate", "-f", dir, "-o", "yaml")
+		out, _, err := runValidate(t, "validate", "-f", dir, "-o", "xml")
 		if err == nil || errors.Is(err, errProblems) {
-			t.Fatalf("validate -f %s -o yaml = %v, want an error about the output format", dir, err)
+			t.Fatalf("validate -f %s -o xml = %v, want an error about the output format", dir, err)
 		}
-		if want := `unknown output format "yaml": use json or leave -o out`; err.Error() != want {
+		if want := `-o xml: unknown output format; use one of wide, json, yaml`; !strings.HasPrefix(err.Error(), want) || !strings.HasSuffix(err.Error(), ", github, sarif") {
 			t.Errorf("error = %q, want %q", err, want)
 		}
 		if out != "" {
@@ -310,7 +307,7 @@ func TestValidateRejectsArguments(t *testing.T) {
 }
 
 // TestValidateExitStatus runs main in a child process: problems exit 1
-// without an error line of main's own, other errors exit 1 with one.
+// without an error line of main's own, other errors exit 2 with one.
 func TestValidateExitStatus(t *testing.T) {
 	if env := os.Getenv("PETITIONCTL_TEST_ARGS"); env != "" {
 		var args []string
@@ -335,11 +332,11 @@ func TestValidateExitStatus(t *testing.T) {
 		{name: "problems", args: []string{"validate", "-f", dir}, wantCode: 1, wantStdout: len(want), wantStderr: "5 problem(s) found\n"},
 		{name: "json problems", args: []string{"validate", "-f", dir, "-o", "json"}, wantCode: 1, wantStdout: -1},
 		{
-			name: "unknown output", args: []string{"validate", "-f", samples, "-o", "yaml"}, wantCode: 1,
-			wantStderr: "error: unknown output format \"yaml\": use json or leave -o out\n",
+			name: "unknown output", args: []string{"validate", "-f", samples, "-o", "xml"}, wantCode: 2,
+			wantStderr: "error: -o xml: unknown output format; use one of " + strings.Join(outputFormats(newPrintFlags(), []string{"github", "sarif"}), ", ") + "\n",
 		},
 		{
-			name: "over the document budget", args: []string{"validate", "-f", separators}, wantCode: 1,
+			name: "over the document budget", args: []string{"validate", "-f", separators}, wantCode: 2,
 			wantStderr: "error: reading manifests: more than 20000 documents in all (the limit), reached at " + separators + ": document 20001; split the input\n",
 		},
 	}

@@ -159,11 +159,24 @@ func TestStagedRolloutOnNodes(t *testing.T) {
 	g.Expect(pods.Items).NotTo(BeEmpty())
 	g.Expect(w.Nodes).To(ContainElement(pods.Items[0].Spec.NodeName))
 	g.Expect(cl.route(g, "shifosi-town")).To(Equal("nanyang-human-resources"))
+	// The shell completes offices, categories and rollouts from the
+	// cluster.
+	out, err := cl.run("__complete", "route", "zhenping-")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(out).To(ContainSubstring("zhenping-county\tCounty "))
+	g.Expect(out).To(ContainSubstring("zhenping-procuratorate\tDepartment "))
+	g.Expect(out).NotTo(ContainSubstring("nanyang-city"))
+	out, err = cl.run("__complete", "route", "shifosi-town", "--category", "wage")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(out).To(ContainSubstring("wage-arrears\t"))
+	out, err = cl.run("__complete", "rollout", "pause", "")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(out).To(And(ContainSubstring("wage-arrears\tRoutingPolicy, Staged"), ContainSubstring("td/default\tTenantDefaults")))
 
 	// Paused by petitionctl (an annotation, not the spec a GitOps tool
 	// owns), a change reaches the City only; the townships answer with the
 	// stable rules.
-	out, err := cl.run("rollout", "pause", "wage-arrears")
+	out, err = cl.run("rollout", "pause", "wage-arrears")
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(out).To(ContainSubstring("RoutingPolicy/wage-arrears: rollout paused (annotation petition.xinfang.io/rollout-paused)"))
 	s.editPolicy(func(p *v1alpha1.RoutingPolicy) { p.Spec.Rules[0].RouteTo = routeTo("nanyang-city") })
