@@ -118,10 +118,16 @@ func TestChartReplicas(t *testing.T) {
 		want string
 	}{
 		{[]string{"--set", "leaderElection=false"}, "replicaCount 2 needs leaderElection: true"},
-		{[]string{"--set", "replicaCount=0"}, "replicaCount 0: want at least 1"},
-		{[]string{"--set", "leaderElectionTimings.renewDeadline=soon"}, `leaderElectionTimings.renewDeadline "soon": want a duration`},
-		{[]string{"--set", "webhook.certs=vault"}, `webhook.certs "vault": want selfSigned or certManager`},
+		// values.schema.json refuses these; without it (helm
+		// --skip-schema-validation) the templates do.
+		{[]string{"--set", "replicaCount=0"}, "at '/replicaCount': minimum"},
+		{[]string{"--skip-schema-validation", "--set", "replicaCount=0"}, "replicaCount 0: want at least 1"},
+		{[]string{"--set", "leaderElectionTimings.renewDeadline=soon"}, "at '/leaderElectionTimings/renewDeadline'"},
+		{[]string{"--skip-schema-validation", "--set", "leaderElectionTimings.renewDeadline=soon"}, `leaderElectionTimings.renewDeadline "soon": want a duration`},
+		{[]string{"--set", "webhook.certs=vault"}, "at '/webhook/certs'"},
+		{[]string{"--skip-schema-validation", "--set", "webhook.certs=vault"}, `webhook.certs "vault": want selfSigned or certManager`},
 		{[]string{"--set", "gracefulShutdownTimeout=1h30m"}, "gracefulShutdownTimeout"},
+		{[]string{"--skip-schema-validation", "--set", "gracefulShutdownTimeout=1h30m"}, `gracefulShutdownTimeout "1h30m": want whole seconds or minutes`},
 	} {
 		r, stderr, err := helmTemplate(t, release, namespace, bad.args...)
 		if err == nil {
