@@ -28,6 +28,7 @@ var allOptions = []string{
 	"--set", "webhook.certs=certManager", "--set", "replicaCount=2",
 	"--set", "serviceMonitor.enabled=true", "--set", "networkPolicy.enabled=true",
 	"--set", "grafanaDashboard.enabled=true", "--set", "watchLabelSelector=petition.xinfang.io/shard=east",
+	"--set", "prometheusRule.enabled=true",
 }
 
 // webhookKinds are the kinds only the webhooks need.
@@ -418,7 +419,7 @@ func TestChartShutdownAndNames(t *testing.T) {
 }
 
 // TestChartNotes checks what the chart tells after an install about the
-// webhooks' certificate and the replicas.
+// webhooks' certificate, the replicas and the alerts.
 func TestChartNotes(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
@@ -434,6 +435,12 @@ func TestChartNotes(t *testing.T) {
 		{"cert-manager", map[string]any{"webhook": map[string]any{"certs": "certManager"}},
 			[]string{"cert-manager issues their certificate"},
 			[]string{"petition-operator-webhook-cert"}},
+		{"alerts", map[string]any{"prometheusRule": map[string]any{"enabled": true}},
+			[]string{"PrometheusRule petition-operator-system/petition-operator holds the operator's alerts"},
+			[]string{"WARNING"}},
+		{"alerts without metrics", map[string]any{"prometheusRule": map[string]any{"enabled": true}, "metrics": map[string]any{"enabled": false}},
+			[]string{"WARNING: prometheusRule.enabled: the alerts see no metric"},
+			[]string{"holds the operator's alerts"}},
 	} {
 		notes := chartNotes(t, tc.vals)
 		for _, w := range tc.want {
