@@ -38,7 +38,7 @@ help: ## Show this help.
 ##@ Development
 
 .PHONY: manifests
-manifests: $(CONTROLLER_GEN) ## Generate CRDs, RBAC and webhook configurations from the API types and markers, and config/prometheus's alerts from the chart's.
+manifests: $(CONTROLLER_GEN) ## Generate CRDs, RBAC and webhook configurations from the API types and markers, config/prometheus's alerts and the chart's README.
 	$(CONTROLLER_GEN) crd rbac:roleName=manager-role webhook paths="./api/..." paths="./controllers/..." paths="./internal/..." \
 		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac output:webhook:artifacts:config=config/webhook
 	rm -rf charts/petition-operator/crds && mkdir -p charts/petition-operator/crds
@@ -49,6 +49,11 @@ manifests: $(CONTROLLER_GEN) ## Generate CRDs, RBAC and webhook configurations f
 	  printf 'apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata:\n  name: alerts\n  namespace: system\n'; \
 	  printf '  labels:\n    control-plane: controller-manager\n    app.kubernetes.io/component: controller-manager\nspec:\n'; \
 	  sed -e '/^#/d' -e 's/^/  /' charts/petition-operator/files/prometheus-rules.yaml; } > config/prometheus/alerts.yaml
+	$(GO) run ./hack/chart-readme
+
+.PHONY: chart-readme
+chart-readme: ## Write charts/petition-operator/README.md from the chart's Chart.yaml, crds/, values.yaml and values.schema.json (make manifests does too).
+	$(GO) run ./hack/chart-readme
 
 .PHONY: generate
 generate: $(CONTROLLER_GEN) ## Generate deepcopy code.
