@@ -288,6 +288,10 @@ func TestPrometheus(t *testing.T) {
 	if n := len(ofKind(m, "ServiceMonitor")); n != 1 {
 		t.Errorf("%d ServiceMonitors, want 1", n)
 	}
+	// The alerts: test/packaging holds them to the chart's.
+	if n := len(ofKind(m, "PrometheusRule")); n != 1 {
+		t.Errorf("%d PrometheusRules, want 1", n)
+	}
 }
 
 // The admission policy judges the writes of the manager's ServiceAccount

@@ -38,6 +38,12 @@ func eventTypes(g Gomega, name, reason string) []string {
 // gauge returns the value of the metric with the label calendar=name, and
 // whether there is one.
 func gauge(g Gomega, metric, name string) (float64, bool) {
+	return metricValue(g, metric, map[string]string{"calendar": name})
+}
+
+// metricValue returns the value of the gauge metric whose labels include
+// labels, and whether there is one.
+func metricValue(g Gomega, metric string, labels map[string]string) (float64, bool) {
 	families, err := metrics.Registry.Gather()
 	g.Expect(err).NotTo(HaveOccurred())
 	for _, f := range families {
@@ -45,10 +51,14 @@ func gauge(g Gomega, metric, name string) (float64, bool) {
 			continue
 		}
 		for _, m := range f.GetMetric() {
+			matched := 0
 			for _, l := range m.GetLabel() {
-				if l.GetName() == "calendar" && l.GetValue() == name {
-					return m.GetGauge().GetValue(), true
+				if v, ok := labels[l.GetName()]; ok && v == l.GetValue() {
+					matched++
 				}
+			}
+			if matched == len(labels) {
+				return m.GetGauge().GetValue(), true
 			}
 		}
 	}

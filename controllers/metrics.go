@@ -48,6 +48,15 @@ var (
 	policyUnresolvedDesc = prometheus.NewDesc("petition_routingpolicy_unresolved_routes",
 		"Routes of a RoutingPolicy whose targets resolve to no office, over every office it selects.",
 		[]string{"policy"}, nil)
+	tenantStageDesc = prometheus.NewDesc("petition_tenantdefaults_rollout_stage",
+		"The stage of the default tenant image's staged rollout in progress, from 0; the number of stages once complete, 0 for an Immediate rollout.",
+		[]string{"tenantdefaults"}, nil)
+	tenantPhaseDesc = prometheus.NewDesc("petition_tenantdefaults_rollout_phase",
+		"1 for the phase the default tenant image's rollout is in (Progressing, Paused, Halted, Complete), 0 for the others.",
+		[]string{"tenantdefaults", "phase"}, nil)
+	tenantOfficesDesc = prometheus.NewDesc("petition_tenantdefaults_rollout_offices",
+		"Offices of the stages the default tenant image's rollout has reached that run the default image (state=reached), and those of them already running its image (state=updated).",
+		[]string{"tenantdefaults", "state"}, nil)
 	calendarCoverageEndDesc = prometheus.NewDesc("petition_holiday_calendar_coverage_end_timestamp_seconds",
 		"When a HolidayCalendar's coverage ends: midnight UTC of the first date after the last year it covers; 0 when it covers no year.",
 		[]string{"calendar"}, nil)
@@ -90,8 +99,8 @@ const scrapeTimeout = 5 * time.Second
 
 // networkCollector computes the petition_* gauges at scrape time from the
 // manager's cache, so they can never drift from what the operator sees. With
-// a shard selector it counts only the shard's offices; the RoutingPolicy
-// gauges are the same in every shard.
+// a shard selector it counts only the shard's offices; the RoutingPolicy,
+// TenantDefaults and HolidayCalendar gauges are the same in every shard.
 type networkCollector struct {
 	reader client.Reader
 	opts   Options
@@ -101,7 +110,8 @@ var _ prometheus.Collector = &networkCollector{}
 
 func (c *networkCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{officesDesc, officeRulesDesc, officeUnresolvedDesc, tenantsDesc,
-		policyRulesDesc, policyOfficesDesc, policyStageDesc, policyPhaseDesc, policyUnresolvedDesc, calendarCoverageEndDesc, scrapeErrorDesc} {
+		policyRulesDesc, policyOfficesDesc, policyStageDesc, policyPhaseDesc, policyUnresolvedDesc,
+		tenantStageDesc, tenantPhaseDesc, tenantOfficesDesc, calendarCoverageEndDesc, scrapeErrorDesc} {
 		ch <- d
 	}
 }
@@ -122,6 +132,11 @@ func (c *networkCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	var calendars v1alpha1.HolidayCalendarList
 	if err := c.reader.List(ctx, &calendars, readOnly); err != nil {
+		c.failed(ch, err)
+		return
+	}
+	var defaults v1alpha1.TenantDefaultsList
+	if err := c.reader.List(ctx, &defaults, readOnly); err != nil {
 		c.failed(ch, err)
 		return
 	}
@@ -170,14 +185,19 @@ func (c *networkCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(policyOfficesDesc, prometheus.GaugeValue, float64(p.Status.SelectedOffices), p.Name, "selected")
 		ch <- prometheus.MustNewConstMetric(policyOfficesDesc, prometheus.GaugeValue, float64(p.Status.UpdatedOffices), p.Name, "updated")
 		ch <- prometheus.MustNewConstMetric(policyStageDesc, prometheus.GaugeValue, float64(p.Status.Stage), p.Name)
-		for _, phase := range []v1alpha1.RolloutPhase{v1alpha1.RolloutProgressing, v1alpha1.RolloutPaused, v1alpha1.RolloutHalted, v1alpha1.RolloutComplete} {
-			v := 0.0
-			if p.Status.Rollout != nil && p.Status.Rollout.Phase == phase {
-				v = 1
-			}
-			ch <- prometheus.MustNewConstMetric(policyPhaseDesc, prometheus.GaugeValue, v, p.Name, string(phase))
-		}
+		collectPhases(ch, policyPhaseDesc, p.Status.Rollout, p.Name)
 		ch <- prometheus.MustNewConstMetric(policyUnresolvedDesc, prometheus.GaugeValue, float64(p.Status.UnresolvedRoutes), p.Name)
+	}
+	for i := range defaults.Items {
+		td := &defaults.Items[i]
+		var reached, updated int32
+		if r := td.Status.Rollout; r != nil {
+			reached, updated = r.Offices, r.Updated
+		}
+		ch <- prometheus.MustNewConstMetric(tenantStageDesc, prometheus.GaugeValue, float64(td.Status.Stage), td.Name)
+		collectPhases(ch, tenantPhaseDesc, td.Status.Rollout, td.Name)
+		ch <- prometheus.MustNewConstMetric(tenantOfficesDesc, prometheus.GaugeValue, float64(reached), td.Name, "reached")
+		ch <- prometheus.MustNewConstMetric(tenantOfficesDesc, prometheus.GaugeValue, float64(updated), td.Name, "updated")
 	}
 	for i := range calendars.Items {
 		hc := &calendars.Items[i]
@@ -192,6 +212,21 @@ func (c *networkCollector) Collect(ch chan<- prometheus.Metric) {
 			end = float64(to.AddDate(0, 0, 1).Unix())
 		}
 		ch <- prometheus.MustNewConstMetric(calendarCoverageEndDesc, prometheus.GaugeValue, end, hc.Name)
+	}
+}
+
+// rolloutPhases are the values of the phase label of the rollout gauges.
+var rolloutPhases = []v1alpha1.RolloutPhase{v1alpha1.RolloutProgressing, v1alpha1.RolloutPaused, v1alpha1.RolloutHalted, v1alpha1.RolloutComplete}
+
+// collectPhases sends desc for the object name with every phase: 1 for the
+// phase of its rollout, 0 for the others (all 0 before its first rollout).
+func collectPhases(ch chan<- prometheus.Metric, desc *prometheus.Desc, rollout *v1alpha1.RolloutStatus, name string) {
+	for _, phase := range rolloutPhases {
+		v := 0.0
+		if rollout != nil && rollout.Phase == phase {
+			v = 1
+		}
+		ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, v, name, string(phase))
 	}
 }
 

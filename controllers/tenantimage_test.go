@@ -6,8 +6,10 @@ import (
 
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
+	"github.com/xinfang/petition-operator/internal/testenv"
 )
 
 // deskImage returns the image of the office's desk Deployment.
@@ -15,6 +17,37 @@ func deskImage(g Gomega, office string) string {
 	d := &appsv1.Deployment{}
 	g.Expect(k8s.Get(ctx, key("office-"+office, "desk"), d)).To(Succeed())
 	return d.Spec.Template.Spec.Containers[0].Image
+}
+
+// expectRolloutGauges waits until the TenantDefaults rollout gauges read
+// what td's status says once its rollout is in phase: its stage, 1 for the
+// phase and 0 for the others, and the offices reached and updated.
+func expectRolloutGauges(g Gomega, td *v1alpha1.TenantDefaults, phase v1alpha1.RolloutPhase, stage int32) {
+	name := map[string]string{"tenantdefaults": td.Name}
+	with := func(k, v string) map[string]string { return map[string]string{"tenantdefaults": td.Name, k: v} }
+	g.Eventually(func(g Gomega) {
+		g.Expect(k8s.Get(ctx, key("", td.Name), td)).To(Succeed())
+		g.Expect(td.Status.Rollout).NotTo(BeNil())
+		g.Expect(td.Status.Rollout.Phase).To(Equal(phase))
+		g.Expect(td.Status.Stage).To(Equal(stage))
+		v, ok := metricValue(g, "petition_tenantdefaults_rollout_stage", name)
+		g.Expect(ok).To(BeTrue(), "no petition_tenantdefaults_rollout_stage{tenantdefaults=%q}", td.Name)
+		g.Expect(v).To(Equal(float64(stage)))
+		for _, p := range []v1alpha1.RolloutPhase{v1alpha1.RolloutProgressing, v1alpha1.RolloutPaused, v1alpha1.RolloutHalted, v1alpha1.RolloutComplete} {
+			want := 0.0
+			if p == phase {
+				want = 1
+			}
+			v, ok := metricValue(g, "petition_tenantdefaults_rollout_phase", with("phase", string(p)))
+			g.Expect(ok).To(BeTrue(), "no petition_tenantdefaults_rollout_phase{phase=%q}", p)
+			g.Expect(v).To(Equal(want), "petition_tenantdefaults_rollout_phase{phase=%q}", p)
+		}
+		for state, want := range map[string]int32{"reached": td.Status.Rollout.Offices, "updated": td.Status.Rollout.Updated} {
+			v, ok := metricValue(g, "petition_tenantdefaults_rollout_offices", with("state", state))
+			g.Expect(ok).To(BeTrue(), "no petition_tenantdefaults_rollout_offices{state=%q}", state)
+			g.Expect(v).To(Equal(float64(want)), "petition_tenantdefaults_rollout_offices{state=%q}", state)
+		}
+	}).WithTimeout(20 * time.Second).Should(Succeed())
 }
 
 // TestDefaultImageRollsOutInStages changes the default tenant image in the
@@ -70,6 +103,12 @@ func TestDefaultImageRollsOutInStages(t *testing.T) {
 		g.Expect(deskImage(g, "ti-county")).To(Equal(testImage))
 		g.Expect(deskImage(g, "ti-town")).To(Equal(testImage))
 	}).WithTimeout(3 * time.Second).WithPolling(500 * time.Millisecond).Should(Succeed())
+	g.Eventually(func(g Gomega) {
+		g.Expect(k8s.Get(ctx, key("", td.Name), td)).To(Succeed())
+		g.Expect(td.Status.Rollout.Offices).To(BeEquivalentTo(1), "the first stage is ti-city")
+		g.Expect(td.Status.Rollout.Updated).To(BeEquivalentTo(1))
+	}).WithTimeout(20 * time.Second).Should(Succeed())
+	expectRolloutGauges(g, td, v1alpha1.RolloutPaused, 0)
 
 	update(t, td, func(td *v1alpha1.TenantDefaults) { td.Spec.Rollout.Paused = false })
 	g.Eventually(func(g Gomega) {
@@ -77,6 +116,7 @@ func TestDefaultImageRollsOutInStages(t *testing.T) {
 		g.Expect(td.Status.Rollout.Phase).To(Equal(v1alpha1.RolloutComplete), "%+v", td.Status.Rollout)
 	}).WithTimeout(120 * time.Second).Should(Succeed())
 	expectReady(t, td)
+	expectRolloutGauges(g, td, v1alpha1.RolloutComplete, 3)
 	g.Expect(td.Status.StableImage).To(Equal(v2))
 	g.Expect(td.Status.Stage).To(BeEquivalentTo(3))
 	g.Expect(td.Status.StageProgress).To(Equal("3/3"))
@@ -86,6 +126,17 @@ func TestDefaultImageRollsOutInStages(t *testing.T) {
 	}).WithTimeout(20 * time.Second).Should(Succeed())
 	g.Expect(deskImage(g, "ti-own")).To(Equal("registry.example/own-desk:v7"))
 	g.Expect(events(g, td.Name)).To(ContainElements("RolloutStarted", "RolloutPaused", "RolloutResumed", "StageCompleted", "RolloutComplete"))
+
+	// An image whose tenants never become available halts the rollout at
+	// its first stage's deadline, which the phase gauge says for the alert
+	// PetitionTenantDefaultsRolloutHalted.
+	update(t, td, func(td *v1alpha1.TenantDefaults) {
+		td.Spec.Image = "registry.example/desk" + testenv.BrokenImageSuffix
+		td.Spec.Rollout.ProgressDeadline = &metav1.Duration{Duration: 6 * time.Second}
+	})
+	expectNotReady(t, td, v1alpha1.ReasonProgressDeadlineExceeded, v1alpha1.ConditionStalled)
+	expectRolloutGauges(g, td, v1alpha1.RolloutHalted, 0)
+	g.Expect(td.Status.StableImage).To(Equal(v2))
 
 	// Back to --tenant-image at once.
 	update(t, td, func(td *v1alpha1.TenantDefaults) {

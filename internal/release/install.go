@@ -9,11 +9,13 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
 	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilversion "k8s.io/apimachinery/pkg/util/version"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
@@ -157,7 +159,9 @@ func splitImage(ref string) (repo, tag string, ok bool) {
 
 // PackageChart packages the chart in dir as version (the release's version
 // without its v, as Helm wants a SemVer) with appVersion (the images' tag)
-// into outDir, and returns the file written.
+// into outDir, and returns the file written. The Artifact Hub annotations
+// that name the version follow: the images' tags, and whether it is a
+// pre-release.
 func PackageChart(dir, version, appVersion, outDir string) (string, error) {
 	ch, err := loader.Load(dir)
 	if err != nil {
@@ -168,5 +172,41 @@ func PackageChart(dir, version, appVersion, outDir string) (string, error) {
 	if err := ch.Validate(); err != nil {
 		return "", fmt.Errorf("chart %s: %w", dir, err)
 	}
+	if err := artifactHub(ch.Metadata.Annotations, ch.Metadata.Version, appVersion); err != nil {
+		return "", fmt.Errorf("chart %s: %w", dir, err)
+	}
 	return chartutil.Save(ch, outDir)
+}
+
+// artifactHub sets the tag of every image of the annotation
+// artifacthub.io/images to tag, and artifacthub.io/prerelease to whether
+// version has a pre-release part.
+func artifactHub(annotations map[string]string, version, tag string) error {
+	if images, ok := annotations["artifacthub.io/images"]; ok {
+		var list []map[string]any
+		if err := yaml.Unmarshal([]byte(images), &list); err != nil {
+			return fmt.Errorf("annotation artifacthub.io/images: %w", err)
+		}
+		for _, image := range list {
+			ref, _ := image["image"].(string)
+			repo, _, ok := splitImage(ref)
+			if !ok {
+				return fmt.Errorf("annotation artifacthub.io/images: %q is no repository:tag", ref)
+			}
+			image["image"] = repo + ":" + tag
+		}
+		b, err := yaml.Marshal(list)
+		if err != nil {
+			return err
+		}
+		annotations["artifacthub.io/images"] = string(b)
+	}
+	if _, ok := annotations["artifacthub.io/prerelease"]; ok {
+		v, err := utilversion.ParseSemantic(version)
+		if err != nil {
+			return err
+		}
+		annotations["artifacthub.io/prerelease"] = strconv.FormatBool(v.PreRelease() != "")
+	}
+	return nil
 }

@@ -342,6 +342,28 @@ func TestPackageChart(t *testing.T) {
 	if len(ch.CRDObjects()) < 6 {
 		t.Errorf("packaged chart has %d CRDs", len(ch.CRDObjects()))
 	}
+	// Artifact Hub scans the images of the version packaged.
+	for _, want := range []string{"image: ghcr.io/xinfang/petition-operator:v9.8.7\n", "image: ghcr.io/xinfang/petition-desk:v9.8.7\n"} {
+		if !strings.Contains(ch.Metadata.Annotations["artifacthub.io/images"], want) {
+			t.Errorf("packaged chart: artifacthub.io/images %q lacks %q", ch.Metadata.Annotations["artifacthub.io/images"], want)
+		}
+	}
+	if got := ch.Metadata.Annotations["artifacthub.io/prerelease"]; got != "false" {
+		t.Errorf("packaged chart 9.8.7: artifacthub.io/prerelease %q", got)
+	}
+	rc, err := PackageChart("../../charts/petition-operator", "v9.9.0-rc.1", "v9.9.0-rc.1", out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ch, err = loader.Load(rc); err != nil {
+		t.Fatal(err)
+	}
+	if got := ch.Metadata.Annotations["artifacthub.io/prerelease"]; got != "true" {
+		t.Errorf("packaged chart 9.9.0-rc.1: artifacthub.io/prerelease %q, want \"true\"", got)
+	}
+	if !strings.Contains(ch.Metadata.Annotations["artifacthub.io/images"], "petition-desk:v9.9.0-rc.1") {
+		t.Errorf("packaged chart 9.9.0-rc.1: artifacthub.io/images %q", ch.Metadata.Annotations["artifacthub.io/images"])
+	}
 	if _, err := PackageChart("../../charts/petition-operator", "not-a-version", "x", out); err == nil {
 		t.Error("a chart with version not-a-version was packaged")
 	}

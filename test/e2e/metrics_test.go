@@ -125,9 +125,9 @@ func TestMetricsEventsAndLogs(t *testing.T) {
 		g.Expect(testenv.Sum(families, "petition_holiday_calendar_coverage_end_timestamp_seconds", map[string]string{"calendar": "m-cn-2026"})).
 			To(Equal(1798761600.0))
 		g.Expect(testenv.Sum(families, "controller_runtime_reconcile_total", map[string]string{"controller": "office"})).To(BeNumerically(">", 0))
-		// What the docs and the chart's dashboard name is on the endpoint.
+		// What the docs, the chart's dashboard and its alerts name is on the endpoint.
 		for _, name := range documentedMetrics(t) {
-			g.Expect(families).To(HaveKey(name), "docs/observability.md or the Grafana dashboard names %s", name)
+			g.Expect(families).To(HaveKey(name), "docs/observability.md, the Grafana dashboard or the alerts name %s", name)
 		}
 	}).WithTimeout(30 * time.Second).WithPolling(time.Second).Should(Succeed())
 
@@ -179,12 +179,13 @@ func TestMetricsEventsAndLogs(t *testing.T) {
 }
 
 // documentedMetrics returns the petition_* metric names that
-// docs/observability.md and the chart's Grafana dashboard use.
+// docs/observability.md, the chart's Grafana dashboard and its alerts use.
 func documentedMetrics(t *testing.T) []string {
 	t.Helper()
 	name := regexp.MustCompile(`\bpetition_[a-z_]+\b`)
 	var out []string
-	for _, path := range []string{"docs/observability.md", "charts/petition-operator/files/dashboards/petition-operator.json"} {
+	for _, path := range []string{"docs/observability.md", "charts/petition-operator/files/dashboards/petition-operator.json",
+		"charts/petition-operator/files/prometheus-rules.yaml"} {
 		data, err := os.ReadFile(filepath.Join(env.Root, path))
 		if err != nil {
 			t.Fatal(err)

@@ -95,6 +95,7 @@ func restrictedNamespace(name string) *corev1.Namespace {
 func installStandInCRDs(ctx context.Context, c client.Client) error {
 	standIns := []struct{ group, kind, plural string }{
 		{"monitoring.coreos.com", "ServiceMonitor", "servicemonitors"},
+		{"monitoring.coreos.com", "PrometheusRule", "prometheusrules"},
 		{"cert-manager.io", "Issuer", "issuers"},
 		{"cert-manager.io", "Certificate", "certificates"},
 	}

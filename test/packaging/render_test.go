@@ -59,17 +59,26 @@ func repoRoot(t *testing.T) string {
 // helmTemplate renders the chart as release rel in namespace ns with the
 // CRDs, as `helm template --include-crds` does, through Helm's Go packages
 // (the chart loader, values coalescing and schema, the template engine): no
-// cluster, no helm binary. args are pairs "--set", "key=value" or
-// "--set-json", "key=json". It returns
+// cluster, no helm binary. args are pairs "--set", "key=value",
+// "--set-string", "key=value" or "--set-json", "key=json", and the flag
+// "--skip-schema-validation". It returns
 // the rendering and Helm's error, with its message also as a string.
 func helmTemplate(t *testing.T, rel, ns string, args ...string) (rendering, string, error) {
 	t.Helper()
 	name := "helm " + strings.Join(append([]string{rel}, args...), " ")
 	vals := map[string]any{}
+	skipSchema := false
 	for i := 0; i < len(args); i += 2 {
-		parse := map[string]func(string, map[string]any) error{"--set": strvals.ParseInto, "--set-json": strvals.ParseJSON}[args[i]]
+		if args[i] == "--skip-schema-validation" {
+			skipSchema = true
+			i--
+			continue
+		}
+		parse := map[string]func(string, map[string]any) error{
+			"--set": strvals.ParseInto, "--set-string": strvals.ParseIntoString, "--set-json": strvals.ParseJSON,
+		}[args[i]]
 		if parse == nil || i+1 >= len(args) {
-			t.Fatalf("%s: want pairs --set key=value or --set-json key=json", name)
+			t.Fatalf("%s: want pairs --set key=value, --set-string key=value or --set-json key=json", name)
 		}
 		if err := parse(args[i+1], vals); err != nil {
 			t.Fatalf("%s: %v", name, err)
@@ -84,6 +93,7 @@ func helmTemplate(t *testing.T, rel, ns string, args ...string) (rendering, stri
 	install.ReleaseName, install.Namespace = rel, ns
 	install.Replace = true
 	install.IncludeCRDs = true
+	install.SkipSchemaValidation = skipSchema
 	install.KubeVersion = kubeVersion(t)
 	released, err := install.Run(ch, vals)
 	if err != nil {

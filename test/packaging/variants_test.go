@@ -28,6 +28,7 @@ var allOptions = []string{
 	"--set", "webhook.certs=certManager", "--set", "replicaCount=2",
 	"--set", "serviceMonitor.enabled=true", "--set", "networkPolicy.enabled=true",
 	"--set", "grafanaDashboard.enabled=true", "--set", "watchLabelSelector=petition.xinfang.io/shard=east",
+	"--set", "prometheusRule.enabled=true",
 }
 
 // webhookKinds are the kinds only the webhooks need.
@@ -118,10 +119,16 @@ func TestChartReplicas(t *testing.T) {
 		want string
 	}{
 		{[]string{"--set", "leaderElection=false"}, "replicaCount 2 needs leaderElection: true"},
-		{[]string{"--set", "replicaCount=0"}, "replicaCount 0: want at least 1"},
-		{[]string{"--set", "leaderElectionTimings.renewDeadline=soon"}, `leaderElectionTimings.renewDeadline "soon": want a duration`},
-		{[]string{"--set", "webhook.certs=vault"}, `webhook.certs "vault": want selfSigned or certManager`},
+		// values.schema.json refuses these; without it (helm
+		// --skip-schema-validation) the templates do.
+		{[]string{"--set", "replicaCount=0"}, "at '/replicaCount': minimum"},
+		{[]string{"--skip-schema-validation", "--set", "replicaCount=0"}, "replicaCount 0: want at least 1"},
+		{[]string{"--set", "leaderElectionTimings.renewDeadline=soon"}, "at '/leaderElectionTimings/renewDeadline'"},
+		{[]string{"--skip-schema-validation", "--set", "leaderElectionTimings.renewDeadline=soon"}, `leaderElectionTimings.renewDeadline "soon": want a duration`},
+		{[]string{"--set", "webhook.certs=vault"}, "at '/webhook/certs'"},
+		{[]string{"--skip-schema-validation", "--set", "webhook.certs=vault"}, `webhook.certs "vault": want selfSigned or certManager`},
 		{[]string{"--set", "gracefulShutdownTimeout=1h30m"}, "gracefulShutdownTimeout"},
+		{[]string{"--skip-schema-validation", "--set", "gracefulShutdownTimeout=1h30m"}, `gracefulShutdownTimeout "1h30m": want whole seconds or minutes`},
 	} {
 		r, stderr, err := helmTemplate(t, release, namespace, bad.args...)
 		if err == nil {
@@ -412,7 +419,7 @@ func TestChartShutdownAndNames(t *testing.T) {
 }
 
 // TestChartNotes checks what the chart tells after an install about the
-// webhooks' certificate and the replicas.
+// webhooks' certificate, the replicas and the alerts.
 func TestChartNotes(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
@@ -428,6 +435,12 @@ func TestChartNotes(t *testing.T) {
 		{"cert-manager", map[string]any{"webhook": map[string]any{"certs": "certManager"}},
 			[]string{"cert-manager issues their certificate"},
 			[]string{"petition-operator-webhook-cert"}},
+		{"alerts", map[string]any{"prometheusRule": map[string]any{"enabled": true}},
+			[]string{"PrometheusRule petition-operator-system/petition-operator holds the operator's alerts"},
+			[]string{"WARNING"}},
+		{"alerts without metrics", map[string]any{"prometheusRule": map[string]any{"enabled": true}, "metrics": map[string]any{"enabled": false}},
+			[]string{"WARNING: prometheusRule.enabled: the alerts see no metric"},
+			[]string{"holds the operator's alerts"}},
 	} {
 		notes := chartNotes(t, tc.vals)
 		for _, w := range tc.want {

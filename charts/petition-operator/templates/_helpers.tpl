@@ -183,10 +183,32 @@ Refuses values that cannot work, with what to change.
 {{- if lt (int .Values.replicaCount) 1 }}
 {{- fail (printf "replicaCount %d: want at least 1" (int .Values.replicaCount)) }}
 {{- end }}
+{{- if le (float64 .Values.kubeAPIQPS) 0.0 }}
+{{- fail (printf "kubeAPIQPS %v: want more than 0 queries per second" .Values.kubeAPIQPS) }}
+{{- end }}
+{{- $ms := dict }}
 {{- range $k := list "leaseDuration" "renewDeadline" "retryPeriod" }}
 {{- $v := index $.Values.leaderElectionTimings $k | toString }}
 {{- if not (regexMatch "^[0-9]+(ms|s|m)$" $v) }}
 {{- fail (printf "leaderElectionTimings.%s %q: want a duration such as 8s" $k $v) }}
+{{- end }}
+{{- $unit := regexFind "(ms|s|m)$" $v }}
+{{- $_ := set $ms $k (mul (trimSuffix $unit $v | int64) (get (dict "ms" 1 "s" 1000 "m" 60000) $unit)) }}
+{{- end }}
+{{- if and .Values.leaderElection (le (get $ms "leaseDuration" | int64) (add (get $ms "renewDeadline") (get $ms "retryPeriod") | int64)) }}
+{{- fail (printf "leaderElectionTimings: leaseDuration %s must exceed renewDeadline %s + retryPeriod %s, or a leader that cannot renew could still act when another takes the Lease (the manager refuses to start)" (toString .Values.leaderElectionTimings.leaseDuration) (toString .Values.leaderElectionTimings.renewDeadline) (toString .Values.leaderElectionTimings.retryPeriod)) }}
+{{- end }}
+{{- $ports := dict "8081" "the health probes" }}
+{{- if .Values.metrics.enabled }}
+{{- if eq (int .Values.metrics.port) 8081 }}
+{{- fail "metrics.port 8081 is the port of the health probes: give the metrics another" }}
+{{- end }}
+{{- $_ := set $ports (toString (int .Values.metrics.port)) "metrics.port" }}
+{{- end }}
+{{- if .Values.webhook.enabled }}
+{{- $p := toString (int .Values.webhook.port) }}
+{{- if hasKey $ports $p }}
+{{- fail (printf "webhook.port %s is already the port of %s: give the webhooks another" $p (get $ports $p)) }}
 {{- end }}
 {{- end }}
 {{- end }}
