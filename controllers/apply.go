@@ -246,13 +246,24 @@ func stampRendered(obj *unstructured.Unstructured) error {
 }
 
 // inSync reports whether the live object in the cache holds every field of
-// the rendered one, tenant.AnnotationRendered included.
+// the rendered one, tenant.AnnotationRendered included. Of a kind cached as
+// metadata only (metadataOnly) it compares the metadata.
 func (a *applier) inSync(ctx context.Context, obj *unstructured.Unstructured) (bool, error) {
-	live, err := a.scheme.New(obj.GroupVersionKind())
-	if err != nil {
-		return false, fmt.Errorf("%s is not a known kind: %w", obj.GroupVersionKind(), err)
+	gvk := obj.GroupVersionKind()
+	var live client.Object
+	rendered := obj.Object
+	if metadataOnly(gvk) {
+		m := &metav1.PartialObjectMetadata{}
+		m.SetGroupVersionKind(gvk)
+		live, rendered = m, map[string]any{"metadata": obj.Object["metadata"]}
+	} else {
+		typed, err := a.scheme.New(gvk)
+		if err != nil {
+			return false, fmt.Errorf("%s is not a known kind: %w", gvk, err)
+		}
+		live = typed.(client.Object)
 	}
-	if err := a.client.Get(ctx, client.ObjectKeyFromObject(obj), live.(client.Object)); err != nil {
+	if err := a.client.Get(ctx, client.ObjectKeyFromObject(obj), live); err != nil {
 		if apierrors.IsNotFound(err) {
 			return false, nil
 		}
@@ -262,7 +273,16 @@ func (a *applier) inSync(ctx context.Context, obj *unstructured.Unstructured) (b
 	if err != nil {
 		return false, err
 	}
-	return ssa.InSync(liveMap, obj.Object), nil
+	return ssa.InSync(liveMap, rendered), nil
+}
+
+// metadataOnly reports whether the operator caches the tenant objects of a
+// kind as metadata only: ConfigMaps, which are named by the hash of their
+// content and immutable (internal/tenant), so that their names and
+// tenant.AnnotationRendered say all there is to compare, and their data,
+// the bulk of a tenant, stays out of the operator's memory.
+func metadataOnly(gvk schema.GroupVersionKind) bool {
+	return gvk.Group == "" && gvk.Kind == "ConfigMap"
 }
 
 // prune deletes what the office's tenant no longer renders: the objects of
@@ -302,11 +322,19 @@ func (a *applier) controlled(ctx context.Context, owner *v1alpha1.Office, namesp
 		if gvk.Kind == "Namespace" {
 			continue
 		}
-		list, err := a.scheme.New(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-		if err != nil {
-			return nil, err
+		var list client.ObjectList
+		if metadataOnly(gvk) {
+			m := &metav1.PartialObjectMetadataList{}
+			m.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+			list = m
+		} else {
+			typed, err := a.scheme.New(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+			if err != nil {
+				return nil, err
+			}
+			list = typed.(client.ObjectList)
 		}
-		if err := a.client.List(ctx, list.(client.ObjectList), client.InNamespace(namespace),
+		if err := a.client.List(ctx, list, client.InNamespace(namespace),
 			client.MatchingLabels{tenant.LabelOffice: owner.Name}, client.UnsafeDisableDeepCopy); err != nil {
 			return nil, fmt.Errorf("listing %s in %s: %w", gvk.Kind, namespace, err)
 		}

@@ -18,6 +18,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -78,6 +79,14 @@ func setupOfficeController(mgr ctrl.Manager, model *networkModel, opts Options, 
 	// A tenant object edited or deleted by hand is restored.
 	owner := handler.EnqueueRequestForOwner(mgr.GetScheme(), mgr.GetRESTMapper(), &v1alpha1.Office{}, handler.OnlyControllerOwner())
 	for _, obj := range tenantObjects() {
+		gvk, err := apiutil.GVKForObject(obj, mgr.GetScheme())
+		if err != nil {
+			return err
+		}
+		if metadataOnly(gvk) {
+			b = b.WatchesMetadata(obj, owner)
+			continue
+		}
 		b = b.Watches(obj, owner)
 	}
 	return b.Complete(r)

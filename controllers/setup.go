@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"reflect"
+	"sync"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -150,19 +151,61 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 }
 
 // policyStatusDelay is how long office events are gathered before the
-// policies and calendars they concern recount their offices. A network of
-// thousands of offices being applied makes one status write per policy every
-// policyStatusDelay, rather than one per office event: at 2,000 offices that
-// was three writes per office, a quarter of the operator's writes.
-const policyStatusDelay = 2 * time.Second
+// policies and calendars they concern recount their offices, and
+// policyStatusInterval the least time between two recounts of one of them
+// while events keep coming. A network of thousands of offices being applied
+// makes one status write per policy every policyStatusInterval, rather than
+// one per office event (at 2,000 offices that was three writes per office, a
+// quarter of the operator's writes), and a single change after a quiet
+// spell is counted within policyStatusDelay. The counts in a policy's or
+// calendar's status (and so its printer columns) may lag the offices by up
+// to policyStatusInterval while the network changes.
+const (
+	policyStatusDelay    = 2 * time.Second
+	policyStatusInterval = 10 * time.Second
+)
 
-// coalesced enqueues the requests fn maps an office event to after
-// policyStatusDelay. The workqueue keeps one of each waiting request, so a
-// burst of events becomes one reconcile per policy.
+// statusPacer schedules the recounts of one controller: the events until a
+// scheduled recount runs are all added at its time (the queue keeps one of
+// each item, at the earliest time it was added for), and the next runs no
+// sooner than policyStatusInterval after it. Every event is added to the
+// queue: a recount may have run early, for another reason (the object's own
+// change), and taken the scheduled one with it.
+type statusPacer struct {
+	mu sync.Mutex
+	// next is, per object, when its pending or last recount is scheduled.
+	next map[reconcile.Request]time.Time
+}
+
+// after returns how long from now the recount of r for an event at now
+// should wait.
+func (p *statusPacer) after(r reconcile.Request, now time.Time) time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	last, seen := p.next[r]
+	if seen && last.After(now) {
+		return last.Sub(now)
+	}
+	at := now.Add(policyStatusDelay)
+	if seen && at.Before(last.Add(policyStatusInterval)) {
+		at = last.Add(policyStatusInterval)
+	}
+	if p.next == nil {
+		p.next = map[reconcile.Request]time.Time{}
+	}
+	p.next[r] = at
+	return at.Sub(now)
+}
+
+// coalesced enqueues the requests fn maps an office event to, paced by a
+// statusPacer, so that a burst of events becomes one reconcile per policy
+// every policyStatusInterval.
 func coalesced(fn handler.MapFunc) handler.EventHandler {
+	pacer := &statusPacer{}
 	add := func(ctx context.Context, obj client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		now := time.Now()
 		for _, r := range fn(ctx, obj) {
-			q.AddAfter(r, policyStatusDelay)
+			q.AddAfter(r, pacer.after(r, now))
 		}
 	}
 	return handler.Funcs{

@@ -118,12 +118,16 @@ type DutyPeriodStatus struct {
 	StatusCommon `json:",inline"`
 
 	// selectedOffices is the number of offices the period selects.
+	// Counted at most every 10 s while offices change (2 s after a single
+	// change), so it may lag the offices by up to 10 s.
 	// +optional
 	SelectedOffices int32 `json:"selectedOffices,omitempty"`
 
 	// updatedOffices is the number of selected offices that run the current
 	// revision of the period: Ready, with it compiled into the
 	// configuration their tenant stack was applied with.
+	// Counted at most every 10 s while offices change (2 s after a single
+	// change), so it may lag the offices by up to 10 s.
 	// +optional
 	UpdatedOffices int32 `json:"updatedOffices,omitempty"`
 
@@ -170,7 +174,7 @@ type DutyPeriodStatus struct {
 // +kubebuilder:printcolumn:name="Display Name",type=string,JSONPath=`.spec.displayName`
 // +kubebuilder:printcolumn:name="From",type=string,JSONPath=`.spec.dateRanges[0].from`
 // +kubebuilder:printcolumn:name="To",type=string,JSONPath=`.spec.dateRanges[-1:].to`
-// +kubebuilder:printcolumn:name="Offices",type=integer,JSONPath=`.status.selectedOffices`
+// +kubebuilder:printcolumn:name="Offices",type=integer,JSONPath=`.status.selectedOffices`,description="Offices the period selects (may lag changes by up to 10 s)"
 // +kubebuilder:printcolumn:name="Active",type=boolean,JSONPath=`.status.active`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Updated",type=integer,JSONPath=`.status.updatedOffices`,priority=1

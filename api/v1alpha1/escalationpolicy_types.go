@@ -105,6 +105,8 @@ type EscalationPolicyStatus struct {
 	StatusCommon `json:",inline"`
 
 	// offices is the number of offices that use the policy.
+	// Counted at most every 10 s while offices change (2 s after a single
+	// change), so it may lag the offices by up to 10 s.
 	// +optional
 	Offices int32 `json:"offices,omitempty"`
 }
@@ -115,7 +117,7 @@ type EscalationPolicyStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:scope=Cluster,shortName=escp,categories=petition
-// +kubebuilder:printcolumn:name="Offices",type=integer,JSONPath=`.status.offices`
+// +kubebuilder:printcolumn:name="Offices",type=integer,JSONPath=`.status.offices`,description="Offices that use the policy (may lag changes by up to 10 s)"
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type EscalationPolicy struct {

@@ -75,6 +75,8 @@ type HolidayCalendarStatus struct {
 	HolidayDays int32 `json:"holidayDays,omitempty"`
 
 	// offices is the number of offices that observe the calendar.
+	// Counted at most every 10 s while offices change (2 s after a single
+	// change), so it may lag the offices by up to 10 s.
 	// +optional
 	Offices int32 `json:"offices,omitempty"`
 
@@ -94,7 +96,7 @@ type HolidayCalendarStatus struct {
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:scope=Cluster,shortName=hcal,categories=petition
 // +kubebuilder:printcolumn:name="Holiday Days",type=integer,JSONPath=`.status.holidayDays`
-// +kubebuilder:printcolumn:name="Offices",type=integer,JSONPath=`.status.offices`
+// +kubebuilder:printcolumn:name="Offices",type=integer,JSONPath=`.status.offices`,description="Offices that observe the calendar (may lag changes by up to 10 s)"
 // +kubebuilder:printcolumn:name="Covered Until",type=string,JSONPath=`.status.coverage.to`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`

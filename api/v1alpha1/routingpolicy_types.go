@@ -311,12 +311,16 @@ type RoutingPolicyStatus struct {
 	StatusCommon `json:",inline"`
 
 	// selectedOffices is the number of offices the policy selects.
+	// Counted at most every 10 s while offices change (2 s after a single
+	// change), so it may lag the offices by up to 10 s.
 	// +optional
 	SelectedOffices int32 `json:"selectedOffices,omitempty"`
 
 	// updatedOffices is the number of selected offices that run the current
 	// revision of the policy: Ready, with the policy's current generation
 	// compiled into the configuration their tenant stack was applied with.
+	// Counted at most every 10 s while offices change (2 s after a single
+	// change), so it may lag the offices by up to 10 s.
 	// +optional
 	UpdatedOffices int32 `json:"updatedOffices,omitempty"`
 
@@ -361,8 +365,8 @@ type RoutingPolicyStatus struct {
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:scope=Cluster,shortName=rp,categories=petition
 // +kubebuilder:printcolumn:name="Priority",type=integer,JSONPath=`.spec.priority`
-// +kubebuilder:printcolumn:name="Selected",type=integer,JSONPath=`.status.selectedOffices`
-// +kubebuilder:printcolumn:name="Updated",type=integer,JSONPath=`.status.updatedOffices`
+// +kubebuilder:printcolumn:name="Selected",type=integer,JSONPath=`.status.selectedOffices`,description="Offices the policy selects (may lag changes by up to 10 s)"
+// +kubebuilder:printcolumn:name="Updated",type=integer,JSONPath=`.status.updatedOffices`,description="Selected offices running the current revision (may lag by up to 10 s)"
 // +kubebuilder:printcolumn:name="Unresolved",type=integer,JSONPath=`.status.unresolvedRoutes`
 // +kubebuilder:printcolumn:name="Rollout",type=string,JSONPath=`.status.rollout.phase`
 // +kubebuilder:printcolumn:name="Stage",type=string,JSONPath=`.status.stageProgress`

@@ -326,9 +326,14 @@ func overlay(in Input, officePatches []v1alpha1.TenantPatch) (*kusttypes.Kustomi
 		Resources: resources,
 		Labels:    labels(in),
 		Replicas:  []kusttypes.Replica{{Name: "desk", Count: int64(replicas)}},
+		// Named by the hash of its content and immutable: a change of the
+		// configuration is a new ConfigMap that the Deployment rolls out
+		// to, and the one in use cannot be edited behind the operator's
+		// back, so the operator caches ConfigMaps as metadata only.
 		ConfigMapGenerator: []kusttypes.ConfigMapArgs{{GeneratorArgs: kusttypes.GeneratorArgs{
 			Name:          "desk-config",
 			KvPairSources: kusttypes.KvPairSources{FileSources: []string{"office.json"}},
+			Options:       &kusttypes.GeneratorOptions{Immutable: true},
 		}}},
 		Patches: patches,
 	}, nil

@@ -97,6 +97,10 @@ func TestRenderDefaultStack(t *testing.T) {
 	if got := str(t, cm, "data", "office.json"); got != `{"office":"zhenping-county"}` {
 		t.Errorf("office.json = %q", got)
 	}
+	// Immutable: the operator caches ConfigMaps as metadata only.
+	if immutable, _, _ := unstructured.NestedBool(cm.Object, "immutable"); !immutable {
+		t.Error("the ConfigMap is not immutable")
+	}
 	deploy := m["Deployment/desk"]
 	vols, _, _ := unstructured.NestedSlice(deploy.Object, "spec", "template", "spec", "volumes")
 	if got := vols[0].(map[string]any)["configMap"].(map[string]any)["name"]; got != cm.GetName() {
