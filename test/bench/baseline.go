@@ -33,6 +33,10 @@ func baselineStacks(s *network.Snapshot, image string) ([][]*unstructured.Unstru
 			labels := obj.GetLabels()
 			delete(labels, tenant.LabelManagedBy)
 			obj.SetLabels(labels)
+			// Mutable, so that the rollout baseline measures what it always
+			// did: one raw update per office (the operator's are immutable
+			// and replaced by name).
+			unstructured.RemoveNestedField(obj.Object, "immutable")
 		}
 		stacks = append(stacks, objs)
 	}

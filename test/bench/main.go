@@ -17,7 +17,7 @@
 //
 // It prints a table, then one line:
 //
-//	BENCH offices=N objects=N converge_s=X baseline_s=Y ratio=R steady_writes=W noop_writes=W rss_mib=M rollout_s=Z
+//	BENCH offices=N objects=N converge_s=X baseline_s=Y ratio=R steady_writes=W noop_writes=W rss_mib=M rollout_s=Z rollout_baseline_s=B
 package main
 
 import (
@@ -384,7 +384,7 @@ func report(out io.Writer, r result) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(out, "BENCH offices=%d objects=%d converge_s=%s baseline_s=%s ratio=%.2f steady_writes=%d noop_writes=%d rss_mib=%.0f rollout_s=%s\n",
-		r.offices, r.objects, secs(r.converge), secs(r.baseline), ratio, r.steadyWrites, r.noopWrites, r.rssMiB, secs(r.rollout))
+	_, err := fmt.Fprintf(out, "BENCH offices=%d objects=%d converge_s=%s baseline_s=%s ratio=%.2f steady_writes=%d noop_writes=%d rss_mib=%.0f rollout_s=%s rollout_baseline_s=%s\n",
+		r.offices, r.objects, secs(r.converge), secs(r.baseline), ratio, r.steadyWrites, r.noopWrites, r.rssMiB, secs(r.rollout), secs(r.rolloutBaseline))
 	return err
 }

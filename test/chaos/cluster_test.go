@@ -328,8 +328,13 @@ func (op *operator) leader() bool {
 	return err == nil && testenv.Sum(families, "leader_election_master_status", nil) == 1
 }
 
+// recountsWithin is how long after the last office event the policies',
+// calendars' and TenantDefaults' paced recounts have all run: the
+// controllers' policyStatusInterval (10 s) and a second.
+const recountsWithin = 11 * time.Second
+
 // settle waits until the office controller has had nothing to do for a
-// while: idle, then idle again after the policies' delayed recounts.
+// while: idle, then idle again after the policies' paced recounts.
 func (op *operator) settle(ctx context.Context, timeout time.Duration) error {
 	for range 2 {
 		if err := op.m.WaitIdle(ctx, 0, timeout); err != nil {
@@ -338,7 +343,7 @@ func (op *operator) settle(ctx context.Context, timeout time.Duration) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(3 * time.Second):
+		case <-time.After(recountsWithin):
 		}
 	}
 	return op.m.WaitIdle(ctx, 0, timeout)

@@ -5,6 +5,7 @@ package chaos
 import (
 	"context"
 	"fmt"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"os"
 	"strings"
 	"testing"
@@ -82,6 +83,13 @@ func TestDrift(t *testing.T) {
 	configData := cms.Items[0].Data["office.json"]
 	image := get(&appsv1.Deployment{}, "desk").(*appsv1.Deployment).Spec.Template.Spec.Containers[0].Image
 
+	// The configuration in use cannot be edited: the ConfigMap is
+	// immutable, and the API server refuses the edit.
+	edited := get(&corev1.ConfigMap{}, cmName).(*corev1.ConfigMap)
+	edited.Data["office.json"] = `{"edited":"by hand"}`
+	if err := cl.c.Update(ctx, edited); !apierrors.IsInvalid(err) {
+		t.Fatalf("editing the data of ConfigMap %s/%s: %v, want it refused as immutable", ns, cmName, err)
+	}
 	newNamespace := func() client.Object {
 		n := &corev1.Namespace{}
 		if err := cl.c.Get(ctx, client.ObjectKey{Name: ns}, n); err != nil {
@@ -112,11 +120,12 @@ func TestDrift(t *testing.T) {
 				return sa != nil && sa.AutomountServiceAccountToken != nil && !*sa.AutomountServiceAccountToken
 			}},
 		{name: "ServiceAccount desk: deleted", obj: get(&corev1.ServiceAccount{}, "desk")},
-		{name: "ConfigMap " + cmName + ": data edited", obj: get(&corev1.ConfigMap{}, cmName),
-			edit: func(o client.Object) { o.(*corev1.ConfigMap).Data["office.json"] = `{"edited":"by hand"}` },
+		// Its data cannot drift (immutable, below); its metadata can.
+		{name: "ConfigMap " + cmName + ": label app.kubernetes.io/managed-by removed", obj: get(&corev1.ConfigMap{}, cmName),
+			edit: func(o client.Object) { setLabel(o, tenant.LabelManagedBy, "") },
 			restored: func(o client.Object) bool {
 				cm, _ := o.(*corev1.ConfigMap)
-				return cm != nil && cm.Data["office.json"] == configData
+				return cm != nil && cm.Labels[tenant.LabelManagedBy] == tenant.ManagedBy && cm.Data["office.json"] == configData
 			}},
 		{name: "ConfigMap " + cmName + ": deleted", obj: get(&corev1.ConfigMap{}, cmName)},
 		{name: "Deployment desk: image changed", obj: get(&appsv1.Deployment{}, "desk"),
