@@ -97,35 +97,29 @@ take their values in any case.`,
 		Example: `  petitionctl route shifosi-town -f config/samples --category land-acquisition --type appeal -o json
   petitionctl route nanyang-city -k overlays/prod --locality jiasong-town --category road-repair --type Appeal --channel Visit
   petitionctl route shifosi-town --category land-acquisition --type Appeal -o name`,
-		Args:              cobra.MaximumNArgs(1),
-		ValidArgsFunction: o.completeOffices,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			office, err := officeArg(args, office)
-			if err != nil {
-				return err
-			}
-			p.Type, p.Channel = v1alpha1.PetitionType(petitionType), v1alpha1.Channel(channel)
-			if err := p.Validate(); err != nil {
-				return err
-			}
-			cfg, loc, err := o.withLocality(cmd.Context(), office, locality, &p)
-			if err != nil {
-				return err
-			}
-			route, err := cfg.RouteWith(p, loc)
-			if err != nil {
-				return err
-			}
-			refs := []objectRef{{network.KindOffice, route.Office}}
-			return o.emit(&report{
-				kind: "Route", value: route,
-				header: "OFFICE\tRULE\tPOLICY\tFALLBACK\tCOPIES\tSKIP LEVEL\tREDIRECT TO",
-				rows: []string{row(route.Office, dash(route.Rule), dash(route.Policy), fmt.Sprint(route.Fallback), dash(strings.Join(printables(route.Copies), ",")),
-					fmt.Sprint(route.SkipLevel), dash(route.RedirectTo))},
-				objects: refs,
-			})
-		},
 	}
+	o.aboutAnOffice(cmd, &office, func(cmd *cobra.Command, office string) error {
+		p.Type, p.Channel = v1alpha1.PetitionType(petitionType), v1alpha1.Channel(channel)
+		if err := p.Validate(); err != nil {
+			return err
+		}
+		cfg, loc, err := o.withLocality(cmd.Context(), office, locality, &p)
+		if err != nil {
+			return err
+		}
+		route, err := cfg.RouteWith(p, loc)
+		if err != nil {
+			return err
+		}
+		refs := []objectRef{{network.KindOffice, route.Office}}
+		return o.emit(&report{
+			kind: "Route", value: route,
+			header: "OFFICE\tRULE\tPOLICY\tFALLBACK\tCOPIES\tSKIP LEVEL\tREDIRECT TO",
+			rows: []string{row(route.Office, dash(route.Rule), dash(route.Policy), fmt.Sprint(route.Fallback), dash(strings.Join(printables(route.Copies), ",")),
+				fmt.Sprint(route.SkipLevel), dash(route.RedirectTo))},
+			objects: refs,
+		})
+	})
 	f := cmd.Flags()
 	f.StringVar(&office, "office", "", "the office that receives the petition (or give it as the argument)")
 	f.StringVar(&locality, "locality", "", "the office where the matter arose (属地); default the receiving office")
@@ -151,48 +145,43 @@ The office is the argument (or --office); --at defaults to now, and -o wide
 and -o json say which instant was asked.`,
 		Example: `  petitionctl windows zhenping-county -f config/samples --channel Visit --at 2026-10-01T09:00:00+08:00 -o json
   petitionctl windows zhenping-county --channel visit`,
-		Args:              cobra.MaximumNArgs(1),
-		ValidArgsFunction: o.completeOffices,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			office, err := officeArg(args, office)
-			if err != nil {
-				return err
-			}
-			instant := time.Now()
-			if at != "" {
-				if instant, err = time.Parse(time.RFC3339, at); err != nil {
-					return fmt.Errorf("--at: %s is not an RFC 3339 time such as 2026-10-08T09:00:00+08:00", network.Quote(at))
-				}
-			}
-			cfg, err := o.officeConfig(cmd.Context(), office)
-			if err != nil {
-				return err
-			}
-			ans, err := cfg.Windows(v1alpha1.Channel(channel), instant)
-			if err != nil {
-				return fmt.Errorf("%s: %w", "Office/"+office, err)
-			}
-			if loc, err := time.LoadLocation(cfg.TimeZone); err == nil {
-				instant = instant.In(loc)
-			}
-			asked := instant.Format(time.RFC3339)
-			open, window, next := fmt.Sprint(ans.Open), dash(ans.Window), dash(ans.NextOpening)
-			return o.emit(&report{
-				kind: "Windows",
-				value: struct {
-					Office  string `json:"office"`
-					Channel string `json:"channel"`
-					At      string `json:"at"`
-					network.WindowAnswer
-				}{office, channel, asked, ans},
-				header:     "OPEN\tWINDOW\tNEXT OPENING",
-				rows:       []string{row(open, window, next)},
-				wideHeader: "OFFICE\tCHANNEL\tAT\tOPEN\tWINDOW\tNEXT OPENING",
-				wideRows:   []string{row(office, channel, asked, open, window, next)},
-				objects:    []objectRef{{network.KindOffice, office}},
-			})
-		},
 	}
+	o.aboutAnOffice(cmd, &office, func(cmd *cobra.Command, office string) error {
+		instant := time.Now()
+		var err error
+		if at != "" {
+			if instant, err = time.Parse(time.RFC3339, at); err != nil {
+				return fmt.Errorf("--at: %s is not an RFC 3339 time such as 2026-10-08T09:00:00+08:00", network.Quote(at))
+			}
+		}
+		cfg, err := o.officeConfig(cmd.Context(), office)
+		if err != nil {
+			return err
+		}
+		ans, err := cfg.Windows(v1alpha1.Channel(channel), instant)
+		if err != nil {
+			return fmt.Errorf("%s: %w", "Office/"+office, err)
+		}
+		if loc, err := time.LoadLocation(cfg.TimeZone); err == nil {
+			instant = instant.In(loc)
+		}
+		asked := instant.Format(time.RFC3339)
+		open, window, next := fmt.Sprint(ans.Open), dash(ans.Window), dash(ans.NextOpening)
+		return o.emit(&report{
+			kind: "Windows",
+			value: struct {
+				Office  string `json:"office"`
+				Channel string `json:"channel"`
+				At      string `json:"at"`
+				network.WindowAnswer
+			}{office, channel, asked, ans},
+			header:     "OPEN\tWINDOW\tNEXT OPENING",
+			rows:       []string{row(open, window, next)},
+			wideHeader: "OFFICE\tCHANNEL\tAT\tOPEN\tWINDOW\tNEXT OPENING",
+			wideRows:   []string{row(office, channel, asked, open, window, next)},
+			objects:    []objectRef{{network.KindOffice, office}},
+		})
+	})
 	f := cmd.Flags()
 	f.StringVar(&office, "office", "", "the office (or give it as the argument)")
 	f.Var(channelFlag(&channel), "channel", "Visit, Letter, Phone or Online (required)")

@@ -30,6 +30,21 @@ func officeArg(args []string, flag string) (string, error) {
 	return "", errors.New("no office: give it as the argument or with --office")
 }
 
+// aboutAnOffice makes cmd a command about one office: given as its argument
+// or with --office (the flag, which the caller defines), completed from the
+// files or the cluster, and passed to run.
+func (o *options) aboutAnOffice(cmd *cobra.Command, flag *string, run func(cmd *cobra.Command, office string) error) {
+	cmd.Args = cobra.MaximumNArgs(1)
+	cmd.ValidArgsFunction = o.completeOffices
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		office, err := officeArg(args, *flag)
+		if err != nil {
+			return err
+		}
+		return run(cmd, office)
+	}
+}
+
 // compileProblem makes an office that does not compile a finding (exit 1):
 // the files or the cluster were read, and the office is broken.
 func compileProblem(err error) error {

@@ -41,73 +41,68 @@ today in the office's time zone.`,
   petitionctl deadlines shifosi-town -f config/samples --received 2026-09-16 --category land-acquisition --type appeal -o json
   petitionctl deadlines zhenping-county --received 2026-08-03 --replied 2026-09-01 -o json
   petitionctl deadlines nanyang-city -k overlays/prod --locality shifosi-town --category land-acquisition --type Appeal`,
-		Args:              cobra.MaximumNArgs(1),
-		ValidArgsFunction: o.completeOffices,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			office, err := officeArg(args, office)
-			if err != nil {
-				return err
-			}
-			var q network.DeadlineQuery
-			if received != "" {
-				if q.Received, err = time.Parse(time.DateOnly, received); err != nil {
-					return fmt.Errorf("--received: %s is not a date; want YYYY-MM-DD", network.Quote(received))
-				}
-			}
-			if replied != "" {
-				r, err := time.Parse(time.DateOnly, replied)
-				if err != nil {
-					return fmt.Errorf("--replied: %s is not a date; want YYYY-MM-DD", network.Quote(replied))
-				}
-				q.Replied = &r
-			}
-			if category != "" || petitionType != "" || channel != "" {
-				q.Petition = &network.Petition{Category: category, Type: v1alpha1.PetitionType(petitionType), Channel: v1alpha1.Channel(channel)}
-			}
-			cfg, loc, err := o.withLocality(cmd.Context(), office, locality, q.Petition)
-			if err != nil {
-				return err
-			}
-			q.Locality = loc
-			if received == "" {
-				q.Received, err = today(cfg.TimeZone)
-				if err != nil {
-					return fmt.Errorf("%s: %w", "Office/"+office, err)
-				}
-			}
-			ans, err := cfg.Deadlines(q)
-			if err != nil {
-				return err
-			}
-			lines := make([]string, len(ans.Stages))
-			refs := make([]objectRef, 0, len(ans.Stages))
-			for i, s := range ans.Stages {
-				handler := s.Office
-				if s.External != "" {
-					handler = "(" + s.External + ")"
-				}
-				lines[i] = row(string(s.Name), handler, dash(s.RequestBy), s.Due, dash(s.DueWithExtension), strings.Join(printables(s.Reminders), ", "))
-				refs = append(refs, objectRef{network.KindOffice, s.Office})
-			}
-			err = o.emit(&report{
-				kind: "Deadlines",
-				value: struct {
-					Office   string `json:"office"`
-					Received string `json:"received"`
-					network.DeadlineAnswer
-				}{office, q.Received.Format(time.DateOnly), ans},
-				header:  "STAGE\tOFFICE\tREQUEST BY\tDUE\tWITH EXTENSION\tREMINDERS",
-				rows:    lines,
-				objects: refs,
-			})
-			if err == nil && !o.machine() {
-				for _, w := range ans.Warnings {
-					_, _ = fmt.Fprintln(cmd.ErrOrStderr(), "warning: "+printable(w))
-				}
-			}
-			return err
-		},
 	}
+	o.aboutAnOffice(cmd, &office, func(cmd *cobra.Command, office string) error {
+		var q network.DeadlineQuery
+		var err error
+		if received != "" {
+			if q.Received, err = time.Parse(time.DateOnly, received); err != nil {
+				return fmt.Errorf("--received: %s is not a date; want YYYY-MM-DD", network.Quote(received))
+			}
+		}
+		if replied != "" {
+			r, err := time.Parse(time.DateOnly, replied)
+			if err != nil {
+				return fmt.Errorf("--replied: %s is not a date; want YYYY-MM-DD", network.Quote(replied))
+			}
+			q.Replied = &r
+		}
+		if category != "" || petitionType != "" || channel != "" {
+			q.Petition = &network.Petition{Category: category, Type: v1alpha1.PetitionType(petitionType), Channel: v1alpha1.Channel(channel)}
+		}
+		cfg, loc, err := o.withLocality(cmd.Context(), office, locality, q.Petition)
+		if err != nil {
+			return err
+		}
+		q.Locality = loc
+		if received == "" {
+			q.Received, err = today(cfg.TimeZone)
+			if err != nil {
+				return fmt.Errorf("%s: %w", "Office/"+office, err)
+			}
+		}
+		ans, err := cfg.Deadlines(q)
+		if err != nil {
+			return err
+		}
+		lines := make([]string, len(ans.Stages))
+		refs := make([]objectRef, 0, len(ans.Stages))
+		for i, s := range ans.Stages {
+			handler := s.Office
+			if s.External != "" {
+				handler = "(" + s.External + ")"
+			}
+			lines[i] = row(string(s.Name), handler, dash(s.RequestBy), s.Due, dash(s.DueWithExtension), strings.Join(printables(s.Reminders), ", "))
+			refs = append(refs, objectRef{network.KindOffice, s.Office})
+		}
+		err = o.emit(&report{
+			kind: "Deadlines",
+			value: struct {
+				Office   string `json:"office"`
+				Received string `json:"received"`
+				network.DeadlineAnswer
+			}{office, q.Received.Format(time.DateOnly), ans},
+			header:  "STAGE\tOFFICE\tREQUEST BY\tDUE\tWITH EXTENSION\tREMINDERS",
+			rows:    lines,
+			objects: refs,
+		})
+		if err == nil && !o.machine() {
+			for _, w := range ans.Warnings {
+				_, _ = fmt.Fprintln(cmd.ErrOrStderr(), "warning: "+printable(w))
+			}
+		}
+		return err
+	})
 	cmd.Flags().StringVar(&office, "office", "", "the office that receives the petition (or give it as the argument)")
 	cmd.Flags().StringVar(&received, "received", "", "the date the petition is received, YYYY-MM-DD (default today in the office's time zone)")
 	cmd.Flags().StringVar(&replied, "replied", "", "the date the reply that opens the first requested stage (Review) was given, YYYY-MM-DD")
