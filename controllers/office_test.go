@@ -110,13 +110,13 @@ func TestNoWriteWithoutChange(t *testing.T) {
 	expectReady(t, city)
 	// Creating the tenant stack settles in a few rounds while the caches
 	// catch up with the writes, events are written asynchronously, and the
-	// policies recount their offices 2 s after an office event: wait for
-	// three seconds without writes before counting.
+	// policies recount their offices up to 10 s after an office event
+	// (policyStatusInterval): wait for 11 s without writes before counting.
 	g.Eventually(func(g Gomega) {
 		before := writes(g)
-		time.Sleep(3 * time.Second)
+		time.Sleep(11 * time.Second)
 		g.Expect(writes(g)).To(Equal(before))
-	}).WithTimeout(30 * time.Second).Should(Succeed())
+	}).WithTimeout(time.Minute).Should(Succeed())
 	update(t, city, func(o *v1alpha1.Office) { o.Annotations = map[string]string{"touched": "yes"} })
 	before := writes(g)
 	rv := city.ResourceVersion
