@@ -100,10 +100,9 @@ func kustomize(dir string, b *budget) ([]Document, []error) {
 				return docs, append(errs, &KustomizeError{Dir: dir, Err: err})
 			}
 		}
-		if b.documents == 0 {
-			return docs, append(errs, &BudgetError{What: "documents", Limit: MaxDocuments, At: d.String()})
+		if err := b.takeDocument(d); err != nil {
+			return docs, append(errs, err)
 		}
-		b.documents--
 		raw, err := res.AsYAML()
 		if err != nil {
 			errs = append(errs, &DocumentError{Document: d, Err: err})
@@ -113,9 +112,8 @@ func kustomize(dir string, b *budget) ([]Document, []error) {
 			return docs, append(errs, &BudgetError{What: "bytes", Limit: MaxTotalBytes, At: d.String()})
 		}
 		b.bytes -= len(raw)
-		if len(raw) > MaxDocumentBytes {
-			errs = append(errs, &DocumentError{Document: d,
-				Err: fmt.Errorf("%d bytes, larger than the %d bytes the API server stores in one object", len(raw), MaxDocumentBytes)})
+		if err := oversize(d, raw); err != nil {
+			errs = append(errs, err)
 			continue
 		}
 		d.Raw = raw

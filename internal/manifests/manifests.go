@@ -200,6 +200,26 @@ type budget struct {
 
 func newBudget() *budget { return &budget{bytes: MaxTotalBytes, documents: MaxDocuments} }
 
+// takeDocument counts the document d against b: a *BudgetError naming d
+// when no document is left.
+func (b *budget) takeDocument(d Document) error {
+	if b.documents == 0 {
+		return &BudgetError{What: "documents", Limit: MaxDocuments, At: d.String()}
+	}
+	b.documents--
+	return nil
+}
+
+// oversize is the *DocumentError of a document d whose text raw is larger
+// than MaxDocumentBytes, or nil.
+func oversize(d Document, raw []byte) error {
+	if len(raw) <= MaxDocumentBytes {
+		return nil
+	}
+	return &DocumentError{Document: d,
+		Err: fmt.Errorf("%d bytes, larger than the %d bytes the API server stores in one object", len(raw), MaxDocumentBytes)}
+}
+
 // ReadDocuments splits every manifest file under paths into its documents.
 // It goes on past a file it cannot read, a file larger than MaxFileBytes
 // and a document larger than MaxDocumentBytes, and returns an error for
@@ -313,17 +333,15 @@ func split(path string, data []byte, b *budget) ([]Document, []error) {
 			d.Line++
 			text = rest
 		}
-		if b.documents == 0 {
-			return docs, append(errs, &BudgetError{What: "documents", Limit: MaxDocuments, At: d.String()})
+		if err := b.takeDocument(d); err != nil {
+			return docs, append(errs, err)
 		}
-		b.documents--
 		if err != nil {
 			return docs, append(errs, &DocumentError{Document: d, Err: err})
 		}
 		at.next(raw)
-		if len(raw) > MaxDocumentBytes {
-			errs = append(errs, &DocumentError{Document: d,
-				Err: fmt.Errorf("%d bytes, larger than the %d bytes the API server stores in one object", len(raw), MaxDocumentBytes)})
+		if err := oversize(d, raw); err != nil {
+			errs = append(errs, err)
 			continue
 		}
 		if blank(raw) {
