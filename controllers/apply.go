@@ -40,9 +40,10 @@ type invalidObjectError struct{ err error }
 func (e *invalidObjectError) Error() string { return e.err.Error() }
 func (e *invalidObjectError) Unwrap() error { return e.err }
 
-// applier applies rendered objects with server-side apply under FieldOwner,
-// skipping those whose live state in the cache already holds every rendered
-// field, and prunes what is no longer rendered.
+// applier writes rendered objects under FieldOwner: it creates those the
+// cache does not hold, applies with server-side apply those whose live state
+// lacks a rendered field, skips the rest, and prunes what is no longer
+// rendered.
 type applier struct {
 	client client.Client
 	// reader reads the API server directly, for what the label-scoped
@@ -94,20 +95,8 @@ func (a *applier) claimNamespace(ctx context.Context, owner *v1alpha1.Office, ob
 	}
 	switch {
 	case apierrors.IsNotFound(err):
-		created := obj.DeepCopy()
-		if err := a.client.Create(ctx, created, client.FieldOwner(FieldOwner)); err != nil {
+		if err := a.client.Create(ctx, obj.DeepCopy(), client.FieldOwner(FieldOwner)); err != nil {
 			return false, fmt.Errorf("creating namespace %s: %w", key.Name, err)
-		}
-		// A create's fields belong to an Update manager, which a later
-		// apply cannot remove: hand them to the apply's manager.
-		patch, err := csaupgrade.UpgradeManagedFieldsPatch(created, sets.New(FieldOwner), FieldOwner)
-		if err != nil {
-			return false, fmt.Errorf("namespace %s: %w", key.Name, err)
-		}
-		if patch != nil {
-			if err := a.client.Patch(ctx, created, client.RawPatch(types.JSONPatchType, patch)); err != nil {
-				return false, fmt.Errorf("namespace %s: handing its fields to the field owner %s: %w", key.Name, FieldOwner, err)
-			}
 		}
 		return true, nil
 	case err != nil:
@@ -161,12 +150,29 @@ func (a *applier) apply(ctx context.Context, owner *v1alpha1.Office, objs []*uns
 				continue
 			}
 		}
-		current, err := a.inSync(ctx, obj)
+		current, exists, err := a.inSync(ctx, obj)
 		if err != nil {
 			return nil, err
 		}
 		if current {
 			continue
+		}
+		if !exists {
+			err = a.create(ctx, obj)
+			if err == nil {
+				continue
+			}
+			if !apierrors.IsAlreadyExists(err) {
+				if refused(err) {
+					return nil, &invalidObjectError{fmt.Errorf("%s %s: %w", id.Kind, id.Name, err)}
+				}
+				return nil, fmt.Errorf("creating %s %s/%s: %w", id.Kind, id.Namespace, id.Name, err)
+			}
+			// Made since the cache was filled, or not the operator's
+			// (the caches hold only what it labelled): applied below.
+		}
+		if err := a.upgradeFields(ctx, obj); err != nil {
+			return nil, err
 		}
 		err = a.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), client.FieldOwner(FieldOwner), client.ForceOwnership)
 		if refused(err) {
@@ -180,6 +186,43 @@ func (a *applier) apply(ctx context.Context, owner *v1alpha1.Office, objs []*uns
 		}
 	}
 	return inv, nil
+}
+
+// create creates obj, which the cache does not hold, under FieldOwner. The
+// API server takes a create for about a third of a server-side apply of the
+// same object, and most tenant objects are written once. The fields of a
+// create belong to FieldOwner's Update entry, not to its Apply entry, so an
+// apply could not remove one the rendering drops: upgradeFields hands them
+// over before the object's first apply.
+func (a *applier) create(ctx context.Context, obj *unstructured.Unstructured) error {
+	return a.client.Create(ctx, obj.DeepCopy(), client.FieldOwner(FieldOwner))
+}
+
+// upgradeFields hands the fields that FieldOwner owns through an Update
+// entry — the create of the object (create), or an operator before
+// server-side apply — to its Apply entry (csaupgrade), so that the apply
+// that follows owns every field the operator wrote and removes those it no
+// longer renders. The caches drop managedFields, so the live object is read
+// from the API server; it happens only before an apply, which is rare once
+// a tenant is up, and writes only once in an object's life.
+func (a *applier) upgradeFields(ctx context.Context, obj *unstructured.Unstructured) error {
+	live := &metav1.PartialObjectMetadata{}
+	live.SetGroupVersionKind(obj.GroupVersionKind())
+	if err := a.reader.Get(ctx, client.ObjectKeyFromObject(obj), live); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("reading %s %s/%s: %w", obj.GetKind(), obj.GetNamespace(), obj.GetName(), err)
+	}
+	patch, err := csaupgrade.UpgradeManagedFieldsPatch(live, sets.New(FieldOwner), FieldOwner)
+	if err != nil || patch == nil {
+		return err
+	}
+	// The patch tests the resourceVersion it was computed from.
+	if err := a.client.Patch(ctx, live, client.RawPatch(types.JSONPatchType, patch)); err != nil {
+		return fmt.Errorf("%s %s/%s: handing its fields to the field owner %s: %w", obj.GetKind(), obj.GetNamespace(), obj.GetName(), FieldOwner, err)
+	}
+	return nil
 }
 
 // refused reports an error by which the API server refuses an object as
@@ -246,9 +289,10 @@ func stampRendered(obj *unstructured.Unstructured) error {
 }
 
 // inSync reports whether the live object in the cache holds every field of
-// the rendered one, tenant.AnnotationRendered included. Of a kind cached as
-// metadata only (metadataOnly) it compares the metadata.
-func (a *applier) inSync(ctx context.Context, obj *unstructured.Unstructured) (bool, error) {
+// the rendered one, tenant.AnnotationRendered included, and whether the
+// cache holds it at all. Of a kind cached as metadata only (metadataOnly) it
+// compares the metadata.
+func (a *applier) inSync(ctx context.Context, obj *unstructured.Unstructured) (current, exists bool, err error) {
 	gvk := obj.GroupVersionKind()
 	var live client.Object
 	rendered := obj.Object
@@ -259,21 +303,21 @@ func (a *applier) inSync(ctx context.Context, obj *unstructured.Unstructured) (b
 	} else {
 		typed, err := a.scheme.New(gvk)
 		if err != nil {
-			return false, fmt.Errorf("%s is not a known kind: %w", gvk, err)
+			return false, false, fmt.Errorf("%s is not a known kind: %w", gvk, err)
 		}
 		live = typed.(client.Object)
 	}
 	if err := a.client.Get(ctx, client.ObjectKeyFromObject(obj), live); err != nil {
 		if apierrors.IsNotFound(err) {
-			return false, nil
+			return false, false, nil
 		}
-		return false, err
+		return false, false, err
 	}
 	liveMap, err := runtime.DefaultUnstructuredConverter.ToUnstructured(live)
 	if err != nil {
-		return false, err
+		return false, true, err
 	}
-	return ssa.InSync(liveMap, rendered), nil
+	return ssa.InSync(liveMap, rendered), true, nil
 }
 
 // metadataOnly reports whether the operator caches the tenant objects of a
