@@ -150,14 +150,14 @@ func (a *applier) apply(ctx context.Context, owner *v1alpha1.Office, objs []*uns
 				continue
 			}
 		}
-		current, exists, err := a.inSync(ctx, obj)
+		seen, err := a.observe(ctx, obj)
 		if err != nil {
 			return nil, err
 		}
-		if current {
+		if seen.current {
 			continue
 		}
-		if !exists {
+		if !seen.exists {
 			err = a.create(ctx, obj)
 			if err == nil {
 				continue
@@ -171,8 +171,11 @@ func (a *applier) apply(ctx context.Context, owner *v1alpha1.Office, objs []*uns
 			// Made since the cache was filled, or not the operator's
 			// (the caches hold only what it labelled): applied below.
 		}
-		if err := a.upgradeFields(ctx, obj); err != nil {
-			return nil, err
+		if seen.rendered != obj.GetAnnotations()[tenant.AnnotationRendered] {
+			// The rendering changed: the apply may drop a field.
+			if err := a.upgradeFields(ctx, obj); err != nil {
+				return nil, err
+			}
 		}
 		err = a.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), client.FieldOwner(FieldOwner), client.ForceOwnership)
 		if refused(err) {
@@ -193,7 +196,7 @@ func (a *applier) apply(ctx context.Context, owner *v1alpha1.Office, objs []*uns
 // same object, and most tenant objects are written once. The fields of a
 // create belong to FieldOwner's Update entry, not to its Apply entry, so an
 // apply could not remove one the rendering drops: upgradeFields hands them
-// over before the object's first apply.
+// over before the first apply of a changed rendering.
 func (a *applier) create(ctx context.Context, obj *unstructured.Unstructured) error {
 	return a.client.Create(ctx, obj.DeepCopy(), client.FieldOwner(FieldOwner))
 }
@@ -202,9 +205,11 @@ func (a *applier) create(ctx context.Context, obj *unstructured.Unstructured) er
 // entry — the create of the object (create), or an operator before
 // server-side apply — to its Apply entry (csaupgrade), so that the apply
 // that follows owns every field the operator wrote and removes those it no
-// longer renders. The caches drop managedFields, so the live object is read
-// from the API server; it happens only before an apply, which is rare once
-// a tenant is up, and writes only once in an object's life.
+// longer renders. It is needed only when the rendering changed (an apply
+// that restores drift writes the fields the object was created with, and
+// removes none), so apply calls it then, and a drift costs one write. The
+// caches drop managedFields, so the live object is read from the API
+// server; it writes once in an object's life.
 func (a *applier) upgradeFields(ctx context.Context, obj *unstructured.Unstructured) error {
 	live := &metav1.PartialObjectMetadata{}
 	live.SetGroupVersionKind(obj.GroupVersionKind())
@@ -288,11 +293,21 @@ func stampRendered(obj *unstructured.Unstructured) error {
 	return nil
 }
 
-// inSync reports whether the live object in the cache holds every field of
-// the rendered one, tenant.AnnotationRendered included, and whether the
-// cache holds it at all. Of a kind cached as metadata only (metadataOnly) it
-// compares the metadata.
-func (a *applier) inSync(ctx context.Context, obj *unstructured.Unstructured) (current, exists bool, err error) {
+// observed is what the cache holds of a rendered object.
+type observed struct {
+	// exists is whether the cache holds it.
+	exists bool
+	// current is whether the live object holds every field of the
+	// rendered one, tenant.AnnotationRendered included.
+	current bool
+	// rendered is the live object's tenant.AnnotationRendered: the hash of
+	// the rendering it was last written from.
+	rendered string
+}
+
+// observe compares the rendered object with the live one in the cache. Of a
+// kind cached as metadata only (metadataOnly) it compares the metadata.
+func (a *applier) observe(ctx context.Context, obj *unstructured.Unstructured) (observed, error) {
 	gvk := obj.GroupVersionKind()
 	var live client.Object
 	rendered := obj.Object
@@ -303,21 +318,23 @@ func (a *applier) inSync(ctx context.Context, obj *unstructured.Unstructured) (c
 	} else {
 		typed, err := a.scheme.New(gvk)
 		if err != nil {
-			return false, false, fmt.Errorf("%s is not a known kind: %w", gvk, err)
+			return observed{}, fmt.Errorf("%s is not a known kind: %w", gvk, err)
 		}
 		live = typed.(client.Object)
 	}
 	if err := a.client.Get(ctx, client.ObjectKeyFromObject(obj), live); err != nil {
 		if apierrors.IsNotFound(err) {
-			return false, false, nil
+			return observed{}, nil
 		}
-		return false, false, err
+		return observed{}, err
 	}
+	seen := observed{exists: true, rendered: live.GetAnnotations()[tenant.AnnotationRendered]}
 	liveMap, err := runtime.DefaultUnstructuredConverter.ToUnstructured(live)
 	if err != nil {
-		return false, true, err
+		return seen, err
 	}
-	return ssa.InSync(liveMap, rendered), true, nil
+	seen.current = ssa.InSync(liveMap, rendered)
+	return seen, nil
 }
 
 // metadataOnly reports whether the operator caches the tenant objects of a

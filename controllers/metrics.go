@@ -152,7 +152,7 @@ func (c *networkCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for i := range offices.Items {
 		o := &offices.Items[i]
-		if !c.opts.owns(o) {
+		if !c.opts.Owns(o) {
 			continue
 		}
 		level := string(o.Spec.Level)

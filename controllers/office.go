@@ -32,10 +32,6 @@ import (
 	"github.com/xinfang/petition-operator/internal/tenant"
 )
 
-// officeFinalizer keeps an office until its tenant namespace is deleted and
-// refuses to let an office with children go.
-const officeFinalizer = "petition.xinfang.io/tenant"
-
 // officeReconciler places an office in the network and runs its tenant stack.
 type officeReconciler struct {
 	// model is the network the office is compiled against.
@@ -122,7 +118,7 @@ func (r *officeReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 	if err := r.client.Get(ctx, req.NamespacedName, office); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if !r.opts.owns(office) {
+	if !r.opts.Owns(office) {
 		// Another shard's office: its instance reconciles it.
 		return ctrl.Result{}, nil
 	}
@@ -190,9 +186,9 @@ func notReady(reason, message string, stalled bool) Outcome {
 // ensureFinalizer adds the finalizer that keeps the office until its tenant
 // is deleted.
 func (r *officeReconciler) ensureFinalizer(ctx context.Context, s *officeScope) (bool, error) {
-	if !controllerutil.ContainsFinalizer(s.office, officeFinalizer) {
+	if !controllerutil.ContainsFinalizer(s.office, v1alpha1.OfficeFinalizer) {
 		patch := client.MergeFrom(s.office.DeepCopy())
-		controllerutil.AddFinalizer(s.office, officeFinalizer)
+		controllerutil.AddFinalizer(s.office, v1alpha1.OfficeFinalizer)
 		if err := r.client.Patch(ctx, s.office, patch); err != nil {
 			return true, client.IgnoreNotFound(err)
 		}
@@ -386,7 +382,7 @@ func (r *officeReconciler) observeProgress(ctx context.Context, s *officeScope, 
 // says why.
 func (r *officeReconciler) reconcileDelete(ctx context.Context, s *officeScope) (bool, error) {
 	o := s.office
-	if !controllerutil.ContainsFinalizer(o, officeFinalizer) {
+	if !controllerutil.ContainsFinalizer(o, v1alpha1.OfficeFinalizer) {
 		return true, nil
 	}
 	if children := r.model.index.Children(o.Name); len(children) > 0 {
@@ -400,7 +396,7 @@ func (r *officeReconciler) reconcileDelete(ctx context.Context, s *officeScope) 
 		return true, err
 	}
 	patch := client.MergeFrom(o.DeepCopy())
-	controllerutil.RemoveFinalizer(o, officeFinalizer)
+	controllerutil.RemoveFinalizer(o, v1alpha1.OfficeFinalizer)
 	return true, client.IgnoreNotFound(r.client.Patch(ctx, o, patch))
 }
 

@@ -56,8 +56,8 @@ func (o Options) now() func() time.Time {
 	return time.Now
 }
 
-// owns reports whether this instance reconciles the office.
-func (o Options) owns(office client.Object) bool {
+// Owns reports whether this instance reconciles the office.
+func (o Options) Owns(office client.Object) bool {
 	return o.Shard == nil || o.Shard.Matches(labels.Set(office.GetLabels()))
 }
 

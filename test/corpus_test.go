@@ -238,6 +238,17 @@ func TestCorpusCluster(t *testing.T) {
 		}
 		waitForCache(t, obj, true)
 	}
+	// This process runs no reconcilers, so the webhook gives no office the
+	// finalizer that no one here would remove.
+	var offices v1alpha1.OfficeList
+	if err := k8s.List(ctx, &offices); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range offices.Items {
+		if len(o.Finalizers) > 0 {
+			t.Errorf("office %s has finalizers %v", o.Name, o.Finalizers)
+		}
+	}
 	before := inventory(t)
 	for _, c := range loadCorpus(t) {
 		t.Run(c.name, func(t *testing.T) {

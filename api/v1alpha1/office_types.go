@@ -8,6 +8,12 @@ import (
 // DefaultTimeZone is the time zone of an office that names none.
 const DefaultTimeZone = "Asia/Shanghai"
 
+// OfficeFinalizer keeps an office until its tenant namespace is deleted and
+// while other offices name it as their parent. The operator's mutating
+// webhook sets it when an office the operator reconciles is created (which
+// saves a write per office); the reconciler sets it when it is missing.
+const OfficeFinalizer = "petition.xinfang.io/tenant"
+
 // WindowKind says what a reception window is for.
 // +kubebuilder:validation:Enum=Regular;LeaderReception;ExtendedDuty
 type WindowKind string

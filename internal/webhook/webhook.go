@@ -13,16 +13,22 @@ package webhook
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 
+	admissionv1 "k8s.io/api/admission/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
@@ -39,17 +45,34 @@ import (
 // +kubebuilder:webhook:path=/validate-petition-xinfang-io-v1alpha1-escalationpolicy,mutating=false,failurePolicy=fail,sideEffects=None,groups=petition.xinfang.io,resources=escalationpolicies,verbs=create;update;delete,versions=v1alpha1,name=vescalationpolicy.petition.xinfang.io,admissionReviewVersions=v1,timeoutSeconds=10
 // +kubebuilder:webhook:path=/validate-petition-xinfang-io-v1alpha1-holidaycalendar,mutating=false,failurePolicy=fail,sideEffects=None,groups=petition.xinfang.io,resources=holidaycalendars,verbs=create;update;delete,versions=v1alpha1,name=vholidaycalendar.petition.xinfang.io,admissionReviewVersions=v1,timeoutSeconds=10
 
+// Options configure the webhooks.
+type Options struct {
+	// Finalize, when set, says which offices get the operator's finalizer
+	// (v1alpha1.OfficeFinalizer) with their create, which saves the
+	// reconciler a write of its own: the offices this process reconciles.
+	// Nil, as in a process that runs no reconcilers, gives none, so that no
+	// office waits on a finalizer no one removes.
+	Finalize func(*v1alpha1.Office) bool
+}
+
+// officeDefaultingPath is the path of the Office mutating webhook, as its
+// kubebuilder marker above names it.
+const officeDefaultingPath = "/mutate-petition-xinfang-io-v1alpha1-office"
+
 // Setup registers the webhooks with mgr's webhook server. They read the
 // network from mgr's cache and list offices by the indexes of package
 // fields, which the caller registers (controllers.Setup does).
-func Setup(mgr ctrl.Manager) error {
+func Setup(mgr ctrl.Manager, opts Options) error {
 	reader := mgr.GetClient()
 	if err := ctrl.NewWebhookManagedBy(mgr, &v1alpha1.Office{}).
-		WithDefaulter(officeDefaulter{}).
 		WithValidator(&officeValidator{reader: reader}).
 		Complete(); err != nil {
 		return fmt.Errorf("office webhooks: %w", err)
 	}
+	mgr.GetWebhookServer().Register(officeDefaultingPath, &webhook.Admission{
+		Handler:      &officeDefaulter{decoder: admission.NewDecoder(mgr.GetScheme()), finalize: opts.Finalize},
+		RecoverPanic: ptr.To(true),
+	})
 	if err := ctrl.NewWebhookManagedBy(mgr, &v1alpha1.RoutingPolicy{}).
 		WithValidator(&policyValidator[*v1alpha1.RoutingPolicy]{
 			reader: reader, kind: network.KindRoutingPolicy,
@@ -113,11 +136,33 @@ func checkDutyPeriod(p *v1alpha1.DutyPeriod, nw network.World) network.Findings 
 	return f
 }
 
-// officeDefaulter makes the defaults that depend on other fields explicit:
-// closedOnHolidays of each reception window follows its kind.
-type officeDefaulter struct{}
+// officeDefaulter makes the defaults that depend on other fields explicit
+// (closedOnHolidays of each reception window follows its kind) and gives a
+// new office the operator's finalizer when finalize says so.
+//
+// It answers with the JSON patch between two marshallings of the decoded
+// office, before and after: only what it changed. controller-runtime's
+// typed defaulter patches from the request's raw object instead, so it
+// would also write out the zero value of every field the request left out
+// (level: ""), and the schema would then refuse a missing level as an
+// unsupported value rather than a required one.
+type officeDefaulter struct {
+	decoder  admission.Decoder
+	finalize func(*v1alpha1.Office) bool
+}
 
-func (officeDefaulter) Default(_ context.Context, o *v1alpha1.Office) error {
+func (d *officeDefaulter) Handle(_ context.Context, req admission.Request) admission.Response {
+	if req.Operation != admissionv1.Create && req.Operation != admissionv1.Update {
+		return admission.Allowed("")
+	}
+	o := &v1alpha1.Office{}
+	if err := d.decoder.Decode(req, o); err != nil {
+		return admission.Errored(http.StatusBadRequest, err)
+	}
+	before, err := json.Marshal(o)
+	if err != nil {
+		return admission.Errored(http.StatusInternalServerError, err)
+	}
 	for i := range o.Spec.ReceptionWindows {
 		w := &o.Spec.ReceptionWindows[i]
 		if w.ClosedOnHolidays == nil {
@@ -125,7 +170,16 @@ func (officeDefaulter) Default(_ context.Context, o *v1alpha1.Office) error {
 			w.ClosedOnHolidays = &closed
 		}
 	}
-	return nil
+	// Only on create: a finalizer removed from an existing office by hand
+	// is the reconciler's business.
+	if req.Operation == admissionv1.Create && o.DeletionTimestamp.IsZero() && d.finalize != nil && d.finalize(o) {
+		controllerutil.AddFinalizer(o, v1alpha1.OfficeFinalizer)
+	}
+	after, err := json.Marshal(o)
+	if err != nil {
+		return admission.Errored(http.StatusInternalServerError, err)
+	}
+	return admission.PatchResponseFromRaw(before, after)
 }
 
 type officeValidator struct{ reader client.Reader }

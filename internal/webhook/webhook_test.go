@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -291,6 +293,34 @@ func TestWindowDefaultsByKind(t *testing.T) {
 	}
 	if got.Spec.ReceptionWindows[0].Kind != v1alpha1.WindowRegular {
 		t.Errorf("window weekdays: kind = %q, want the schema default Regular", got.Spec.ReceptionWindows[0].Kind)
+	}
+}
+
+// TestDefaultsLeaveOmittedFieldsOmitted: the mutating webhook's patch holds
+// only what it defaulted, so a level left out is still missing for the
+// schema (Required value), not written out empty (Unsupported value: "");
+// and an office this process reconciles comes back from its create with the
+// operator's finalizer. (test/corpus_test.go runs the webhooks without
+// reconcilers: there offices get none.)
+func TestDefaultsLeaveOmittedFieldsOmitted(t *testing.T) {
+	ctx := context.Background()
+	u := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": v1alpha1.GroupVersion.String(), "kind": "Office",
+		"metadata": map[string]any{"name": "nolevel-city"},
+		"spec": map[string]any{"receptionWindows": []any{
+			map[string]any{"name": "weekdays", "channels": []any{"Visit"}, "weekdays": []any{"monday:friday"}},
+		}},
+	}}
+	err := k8s.Create(ctx, u)
+	expectRefused(t, err, metav1.StatusReasonInvalid, "spec.level: Required value")
+	if err != nil && strings.Contains(err.Error(), "Unsupported value") {
+		t.Errorf("the defaults wrote out an omitted field: %v", err)
+	}
+
+	o := office("fin-city", v1alpha1.LevelCity, "")
+	create(t, o)
+	if !slices.Equal(o.Finalizers, []string{v1alpha1.OfficeFinalizer}) {
+		t.Errorf("office created with finalizers %v, want %s from the webhook", o.Finalizers, v1alpha1.OfficeFinalizer)
 	}
 }
 

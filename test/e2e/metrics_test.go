@@ -59,6 +59,10 @@ func TestMetricsEventsAndLogs(t *testing.T) {
 	create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "office-m-broken"}})
 	broken := office("m-broken", v1alpha1.LevelTownship, "m-county", nil)
 	create(t, broken)
+	// The create came back with the operator's finalizer: the mutating
+	// webhook of the process that reconciles it gave it, before any
+	// reconcile could.
+	g.Expect(broken.Finalizers).To(Equal([]string{v1alpha1.OfficeFinalizer}))
 
 	for _, name := range []string{"m-city", "m-county", "m-town", "m-land"} {
 		readyOffice(g, name)

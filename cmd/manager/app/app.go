@@ -18,9 +18,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/controllers"
 	"github.com/xinfang/petition-operator/internal/fields"
 	"github.com/xinfang/petition-operator/internal/kinds"
+	petitionwebhook "github.com/xinfang/petition-operator/internal/webhook"
 )
 
 // Options are what the manager's flags decide, but the API server client's
@@ -112,7 +114,13 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 		return nil, err
 	}
 	log := ctrl.Log.WithName("setup")
-	if err := wh.setup(mgr, log); err != nil {
+	var whOpts petitionwebhook.Options
+	if opts.Reconcilers {
+		// A new office this process reconciles gets the finalizer with its
+		// create; another shard's office gets it from its own reconciler.
+		whOpts.Finalize = func(o *v1alpha1.Office) bool { return opts.Controllers.Owns(o) }
+	}
+	if err := wh.setup(mgr, log, whOpts); err != nil {
 		return nil, err
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {

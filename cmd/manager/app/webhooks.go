@@ -202,11 +202,11 @@ func (s *webhookServing) server() webhook.Server {
 }
 
 // setup registers the webhooks and what keeps their configurations current.
-func (s *webhookServing) setup(mgr ctrl.Manager, log logr.Logger) error {
+func (s *webhookServing) setup(mgr ctrl.Manager, log logr.Logger, opts petitionwebhook.Options) error {
 	if !s.Enabled {
 		return nil
 	}
-	if err := petitionwebhook.Setup(mgr); err != nil {
+	if err := petitionwebhook.Setup(mgr, opts); err != nil {
 		return err
 	}
 	if s.caBundle == nil {
