@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/managedfields"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/client-go/util/csaupgrade"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -45,6 +46,9 @@ func (e *invalidObjectError) Unwrap() error { return e.err }
 // lacks a rendered field, skips the rest, and prunes what is no longer
 // rendered.
 type applier struct {
+	// types gives the structure of the built-in kinds (which lists are
+	// keyed, and by what), to know the fields of a rendered object.
+	types  managedfields.TypeConverter
 	client client.Client
 	// reader reads the API server directly, for what the label-scoped
 	// caches cannot see: a namespace the operator did not make.
@@ -95,7 +99,11 @@ func (a *applier) claimNamespace(ctx context.Context, owner *v1alpha1.Office, ob
 	}
 	switch {
 	case apierrors.IsNotFound(err):
-		if err := a.client.Create(ctx, obj.DeepCopy(), client.FieldOwner(FieldOwner)); err != nil {
+		created := obj.DeepCopy()
+		if err := a.stampFields(created); err != nil {
+			return false, err
+		}
+		if err := a.client.Create(ctx, created, client.FieldOwner(FieldOwner)); err != nil {
 			return false, fmt.Errorf("creating namespace %s: %w", key.Name, err)
 		}
 		return true, nil
@@ -157,6 +165,11 @@ func (a *applier) apply(ctx context.Context, owner *v1alpha1.Office, objs []*uns
 		if seen.current {
 			continue
 		}
+		// Set after the comparison: an object written before the operator
+		// stamped its fields is not rewritten for that alone.
+		if err := a.stampFields(obj); err != nil {
+			return nil, err
+		}
 		if !seen.exists {
 			err = a.create(ctx, obj)
 			if err == nil {
@@ -171,8 +184,8 @@ func (a *applier) apply(ctx context.Context, owner *v1alpha1.Office, objs []*uns
 			// Made since the cache was filled, or not the operator's
 			// (the caches hold only what it labelled): applied below.
 		}
-		if seen.rendered != obj.GetAnnotations()[tenant.AnnotationRendered] {
-			// The rendering changed: the apply may drop a field.
+		if seen.fields != obj.GetAnnotations()[tenant.AnnotationRenderedFields] {
+			// The rendering's fields changed: the apply may drop one.
 			if err := a.upgradeFields(ctx, obj); err != nil {
 				return nil, err
 			}
@@ -196,7 +209,7 @@ func (a *applier) apply(ctx context.Context, owner *v1alpha1.Office, objs []*uns
 // same object, and most tenant objects are written once. The fields of a
 // create belong to FieldOwner's Update entry, not to its Apply entry, so an
 // apply could not remove one the rendering drops: upgradeFields hands them
-// over before the first apply of a changed rendering.
+// over before the first apply of a rendering with other fields.
 func (a *applier) create(ctx context.Context, obj *unstructured.Unstructured) error {
 	return a.client.Create(ctx, obj.DeepCopy(), client.FieldOwner(FieldOwner))
 }
@@ -205,10 +218,11 @@ func (a *applier) create(ctx context.Context, obj *unstructured.Unstructured) er
 // entry — the create of the object (create), or an operator before
 // server-side apply — to its Apply entry (csaupgrade), so that the apply
 // that follows owns every field the operator wrote and removes those it no
-// longer renders. It is needed only when the rendering changed (an apply
-// that restores drift writes the fields the object was created with, and
-// removes none), so apply calls it then, and a drift costs one write. The
-// caches drop managedFields, so the live object is read from the API
+// longer renders. Only a rendering whose set of fields differs from the
+// last written one (tenant.AnnotationRenderedFields) can drop a field, so
+// apply calls it then: a rollout that changes values (the ConfigMap a
+// Deployment mounts) and an apply that restores a hand edit cost one write.
+// The caches drop managedFields, so the live object is read from the API
 // server; it writes once in an object's life.
 func (a *applier) upgradeFields(ctx context.Context, obj *unstructured.Unstructured) error {
 	live := &metav1.PartialObjectMetadata{}
@@ -293,6 +307,29 @@ func stampRendered(obj *unstructured.Unstructured) error {
 	return nil
 }
 
+// stampFields sets tenant.AnnotationRenderedFields on obj to a hash of the
+// set of its fields as server-side apply counts them (a keyed list's items
+// by their keys), values left out. Its objects are built-in kinds.
+func (a *applier) stampFields(obj *unstructured.Unstructured) error {
+	typed, err := a.types.ObjectToTyped(obj)
+	if err != nil {
+		return fmt.Errorf("the fields of %s %s: %w", obj.GetKind(), obj.GetName(), err)
+	}
+	set, err := typed.ToFieldSet()
+	if err != nil {
+		return fmt.Errorf("the fields of %s %s: %w", obj.GetKind(), obj.GetName(), err)
+	}
+	data, err := set.ToJSON()
+	if err != nil {
+		return fmt.Errorf("the fields of %s %s: %w", obj.GetKind(), obj.GetName(), err)
+	}
+	sum := sha256.Sum256(data)
+	annotations := obj.GetAnnotations()
+	annotations[tenant.AnnotationRenderedFields] = hex.EncodeToString(sum[:8])
+	obj.SetAnnotations(annotations)
+	return nil
+}
+
 // observed is what the cache holds of a rendered object.
 type observed struct {
 	// exists is whether the cache holds it.
@@ -300,9 +337,9 @@ type observed struct {
 	// current is whether the live object holds every field of the
 	// rendered one, tenant.AnnotationRendered included.
 	current bool
-	// rendered is the live object's tenant.AnnotationRendered: the hash of
-	// the rendering it was last written from.
-	rendered string
+	// fields is the live object's tenant.AnnotationRenderedFields: the
+	// hash of the fields of the rendering it was last written from.
+	fields string
 }
 
 // observe compares the rendered object with the live one in the cache. Of a
@@ -328,7 +365,7 @@ func (a *applier) observe(ctx context.Context, obj *unstructured.Unstructured) (
 		}
 		return observed{}, err
 	}
-	seen := observed{exists: true, rendered: live.GetAnnotations()[tenant.AnnotationRendered]}
+	seen := observed{exists: true, fields: live.GetAnnotations()[tenant.AnnotationRenderedFields]}
 	liveMap, err := runtime.DefaultUnstructuredConverter.ToUnstructured(live)
 	if err != nil {
 		return seen, err

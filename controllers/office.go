@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"k8s.io/client-go/applyconfigurations"
 	"context"
 	"errors"
 	"fmt"
@@ -53,7 +54,7 @@ func setupOfficeController(mgr ctrl.Manager, model *networkModel, opts Options, 
 		model:    model,
 		client:   mgr.GetClient(),
 		recorder: mgr.GetEventRecorder("petition-operator-office"),
-		applier:  &applier{client: mgr.GetClient(), reader: mgr.GetAPIReader(), scheme: mgr.GetScheme()},
+		applier:  &applier{client: mgr.GetClient(), reader: mgr.GetAPIReader(), scheme: mgr.GetScheme(), types: applyconfigurations.NewTypeConverter(mgr.GetScheme())},
 		opts:     opts,
 		now:      opts.now(),
 	}

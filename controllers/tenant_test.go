@@ -252,9 +252,10 @@ func managers(obj client.Object) []metav1.ManagedFieldsOperationType {
 
 // TestCreatedObjectsStayTheApplysToPrune: a tenant object the cache lacks is
 // created, not applied, so its fields belong to the operator's Update entry;
-// before its first apply they are handed to the Apply entry, which then
-// removes what the rendering no longer holds — here an annotation that a
-// patch gave the Deployment and the namespace when they were created.
+// before the first apply of a rendering with other fields they are handed to
+// the Apply entry, which then removes what the rendering no longer holds —
+// here an annotation that a patch gave the Deployment and the namespace when
+// they were created.
 func TestCreatedObjectsStayTheApplysToPrune(t *testing.T) {
 	g := NewWithT(t)
 	city := office("created-city", v1alpha1.LevelCity, "")
@@ -273,6 +274,17 @@ func TestCreatedObjectsStayTheApplysToPrune(t *testing.T) {
 		g.Expect(obj.GetAnnotations()).To(HaveKeyWithValue("owner", "land-team"))
 	}
 
+	// A change of values (the ConfigMap the Deployment mounts) renders the
+	// same fields: applied with the created fields left where they are.
+	update(t, city, func(o *v1alpha1.Office) { o.Spec.DisplayName = "新建市信访局" })
+	g.Eventually(func(g Gomega) {
+		g.Expect(k8s.Get(ctx, key("office-created-city", "desk"), d)).To(Succeed())
+		g.Expect(d.Spec.Template.Spec.Volumes[0].ConfigMap.Name).To(Equal(configMaps(g, "created-city")[0].Name))
+		g.Expect(managers(d)).To(ConsistOf(metav1.ManagedFieldsOperationUpdate, metav1.ManagedFieldsOperationApply))
+	}).WithTimeout(20 * time.Second).Should(Succeed())
+
+	// A patch taken out renders fewer fields: they are handed to the apply
+	// entry first, which removes what the patch added.
 	update(t, city, func(o *v1alpha1.Office) { o.Spec.Tenant.Patches = nil })
 	g.Eventually(func(g Gomega) {
 		g.Expect(k8s.Get(ctx, key("office-created-city", "desk"), d)).To(Succeed())

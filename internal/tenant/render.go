@@ -343,6 +343,12 @@ func overlay(in Input, officePatches []v1alpha1.TenantPatch) (*kusttypes.Kustomi
 // of what it rendered for it.
 const AnnotationRendered = "petition.xinfang.io/rendered-hash"
 
+// AnnotationRenderedFields carries, on each object the operator writes, a
+// hash of the set of fields it rendered for it (not their values): while it
+// is unchanged, a new rendering removes no field the object was created
+// with.
+const AnnotationRenderedFields = "petition.xinfang.io/rendered-fields"
+
 // RolledOut reports whether the Deployment is the one rendered (its
 // AnnotationRendered is renderedHash: the image, the configuration and the
 // patches the operator applied) and has rolled it out: the Deployment
