@@ -26,7 +26,7 @@ import (
 func setupDutyPeriodController(mgr ctrl.Manager, model *networkModel, copts controller.Options) error {
 	periods := &dutyPeriodObserver{index: model.index, now: time.Now}
 	return register(mgr, "dutyperiod", copts, periods.observe, nil,
-		watch{source: model.subscribe(coalesced(allOf(mgr.GetClient(), &v1alpha1.DutyPeriodList{})))})
+		model.watch(coalesced(allOf(mgr.GetClient(), &v1alpha1.DutyPeriodList{}))))
 }
 
 // dutyPeriodObserver reports which offices a DutyPeriod selects, whether it

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"sync"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/types"
@@ -27,18 +28,49 @@ type networkModel struct {
 	// subscribers receive every office event as generic events of the
 	// offices involved (both sides of an update).
 	subscribers []chan event.GenericEvent
+	// loaded is closed by the office controller's first reconcile: its
+	// workers start only once its watch has handed every office of the
+	// synced cache to the index, so from then on the index holds the whole
+	// network.
+	loaded     chan struct{}
+	loadedOnce sync.Once
 }
 
 func newNetworkModel() *networkModel {
-	return &networkModel{index: network.NewIndex()}
+	return &networkModel{index: network.NewIndex(), loaded: make(chan struct{})}
 }
 
-// subscribe returns a source of the model's office events for a
-// controller's watch, each given to h. Call it before the manager starts.
-func (m *networkModel) subscribe(h handler.EventHandler) source.Source {
+// markLoaded records that the index holds every office; the office
+// reconciler calls it.
+func (m *networkModel) markLoaded() {
+	m.loadedOnce.Do(func() { close(m.loaded) })
+}
+
+// isLoaded reports whether the index holds the whole network, so that
+// counts read from it are not those of a network half read at start (a new
+// leader would write them, then the real ones). With no office in the
+// cache there is nothing to wait for.
+func (m *networkModel) isLoaded(ctx context.Context, reader client.Reader) (bool, error) {
+	select {
+	case <-m.loaded:
+		return true, nil
+	default:
+	}
+	// The typed list the cache holds anyway, not copied.
+	var offices v1alpha1.OfficeList
+	if err := reader.List(ctx, &offices, client.UnsafeDisableDeepCopy); err != nil {
+		return false, err
+	}
+	return len(offices.Items) == 0, nil
+}
+
+// watch returns a watch of the model's office events for a controller, each
+// given to h; the controller's reconciles wait until the model is loaded.
+// Call it before the manager starts.
+func (m *networkModel) watch(h handler.EventHandler) watch {
 	ch := make(chan event.GenericEvent, modelBuffer)
 	m.subscribers = append(m.subscribers, ch)
-	return source.Channel(ch, h)
+	return watch{source: source.Channel(ch, h), model: m}
 }
 
 // modelBuffer is how many office events a subscriber may be behind before

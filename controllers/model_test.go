@@ -35,10 +35,10 @@ func TestNetworkModelOrder(t *testing.T) {
 		children int
 	}
 	got := make(chan seen, 16)
-	src := model.subscribe(handler.Funcs{GenericFunc: func(_ context.Context, e event.GenericEvent, _ workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	src := model.watch(handler.Funcs{GenericFunc: func(_ context.Context, e event.GenericEvent, _ workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 		_, ok := model.index.Get(e.Object.GetName())
 		got <- seen{e.Object.GetName(), ok, model.index.ChildCount("m-city")}
-	}})
+	}}).source
 	q := workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[reconcile.Request]())
 	defer q.ShutDown()
 	if err := src.Start(ctx, q); err != nil {
@@ -78,5 +78,38 @@ func TestNetworkModelOrder(t *testing.T) {
 	events.Delete(ctx, event.DeleteEvent{Object: office("m-county", v1alpha1.LevelCounty, "m-city")}, officeQueue)
 	if s := <-got; s != (seen{"m-county", false, 0}) {
 		t.Errorf("after the delete the subscriber saw %+v", s)
+	}
+}
+
+// someOffices is a reader whose cache holds n offices.
+type someOffices struct {
+	client.Reader
+	n int
+}
+
+func (r someOffices) List(_ context.Context, list client.ObjectList, _ ...client.ListOption) error {
+	l := list.(*v1alpha1.OfficeList)
+	l.Items = make([]v1alpha1.Office, r.n)
+	return nil
+}
+
+// The controllers that count offices from the model wait until the office
+// controller has loaded it, unless there is no office to load: a new
+// leader's first counts are those of the whole network, not of the part its
+// office watch had handed over (at 5,000 offices they were written, then
+// the real ones).
+func TestNetworkModelLoaded(t *testing.T) {
+	ctx := context.Background()
+	model := newNetworkModel()
+	if loaded, err := model.isLoaded(ctx, someOffices{n: 0}); err != nil || !loaded {
+		t.Errorf("no office in the cache: loaded %v, %v; want true", loaded, err)
+	}
+	if loaded, _ := model.isLoaded(ctx, someOffices{n: 3}); loaded {
+		t.Error("offices in the cache and no office reconciled yet: loaded")
+	}
+	model.markLoaded()
+	model.markLoaded()
+	if loaded, _ := model.isLoaded(ctx, someOffices{n: 3}); !loaded {
+		t.Error("after the office controller's first reconcile: not loaded")
 	}
 }

@@ -115,6 +115,7 @@ type officePhase func(ctx context.Context, s *officeScope) (done bool, err error
 // apply, prune, tenant — or its deletion, and writes its status once, at the
 // end, from what they found.
 func (r *officeReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+	r.model.markLoaded()
 	office := &v1alpha1.Office{}
 	if err := r.client.Get(ctx, req.NamespacedName, office); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)

@@ -22,7 +22,7 @@ import (
 func setupRoutingPolicyController(mgr ctrl.Manager, model *networkModel, copts controller.Options) error {
 	policies := &routingPolicyObserver{index: model.index, now: time.Now}
 	return register(mgr, "routingpolicy", copts, policies.observe, nil,
-		watch{source: model.subscribe(coalesced(allOf(mgr.GetClient(), &v1alpha1.RoutingPolicyList{})))})
+		model.watch(coalesced(allOf(mgr.GetClient(), &v1alpha1.RoutingPolicyList{}))))
 }
 
 // routingPolicyObserver reports which offices a routing policy selects and

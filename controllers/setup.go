@@ -231,6 +231,9 @@ type watch struct {
 	obj     client.Object
 	handler handler.EventHandler
 	source  source.Source
+	// model, for a watch of its office events, is the network model the
+	// controller reads: its reconciles wait until it is loaded.
+	model *networkModel
 }
 
 // register builds the controller of one kind around the shared status
@@ -238,7 +241,11 @@ type watch struct {
 func register[T statusObject](mgr ctrl.Manager, name string, opts controller.Options, observe observeFunc[T], missing func(context.Context, string) error, watches ...watch) error {
 	newObj := func() T { return reflect.New(reflect.TypeFor[T]().Elem()).Interface().(T) }
 	b := ctrl.NewControllerManagedBy(mgr).Named(name).For(newObj()).WithOptions(opts)
+	var model *networkModel
 	for _, w := range watches {
+		if w.model != nil {
+			model = w.model
+		}
 		if w.source != nil {
 			b = b.WatchesRawSource(w.source)
 			continue
@@ -252,5 +259,6 @@ func register[T statusObject](mgr ctrl.Manager, name string, opts controller.Opt
 		newObj:   newObj,
 		observe:  observe,
 		missing:  missing,
+		model:    model,
 	})
 }

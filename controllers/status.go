@@ -76,7 +76,14 @@ type statusReconciler[T statusObject] struct {
 	observe  observeFunc[T]
 	// missing, if set, is called when the object does not exist.
 	missing func(ctx context.Context, name string) error
+	// model, if set, is the network model observe reads: nothing is
+	// observed until it is loaded.
+	model *networkModel
 }
+
+// modelLoadWait is how soon a reconcile that found the network model not
+// yet loaded looks again.
+const modelLoadWait = time.Second
 
 func (r *statusReconciler[T]) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	obj := r.newObj()
@@ -88,6 +95,11 @@ func (r *statusReconciler[T]) Reconcile(ctx context.Context, req ctrl.Request) (
 	}
 	if !obj.GetDeletionTimestamp().IsZero() {
 		return ctrl.Result{}, nil
+	}
+	if r.model != nil {
+		if loaded, err := r.model.isLoaded(ctx, r.client); err != nil || !loaded {
+			return ctrl.Result{RequeueAfter: modelLoadWait}, err
+		}
 	}
 	before := obj.DeepCopyObject().(T)
 	outcome, err := r.observe(ctx, obj)
