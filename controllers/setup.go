@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -78,8 +79,8 @@ func (o Options) shardLabels(office client.Object) map[string]string {
 }
 
 // CacheOptions scopes the caches of the tenant kinds to the objects the
-// operator manages (of its shard, when shard is not nil) and drops
-// managedFields, which nothing reads.
+// operator manages (of its shard, when shard is not nil) and drops what
+// nothing reads from every cached object (dropUnread).
 func CacheOptions(shard labels.Selector) cache.Options {
 	managed := labels.SelectorFromSet(labels.Set{tenant.LabelManagedBy: tenant.ManagedBy})
 	if shard != nil {
@@ -90,7 +91,27 @@ func CacheOptions(shard labels.Selector) cache.Options {
 	for _, obj := range tenantObjects() {
 		byObject[obj] = cache.ByObject{Label: managed}
 	}
-	return cache.Options{ByObject: byObject, DefaultTransform: cache.TransformStripManagedFields()}
+	return cache.Options{ByObject: byObject, DefaultTransform: dropUnread}
+}
+
+// dropUnread drops from an object entering the caches what the operator
+// never reads: its managedFields, and kubectl's last-applied-configuration
+// annotation, a copy of the whole object for an office applied with
+// client-side kubectl apply.
+func dropUnread(in any) (any, error) {
+	obj, err := apimeta.Accessor(in)
+	if err != nil {
+		// Not an object (a tombstone): as it is.
+		return in, nil
+	}
+	obj.SetManagedFields(nil)
+	if a := obj.GetAnnotations(); a != nil {
+		if _, ok := a[corev1.LastAppliedConfigAnnotation]; ok {
+			delete(a, corev1.LastAppliedConfigAnnotation)
+			obj.SetAnnotations(a)
+		}
+	}
+	return in, nil
 }
 
 // tenantObjects returns an empty object of each kind of tenant.Kinds.

@@ -570,7 +570,7 @@ func TestDefaultSizing(t *testing.T) {
 	if !equality.Semantic.DeepEqual(c.Resources, want) {
 		t.Errorf("resources %s, want %s", toYAML(c.Resources), toYAML(want))
 	}
-	if peak := resource.MustParse("272Mi"); c.Resources.Requests.Memory().Cmp(peak) <= 0 {
+	if peak := resource.MustParse("319Mi"); c.Resources.Requests.Memory().Cmp(peak) <= 0 {
 		t.Errorf("memory request %s does not hold the peak RSS at 2,000 offices, %s", c.Resources.Requests.Memory(), &peak)
 	}
 }
