@@ -143,6 +143,8 @@ func (a *applier) deleteNamespace(ctx context.Context, office *v1alpha1.Office) 
 func (a *applier) apply(ctx context.Context, owner *v1alpha1.Office, objs []*unstructured.Unstructured) ([]v1alpha1.ObjectRef, error) {
 	ref := metav1.NewControllerRef(owner, v1alpha1.GroupVersion.WithKind("Office"))
 	inv := inventory.New(objs)
+	// What the office's last reconcile recorded having written.
+	recorded := sets.New(owner.Status.Inventory...)
 	for i, obj := range objs {
 		obj.SetOwnerReferences([]metav1.OwnerReference{*ref})
 		if err := stampRendered(obj); err != nil {
@@ -162,6 +164,14 @@ func (a *applier) apply(ctx context.Context, owner *v1alpha1.Office, objs []*uns
 		if err != nil {
 			return nil, err
 		}
+		if !seen.exists && (id.Kind == "Namespace" || recorded.Has(id)) {
+			// Written before, and gone from the cache: deleted, or no
+			// longer labelled, when a create would find the name taken.
+			// The API server says which.
+			if seen, err = a.observeLive(ctx, obj); err != nil {
+				return nil, err
+			}
+		}
 		if seen.current {
 			continue
 		}
@@ -171,18 +181,20 @@ func (a *applier) apply(ctx context.Context, owner *v1alpha1.Office, objs []*uns
 			return nil, err
 		}
 		if !seen.exists {
-			err = a.create(ctx, obj)
-			if err == nil {
-				continue
-			}
-			if !apierrors.IsAlreadyExists(err) {
+			created, err := a.create(ctx, obj)
+			if err != nil {
 				if refused(err) {
 					return nil, &invalidObjectError{fmt.Errorf("%s %s: %w", id.Kind, id.Name, err)}
 				}
 				return nil, fmt.Errorf("creating %s %s/%s: %w", id.Kind, id.Namespace, id.Name, err)
 			}
-			// Made since the cache was filled, or not the operator's
-			// (the caches hold only what it labelled): applied below.
+			if created {
+				continue
+			}
+			// Made since the cache was filled: applied below.
+			if seen, err = a.observeLive(ctx, obj); err != nil {
+				return nil, err
+			}
 		}
 		if seen.fields != obj.GetAnnotations()[tenant.AnnotationRenderedFields] {
 			// The rendering's fields changed: the apply may drop one.
@@ -204,14 +216,36 @@ func (a *applier) apply(ctx context.Context, owner *v1alpha1.Office, objs []*uns
 	return inv, nil
 }
 
-// create creates obj, which the cache does not hold, under FieldOwner. The
-// API server takes a create for about a third of a server-side apply of the
-// same object, and most tenant objects are written once. The fields of a
-// create belong to FieldOwner's Update entry, not to its Apply entry, so an
-// apply could not remove one the rendering drops: upgradeFields hands them
-// over before the first apply of a rendering with other fields.
-func (a *applier) create(ctx context.Context, obj *unstructured.Unstructured) error {
-	return a.client.Create(ctx, obj.DeepCopy(), client.FieldOwner(FieldOwner))
+// create creates obj, which the cache does not hold, under FieldOwner, and
+// reports false when the name is taken. The API server takes a create for
+// about a third of a server-side apply of the same object, and most tenant
+// objects are written once. The fields of a create belong to FieldOwner's
+// Update entry, not to its Apply entry, so an apply could not remove one
+// the rendering drops: upgradeFields hands them over before the first apply
+// of a rendering with other fields.
+func (a *applier) create(ctx context.Context, obj *unstructured.Unstructured) (created bool, err error) {
+	err = a.client.Create(ctx, obj.DeepCopy(), client.FieldOwner(FieldOwner))
+	if apierrors.IsAlreadyExists(err) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// observeLive reads from the API server what observe reads from the cache,
+// for an object the cache does not hold: its metadata, which tells whether
+// it exists and the fields it was last written with. It is taken as not
+// current: an object of the operator that the caches lack has lost a label
+// (or was made a moment ago, and applying it again changes nothing).
+func (a *applier) observeLive(ctx context.Context, obj *unstructured.Unstructured) (observed, error) {
+	live := &metav1.PartialObjectMetadata{}
+	live.SetGroupVersionKind(obj.GroupVersionKind())
+	if err := a.reader.Get(ctx, client.ObjectKeyFromObject(obj), live); err != nil {
+		if apierrors.IsNotFound(err) {
+			return observed{}, nil
+		}
+		return observed{}, fmt.Errorf("reading %s %s/%s: %w", obj.GetKind(), obj.GetNamespace(), obj.GetName(), err)
+	}
+	return observed{exists: true, fields: live.GetAnnotations()[tenant.AnnotationRenderedFields]}, nil
 }
 
 // upgradeFields hands the fields that FieldOwner owns through an Update
