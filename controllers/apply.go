@@ -198,7 +198,7 @@ func (a *applier) apply(ctx context.Context, owner *v1alpha1.Office, objs []*uns
 		}
 		if seen.fields != obj.GetAnnotations()[tenant.AnnotationRenderedFields] {
 			// The rendering's fields changed: the apply may drop one.
-			if err := a.upgradeFields(ctx, obj); err != nil {
+			if err := a.upgradeFields(ctx, obj, seen.live); err != nil {
 				return nil, err
 			}
 		}
@@ -237,15 +237,25 @@ func (a *applier) create(ctx context.Context, obj *unstructured.Unstructured) (c
 // current: an object of the operator that the caches lack has lost a label
 // (or was made a moment ago, and applying it again changes nothing).
 func (a *applier) observeLive(ctx context.Context, obj *unstructured.Unstructured) (observed, error) {
+	live, err := a.readMetadata(ctx, obj)
+	if err != nil || live == nil {
+		return observed{}, err
+	}
+	return observed{exists: true, fields: live.GetAnnotations()[tenant.AnnotationRenderedFields], live: live}, nil
+}
+
+// readMetadata reads obj's live metadata, managedFields included, from the
+// API server; nil when it does not exist.
+func (a *applier) readMetadata(ctx context.Context, obj *unstructured.Unstructured) (*metav1.PartialObjectMetadata, error) {
 	live := &metav1.PartialObjectMetadata{}
 	live.SetGroupVersionKind(obj.GroupVersionKind())
 	if err := a.reader.Get(ctx, client.ObjectKeyFromObject(obj), live); err != nil {
 		if apierrors.IsNotFound(err) {
-			return observed{}, nil
+			return nil, nil
 		}
-		return observed{}, fmt.Errorf("reading %s %s/%s: %w", obj.GetKind(), obj.GetNamespace(), obj.GetName(), err)
+		return nil, fmt.Errorf("reading %s %s/%s: %w", obj.GetKind(), obj.GetNamespace(), obj.GetName(), err)
 	}
-	return observed{exists: true, fields: live.GetAnnotations()[tenant.AnnotationRenderedFields]}, nil
+	return live, nil
 }
 
 // upgradeFields hands the fields that FieldOwner owns through an Update
@@ -256,16 +266,15 @@ func (a *applier) observeLive(ctx context.Context, obj *unstructured.Unstructure
 // last written one (tenant.AnnotationRenderedFields) can drop a field, so
 // apply calls it then: a rollout that changes values (the ConfigMap a
 // Deployment mounts) and an apply that restores a hand edit cost one write.
-// The caches drop managedFields, so the live object is read from the API
-// server; it writes once in an object's life.
-func (a *applier) upgradeFields(ctx context.Context, obj *unstructured.Unstructured) error {
-	live := &metav1.PartialObjectMetadata{}
-	live.SetGroupVersionKind(obj.GroupVersionKind())
-	if err := a.reader.Get(ctx, client.ObjectKeyFromObject(obj), live); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil
+// The caches drop managedFields, so live is the object as read from the
+// API server (observeLive), or nil to read it now; it writes once in an
+// object's life.
+func (a *applier) upgradeFields(ctx context.Context, obj *unstructured.Unstructured, live *metav1.PartialObjectMetadata) error {
+	if live == nil {
+		var err error
+		if live, err = a.readMetadata(ctx, obj); err != nil || live == nil {
+			return err
 		}
-		return fmt.Errorf("reading %s %s/%s: %w", obj.GetKind(), obj.GetNamespace(), obj.GetName(), err)
 	}
 	patch, err := csaupgrade.UpgradeManagedFieldsPatch(live, sets.New(FieldOwner), FieldOwner)
 	if err != nil || patch == nil {
@@ -366,7 +375,8 @@ func (a *applier) stampFields(obj *unstructured.Unstructured) error {
 
 // observed is what the cache holds of a rendered object.
 type observed struct {
-	// exists is whether the cache holds it.
+	// exists is whether it exists: in the cache, or for observeLive on
+	// the API server.
 	exists bool
 	// current is whether the live object holds every field of the
 	// rendered one, tenant.AnnotationRendered included.
@@ -374,6 +384,9 @@ type observed struct {
 	// fields is the live object's tenant.AnnotationRenderedFields: the
 	// hash of the fields of the rendering it was last written from.
 	fields string
+	// live is the object's metadata as read from the API server
+	// (observeLive), nil when read from the cache.
+	live *metav1.PartialObjectMetadata
 }
 
 // observe compares the rendered object with the live one in the cache. Of a
