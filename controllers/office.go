@@ -43,13 +43,15 @@ type officeReconciler struct {
 	opts     Options
 	// now is the clock the CalendarCoverage condition is judged by.
 	now func() time.Time
+	// running records the reconciles in progress, for a slow shutdown.
+	running *running
 }
 
 // setupOfficeController registers the office controller and its watches.
 // Offices are enqueued by officeEvents, which feeds the model: an office's
 // status depends on its parent and its ancestors (path, level), its
 // children (count) and the offices its routes resolve to.
-func setupOfficeController(mgr ctrl.Manager, model *networkModel, opts Options, copts controller.Options) error {
+func setupOfficeController(mgr ctrl.Manager, model *networkModel, opts Options, copts controller.Options, inflight *running) error {
 	r := &officeReconciler{
 		model:    model,
 		client:   mgr.GetClient(),
@@ -57,6 +59,7 @@ func setupOfficeController(mgr ctrl.Manager, model *networkModel, opts Options, 
 		applier:  &applier{client: mgr.GetClient(), reader: mgr.GetAPIReader(), scheme: mgr.GetScheme(), types: applyconfigurations.NewTypeConverter(mgr.GetScheme())},
 		opts:     opts,
 		now:      opts.now(),
+		running:  inflight,
 	}
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("office").
@@ -130,16 +133,28 @@ func (r *officeReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 		result, retErr = r.commit(ctx, s, retErr)
 	}()
 
-	phases := []officePhase{r.ensureFinalizer, r.compile, r.render, r.apply, r.prune, r.observeTenant}
+	phases := []namedPhase{{"finalizer", r.ensureFinalizer}, {"compile", r.compile}, {"render", r.render},
+		{"apply", r.apply}, {"prune", r.prune}, {"tenant", r.observeTenant}}
 	if !office.DeletionTimestamp.IsZero() {
-		phases = []officePhase{r.reconcileDelete}
+		phases = []namedPhase{{"delete", r.reconcileDelete}}
 	}
+	enter, end := r.running.begin("office", office.Name, phases[0].name)
+	defer end()
 	for _, phase := range phases {
-		if done, err := phase(ctx, s); done || err != nil {
+		enter(phase.name)
+		if done, err := phase.run(ctx, s); done || err != nil {
 			return ctrl.Result{}, err
 		}
 	}
+	enter("status")
 	return ctrl.Result{}, nil
+}
+
+// namedPhase is a phase of the office reconcile with the name a manager
+// slow to stop logs it by.
+type namedPhase struct {
+	name string
+	run  officePhase
 }
 
 // commit is the one status write of a reconcile: it counts the reconcile,

@@ -140,7 +140,11 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	}
 	copts := controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles}
 	model := newNetworkModel()
-	if err := setupOfficeController(mgr, model, opts, copts); err != nil {
+	inflight := newRunning(opts.now())
+	if err := mgr.Add(&shutdownReporter{running: inflight, log: mgr.GetLogger().WithName("shutdown")}); err != nil {
+		return err
+	}
+	if err := setupOfficeController(mgr, model, opts, copts, inflight); err != nil {
 		return err
 	}
 	if err := registerCollector(mgr.GetCache(), opts); err != nil {

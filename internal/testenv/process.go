@@ -38,6 +38,8 @@ type Manager struct {
 	stopErr  error
 	// exited is set once the process is gone, however it ended.
 	exited atomic.Bool
+	// stopTook is how long Stop took from SIGTERM to the exit.
+	stopTook time.Duration
 }
 
 // Exited reports whether the manager's process has ended (it exited, was
@@ -179,8 +181,9 @@ func StartManager(ctx context.Context, opts ManagerOptions) (*Manager, error) {
 	}
 }
 
-// Stop stops the manager as Kubernetes does: SIGTERM, then SIGKILL after
-// 30 s. Only the first call stops it (or Kill); later calls return its
+// Stop stops the manager as Kubernetes does: SIGTERM, then, if it has not
+// exited TerminationGracePeriod later, SIGQUIT (its goroutines to its log)
+// and SIGKILL. Only the first call stops it (or Kill); later calls return its
 // result.
 func (m *Manager) Stop() error {
 	m.stopOnce.Do(func() { m.stopErr = m.terminate() })
@@ -229,21 +232,39 @@ func (m *Manager) MetricsAddr() string { return m.metrics }
 
 func (m *Manager) terminate() error {
 	defer func() { _ = m.log.Close() }()
+	signalled := time.Now()
 	if err := m.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return err
 	}
 	select {
 	case err := <-m.done:
+		m.stopTook = time.Since(signalled)
 		if err != nil {
 			return fmt.Errorf("the manager stopped with %w on SIGTERM; its log is %s", err, m.log.Name())
 		}
 		return nil
-	case <-time.After(30 * time.Second):
-		_ = m.cmd.Process.Kill()
-		err := <-m.done
-		return fmt.Errorf("the manager did not stop within 30s of SIGTERM and was killed: %w", err)
+	case <-time.After(TerminationGracePeriod):
 	}
+	// What it waits on: SIGQUIT makes the Go runtime write every
+	// goroutine's stack to its log and exit.
+	_ = m.cmd.Process.Signal(syscall.SIGQUIT)
+	select {
+	case <-m.done:
+	case <-time.After(5 * time.Second):
+		_ = m.cmd.Process.Kill()
+		<-m.done
+	}
+	m.stopTook = time.Since(signalled)
+	return fmt.Errorf("the manager did not stop within %s of SIGTERM and was killed (its goroutines are in its log %s)", TerminationGracePeriod, m.log.Name())
 }
+
+// TerminationGracePeriod is how long Stop waits after SIGTERM, as the
+// kubelet does by default (a Pod's terminationGracePeriodSeconds: 30).
+const TerminationGracePeriod = 30 * time.Second
+
+// StopTook is how long the manager took from SIGTERM to its exit in Stop;
+// zero before Stop, or after Kill.
+func (m *Manager) StopTook() time.Duration { return m.stopTook }
 
 // PeakRSSMiB is the manager's peak resident set size so far (VmHWM).
 func (m *Manager) PeakRSSMiB() (float64, error) {

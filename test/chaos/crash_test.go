@@ -1,5 +1,3 @@
-//go:build chaos
-
 package chaos
 
 import (
@@ -52,10 +50,12 @@ func TestCrashAnywhere(t *testing.T) {
 	}()
 
 	// The kills: each at a random moment 1–30 s after the manager is up
-	// again (ready and its webhooks called), then a restart after 0–2 s.
+	// again (ready and its webhooks called), then a restart after 0–2 s;
+	// small, within the first 5 s.
 	var kills []string
+	within := size().killWithin
 	for i := range options.kills {
-		delay := time.Second + time.Duration(rng.Int64N(int64(29*time.Second)))
+		delay := within/30 + time.Duration(rng.Int64N(int64(within-within/30)))
 		pause := time.Duration(rng.Int64N(int64(2 * time.Second)))
 		if err := sleep(ctx, delay); err != nil {
 			t.Fatal(err)

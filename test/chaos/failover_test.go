@@ -1,5 +1,3 @@
-//go:build chaos
-
 package chaos
 
 import (
@@ -36,8 +34,6 @@ import (
 const (
 	failoverOffices  = 60
 	failoverElection = "chaos-failover"
-	killRounds       = 3
-	termRounds       = 2
 	killTarget       = 20 * time.Second
 	killTakeover     = 8*time.Second + 2*time.Duration(2.2*float64(time.Second))
 	firstReconcile   = 5 * time.Second
@@ -120,6 +116,7 @@ func TestFailover(t *testing.T) {
 
 	var kills, terms []string
 	met := 0
+	killRounds, termRounds := size().killRounds, size().termRounds
 	for i := range killRounds {
 		lead, resume := round(fmt.Sprintf("fo-after-kill-%d", i+1), (*operator).kill)
 		if resume <= killTarget {

@@ -1,17 +1,18 @@
-//go:build chaos
-
-// Package chaos is the reliability suite of `make chaos`: the manager binary
-// runs as its own process against a real control plane (etcd,
-// kube-apiserver and kube-controller-manager, so that garbage collection and
-// namespace deletion are real), and each test breaks something — the
-// manager killed at random moments, its leader killed or stopped, the API
+// Package chaos is the reliability suite: the manager binary runs as its
+// own process against a real control plane (etcd, kube-apiserver and
+// kube-controller-manager, so that garbage collection and namespace deletion
+// are real), and each test breaks something — the manager killed at random
+// moments or stopped while it works, its leader killed or stopped, the API
 // server stopped, tenant objects edited by hand, an office that can never
 // render, offices and the operator deleted — and proves what the operator
-// does about it, with figures in the test's output. Every test starts its own
-// control plane, so that none sees another's objects or load.
+// does about it, with figures in the test's output (the CHAOS lines).
+// Every test starts its own control plane, so that none sees another's
+// objects or load.
 //
-// It is guarded by the build tag chaos: `go test ./...` and `make test` skip
-// it. See docs/reliability.md.
+// `go test ./...` and `make test` run every scenario small (about a hundred
+// offices, each under a minute), so that the suite cannot rot unnoticed;
+// `make chaos` runs them at full size (CHAOS_FULL=1: 2,000 offices). See
+// docs/reliability.md.
 package chaos
 
 import (
@@ -31,19 +32,59 @@ import (
 )
 
 // options are the suite's knobs: flags after -args, or the environment.
+// Their defaults are the small sizes of `make test`, or, with -chaos.full
+// (CHAOS_FULL=1, as `make chaos` sets), the full ones.
 var options struct {
+	// full runs every scenario at its full size.
+	full bool
 	// offices is the size of the network the crash test converges.
 	offices int
 	// outageOffices is the size of the network of the outage test.
 	outageOffices int
 	// poisonOffices is the size of the networks of the poison test.
 	poisonOffices int
+	// shutdownOffices is the size of the network the shutdown test stops
+	// the manager in.
+	shutdownOffices int
 	// kills is how many times the crash test kills the manager.
 	kills int
 	// seed chooses the moments of the kills.
 	seed uint64
 	// keep keeps the logs and audit logs of a passing run.
 	keep bool
+}
+
+// scale are the figures of a scenario that change with its size.
+type scale struct {
+	// killWithin is the latest moment after a (re)start the crash test
+	// kills the manager at; the earliest is a thirtieth of it.
+	killWithin time.Duration
+	// killRounds and termRounds are the failover test's rounds.
+	killRounds, termRounds int
+	// outage is how long the outage test keeps kube-apiserver down: more
+	// than the renew deadline (5 s), so that the leader loses its Lease.
+	outage time.Duration
+	// backoffPast is how long the interval between two reconciles of an
+	// office the API server refuses must grow to.
+	backoffPast time.Duration
+	// quiet is how long the data safety test leaves garbage collection and
+	// the namespace controller after the uninstall.
+	quiet time.Duration
+}
+
+var (
+	small = scale{killWithin: 5 * time.Second, killRounds: 1, termRounds: 1, outage: 10 * time.Second,
+		backoffPast: 2 * time.Second, quiet: 10 * time.Second}
+	full = scale{killWithin: 30 * time.Second, killRounds: 3, termRounds: 2, outage: 30 * time.Second,
+		backoffPast: 10 * time.Second, quiet: 30 * time.Second}
+)
+
+// size is the scale of this run: small, or full with -chaos.full.
+func size() scale {
+	if options.full {
+		return full
+	}
+	return small
 }
 
 var (
@@ -61,19 +102,37 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	flag.IntVar(&options.offices, "chaos.offices", envInt("CHAOS_OFFICES", 2000),
-		"Offices of the network the crash test converges (env CHAOS_OFFICES).")
-	flag.IntVar(&options.outageOffices, "chaos.outage-offices", envInt("CHAOS_OUTAGE_OFFICES", 500),
-		"Offices of the network of the API server outage test (env CHAOS_OUTAGE_OFFICES).")
-	flag.IntVar(&options.poisonOffices, "chaos.poison-offices", envInt("CHAOS_POISON_OFFICES", 2000),
-		"Offices of the networks the poison test converges twice (env CHAOS_POISON_OFFICES).")
-	flag.IntVar(&options.kills, "chaos.kills", envInt("CHAOS_KILLS", 5),
-		"How many times the crash test kills the manager (env CHAOS_KILLS).")
+	flag.BoolVar(&options.full, "chaos.full", os.Getenv("CHAOS_FULL") != "",
+		"Run every scenario at its full size, as make chaos does (env CHAOS_FULL); small sizes otherwise.")
+	// Zero: the size's default, set after the flags are parsed.
+	flag.IntVar(&options.offices, "chaos.offices", envInt("CHAOS_OFFICES", 0),
+		"Offices of the network the crash test converges (env CHAOS_OFFICES; 100, full 2,000).")
+	flag.IntVar(&options.outageOffices, "chaos.outage-offices", envInt("CHAOS_OUTAGE_OFFICES", 0),
+		"Offices of the network of the API server outage test (env CHAOS_OUTAGE_OFFICES; 100, full 500).")
+	flag.IntVar(&options.poisonOffices, "chaos.poison-offices", envInt("CHAOS_POISON_OFFICES", 0),
+		"Offices of the networks the poison test converges twice (env CHAOS_POISON_OFFICES; 100, full 2,000).")
+	flag.IntVar(&options.shutdownOffices, "chaos.shutdown-offices", envInt("CHAOS_SHUTDOWN_OFFICES", 0),
+		"Offices of the network the shutdown test stops the manager in (env CHAOS_SHUTDOWN_OFFICES; 100, full 2,000).")
+	flag.IntVar(&options.kills, "chaos.kills", envInt("CHAOS_KILLS", 0),
+		"How many times the crash test kills the manager (env CHAOS_KILLS; 2, full 5).")
 	flag.Uint64Var(&options.seed, "chaos.seed", uint64(envInt("CHAOS_SEED", int(time.Now().UnixNano()%1_000_000_000))),
 		"Seed of the moments the crash test kills the manager at (env CHAOS_SEED); printed by the test.")
 	flag.BoolVar(&options.keep, "chaos.keep", os.Getenv("CHAOS_KEEP") != "",
 		"Keep the logs of a passing run (env CHAOS_KEEP); a failing run always keeps them.")
 	flag.Parse()
+	offices, outageOffices, kills := 100, 100, 2
+	if options.full {
+		offices, outageOffices, kills = 2000, 500, 5
+	}
+	for _, o := range []struct {
+		n   *int
+		def int
+	}{{&options.offices, offices}, {&options.outageOffices, outageOffices}, {&options.poisonOffices, offices},
+		{&options.shutdownOffices, offices}, {&options.kills, kills}} {
+		if *o.n <= 0 {
+			*o.n = o.def
+		}
+	}
 	// controller-runtime's packages used by the tests log through this;
 	// the operator's own log is in its process's file.
 	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.ErrorLevel)))

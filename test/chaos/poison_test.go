@@ -1,5 +1,3 @@
-//go:build chaos
-
 package chaos
 
 import (
@@ -13,9 +11,10 @@ import (
 	"testing"
 	"time"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
@@ -28,9 +27,9 @@ const (
 	// poisonRender has a tenant patch that removes a path that does not
 	// exist: its stack can never render.
 	poisonRender = "poison-render"
-	// poisonQuota renders, but its namespace has a ResourceQuota of no
-	// Services: the API server refuses its Service (403) on every try.
-	poisonQuota = "poison-quota"
+	// poisonRefused renders, but a ValidatingAdmissionPolicy of the
+	// cluster refuses its Service (403 Forbidden) on every try.
+	poisonRefused = "poison-refused"
 	// convergeNoise is how much slower the network may converge beside
 	// the poison offices: 25 % or 10 s, whichever is more.
 	convergeNoisePct = 25
@@ -45,10 +44,12 @@ type poisonRun struct {
 // TestPoison converges the same network of -chaos.poison-offices offices
 // twice, each on a control plane of its own: alone, then beside two offices
 // that can never be Ready. One can never render (a JSON6902 patch removing a
-// path that does not exist): it is Stalled with reason RenderFailed and,
+// path that does not exist, which the webhooks refuse today: it is stored
+// before the operator starts, as one arrives that no webhook judged): it is
+// Stalled with reason RenderFailed and,
 // as only a change of its spec can fix it, it is not retried at all until
 // its spec changes. The other is refused by the API server on every apply
-// (a ResourceQuota of no Services in its namespace): its reconciles back off
+// (a ValidatingAdmissionPolicy of the cluster forbids its Service, 403): its reconciles back off
 // exponentially. The rest of the network converges as fast as without them.
 func TestPoison(t *testing.T) {
 	var without, with poisonRun
@@ -78,32 +79,35 @@ func runPoison(t *testing.T, poison bool) poisonRun {
 		name = "poison-with"
 	}
 	cl := newCluster(t, name)
+	net := generate(t, options.poisonOffices, "")
+	city := net.Offices[0].Name
+	render := poisonOffice(net.Offices[0].Spec.CalendarRef, poisonRender, city, "PoisonRender")
+	render.Spec.Tenant.Patches = []v1alpha1.TenantPatch{{Patch: `[{"op": "remove", "path": "/spec/nothing-here"}]`,
+		Target: &v1alpha1.PatchTarget{Kind: "Deployment", Name: "desk"}}}
+	if poison {
+		// The office that can never render arrives as such an office
+		// really does, where no webhook judged it: stored while the
+		// operator's webhooks were not installed (before its first start,
+		// or run with them off), or by an older version with fewer rules.
+		// The other office's Service is refused by the cluster's own
+		// admission policy, as a Kyverno or Gatekeeper rule might.
+		if _, err := createAll(ctx, cl.c, append([]client.Object{render.DeepCopy()}, refuseServices(tenant.Namespace(poisonRefused))...), 1); err != nil {
+			t.Fatal(err)
+		}
+	}
 	// controller-runtime logs each reconcile at level 5: the test reads
 	// the poison offices' from the manager's log. Both runs log alike.
 	op := cl.startOperator(ctx, name, testenv.ManagerOptions{LogLevel: "5", Args: defaultArgs("--zap-time-encoding=rfc3339nano")})
 	w := watchOffices(t, cl.c)
-	net := generate(t, options.poisonOffices, "")
 	if _, err := createAll(ctx, cl.c, policies(net), 1); err != nil {
 		t.Fatal(err)
 	}
 	all := offices(net)
 	want := names(all)
 	if poison {
-		city := net.Offices[0].Name
-		render := poisonOffice(net.Offices[0].Spec.CalendarRef, poisonRender, city, "PoisonRender")
-		render.Spec.Tenant.Patches = []v1alpha1.TenantPatch{{Patch: `[{"op": "remove", "path": "/spec/nothing-here"}]`,
-			Target: &v1alpha1.PatchTarget{Kind: "Deployment", Name: "desk"}}}
-		quota := poisonOffice(net.Offices[0].Spec.CalendarRef, poisonQuota, city, "PoisonQuota")
-		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: tenant.Namespace(poisonQuota)}}
-		rq := &corev1.ResourceQuota{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "no-services"},
-			Spec:       corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{corev1.ResourceServices: resource.MustParse("0")}},
-		}
-		if _, err := createAll(ctx, cl.c, []client.Object{ns, rq}, 1); err != nil {
-			t.Fatal(err)
-		}
-		// Right after the City, so that they are there all along.
-		all = append([]client.Object{all[0], render, quota}, all[1:]...)
+		// Right after the City, so that it is there all along.
+		refused := poisonOffice(net.Offices[0].Spec.CalendarRef, poisonRefused, city, "PoisonRefused")
+		all = append([]client.Object{all[0], refused}, all[1:]...)
 	}
 	start := time.Now()
 	if _, err := createAll(ctx, cl.c, all, 4); err != nil {
@@ -118,6 +122,14 @@ func runPoison(t *testing.T, poison bool) poisonRun {
 	if !poison {
 		return run
 	}
+	// The webhooks would refuse it now: the test's poison is one no
+	// admission lets in, only the way around it.
+	again := render.DeepCopy()
+	again.Name = poisonRender + "-again"
+	err = cl.c.Create(ctx, again, client.DryRunAll)
+	if err == nil || !strings.Contains(err.Error(), "spec.tenant.patches[0]") {
+		t.Errorf("a dry-run create of an office like %s: want it refused at spec.tenant.patches[0], got %v", poisonRender, err)
+	}
 
 	if err := w.waitFor(ctx, poisonRender, time.Minute, func(o *v1alpha1.Office) bool {
 		return hasCondition(o, v1alpha1.ConditionStalled, metav1.ConditionTrue, v1alpha1.ReasonRenderFailed) &&
@@ -125,36 +137,38 @@ func runPoison(t *testing.T, poison bool) poisonRun {
 	}); err != nil {
 		t.Errorf("want %s Stalled and not Ready with reason RenderFailed: %v", poisonRender, err)
 	}
-	if err := w.waitFor(ctx, poisonQuota, time.Minute, func(o *v1alpha1.Office) bool {
+	if err := w.waitFor(ctx, poisonRefused, time.Minute, func(o *v1alpha1.Office) bool {
 		return hasCondition(o, v1alpha1.ConditionReconciling, metav1.ConditionTrue, "") &&
 			hasCondition(o, v1alpha1.ConditionReady, metav1.ConditionFalse, v1alpha1.ReasonApplyFailed)
 	}); err != nil {
-		t.Errorf("want %s Reconciling and not Ready with reason ApplyFailed: %v", poisonQuota, err)
+		t.Errorf("want %s Reconciling and not Ready with reason ApplyFailed: %v", poisonRefused, err)
 	}
 	// While the network converges, a retry waits behind hundreds of
 	// queued offices; once the queue is empty, what is left between two
 	// reconciles of the refused office is its back-off. Watch it until
-	// it has grown past 10 s (at most 4 minutes more).
+	// it has grown past backoffPast (10 s; small, 2 s), at most 4 minutes
+	// more.
+	backoffPast := size().backoffPast
 	if err := op.m.WaitIdle(ctx, 0, 10*time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	idle := time.Now()
 	logPath := op.logPath(1)
-	var quotaTimes, quotaIdle []time.Time
+	var refusedTimes, refusedIdle []time.Time
 	for deadline := time.Now().Add(4 * time.Minute); ; {
 		times, err := reconcileTimes(logPath)
 		if err != nil {
 			t.Fatal(err)
 		}
-		quotaTimes = times[poisonQuota]
-		quotaIdle = nil
-		for _, ts := range quotaTimes {
+		refusedTimes = times[poisonRefused]
+		refusedIdle = nil
+		for _, ts := range refusedTimes {
 			if ts.After(idle) {
-				quotaIdle = append(quotaIdle, ts)
+				refusedIdle = append(refusedIdle, ts)
 			}
 		}
-		iv := intervals(quotaIdle)
-		if len(iv) >= 4 && iv[len(iv)-1] >= 10*time.Second || time.Now().After(deadline) {
+		iv := intervals(refusedIdle)
+		if len(iv) >= 4 && iv[len(iv)-1] >= backoffPast || time.Now().After(deadline) {
 			break
 		}
 		if err := sleep(ctx, 2*time.Second); err != nil {
@@ -167,9 +181,9 @@ func runPoison(t *testing.T, poison bool) poisonRun {
 	}
 	renderTimes := times[poisonRender]
 	observed := time.Since(start)
-	iv := intervals(quotaIdle)
+	iv := intervals(refusedIdle)
 	t.Logf("%s (refused by the API server): %d reconciles in %ss; intervals while the network converged (queue wait included): %s; once the queue was empty (%ss in): %s",
-		poisonQuota, len(quotaTimes), seconds(observed), formatIntervals(intervals(quotaTimes[:len(quotaTimes)-len(quotaIdle)])),
+		poisonRefused, len(refusedTimes), seconds(observed), formatIntervals(intervals(refusedTimes[:len(refusedTimes)-len(refusedIdle)])),
 		seconds(idle.Sub(start)), formatIntervals(iv))
 	t.Logf("%s (cannot render): %d reconciles in %ss, at %s; none in the last %ss",
 		poisonRender, len(renderTimes), seconds(observed), formatOffsets(renderTimes, start), seconds(time.Since(lastTime(renderTimes))))
@@ -183,20 +197,20 @@ func runPoison(t *testing.T, poison bool) poisonRun {
 	if len(renderTimes) == 0 || len(renderTimes) > 5 {
 		t.Errorf("%s was reconciled %d times, want between 1 and 5: a Stalled office is not retried until its spec changes", poisonRender, len(renderTimes))
 	}
-	if len(quotaTimes) > 40 {
-		t.Errorf("%s was reconciled %d times in %s: not an exponential back-off", poisonQuota, len(quotaTimes), observed.Round(time.Second))
+	if len(refusedTimes) > 40 {
+		t.Errorf("%s was reconciled %d times in %s: not an exponential back-off", poisonRefused, len(refusedTimes), observed.Round(time.Second))
 	}
-	if len(iv) < 4 || iv[len(iv)-1] < 10*time.Second {
-		t.Errorf("%s: once the queue was empty, the interval between its reconciles did not grow past 10 s: %s", poisonQuota, formatIntervals(iv))
+	if len(iv) < 4 || iv[len(iv)-1] < backoffPast {
+		t.Errorf("%s: once the queue was empty, the interval between its reconciles did not grow past %s: %s", poisonRefused, backoffPast, formatIntervals(iv))
 	}
 	// Each retry waits twice as long as the one before (controller-runtime's
 	// per-item back-off: 5 ms × 2^failures, up to 1000 s); each interval
 	// also holds one reconcile's run, so the median ratio of successive
 	// intervals is what is checked.
 	if r := medianRatio(iv); r < 1.5 {
-		t.Errorf("%s: the intervals between its reconciles grow by a median factor of %.2f, want at least 1.5 (exponential): %s", poisonQuota, r, formatIntervals(iv))
+		t.Errorf("%s: the intervals between its reconciles grow by a median factor of %.2f, want at least 1.5 (exponential): %s", poisonRefused, r, formatIntervals(iv))
 	} else {
-		t.Logf("%s: once the queue was empty, successive intervals grow by a median factor of %.2f", poisonQuota, r)
+		t.Logf("%s: once the queue was empty, successive intervals grow by a median factor of %.2f", poisonRefused, r)
 	}
 
 	// A change of its spec brings the Stalled office back.
@@ -214,7 +228,7 @@ func runPoison(t *testing.T, poison bool) poisonRun {
 		t.Fatal(err)
 	}
 	t.Logf("%s Ready %ss after its patch was removed", poisonRender, seconds(time.Since(fixed)))
-	report, err := checkInventory(ctx, cl.c, func(o *v1alpha1.Office) bool { return o.Name == poisonQuota })
+	report, err := checkInventory(ctx, cl.c, func(o *v1alpha1.Office) bool { return o.Name == poisonRefused })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,9 +236,40 @@ func runPoison(t *testing.T, poison bool) poisonRun {
 	if problems := report.problems(); len(problems) > 0 {
 		t.Errorf("%d problems in the inventory:\n%s", len(problems), firstN(problems))
 	}
-	fmt.Printf("CHAOS poison-offices render_reconciles=%d quota_reconciles=%d quota_intervals_s=%q\n",
-		len(renderTimes), len(quotaTimes), formatIntervals(iv))
+	fmt.Printf("CHAOS poison-offices render_reconciles=%d refused_reconciles=%d refused_intervals_s=%q\n",
+		len(renderTimes), len(refusedTimes), formatIntervals(iv))
 	return run
+}
+
+// refuseServices returns a ValidatingAdmissionPolicy and its binding that
+// refuse every create and update of a Service in namespace, with 403
+// Forbidden: what the API server says of a write a policy forbids, and
+// retried, unlike an invalid object.
+func refuseServices(namespace string) []client.Object {
+	name := "refuse-services-" + namespace
+	forbidden := metav1.StatusReasonForbidden
+	return []client.Object{
+		&admissionregistrationv1.ValidatingAdmissionPolicy{
+			ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{
+				FailurePolicy: ptr.To(admissionregistrationv1.Fail),
+				MatchConstraints: &admissionregistrationv1.MatchResources{
+					NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{corev1.LabelMetadataName: namespace}},
+					ResourceRules: []admissionregistrationv1.NamedRuleWithOperations{{RuleWithOperations: admissionregistrationv1.RuleWithOperations{
+						Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update},
+						Rule:       admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"services"}},
+					}}},
+				},
+				Validations: []admissionregistrationv1.Validation{{Expression: "false", Reason: &forbidden,
+					Message: "Services are not allowed in " + namespace}},
+			},
+		},
+		&admissionregistrationv1.ValidatingAdmissionPolicyBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: admissionregistrationv1.ValidatingAdmissionPolicyBindingSpec{PolicyName: name,
+				ValidationActions: []admissionregistrationv1.ValidationAction{admissionregistrationv1.Deny}},
+		},
+	}
 }
 
 // poisonOffice returns a Department under parent.

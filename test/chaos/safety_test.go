@@ -1,5 +1,3 @@
-//go:build chaos
-
 package chaos
 
 import (
@@ -189,7 +187,7 @@ func TestDataSafety(t *testing.T) {
 	}
 	t.Logf("operator stopped; webhook configurations it left behind (removed now, as an uninstall does): %d", leftover)
 	// Garbage collection and the namespace controller get their chance.
-	const quiet = 30 * time.Second
+	quiet := size().quiet
 	if err := sleep(ctx, quiet); err != nil {
 		t.Fatal(err)
 	}
