@@ -50,6 +50,8 @@ type desk struct {
 	opts options
 	// peer asks the desks of other offices (localityHandling).
 	peer *http.Client
+	// peerRate bounds each client's requests on the peer listener.
+	peerRate *clientRate
 	// reloading serialises reloads; requests read state without a lock.
 	reloading sync.Mutex
 	state     atomic.Pointer[loaded]
@@ -69,7 +71,7 @@ type loaded struct {
 }
 
 func newDesk(path string, opts options) (*desk, error) {
-	d := &desk{path: path, opts: opts, peer: opts.peerClient()}
+	d := &desk{path: path, opts: opts, peer: opts.peerClient(), peerRate: newClientRate(opts.PeerRate, opts.PeerBurst)}
 	if _, err := d.reload(); err != nil {
 		return nil, err
 	}
@@ -454,6 +456,9 @@ func writePeerError(w http.ResponseWriter, err error) {
 	code := http.StatusBadGateway
 	if pe := (*peerError)(nil); errors.As(err, &pe) {
 		code = pe.code
+		if pe.retryAfter != "" {
+			w.Header().Set("Retry-After", pe.retryAfter)
+		}
 	}
 	writeError(w, code, err.Error())
 }
@@ -467,8 +472,8 @@ func (d *desk) limitBodies(h http.Handler) http.Handler {
 	})
 }
 
-// handler serves the configuration at /v1/office, its answers and the
-// probes.
+// handler serves the public listener: the configuration at /v1/office and
+// its answers.
 func (d *desk) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/office", func(w http.ResponseWriter, _ *http.Request) {
@@ -567,20 +572,7 @@ func (d *desk) handler() http.Handler {
 	// answers the route in this office's table, where the handler stands and
 	// its chain from Handling on (network.Handling). Read-only; it never
 	// calls another desk.
-	mux.HandleFunc("GET /v1/handler", func(w http.ResponseWriter, r *http.Request) {
-		v := r.URL.Query()
-		if err := checkParams(v, handlerParams, "category, type, channel"); err != nil {
-			writeError(w, http.StatusBadRequest, err.Error())
-			return
-		}
-		p := network.Petition{Category: v.Get("category"), Type: v1alpha1.PetitionType(v.Get("type")), Channel: v1alpha1.Channel(v.Get("channel"))}
-		h, err := d.current().office.Handling(p)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, err.Error())
-			return
-		}
-		writeJSON(w, http.StatusOK, h)
-	})
+	mux.HandleFunc("GET /v1/handler", d.serveHandling)
 	// Whether a channel is open: GET /v1/windows?channel=Visit&at=RFC3339.
 	mux.HandleFunc("GET /v1/windows", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
@@ -607,10 +599,49 @@ func (d *desk) handler() http.Handler {
 	mux.HandleFunc("GET /open311/v2/services.json", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, open311Services(d.current().office))
 	})
+	return d.limitBodies(mux)
+}
+
+// serveHandling answers GET /v1/handler.
+func (d *desk) serveHandling(w http.ResponseWriter, r *http.Request) {
+	v := r.URL.Query()
+	if err := checkParams(v, handlerParams, "category, type, channel"); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	p := network.Petition{Category: v.Get("category"), Type: v1alpha1.PetitionType(v.Get("type")), Channel: v1alpha1.Channel(v.Get("channel"))}
+	h, err := d.current().office.Handling(p)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, h)
+}
+
+// peerPaths are what the peer listener answers: what localityHandling asks.
+const peerPaths = "GET /v1/handler"
+
+// peerHandler serves the peer listener, which other offices' desks reach:
+// only GET /v1/handler, each client within the peer rate; any other
+// request gets 404.
+func (d *desk) peerHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc(peerPaths, d.serveHandling)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("%s %s: the peer port answers only %s", r.Method, network.Quote(r.URL.Path), peerPaths))
+	})
+	return d.limitBodies(d.peerRate.limit(mux))
+}
+
+// probeHandler serves the probe listener: /healthz and /readyz, which the
+// kubelet asks on a listener of their own so that clients holding the
+// public or peer listener cannot make the pod unready.
+func probeHandler() http.Handler {
+	mux := http.NewServeMux()
 	ok := func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") }
 	mux.HandleFunc("GET /healthz", ok)
 	mux.HandleFunc("GET /readyz", ok)
-	return d.limitBodies(mux)
+	return mux
 }
 
 // open311Service is a service of the Open311 GeoReport v2 service list.

@@ -31,26 +31,32 @@ func fastOptions() options {
 	return o
 }
 
-// liveDesk is a desk served on a loopback listener as run serves it.
+// liveDesk is a desk served on loopback listeners as run serves it.
 type liveDesk struct {
 	*desk
-	addr string
+	// addr, peerAddr and probeAddr are the public, peer and probe
+	// listeners' addresses.
+	addr, peerAddr, probeAddr string
+	public, peer              *limitedListener
 }
 
-// startDesk serves the configuration with the options on a real listener;
-// hook, when not nil, sees every connection state change.
-func startDesk(t *testing.T, cfg *network.OfficeConfig, opts options, hook func(net.Conn, http.ConnState)) *liveDesk {
+// startDesk serves the configuration with the options on real listeners;
+// hook, when not nil, sees every connection state change of the public
+// listener.
+func startDesk(t testing.TB, cfg *network.OfficeConfig, opts options, hook func(net.Conn, http.ConnState)) *liveDesk {
 	t.Helper()
 	d := loadDesk(t, cfg, opts)
-	ln, err := opts.listen("127.0.0.1:0")
+	eps, err := d.endpoints("127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := opts.server(d.handler())
-	srv.ConnState = hook
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	return &liveDesk{desk: d, addr: ln.Addr().String()}
+	eps[0].srv.ConnState = hook
+	for _, ep := range eps {
+		go func() { _ = ep.srv.Serve(ep.ln) }()
+		t.Cleanup(func() { _ = ep.srv.Close() })
+	}
+	return &liveDesk{desk: d, addr: eps[0].ln.Addr().String(), peerAddr: eps[1].ln.Addr().String(), probeAddr: eps[2].ln.Addr().String(),
+		public: eps[0].ln, peer: eps[1].ln}
 }
 
 func (l *liveDesk) url(path string) string { return "http://" + l.addr + path }
@@ -103,7 +109,7 @@ func TestSlowClientsAreCut(t *testing.T) {
 
 	// Slowloris: headers that never end.
 	conn := dial()
-	_, _ = io.WriteString(conn, "GET /healthz HTTP/1.1\r\nHost: desk\r\nX-Slow: ")
+	_, _ = io.WriteString(conn, "GET /v1/office HTTP/1.1\r\nHost: desk\r\nX-Slow: ")
 	stop := make(chan struct{})
 	go trickle(conn, stop)
 	closedWithin(t, conn, 10*opts.ReadHeaderTimeout, "headers a byte at a time")
@@ -123,10 +129,10 @@ func TestSlowClientsAreCut(t *testing.T) {
 
 	// A kept-alive connection that sends nothing more.
 	conn = dial()
-	_, _ = io.WriteString(conn, "GET /healthz HTTP/1.1\r\nHost: desk\r\n\r\n")
+	_, _ = io.WriteString(conn, "GET /v1/office HTTP/1.1\r\nHost: desk\r\n\r\n")
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /healthz = %v, %v", resp, err)
+		t.Fatalf("GET /v1/office = %v, %v", resp, err)
 	}
 	_ = resp.Body.Close()
 	closedWithin(t, conn, 10*opts.IdleTimeout, "an idle kept-alive connection")
@@ -135,6 +141,7 @@ func TestSlowClientsAreCut(t *testing.T) {
 func TestConnectionCap(t *testing.T) {
 	opts := defaultOptions()
 	opts.MaxConnections = 2
+	opts.MaxConnectionsPerClient = 2
 	var active, most atomic.Int64
 	var mu sync.Mutex
 	seen := map[net.Conn]bool{}
@@ -164,7 +171,7 @@ func TestConnectionCap(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer func() { _ = conn.Close() }()
-		_, _ = io.WriteString(conn, "GET /healthz HTTP/1.1\r\nHost: desk\r\n")
+		_, _ = io.WriteString(conn, "GET /v1/office HTTP/1.1\r\nHost: desk\r\n")
 		held = append(held, conn)
 	}
 	for deadline := time.Now().Add(5 * time.Second); active.Load() < int64(opts.MaxConnections); {
@@ -182,7 +189,7 @@ func TestConnectionCap(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer func() { _ = conn.Close() }()
-		_, _ = io.WriteString(conn, "GET /healthz HTTP/1.1\r\nHost: desk\r\nConnection: close\r\n\r\n")
+		_, _ = io.WriteString(conn, "GET /v1/office HTTP/1.1\r\nHost: desk\r\nConnection: close\r\n\r\n")
 		go func() {
 			_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
 			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
@@ -266,13 +273,13 @@ func TestBodiesAreBounded(t *testing.T) {
 	}
 	// A body sent where none is read is not drained past the cap either:
 	// the desk answers and closes the connection.
-	req, _ := http.NewRequest(http.MethodGet, l.url("/healthz"), strings.NewReader(strings.Repeat("x", 1<<20)))
+	req, _ := http.NewRequest(http.MethodGet, l.url("/v1/office"), strings.NewReader(strings.Repeat("x", 1<<20)))
 	resp, err := http.DefaultClient.Do(req)
 	if err == nil {
 		_ = resp.Body.Close()
 	}
 	// Headers past MaxHeaderBytes (with net/http's 4 KiB of slack) get 431.
-	req, _ = http.NewRequest(http.MethodGet, l.url("/healthz"), nil)
+	req, _ = http.NewRequest(http.MethodGet, l.url("/v1/office"), nil)
 	req.Header.Set("X-Big", strings.Repeat("x", opts.MaxHeaderBytes+8<<10))
 	resp, err = http.DefaultClient.Do(req)
 	if err != nil {

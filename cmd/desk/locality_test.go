@@ -21,10 +21,11 @@ import (
 )
 
 // sampleNetwork serves the desk of every given office of config/samples
-// behind one server, each at /<office>, and points each desk's
-// PeerURLTemplate at it: the desks ask each other as they do in a cluster.
-// An office that is not served answers 404. calls counts the requests to
-// /v1/handler.
+// behind one server, each one's public API at /<office> and its peer API at
+// /peer/<office>, and points each desk's PeerURLTemplate at the peer APIs:
+// the desks ask each other as they do in a cluster, and only what the peer
+// port answers. An office that is not served answers 404. calls counts the
+// requests to /v1/handler.
 type sampleNetwork struct {
 	srv   *httptest.Server
 	calls atomic.Int64
@@ -52,9 +53,10 @@ func newSampleNetwork(t *testing.T, offices ...string) *sampleNetwork {
 			t.Fatal(err)
 		}
 		opts := defaultOptions()
-		opts.PeerURLTemplate = n.srv.URL + "/" + officePlaceholder
+		opts.PeerURLTemplate = n.srv.URL + "/peer/" + officePlaceholder
 		d := loadDesk(t, cfg, opts)
 		mux.Handle("/"+office+"/", http.StripPrefix("/"+office, d.handler()))
+		mux.Handle("/peer/"+office+"/", http.StripPrefix("/peer/"+office, d.peerHandler()))
 	}
 	return n
 }
@@ -300,7 +302,7 @@ func TestPeerOptions(t *testing.T) {
 		}
 	}
 	o := defaultOptions()
-	if o.PeerURLTemplate != "http://desk.office-{office}.svc" || o.PeerTimeout != 2*time.Second {
+	if o.PeerURLTemplate != "http://desk.office-{office}.svc:8081" || o.PeerTimeout != 2*time.Second {
 		t.Errorf("defaults %q %v", o.PeerURLTemplate, o.PeerTimeout)
 	}
 	o.PeerTimeout = time.Minute

@@ -5,8 +5,12 @@
 // Deployment (the ConfigMap's name carries its hash); desk also reloads the
 // file when it changes in place.
 //
-// The desk is anonymous and public: its connections, timeouts, request sizes
-// and the work of one request are bounded (see options).
+// The desk listens on three ports: the public API for the platform ingress
+// (--addr), GET /v1/handler for other offices' desks (--peer-addr) and the
+// kubelet's probes (--probe-addr). It is anonymous: on each port the
+// connections of one client and of all, the timeouts, request sizes and the
+// work of one request are bounded, and on the peer port each client's rate
+// (see options).
 package main
 
 import (
@@ -26,7 +30,9 @@ import (
 )
 
 func main() {
-	addr := flag.String("addr", ":8080", "address to serve HTTP on")
+	addr := flag.String("addr", fmt.Sprintf(":%d", publicPort), "address to serve the public API on")
+	peerAddr := flag.String("peer-addr", fmt.Sprintf(":%d", peerPort), "address to serve other desks on (GET /v1/handler)")
+	probeAddr := flag.String("probe-addr", fmt.Sprintf(":%d", probePort), "address to serve /healthz and /readyz on")
 	configPath := flag.String("config", "/etc/desk/office.json", "path of the office's compiled configuration (JSON)")
 	interval := flag.Duration("reload-interval", 2*time.Second, "how often to look for a changed configuration file")
 	opts := defaultOptions()
@@ -37,22 +43,21 @@ func main() {
 		log.Error("desk stopped", "err", err)
 		os.Exit(2)
 	}
-	if err := run(*addr, *configPath, *interval, opts, log); err != nil {
+	if err := run(*addr, *peerAddr, *probeAddr, *configPath, *interval, opts, log); err != nil {
 		log.Error("desk stopped", "err", err)
 		os.Exit(1)
 	}
 }
 
-func run(addr, configPath string, interval time.Duration, opts options, log *slog.Logger) error {
+func run(addr, peerAddr, probeAddr, configPath string, interval time.Duration, opts options, log *slog.Logger) error {
 	d, err := newDesk(configPath, opts)
 	if err != nil {
 		return err
 	}
-	ln, err := opts.listen(addr)
+	eps, err := d.endpoints(addr, peerAddr, probeAddr)
 	if err != nil {
 		return err
 	}
-	srv := opts.server(d.handler())
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	go func() {
@@ -71,18 +76,23 @@ func run(addr, configPath string, interval time.Duration, opts options, log *slo
 			}
 		}
 	}()
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	log.Info("serving", "addr", ln.Addr().String(), "config", configPath, "maxConnections", opts.MaxConnections)
+	errc := make(chan error, len(eps))
+	for _, ep := range eps {
+		go func() { errc <- fmt.Errorf("the %s listener: %w", ep.name, ep.srv.Serve(ep.ln)) }()
+	}
+	log.Info("serving", "addr", eps[0].ln.Addr().String(), "peerAddr", eps[1].ln.Addr().String(), "probeAddr", eps[2].ln.Addr().String(),
+		"config", configPath, "maxConnections", opts.MaxConnections, "maxConnectionsPerClient", opts.MaxConnectionsPerClient)
+	var served error
 	select {
-	case err := <-errc:
-		return err
+	case served = <-errc:
 	case <-ctx.Done():
 	}
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("shutting down: %w", err)
+	for _, ep := range eps {
+		if err := ep.srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) && served == nil {
+			served = fmt.Errorf("shutting down the %s listener: %w", ep.name, err)
+		}
 	}
-	return nil
+	return served
 }

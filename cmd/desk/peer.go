@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/xinfang/petition-operator/internal/network"
@@ -20,22 +21,25 @@ import (
 const maxPeerBytes = 64 << 10
 
 // peerError is why a locality's handling could not be had, with the status
-// the desk answers: 422 for a locality that is no office's, 502 for a desk
-// that did not answer well.
+// the desk answers: 422 for a locality that is no office's, 503 for a desk
+// that limits this desk's rate (with its Retry-After), 502 for a desk that
+// did not answer well.
 type peerError struct {
 	code int
 	msg  string
+	// retryAfter is the Retry-After of a 503, whole seconds, or "".
+	retryAfter string
 }
 
 func (e *peerError) Error() string { return e.msg }
 
 // localityHandling asks the desk of the locality how it handles the
 // petition: one GET /v1/handler to the address PeerURLTemplate makes of
-// the name, within PeerTimeout, its answer at most maxPeerBytes of exactly
+// the name (the peer port of its desk's Service), within PeerTimeout, its answer at most maxPeerBytes of exactly
 // one JSON object of the fields of network.Handling, within their bounds.
 func (d *desk) localityHandling(ctx context.Context, locality string, p network.Petition) (*network.Handling, error) {
 	if err := network.CheckOfficeName("locality", locality); err != nil {
-		return nil, &peerError{http.StatusBadRequest, err.Error()}
+		return nil, &peerError{code: http.StatusBadRequest, msg: err.Error()}
 	}
 	q := url.Values{"category": {p.Category}, "type": {string(p.Type)}}
 	if p.Channel != "" {
@@ -46,31 +50,34 @@ func (d *desk) localityHandling(ctx context.Context, locality string, p network.
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, addr, nil)
 	if err != nil {
-		return nil, &peerError{http.StatusBadGateway, fmt.Sprintf("locality: the address of office %s's desk: %v", locality, err)}
+		return nil, &peerError{code: http.StatusBadGateway, msg: fmt.Sprintf("locality: the address of office %s's desk: %v", locality, err)}
 	}
 	req.Header.Set("Accept", "application/json")
 	resp, err := d.peer.Do(req)
 	if err != nil {
 		if dns := (*net.DNSError)(nil); errors.As(err, &dns) && dns.IsNotFound {
-			return nil, &peerError{http.StatusUnprocessableEntity, fmt.Sprintf("locality: no office %s: its desk %s does not resolve", locality, dns.Name)}
+			return nil, &peerError{code: http.StatusUnprocessableEntity, msg: fmt.Sprintf("locality: no office %s: its desk %s does not resolve", locality, dns.Name)}
 		}
-		return nil, &peerError{http.StatusBadGateway, fmt.Sprintf("locality: the desk of office %s did not answer: %v", locality, unwrapURLError(err))}
+		return nil, &peerError{code: http.StatusBadGateway, msg: fmt.Sprintf("locality: the desk of office %s did not answer: %v", locality, unwrapURLError(err))}
 	}
 	defer func() { _ = resp.Body.Close() }()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxPeerBytes+1))
 	switch {
 	case resp.StatusCode == http.StatusNotFound:
-		return nil, &peerError{http.StatusUnprocessableEntity, fmt.Sprintf("locality: office %s has no desk that answers GET /v1/handler (404)", locality)}
+		return nil, &peerError{code: http.StatusUnprocessableEntity, msg: fmt.Sprintf("locality: office %s has no desk that answers GET /v1/handler (404)", locality)}
+	case resp.StatusCode == http.StatusTooManyRequests:
+		return nil, &peerError{code: http.StatusServiceUnavailable, retryAfter: retrySeconds(resp.Header.Get("Retry-After")),
+			msg: fmt.Sprintf("locality: the desk of office %s limits this desk's requests (429)%s", locality, peerMessage(body))}
 	case resp.StatusCode != http.StatusOK:
-		return nil, &peerError{http.StatusBadGateway, fmt.Sprintf("locality: the desk of office %s answered %d%s", locality, resp.StatusCode, peerMessage(body))}
+		return nil, &peerError{code: http.StatusBadGateway, msg: fmt.Sprintf("locality: the desk of office %s answered %d%s", locality, resp.StatusCode, peerMessage(body))}
 	case err != nil:
-		return nil, &peerError{http.StatusBadGateway, fmt.Sprintf("locality: reading the answer of office %s's desk: %v", locality, err)}
+		return nil, &peerError{code: http.StatusBadGateway, msg: fmt.Sprintf("locality: reading the answer of office %s's desk: %v", locality, err)}
 	case len(body) > maxPeerBytes:
-		return nil, &peerError{http.StatusBadGateway, fmt.Sprintf("locality: the answer of office %s's desk is larger than %d bytes", locality, maxPeerBytes)}
+		return nil, &peerError{code: http.StatusBadGateway, msg: fmt.Sprintf("locality: the answer of office %s's desk is larger than %d bytes", locality, maxPeerBytes)}
 	}
 	h, err := decodeHandling(body)
 	if err != nil {
-		return nil, &peerError{http.StatusBadGateway, fmt.Sprintf("locality: the answer of office %s's desk: %v", locality, err)}
+		return nil, &peerError{code: http.StatusBadGateway, msg: fmt.Sprintf("locality: the answer of office %s's desk: %v", locality, err)}
 	}
 	return h, nil
 }
@@ -96,6 +103,19 @@ func decodeHandling(body []byte) (*network.Handling, error) {
 		}
 	}
 	return &h, nil
+}
+
+// maxRetrySeconds bounds the Retry-After passed on from another desk.
+const maxRetrySeconds = 3600
+
+// retrySeconds is a Retry-After of whole seconds, 1 to maxRetrySeconds, as
+// given, or "" for anything else (a date included).
+func retrySeconds(v string) string {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > maxRetrySeconds {
+		return ""
+	}
+	return strconv.Itoa(n)
 }
 
 // peerMessage is the error another desk gave, cut short, or nothing.

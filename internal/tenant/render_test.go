@@ -1,6 +1,7 @@
 package tenant
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -125,15 +126,96 @@ func TestRenderDefaultStack(t *testing.T) {
 	if psc["runAsNonRoot"] != true || psc["seccompProfile"].(map[string]any)["type"] != "RuntimeDefault" {
 		t.Errorf("pod securityContext = %v", psc)
 	}
-	if c["readinessProbe"] == nil || c["livenessProbe"] == nil {
-		t.Error("probes missing")
+	checkDeskPorts(t, c, m["Service/desk"], m["NetworkPolicy/desk"])
+}
+
+// checkDeskPorts checks the desk's three ports: the public one (8080) for
+// the platform ingress behind the Service's port 80, the peer one (8081)
+// for other offices' desks behind the Service's port 8081, the probes'
+// (8082) in the probes and no Service or NetworkPolicy rule.
+func checkDeskPorts(t *testing.T, c map[string]any, svc, np *unstructured.Unstructured) {
+	t.Helper()
+	ports := map[string]int64{}
+	for _, p := range c["ports"].([]any) {
+		p := p.(map[string]any)
+		ports[p["name"].(string)] = p["containerPort"].(int64)
 	}
-	np := m["NetworkPolicy/desk"]
-	from, _, _ := unstructured.NestedSlice(np.Object, "spec", "ingress")
-	peer := from[0].(map[string]any)["from"].([]any)[0].(map[string]any)
-	if got := peer["namespaceSelector"].(map[string]any)["matchLabels"].(map[string]any)["kubernetes.io/metadata.name"]; got != "ingress-nginx" {
-		t.Errorf("ingress namespace = %v", got)
+	if want := map[string]int64{"http": 8080, "peer": 8081, "probes": 8082}; !equality.Semantic.DeepEqual(ports, want) {
+		t.Errorf("container ports = %v, want %v", ports, want)
 	}
+	args := strings.Join(anyStrings(c["args"]), " ")
+	for _, a := range []string{"--addr=:8080", "--peer-addr=:8081", "--probe-addr=:8082"} {
+		if !strings.Contains(args, a) {
+			t.Errorf("args %q lack %s", args, a)
+		}
+	}
+	for name, path := range map[string]string{"readinessProbe": "/readyz", "livenessProbe": "/healthz"} {
+		get, _ := c[name].(map[string]any)["httpGet"].(map[string]any)
+		if get["path"] != path || get["port"] != "probes" {
+			t.Errorf("%s = %v, want %s on port probes", name, c[name], path)
+		}
+	}
+	svcPorts, _, _ := unstructured.NestedSlice(svc.Object, "spec", "ports")
+	var got []string
+	for _, p := range svcPorts {
+		p := p.(map[string]any)
+		got = append(got, fmt.Sprintf("%s %d→%s", p["name"], p["port"], p["targetPort"]))
+	}
+	if want := []string{"http 80→http", "peer 8081→peer"}; !equality.Semantic.DeepEqual(got, want) {
+		t.Errorf("Service ports = %q, want %q", got, want)
+	}
+
+	// Ingress: the platform ingress to 8080, other offices' desks to 8081,
+	// nothing else; egress to other desks' 8081 and DNS.
+	ingress, _, _ := unstructured.NestedSlice(np.Object, "spec", "ingress")
+	egress, _, _ := unstructured.NestedSlice(np.Object, "spec", "egress")
+	rule := func(r any) string {
+		r0 := r.(map[string]any)
+		var peers, ports []string
+		for _, key := range []string{"from", "to"} {
+			for _, p := range anySlice(r0[key]) {
+				p := p.(map[string]any)
+				ns, _, _ := unstructured.NestedStringMap(p, "namespaceSelector", "matchLabels")
+				pods, _, _ := unstructured.NestedStringMap(p, "podSelector", "matchLabels")
+				peers = append(peers, fmt.Sprintf("ns %v pods %v", ns, pods))
+			}
+		}
+		for _, p := range anySlice(r0["ports"]) {
+			p := p.(map[string]any)
+			ports = append(ports, fmt.Sprintf("%v/%v", p["port"], p["protocol"]))
+		}
+		return strings.Join(peers, ", ") + " → " + strings.Join(ports, " ")
+	}
+	var rules []string
+	for _, r := range ingress {
+		rules = append(rules, "in "+rule(r))
+	}
+	for _, r := range egress {
+		rules = append(rules, "out "+rule(r))
+	}
+	desks := "ns map[app.kubernetes.io/managed-by:petition-operator] pods map[app.kubernetes.io/name:desk]"
+	want := []string{
+		"in ns map[kubernetes.io/metadata.name:ingress-nginx] pods map[] → 8080/TCP",
+		"in " + desks + " → 8081/TCP",
+		"out " + desks + " → 8081/TCP",
+		"out ns map[kubernetes.io/metadata.name:kube-system] pods map[] → 53/UDP 53/TCP",
+	}
+	if !equality.Semantic.DeepEqual(rules, want) {
+		t.Errorf("NetworkPolicy desk rules:\n%s\nwant:\n%s", strings.Join(rules, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func anySlice(v any) []any {
+	s, _ := v.([]any)
+	return s
+}
+
+func anyStrings(v any) []string {
+	var out []string
+	for _, s := range anySlice(v) {
+		out = append(out, fmt.Sprint(s))
+	}
+	return out
 }
 
 func keys(m map[string]*unstructured.Unstructured) []string {

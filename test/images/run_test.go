@@ -151,12 +151,14 @@ func TestDeskImageServesConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeAs(t, cfg, filepath.Join(root, "etc", "desk", "office.json"), data)
-	ports, err := testenv.FreePorts(1)
+	ports, err := testenv.FreePorts(3)
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", ports[0])
-	cmd := inImage(t, root, cfg, "--addr", addr, "--config", "/etc/desk/office.json")
+	peerAddr := fmt.Sprintf("127.0.0.1:%d", ports[1])
+	probeAddr := fmt.Sprintf("127.0.0.1:%d", ports[2])
+	cmd := inImage(t, root, cfg, "--addr", addr, "--peer-addr", peerAddr, "--probe-addr", probeAddr, "--config", "/etc/desk/office.json")
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
@@ -178,7 +180,10 @@ func TestDeskImageServesConfig(t *testing.T) {
 		}
 	})
 	base := "http://" + addr
-	waitReady(t, base+"/readyz", done)
+	waitReady(t, "http://"+probeAddr+"/readyz", done)
+	if code, body := get(t, "http://"+peerAddr+"/v1/handler?category=land-acquisition&type=Appeal&channel=Visit"); code != http.StatusOK || !bytes.Contains(body, []byte(`"route":`)) {
+		t.Errorf("GET /v1/handler on the peer port = %d %s, want 200 and the handling", code, body)
+	}
 
 	code, body := get(t, base+"/v1/office")
 	if code != http.StatusOK || !bytes.Equal(body, data) {
