@@ -181,7 +181,7 @@ func TestOfficeCalendarCoverage(t *testing.T) {
 
 	// Steady: a reconcile that finds the same writes nothing. The policies
 	// and calendars recount up to 10 s after an office event
-	// (policyStatusInterval): 11 s without writes first.
+	// (DefaultStatusPacing.Interval): 11 s without writes first.
 	g.Eventually(func(g Gomega) {
 		before := writes(g)
 		time.Sleep(11 * time.Second)

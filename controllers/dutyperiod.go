@@ -21,12 +21,12 @@ import (
 // setupDutyPeriodController registers the controller of DutyPeriod status
 // and rollouts. Like a RoutingPolicy's, a period's status depends on every
 // office it may select: any office event of the model enqueues every
-// period, gathered over policyStatusDelay. The office controller watches
+// period, gathered over the status pacing's Delay. The office controller watches
 // DutyPeriods itself (selectionEvents).
-func setupDutyPeriodController(mgr ctrl.Manager, model *networkModel, copts controller.Options) error {
+func setupDutyPeriodController(mgr ctrl.Manager, model *networkModel, pacing StatusPacing, copts controller.Options) error {
 	periods := &dutyPeriodObserver{index: model.index, now: time.Now}
 	return register(mgr, "dutyperiod", copts, periods.observe, nil,
-		model.watch(coalesced(allOf(mgr.GetClient(), &v1alpha1.DutyPeriodList{}))))
+		model.watch(coalesced(pacing, allOf(mgr.GetClient(), &v1alpha1.DutyPeriodList{}))))
 }
 
 // dutyPeriodObserver reports which offices a DutyPeriod selects, whether it

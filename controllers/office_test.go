@@ -111,7 +111,7 @@ func TestNoWriteWithoutChange(t *testing.T) {
 	// Creating the tenant stack settles in a few rounds while the caches
 	// catch up with the writes, events are written asynchronously, and the
 	// policies recount their offices up to 10 s after an office event
-	// (policyStatusInterval): wait for 11 s without writes before counting.
+	// (DefaultStatusPacing.Interval): wait for 11 s without writes before counting.
 	g.Eventually(func(g Gomega) {
 		before := writes(g)
 		time.Sleep(11 * time.Second)

@@ -8,12 +8,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 )
 
-// TestStatusPacer: a first event is counted after policyStatusDelay, the
+// TestStatusPacer: a first event is counted after the pacing's Delay, the
 // events while a recount is pending are added at its time, and while they
-// keep coming recounts are policyStatusInterval apart; after a quiet spell
+// keep coming recounts are its Interval apart; after a quiet spell
 // the delay is short again. Each object is paced on its own.
 func TestStatusPacer(t *testing.T) {
-	p := &statusPacer{}
+	p := &statusPacer{pacing: DefaultStatusPacing}
 	t0 := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
 	policy := reconcile.Request{NamespacedName: types.NamespacedName{Name: "land-disputes"}}
 	other := reconcile.Request{NamespacedName: types.NamespacedName{Name: "personnel"}}

@@ -18,11 +18,11 @@ import (
 // setupRoutingPolicyController registers the controller of RoutingPolicy
 // status and rollouts. A policy's status depends on every office it may
 // select: any office event of the model enqueues every policy, gathered over
-// policyStatusDelay.
-func setupRoutingPolicyController(mgr ctrl.Manager, model *networkModel, copts controller.Options) error {
+// the status pacing's Delay.
+func setupRoutingPolicyController(mgr ctrl.Manager, model *networkModel, pacing StatusPacing, copts controller.Options) error {
 	policies := &routingPolicyObserver{index: model.index, now: time.Now}
 	return register(mgr, "routingpolicy", copts, policies.observe, nil,
-		model.watch(coalesced(allOf(mgr.GetClient(), &v1alpha1.RoutingPolicyList{}))))
+		model.watch(coalesced(pacing, allOf(mgr.GetClient(), &v1alpha1.RoutingPolicyList{}))))
 }
 
 // routingPolicyObserver reports which offices a routing policy selects and

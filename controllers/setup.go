@@ -47,6 +47,39 @@ type Options struct {
 	// HolidayCalendar's CoverageEnding, an Office's CalendarCoverage); nil
 	// means time.Now.
 	Clock func() time.Time
+	// StatusPacing paces the recounts of the policies, calendars and
+	// TenantDefaults from office events; zero fields take the defaults
+	// (DefaultStatusPacing).
+	StatusPacing StatusPacing
+}
+
+// StatusPacing is how the recounts in the status of the policies,
+// calendars and TenantDefaults follow office events: Delay after a single
+// event, at most one every Interval while events keep coming.
+type StatusPacing struct {
+	Delay, Interval time.Duration
+}
+
+// DefaultStatusPacing is the pacing of the manager's
+// --status-recount-delay and --status-recount-interval: a network of
+// thousands of offices being applied makes one status write per policy
+// every 10 s, rather than one per office event (at 2,000 offices that was
+// three writes per office, a quarter of the operator's writes), and a
+// single change after a quiet spell is counted within 2 s. The counts in a
+// policy's or calendar's status (and so its printer columns) may lag the
+// offices by up to the interval while the network changes.
+var DefaultStatusPacing = StatusPacing{Delay: 2 * time.Second, Interval: 10 * time.Second}
+
+// pacing returns the status pacing with the defaults filled in.
+func (o Options) pacing() StatusPacing {
+	p := o.StatusPacing
+	if p.Delay <= 0 {
+		p.Delay = DefaultStatusPacing.Delay
+	}
+	if p.Interval <= 0 {
+		p.Interval = DefaultStatusPacing.Interval
+	}
+	return p
 }
 
 // now returns the clock of calendar coverage.
@@ -150,19 +183,19 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	if err := registerCollector(mgr.GetCache(), opts); err != nil {
 		return err
 	}
-	if err := setupRoutingPolicyController(mgr, model, copts); err != nil {
+	if err := setupRoutingPolicyController(mgr, model, opts.pacing(), copts); err != nil {
 		return err
 	}
-	if err := setupDutyPeriodController(mgr, model, copts); err != nil {
+	if err := setupDutyPeriodController(mgr, model, opts.pacing(), copts); err != nil {
 		return err
 	}
 	if err := setupTenantDefaultsController(mgr, model, opts, copts); err != nil {
 		return err
 	}
-	if err := setupEscalationPolicyController(mgr, copts); err != nil {
+	if err := setupEscalationPolicyController(mgr, opts.pacing(), copts); err != nil {
 		return err
 	}
-	if err := setupHolidayCalendarController(mgr, opts.now(), copts); err != nil {
+	if err := setupHolidayCalendarController(mgr, opts.now(), opts.pacing(), copts); err != nil {
 		return err
 	}
 	// The built-in objects, created at start; their controllers create them
@@ -175,29 +208,15 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	}))
 }
 
-// policyStatusDelay is how long office events are gathered before the
-// policies and calendars they concern recount their offices, and
-// policyStatusInterval the least time between two recounts of one of them
-// while events keep coming. A network of thousands of offices being applied
-// makes one status write per policy every policyStatusInterval, rather than
-// one per office event (at 2,000 offices that was three writes per office, a
-// quarter of the operator's writes), and a single change after a quiet
-// spell is counted within policyStatusDelay. The counts in a policy's or
-// calendar's status (and so its printer columns) may lag the offices by up
-// to policyStatusInterval while the network changes.
-const (
-	policyStatusDelay    = 2 * time.Second
-	policyStatusInterval = 10 * time.Second
-)
-
 // statusPacer schedules the recounts of one controller: the events until a
 // scheduled recount runs are all added at its time (the queue keeps one of
 // each item, at the earliest time it was added for), and the next runs no
-// sooner than policyStatusInterval after it. Every event is added to the
+// sooner than the pacing's Interval after it. Every event is added to the
 // queue: a recount may have run early, for another reason (the object's own
 // change), and taken the scheduled one with it.
 type statusPacer struct {
-	mu sync.Mutex
+	pacing StatusPacing
+	mu     sync.Mutex
 	// next is, per object, when its pending or last recount is scheduled.
 	next map[reconcile.Request]time.Time
 }
@@ -211,9 +230,9 @@ func (p *statusPacer) after(r reconcile.Request, now time.Time) time.Duration {
 	if seen && last.After(now) {
 		return last.Sub(now)
 	}
-	at := now.Add(policyStatusDelay)
-	if seen && at.Before(last.Add(policyStatusInterval)) {
-		at = last.Add(policyStatusInterval)
+	at := now.Add(p.pacing.Delay)
+	if seen && at.Before(last.Add(p.pacing.Interval)) {
+		at = last.Add(p.pacing.Interval)
 	}
 	if p.next == nil {
 		p.next = map[reconcile.Request]time.Time{}
@@ -224,9 +243,9 @@ func (p *statusPacer) after(r reconcile.Request, now time.Time) time.Duration {
 
 // coalesced enqueues the requests fn maps an office event to, paced by a
 // statusPacer, so that a burst of events becomes one reconcile per policy
-// every policyStatusInterval.
-func coalesced(fn handler.MapFunc) handler.EventHandler {
-	pacer := &statusPacer{}
+// every pacing.Interval.
+func coalesced(pacing StatusPacing, fn handler.MapFunc) handler.EventHandler {
+	pacer := &statusPacer{pacing: pacing}
 	add := func(ctx context.Context, obj client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 		now := time.Now()
 		for _, r := range fn(ctx, obj) {

@@ -36,7 +36,7 @@ func setupTenantDefaultsController(mgr ctrl.Manager, model *networkModel, opts O
 	only := func(context.Context, client.Object) []reconcile.Request {
 		return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: v1alpha1.DefaultTenantDefaults}}}
 	}
-	return register(mgr, "tenantdefaults", copts, tenants.observe, recreate, model.watch(coalesced(only)))
+	return register(mgr, "tenantdefaults", copts, tenants.observe, recreate, model.watch(coalesced(opts.pacing(), only)))
 }
 
 // tenantRollout moves the default tenant image (the TenantDefaults image,

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/xinfang/petition-operator/cmd/manager/app"
+	"github.com/xinfang/petition-operator/controllers"
 	"github.com/xinfang/petition-operator/internal/version"
 )
 
@@ -46,6 +47,10 @@ func run() error {
 	flag.Float64Var(&qps, "kube-api-qps", 50, "Sustained queries per second to the API server.")
 	flag.IntVar(&burst, "kube-api-burst", 100, "Burst of queries to the API server.")
 	flag.DurationVar(&opts.GracefulShutdownTimeout, "graceful-shutdown-timeout", 30*time.Second, "How long to wait for running reconciles on shutdown.")
+	flag.DurationVar(&opts.Controllers.StatusPacing.Delay, "status-recount-delay", controllers.DefaultStatusPacing.Delay,
+		"How long after a single office event the policies, calendars and TenantDefaults recount their offices in status.")
+	flag.DurationVar(&opts.Controllers.StatusPacing.Interval, "status-recount-interval", controllers.DefaultStatusPacing.Interval,
+		"The least time between two recounts of one policy, calendar or TenantDefaults while office events keep coming: one status write each per interval, however many offices change.")
 	flag.StringVar(&opts.Controllers.TenantImage, "tenant-image", "ghcr.io/xinfang/petition-desk:"+version.ImageTag(), "Default image of each office's tenant service (spec.tenant.image overrides it).")
 	flag.StringVar(&opts.Controllers.IngressNamespace, "ingress-namespace", "ingress-nginx", "Namespace of the platform ingress that every tenant's NetworkPolicy admits.")
 	flag.StringVar(&watchLabelSelector, "watch-label-selector", "", "Reconcile only the offices whose labels match this selector (e.g. petition.xinfang.io/shard=east), to split a large network between instances; each instance needs its own --leader-election-id. Empty reconciles every office.")

@@ -258,9 +258,12 @@ type operator struct {
 	starts int
 }
 
-// defaultArgs are the flags every manager of the suite runs with.
+// defaultArgs are the flags every manager of the suite runs with: the
+// size's status pacing among them.
 func defaultArgs(more ...string) []string {
-	return append([]string{"--tenant-image=" + tenantImage}, more...)
+	p := size().pacing
+	return append([]string{"--tenant-image=" + tenantImage,
+		"--status-recount-delay=" + p.Delay.String(), "--status-recount-interval=" + p.Interval.String()}, more...)
 }
 
 // startOperator starts a manager replica; it is stopped (SIGTERM) when the
@@ -328,8 +331,8 @@ func (op *operator) leader() bool {
 
 // recountsWithin is how long after the last office event the policies',
 // calendars' and TenantDefaults' paced recounts have all run: the
-// controllers' policyStatusInterval (10 s) and a second.
-const recountsWithin = 11 * time.Second
+// managers' --status-recount-interval and a second.
+func recountsWithin() time.Duration { return size().pacing.Interval + time.Second }
 
 // settle waits until the office controller has had nothing to do for a
 // while: idle, then idle again after the policies' paced recounts.
@@ -341,7 +344,7 @@ func (op *operator) settle(ctx context.Context, timeout time.Duration) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(recountsWithin):
+		case <-time.After(recountsWithin()):
 		}
 	}
 	return op.m.WaitIdle(ctx, 0, timeout)

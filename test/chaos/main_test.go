@@ -28,6 +28,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/xinfang/petition-operator/controllers"
 	"github.com/xinfang/petition-operator/internal/testenv"
 )
 
@@ -70,13 +71,18 @@ type scale struct {
 	// quiet is how long the data safety test leaves garbage collection and
 	// the namespace controller after the uninstall.
 	quiet time.Duration
+	// pacing is the managers' status recount pacing: the default, or,
+	// small, a tenth of it, so that waiting out the recounts before
+	// counting writes takes 2 s rather than 11.
+	pacing controllers.StatusPacing
 }
 
 var (
 	small = scale{killWithin: 5 * time.Second, killRounds: 1, termRounds: 1, outage: 10 * time.Second,
-		backoffPast: 2 * time.Second, quiet: 10 * time.Second}
+		backoffPast: 2 * time.Second, quiet: 10 * time.Second,
+		pacing: controllers.StatusPacing{Delay: 200 * time.Millisecond, Interval: time.Second}}
 	full = scale{killWithin: 30 * time.Second, killRounds: 3, termRounds: 2, outage: 30 * time.Second,
-		backoffPast: 10 * time.Second, quiet: 30 * time.Second}
+		backoffPast: 10 * time.Second, quiet: 30 * time.Second, pacing: controllers.DefaultStatusPacing}
 )
 
 // size is the scale of this run: small, or full with -chaos.full.
