@@ -145,7 +145,7 @@ func TestDrift(t *testing.T) {
 			edit: func(o client.Object) { o.(*corev1.Service).Spec.Ports[0].TargetPort = intstr.FromInt32(9090) },
 			restored: func(o client.Object) bool {
 				s, _ := o.(*corev1.Service)
-				return s != nil && len(s.Spec.Ports) == 1 && s.Spec.Ports[0].TargetPort == intstr.FromString("http")
+				return s != nil && renderedDeskPorts(s)
 			}},
 		{name: "Service desk: deleted", obj: get(&corev1.Service{}, "desk")},
 		{name: "NetworkPolicy desk: ingress port 9090", obj: get(&networkingv1.NetworkPolicy{}, "desk"),
@@ -222,7 +222,7 @@ func TestDrift(t *testing.T) {
 		edit: func(o client.Object) { o.(*corev1.Service).Spec.Ports[0].Port = 8080 },
 		restored: func(o client.Object) bool {
 			s, _ := o.(*corev1.Service)
-			return s != nil && len(s.Spec.Ports) == 1 && s.Spec.Ports[0].Port == 80
+			return s != nil && renderedDeskPorts(s)
 		}}
 	replaced := 0
 	took, writes, err := drift(ctx, cl, op, keyEdit, time.Minute)
@@ -313,6 +313,22 @@ func waitRestored(ctx context.Context, c client.Client, dc driftCase, key types.
 			return 0, err
 		}
 	}
+}
+
+// renderedDeskPorts tells whether the desk Service has exactly the ports the
+// stack renders: http 80 to the pod's port http, and the peer API's peer
+// 8081 to port peer.
+func renderedDeskPorts(s *corev1.Service) bool {
+	want := map[string]int32{"http": 80, "peer": 8081}
+	if len(s.Spec.Ports) != len(want) {
+		return false
+	}
+	for _, p := range s.Spec.Ports {
+		if port, ok := want[p.Name]; !ok || p.Port != port || p.TargetPort != intstr.FromString(p.Name) {
+			return false
+		}
+	}
+	return true
 }
 
 // setLabel sets a label of o; an empty value removes it.
