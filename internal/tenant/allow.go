@@ -239,6 +239,9 @@ func probe(_ Limits, v any) error {
 	if !ok {
 		return errors.New("must be a probe")
 	}
+	if err := intWithin(1, 300)(Limits{}, p["terminationGracePeriodSeconds"]); err != nil {
+		return fmt.Errorf("terminationGracePeriodSeconds %w", err)
+	}
 	for _, handler := range []string{"httpGet", "tcpSocket"} {
 		if h, ok := p[handler].(map[string]any); ok {
 			if _, set := h["host"]; set {
@@ -274,7 +277,7 @@ func containerResources(l Limits, v any) error {
 			if rn != corev1.ResourceCPU && rn != corev1.ResourceMemory && rn != corev1.ResourceEphemeralStorage {
 				return fmt.Errorf("%s.%s: only cpu, memory and ephemeral-storage may be set", part, name)
 			}
-			if msg := l.containerValue(rn, q); msg != "" {
+			if msg := l.containerValue(part, rn, q); msg != "" {
 				return fmt.Errorf("%s.%s: %s %s", part, name, q.String(), msg)
 			}
 		}

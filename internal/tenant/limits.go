@@ -106,7 +106,7 @@ func (l Limits) CheckResources(o *v1alpha1.Office) field.ErrorList {
 	}{{"limits", r.Limits}, {"requests", r.Requests}} {
 		for _, k := range sortedKeys(part.list) {
 			v := part.list[k]
-			if err := l.containerValue(k, v); err != "" {
+			if err := l.containerValue(part.name, k, v); err != "" {
 				errs = append(errs, field.Invalid(res.Child(part.name).Key(string(k)), v.String(), err))
 			}
 		}
@@ -121,11 +121,15 @@ func (l Limits) CheckResources(o *v1alpha1.Office) field.ErrorList {
 	return errs
 }
 
-// containerValue says what is wrong with a container's request or limit of
-// resource k, or "".
-func (l Limits) containerValue(k corev1.ResourceName, v resource.Quantity) string {
+// containerValue says what is wrong with a container's request or limit
+// (part is "requests" or "limits") of resource k, or "". A limit of 0 is
+// refused: the kubelet reads it as no limit at all.
+func (l Limits) containerValue(part string, k corev1.ResourceName, v resource.Quantity) string {
 	if v.Sign() < 0 {
 		return "must not be negative"
+	}
+	if part == "limits" && v.Sign() == 0 {
+		return "must be greater than 0: a limit of 0 is no limit"
 	}
 	limit, ok := l.ContainerMax[k]
 	if !ok {

@@ -95,7 +95,19 @@ func TestHostileTenantPatches(t *testing.T) {
 		"config":                   {v1alpha1.TenantPatch{Patch: "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: desk-config\ndata:\n  office.json: '{}'\n"}, "patches may not add, rename or move objects"},
 		"replicas bound":           {deploymentPatch("spec:\n  minReadySeconds: 99999\n"), "spec.minReadySeconds: must be a whole number from 0 to 3600"},
 		"grace period":             {deploymentPatch("spec:\n  template:\n    spec:\n      terminationGracePeriodSeconds: 86400\n"), "from 0 to 300"},
-		"new object":               {v1alpha1.TenantPatch{Patch: "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n"}, "no resource matches"},
+		"default-deny without spec": {json6902("NetworkPolicy", "default-deny", `[{"op": "remove", "path": "/spec"}]`),
+			"the default-deny NetworkPolicy must select every pod"},
+		"default-deny spec a string": {json6902("NetworkPolicy", "default-deny", `[{"op": "replace", "path": "/spec", "value": "open"}]`),
+			"the default-deny NetworkPolicy must select every pod"},
+		"default-deny types a string": {json6902("NetworkPolicy", "default-deny", `[{"op": "replace", "path": "/spec/policyTypes", "value": "Ingress"}]`),
+			"the default-deny NetworkPolicy must select every pod"},
+		"zero memory limit": {deploymentPatch("spec:\n  template:\n    spec:\n      containers:\n      - name: desk\n        resources:\n          limits: {memory: \"0\"}\n"),
+			"limits.memory: 0 must be greater than 0: a limit of 0 is no limit"},
+		"zero cpu limit": {deploymentPatch("spec:\n  template:\n    spec:\n      containers:\n      - name: desk\n        resources:\n          limits: {memory: 64Mi, cpu: 0m}\n"),
+			"limits.cpu: 0 must be greater than 0"},
+		"probe grace period": {deploymentPatch("spec:\n  template:\n    spec:\n      containers:\n      - name: desk\n        livenessProbe:\n          terminationGracePeriodSeconds: 86400\n"),
+			"livenessProbe: terminationGracePeriodSeconds must be a whole number from 1 to 300"},
+		"new object": {v1alpha1.TenantPatch{Patch: "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n"}, "no resource matches"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -163,6 +175,7 @@ func TestPatchBombsStayBounded(t *testing.T) {
 func TestTenantResourcesBounded(t *testing.T) {
 	o := input(func(o *v1alpha1.Office) {
 		o.Spec.Tenant.Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("8Gi")}
+		o.Spec.Tenant.Resources.Limits[corev1.ResourceCPU] = resource.MustParse("0")
 		o.Spec.Tenant.Resources.Requests = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m")}
 		o.Spec.Tenant.Quota = corev1.ResourceList{corev1.ResourcePods: resource.MustParse("1000")}
 	}).Office
@@ -171,6 +184,7 @@ func TestTenantResourcesBounded(t *testing.T) {
 	for _, want := range []string{
 		`spec.tenant.quota[pods]: Invalid value: "1k": must be at most 120`,
 		`spec.tenant.resources.limits[memory]: Invalid value: "8Gi": must be at most 2Gi`,
+		`spec.tenant.resources.limits[cpu]: Invalid value: "0": must be greater than 0: a limit of 0 is no limit`,
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("want %q in %s", want, got)
@@ -181,6 +195,7 @@ func TestTenantResourcesBounded(t *testing.T) {
 		MaxQuota:     corev1.ResourceList{corev1.ResourcePods: resource.MustParse("1000")},
 		ContainerMax: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("8Gi")},
 	}}}
+	o.Spec.Tenant.Resources.Limits[corev1.ResourceCPU] = resource.MustParse("1")
 	if errs := CheckTenant(o, LimitsOf(td)); len(errs) > 0 {
 		t.Fatalf("within TenantDefaults' limits, got %v", errs)
 	}
