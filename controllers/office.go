@@ -270,8 +270,13 @@ func problemOutcome(p *network.Problem) Outcome {
 }
 
 // render renders the tenant stack of the compiled office.
-func (r *officeReconciler) render(_ context.Context, s *officeScope) (bool, error) {
-	objs, err := tenant.Render(tenant.InputOf(s.compiled, r.opts.IngressNamespace, r.opts.shardLabels(s.office)))
+// A render past its budget (tenant.RenderTimeout) stalls the office like a
+// patch refused; one cut short by the end of ctx is retried.
+func (r *officeReconciler) render(ctx context.Context, s *officeScope) (bool, error) {
+	objs, err := tenant.RenderContext(ctx, tenant.InputOf(s.compiled, r.opts.IngressNamespace, r.opts.shardLabels(s.office)))
+	if err != nil && ctx.Err() != nil {
+		return false, err
+	}
 	if err != nil {
 		return s.say(notReady(v1alpha1.ReasonRenderFailed, err.Error(), true)), nil
 	}

@@ -62,7 +62,7 @@ and exits 2 without judging the rest.`,
 				if err != nil {
 					return err
 				}
-				problems = validate.Network(set)
+				problems = validate.Network(cmd.Context(), set)
 			}
 			if err := printProblems(o, problems); err != nil {
 				return err

@@ -1,6 +1,8 @@
 package tenant
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"strings"
@@ -111,7 +113,7 @@ func TestHostileTenantPatches(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			_, err := Render(input(func(o *v1alpha1.Office) {
+			_, err := RenderContext(t.Context(), input(func(o *v1alpha1.Office) {
 				o.Spec.Tenant.Patches = []v1alpha1.TenantPatch{deploymentPatch("  annotations:\n    team: land\n"), tc.patch}
 			}))
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -140,10 +142,10 @@ func TestBenignTenantPatches(t *testing.T) {
 	}
 	for name, p := range cases {
 		t.Run(name, func(t *testing.T) {
-			if _, err := Render(input(func(o *v1alpha1.Office) { o.Spec.Tenant.Patches = []v1alpha1.TenantPatch{p} })); err != nil {
+			if _, err := RenderContext(t.Context(), input(func(o *v1alpha1.Office) { o.Spec.Tenant.Patches = []v1alpha1.TenantPatch{p} })); err != nil {
 				t.Fatal(err)
 			}
-			if errs := CheckTenant(input(nil).Office, DefaultLimits()); len(errs) > 0 {
+			if errs := CheckTenant(t.Context(), input(nil).Office, DefaultLimits()); len(errs) > 0 {
 				t.Fatal(errs)
 			}
 		})
@@ -158,7 +160,7 @@ func TestPatchBombsStayBounded(t *testing.T) {
 			var before, after runtime.MemStats
 			runtime.GC()
 			runtime.ReadMemStats(&before)
-			errs := CheckTenant(input(func(o *v1alpha1.Office) { o.Spec.Tenant.Patches = []v1alpha1.TenantPatch{p} }).Office, DefaultLimits())
+			errs := CheckTenant(t.Context(), input(func(o *v1alpha1.Office) { o.Spec.Tenant.Patches = []v1alpha1.TenantPatch{p} }).Office, DefaultLimits())
 			runtime.ReadMemStats(&after)
 			if len(errs) != 1 || errs[0].Field != "spec.tenant.patches[0]" {
 				t.Fatalf("want one error on spec.tenant.patches[0], got %v", errs)
@@ -179,7 +181,7 @@ func TestTenantResourcesBounded(t *testing.T) {
 		o.Spec.Tenant.Resources.Requests = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m")}
 		o.Spec.Tenant.Quota = corev1.ResourceList{corev1.ResourcePods: resource.MustParse("1000")}
 	}).Office
-	errs := CheckTenant(o, DefaultLimits())
+	errs := CheckTenant(t.Context(), o, DefaultLimits())
 	got := errs.ToAggregate().Error()
 	for _, want := range []string{
 		`spec.tenant.quota[pods]: Invalid value: "1k": must be at most 120`,
@@ -196,11 +198,11 @@ func TestTenantResourcesBounded(t *testing.T) {
 		ContainerMax: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("8Gi")},
 	}}}
 	o.Spec.Tenant.Resources.Limits[corev1.ResourceCPU] = resource.MustParse("1")
-	if errs := CheckTenant(o, LimitsOf(td)); len(errs) > 0 {
+	if errs := CheckTenant(t.Context(), o, LimitsOf(td)); len(errs) > 0 {
 		t.Fatalf("within TenantDefaults' limits, got %v", errs)
 	}
 	// The quota rendered is the office's over the defaults.
-	objs, err := Render(Input{Office: o, Config: []byte("{}"), ConfigHash: "x", DefaultImage: "desk", IngressNamespace: "i", Limits: ptrTo(LimitsOf(td))})
+	objs, err := RenderContext(t.Context(), Input{Office: o, Config: []byte("{}"), ConfigHash: "x", DefaultImage: "desk", IngressNamespace: "i", Limits: ptrTo(LimitsOf(td))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,3 +216,73 @@ func TestTenantResourcesBounded(t *testing.T) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// TestPatchSetBounded: the patches of an office are held together to the
+// bounds of a set before any render, and the patch past a bound is named.
+func TestPatchSetBounded(t *testing.T) {
+	var report, spread, annotations []v1alpha1.TenantPatch
+	for i := range 16 {
+		report = append(report, envPatch(i, 900))
+		spread = append(spread, envPatch(i, 10))
+		annotations = append(annotations, annotationsPatch(i, 64))
+	}
+	cases := map[string]struct {
+		patches []v1alpha1.TenantPatch
+		want    []string
+	}{
+		// The container's list counts too: 901 entries.
+		"the report's sixteen patches of 900 env entries": {report, []string{"spec.tenant.patches[0]: Forbidden: the patches up to this one hold 901 list entries (env, args, operations …); all patches together may hold at most 128"}},
+		"ten env entries in each of sixteen patches":      {spread, []string{"spec.tenant.patches[11]: Forbidden: the patches up to this one hold 132 list entries"}},
+		"64 annotations in each of sixteen patches": {annotations, []string{"spec.tenant.patches[14]: Forbidden: the patches up to this one hold ",
+			" YAML nodes; all patches together may hold at most 2048"}},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			o := input(func(o *v1alpha1.Office) { o.Spec.Tenant.Patches = tc.patches }).Office
+			errs := CheckTenant(t.Context(), o, DefaultLimits())
+			if len(errs) != 1 {
+				t.Fatalf("want one error, got %v", errs)
+			}
+			for _, want := range tc.want {
+				if !strings.Contains(errs[0].Error(), want) {
+					t.Errorf("want %q in %v", want, errs[0])
+				}
+			}
+		})
+	}
+	// The bytes of all patches, each within the CRD's 32 KiB.
+	big := func(i int) v1alpha1.TenantPatch {
+		return deploymentPatch(fmt.Sprintf("  annotations:\n    note-%d: %s\n", i, strings.Repeat("x", 30<<10)))
+	}
+	o := input(func(o *v1alpha1.Office) { o.Spec.Tenant.Patches = []v1alpha1.TenantPatch{big(0), big(1), big(2)} }).Office
+	errs := CheckTenant(t.Context(), o, DefaultLimits())
+	if len(errs) != 1 || errs[0].Field != "spec.tenant.patches[2]" || !strings.Contains(errs[0].Detail, "all patches together may hold at most 65536") {
+		t.Fatalf("want the third patch over the bytes of a set, got %v", errs)
+	}
+	// Within the bounds, the same patches are admitted.
+	o = input(func(o *v1alpha1.Office) { o.Spec.Tenant.Patches = spread[:11] }).Office
+	if errs := CheckTenant(t.Context(), o, DefaultLimits()); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+}
+
+// TestRenderHonoursContext: a render whose context is done stops between
+// steps, and the judge refuses the office on its patches rather than go
+// on after its caller stopped waiting.
+func TestRenderHonoursContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	in := input(func(o *v1alpha1.Office) { o.Spec.Tenant.Patches = []v1alpha1.TenantPatch{envPatch(0, 8)} })
+	if _, err := RenderContext(ctx, in); !errors.Is(err, context.Canceled) {
+		t.Fatalf("want the context's error, got %v", err)
+	}
+	errs := CheckTenant(ctx, in.Office, DefaultLimits())
+	if len(errs) != 1 || errs[0].Field != "spec.tenant.patches" {
+		t.Fatalf("want one error on spec.tenant.patches, got %v", errs)
+	}
+	// Without patches there is nothing to judge, and the operator's own
+	// stack renders whatever the context.
+	if errs := CheckTenant(ctx, input(nil).Office, DefaultLimits()); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+}

@@ -67,7 +67,7 @@ func FuzzCheckStackShapes(f *testing.F) {
 	f.Add([]byte{7, 40, 1})  // replace one with a string
 	f.Add([]byte{5, 200, 6}) // the Deployment: an empty map somewhere
 	f.Add([]byte{5, 90, 0, 5, 91, 7, 5, 92, 2})
-	base, err := Render(input(nil))
+	base, err := RenderContext(f.Context(), input(nil))
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -140,7 +140,7 @@ func check(ctx context.Context, docs []manifests.Document, errs []error) ([]Prob
 		of = append(of, slices.Repeat([]int{i}, len(found))...)
 	}
 	set.Sort()
-	for _, p := range Network(set) {
+	for _, p := range Network(ctx, set) {
 		// An object the schema refused still counts as present for the
 		// references of others, but its own rules across objects wait
 		// until its schema errors are fixed: they would repeat them.
@@ -248,8 +248,9 @@ func document(ctx context.Context, v *schema.Validator, d manifests.Document, se
 	return nil, key
 }
 
-// Network applies the rules across objects to the objects of set.
-func Network(set *manifests.Set) []Problem {
+// Network applies the rules across objects to the objects of set. The
+// tenant of each office is judged within tenant.RenderTimeout.
+func Network(ctx context.Context, set *manifests.Set) []Problem {
 	var problems []Problem
 	for _, p := range network.ValidateSnapshot(set.Snapshot()) {
 		problems = append(problems, fieldProblem(RuleNetwork, p.Kind, p.Name, "", p.Err))
@@ -266,7 +267,7 @@ func Network(set *manifests.Set) []Problem {
 	limits := tenant.LimitsOf(td)
 	for i := range set.Offices {
 		o := &set.Offices[i]
-		for _, e := range tenant.CheckTenant(o, limits) {
+		for _, e := range tenant.CheckTenant(ctx, o, limits) {
 			problems = append(problems, fieldProblem(RuleNetwork, network.KindOffice, o.Name, "", e))
 		}
 	}
