@@ -103,9 +103,10 @@ func Files(ctx context.Context, paths ...string) ([]Problem, error) {
 // a field that a patch or a transformer changed are of the field, or its
 // nearest parent, before the change. A document's Source is
 // "<file>: <Kind>/<name>". A kustomization that does not build is a
-// problem (RuleDocument) of its kustomization file.
+// problem (RuleDocument) of its kustomization file; one over a budget of a
+// build (manifests.MaxKustomizeListItems, MaxKustomizeTime) is an error.
 func Kustomize(ctx context.Context, dir string) ([]Problem, error) {
-	docs, errs := manifests.Kustomize(dir)
+	docs, errs := manifests.KustomizeContext(ctx, dir)
 	return check(ctx, docs, errs)
 }
 
@@ -120,7 +121,7 @@ func check(ctx context.Context, docs []manifests.Document, errs []error) ([]Prob
 	for _, err := range errs {
 		// An input over a budget is not read to its end: what was
 		// read cannot be judged as the whole change.
-		if errors.As(err, &over) {
+		if errors.As(err, &over) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return nil, err
 		}
 		problems = append(problems, readProblem(err))
