@@ -16,7 +16,7 @@ import (
 
 // Allowed says in a line what tenant patches may change; the errors of the
 // allow-list end with it.
-const Allowed = "patches may change only the desk container's env, args, probes and resources, replicas, " +
+const Allowed = "patches may change only the desk container's env, args, probes and resources, " +
 	"labels and annotations outside kubernetes.io, k8s.io and xinfang.io, pod labels and annotations, " +
 	"topology spread and pod anti-affinity among the desk's own pods, strategy, minReadySeconds, " +
 	"progressDeadlineSeconds and terminationGracePeriodSeconds"
@@ -43,7 +43,6 @@ var (
 	// allowList is, per kind, what a patch may change beyond metaKeys.
 	allowList = map[string][]allowRule{
 		"Deployment": {
-			rule("spec.replicas", intWithin(0, 50)),
 			rule("spec.minReadySeconds", intWithin(0, 3600)),
 			rule("spec.progressDeadlineSeconds", intWithin(1, 3600)),
 			rule("spec.strategy", anyValue),
@@ -161,7 +160,16 @@ func diff(path []string, before, after any, rules []allowRule, limits Limits) er
 			return nil
 		}
 	}
+	if hint, ok := hints[show(path)]; ok {
+		return fmt.Errorf("%s: may not be changed by a tenant patch: %s", show(path), hint)
+	}
 	return fmt.Errorf("%s: may not be changed by a tenant patch; %s", show(path), Allowed)
+}
+
+// hints say, for a field off the allow-list that has a field of the Office
+// of its own, where to set it instead.
+var hints = map[string]string{
+	"spec.replicas": "set spec.tenant.replicas instead, from which the operator sets the Deployment's replicas and its PodDisruptionBudget",
 }
 
 // match returns the rule whose path is path, or nil.

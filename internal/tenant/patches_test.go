@@ -109,7 +109,10 @@ func TestHostileTenantPatches(t *testing.T) {
 			"limits.cpu: 0 must be greater than 0"},
 		"probe grace period": {deploymentPatch("spec:\n  template:\n    spec:\n      containers:\n      - name: desk\n        livenessProbe:\n          terminationGracePeriodSeconds: 86400\n"),
 			"livenessProbe: terminationGracePeriodSeconds must be a whole number from 1 to 300"},
-		"new object": {v1alpha1.TenantPatch{Patch: "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n"}, "no resource matches"},
+		"replicas": {json6902("Deployment", "desk", `[{"op": "replace", "path": "/spec/replicas", "value": 3}]`),
+			"Deployment desk: spec.replicas: may not be changed by a tenant patch: set spec.tenant.replicas instead"},
+		"replicas merged": {deploymentPatch("spec:\n  replicas: 0\n"), "spec.replicas: may not be changed by a tenant patch: set spec.tenant.replicas instead"},
+		"new object":      {v1alpha1.TenantPatch{Patch: "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n"}, "no resource matches"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -132,7 +135,6 @@ func TestBenignTenantPatches(t *testing.T) {
 	cases := map[string]v1alpha1.TenantPatch{
 		"env and args":  deploymentPatch("spec:\n  template:\n    spec:\n      containers:\n      - name: desk\n        env: [{name: LOG_LEVEL, value: debug}]\n        args: [--addr=:8080, --config=/etc/desk/office.json, --reload-interval=5s]\n"),
 		"annotations":   deploymentPatch("  annotations:\n    team: land\nspec:\n  template:\n    metadata:\n      annotations:\n        prometheus.io/scrape: \"true\"\n"),
-		"replicas":      json6902("Deployment", "desk", `[{"op": "replace", "path": "/spec/replicas", "value": 3}]`),
 		"labels":        {Patch: "apiVersion: v1\nkind: Service\nmetadata:\n  name: desk\n  labels:\n    team: land\n"},
 		"resources":     deploymentPatch("spec:\n  template:\n    spec:\n      containers:\n      - name: desk\n        resources:\n          requests: {cpu: 100m, memory: 64Mi}\n          limits: {memory: 256Mi}\n"),
 		"probe":         deploymentPatch("spec:\n  template:\n    spec:\n      containers:\n      - name: desk\n        readinessProbe:\n          periodSeconds: 5\n"),

@@ -336,7 +336,7 @@ func overlay(in Input, officePatches []v1alpha1.TenantPatch) (*kusttypes.Kustomi
 	}
 	deployPatch := map[string]any{
 		"apiVersion": "apps/v1", "kind": "Deployment", "metadata": map[string]any{"name": "desk"},
-		"spec": map[string]any{"template": map[string]any{
+		"spec": map[string]any{"replicas": replicas, "template": map[string]any{
 			"metadata": map[string]any{"labels": map[string]any{LabelConfigHash: in.ConfigHash}},
 			"spec":     map[string]any{"containers": []any{container}},
 		}},
@@ -372,7 +372,10 @@ func overlay(in Input, officePatches []v1alpha1.TenantPatch) (*kusttypes.Kustomi
 		Namespace: Namespace(o.Name),
 		Resources: resources,
 		Labels:    labels(in),
-		Replicas:  []kusttypes.Replica{{Name: "desk", Count: int64(replicas)}},
+		// Replicas are set by the operator's own patch, before the
+		// office's: a patch of them is then a change the judge sees (and
+		// refuses), where kustomize's replicas transformer, run after the
+		// patches, would undo it without a word.
 		// Named by the hash of its content and immutable: a change of the
 		// configuration is a new ConfigMap that the Deployment rolls out
 		// to, and the one in use cannot be edited behind the operator's
