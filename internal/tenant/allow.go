@@ -12,14 +12,16 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/xinfang/petition-operator/api/v1alpha1"
 )
 
 // Allowed says in a line what tenant patches may change; the errors of the
 // allow-list end with it.
 const Allowed = "patches may change only the desk container's env, args, probes and resources, " +
-	"labels and annotations outside kubernetes.io, k8s.io and xinfang.io, pod labels and annotations, " +
+	"labels under office.petition.xinfang.io/ and annotations under it or without a prefix (and those TenantDefaults spec.tenantMetadata allows) of any object and the pod template, " +
 	"topology spread and pod anti-affinity among the desk's own pods, strategy, minReadySeconds, " +
-	"progressDeadlineSeconds and terminationGracePeriodSeconds"
+	"progressDeadlineSeconds and terminationGracePeriodSeconds (replicas: spec.tenant.replicas)"
 
 // allowRule is a field a patch may change: its path from the object's root,
 // "*" matching any one key or index, and a check of the value the patch
@@ -77,6 +79,57 @@ func reservedKey(key string) bool {
 	return false
 }
 
+// OfficeKeyPrefix is the prefix of the label and annotation keys that
+// tenant patches may always set: the office's own, which neither the
+// operator nor other software reads.
+const OfficeKeyPrefix = "office.petition.xinfang.io/"
+
+// allowedKey says why a patch may not set, change or remove the label (of
+// is "labels") or annotation (of is "annotations") key, or nil: a key is
+// allowed under OfficeKeyPrefix, an annotation key without a prefix, and
+// what TenantDefaults spec.tenantMetadata lists, never under the reserved
+// prefixes. Other software acts on labels and annotations (networks, IP
+// pools, cloud identities, sidecars, checks, other namespaces'
+// NetworkPolicy selectors), so the list is of what is allowed.
+func allowedKey(l Limits, of, key string) error {
+	if strings.HasPrefix(key, OfficeKeyPrefix) {
+		return nil
+	}
+	if reservedKey(key) {
+		return fmt.Errorf("the key %q is reserved (kubernetes.io, k8s.io and xinfang.io prefixes): patches may not set, change or remove it", key)
+	}
+	var keys *v1alpha1.MetadataKeys
+	what, field := "annotation", "allowedAnnotations"
+	if of == "labels" {
+		what, field = "label", "allowedLabels"
+		if l.Metadata != nil {
+			keys = l.Metadata.AllowedLabels
+		}
+	} else {
+		if !strings.Contains(key, "/") {
+			return nil
+		}
+		if l.Metadata != nil {
+			keys = l.Metadata.AllowedAnnotations
+		}
+	}
+	if keys != nil {
+		if slices.Contains(keys.Keys, key) {
+			return nil
+		}
+		for _, p := range keys.Prefixes {
+			if strings.HasPrefix(key, p) {
+				return nil
+			}
+		}
+	}
+	builtin := OfficeKeyPrefix
+	if what == "annotation" {
+		builtin += " or without a prefix"
+	}
+	return fmt.Errorf("the %s key %q is not allowed: patches may set %ss under %s, and those TenantDefaults spec.tenantMetadata.%s lists", what, key, what, builtin, field)
+}
+
 // checkAllowed compares each object a patch changed with the same object
 // rendered without patches: the same objects, and every difference on the
 // allow-list.
@@ -113,8 +166,8 @@ func diff(path []string, before, after any, rules []allowRule, limits Limits) er
 	}
 	if exact := match(path, rules); exact != nil {
 		if exact.check == nil { // a label or annotation key
-			if key := path[len(path)-1]; reservedKey(key) {
-				return fmt.Errorf("%s: the key %q is reserved (kubernetes.io, k8s.io and xinfang.io prefixes): patches may not set, change or remove it", show(path), key)
+			if err := allowedKey(limits, path[len(path)-2], path[len(path)-1]); err != nil {
+				return fmt.Errorf("%s: %w", show(path), err)
 			}
 			return nil
 		}
@@ -314,6 +367,13 @@ func ownPodsSpread(_ Limits, v any) error {
 		m, _ := c.(map[string]any)
 		if !deskSelector(m["labelSelector"]) {
 			return fmt.Errorf("%d: labelSelector must select the desk's own pods (matchLabels app.kubernetes.io/name: desk)", i)
+		}
+		// DoNotSchedule (the default) keeps pods off nodes without the
+		// key: on a key of the tenant's choosing, that is node placement.
+		when, _ := m["whenUnsatisfiable"].(string)
+		key, _ := m["topologyKey"].(string)
+		if when != string(corev1.ScheduleAnyway) && key != corev1.LabelTopologyZone && key != corev1.LabelHostname {
+			return fmt.Errorf("%d: whenUnsatisfiable must be ScheduleAnyway, unless topologyKey is %s or %s", i, corev1.LabelTopologyZone, corev1.LabelHostname)
 		}
 	}
 	return nil

@@ -21,6 +21,9 @@ type Limits struct {
 	// ContainerMax is the LimitRange's max per container, and the bound of
 	// the desk container's resources however they are set.
 	ContainerMax corev1.ResourceList
+	// Metadata lists the labels and annotations patches may set beyond the
+	// built-in ones (allowedKey); nil allows only those.
+	Metadata *v1alpha1.TenantMetadata
 }
 
 // DefaultLimits are the sizes of a tenant namespace that TenantDefaults
@@ -51,7 +54,11 @@ func DefaultLimits() Limits {
 // key; td may be nil.
 func LimitsOf(td *v1alpha1.TenantDefaults) Limits {
 	l := DefaultLimits()
-	if td == nil || td.Spec.Limits == nil {
+	if td == nil {
+		return l
+	}
+	l.Metadata = td.Spec.TenantMetadata
+	if td.Spec.Limits == nil {
 		return l
 	}
 	over := func(base, with corev1.ResourceList) corev1.ResourceList {

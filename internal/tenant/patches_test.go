@@ -112,7 +112,23 @@ func TestHostileTenantPatches(t *testing.T) {
 		"replicas": {json6902("Deployment", "desk", `[{"op": "replace", "path": "/spec/replicas", "value": 3}]`),
 			"Deployment desk: spec.replicas: may not be changed by a tenant patch: set spec.tenant.replicas instead"},
 		"replicas merged": {deploymentPatch("spec:\n  replicas: 0\n"), "spec.replicas: may not be changed by a tenant patch: set spec.tenant.replicas instead"},
-		"new object":      {v1alpha1.TenantPatch{Patch: "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n"}, "no resource matches"},
+		"multus network": {deploymentPatch("spec:\n  template:\n    metadata:\n      annotations:\n        k8s.v1.cni.cncf.io/networks: macvlan-host\n"),
+			`spec.template.metadata.annotations.k8s.v1.cni.cncf.io/networks: the annotation key "k8s.v1.cni.cncf.io/networks" is not allowed: patches may set annotations under office.petition.xinfang.io/ or without a prefix, and those TenantDefaults spec.tenantMetadata.allowedAnnotations lists`},
+		"calico ip pool":  {deploymentPatch("spec:\n  template:\n    metadata:\n      annotations:\n        cni.projectcalico.org/ipv4pools: '[\"infra\"]'\n"), `"cni.projectcalico.org/ipv4pools" is not allowed`},
+		"kube2iam role":   {deploymentPatch("spec:\n  template:\n    metadata:\n      annotations:\n        iam.amazonaws.com/role: admin\n"), `"iam.amazonaws.com/role" is not allowed`},
+		"eks identity":    {v1alpha1.TenantPatch{Patch: "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: desk\n  annotations:\n    eks.amazonaws.com/role-arn: arn:aws:iam::1:role/admin\n"}, `"eks.amazonaws.com/role-arn" is not allowed`},
+		"azure identity":  {deploymentPatch("spec:\n  template:\n    metadata:\n      labels:\n        azure.workload.identity/use: \"true\"\n"), `the label key "azure.workload.identity/use" is not allowed`},
+		"gke identity":    {v1alpha1.TenantPatch{Patch: "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: desk\n  annotations:\n    iam.gke.io/gcp-service-account: admin@p.iam.gserviceaccount.com\n"}, `"iam.gke.io/gcp-service-account" is not allowed`},
+		"ambassador":      {v1alpha1.TenantPatch{Patch: "apiVersion: v1\nkind: Service\nmetadata:\n  name: desk\n  annotations:\n    getambassador.io/config: x\n"}, `"getambassador.io/config" is not allowed`},
+		"datadog check":   {deploymentPatch("spec:\n  template:\n    metadata:\n      annotations:\n        ad.datadoghq.com/desk.checks: '{}'\n"), `"ad.datadoghq.com/desk.checks" is not allowed`},
+		"sidecar":         {deploymentPatch("spec:\n  template:\n    metadata:\n      annotations:\n        sidecar.istio.io/inject: \"false\"\n"), `"sidecar.istio.io/inject" is not allowed`},
+		"rancher project": {v1alpha1.TenantPatch{Patch: "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: office-zhenping-county\n  annotations:\n    field.cattle.io/projectId: c-1:p-system\n"}, `"field.cattle.io/projectId" is not allowed`},
+		"selector label":  {deploymentPatch("spec:\n  template:\n    metadata:\n      labels:\n        role: payments-client\n"), `the label key "role" is not allowed: patches may set labels under office.petition.xinfang.io/, and those`},
+		"spread on a chosen key": {deploymentPatch("spec:\n  template:\n    spec:\n      topologySpreadConstraints:\n      - maxSkew: 1\n        topologyKey: gpu.example.com/pool\n        whenUnsatisfiable: DoNotSchedule\n        labelSelector: {matchLabels: {app.kubernetes.io/name: desk}}\n"),
+			"topologySpreadConstraints: 0: whenUnsatisfiable must be ScheduleAnyway, unless topologyKey is topology.kubernetes.io/zone or kubernetes.io/hostname"},
+		"spread by default DoNotSchedule": {deploymentPatch("spec:\n  template:\n    spec:\n      topologySpreadConstraints:\n      - maxSkew: 1\n        topologyKey: dedicated\n        labelSelector: {matchLabels: {app.kubernetes.io/name: desk}}\n"),
+			"whenUnsatisfiable must be ScheduleAnyway"},
+		"new object": {v1alpha1.TenantPatch{Patch: "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n"}, "no resource matches"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -134,8 +150,8 @@ func TestHostileTenantPatches(t *testing.T) {
 func TestBenignTenantPatches(t *testing.T) {
 	cases := map[string]v1alpha1.TenantPatch{
 		"env and args":  deploymentPatch("spec:\n  template:\n    spec:\n      containers:\n      - name: desk\n        env: [{name: LOG_LEVEL, value: debug}]\n        args: [--addr=:8080, --config=/etc/desk/office.json, --reload-interval=5s]\n"),
-		"annotations":   deploymentPatch("  annotations:\n    team: land\nspec:\n  template:\n    metadata:\n      annotations:\n        prometheus.io/scrape: \"true\"\n"),
-		"labels":        {Patch: "apiVersion: v1\nkind: Service\nmetadata:\n  name: desk\n  labels:\n    team: land\n"},
+		"annotations":   deploymentPatch("  annotations:\n    team: land\nspec:\n  template:\n    metadata:\n      annotations:\n        office.petition.xinfang.io/owner: land\n"),
+		"labels":        {Patch: "apiVersion: v1\nkind: Service\nmetadata:\n  name: desk\n  labels:\n    office.petition.xinfang.io/team: land\n"},
 		"resources":     deploymentPatch("spec:\n  template:\n    spec:\n      containers:\n      - name: desk\n        resources:\n          requests: {cpu: 100m, memory: 64Mi}\n          limits: {memory: 256Mi}\n"),
 		"probe":         deploymentPatch("spec:\n  template:\n    spec:\n      containers:\n      - name: desk\n        readinessProbe:\n          periodSeconds: 5\n"),
 		"spread":        deploymentPatch("spec:\n  template:\n    spec:\n      topologySpreadConstraints:\n      - maxSkew: 1\n        topologyKey: topology.kubernetes.io/zone\n        whenUnsatisfiable: ScheduleAnyway\n        labelSelector: {matchLabels: {app.kubernetes.io/name: desk}}\n"),
@@ -286,5 +302,44 @@ func TestRenderHonoursContext(t *testing.T) {
 	// stack renders whatever the context.
 	if errs := CheckTenant(ctx, input(nil).Office, DefaultLimits()); len(errs) > 0 {
 		t.Fatal(errs)
+	}
+}
+
+// TestTenantMetadataAllowList: the labels and annotations a platform team
+// allows in TenantDefaults spec.tenantMetadata may be set, the others not,
+// and the reserved prefixes never.
+func TestTenantMetadataAllowList(t *testing.T) {
+	td := &v1alpha1.TenantDefaults{Spec: v1alpha1.TenantDefaultsSpec{TenantMetadata: &v1alpha1.TenantMetadata{
+		AllowedLabels:      &v1alpha1.MetadataKeys{Prefixes: []string{"team.example.com/"}, Keys: []string{"cost-center"}},
+		AllowedAnnotations: &v1alpha1.MetadataKeys{Keys: []string{"prometheus.io/scrape"}, Prefixes: []string{"node-role.kubernetes.io/"}},
+	}}}
+	cases := []struct {
+		name, patch, want string
+	}{
+		{"allowed label prefix", "  labels:\n    team.example.com/owner: land\n", ""},
+		{"allowed label key", "  labels:\n    cost-center: \"42\"\n", ""},
+		{"allowed annotation key", "spec:\n  template:\n    metadata:\n      annotations:\n        prometheus.io/scrape: \"true\"\n", ""},
+		{"a subdomain is another prefix", "  labels:\n    a.team.example.com/owner: land\n", `the label key "a.team.example.com/owner" is not allowed`},
+		{"another annotation of the same domain", "  annotations:\n    prometheus.io/port: \"9090\"\n", `the annotation key "prometheus.io/port" is not allowed`},
+		{"reserved whatever TenantDefaults says", "  annotations:\n    node-role.kubernetes.io/infra: \"\"\n", `the key "node-role.kubernetes.io/infra" is reserved`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			o := input(func(o *v1alpha1.Office) { o.Spec.Tenant.Patches = []v1alpha1.TenantPatch{deploymentPatch(tc.patch)} }).Office
+			errs := CheckTenant(t.Context(), o, LimitsOf(td))
+			if tc.want == "" {
+				if len(errs) > 0 {
+					t.Fatal(errs)
+				}
+				// Without the TenantDefaults, refused.
+				if errs := CheckTenant(t.Context(), o, DefaultLimits()); len(errs) != 1 || !strings.Contains(errs[0].Detail, "is not allowed") {
+					t.Fatalf("without TenantDefaults: %v", errs)
+				}
+				return
+			}
+			if len(errs) != 1 || errs[0].Field != "spec.tenant.patches[0]" || !strings.Contains(errs[0].Detail, tc.want) {
+				t.Fatalf("want %q on spec.tenant.patches[0], got %v", tc.want, errs)
+			}
+		})
 	}
 }
