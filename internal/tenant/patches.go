@@ -62,8 +62,8 @@ const (
 // instead of going on after the API server stopped waiting.
 const RenderTimeout = 5 * time.Second
 
-// errOverBudget is the error of a render that ran past RenderTimeout.
-var errOverBudget = fmt.Errorf("rendering and judging the tenant stack took more than %s (the budget of one render): use fewer or smaller patches", RenderTimeout)
+// ErrOverBudget is the error of a render that ran past RenderTimeout.
+var ErrOverBudget = fmt.Errorf("rendering and judging the tenant stack took more than %s (the budget of one render): use fewer or smaller patches", RenderTimeout)
 
 // patchSize is what one patch adds to the totals bounded above.
 type patchSize struct{ bytes, nodes, listItems int }
@@ -273,7 +273,7 @@ func CheckTenant(ctx context.Context, o *v1alpha1.Office, limits Limits) field.E
 		if errors.As(err, &pe) {
 			return field.ErrorList{field.Forbidden(pe.Field(), pe.Err.Error())}
 		}
-		if errors.Is(err, errOverBudget) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		if errors.Is(err, ErrOverBudget) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 			return field.ErrorList{field.Forbidden(field.NewPath("spec", "tenant", "patches"), err.Error())}
 		}
 		return field.ErrorList{field.Invalid(field.NewPath("spec", "tenant"), field.OmitValueType{}, err.Error())}

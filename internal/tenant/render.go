@@ -147,7 +147,7 @@ func RenderContext(ctx context.Context, in Input) ([]*unstructured.Unstructured,
 			return err
 		}
 		if ctx.Err() != nil {
-			return errOverBudget
+			return ErrOverBudget
 		}
 		return nil
 	}
