@@ -285,8 +285,18 @@ func problemOutcome(p *network.Problem) Outcome {
 }
 
 // render renders the tenant stack of the compiled office.
-func (r *officeReconciler) render(_ context.Context, s *officeScope) (bool, error) {
-	objs, err := tenant.Render(tenant.InputOf(s.compiled, r.opts.IngressNamespace, r.opts.shardLabels(s.office)))
+// A render cut short by the end of ctx, or past its budget
+// (tenant.RenderTimeout, which a starved process may reach with patches
+// the judge admitted), is retried with back-off; a patch refused stalls
+// the office.
+func (r *officeReconciler) render(ctx context.Context, s *officeScope) (bool, error) {
+	objs, err := tenant.RenderContext(ctx, tenant.InputOf(s.compiled, r.opts.IngressNamespace, r.opts.shardLabels(s.office)))
+	if err != nil && ctx.Err() != nil {
+		return false, err
+	}
+	if errors.Is(err, tenant.ErrOverBudget) {
+		return s.say(notReady(v1alpha1.ReasonRenderFailed, err.Error(), false)), err
+	}
 	if err != nil {
 		return s.say(notReady(v1alpha1.ReasonRenderFailed, err.Error(), true)), nil
 	}

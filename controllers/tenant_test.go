@@ -565,6 +565,28 @@ func TestPatchBombStallsOnlyItsOffice(t *testing.T) {
 	deployment(t, "bystander-city")
 }
 
+// TestShapelessPatchStallsItsOffice: patches that leave the default-deny
+// NetworkPolicy without a spec, or with a string for one, stall their
+// office with RenderFailed, where they used to panic every reconcile.
+func TestShapelessPatchStallsItsOffice(t *testing.T) {
+	g := NewWithT(t)
+	denyPatch := func(op string) []v1alpha1.TenantPatch {
+		return []v1alpha1.TenantPatch{{Patch: op, Target: &v1alpha1.PatchTarget{Kind: "NetworkPolicy", Name: "default-deny"}}}
+	}
+	without := office("specless-city", v1alpha1.LevelCity, "")
+	without.Spec.Tenant.Patches = denyPatch(`[{"op": "remove", "path": "/spec"}]`)
+	stringly := office("stringly-city", v1alpha1.LevelCity, "")
+	stringly.Spec.Tenant.Patches = denyPatch(`[{"op": "replace", "path": "/spec", "value": "open"}]`)
+	bystander := office("shape-bystander-city", v1alpha1.LevelCity, "")
+	create(t, without, stringly, bystander)
+	for _, o := range []*v1alpha1.Office{without, stringly} {
+		expectNotReady(t, o, v1alpha1.ReasonRenderFailed, v1alpha1.ConditionStalled)
+		g.Expect(condition(g, o, v1alpha1.ConditionReady).Message).To(ContainSubstring(
+			"spec.tenant.patches[0]: NetworkPolicy default-deny: the default-deny NetworkPolicy must select every pod and deny all ingress and egress"))
+	}
+	expectReady(t, bystander)
+}
+
 // TestTenantDefaultsLimitsReachEveryOffice: a change of the TenantDefaults'
 // limits resizes every tenant namespace, an office that runs its own image
 // included.

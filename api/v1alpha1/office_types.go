@@ -232,6 +232,9 @@ type OfficeTenant struct {
 	// resources of the tenant container: at most the TenantDefaults'
 	// limits.containerMax (2 CPUs and 2Gi of memory unless it says
 	// otherwise); the namespace's LimitRange enforces the same maximum.
+	// A limit must be greater than 0, which the kubelet reads as no limit
+	// (judged by the admission webhook: a CEL rule over a map of quantities
+	// would be beyond the API server's cost budget).
 	// +optional
 	// +kubebuilder:validation:XValidation:rule="!has(self.claims)",message="resource claims are not allowed on the tenant container"
 	// +kubebuilder:validation:XValidation:rule="!has(self.limits) || self.limits.all(k, k in ['cpu', 'memory', 'ephemeral-storage'])",message="limits may name cpu, memory and ephemeral-storage only"
@@ -241,15 +244,19 @@ type OfficeTenant struct {
 	// patches are kustomize patches applied to the rendered tenant stack.
 	// They are judged before any render, at admission, by petitionctl
 	// validate and again by the operator: no YAML anchors or aliases, at most
-	// 64 JSON 6902 operations and 8 copies, a bounded rendered size, and only
-	// these changes: the desk container's env, args, probes and resources
-	// (within the TenantDefaults' containerMax), replicas, labels and
-	// annotations outside the reserved prefixes (kubernetes.io, k8s.io,
-	// xinfang.io), pod labels and annotations, topology spread constraints
-	// and pod anti-affinity among the tenant's own pods, and a few rollout
-	// settings (strategy, minReadySeconds, progressDeadlineSeconds,
-	// terminationGracePeriodSeconds). Anything else is refused with the
-	// index of the patch that tried it. See docs/security.md.
+	// 64 JSON 6902 operations and 8 copies, all patches together at most 128
+	// list entries, 2,048 YAML nodes and 64 KiB, a bounded rendered size and
+	// a render of at most 5 s, and only these changes: the desk container's
+	// env, args, probes and resources (within the TenantDefaults'
+	// containerMax, no limit of 0), labels under office.petition.xinfang.io/
+	// and annotations under it or without a prefix (and those the
+	// TenantDefaults' tenantMetadata allows) of any object and the pod
+	// template, topology spread constraints and pod anti-affinity among the
+	// tenant's own pods, and a few rollout settings (strategy,
+	// minReadySeconds, progressDeadlineSeconds,
+	// terminationGracePeriodSeconds). Replicas are set with replicas above,
+	// not by a patch. Anything else is refused with the index of the patch
+	// that tried it. See docs/security.md.
 	// +optional
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=16

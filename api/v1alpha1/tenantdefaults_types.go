@@ -44,6 +44,54 @@ type TenantDefaultsSpec struct {
 	// sizes (docs/security.md).
 	// +optional
 	Limits *TenantLimits `json:"limits,omitempty"`
+
+	// tenantMetadata says which labels and annotations an office's
+	// spec.tenant.patches may set on its tenant objects and pod template,
+	// beyond the built-in ones: label and annotation keys under
+	// office.petition.xinfang.io/, and annotation keys without a prefix.
+	// Other software acts on many keys (CNI networks, IP pools, cloud
+	// identities, sidecar injection, monitoring checks, selectors of other
+	// namespaces' NetworkPolicies), so a key is allowed only when listed
+	// here. Keys under kubernetes.io, k8s.io and xinfang.io are never
+	// allowed, whatever this says. See docs/security.md.
+	// +optional
+	TenantMetadata *TenantMetadata `json:"tenantMetadata,omitempty"`
+}
+
+// TenantMetadata lists the labels and annotations tenant patches may set.
+type TenantMetadata struct {
+	// allowedLabels are the label keys tenant patches may set, change or
+	// remove, beyond the built-in office.petition.xinfang.io/ prefix.
+	// +optional
+	AllowedLabels *MetadataKeys `json:"allowedLabels,omitempty"`
+
+	// allowedAnnotations are the annotation keys tenant patches may set,
+	// change or remove, beyond the built-in office.petition.xinfang.io/
+	// prefix and keys without a prefix.
+	// +optional
+	AllowedAnnotations *MetadataKeys `json:"allowedAnnotations,omitempty"`
+}
+
+// MetadataKeys is a set of label or annotation keys: the keys named, and
+// the keys that start with a prefix.
+type MetadataKeys struct {
+	// prefixes allow every key that starts with one of them, e.g.
+	// "team.example.com/" (a subdomain, such as a.team.example.com/, is
+	// another prefix).
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:MaxLength=254
+	// +kubebuilder:validation:items:Pattern=`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?/$`
+	Prefixes []string `json:"prefixes,omitempty"`
+
+	// keys allow exactly these keys, e.g. "prometheus.io/scrape".
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=317
+	// +kubebuilder:validation:items:Pattern=`^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$`
+	Keys []string `json:"keys,omitempty"`
 }
 
 // TenantLimits sizes the resources of every tenant namespace.

@@ -39,7 +39,11 @@ holding control characters print quoted with Go's escapes.
 
 The files read together may hold at most 64 MiB and 20000 documents (empty
 ones count), each file 8 MiB: past a budget validate stops, prints the error
-and exits 2 without judging the rest.`,
+and exits 2 without judging the rest. With -k, every file kustomize reads
+counts against the 64 MiB and may hold no list of more than 256 items (a
+List's items excepted), checked before kustomize merges it; a build past
+30 s is not waited for. The tenant patches of each office are judged within
+5 s, as at admission.`,
 		Example: `  petitionctl validate -f config/samples
   petitionctl validate -f offices/ -f policies/ -o json
   petitionctl validate -k overlays/prod -o github`,
@@ -62,7 +66,7 @@ and exits 2 without judging the rest.`,
 				if err != nil {
 					return err
 				}
-				problems = validate.Network(set)
+				problems = validate.Network(cmd.Context(), set)
 			}
 			if err := printProblems(o, problems); err != nil {
 				return err

@@ -321,6 +321,14 @@ func TestValidateExitStatus(t *testing.T) {
 	dir, want := badNetwork(t)
 	separators := filepath.Join(t.TempDir(), "separators.yaml")
 	writeYAML(t, filepath.Dir(separators), filepath.Base(separators), strings.Repeat("---\n", 8<<20/4))
+	// The report's kustomization: a Deployment and a patch of 4,500 env
+	// entries each, which kustomize took minutes to merge.
+	longLists := t.TempDir()
+	env := "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: desk}\nspec:\n  template:\n    spec:\n      containers:\n      - name: desk\n        env:\n" +
+		strings.Repeat("        - {name: E, value: x}\n", 4500)
+	writeYAML(t, longLists, "kustomization.yaml", "resources: [desk.yaml]\npatches:\n- path: env.yaml\n")
+	writeYAML(t, longLists, "desk.yaml", env)
+	writeYAML(t, longLists, "env.yaml", env)
 	tests := []struct {
 		name       string
 		args       []string
@@ -338,6 +346,11 @@ func TestValidateExitStatus(t *testing.T) {
 		{
 			name: "over the document budget", args: []string{"validate", "-f", separators}, wantCode: 2,
 			wantStderr: "error: reading manifests: more than 20000 documents in all (the limit), reached at " + separators + ": document 20001; split the input\n",
+		},
+		{
+			name: "a kustomization over the list budget", args: []string{"validate", "-k", longLists}, wantCode: 2,
+			wantStderr: "error: reading manifests: a list of more than 256 items (the limit: the most any list of this API holds, and a bound on kustomize's merges) at " +
+				filepath.Join(longLists, "desk.yaml") + ":10\n",
 		},
 	}
 	for _, tt := range tests {

@@ -1,13 +1,18 @@
 package manifests
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
+
+	yamlv3 "go.yaml.in/yaml/v3"
 
 	"sigs.k8s.io/kustomize/api/konfig"
 	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/api/resource"
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
@@ -70,19 +75,69 @@ var kustomizeMu sync.Mutex
 // rendering goes on), MaxTotalBytes and MaxDocuments for the whole output
 // (a *BudgetError, last). A kustomization that does not build is a
 // *KustomizeError naming dir.
+//
+// Kustomize's merges cost more than linearly in the length of the lists
+// they merge, and a build cannot be interrupted, so what it reads is held
+// to budgets before it merges it: every file kustomize reads counts
+// against MaxTotalBytes, and none may hold a list longer than
+// MaxKustomizeListItems (a List's items excepted); a build that runs
+// longer than MaxKustomizeTime is not waited for. Each is a *BudgetError,
+// the only error.
 func Kustomize(dir string) ([]Document, []error) {
-	return kustomize(dir, newBudget())
+	return KustomizeContext(context.Background(), dir)
 }
 
-func kustomize(dir string, b *budget) ([]Document, []error) {
+// KustomizeContext is Kustomize that stops waiting for the build when ctx
+// is done, with ctx's error. A build not waited for goes on in the
+// background until it ends: a program that gives up on one should exit.
+func KustomizeContext(ctx context.Context, dir string) ([]Document, []error) {
+	return kustomize(ctx, dir, newBudget())
+}
+
+// The budgets of a kustomize build, beyond those of its output.
+const (
+	// MaxKustomizeListItems bounds one list of a file that a build reads:
+	// 256 is the most any list of this API may hold (maxItems), and a
+	// merge of lists this long costs a fraction of a second.
+	MaxKustomizeListItems = 256
+	// MaxKustomizeTime bounds one build.
+	MaxKustomizeTime = 30 * time.Second
+)
+
+func kustomize(ctx context.Context, dir string, b *budget) ([]Document, []error) {
 	fsys := newOriginFS(dir)
 	opts := krusty.MakeDefaultOptions()
 	opts.Reorder = krusty.ReorderOptionLegacy
-	kustomizeMu.Lock()
-	m, err := krusty.MakeKustomizer(opts).Run(fsys, dir)
-	kustomizeMu.Unlock()
-	if err != nil {
-		return nil, []error{&KustomizeError{Dir: dir, Err: err}}
+	if err := ctx.Err(); err != nil {
+		return nil, []error{err}
+	}
+	type built struct {
+		m   resmap.ResMap
+		err error
+	}
+	done := make(chan built, 1)
+	go func() {
+		kustomizeMu.Lock()
+		defer kustomizeMu.Unlock()
+		m, err := krusty.MakeKustomizer(opts).Run(fsys, dir)
+		done <- built{m, err}
+	}()
+	timer := time.NewTimer(MaxKustomizeTime)
+	defer timer.Stop()
+	var m resmap.ResMap
+	select {
+	case r := <-done:
+		m = r.m
+		if fsys.over != nil {
+			return nil, []error{fsys.over}
+		}
+		if r.err != nil {
+			return nil, []error{&KustomizeError{Dir: dir, Err: r.err}}
+		}
+	case <-ctx.Done():
+		return nil, []error{ctx.Err()}
+	case <-timer.C:
+		return nil, []error{&BudgetError{What: "seconds of kustomize", Limit: int(MaxKustomizeTime / time.Second), At: KustomizationFile(dir)}}
 	}
 	var docs []Document
 	var errs []error
@@ -152,10 +207,15 @@ type originFS struct {
 	// userOrigins is true when the root kustomization asks for origin
 	// annotations itself: then they are part of the output.
 	userOrigins bool
+	// read is what is left of MaxTotalBytes for the files the build reads,
+	// and over the first budget the build ran out of, after which every
+	// read fails.
+	read int
+	over *BudgetError
 }
 
 func newOriginFS(dir string) *originFS {
-	fsys := &originFS{FileSystem: filesys.MakeFsOnDisk(), roots: map[string]bool{}}
+	fsys := &originFS{FileSystem: filesys.MakeFsOnDisk(), roots: map[string]bool{}, read: MaxTotalBytes}
 	for _, name := range konfig.RecognizedKustomizationFileNames() {
 		p := filepath.Join(dir, name)
 		if !fsys.Exists(p) {
@@ -170,10 +230,27 @@ func newOriginFS(dir string) *originFS {
 
 // ReadFile reads a file, adding originAnnotations to the buildMetadata of
 // the root kustomization.
+//
+// Every file is held to the budgets of a build first: past one, the read
+// fails, and so does the build, before it merges what the file holds.
 func (fsys *originFS) ReadFile(path string) ([]byte, error) {
+	if fsys.over != nil {
+		return nil, fsys.over
+	}
 	data, err := fsys.FileSystem.ReadFile(path)
-	if err != nil || !fsys.roots[path] {
+	if err != nil {
 		return data, err
+	}
+	if fsys.read -= len(data); fsys.read < 0 {
+		fsys.over = &BudgetError{What: "bytes", Limit: MaxTotalBytes, At: path}
+		return nil, fsys.over
+	}
+	if line := longList(data); line > 0 {
+		fsys.over = &BudgetError{What: "items in one list", Limit: MaxKustomizeListItems, At: fmt.Sprintf("%s:%d", path, line)}
+		return nil, fsys.over
+	}
+	if !fsys.roots[path] {
+		return data, nil
 	}
 	out, had := withOriginAnnotations(data)
 	if had {
@@ -307,4 +384,55 @@ func (o *originFiles) find(file string, res *resource.Resource) (Document, bool)
 		return candidates[0].doc, true
 	}
 	return Document{}, false
+}
+
+// longList returns the line of the first list of data (YAML or JSON, any
+// number of documents) longer than MaxKustomizeListItems, other than the
+// items of a document at its root, or 0. Data that does not parse is left
+// to kustomize to report.
+func longList(data []byte) int {
+	dec := yamlv3.NewDecoder(strings.NewReader(string(data)))
+	for {
+		var doc yamlv3.Node
+		if err := dec.Decode(&doc); err != nil {
+			// The end, or text that kustomize will refuse itself.
+			return 0
+		}
+		for _, root := range doc.Content {
+			if line := longListIn(root, true); line > 0 {
+				return line
+			}
+		}
+	}
+}
+
+func longListIn(n *yamlv3.Node, root bool) int {
+	switch n.Kind {
+	case yamlv3.SequenceNode:
+		if len(n.Content) > MaxKustomizeListItems {
+			return n.Line
+		}
+	case yamlv3.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if root && n.Content[i].Value == "items" && n.Content[i+1].Kind == yamlv3.SequenceNode {
+				// A List's items are objects, each on its own.
+				for _, item := range n.Content[i+1].Content {
+					if line := longListIn(item, true); line > 0 {
+						return line
+					}
+				}
+				continue
+			}
+			if line := longListIn(n.Content[i+1], false); line > 0 {
+				return line
+			}
+		}
+		return 0
+	}
+	for _, c := range n.Content {
+		if line := longListIn(c, false); line > 0 {
+			return line
+		}
+	}
+	return 0
 }

@@ -1,7 +1,9 @@
 package manifests
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -370,7 +372,7 @@ func TestKustomizeBudgets(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b := tt.budget
-			docs, errs := kustomize(dir, &b)
+			docs, errs := kustomize(t.Context(), dir, &b)
 			be := budgetError(t, errs)
 			if be.What != tt.what || be.At != filepath.Join(dir, "offices.yaml")+": Office/c" {
 				t.Errorf("budget error %+v", be)
@@ -397,4 +399,62 @@ func namespaceOf(raw []byte) string {
 	}
 	_ = yaml.Unmarshal(raw, &meta)
 	return meta.Metadata.Namespace
+}
+
+// envDeployment is a Deployment whose container has n env entries, named
+// with prefix: about 40 bytes each.
+func envDeployment(prefix string, n int) string {
+	var b strings.Builder
+	b.WriteString("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: desk\nspec:\n  template:\n    spec:\n      containers:\n      - name: desk\n        env:\n")
+	for i := range n {
+		fmt.Fprintf(&b, "        - {name: %s%d, value: x}\n", prefix, i)
+	}
+	return b.String()
+}
+
+// TestKustomizeBuildBudgets: a build whose files hold a list longer than
+// MaxKustomizeListItems stops before kustomize merges it, with the file
+// and line; a List's items are objects, not one list; a build whose
+// context is done is not waited for.
+func TestKustomizeBuildBudgets(t *testing.T) {
+	// The report's two 200 KB files: a Deployment and a patch of 5,000 env
+	// entries each, which kustomize took minutes to merge.
+	dir := t.TempDir()
+	write(t, dir, "kustomization.yaml", "resources: [offices.yaml, desk.yaml]\npatches:\n- path: env.yaml\n")
+	write(t, dir, "offices.yaml", officeYAML("a", "City", ""))
+	write(t, dir, "desk.yaml", envDeployment("A", MaxKustomizeListItems))
+	write(t, dir, "env.yaml", envDeployment("B", 5000))
+	docs, errs := Kustomize(dir)
+	be := budgetError(t, errs)
+	if be.What != "items in one list" || be.At != filepath.Join(dir, "env.yaml")+":11" || len(docs) != 0 {
+		t.Fatalf("budget error %+v, %d documents; want env.yaml's list at line 11", be, len(docs))
+	}
+	if want := "a list of more than 256 items (the limit"; !strings.Contains(be.Error(), want) {
+		t.Errorf("error %q, want %q", be, want)
+	}
+
+	// Within the budget, the same build merges.
+	write(t, dir, "env.yaml", envDeployment("B", MaxKustomizeListItems))
+	if docs, errs := Kustomize(dir); len(errs) != 0 || len(docs) != 2 {
+		t.Fatalf("documents %d, errors %v", len(docs), errs)
+	}
+
+	// A List of more objects than a list may hold items.
+	dir = t.TempDir()
+	var list strings.Builder
+	list.WriteString("apiVersion: v1\nkind: List\nitems:\n")
+	for i := range MaxKustomizeListItems + 1 {
+		fmt.Fprintf(&list, "- {apiVersion: v1, kind: ConfigMap, metadata: {name: c%d}}\n", i)
+	}
+	write(t, dir, "kustomization.yaml", "resources: [list.yaml]\n")
+	write(t, dir, "list.yaml", list.String())
+	if docs, errs := Kustomize(dir); len(errs) != 0 || len(docs) != MaxKustomizeListItems+1 {
+		t.Fatalf("documents %d, errors %v", len(docs), errs)
+	}
+
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, errs := KustomizeContext(ctx, dir); len(errs) != 1 || !errors.Is(errs[0], context.Canceled) {
+		t.Fatalf("errors %v, want the context's", errs)
+	}
 }

@@ -174,10 +174,12 @@ const (
 	MaxDocuments = 20000
 )
 
-// BudgetError is the error of an input over MaxTotalBytes or MaxDocuments.
+// BudgetError is the error of an input over MaxTotalBytes or MaxDocuments,
+// or of a kustomize build over MaxKustomizeListItems or MaxKustomizeTime.
 // Reading stops there: what was read so far is not the whole input.
 type BudgetError struct {
-	// What is the budget's unit, "bytes" or "documents".
+	// What is the budget's unit: "bytes", "documents", "items in one list"
+	// or "seconds of kustomize".
 	What string
 	// Limit is the budget.
 	Limit int
@@ -186,6 +188,12 @@ type BudgetError struct {
 }
 
 func (e *BudgetError) Error() string {
+	switch e.What {
+	case "items in one list":
+		return fmt.Sprintf("reading manifests: a list of more than %d items (the limit: the most any list of this API holds, and a bound on kustomize's merges) at %s", e.Limit, e.At)
+	case "seconds of kustomize":
+		return fmt.Sprintf("reading manifests: the kustomization %s took more than %d seconds to build (the limit)", e.At, e.Limit)
+	}
 	limit := fmt.Sprintf("%d %s", e.Limit, e.What)
 	if e.What == "bytes" && e.Limit%(1<<20) == 0 {
 		limit += fmt.Sprintf(" (%d MiB)", e.Limit>>20)

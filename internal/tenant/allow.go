@@ -12,14 +12,16 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/xinfang/petition-operator/api/v1alpha1"
 )
 
 // Allowed says in a line what tenant patches may change; the errors of the
 // allow-list end with it.
-const Allowed = "patches may change only the desk container's env, args, probes and resources, replicas, " +
-	"labels and annotations outside kubernetes.io, k8s.io and xinfang.io, pod labels and annotations, " +
+const Allowed = "patches may change only the desk container's env, args, probes and resources, " +
+	"labels under office.petition.xinfang.io/ and annotations under it or without a prefix (and those TenantDefaults spec.tenantMetadata allows) of any object and the pod template, " +
 	"topology spread and pod anti-affinity among the desk's own pods, strategy, minReadySeconds, " +
-	"progressDeadlineSeconds and terminationGracePeriodSeconds"
+	"progressDeadlineSeconds and terminationGracePeriodSeconds (replicas: spec.tenant.replicas)"
 
 // allowRule is a field a patch may change: its path from the object's root,
 // "*" matching any one key or index, and a check of the value the patch
@@ -43,7 +45,6 @@ var (
 	// allowList is, per kind, what a patch may change beyond metaKeys.
 	allowList = map[string][]allowRule{
 		"Deployment": {
-			rule("spec.replicas", intWithin(0, 50)),
 			rule("spec.minReadySeconds", intWithin(0, 3600)),
 			rule("spec.progressDeadlineSeconds", intWithin(1, 3600)),
 			rule("spec.strategy", anyValue),
@@ -76,6 +77,57 @@ func reservedKey(key string) bool {
 		}
 	}
 	return false
+}
+
+// OfficeKeyPrefix is the prefix of the label and annotation keys that
+// tenant patches may always set: the office's own, which neither the
+// operator nor other software reads.
+const OfficeKeyPrefix = "office.petition.xinfang.io/"
+
+// allowedKey says why a patch may not set, change or remove the label (of
+// is "labels") or annotation (of is "annotations") key, or nil: a key is
+// allowed under OfficeKeyPrefix, an annotation key without a prefix, and
+// what TenantDefaults spec.tenantMetadata lists, never under the reserved
+// prefixes. Other software acts on labels and annotations (networks, IP
+// pools, cloud identities, sidecars, checks, other namespaces'
+// NetworkPolicy selectors), so the list is of what is allowed.
+func allowedKey(l Limits, of, key string) error {
+	if strings.HasPrefix(key, OfficeKeyPrefix) {
+		return nil
+	}
+	if reservedKey(key) {
+		return fmt.Errorf("the key %q is reserved (kubernetes.io, k8s.io and xinfang.io prefixes): patches may not set, change or remove it", key)
+	}
+	var keys *v1alpha1.MetadataKeys
+	what, field := "annotation", "allowedAnnotations"
+	if of == "labels" {
+		what, field = "label", "allowedLabels"
+		if l.Metadata != nil {
+			keys = l.Metadata.AllowedLabels
+		}
+	} else {
+		if !strings.Contains(key, "/") {
+			return nil
+		}
+		if l.Metadata != nil {
+			keys = l.Metadata.AllowedAnnotations
+		}
+	}
+	if keys != nil {
+		if slices.Contains(keys.Keys, key) {
+			return nil
+		}
+		for _, p := range keys.Prefixes {
+			if strings.HasPrefix(key, p) {
+				return nil
+			}
+		}
+	}
+	builtin := OfficeKeyPrefix
+	if what == "annotation" {
+		builtin += " or without a prefix"
+	}
+	return fmt.Errorf("the %s key %q is not allowed: patches may set %ss under %s, and those TenantDefaults spec.tenantMetadata.%s lists", what, key, what, builtin, field)
 }
 
 // checkAllowed compares each object a patch changed with the same object
@@ -114,8 +166,8 @@ func diff(path []string, before, after any, rules []allowRule, limits Limits) er
 	}
 	if exact := match(path, rules); exact != nil {
 		if exact.check == nil { // a label or annotation key
-			if key := path[len(path)-1]; reservedKey(key) {
-				return fmt.Errorf("%s: the key %q is reserved (kubernetes.io, k8s.io and xinfang.io prefixes): patches may not set, change or remove it", show(path), key)
+			if err := allowedKey(limits, path[len(path)-2], path[len(path)-1]); err != nil {
+				return fmt.Errorf("%s: %w", show(path), err)
 			}
 			return nil
 		}
@@ -161,7 +213,16 @@ func diff(path []string, before, after any, rules []allowRule, limits Limits) er
 			return nil
 		}
 	}
+	if hint, ok := hints[show(path)]; ok {
+		return fmt.Errorf("%s: may not be changed by a tenant patch: %s", show(path), hint)
+	}
 	return fmt.Errorf("%s: may not be changed by a tenant patch; %s", show(path), Allowed)
+}
+
+// hints say, for a field off the allow-list that has a field of the Office
+// of its own, where to set it instead.
+var hints = map[string]string{
+	"spec.replicas": "set spec.tenant.replicas instead, from which the operator sets the Deployment's replicas and its PodDisruptionBudget",
 }
 
 // match returns the rule whose path is path, or nil.
@@ -239,6 +300,9 @@ func probe(_ Limits, v any) error {
 	if !ok {
 		return errors.New("must be a probe")
 	}
+	if err := intWithin(1, 300)(Limits{}, p["terminationGracePeriodSeconds"]); err != nil {
+		return fmt.Errorf("terminationGracePeriodSeconds %w", err)
+	}
 	for _, handler := range []string{"httpGet", "tcpSocket"} {
 		if h, ok := p[handler].(map[string]any); ok {
 			if _, set := h["host"]; set {
@@ -274,7 +338,7 @@ func containerResources(l Limits, v any) error {
 			if rn != corev1.ResourceCPU && rn != corev1.ResourceMemory && rn != corev1.ResourceEphemeralStorage {
 				return fmt.Errorf("%s.%s: only cpu, memory and ephemeral-storage may be set", part, name)
 			}
-			if msg := l.containerValue(rn, q); msg != "" {
+			if msg := l.containerValue(part, rn, q); msg != "" {
 				return fmt.Errorf("%s.%s: %s %s", part, name, q.String(), msg)
 			}
 		}
@@ -303,6 +367,13 @@ func ownPodsSpread(_ Limits, v any) error {
 		m, _ := c.(map[string]any)
 		if !deskSelector(m["labelSelector"]) {
 			return fmt.Errorf("%d: labelSelector must select the desk's own pods (matchLabels app.kubernetes.io/name: desk)", i)
+		}
+		// DoNotSchedule (the default) keeps pods off nodes without the
+		// key: on a key of the tenant's choosing, that is node placement.
+		when, _ := m["whenUnsatisfiable"].(string)
+		key, _ := m["topologyKey"].(string)
+		if when != string(corev1.ScheduleAnyway) && key != corev1.LabelTopologyZone && key != corev1.LabelHostname {
+			return fmt.Errorf("%d: whenUnsatisfiable must be ScheduleAnyway, unless topologyKey is %s or %s", i, corev1.LabelTopologyZone, corev1.LabelHostname)
 		}
 	}
 	return nil

@@ -55,11 +55,7 @@ func check(objs []*unstructured.Unstructured, ns string) error {
 			return fmt.Errorf("%s: namespace %q is outside the office's namespace %s", id, o.GetNamespace(), ns)
 		}
 		if gvk.Kind == "NetworkPolicy" && o.GetName() == "default-deny" {
-			sel, _, _ := unstructured.NestedMap(o.Object, "spec", "podSelector")
-			types, _, _ := unstructured.NestedStringSlice(o.Object, "spec", "policyTypes")
-			_, hasIngress := o.Object["spec"].(map[string]any)["ingress"]
-			_, hasEgress := o.Object["spec"].(map[string]any)["egress"]
-			if len(sel) != 0 || len(types) != 2 || hasIngress || hasEgress {
+			if !isDefaultDeny(o.Object) {
 				return fmt.Errorf("%s: the default-deny NetworkPolicy must select every pod and deny all ingress and egress", id)
 			}
 			sawDeny = true
@@ -69,4 +65,33 @@ func check(objs []*unstructured.Unstructured, ns string) error {
 		return fmt.Errorf("NetworkPolicy default-deny: must not be removed")
 	}
 	return nil
+}
+
+// isDefaultDeny reports whether obj, of any shape, is a NetworkPolicy
+// that selects every pod and denies all ingress and egress: an empty
+// podSelector, policyTypes Ingress and Egress, and no rules.
+func isDefaultDeny(obj map[string]any) bool {
+	spec, ok := obj["spec"].(map[string]any)
+	if !ok {
+		return false
+	}
+	if sel, ok := spec["podSelector"].(map[string]any); !ok || len(sel) != 0 {
+		return false
+	}
+	types, ok := spec["policyTypes"].([]any)
+	if !ok || len(types) != 2 {
+		return false
+	}
+	seen := map[string]bool{}
+	for _, t := range types {
+		if s, ok := t.(string); ok {
+			seen[s] = true
+		}
+	}
+	if !seen["Ingress"] || !seen["Egress"] {
+		return false
+	}
+	_, hasIngress := spec["ingress"]
+	_, hasEgress := spec["egress"]
+	return !hasIngress && !hasEgress
 }

@@ -29,10 +29,10 @@ func FuzzCheckTenant(f *testing.F) {
 			p.Target = &v1alpha1.PatchTarget{Kind: kind, Name: name}
 		}
 		in := input(func(o *v1alpha1.Office) { o.Spec.Tenant.Patches = []v1alpha1.TenantPatch{p} })
-		if errs := CheckTenant(in.Office, DefaultLimits()); len(errs) > 0 {
+		if errs := CheckTenant(t.Context(), in.Office, DefaultLimits()); len(errs) > 0 {
 			return
 		}
-		objs, err := Render(in)
+		objs, err := RenderContext(t.Context(), in)
 		if err != nil {
 			// Admitted with placeholders, refused with the real input:
 			// possible (a test operation on the configuration), and then
@@ -43,7 +43,7 @@ func FuzzCheckTenant(f *testing.F) {
 			}
 			return
 		}
-		base, err := Render(input(nil))
+		base, err := RenderContext(t.Context(), input(nil))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -21,6 +21,9 @@ type Limits struct {
 	// ContainerMax is the LimitRange's max per container, and the bound of
 	// the desk container's resources however they are set.
 	ContainerMax corev1.ResourceList
+	// Metadata lists the labels and annotations patches may set beyond the
+	// built-in ones (allowedKey); nil allows only those.
+	Metadata *v1alpha1.TenantMetadata
 }
 
 // DefaultLimits are the sizes of a tenant namespace that TenantDefaults
@@ -51,7 +54,11 @@ func DefaultLimits() Limits {
 // key; td may be nil.
 func LimitsOf(td *v1alpha1.TenantDefaults) Limits {
 	l := DefaultLimits()
-	if td == nil || td.Spec.Limits == nil {
+	if td == nil {
+		return l
+	}
+	l.Metadata = td.Spec.TenantMetadata
+	if td.Spec.Limits == nil {
 		return l
 	}
 	over := func(base, with corev1.ResourceList) corev1.ResourceList {
@@ -106,7 +113,7 @@ func (l Limits) CheckResources(o *v1alpha1.Office) field.ErrorList {
 	}{{"limits", r.Limits}, {"requests", r.Requests}} {
 		for _, k := range sortedKeys(part.list) {
 			v := part.list[k]
-			if err := l.containerValue(k, v); err != "" {
+			if err := l.containerValue(part.name, k, v); err != "" {
 				errs = append(errs, field.Invalid(res.Child(part.name).Key(string(k)), v.String(), err))
 			}
 		}
@@ -121,11 +128,15 @@ func (l Limits) CheckResources(o *v1alpha1.Office) field.ErrorList {
 	return errs
 }
 
-// containerValue says what is wrong with a container's request or limit of
-// resource k, or "".
-func (l Limits) containerValue(k corev1.ResourceName, v resource.Quantity) string {
+// containerValue says what is wrong with a container's request or limit
+// (part is "requests" or "limits") of resource k, or "". A limit of 0 is
+// refused: the kubelet reads it as no limit at all.
+func (l Limits) containerValue(part string, k corev1.ResourceName, v resource.Quantity) string {
 	if v.Sign() < 0 {
 		return "must not be negative"
+	}
+	if part == "limits" && v.Sign() == 0 {
+		return "must be greater than 0: a limit of 0 is no limit"
 	}
 	limit, ok := l.ContainerMax[k]
 	if !ok {

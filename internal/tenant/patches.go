@@ -1,10 +1,12 @@
 package tenant
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	yaml "go.yaml.in/yaml/v3"
 	jsonpatch "gopkg.in/evanphx/json-patch.v4"
@@ -38,6 +40,58 @@ const (
 	MaxRenderedBytes = 3 << 20
 )
 
+// The bounds of all of an office's patches together, checked before any
+// render. Merging keyed lists costs more than linearly in their length, and
+// each patch merges into what the ones before it added: sixteen patches of
+// 900 env entries each, every one within the bounds above, cost more than
+// twenty CPU-minutes. These keep the worst office that passes them to a
+// fraction of RenderTimeout (docs/performance.md).
+const (
+	// MaxPatchesBytes bounds the text of all patches together.
+	MaxPatchesBytes = 64 << 10
+	// MaxPatchesNodes bounds the YAML nodes of all patches together.
+	MaxPatchesNodes = 2048
+	// MaxPatchesListItems bounds the list entries of all patches together
+	// (env entries, args, JSON 6902 operations, …).
+	MaxPatchesListItems = 128
+)
+
+// RenderTimeout bounds one render with its judgement (Render, CheckTenant),
+// well below the 10 s after which the API server gives up on the admission
+// webhook: a render past it fails, at admission and in the operator alike,
+// instead of going on after the API server stopped waiting.
+const RenderTimeout = 5 * time.Second
+
+// ErrOverBudget is the error of a render that ran past RenderTimeout.
+var ErrOverBudget = fmt.Errorf("rendering and judging the tenant stack took more than %s (the budget of one render): use fewer or smaller patches", RenderTimeout)
+
+// patchSize is what one patch adds to the totals bounded above.
+type patchSize struct{ bytes, nodes, listItems int }
+
+// checkPatchSet holds the patches together to the bounds of a set, naming
+// the first patch with which a total runs over.
+func checkPatchSet(sizes []patchSize) error {
+	var total patchSize
+	for i, s := range sizes {
+		total.bytes += s.bytes
+		total.nodes += s.nodes
+		total.listItems += s.listItems
+		var err error
+		switch {
+		case total.listItems > MaxPatchesListItems:
+			err = fmt.Errorf("the patches up to this one hold %d list entries (env, args, operations …); all patches together may hold at most %d", total.listItems, MaxPatchesListItems)
+		case total.nodes > MaxPatchesNodes:
+			err = fmt.Errorf("the patches up to this one hold %d YAML nodes; all patches together may hold at most %d", total.nodes, MaxPatchesNodes)
+		case total.bytes > MaxPatchesBytes:
+			err = fmt.Errorf("the patches up to this one hold %d bytes; all patches together may hold at most %d", total.bytes, MaxPatchesBytes)
+		}
+		if err != nil {
+			return &PatchError{Index: i, Err: err}
+		}
+	}
+	return nil
+}
+
 // The kustomize in this binary applies JSON 6902 patches with the
 // json-patch v4 package, whose copy bound is a package setting: set it, so
 // that whatever reaches kustomize — an office stored before these checks
@@ -53,9 +107,9 @@ var jsonPatchOps = map[string]bool{"add": true, "remove": true, "replace": true,
 // parses as YAML (JSON is YAML) without anchors or aliases, within the
 // bounds above; a JSON 6902 patch has a target and operations of RFC 6902,
 // a strategic merge patch names the object it patches.
-func checkPatchText(p v1alpha1.TenantPatch) error {
+func checkPatchText(p v1alpha1.TenantPatch) (patchSize, error) {
 	if strings.TrimSpace(p.Patch) == "" {
-		return errors.New("the patch is empty")
+		return patchSize{}, errors.New("the patch is empty")
 	}
 	dec := yaml.NewDecoder(strings.NewReader(p.Patch))
 	budget := &nodeBudget{left: MaxPatchNodes}
@@ -67,40 +121,41 @@ func checkPatchText(p v1alpha1.TenantPatch) error {
 			break
 		}
 		if err != nil {
-			return fmt.Errorf("the patch is not YAML or JSON: %w", err)
+			return patchSize{}, fmt.Errorf("the patch is not YAML or JSON: %w", err)
 		}
 		if len(docs) == MaxPatchDocuments {
-			return fmt.Errorf("the patch has more than %d documents", MaxPatchDocuments)
+			return patchSize{}, fmt.Errorf("the patch has more than %d documents", MaxPatchDocuments)
 		}
 		if err := budget.walk(&doc, 0); err != nil {
-			return err
+			return patchSize{}, err
 		}
 		if len(doc.Content) > 0 {
 			docs = append(docs, doc.Content[0])
 		}
 	}
 	if len(docs) == 0 {
-		return errors.New("the patch is empty")
+		return patchSize{}, errors.New("the patch is empty")
 	}
+	size := patchSize{bytes: len(p.Patch), nodes: MaxPatchNodes - budget.left, listItems: budget.listItems}
 	if docs[0].Kind == yaml.SequenceNode {
-		return checkJSONPatch(p, docs)
+		return size, checkJSONPatch(p, docs)
 	}
 	for i, d := range docs {
 		if d.Kind != yaml.MappingNode {
-			return fmt.Errorf("document %d of the patch is neither a strategic merge patch (an object) nor a JSON 6902 patch (a list of operations)", i+1)
+			return patchSize{}, fmt.Errorf("document %d of the patch is neither a strategic merge patch (an object) nor a JSON 6902 patch (a list of operations)", i+1)
 		}
 		if p.Target == nil {
 			for _, k := range []string{"apiVersion", "kind"} {
 				if lookup(d, k) == nil {
-					return fmt.Errorf("document %d of the strategic merge patch has no %s: without a target, a patch names the object it patches (apiVersion, kind, metadata.name)", i+1, k)
+					return patchSize{}, fmt.Errorf("document %d of the strategic merge patch has no %s: without a target, a patch names the object it patches (apiVersion, kind, metadata.name)", i+1, k)
 				}
 			}
 		}
 	}
 	if p.Target != nil && len(docs) > 1 {
-		return errors.New("a strategic merge patch with a target holds one document")
+		return patchSize{}, errors.New("a strategic merge patch with a target holds one document")
 	}
-	return nil
+	return size, nil
 }
 
 func checkJSONPatch(p v1alpha1.TenantPatch, docs []*yaml.Node) error {
@@ -137,7 +192,7 @@ func checkJSONPatch(p v1alpha1.TenantPatch, docs []*yaml.Node) error {
 
 // nodeBudget walks YAML nodes, refusing anchors, aliases and merge keys,
 // and counting nodes and depth against the bounds.
-type nodeBudget struct{ left int }
+type nodeBudget struct{ left, listItems int }
 
 func (b *nodeBudget) walk(n *yaml.Node, depth int) error {
 	if depth > MaxPatchDepth {
@@ -148,6 +203,9 @@ func (b *nodeBudget) walk(n *yaml.Node, depth int) error {
 	}
 	if n.Kind == yaml.AliasNode || n.Anchor != "" {
 		return fmt.Errorf("line %d: YAML anchors and aliases are not allowed in a patch", n.Line)
+	}
+	if n.Kind == yaml.SequenceNode {
+		b.listItems += len(n.Content)
 	}
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!merge" {
 		return fmt.Errorf("line %d: YAML merge keys are not allowed in a patch", n.Line)
@@ -200,17 +258,23 @@ func judgeInput(o *v1alpha1.Office, limits Limits) Input {
 // the stack rendered with its patches against the allow-list. The
 // admission webhook and petitionctl validate call it; Render applies the
 // same rules again.
-func CheckTenant(o *v1alpha1.Office, limits Limits) field.ErrorList {
+//
+// It takes at most RenderTimeout: past it, the office is refused on
+// spec.tenant.patches.
+func CheckTenant(ctx context.Context, o *v1alpha1.Office, limits Limits) field.ErrorList {
 	// Checked here too, before Render does, for errors with field paths.
 	errs := limits.CheckResources(o)
 	if len(errs) > 0 || len(o.Spec.Tenant.Patches) == 0 {
 		// Without patches the stack is the operator's own: nothing to judge.
 		return errs
 	}
-	if _, err := Render(judgeInput(o, limits)); err != nil {
+	if _, err := RenderContext(ctx, judgeInput(o, limits)); err != nil {
 		var pe *PatchError
 		if errors.As(err, &pe) {
 			return field.ErrorList{field.Forbidden(pe.Field(), pe.Err.Error())}
+		}
+		if errors.Is(err, ErrOverBudget) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			return field.ErrorList{field.Forbidden(field.NewPath("spec", "tenant", "patches"), err.Error())}
 		}
 		return field.ErrorList{field.Invalid(field.NewPath("spec", "tenant"), field.OmitValueType{}, err.Error())}
 	}

@@ -1,6 +1,8 @@
 package tenant
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"strings"
@@ -95,11 +97,42 @@ func TestHostileTenantPatches(t *testing.T) {
 		"config":                   {v1alpha1.TenantPatch{Patch: "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: desk-config\ndata:\n  office.json: '{}'\n"}, "patches may not add, rename or move objects"},
 		"replicas bound":           {deploymentPatch("spec:\n  minReadySeconds: 99999\n"), "spec.minReadySeconds: must be a whole number from 0 to 3600"},
 		"grace period":             {deploymentPatch("spec:\n  template:\n    spec:\n      terminationGracePeriodSeconds: 86400\n"), "from 0 to 300"},
-		"new object":               {v1alpha1.TenantPatch{Patch: "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n"}, "no resource matches"},
+		"default-deny without spec": {json6902("NetworkPolicy", "default-deny", `[{"op": "remove", "path": "/spec"}]`),
+			"the default-deny NetworkPolicy must select every pod"},
+		"default-deny spec a string": {json6902("NetworkPolicy", "default-deny", `[{"op": "replace", "path": "/spec", "value": "open"}]`),
+			"the default-deny NetworkPolicy must select every pod"},
+		"default-deny types a string": {json6902("NetworkPolicy", "default-deny", `[{"op": "replace", "path": "/spec/policyTypes", "value": "Ingress"}]`),
+			"the default-deny NetworkPolicy must select every pod"},
+		"zero memory limit": {deploymentPatch("spec:\n  template:\n    spec:\n      containers:\n      - name: desk\n        resources:\n          limits: {memory: \"0\"}\n"),
+			"limits.memory: 0 must be greater than 0: a limit of 0 is no limit"},
+		"zero cpu limit": {deploymentPatch("spec:\n  template:\n    spec:\n      containers:\n      - name: desk\n        resources:\n          limits: {memory: 64Mi, cpu: 0m}\n"),
+			"limits.cpu: 0 must be greater than 0"},
+		"probe grace period": {deploymentPatch("spec:\n  template:\n    spec:\n      containers:\n      - name: desk\n        livenessProbe:\n          terminationGracePeriodSeconds: 86400\n"),
+			"livenessProbe: terminationGracePeriodSeconds must be a whole number from 1 to 300"},
+		"replicas": {json6902("Deployment", "desk", `[{"op": "replace", "path": "/spec/replicas", "value": 3}]`),
+			"Deployment desk: spec.replicas: may not be changed by a tenant patch: set spec.tenant.replicas instead"},
+		"replicas merged": {deploymentPatch("spec:\n  replicas: 0\n"), "spec.replicas: may not be changed by a tenant patch: set spec.tenant.replicas instead"},
+		"multus network": {deploymentPatch("spec:\n  template:\n    metadata:\n      annotations:\n        k8s.v1.cni.cncf.io/networks: macvlan-host\n"),
+			`spec.template.metadata.annotations.k8s.v1.cni.cncf.io/networks: the annotation key "k8s.v1.cni.cncf.io/networks" is not allowed: patches may set annotations under office.petition.xinfang.io/ or without a prefix, and those TenantDefaults spec.tenantMetadata.allowedAnnotations lists`},
+		"calico ip pool":  {deploymentPatch("spec:\n  template:\n    metadata:\n      annotations:\n        cni.projectcalico.org/ipv4pools: '[\"infra\"]'\n"), `"cni.projectcalico.org/ipv4pools" is not allowed`},
+		"kube2iam role":   {deploymentPatch("spec:\n  template:\n    metadata:\n      annotations:\n        iam.amazonaws.com/role: admin\n"), `"iam.amazonaws.com/role" is not allowed`},
+		"eks identity":    {v1alpha1.TenantPatch{Patch: "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: desk\n  annotations:\n    eks.amazonaws.com/role-arn: arn:aws:iam::1:role/admin\n"}, `"eks.amazonaws.com/role-arn" is not allowed`},
+		"azure identity":  {deploymentPatch("spec:\n  template:\n    metadata:\n      labels:\n        azure.workload.identity/use: \"true\"\n"), `the label key "azure.workload.identity/use" is not allowed`},
+		"gke identity":    {v1alpha1.TenantPatch{Patch: "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: desk\n  annotations:\n    iam.gke.io/gcp-service-account: admin@p.iam.gserviceaccount.com\n"}, `"iam.gke.io/gcp-service-account" is not allowed`},
+		"ambassador":      {v1alpha1.TenantPatch{Patch: "apiVersion: v1\nkind: Service\nmetadata:\n  name: desk\n  annotations:\n    getambassador.io/config: x\n"}, `"getambassador.io/config" is not allowed`},
+		"datadog check":   {deploymentPatch("spec:\n  template:\n    metadata:\n      annotations:\n        ad.datadoghq.com/desk.checks: '{}'\n"), `"ad.datadoghq.com/desk.checks" is not allowed`},
+		"sidecar":         {deploymentPatch("spec:\n  template:\n    metadata:\n      annotations:\n        sidecar.istio.io/inject: \"false\"\n"), `"sidecar.istio.io/inject" is not allowed`},
+		"rancher project": {v1alpha1.TenantPatch{Patch: "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: office-zhenping-county\n  annotations:\n    field.cattle.io/projectId: c-1:p-system\n"}, `"field.cattle.io/projectId" is not allowed`},
+		"selector label":  {deploymentPatch("spec:\n  template:\n    metadata:\n      labels:\n        role: payments-client\n"), `the label key "role" is not allowed: patches may set labels under office.petition.xinfang.io/, and those`},
+		"spread on a chosen key": {deploymentPatch("spec:\n  template:\n    spec:\n      topologySpreadConstraints:\n      - maxSkew: 1\n        topologyKey: gpu.example.com/pool\n        whenUnsatisfiable: DoNotSchedule\n        labelSelector: {matchLabels: {app.kubernetes.io/name: desk}}\n"),
+			"topologySpreadConstraints: 0: whenUnsatisfiable must be ScheduleAnyway, unless topologyKey is topology.kubernetes.io/zone or kubernetes.io/hostname"},
+		"spread by default DoNotSchedule": {deploymentPatch("spec:\n  template:\n    spec:\n      topologySpreadConstraints:\n      - maxSkew: 1\n        topologyKey: dedicated\n        labelSelector: {matchLabels: {app.kubernetes.io/name: desk}}\n"),
+			"whenUnsatisfiable must be ScheduleAnyway"},
+		"new object": {v1alpha1.TenantPatch{Patch: "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n"}, "no resource matches"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			_, err := Render(input(func(o *v1alpha1.Office) {
+			_, err := RenderContext(t.Context(), input(func(o *v1alpha1.Office) {
 				o.Spec.Tenant.Patches = []v1alpha1.TenantPatch{deploymentPatch("  annotations:\n    team: land\n"), tc.patch}
 			}))
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -117,9 +150,8 @@ func TestHostileTenantPatches(t *testing.T) {
 func TestBenignTenantPatches(t *testing.T) {
 	cases := map[string]v1alpha1.TenantPatch{
 		"env and args":  deploymentPatch("spec:\n  template:\n    spec:\n      containers:\n      - name: desk\n        env: [{name: LOG_LEVEL, value: debug}]\n        args: [--addr=:8080, --config=/etc/desk/office.json, --reload-interval=5s]\n"),
-		"annotations":   deploymentPatch("  annotations:\n    team: land\nspec:\n  template:\n    metadata:\n      annotations:\n        prometheus.io/scrape: \"true\"\n"),
-		"replicas":      json6902("Deployment", "desk", `[{"op": "replace", "path": "/spec/replicas", "value": 3}]`),
-		"labels":        {Patch: "apiVersion: v1\nkind: Service\nmetadata:\n  name: desk\n  labels:\n    team: land\n"},
+		"annotations":   deploymentPatch("  annotations:\n    team: land\nspec:\n  template:\n    metadata:\n      annotations:\n        office.petition.xinfang.io/owner: land\n"),
+		"labels":        {Patch: "apiVersion: v1\nkind: Service\nmetadata:\n  name: desk\n  labels:\n    office.petition.xinfang.io/team: land\n"},
 		"resources":     deploymentPatch("spec:\n  template:\n    spec:\n      containers:\n      - name: desk\n        resources:\n          requests: {cpu: 100m, memory: 64Mi}\n          limits: {memory: 256Mi}\n"),
 		"probe":         deploymentPatch("spec:\n  template:\n    spec:\n      containers:\n      - name: desk\n        readinessProbe:\n          periodSeconds: 5\n"),
 		"spread":        deploymentPatch("spec:\n  template:\n    spec:\n      topologySpreadConstraints:\n      - maxSkew: 1\n        topologyKey: topology.kubernetes.io/zone\n        whenUnsatisfiable: ScheduleAnyway\n        labelSelector: {matchLabels: {app.kubernetes.io/name: desk}}\n"),
@@ -128,10 +160,10 @@ func TestBenignTenantPatches(t *testing.T) {
 	}
 	for name, p := range cases {
 		t.Run(name, func(t *testing.T) {
-			if _, err := Render(input(func(o *v1alpha1.Office) { o.Spec.Tenant.Patches = []v1alpha1.TenantPatch{p} })); err != nil {
+			if _, err := RenderContext(t.Context(), input(func(o *v1alpha1.Office) { o.Spec.Tenant.Patches = []v1alpha1.TenantPatch{p} })); err != nil {
 				t.Fatal(err)
 			}
-			if errs := CheckTenant(input(nil).Office, DefaultLimits()); len(errs) > 0 {
+			if errs := CheckTenant(t.Context(), input(nil).Office, DefaultLimits()); len(errs) > 0 {
 				t.Fatal(errs)
 			}
 		})
@@ -146,7 +178,7 @@ func TestPatchBombsStayBounded(t *testing.T) {
 			var before, after runtime.MemStats
 			runtime.GC()
 			runtime.ReadMemStats(&before)
-			errs := CheckTenant(input(func(o *v1alpha1.Office) { o.Spec.Tenant.Patches = []v1alpha1.TenantPatch{p} }).Office, DefaultLimits())
+			errs := CheckTenant(t.Context(), input(func(o *v1alpha1.Office) { o.Spec.Tenant.Patches = []v1alpha1.TenantPatch{p} }).Office, DefaultLimits())
 			runtime.ReadMemStats(&after)
 			if len(errs) != 1 || errs[0].Field != "spec.tenant.patches[0]" {
 				t.Fatalf("want one error on spec.tenant.patches[0], got %v", errs)
@@ -163,14 +195,16 @@ func TestPatchBombsStayBounded(t *testing.T) {
 func TestTenantResourcesBounded(t *testing.T) {
 	o := input(func(o *v1alpha1.Office) {
 		o.Spec.Tenant.Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("8Gi")}
+		o.Spec.Tenant.Resources.Limits[corev1.ResourceCPU] = resource.MustParse("0")
 		o.Spec.Tenant.Resources.Requests = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m")}
 		o.Spec.Tenant.Quota = corev1.ResourceList{corev1.ResourcePods: resource.MustParse("1000")}
 	}).Office
-	errs := CheckTenant(o, DefaultLimits())
+	errs := CheckTenant(t.Context(), o, DefaultLimits())
 	got := errs.ToAggregate().Error()
 	for _, want := range []string{
 		`spec.tenant.quota[pods]: Invalid value: "1k": must be at most 120`,
 		`spec.tenant.resources.limits[memory]: Invalid value: "8Gi": must be at most 2Gi`,
+		`spec.tenant.resources.limits[cpu]: Invalid value: "0": must be greater than 0: a limit of 0 is no limit`,
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("want %q in %s", want, got)
@@ -181,11 +215,12 @@ func TestTenantResourcesBounded(t *testing.T) {
 		MaxQuota:     corev1.ResourceList{corev1.ResourcePods: resource.MustParse("1000")},
 		ContainerMax: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("8Gi")},
 	}}}
-	if errs := CheckTenant(o, LimitsOf(td)); len(errs) > 0 {
+	o.Spec.Tenant.Resources.Limits[corev1.ResourceCPU] = resource.MustParse("1")
+	if errs := CheckTenant(t.Context(), o, LimitsOf(td)); len(errs) > 0 {
 		t.Fatalf("within TenantDefaults' limits, got %v", errs)
 	}
 	// The quota rendered is the office's over the defaults.
-	objs, err := Render(Input{Office: o, Config: []byte("{}"), ConfigHash: "x", DefaultImage: "desk", IngressNamespace: "i", Limits: ptrTo(LimitsOf(td))})
+	objs, err := RenderContext(t.Context(), Input{Office: o, Config: []byte("{}"), ConfigHash: "x", DefaultImage: "desk", IngressNamespace: "i", Limits: ptrTo(LimitsOf(td))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,3 +234,112 @@ func TestTenantResourcesBounded(t *testing.T) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// TestPatchSetBounded: the patches of an office are held together to the
+// bounds of a set before any render, and the patch past a bound is named.
+func TestPatchSetBounded(t *testing.T) {
+	var report, spread, annotations []v1alpha1.TenantPatch
+	for i := range 16 {
+		report = append(report, envPatch(i, 900))
+		spread = append(spread, envPatch(i, 10))
+		annotations = append(annotations, annotationsPatch(i, 64))
+	}
+	cases := map[string]struct {
+		patches []v1alpha1.TenantPatch
+		want    []string
+	}{
+		// The container's list counts too: 901 entries.
+		"the report's sixteen patches of 900 env entries": {report, []string{"spec.tenant.patches[0]: Forbidden: the patches up to this one hold 901 list entries (env, args, operations …); all patches together may hold at most 128"}},
+		"ten env entries in each of sixteen patches":      {spread, []string{"spec.tenant.patches[11]: Forbidden: the patches up to this one hold 132 list entries"}},
+		"64 annotations in each of sixteen patches": {annotations, []string{"spec.tenant.patches[14]: Forbidden: the patches up to this one hold ",
+			" YAML nodes; all patches together may hold at most 2048"}},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			o := input(func(o *v1alpha1.Office) { o.Spec.Tenant.Patches = tc.patches }).Office
+			errs := CheckTenant(t.Context(), o, DefaultLimits())
+			if len(errs) != 1 {
+				t.Fatalf("want one error, got %v", errs)
+			}
+			for _, want := range tc.want {
+				if !strings.Contains(errs[0].Error(), want) {
+					t.Errorf("want %q in %v", want, errs[0])
+				}
+			}
+		})
+	}
+	// The bytes of all patches, each within the CRD's 32 KiB.
+	big := func(i int) v1alpha1.TenantPatch {
+		return deploymentPatch(fmt.Sprintf("  annotations:\n    note-%d: %s\n", i, strings.Repeat("x", 30<<10)))
+	}
+	o := input(func(o *v1alpha1.Office) { o.Spec.Tenant.Patches = []v1alpha1.TenantPatch{big(0), big(1), big(2)} }).Office
+	errs := CheckTenant(t.Context(), o, DefaultLimits())
+	if len(errs) != 1 || errs[0].Field != "spec.tenant.patches[2]" || !strings.Contains(errs[0].Detail, "all patches together may hold at most 65536") {
+		t.Fatalf("want the third patch over the bytes of a set, got %v", errs)
+	}
+	// Within the bounds, the same patches are admitted.
+	o = input(func(o *v1alpha1.Office) { o.Spec.Tenant.Patches = spread[:11] }).Office
+	if errs := CheckTenant(t.Context(), o, DefaultLimits()); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+}
+
+// TestRenderHonoursContext: a render whose context is done stops between
+// steps, and the judge refuses the office on its patches rather than go
+// on after its caller stopped waiting.
+func TestRenderHonoursContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	in := input(func(o *v1alpha1.Office) { o.Spec.Tenant.Patches = []v1alpha1.TenantPatch{envPatch(0, 8)} })
+	if _, err := RenderContext(ctx, in); !errors.Is(err, context.Canceled) {
+		t.Fatalf("want the context's error, got %v", err)
+	}
+	errs := CheckTenant(ctx, in.Office, DefaultLimits())
+	if len(errs) != 1 || errs[0].Field != "spec.tenant.patches" {
+		t.Fatalf("want one error on spec.tenant.patches, got %v", errs)
+	}
+	// Without patches there is nothing to judge, and the operator's own
+	// stack renders whatever the context.
+	if errs := CheckTenant(ctx, input(nil).Office, DefaultLimits()); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+}
+
+// TestTenantMetadataAllowList: the labels and annotations a platform team
+// allows in TenantDefaults spec.tenantMetadata may be set, the others not,
+// and the reserved prefixes never.
+func TestTenantMetadataAllowList(t *testing.T) {
+	td := &v1alpha1.TenantDefaults{Spec: v1alpha1.TenantDefaultsSpec{TenantMetadata: &v1alpha1.TenantMetadata{
+		AllowedLabels:      &v1alpha1.MetadataKeys{Prefixes: []string{"team.example.com/"}, Keys: []string{"cost-center"}},
+		AllowedAnnotations: &v1alpha1.MetadataKeys{Keys: []string{"prometheus.io/scrape"}, Prefixes: []string{"node-role.kubernetes.io/"}},
+	}}}
+	cases := []struct {
+		name, patch, want string
+	}{
+		{"allowed label prefix", "  labels:\n    team.example.com/owner: land\n", ""},
+		{"allowed label key", "  labels:\n    cost-center: \"42\"\n", ""},
+		{"allowed annotation key", "spec:\n  template:\n    metadata:\n      annotations:\n        prometheus.io/scrape: \"true\"\n", ""},
+		{"a subdomain is another prefix", "  labels:\n    a.team.example.com/owner: land\n", `the label key "a.team.example.com/owner" is not allowed`},
+		{"another annotation of the same domain", "  annotations:\n    prometheus.io/port: \"9090\"\n", `the annotation key "prometheus.io/port" is not allowed`},
+		{"reserved whatever TenantDefaults says", "  annotations:\n    node-role.kubernetes.io/infra: \"\"\n", `the key "node-role.kubernetes.io/infra" is reserved`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			o := input(func(o *v1alpha1.Office) { o.Spec.Tenant.Patches = []v1alpha1.TenantPatch{deploymentPatch(tc.patch)} }).Office
+			errs := CheckTenant(t.Context(), o, LimitsOf(td))
+			if tc.want == "" {
+				if len(errs) > 0 {
+					t.Fatal(errs)
+				}
+				// Without the TenantDefaults, refused.
+				if errs := CheckTenant(t.Context(), o, DefaultLimits()); len(errs) != 1 || !strings.Contains(errs[0].Detail, "is not allowed") {
+					t.Fatalf("without TenantDefaults: %v", errs)
+				}
+				return
+			}
+			if len(errs) != 1 || errs[0].Field != "spec.tenant.patches[0]" || !strings.Contains(errs[0].Detail, tc.want) {
+				t.Fatalf("want %q on spec.tenant.patches[0], got %v", tc.want, errs)
+			}
+		})
+	}
+}

@@ -5,6 +5,7 @@
 package tenant
 
 import (
+	"context"
 	"embed"
 	"encoding/json"
 	"fmt"
@@ -99,39 +100,85 @@ var PodSecurityLabels = map[string]string{
 	"pod-security.kubernetes.io/audit-version":   "latest",
 }
 
-// Render renders the office's tenant stack. Its resources and quota must be
-// within in.Limits (Limits.CheckResources). Patches may change the stack but
-// not take it out of the office's namespace, add kinds the operator does not
-// manage, or change anything off the allow-list (allow.go): each patch's text
-// is judged before kustomize reads it (patches.go), and the stack rendered
-// with the patches is compared with the stack rendered without them. A patch
-// refused is returned as a *PatchError naming the first patch at fault.
+// Render is RenderContext without a context of the caller's: it is still
+// held to RenderTimeout.
 func Render(in Input) ([]*unstructured.Unstructured, error) {
+	return RenderContext(context.Background(), in)
+}
+
+// RenderContext renders the office's tenant stack. Its resources and quota
+// must be within in.Limits (Limits.CheckResources). Patches may change the
+// stack but not take it out of the office's namespace, add kinds the
+// operator does not manage, or change anything off the allow-list
+// (allow.go): each patch's text is judged before kustomize reads it
+// (patches.go), and the stack rendered with the patches is compared with
+// the stack rendered without them. A patch refused is returned as a
+// *PatchError naming the patch at fault: the first with which the stack
+// goes wrong, or, for the bounds of a set, the first past one.
+//
+// Before any render, the patches are held together to MaxPatchesBytes,
+// MaxPatchesNodes and MaxPatchesListItems, so that no one step of
+// kustomize, which cannot be interrupted, costs much; between steps it
+// gives up when ctx is done (returning ctx's error) or RenderTimeout has
+// passed (an error that says the budget).
+func RenderContext(ctx context.Context, in Input) ([]*unstructured.Unstructured, error) {
 	limits := in.limits()
 	if errs := limits.CheckResources(in.Office); len(errs) > 0 {
 		return nil, errs.ToAggregate()
 	}
 	patches := in.Office.Spec.Tenant.Patches
+	sizes := make([]patchSize, len(patches))
 	for i, p := range patches {
-		if err := checkPatchText(p); err != nil {
+		size, err := checkPatchText(p)
+		if err != nil {
 			return nil, &PatchError{Index: i, Err: err}
 		}
+		sizes[i] = size
+	}
+	if err := checkPatchSet(sizes); err != nil {
+		return nil, err
+	}
+	parent := ctx
+	ctx, cancel := context.WithTimeout(ctx, RenderTimeout)
+	defer cancel()
+	// step reports why the render stops before its next step, or nil.
+	step := func() error {
+		if err := parent.Err(); err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			return ErrOverBudget
+		}
+		return nil
 	}
 	base, err := build(in, nil, limits)
 	if err != nil || len(patches) == 0 {
 		return base, err
 	}
+	if err := step(); err != nil {
+		return nil, err
+	}
 	objs, err := judged(in, patches, base, limits)
 	if err == nil {
 		return objs, nil
 	}
-	// Blame the first patch with which the stack goes wrong.
-	for i := range len(patches) - 1 {
-		if _, perr := judged(in, patches[:i+1], base, limits); perr != nil {
-			return nil, &PatchError{Index: i, Err: perr}
+	// Blame a patch with which the stack goes wrong: the last of the
+	// shortest run of patches from the first that the judge refuses, found
+	// by bisection (the stack without patches passes, with all of them it
+	// does not), in a few renders however many patches there are.
+	pass, fail, failErr := 0, len(patches), err
+	for fail-pass > 1 {
+		if serr := step(); serr != nil {
+			return nil, serr
+		}
+		mid := (pass + fail) / 2
+		if _, perr := judged(in, patches[:mid], base, limits); perr != nil {
+			fail, failErr = mid, perr
+		} else {
+			pass = mid
 		}
 	}
-	return nil, &PatchError{Index: len(patches) - 1, Err: err}
+	return nil, &PatchError{Index: fail - 1, Err: failErr}
 }
 
 // judged renders the stack with patches and holds it against base, the
@@ -289,7 +336,7 @@ func overlay(in Input, officePatches []v1alpha1.TenantPatch) (*kusttypes.Kustomi
 	}
 	deployPatch := map[string]any{
 		"apiVersion": "apps/v1", "kind": "Deployment", "metadata": map[string]any{"name": "desk"},
-		"spec": map[string]any{"template": map[string]any{
+		"spec": map[string]any{"replicas": replicas, "template": map[string]any{
 			"metadata": map[string]any{"labels": map[string]any{LabelConfigHash: in.ConfigHash}},
 			"spec":     map[string]any{"containers": []any{container}},
 		}},
@@ -325,7 +372,10 @@ func overlay(in Input, officePatches []v1alpha1.TenantPatch) (*kusttypes.Kustomi
 		Namespace: Namespace(o.Name),
 		Resources: resources,
 		Labels:    labels(in),
-		Replicas:  []kusttypes.Replica{{Name: "desk", Count: int64(replicas)}},
+		// Replicas are set by the operator's own patch, before the
+		// office's: a patch of them is then a change the judge sees (and
+		// refuses), where kustomize's replicas transformer, run after the
+		// patches, would undo it without a word.
 		// Named by the hash of its content and immutable: a change of the
 		// configuration is a new ConfigMap that the Deployment rolls out
 		// to, and the one in use cannot be edited behind the operator's

@@ -60,7 +60,7 @@ func container(t *testing.T, deploy *unstructured.Unstructured) map[string]any {
 }
 
 func TestRenderDefaultStack(t *testing.T) {
-	objs, err := Render(input(nil))
+	objs, err := RenderContext(t.Context(), input(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +227,7 @@ func keys(m map[string]*unstructured.Unstructured) []string {
 }
 
 func TestRenderFromSpec(t *testing.T) {
-	objs, err := Render(input(func(o *v1alpha1.Office) {
+	objs, err := RenderContext(t.Context(), input(func(o *v1alpha1.Office) {
 		o.Spec.Tenant.Replicas = ptr.To[int32](3)
 		o.Spec.Tenant.Image = "registry.example/desk@sha256:0000000000000000000000000000000000000000000000000000000000000000"
 		o.Spec.Tenant.Resources = corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("128Mi")}}
@@ -254,13 +254,13 @@ func TestRenderFromSpec(t *testing.T) {
 }
 
 func TestConfigChangeRenamesConfigMap(t *testing.T) {
-	a, err := Render(input(nil))
+	a, err := RenderContext(t.Context(), input(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
 	in := input(nil)
 	in.Config = []byte(`{"office":"zhenping-county","displayName":"镇平县信访局"}`)
-	b, err := Render(in)
+	b, err := RenderContext(t.Context(), in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,7 +270,7 @@ func TestConfigChangeRenamesConfigMap(t *testing.T) {
 }
 
 func TestPatchesApply(t *testing.T) {
-	objs, err := Render(input(func(o *v1alpha1.Office) {
+	objs, err := RenderContext(t.Context(), input(func(o *v1alpha1.Office) {
 		o.Spec.Tenant.Patches = []v1alpha1.TenantPatch{
 			{Patch: "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: desk\n  annotations:\n    team: land\n"},
 			{Patch: `[{"op": "add", "path": "/spec/template/spec/containers/0/env", "value": [{"name": "LOG_LEVEL", "value": "debug"}]}]`,
@@ -307,7 +307,7 @@ func TestHostilePatchesRejected(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			_, err := Render(input(func(o *v1alpha1.Office) { o.Spec.Tenant.Patches = []v1alpha1.TenantPatch{tc.patch} }))
+			_, err := RenderContext(t.Context(), input(func(o *v1alpha1.Office) { o.Spec.Tenant.Patches = []v1alpha1.TenantPatch{tc.patch} }))
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("want an error containing %q, got %v", tc.want, err)
 			}
@@ -318,7 +318,7 @@ func TestHostilePatchesRejected(t *testing.T) {
 // TestPatchCannotLeaveTheNamespace: the overlay's namespace is set after the
 // patches, so a patch that moves an object is overridden.
 func TestPatchCannotLeaveTheNamespace(t *testing.T) {
-	objs, err := Render(input(func(o *v1alpha1.Office) {
+	objs, err := RenderContext(t.Context(), input(func(o *v1alpha1.Office) {
 		o.Spec.Tenant.Patches = []v1alpha1.TenantPatch{{
 			Patch:  `[{"op": "replace", "path": "/metadata/namespace", "value": "kube-system"}]`,
 			Target: &v1alpha1.PatchTarget{Kind: "Service"},
@@ -337,12 +337,12 @@ func TestPatchCannotLeaveTheNamespace(t *testing.T) {
 // nothing. They cannot override the operator's own labels.
 func TestRenderShardLabels(t *testing.T) {
 	in := input(nil)
-	plain, err := Render(in)
+	plain, err := RenderContext(t.Context(), in)
 	if err != nil {
 		t.Fatal(err)
 	}
 	in.Labels = map[string]string{"petition.xinfang.io/shard": "east", LabelManagedBy: "someone-else"}
-	objs, err := Render(in)
+	objs, err := RenderContext(t.Context(), in)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -103,9 +103,10 @@ func Files(ctx context.Context, paths ...string) ([]Problem, error) {
 // a field that a patch or a transformer changed are of the field, or its
 // nearest parent, before the change. A document's Source is
 // "<file>: <Kind>/<name>". A kustomization that does not build is a
-// problem (RuleDocument) of its kustomization file.
+// problem (RuleDocument) of its kustomization file; one over a budget of a
+// build (manifests.MaxKustomizeListItems, MaxKustomizeTime) is an error.
 func Kustomize(ctx context.Context, dir string) ([]Problem, error) {
-	docs, errs := manifests.Kustomize(dir)
+	docs, errs := manifests.KustomizeContext(ctx, dir)
 	return check(ctx, docs, errs)
 }
 
@@ -120,7 +121,7 @@ func check(ctx context.Context, docs []manifests.Document, errs []error) ([]Prob
 	for _, err := range errs {
 		// An input over a budget is not read to its end: what was
 		// read cannot be judged as the whole change.
-		if errors.As(err, &over) {
+		if errors.As(err, &over) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return nil, err
 		}
 		problems = append(problems, readProblem(err))
@@ -140,7 +141,7 @@ func check(ctx context.Context, docs []manifests.Document, errs []error) ([]Prob
 		of = append(of, slices.Repeat([]int{i}, len(found))...)
 	}
 	set.Sort()
-	for _, p := range Network(set) {
+	for _, p := range Network(ctx, set) {
 		// An object the schema refused still counts as present for the
 		// references of others, but its own rules across objects wait
 		// until its schema errors are fixed: they would repeat them.
@@ -248,8 +249,9 @@ func document(ctx context.Context, v *schema.Validator, d manifests.Document, se
 	return nil, key
 }
 
-// Network applies the rules across objects to the objects of set.
-func Network(set *manifests.Set) []Problem {
+// Network applies the rules across objects to the objects of set. The
+// tenant of each office is judged within tenant.RenderTimeout.
+func Network(ctx context.Context, set *manifests.Set) []Problem {
 	var problems []Problem
 	for _, p := range network.ValidateSnapshot(set.Snapshot()) {
 		problems = append(problems, fieldProblem(RuleNetwork, p.Kind, p.Name, "", p.Err))
@@ -266,7 +268,7 @@ func Network(set *manifests.Set) []Problem {
 	limits := tenant.LimitsOf(td)
 	for i := range set.Offices {
 		o := &set.Offices[i]
-		for _, e := range tenant.CheckTenant(o, limits) {
+		for _, e := range tenant.CheckTenant(ctx, o, limits) {
 			problems = append(problems, fieldProblem(RuleNetwork, network.KindOffice, o.Name, "", e))
 		}
 	}

@@ -204,7 +204,7 @@ func (v *officeValidator) validate(ctx context.Context, o *v1alpha1.Office, extr
 	w := &world{ctx: ctx, reader: v.reader}
 	f := network.CheckOffice(o, w)
 	errs := append(f.Errors, network.CheckOfficeChildren(o, w)...)
-	errs = append(errs, tenant.CheckTenant(o, tenant.LimitsOf(w.tenantDefaults()))...)
+	errs = append(errs, tenant.CheckTenant(ctx, o, tenant.LimitsOf(w.tenantDefaults()))...)
 	for _, check := range extra {
 		errs = append(errs, check(o, w)...)
 	}

@@ -213,8 +213,9 @@ func TestStagedRolloutOnNodes(t *testing.T) {
 	// A County whose tenant cannot roll out (its new pods fit no node)
 	// halts the next change at stage 2; the townships keep the stable rules.
 	s.editOffice("zhenping-county", func(o *v1alpha1.Office) {
-		// Spread over a topology no node has: the new pods fit nowhere.
-		o.Spec.Tenant.Patches = []v1alpha1.TenantPatch{{Patch: "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: desk\nspec:\n  template:\n    spec:\n      topologySpreadConstraints:\n      - maxSkew: 1\n        topologyKey: petition.example/no-such-zone\n        whenUnsatisfiable: DoNotSchedule\n        labelSelector: {matchLabels: {app.kubernetes.io/name: desk}}\n"}}
+		// Spread over zones, which the simulated nodes do not have: the
+		// new pods fit nowhere.
+		o.Spec.Tenant.Patches = []v1alpha1.TenantPatch{{Patch: "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: desk\nspec:\n  template:\n    spec:\n      topologySpreadConstraints:\n      - maxSkew: 1\n        topologyKey: topology.kubernetes.io/zone\n        whenUnsatisfiable: DoNotSchedule\n        labelSelector: {matchLabels: {app.kubernetes.io/name: desk}}\n"}}
 	})
 	g.Eventually(func(g Gomega) {
 		o := &v1alpha1.Office{}
