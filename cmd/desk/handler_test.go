@@ -15,7 +15,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
-	"github.com/xinfang/petition-operator/internal/manifests"
 	"github.com/xinfang/petition-operator/internal/network"
 )
 
@@ -265,15 +264,7 @@ func TestDeadlinesWithoutChain(t *testing.T) {
 // of config/samples.
 func sampleDesk(t *testing.T, office string) *httptest.Server {
 	t.Helper()
-	set, err := manifests.Load("../../config/samples")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := set.Snapshot().OfficeConfig(office)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return serve(t, cfg)
+	return serve(t, sampleConfig(t, office))
 }
 
 // loadDesk writes the compiled configuration to a file and loads a desk

@@ -284,6 +284,22 @@ func (w *officeWatch) waitReady(ctx context.Context, t *testing.T, names []strin
 }
 
 // waitFor waits until cond holds of the office called name.
+// waitAtLeast waits until at least n of the named offices are Ready.
+func (w *officeWatch) waitAtLeast(ctx context.Context, names []string, n int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		if ready, _ := w.ready(names); ready >= n {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("fewer than %d of %d offices Ready after %s", n, len(names), timeout)
+		}
+		if err := sleep(ctx, 100*time.Millisecond); err != nil {
+			return err
+		}
+	}
+}
+
 func (w *officeWatch) waitFor(ctx context.Context, name string, timeout time.Duration, cond func(*v1alpha1.Office) bool) error {
 	deadline := time.Now().Add(timeout)
 	for {

@@ -44,17 +44,8 @@ func TestAPIServerOutage(t *testing.T) {
 	if _, err := createAll(ctx, cl.c, offices(net), 4); err != nil {
 		t.Fatal(err)
 	}
-	threshold := len(want) * outageReadyPct / 100
-	for {
-		if n, _ := w.ready(want); n >= threshold {
-			break
-		}
-		if time.Since(start) > 20*time.Minute {
-			t.Fatalf("fewer than %d offices Ready after 20m", threshold)
-		}
-		if err := sleep(ctx, 100*time.Millisecond); err != nil {
-			t.Fatal(err)
-		}
+	if err := w.waitAtLeast(ctx, want, len(want)*outageReadyPct/100, 20*time.Minute); err != nil {
+		t.Fatal(err)
 	}
 
 	sup := supervise(ctx, cl, op)

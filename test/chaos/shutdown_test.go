@@ -43,17 +43,8 @@ func TestShutdown(t *testing.T) {
 	if _, err := createAll(ctx, cl.c, all, 4); err != nil {
 		t.Fatal(err)
 	}
-	threshold := len(want) / 3
-	for {
-		if n, _ := w.ready(want); n >= threshold {
-			break
-		}
-		if time.Since(start) > 20*time.Minute {
-			t.Fatalf("fewer than %d offices Ready after 20m", threshold)
-		}
-		if err := sleep(ctx, 100*time.Millisecond); err != nil {
-			t.Fatal(err)
-		}
+	if err := w.waitAtLeast(ctx, want, len(want)/3, 20*time.Minute); err != nil {
+		t.Fatal(err)
 	}
 	readyAtStop, _ := w.ready(want)
 	converging, err := stopAndCheck(ctx, t, cl, op, "converging")
