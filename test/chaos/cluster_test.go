@@ -279,7 +279,9 @@ func (cl *cluster) startOperator(ctx context.Context, name string, opts testenv.
 	}
 	t.Cleanup(func() {
 		if err := op.stop(); err != nil {
-			t.Logf("stopping manager %s: %v", name, err)
+			t.Errorf("stopping manager %s: %v", name, err)
+		} else if took := op.m.StopTook(); took > 0 {
+			t.Logf("manager %s exited %ss after SIGTERM", name, seconds(took))
 		}
 		if t.Failed() {
 			op.printLogs()
