@@ -248,14 +248,15 @@ func (m *Manager) terminate() error {
 	// What it waits on: SIGQUIT makes the Go runtime write every
 	// goroutine's stack to its log and exit.
 	_ = m.cmd.Process.Signal(syscall.SIGQUIT)
+	var exit error
 	select {
-	case <-m.done:
+	case exit = <-m.done:
 	case <-time.After(5 * time.Second):
 		_ = m.cmd.Process.Kill()
-		<-m.done
+		exit = <-m.done
 	}
 	m.stopTook = time.Since(signalled)
-	return fmt.Errorf("the manager did not stop within %s of SIGTERM and was killed (its goroutines are in its log %s)", TerminationGracePeriod, m.log.Name())
+	return fmt.Errorf("the manager did not stop within %s of SIGTERM and was killed (%w); its goroutines are in its log %s", TerminationGracePeriod, exit, m.log.Name())
 }
 
 // TerminationGracePeriod is how long Stop waits after SIGTERM, as the
