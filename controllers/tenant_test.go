@@ -159,7 +159,7 @@ func TestDriftIsRestored(t *testing.T) {
 	g.Eventually(func(g Gomega) {
 		g.Expect(k8s.Get(ctx, key("office-drift-city", "desk"), svc)).To(Succeed())
 		g.Expect(svc.UID).NotTo(Equal(oldUID))
-		g.Expect(svc.Spec.Ports).To(HaveLen(1))
+		g.Expect(svc.Spec.Ports).To(HaveLen(2), "the http and peer ports, as rendered")
 		g.Expect(svc.Spec.Ports[0].Port).To(BeEquivalentTo(80))
 	}).WithTimeout(20 * time.Second).Should(Succeed())
 	expectReady(t, city)

@@ -236,14 +236,29 @@ func (m *Manager) terminate() error {
 	if err := m.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return err
 	}
-	select {
-	case err := <-m.done:
-		m.stopTook = time.Since(signalled)
-		if err != nil {
-			return fmt.Errorf("the manager stopped with %w on SIGTERM; its log is %s", err, m.log.Name())
+	// A stop slower than slowStop: what the manager waits on, from its
+	// profiler while it still serves (the manager's own shutdown timeout
+	// may end it before the grace period does).
+	dumped := ""
+	slow := time.After(slowStop)
+	grace := time.After(TerminationGracePeriod)
+wait:
+	for {
+		select {
+		case err := <-m.done:
+			m.stopTook = time.Since(signalled)
+			if err != nil {
+				return fmt.Errorf("the manager stopped with %w on SIGTERM%s; its log is %s", err, dumped, m.log.Name())
+			}
+			return nil
+		case <-slow:
+			path := m.log.Name() + ".goroutines"
+			if err := m.Profile("goroutine?debug=2", path); err == nil {
+				dumped = fmt.Sprintf(" (its goroutines %s after SIGTERM are in %s)", slowStop, path)
+			}
+		case <-grace:
+			break wait
 		}
-		return nil
-	case <-time.After(TerminationGracePeriod):
 	}
 	// What it waits on: SIGQUIT makes the Go runtime write every
 	// goroutine's stack to its log and exit.
@@ -256,8 +271,12 @@ func (m *Manager) terminate() error {
 		exit = <-m.done
 	}
 	m.stopTook = time.Since(signalled)
-	return fmt.Errorf("the manager did not stop within %s of SIGTERM and was killed (%w); its goroutines are in its log %s", TerminationGracePeriod, exit, m.log.Name())
+	return fmt.Errorf("the manager did not stop within %s of SIGTERM and was killed (%w)%s; its goroutines at the kill are in its log %s", TerminationGracePeriod, exit, dumped, m.log.Name())
 }
+
+// slowStop is how long after SIGTERM a manager that has not exited has its
+// goroutines written beside its log.
+const slowStop = 10 * time.Second
 
 // TerminationGracePeriod is how long Stop waits after SIGTERM, as the
 // kubelet does by default (a Pod's terminationGracePeriodSeconds: 30).

@@ -17,6 +17,7 @@ import (
 // exactly what the network renders: no duplicate, orphaned or missing
 // managed object, and every office's status.inventory right.
 func TestCrashAnywhere(t *testing.T) {
+	parallelWhenSmall(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Minute)
 	defer cancel()
 	seed := options.seed

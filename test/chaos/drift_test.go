@@ -42,6 +42,7 @@ type driftCase struct {
 // and removes the office's finalizer. Each must come back, with exactly one
 // write by the operator (counted in the API server's audit log).
 func TestDrift(t *testing.T) {
+	parallelWhenSmall(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	cl := newCluster(t, "drift")

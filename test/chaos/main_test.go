@@ -85,6 +85,18 @@ var (
 		backoffPast: 10 * time.Second, quiet: 30 * time.Second, pacing: controllers.DefaultStatusPacing}
 )
 
+// parallelWhenSmall runs the test beside the other such tests when the
+// suite runs small (-parallel of them at once, GOMAXPROCS by default): each
+// has a control plane of its own and asserts no timing another test's load
+// could upset, and they spend most of their time waiting. The failover and
+// poison tests, which compare times, run alone first. At full size every
+// test runs alone, so that its figures are its own.
+func parallelWhenSmall(t *testing.T) {
+	if !options.full {
+		t.Parallel()
+	}
+}
+
 // size is the scale of this run: small, or full with -chaos.full.
 func size() scale {
 	if options.full {

@@ -29,6 +29,7 @@ const (
 // office must be Ready within 60 s of the API server's return, with no
 // duplicate, orphaned or missing object.
 func TestAPIServerOutage(t *testing.T) {
+	parallelWhenSmall(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	cl := newCluster(t, "outage")

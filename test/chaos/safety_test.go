@@ -27,6 +27,7 @@ import (
 // other office's object is written or deleted; stopping the operator and
 // removing its webhook configurations deletes no office and no tenant.
 func TestDataSafety(t *testing.T) {
+	parallelWhenSmall(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	cl := newCluster(t, "safety")

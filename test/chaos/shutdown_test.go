@@ -26,6 +26,7 @@ const shutdownElection = "chaos-shutdown"
 // on the way out, so that the next leader need not wait for it to expire.
 // The figures are the time from SIGTERM to the exit.
 func TestShutdown(t *testing.T) {
+	parallelWhenSmall(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
 	defer cancel()
 	cl := newCluster(t, "shutdown")

@@ -75,8 +75,10 @@ func TestManagerImageConvergesSamples(t *testing.T) {
 			t.Errorf("stopping the manager: %v", err)
 		}
 		if t.Failed() {
-			if log, err := os.ReadFile(logPath); err == nil {
-				t.Logf("manager log:\n%s", log)
+			for _, path := range []string{logPath, logPath + ".goroutines"} {
+				if data, err := os.ReadFile(path); err == nil {
+					t.Logf("%s:\n%s", filepath.Base(path), data)
+				}
 			}
 		}
 	})
