@@ -119,6 +119,11 @@ type officePhase func(ctx context.Context, s *officeScope) (done bool, err error
 // end, from what they found.
 func (r *officeReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
 	r.model.markLoaded()
+	// Recorded from the first read to the end of the status write, which
+	// the deferred commit below makes after the phases: this defer is
+	// registered first, so it runs last.
+	enter, end := r.running.begin("office", req.Name, "read")
+	defer end()
 	office := &v1alpha1.Office{}
 	if err := r.client.Get(ctx, req.NamespacedName, office); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
@@ -130,6 +135,7 @@ func (r *officeReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 	ctx = ctrl.LoggerInto(ctx, ctrl.LoggerFrom(ctx).WithValues("office", office.Name))
 	s := &officeScope{office: office}
 	defer func() {
+		enter("status")
 		result, retErr = r.commit(ctx, s, retErr)
 	}()
 
@@ -138,15 +144,12 @@ func (r *officeReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 	if !office.DeletionTimestamp.IsZero() {
 		phases = []namedPhase{{"delete", r.reconcileDelete}}
 	}
-	enter, end := r.running.begin("office", office.Name, phases[0].name)
-	defer end()
 	for _, phase := range phases {
 		enter(phase.name)
 		if done, err := phase.run(ctx, s); done || err != nil {
 			return ctrl.Result{}, err
 		}
 	}
-	enter("status")
 	return ctrl.Result{}, nil
 }
 
