@@ -57,6 +57,10 @@ var options struct {
 
 // scale are the figures of a scenario that change with its size.
 type scale struct {
+	// offices is the default size of the crash, poison and shutdown
+	// tests' networks, outageOffices of the outage test's, and kills the
+	// default number of the crash test's kills (the flags override them).
+	offices, outageOffices, kills int
 	// killWithin is the latest moment after a (re)start the crash test
 	// kills the manager at; the earliest is a thirtieth of it.
 	killWithin time.Duration
@@ -78,11 +82,18 @@ type scale struct {
 }
 
 var (
-	small = scale{killWithin: 5 * time.Second, killRounds: 1, termRounds: 1, outage: 10 * time.Second,
+	small = scale{
+		offices: 100, outageOffices: 100, kills: 2,
+		killWithin: 5 * time.Second, killRounds: 1, termRounds: 1, outage: 10 * time.Second,
 		backoffPast: 2 * time.Second, quiet: 10 * time.Second,
-		pacing: controllers.StatusPacing{Delay: 200 * time.Millisecond, Interval: time.Second}}
-	full = scale{killWithin: 30 * time.Second, killRounds: 3, termRounds: 2, outage: 30 * time.Second,
-		backoffPast: 10 * time.Second, quiet: 30 * time.Second, pacing: controllers.DefaultStatusPacing}
+		pacing: controllers.StatusPacing{Delay: 200 * time.Millisecond, Interval: time.Second},
+	}
+	full = scale{
+		offices: 2000, outageOffices: 500, kills: 5,
+		killWithin: 30 * time.Second, killRounds: 3, termRounds: 2, outage: 30 * time.Second,
+		backoffPast: 10 * time.Second, quiet: 30 * time.Second,
+		pacing: controllers.DefaultStatusPacing,
+	}
 )
 
 // parallelWhenSmall runs the test beside the other such tests when the
@@ -138,15 +149,12 @@ func run(m *testing.M) int {
 	flag.BoolVar(&options.keep, "chaos.keep", os.Getenv("CHAOS_KEEP") != "",
 		"Keep the logs of a passing run (env CHAOS_KEEP); a failing run always keeps them.")
 	flag.Parse()
-	offices, outageOffices, kills := 100, 100, 2
-	if options.full {
-		offices, outageOffices, kills = 2000, 500, 5
-	}
+	sz := size()
 	for _, o := range []struct {
 		n   *int
 		def int
-	}{{&options.offices, offices}, {&options.outageOffices, outageOffices}, {&options.poisonOffices, offices},
-		{&options.shutdownOffices, offices}, {&options.kills, kills}} {
+	}{{&options.offices, sz.offices}, {&options.outageOffices, sz.outageOffices}, {&options.poisonOffices, sz.offices},
+		{&options.shutdownOffices, sz.offices}, {&options.kills, sz.kills}} {
 		if *o.n <= 0 {
 			*o.n = o.def
 		}
