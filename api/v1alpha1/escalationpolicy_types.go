@@ -23,6 +23,13 @@ const (
 	StageReReview   StageName = "ReReview"
 )
 
+// StageTransfer is registering and transferring (登记转送/交办, Art. 21–22) a
+// petition received by one office and handled by another. A policy does not
+// declare it: it runs at the receiving office under that office's
+// Acceptance limit, before Acceptance at the handler. It appears only in
+// deadlines answers.
+const StageTransfer StageName = "Transfer"
+
 // Handler says which office handles an escalation stage. Acceptance is
 // counted from the office that received the petition; Handling, Review and
 // ReReview from the office that handles it (its route target).
@@ -81,6 +88,54 @@ type Reminder struct {
 	Before Duration `json:"before"`
 }
 
+// OverdueAction is what a rung of the overdue ladder does once a stage is
+// past its due date.
+// +kubebuilder:validation:Enum=Remind;Supervise;Flag
+type OverdueAction string
+
+// The rungs of the overdue ladder, in the order they escalate: a reminder
+// (催办), supervision (督办) and supervision under a public flag (挂牌督办).
+const (
+	OverdueRemind    OverdueAction = "Remind"
+	OverdueSupervise OverdueAction = "Supervise"
+	OverdueFlag      OverdueAction = "Flag"
+)
+
+// OverdueBy says which office acts on a rung of the overdue ladder.
+// +kubebuilder:validation:Enum=Self;Supervisor;Parent;Root
+type OverdueBy string
+
+// The offices that act on an overdue stage, seen from the stage's office:
+// the office itself, its supervisor (spec.escalation.supervisor, else the
+// parent), its parent, or the City at the root of the network.
+const (
+	OverdueBySelf       OverdueBy = "Self"
+	OverdueBySupervisor OverdueBy = "Supervisor"
+	OverdueByParent     OverdueBy = "Parent"
+	OverdueByRoot       OverdueBy = "Root"
+)
+
+// OverdueRung is one rung of the overdue ladder (催办 → 督办 → 挂牌督办): what
+// is done, and by whom, once a stage has been overdue for a while.
+type OverdueRung struct {
+	// after is how long after the stage's due date (with its extension,
+	// where one was granted) the rung fires, e.g. 1d or 10wd. A calendar-day
+	// rung that falls on a non-working day fires on the next working day.
+	// +required
+	After Duration `json:"after"`
+
+	// action is Remind (催办), Supervise (督办) or Flag (挂牌督办). Along the
+	// list, actions never step back down the ladder.
+	// +required
+	Action OverdueAction `json:"action"`
+
+	// by is the office that acts: Self (the stage's office), Supervisor,
+	// Parent (default) or Root (the City).
+	// +optional
+	// +kubebuilder:default=Parent
+	By OverdueBy `json:"by,omitempty"`
+}
+
 // EscalationPolicySpec declares escalation stages and their time limits.
 // +kubebuilder:validation:XValidation:rule="self.stages.exists(s, s.name == 'Acceptance') && self.stages.exists(s, s.name == 'Handling')",message="stages must include Acceptance and Handling"
 type EscalationPolicySpec struct {
@@ -98,6 +153,18 @@ type EscalationPolicySpec struct {
 	// +listMapKey=before
 	// +kubebuilder:validation:MaxItems=5
 	Reminders []Reminder `json:"reminders,omitempty"`
+
+	// overdue is the ladder that chases a stage past its due date: each
+	// rung fires once, its after counted from the due date, in the order
+	// listed (later rungs fire later and never step back down Remind,
+	// Supervise, Flag). The regulation names the actions (催办, 督办; its
+	// chapter 监督和追责) but sets no days, so the built-in statutory-2022
+	// declares none.
+	// +optional
+	// +listType=map
+	// +listMapKey=after
+	// +kubebuilder:validation:MaxItems=6
+	Overdue []OverdueRung `json:"overdue,omitempty"`
 }
 
 // EscalationPolicyStatus is the observed state of an escalation policy.

@@ -59,9 +59,9 @@ type OfficeConfig struct {
 	Duty *DutyConfig `json:"duty,omitempty"`
 }
 
-// HandlerChain is the chain of an office a petition is routed to, from
-// Handling on; Warning says why it is not the chain the office declares
-// (its policy missing or unusable: the statutory policy then applies).
+// HandlerChain is the chain of an office a petition is routed to, every
+// stage; Warning says why it is not the chain the office declares (its
+// policy missing or unusable: the statutory policy then applies).
 type HandlerChain struct {
 	Escalation
 	Warning string `json:"warning,omitempty"`

@@ -9,16 +9,31 @@ import (
 
 // StageDeadline is the projected dates of one stage: the office or body
 // above the network that handles it, the petitioner's last day to request
-// it (stages with a request window), and its due date.
+// it (stages with a request window), its due date, the reminders before it
+// and the rungs of the overdue ladder after it.
 type StageDeadline struct {
 	Name     v1alpha1.StageName `json:"name"`
 	Office   string             `json:"office"`
 	External string             `json:"external,omitempty"`
 	// RequestBy is the petitioner's last day to ask for the stage.
-	RequestBy        string   `json:"requestBy,omitempty"`
-	Due              string   `json:"due"`
-	DueWithExtension string   `json:"dueWithExtension"`
-	Reminders        []string `json:"reminders,omitempty"`
+	RequestBy        string        `json:"requestBy,omitempty"`
+	Due              string        `json:"due"`
+	DueWithExtension string        `json:"dueWithExtension"`
+	Reminders        []string      `json:"reminders,omitempty"`
+	Overdue          []OverdueDate `json:"overdue,omitempty"`
+}
+
+// OverdueDate is a rung of the overdue ladder projected for a stage: the
+// action, the office that takes it (or the body above the network), and the
+// day it fires if the stage is still open — counted from the due date, and
+// from the due date with extension when the stage may be extended.
+type OverdueDate struct {
+	Action          v1alpha1.OverdueAction `json:"action"`
+	By              v1alpha1.OverdueBy     `json:"by"`
+	Office          string                 `json:"office"`
+	External        string                 `json:"external,omitempty"`
+	At              string                 `json:"at"`
+	AtWithExtension string                 `json:"atWithExtension,omitempty"`
 }
 
 // DeadlineQuery is what a deadlines answer is asked about.
@@ -44,8 +59,13 @@ type DeadlineQuery struct {
 type DeadlineAnswer struct {
 	// Handler is the office that handles the petition: the route target,
 	// or the receiving office.
-	Handler string          `json:"handler"`
-	Stages  []StageDeadline `json:"stages"`
+	Handler string `json:"handler"`
+	// SkipLevel says the petition is a visit received above the level that
+	// may receive it (越级访, as Route says): the stages are the chain as it
+	// runs at RedirectTo, none at the receiving office.
+	SkipLevel  bool            `json:"skipLevel"`
+	RedirectTo string          `json:"redirectTo"`
+	Stages     []StageDeadline `json:"stages"`
 	// Warnings lists every computed date beyond the calendar's coverage,
 	// and a handler's chain that could not be compiled as declared.
 	Warnings []string `json:"warnings"`
@@ -65,78 +85,130 @@ type plannedStage struct {
 	reminders []Limit
 }
 
+// plan is the stages of a petition's chain and where it is handled.
+type plan struct {
+	handler    string
+	skipLevel  bool
+	redirectTo string
+	stages     []plannedStage
+	warnings   []string
+}
+
 // plan returns the handler of the query's petition and the stages of its
-// chain: Acceptance from the office's own chain, the later stages from the
-// handler's, Review and ReReview only for an Appeal (or without a
-// petition).
-func (c *OfficeConfig) plan(q DeadlineQuery) (string, []plannedStage, []string, error) {
+// chain (DESIGN "Third pass"):
+//   - received by the office that handles it: Acceptance there;
+//   - received by another office: Transfer (转送/交办) at the receiving
+//     office under its own Acceptance limit and reminders, then Acceptance
+//     at the handler under the handler's (Art. 21–22), unless the office is
+//     a joint reception centre (联合接访) where the handler is stationed and
+//     the petition a visit: it is accepted on the spot;
+//   - a skip-level visit (越级访): the chain as it would run at the office it
+//     is redirected to, nothing at the receiving office;
+//
+// then Handling, Review and ReReview from the handler's chain, the reviews
+// only for an Appeal (or without a petition, when the office handles it
+// and every stage is shown).
+func (c *OfficeConfig) plan(q DeadlineQuery) (plan, error) {
 	if c.Escalation == nil {
-		return "", nil, nil, &NoChainError{Office: c.Office}
+		return plan{}, &NoChainError{Office: c.Office}
 	}
-	handler := c.Office
-	allStages := true
-	var warnings []string
-	later := c.Escalation
 	if q.Petition == nil && q.Locality != nil {
-		return "", nil, nil, fmt.Errorf("locality: needs the petition (category and type) to route")
+		return plan{}, fmt.Errorf("locality: needs the petition (category and type) to route")
 	}
-	if q.Petition != nil {
-		h := q.Locality
-		if h == nil {
-			own, err := c.Handling(*q.Petition)
-			if err != nil {
-				return "", nil, nil, err
-			}
-			h = &own
-		} else if err := q.Petition.Validate(); err != nil {
-			return "", nil, nil, err
+	if q.Petition == nil {
+		own := make([]plannedStage, 0, len(c.Escalation.Steps))
+		for _, s := range c.Escalation.Steps {
+			own = append(own, plannedStage{s, c.Escalation.Reminders})
 		}
-		handler = h.Route.Office
-		allStages = q.Petition.Type == v1alpha1.PetitionAppeal
-		switch {
-		case h.Chain != nil:
-			later = &h.Chain.Escalation
-			if h.Chain.Warning != "" {
-				warnings = append(warnings, h.Chain.Warning)
-			}
-		case handler != c.Office:
-			warnings = append(warnings, fmt.Sprintf("the configuration holds no chain of office %s: the stages after Acceptance follow office %s's", handler, c.Office))
-		}
+		return plan{handler: c.Office, stages: own}, nil
 	}
-	var stages []plannedStage
-	for _, s := range c.Escalation.Steps {
-		if s.Stage == v1alpha1.StageAcceptance {
-			stages = append(stages, plannedStage{s, c.Escalation.Reminders})
+	ownAcceptance, _ := c.Escalation.acceptance()
+	receive := plannedStage{ownAcceptance, c.Escalation.Reminders}
+	h := q.Locality
+	if h == nil {
+		handling, err := c.Handling(*q.Petition)
+		if err != nil {
+			return plan{}, err
 		}
+		h = &handling
+	} else if err := q.Petition.Validate(); err != nil {
+		return plan{}, err
 	}
+	p := plan{handler: h.Route.Office}
+	later := c.Escalation
+	switch {
+	case h.Chain != nil:
+		later = &h.Chain.Escalation
+		if h.Chain.Warning != "" {
+			p.warnings = append(p.warnings, h.Chain.Warning)
+		}
+	case p.handler != c.Office:
+		p.warnings = append(p.warnings, fmt.Sprintf("the configuration holds no chain of office %s: its stages follow office %s's", p.handler, c.Office))
+	}
+	visit := q.Petition.Channel == v1alpha1.ChannelVisit
+	onTheSpot := visit && c.Stationed(p.handler)
+	if !onTheSpot {
+		p.skipLevel, p.redirectTo = SkipLevel(c.Place(), q.Petition.Channel, h.Handler)
+	}
+	// accept is the handler's Acceptance after a Transfer or a redirect.
+	accept := func() plannedStage {
+		s, ok := later.acceptance()
+		if !ok {
+			s = ownAcceptance
+			p.warnings = append(p.warnings, fmt.Sprintf("the chain of office %s gives no Acceptance limit: office %s's (%s) applies", p.handler, c.Office, s.Limit))
+		}
+		s.Office, s.External = p.handler, ""
+		return plannedStage{s, later.Reminders}
+	}
+	switch {
+	case p.skipLevel, onTheSpot:
+		// A skip-level visit runs as if received at redirectTo, the
+		// handler's level office: the handler itself, since a Department
+		// never stands low enough to be skipped to. A visit at a joint
+		// reception centre where the handler is stationed is accepted on
+		// the spot.
+		p.stages = append(p.stages, accept())
+	case p.handler == c.Office:
+		p.stages = append(p.stages, receive)
+	default:
+		transfer := receive
+		transfer.step.Stage = v1alpha1.StageTransfer
+		p.stages = append(p.stages, transfer, accept())
+	}
+	allStages := q.Petition.Type == v1alpha1.PetitionAppeal
 	for _, s := range later.Steps {
 		if s.Stage == v1alpha1.StageAcceptance || (!allStages && reviews(s.Stage)) {
 			continue
 		}
-		stages = append(stages, plannedStage{s, later.Reminders})
+		p.stages = append(p.stages, plannedStage{s, later.Reminders})
 	}
-	return handler, stages, warnings, nil
+	return p, nil
 }
 
 // deadlines projects the query's stages with the calendar (DESIGN
-// "Deadlines", "Second pass"): Acceptance is due its limit after receipt;
-// a later stage without a request window is due its limit after the
-// previous stage's due date; one with a request window must be requested by
-// the reply date — Replied for the first such stage, else the previous
-// stage's due date — plus the window, and is due its limit after that.
-// Every Nd date that falls on a non-working day moves to the next working
-// day; dueWithExtension adds the extension to the limit; reminders fall
-// before each due date. A date the calendar does not cover is warned about.
+// "Deadlines", "Second pass", "Third pass"): the first stage (Transfer or
+// Acceptance) is due its limit after receipt; a later stage without a
+// request window is due its limit after the previous stage's due date (so
+// the handler's Acceptance counts from the Transfer's: the latest day it
+// can have the matter); one with a request window must be requested by the
+// reply date — Replied for the first such stage, else the previous stage's
+// due date — plus the window, and is due its limit after that. Every Nd
+// date that falls on a non-working day moves to the next working day;
+// dueWithExtension adds the extension to the limit (one span from the
+// stage's start, moved only at its end); reminders fall before each due
+// date, the overdue ladder's rungs after it. A date the calendar does not
+// cover is warned about.
 func (c *OfficeConfig) deadlines(cal *Calendar, q DeadlineQuery) (DeadlineAnswer, error) {
 	received := civil(q.Received)
 	if q.Replied != nil && civil(*q.Replied).Before(received) {
 		return DeadlineAnswer{}, fmt.Errorf("replied: %s is before received %s", q.Replied.Format(time.DateOnly), received.Format(time.DateOnly))
 	}
-	handler, stages, warnings, err := c.plan(q)
+	p, err := c.plan(q)
 	if err != nil {
 		return DeadlineAnswer{}, err
 	}
-	ans := DeadlineAnswer{Handler: handler, Stages: make([]StageDeadline, 0, len(stages)), Warnings: warnings}
+	ans := DeadlineAnswer{Handler: p.handler, SkipLevel: p.skipLevel, RedirectTo: p.redirectTo,
+		Stages: make([]StageDeadline, 0, len(p.stages)), Warnings: p.warnings}
 	if ans.Warnings == nil {
 		ans.Warnings = []string{}
 	}
@@ -149,8 +221,8 @@ func (c *OfficeConfig) deadlines(cal *Calendar, q DeadlineQuery) (DeadlineAnswer
 		return date
 	}
 	prev, replied := received, q.Replied
-	for _, p := range stages {
-		s := p.step
+	for _, ps := range p.stages {
+		s := ps.step
 		d := StageDeadline{Name: s.Stage, Office: s.Office, External: s.External}
 		from := prev
 		if s.RequestWindow != nil {
@@ -163,11 +235,21 @@ func (c *OfficeConfig) deadlines(cal *Calendar, q DeadlineQuery) (DeadlineAnswer
 		}
 		due := cal.Add(from, s.Limit)
 		d.Due = note(s.Stage, "due", due)
+		var extended time.Time
 		if s.Extension != nil {
-			d.DueWithExtension = note(s.Stage, "dueWithExtension", cal.AddAll(from, s.Limit, *s.Extension))
+			extended = cal.AddAll(from, s.Limit, *s.Extension)
+			d.DueWithExtension = note(s.Stage, "dueWithExtension", extended)
 		}
-		for i, r := range p.reminders {
+		for i, r := range ps.reminders {
 			d.Reminders = append(d.Reminders, note(s.Stage, fmt.Sprintf("reminders[%d]", i), cal.Before(due, r)))
+		}
+		for i, r := range s.Overdue {
+			o := OverdueDate{Action: r.Action, By: r.By, Office: r.Office, External: r.External,
+				At: note(s.Stage, fmt.Sprintf("overdue[%d].at", i), cal.Add(due, r.After))}
+			if s.Extension != nil {
+				o.AtWithExtension = note(s.Stage, fmt.Sprintf("overdue[%d].atWithExtension", i), cal.Add(extended, r.After))
+			}
+			d.Overdue = append(d.Overdue, o)
 		}
 		ans.Stages = append(ans.Stages, d)
 		prev = due

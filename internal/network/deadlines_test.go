@@ -94,25 +94,25 @@ func TestDeadlinesFollowTheHandler(t *testing.T) {
 		stages                 []string
 		warnings               []string
 	}{{
-		// Acceptance stays with the township; the land case goes to the
-		// county's natural resources department, reviewed by the county,
-		// re-reviewed by the City.
-		// 02-27 + 15d = 03-14 (Saturday) → 03-16; + 60d = 05-15 (Friday),
-		// + 90d = 06-14 (Sunday) → 06-15. Review: request by 05-15 + 30d
-		// = 06-14 (Sunday) → 06-15, due + 30d = 07-15 (one 60-day span
-		// gave 07-14). ReReview: request by 07-15 + 30d = 08-14 (Friday),
-		// due + 30d = 09-13 (Sunday) → 09-14.
+		// The township registers and transfers (Transfer); the land case
+		// goes to the county's natural resources department, which
+		// accepts, reviewed by the county, re-reviewed by the City.
+		// 02-27 + 15d = 03-14 (Saturday) → 03-16; Acceptance + 15d = 03-31
+		// (Tuesday); Handling + 60d = 05-30 (Saturday) → 06-01, + 90d =
+		// 06-29 (Monday). Review: request by 06-01 + 30d = 07-01, due +
+		// 30d = 07-31 (Friday). ReReview: request by 07-31 + 30d = 08-30
+		// (Sunday) → 08-31, due + 30d = 09-30.
 		name: "handler's chain, request window across a weekend", office: "t-town", received: "2026-02-27",
 		petition: petition("land-acquisition", v1alpha1.PetitionAppeal), handler: "t-nr",
-		stages: []string{"Acceptance@t-town due=2026-03-16", "Handling@t-nr due=2026-05-15 ext=2026-06-15",
-			"Review@t-county requestBy=2026-06-15 due=2026-07-15", "ReReview@t-city requestBy=2026-08-14 due=2026-09-14"},
+		stages: []string{"Transfer@t-town due=2026-03-16", "Acceptance@t-nr due=2026-03-31", "Handling@t-nr due=2026-06-01 ext=2026-06-29",
+			"Review@t-county requestBy=2026-07-01 due=2026-07-31", "ReReview@t-city requestBy=2026-08-31 due=2026-09-30"},
 	}, {
 		// The City's human resources department, under "grand": Review two
 		// levels up (past the City: the province), ReReview above that.
 		name: "Grandparent, past the City to the bodies it names", office: "t-town", received: "2026-02-27",
 		petition: petition("wage-arrears", v1alpha1.PetitionAppeal), handler: "t-hr",
-		stages: []string{"Acceptance@t-town due=2026-03-16", "Handling@t-hr due=2026-05-15 ext=2026-06-15",
-			"Review@[江苏省人民政府信访局] requestBy=2026-06-15 due=2026-07-15", "ReReview@[国家信访局] requestBy=2026-08-14 due=2026-09-14"},
+		stages: []string{"Transfer@t-town due=2026-03-16", "Acceptance@t-hr due=2026-03-31", "Handling@t-hr due=2026-06-01 ext=2026-06-29",
+			"Review@[江苏省人民政府信访局] requestBy=2026-07-01 due=2026-07-31", "ReReview@[国家信访局] requestBy=2026-08-31 due=2026-09-30"},
 	}, {
 		name: "the City never reviews itself", office: "t-city", received: "2026-02-27", handler: "t-city",
 		stages: []string{"Acceptance@t-city due=2026-03-16", "Handling@t-city due=2026-05-15 ext=2026-06-15",
@@ -125,11 +125,30 @@ func TestDeadlinesFollowTheHandler(t *testing.T) {
 	}, {
 		name: "a Report has no Review", office: "t-town", received: "2026-02-27",
 		petition: petition("land-acquisition", v1alpha1.PetitionReport), handler: "t-nr",
-		stages: []string{"Acceptance@t-town due=2026-03-16", "Handling@t-nr due=2026-05-15 ext=2026-06-15"},
+		stages: []string{"Transfer@t-town due=2026-03-16", "Acceptance@t-nr due=2026-03-31", "Handling@t-nr due=2026-06-01 ext=2026-06-29"},
 	}, {
 		name: "an Inquiry has no Review", office: "t-town", received: "2026-02-27",
 		petition: petition("wage-arrears", v1alpha1.PetitionInquiry), handler: "t-hr",
-		stages: []string{"Acceptance@t-town due=2026-03-16", "Handling@t-hr due=2026-05-15 ext=2026-06-15"},
+		stages: []string{"Transfer@t-town due=2026-03-16", "Acceptance@t-hr due=2026-03-31", "Handling@t-hr due=2026-06-01 ext=2026-06-29"},
+	}, {
+		// Transfer across 春节 (02-15..02-23): 02-02 + 15d = 02-17, a
+		// holiday → 02-24; the department has the matter by then and
+		// accepts within 15 days: 03-11. Handling + 60d = 05-10 (Sunday) →
+		// 05-11, + 90d = 06-09; Review: request by 06-10, due 07-10;
+		// ReReview: request by 08-09 (Sunday) → 08-10, due 09-09.
+		name: "Transfer across the Spring Festival", office: "t-town", received: "2026-02-02",
+		petition: petition("land-acquisition", v1alpha1.PetitionAppeal), handler: "t-nr",
+		stages: []string{"Transfer@t-town due=2026-02-24", "Acceptance@t-nr due=2026-03-11", "Handling@t-nr due=2026-05-11 ext=2026-06-09",
+			"Review@t-county requestBy=2026-06-10 due=2026-07-10", "ReReview@t-city requestBy=2026-08-10 due=2026-09-09"},
+	}, {
+		// Transfer across 国庆 (10-01..10-07): 09-16 + 15d = 10-01 → 10-08;
+		// Acceptance + 15d = 10-23; Handling + 60d = 12-22, + 90d =
+		// 2027-01-21, past the calendar. One step of 15 days gave Handling
+		// due 12-07: 15 days early.
+		name: "Transfer across National Day", office: "t-town", received: "2026-09-16",
+		petition: petition("land-acquisition", v1alpha1.PetitionReport), handler: "t-nr",
+		stages:   []string{"Transfer@t-town due=2026-10-08", "Acceptance@t-nr due=2026-10-23", "Handling@t-nr due=2026-12-22 ext=2027-01-21"},
+		warnings: []string{"Handling.dueWithExtension 2027-01-21"},
 	}, {
 		name: "an unrouted Appeal stays, with every stage", office: "t-town", received: "2026-02-27",
 		petition: petition("pensions", v1alpha1.PetitionAppeal), handler: "t-town",
@@ -168,8 +187,8 @@ func TestDeadlinesFollowTheHandler(t *testing.T) {
 		// limits, and a warning.
 		name: "a handler whose policy is missing", office: "t-town", received: "2026-02-27",
 		petition: petition("water-supply", v1alpha1.PetitionAppeal), handler: "t-water",
-		stages: []string{"Acceptance@t-town due=2026-03-16", "Handling@t-water due=2026-05-15 ext=2026-06-15",
-			"Review@t-county requestBy=2026-06-15 due=2026-07-15", "ReReview@t-city requestBy=2026-08-14 due=2026-09-14"},
+		stages: []string{"Transfer@t-town due=2026-03-16", "Acceptance@t-water due=2026-03-31", "Handling@t-water due=2026-06-01 ext=2026-06-29",
+			"Review@t-county requestBy=2026-07-01 due=2026-07-31", "ReReview@t-city requestBy=2026-08-31 due=2026-09-30"},
 		warnings: []string{`office t-water names EscalationPolicy "gone", which does not exist: the statutory policy statutory-2022 applies to its petitions`},
 	}} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -279,7 +298,7 @@ func TestDeadlineQueryErrors(t *testing.T) {
 }
 
 // TestHandlersCompiled: the configuration holds the chain of each office
-// the routing table routes to, from Handling on, under that office's
+// the routing table routes to, every stage, under that office's
 // policy; an office that routes nowhere else holds none.
 func TestHandlersCompiled(t *testing.T) {
 	src := handlerNetwork().Source()
@@ -296,9 +315,9 @@ func TestHandlersCompiled(t *testing.T) {
 		got[name] = fmt.Sprintf("%s: %s", h.Policy, strings.Join(stages, " "))
 	}
 	want := map[string]string{
-		"t-nr":    "statutory-2022: Handling@t-nr Review@t-county ReReview@t-city",
-		"t-hr":    "grand: Handling@t-hr Review@[江苏省人民政府信访局] ReReview@[国家信访局]",
-		"t-water": "statutory-2022: Handling@t-water Review@t-county ReReview@t-city",
+		"t-nr":    "statutory-2022: Acceptance@t-nr Handling@t-nr Review@t-county ReReview@t-city",
+		"t-hr":    "grand: Acceptance@t-hr Handling@t-hr Review@[江苏省人民政府信访局] ReReview@[国家信访局]",
+		"t-water": "statutory-2022: Acceptance@t-water Handling@t-water Review@t-county ReReview@t-city",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("handlers = %v, want %v", got, want)

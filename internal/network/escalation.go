@@ -111,7 +111,66 @@ func ValidatePolicy(spec *v1alpha1.EscalationPolicySpec) error {
 			return fmt.Errorf("spec.reminders[%d].before: %w", i, err)
 		}
 	}
+	return validateOverdue(spec.Overdue)
+}
+
+// MaxOverdueRungs is the most rungs an overdue ladder has (the API's
+// spec.overdue maxItems).
+const MaxOverdueRungs = 6
+
+// rungOrder is the order of the ladder's actions: a later rung never steps
+// back down it.
+var rungOrder = map[v1alpha1.OverdueAction]int{
+	v1alpha1.OverdueRemind: 0, v1alpha1.OverdueSupervise: 1, v1alpha1.OverdueFlag: 2,
+}
+
+// validateOverdue checks the overdue ladder: at most MaxOverdueRungs rungs,
+// each with a limit, a known action and office, listed in the order they
+// fire: actions never step back down Remind, Supervise, Flag, and of two
+// rungs counted in the same unit the later comes later.
+func validateOverdue(rungs []v1alpha1.OverdueRung) error {
+	if n := len(rungs); n > MaxOverdueRungs {
+		return fmt.Errorf("spec.overdue: %d rungs, at most %d", n, MaxOverdueRungs)
+	}
+	last := map[bool]int{}
+	prev := -1
+	for i, r := range rungs {
+		after, err := ParseLimit(r.After)
+		if err != nil {
+			return fmt.Errorf("spec.overdue[%d].after: %w", i, err)
+		}
+		if r.After == "" {
+			return fmt.Errorf("spec.overdue[%d].after: required: how long after the due date the rung fires, e.g. 3d or 5wd", i)
+		}
+		order, ok := rungOrder[r.Action]
+		if !ok {
+			return fmt.Errorf("spec.overdue[%d].action: %s is not one of Remind, Supervise, Flag", i, Quote(string(r.Action)))
+		}
+		switch r.By {
+		case "", v1alpha1.OverdueBySelf, v1alpha1.OverdueBySupervisor, v1alpha1.OverdueByParent, v1alpha1.OverdueByRoot:
+		default:
+			return fmt.Errorf("spec.overdue[%d].by: %s is not one of Self, Supervisor, Parent, Root", i, Quote(string(r.By)))
+		}
+		if order < prev {
+			return fmt.Errorf("spec.overdue[%d].action: %s comes after a rung that already %s: the ladder climbs Remind, Supervise, Flag and never steps back down", i, r.Action, pastTense(rungs[i-1].Action))
+		}
+		if d, ok := last[after.Working]; ok && after.Days <= d {
+			return fmt.Errorf("spec.overdue[%d].after: %s is not later than the rung above it: list the rungs in the order they fire", i, after)
+		}
+		prev, last[after.Working] = order, after.Days
+	}
 	return nil
+}
+
+// pastTense writes what a rung of action did.
+func pastTense(a v1alpha1.OverdueAction) string {
+	switch a {
+	case v1alpha1.OverdueSupervise:
+		return "supervises"
+	case v1alpha1.OverdueFlag:
+		return "flags"
+	}
+	return "reminds"
 }
 
 // Step is one stage of an office's escalation chain, resolved to the office
@@ -124,6 +183,21 @@ type Step struct {
 	Limit         Limit              `json:"limit"`
 	RequestWindow *Limit             `json:"requestWindow,omitempty"`
 	Extension     *Limit             `json:"extension,omitempty"`
+	// Overdue is the policy's overdue ladder resolved for the stage: who
+	// chases its office once it is late. Empty for a stage outside the
+	// network, which the network does not chase.
+	Overdue []Rung `json:"overdue,omitempty"`
+}
+
+// Rung is a rung of the overdue ladder resolved for one stage: its action,
+// the office that acts (or the body above the network, External), and how
+// long after the stage's due date it fires.
+type Rung struct {
+	Action   v1alpha1.OverdueAction `json:"action"`
+	By       v1alpha1.OverdueBy     `json:"by"`
+	Office   string                 `json:"office"`
+	External string                 `json:"external,omitempty"`
+	After    Limit                  `json:"after"`
 }
 
 // Escalation is an office's resolved chain with its reminders and supervisor.
@@ -243,6 +317,9 @@ func ResolveChain(office *v1alpha1.Office, path []string, above []v1alpha1.Exter
 			step.Office, step.External = l.at(level)
 		}
 		prev = level
+		if step.External == "" {
+			step.Overdue = resolveRungs(policy.Spec.Overdue, l, level, step.Office, supervisor)
+		}
 		step.Limit, _ = ParseLimit(s.Limit)
 		if s.RequestWindow != "" {
 			l, _ := ParseLimit(s.RequestWindow)
@@ -259,4 +336,39 @@ func ResolveChain(office *v1alpha1.Office, path []string, above []v1alpha1.Exter
 		esc.Reminders = append(esc.Reminders, l)
 	}
 	return esc, nil
+}
+
+// resolveRungs resolves the ladder for a stage whose body, office self, is
+// level levels up line l: Self is that office, Parent the body above it, Root the City,
+// and Supervisor the chain's supervisor for a stage at the office itself,
+// else the body above the stage's (who supervises a higher body is not the
+// office's to say).
+func resolveRungs(rungs []v1alpha1.OverdueRung, l line, level int, self, supervisor string) []Rung {
+	if len(rungs) == 0 {
+		return nil
+	}
+	out := make([]Rung, 0, len(rungs))
+	for _, r := range rungs {
+		rung := Rung{Action: r.Action, By: r.By}
+		if rung.By == "" {
+			rung.By = v1alpha1.OverdueByParent
+		}
+		rung.After, _ = ParseLimit(r.After)
+		switch rung.By {
+		case v1alpha1.OverdueBySelf:
+			rung.Office = self
+		case v1alpha1.OverdueByRoot:
+			rung.Office = l.path[0]
+		case v1alpha1.OverdueBySupervisor:
+			if level == 0 {
+				rung.Office = supervisor
+				break
+			}
+			rung.Office, rung.External = l.at(level + 1)
+		default:
+			rung.Office, rung.External = l.at(level + 1)
+		}
+		out = append(out, rung)
+	}
+	return out
 }

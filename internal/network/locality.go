@@ -79,7 +79,7 @@ type Handling struct {
 	// Handler is where Route.Office stands; empty when the configuration
 	// does not know.
 	Handler Place `json:"handler"`
-	// Chain is the handler's chain from Handling on; nil when the
+	// Chain is the handler's chain, every stage; nil when the
 	// configuration holds none.
 	Chain *HandlerChain `json:"chain"`
 }
@@ -103,14 +103,7 @@ func (c *OfficeConfig) Handling(p Petition) (Handling, error) {
 	case route.Office != c.Office:
 		h.Chain = c.Handlers[route.Office]
 	case c.Escalation != nil:
-		own := &HandlerChain{Escalation: *c.Escalation}
-		own.Steps = nil
-		for _, s := range c.Escalation.Steps {
-			if s.Stage != v1alpha1.StageAcceptance {
-				own.Steps = append(own.Steps, s)
-			}
-		}
-		h.Chain = own
+		h.Chain = &HandlerChain{Escalation: *c.Escalation}
 	}
 	return h, nil
 }

@@ -203,10 +203,20 @@ func TestDeadlinesWithLocality(t *testing.T) {
 	cases := []struct {
 		category string
 		handler  string
-		offices  []string
+		stages   []string
+		skip     bool
 	}{
-		{"land-acquisition", "zhenping-nr", []string{"nanyang", "zhenping-nr", "zhenping", "nanyang"}},
-		{"road-repair", "shifosi", []string{"nanyang", "shifosi", "zhenping", "nanyang"}},
+		// The City transfers the land case to the county's department,
+		// which accepts it: received Monday 03-02, + 15 days is Tuesday
+		// 03-17, + 15 days 04-01, + 60 days Sunday 05-31, moved to Monday
+		// 06-01.
+		{"land-acquisition", "zhenping-nr", []string{"Transfer@nanyang due=2026-03-17", "Acceptance@zhenping-nr due=2026-04-01",
+			"Handling@zhenping-nr due=2026-06-01", "Review@zhenping due=2026-07-31", "ReReview@nanyang due=2026-09-30"}, false},
+		// The road case stays with the township: a visit to the City about
+		// it skips the county, and runs as it would at the township: + 15
+		// days is 03-17, + 60 days Saturday 05-16, moved to Monday 05-18.
+		{"road-repair", "shifosi", []string{"Acceptance@shifosi due=2026-03-17", "Handling@shifosi due=2026-05-18",
+			"Review@zhenping due=2026-07-17", "ReReview@nanyang due=2026-09-16"}, true},
 	}
 	for _, tc := range cases {
 		p := Petition{Category: tc.category, Type: v1alpha1.PetitionAppeal, Channel: v1alpha1.ChannelVisit}
@@ -222,27 +232,25 @@ func TestDeadlinesWithLocality(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var offices []string
+		var stages []string
 		for _, s := range got.Stages {
-			offices = append(offices, s.Office)
+			stages = append(stages, string(s.Name)+"@"+s.Office+" due="+s.Due)
 		}
-		if got.Handler != tc.handler || !slices.Equal(offices, tc.offices) {
-			t.Errorf("%s: handler %s, offices %v; want %s, %v", tc.category, got.Handler, offices, tc.handler, tc.offices)
+		if got.Handler != tc.handler || got.SkipLevel != tc.skip || !slices.Equal(stages, tc.stages) {
+			t.Errorf("%s: handler %s, skipLevel %v, stages %q; want %s, %v, %q", tc.category, got.Handler, got.SkipLevel, stages, tc.handler, tc.skip, tc.stages)
 		}
-		// Received Monday 2026-03-02: + 15 days is Tuesday 03-17; + 60
-		// days is Saturday 05-16, moved to Monday 05-18.
-		if got.Stages[0].Due != "2026-03-17" || got.Stages[1].Due != "2026-05-18" {
-			t.Errorf("%s: Acceptance due %s, Handling due %s; want 2026-03-17, 2026-05-18", tc.category, got.Stages[0].Due, got.Stages[1].Due)
-		}
-		if !reflect.DeepEqual(got.Stages[1:], local.Stages[1:]) {
-			t.Errorf("%s: dates %+v, want those of the locality receiving it %+v", tc.category, got.Stages[1:], local.Stages[1:])
+		// From the handler's Acceptance on, the dates are those of the
+		// locality receiving it itself, which transfers it too when it is
+		// not the handler.
+		if n := len(local.Stages); !reflect.DeepEqual(got.Stages[len(got.Stages)-n+1:], local.Stages[1:]) {
+			t.Errorf("%s: dates %+v, want those of the locality receiving it %+v", tc.category, got.Stages, local.Stages)
 		}
 	}
 	// A report has Acceptance and Handling only.
 	p := Petition{Category: "land-acquisition", Type: v1alpha1.PetitionReport}
 	h, _ := shifosi.Handling(p)
 	got, err := recv.Deadlines(DeadlineQuery{Received: received, Petition: &p, Locality: &h})
-	if err != nil || len(got.Stages) != 2 || got.Stages[1].Office != "zhenping-nr" {
+	if err != nil || len(got.Stages) != 3 || got.Stages[2].Name != v1alpha1.StageHandling || got.Stages[2].Office != "zhenping-nr" {
 		t.Errorf("a report: %+v, %v", got, err)
 	}
 	if _, err := recv.Deadlines(DeadlineQuery{Received: received, Locality: &h}); err == nil || !strings.HasPrefix(err.Error(), "locality: ") {
