@@ -120,11 +120,11 @@ func TestDeadlinesThroughTheLocalitysDesk(t *testing.T) {
 	for _, s := range ans.Stages {
 		got = append(got, string(s.Name)+" "+s.Office+" "+s.Due)
 	}
-	// Acceptance with the City; the later stages with the county
-	// department the township's table names, and above it; every date
-	// with the City's calendar (2026-09-16 + 15 days: National Day, 10-08).
-	want := []string{"Acceptance nanyang-city 2026-10-08", "Handling zhenping-natural-resources 2026-12-07",
-		"Review zhenping-county 2027-02-05", "ReReview nanyang-city 2027-04-07"}
+	// Transfer at the City (2026-09-16 + 15 days: National Day, 10-08);
+	// Acceptance and Handling with the county department the township's
+	// table names, the later stages above it.
+	want := []string{"Transfer nanyang-city 2026-10-08", "Acceptance zhenping-natural-resources 2026-10-23",
+		"Handling zhenping-natural-resources 2026-12-22", "Review zhenping-county 2027-02-22", "ReReview nanyang-city 2027-04-23"}
 	if ans.Handler != "zhenping-natural-resources" || !reflect.DeepEqual(got, want) {
 		t.Errorf("handler %s, stages %q; want %q", ans.Handler, got, want)
 	}
@@ -270,7 +270,8 @@ func TestHandlerEndpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	if h.Route.Office != "zhenping-natural-resources" || strings.Join(h.Handler.Path, "/") != "nanyang-city/zhenping-county/zhenping-natural-resources" ||
-		h.Handler.Level != "Department" || h.Chain == nil || h.Chain.Steps[0].Stage != "Handling" {
+		h.Handler.Level != "Department" || h.Chain == nil || len(h.Chain.Steps) != 4 || h.Chain.Steps[0].Stage != "Acceptance" || h.Chain.Steps[1].Stage != "Handling" ||
+		len(h.Chain.Steps[0].Overdue) != 3 || h.Chain.Steps[0].Overdue[2].Office != "nanyang-city" {
 		t.Errorf("handler = %s", body)
 	}
 	for q, want := range map[string]string{

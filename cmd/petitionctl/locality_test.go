@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/network"
 )
 
@@ -77,19 +78,20 @@ func TestDeadlinesWithLocality(t *testing.T) {
 	for _, s := range got.Stages {
 		offices, due = append(offices, s.Office), append(due, s.Due)
 	}
-	// Acceptance at the City under its own chain and calendar; Handling at
-	// the county department the township's table names; its Review one
-	// level up (the county) and ReReview two (the City). 2026-09-16 + 15
-	// days is National Day: 10-08.
+	// Transfer at the City under its own chain and calendar (2026-09-16 +
+	// 15 days is National Day: 10-08); Acceptance and Handling at the county
+	// department the township's table names; its Review one level up (the
+	// county) and ReReview two (the City).
 	if got.Handler != "zhenping-natural-resources" ||
-		!reflect.DeepEqual(offices, []string{"nanyang-city", "zhenping-natural-resources", "zhenping-county", "nanyang-city"}) ||
-		!reflect.DeepEqual(due, []string{"2026-10-08", "2026-12-07", "2027-02-05", "2027-04-07"}) {
+		!reflect.DeepEqual(offices, []string{"nanyang-city", "zhenping-natural-resources", "zhenping-natural-resources", "zhenping-county", "nanyang-city"}) ||
+		!reflect.DeepEqual(due, []string{"2026-10-08", "2026-10-23", "2026-12-22", "2027-02-22", "2027-04-23"}) {
 		t.Errorf("deadlines = %+v", got)
 	}
-	// No match: the locality handles it; a report has two stages.
+	// No match: the locality handles it; a report received elsewhere has
+	// three stages: Transfer at the City, Acceptance and Handling there.
 	got = deadlinesJSON(t, "--office", "nanyang-city", "--locality", "jiasong-town", "--received", "2026-09-16",
 		"--category", "road-repair", "--type", "Report")
-	if got.Handler != "jiasong-town" || len(got.Stages) != 2 || got.Stages[1].Office != "jiasong-town" {
+	if got.Handler != "jiasong-town" || len(got.Stages) != 3 || got.Stages[0].Name != v1alpha1.StageTransfer || got.Stages[2].Office != "jiasong-town" {
 		t.Errorf("deadlines = %+v", got)
 	}
 }
