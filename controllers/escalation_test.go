@@ -211,7 +211,7 @@ func TestCLIStatusAndDeskAgree(t *testing.T) {
 			g.Expect(o.Status.Escalation[i].External).To(Equal(step.External), o.Name)
 			g.Expect(o.Status.Escalation[i].LimitDays).To(BeEquivalentTo(step.Limit.Days), o.Name)
 		}
-		for _, day := range []string{"2026-02-10", "2026-08-03", "2026-09-16", "2026-09-30", "2026-12-31"} {
+		for _, day := range []string{"2026-02-02", "2026-02-10", "2026-08-03", "2026-09-16", "2026-09-30", "2026-12-31"} {
 			received, _ := time.Parse(time.DateOnly, day)
 			for _, p := range petitions {
 				for _, r := range []*time.Time{nil, &replied} {
