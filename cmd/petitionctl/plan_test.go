@@ -205,7 +205,7 @@ func TestPlan(t *testing.T) {
 	}, {
 		name: "a holiday calendar changes the offices that use it",
 		after: func(t *testing.T, dir string) {
-			editDoc(t, dir, "HolidayCalendar", "cn-2026", calendarEdit, `workdays: ["2026-01-04", "2026-01-05"`)
+			editDoc(t, dir, "HolidayCalendar", "cn-2026", calendarEdit, `workdays: ["2026-01-04", "2026-01-10"`)
 		},
 		want: func(_ *testing.T, before, _ *manifests.Set) map[string]wantOffice {
 			return each(officeNames(before, func(o *v1alpha1.Office) bool { return o.Spec.CalendarRef == "cn-2026" }),
@@ -218,7 +218,7 @@ func TestPlan(t *testing.T) {
 		},
 		after: func(t *testing.T, dir string) {
 			editDoc(t, dir, "Office", "jiasong-town", "  calendarRef: cn-2026\n", "")
-			editDoc(t, dir, "HolidayCalendar", "cn-2026", calendarEdit, `workdays: ["2026-01-04", "2026-01-05"`)
+			editDoc(t, dir, "HolidayCalendar", "cn-2026", calendarEdit, `workdays: ["2026-01-04", "2026-01-10"`)
 		},
 		want: func(t *testing.T, before, _ *manifests.Set) map[string]wantOffice {
 			users := officeNames(before, func(o *v1alpha1.Office) bool { return o.Spec.CalendarRef == "cn-2026" })
