@@ -345,10 +345,10 @@ func TestWindowsOnSampleConfig(t *testing.T) {
 		{"channel=Visit&at=2026-10-13T09:00:00%2B08:00", `{"open":true,"window":"weekday-visits","nextOpening":"2026-10-13T14:30:00+08:00"}`},
 		// The same instant given in UTC.
 		{"channel=Visit&at=2026-10-13T01:00:00Z", `{"open":true,"window":"weekday-visits","nextOpening":"2026-10-13T14:30:00+08:00"}`},
-		// Online is always open — and never closes again in this calendar,
-		// so there is no next opening — but closed on holidays by default.
+		// Online is always open, holidays included (网上信访 does not stop):
+		// it never closes, so there is no next opening.
 		{"channel=Online&at=2026-10-13T23:00:00%2B08:00", `{"open":true,"window":"online","nextOpening":""}`},
-		{"channel=Online&at=2026-10-02T12:00:00%2B08:00", `{"open":false,"window":"","nextOpening":"2026-10-08T00:00:00+08:00"}`},
+		{"channel=Online&at=2026-10-02T12:00:00%2B08:00", `{"open":true,"window":"online","nextOpening":""}`},
 	}
 	for _, tc := range cases {
 		code, body := get(t, srv.URL+"/v1/windows?"+tc.query)
