@@ -100,19 +100,28 @@ const (
 )
 
 // Level is the tier of an office in the petition network.
-// +kubebuilder:validation:Enum=City;County;Township;Department
+// +kubebuilder:validation:Enum=City;County;Township;Village;Department
 type Level string
 
-// The levels of the petition network: 市, 县, 乡镇 and 职能部门.
+// The levels of the petition network: 市, 县, 乡镇, 村/社区 and 职能部门.
 const (
-	LevelCity       Level = "City"
-	LevelCounty     Level = "County"
-	LevelTownship   Level = "Township"
+	LevelCity     Level = "City"
+	LevelCounty   Level = "County"
+	LevelTownship Level = "Township"
+	// LevelVillage is a village or community petition agency (村/社区信访
+	// 代理点) under a Township. It has no tenant stack of its own: its
+	// township's desk serves it, and a matter that arose there routes as if
+	// it arose at the township.
+	LevelVillage    Level = "Village"
 	LevelDepartment Level = "Department"
 )
 
 // Levels lists the levels from the top of the network down.
-var Levels = []Level{LevelCity, LevelCounty, LevelTownship, LevelDepartment}
+var Levels = []Level{LevelCity, LevelCounty, LevelTownship, LevelVillage, LevelDepartment}
+
+// HasTenant reports whether an office of the level runs a tenant stack
+// (namespace, desk, configuration): every level but a Village.
+func (l Level) HasTenant() bool { return l != LevelVillage }
 
 // Channel is a way a petition reaches an office: 来访, 来信, 电话, 网上信访.
 // +kubebuilder:validation:Enum=Visit;Letter;Phone;Online
