@@ -93,6 +93,15 @@ const (
 	// halted; on an Office, its tenant Deployment made no progress within
 	// its progressDeadlineSeconds.
 	ReasonProgressDeadlineExceeded = "ProgressDeadlineExceeded"
+	// ReasonServedByTownship: a Village is in the network and its township's
+	// desk serves it; it has no tenant stack of its own.
+	ReasonServedByTownship = "ServedByTownship"
+	// ReasonStationedMissing: spec.jointReception.stationed names an office
+	// that does not exist (yet).
+	ReasonStationedMissing = "StationedMissing"
+	// ReasonInvalidStationed: spec.jointReception.stationed names an office
+	// that is not a Department of the office or of a County under it.
+	ReasonInvalidStationed = "InvalidStationed"
 	// ReasonImagePullFailed: the pods of an office's tenant cannot pull
 	// their image (ErrImagePull, ImagePullBackOff, InvalidImageName). Not
 	// stalled: pushing the image or fixing its name heals it.

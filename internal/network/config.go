@@ -57,6 +57,48 @@ type OfficeConfig struct {
 	// Duty holds the DutyPeriods that select the office: their windows,
 	// staffing and daily reports. Absent when none does.
 	Duty *DutyConfig `json:"duty,omitempty"`
+	// Villages are the Village offices under a Township, by name, sorted:
+	// its desk serves them, and a matter that arose in one routes as if it
+	// arose at the township. Only their names: nothing else of a village
+	// changes the township's configuration.
+	Villages []string `json:"villages,omitempty"`
+	// JointReception lists the departments stationed at the office's joint
+	// reception centre (联合接访中心) with their windows; absent when the
+	// office is none.
+	JointReception *JointReception `json:"jointReception,omitempty"`
+}
+
+// JointReception is the compiled spec.jointReception of a City or County:
+// the departments stationed at its centre, in the order declared.
+type JointReception struct {
+	Stationed []StationedDepartment `json:"stationed"`
+}
+
+// StationedDepartment is a Department office stationed at a joint
+// reception centre, with the windows it receives in.
+type StationedDepartment struct {
+	Office      string                  `json:"office"`
+	DisplayName string                  `json:"displayName,omitempty"`
+	Department  v1alpha1.DepartmentCode `json:"department"`
+	// Parent is the City or County the department belongs to.
+	Parent           string           `json:"parent"`
+	ReceptionWindows []CompiledWindow `json:"receptionWindows"`
+}
+
+// Stationed reports whether office is one of the departments stationed at
+// the office's joint reception centre: a Visit received there that it
+// handles is accepted on the spot (no Transfer stage) and is never a
+// skip-level visit for it.
+func (c *OfficeConfig) Stationed(office string) bool {
+	if c.JointReception == nil || office == "" {
+		return false
+	}
+	for _, s := range c.JointReception.Stationed {
+		if s.Office == office {
+			return true
+		}
+	}
+	return false
 }
 
 // HandlerChain is the chain of an office a petition is routed to, every
