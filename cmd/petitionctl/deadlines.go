@@ -21,14 +21,17 @@ calendar or working days with the office's HolidayCalendar: the day of an
 event is not counted, and a calendar-day date on a non-working day moves to the
 next working day.
 
-Acceptance stays with the receiving office under its EscalationPolicy (or the
-built-in statutory-2022). Given the petition (--category and --type, optionally
---channel), the office's routing table names the office that handles it, and
-Handling, Review and ReReview follow that office's chain; Review (复查) and
-ReReview (复核) follow an Appeal only. Without a petition the office handles it,
-every stage. With --locality, the office where the matter arose (属地管理),
-the locality's routing table names the handler (no match: the locality);
-Acceptance still stays with the receiving office. A Review or ReReview above the City is handled by a body outside
+Given the petition (--category and --type, optionally --channel), the office's
+routing table names the office that handles it. When that is another office,
+the receiving office registers and transfers it first (Transfer, under its own
+Acceptance limit), then the handler accepts it (Acceptance), unless it is a
+Visit at a joint reception centre (联合接访中心) where the handler is stationed:
+accepted there on the spot. Handling, Review and ReReview follow the handler's
+chain; Review (复查) and ReReview (复核) follow an Appeal only. Without a
+petition the office handles it, every stage. With --locality, the place where
+the matter arose (属地管理: a City, County, Township or Village office, a
+Village routing as its township; a Department is refused), the locality's
+routing table names the handler (no match: the locality). A Review or ReReview above the City is handled by a body outside
 the network ("external"). requestBy is the petitioner's last day to ask for a
 stage: the reply date (--replied for the first such stage, else the previous
 stage's due date) plus the request window. Dates the calendar does not cover
@@ -109,7 +112,7 @@ today in the office's time zone.`,
 	cmd.Flags().StringVar(&category, "category", "", "the petition's category, to route it (with --type)")
 	cmd.Flags().Var(petitionTypeFlag(&petitionType), "type", "the petition's type: Report, Appeal or Inquiry (with --category)")
 	cmd.Flags().Var(channelFlag(&channel), "channel", "the petition's channel: Visit, Letter, Phone or Online")
-	cmd.Flags().StringVar(&locality, "locality", "", "the office where the matter arose (属地), to route the petition (with --category and --type)")
+	cmd.Flags().StringVar(&locality, "locality", "", "the place where the matter arose (属地): a City, County, Township or Village office, to route the petition (with --category and --type)")
 	o.registerPetitionCompletion(cmd)
 	return cmd
 }

@@ -34,8 +34,8 @@ func TestTreeOffline(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
-	if len(lines) != 18 {
-		t.Fatalf("want a header and 17 offices, got %d lines:\n%s", len(lines), out)
+	if len(lines) != 21 {
+		t.Fatalf("want a header and 20 offices, got %d lines:\n%s", len(lines), out)
 	}
 	for i, want := range []string{
 		"NAME", "nanyang-city ", "├─ neixiang-county ", "│  ├─ neixiang-human-resources ",
@@ -47,8 +47,14 @@ func TestTreeOffline(t *testing.T) {
 	if !strings.Contains(lines[1], "南阳市信访局") || !strings.Contains(lines[1], "True") {
 		t.Errorf("city line lacks its display name or readiness: %q", lines[1])
 	}
-	if !strings.HasPrefix(lines[17], "└─ nanyang-procuratorate ") {
-		t.Errorf("last line = %q", lines[17])
+	if !strings.HasPrefix(lines[20], "└─ nanyang-procuratorate ") {
+		t.Errorf("last line = %q", lines[20])
+	}
+	// Villages under their township, after its other children.
+	if i := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, "│  └─ shifosi-town ") }); i < 0 ||
+		!strings.HasPrefix(lines[i+1], "│     ├─ hezhuang-village  ") || !strings.Contains(lines[i+1], "Village") ||
+		!strings.HasPrefix(lines[i+2], "│     └─ shifosi-village ") {
+		t.Errorf("the villages are not under shifosi-town:\n%s", out)
 	}
 }
 
@@ -150,18 +156,21 @@ func TestDeadlinesOffline(t *testing.T) {
 // TestDeadlinesOfAPetition: the petition's handler and type, and the reply
 // date, as petitionctl takes them.
 func TestDeadlinesOfAPetition(t *testing.T) {
-	// The land case goes to the county's natural resources department;
-	// the township keeps Acceptance. Same dates as above.
+	// The land case goes to the county's natural resources department:
+	// the township registers and transfers it (Transfer, 15 days: across
+	// National Day to 10-08), the department accepts it within 15 days of
+	// that (10-23), and its chain runs from there (Arts. 21–22).
 	got := deadlinesJSON(t, "--office", "shifosi-town", "--received", "2026-09-16", "--category", "land-acquisition", "--type", "Appeal", "--channel", "Visit")
-	want := []string{"Acceptance shifosi-town   2026-10-08 ", "Handling zhenping-natural-resources   2026-12-07 2027-01-06",
-		"Review zhenping-county  2027-01-06 2027-02-05 ", "ReReview nanyang-city  2027-03-08 2027-04-07 "}
+	want := []string{"Transfer shifosi-town   2026-10-08 ", "Acceptance zhenping-natural-resources   2026-10-23 ",
+		"Handling zhenping-natural-resources   2026-12-22 2027-01-21",
+		"Review zhenping-county  2027-01-21 2027-02-22 ", "ReReview nanyang-city  2027-03-24 2027-04-23 "}
 	if got.Handler != "zhenping-natural-resources" || !slices.Equal(stageLines(got), want) {
 		t.Errorf("handler %s, stages %q, want %q", got.Handler, stageLines(got), want)
 	}
-	// A Report: Acceptance and Handling only.
+	// A Report: Transfer, Acceptance and Handling only.
 	got = deadlinesJSON(t, "--office", "shifosi-town", "--received", "2026-09-16", "--category", "land-acquisition", "--type", "Report")
-	if !slices.Equal(stageLines(got), want[:2]) {
-		t.Errorf("Report stages %q, want %q", stageLines(got), want[:2])
+	if !slices.Equal(stageLines(got), want[:3]) {
+		t.Errorf("Report stages %q, want %q", stageLines(got), want[:3])
 	}
 	// The City reviews nothing of its own: the bodies it names above it.
 	// Received 2026-08-03: + 15d = 08-18; + 60d = 10-17 (Saturday) → 10-19.
