@@ -187,12 +187,14 @@ func TestDeadlinesOfAPetition(t *testing.T) {
 	line := func(s network.StageDeadline) string {
 		return strings.Join([]string{string(s.Name), s.Office, s.External, s.RequestBy, s.Due}, " ")
 	}
-	// The wage case goes to the City's department: its Review is at the
-	// City, its ReReview above it. 08-03 + 15d = 08-18; + 60d = 10-17 (Saturday) → 10-19. Replied
+	// The wage case goes to the City's department: the county registers and
+	// transfers it (Transfer, 08-03 + 15d = 08-18), the department accepts
+	// it within 15 days of that (09-02); + 60d = 11-01 (Sunday) → 11-02.
+	// Its Review is at the City, its ReReview above it. Replied
 	// 09-01: request by + 30d = 10-01, National Day → 10-08; due + 30d =
 	// 11-07 (Saturday) → 11-09. ReReview: request by 12-09, due 2027-01-08.
 	ans := answer("received=2026-08-03&category=wage-arrears&type=Appeal&channel=Visit&replied=2026-09-01")
-	want := []string{"Acceptance zhenping-county   2026-08-18", "Handling nanyang-human-resources   2026-10-19",
+	want := []string{"Transfer zhenping-county   2026-08-18", "Acceptance nanyang-human-resources   2026-09-02", "Handling nanyang-human-resources   2026-11-02",
 		"Review nanyang-city  2026-10-08 2026-11-09", "ReReview  河南省信访局 2026-12-09 2027-01-08"}
 	var got []string
 	for _, s := range ans.Stages {
@@ -204,7 +206,7 @@ func TestDeadlinesOfAPetition(t *testing.T) {
 	if len(ans.Warnings) != 2 || !strings.HasPrefix(ans.Warnings[0], "ReReview.due 2027-01-08: HolidayCalendar cn-2026 does not cover 2027") {
 		t.Errorf("warnings = %q", ans.Warnings)
 	}
-	// The same answer as the configuration gives, for a Report too: two
+	// The same answer as the configuration gives, for a Report too: three
 	// stages.
 	for _, query := range []string{"received=2026-08-03&category=wage-arrears&type=Report", "received=2026-08-03"} {
 		v, _ := url.ParseQuery(query)
@@ -220,8 +222,8 @@ func TestDeadlinesOfAPetition(t *testing.T) {
 			t.Errorf("%s: desk %+v, configuration %+v", query, got, want)
 		}
 	}
-	if n := len(answer("received=2026-08-03&category=wage-arrears&type=Report").Stages); n != 2 {
-		t.Errorf("a Report has %d stages, want 2", n)
+	if n := len(answer("received=2026-08-03&category=wage-arrears&type=Report").Stages); n != 3 {
+		t.Errorf("a Report has %d stages, want 3", n)
 	}
 	for q, want := range map[string]string{
 		"received=2026-08-03&type=Appeal":                                   "category: required",
