@@ -70,8 +70,7 @@ func (f *Findings) checkJointReception(o *v1alpha1.Office, w World) {
 		switch {
 		case fault == nil:
 		case fault.missing:
-			f.Pending = append(f.Pending, &field.Error{Type: field.ErrorTypeNotFound, Field: fld.Index(i).String(),
-				BadValue: field.OmitValueType{}, Detail: fault.message})
+			f.Pending = append(f.Pending, missing(fld.Index(i), KindOffice, string(name)))
 		default:
 			f.Errors = append(f.Errors, field.Invalid(fld.Index(i), string(name), fault.message))
 		}

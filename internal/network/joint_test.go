@@ -100,11 +100,11 @@ func TestJointReceptionRefusesWhatDoesNotFit(t *testing.T) {
 			// petitionctl validate and the webhooks say the same, a missing
 			// office as pending (admitted with a warning).
 			f := CheckOffice(o, NewSnapshotWorld(s))
-			list := f.Errors
+			list, message := f.Errors, tt.message
 			if !tt.stalled {
-				list = f.Pending
+				list, message = f.Pending, `Office "t-nowhere" does not exist`
 			}
-			if len(list) != 1 || list[0].Field != "spec.jointReception.stationed[1]" || !strings.Contains(list[0].Error(), tt.message) {
+			if len(list) != 1 || list[0].Field != "spec.jointReception.stationed[1]" || !strings.Contains(list[0].Error(), message) {
 				t.Errorf("CheckOffice: errors %v, pending %v", f.Errors, f.Pending)
 			}
 		})
