@@ -175,6 +175,11 @@ func TestCLIStatusAndDeskAgree(t *testing.T) {
 	dept := office("agree-dept", v1alpha1.LevelDepartment, "agree-county")
 	cityDept := office("agree-city-dept", v1alpha1.LevelDepartment, "agree-city")
 	cityDept.Spec.Department = "NaturalResources"
+	// The City's department is chased by an overdue ladder.
+	ladder := &v1alpha1.EscalationPolicy{ObjectMeta: metav1.ObjectMeta{Name: "agree-ladder"}, Spec: network.StatutoryPolicy().Spec}
+	ladder.Spec.Overdue = []v1alpha1.OverdueRung{{After: "1wd", Action: v1alpha1.OverdueRemind, By: v1alpha1.OverdueByParent},
+		{After: "5wd", Action: v1alpha1.OverdueSupervise, By: v1alpha1.OverdueByParent}, {After: "15d", Action: v1alpha1.OverdueFlag, By: v1alpha1.OverdueByRoot}}
+	cityDept.Spec.Escalation.PolicyRef = "agree-ladder"
 	// The county sends wage cases to its department, land cases to the
 	// City's.
 	county.Spec.Routing.Rules = []v1alpha1.RoutingRule{
@@ -185,7 +190,7 @@ func TestCLIStatusAndDeskAgree(t *testing.T) {
 	for _, o := range offices {
 		o.Spec.CalendarRef = "agree-2026"
 	}
-	create(t, calendar, city, county, dept, cityDept)
+	create(t, calendar, ladder, city, county, dept, cityDept)
 	for _, o := range offices {
 		expectReady(t, o)
 	}
@@ -206,7 +211,7 @@ func TestCLIStatusAndDeskAgree(t *testing.T) {
 			g.Expect(o.Status.Escalation[i].External).To(Equal(step.External), o.Name)
 			g.Expect(o.Status.Escalation[i].LimitDays).To(BeEquivalentTo(step.Limit.Days), o.Name)
 		}
-		for _, day := range []string{"2026-02-10", "2026-08-03", "2026-09-16", "2026-09-30", "2026-12-31"} {
+		for _, day := range []string{"2026-02-02", "2026-02-10", "2026-08-03", "2026-09-16", "2026-09-30", "2026-12-31"} {
 			received, _ := time.Parse(time.DateOnly, day)
 			for _, p := range petitions {
 				for _, r := range []*time.Time{nil, &replied} {
@@ -239,9 +244,10 @@ func TestCLIStatusAndDeskAgree(t *testing.T) {
 	g.Expect(chain(g, city)).To(Equal([]string{"Acceptance@agree-city/15d", "Handling@agree-city/60d",
 		"Review@[江苏省人民政府信访局]/30d", "ReReview@[国家信访局]/30d"}))
 
-	// A land Appeal the county receives: Acceptance at the county, the rest
-	// at the City's department and above. 08-03 + 15d = 08-18; + 60d =
-	// 10-17 (Saturday) → 10-19. Replied 09-01: request by + 30d = 10-01,
+	// A land Appeal the county receives: Transfer at the county, the rest
+	// at the City's department and above. 08-03 + 15d = 08-18; Acceptance
+	// + 15d = 09-02; Handling + 60d = 11-01 (Sunday) → 11-02. Replied
+	// 09-01: request by + 30d = 10-01,
 	// National Day → 10-08; due + 30d = 11-07 (Saturday) → 11-09. ReReview:
 	// request by 12-09, due 2027-01-08 — beyond the calendar, warned.
 	countyConfig := compiledConfig(g, "agree-county")
@@ -253,9 +259,21 @@ func TestCLIStatusAndDeskAgree(t *testing.T) {
 	for _, s := range ans.Stages {
 		lines = append(lines, string(s.Name)+" "+s.Office+" "+s.External+" "+s.RequestBy+" "+s.Due)
 	}
-	g.Expect(lines).To(Equal([]string{"Acceptance agree-county   2026-08-18", "Handling agree-city-dept   2026-10-19",
+	g.Expect(lines).To(Equal([]string{"Transfer agree-county   2026-08-18", "Acceptance agree-city-dept   2026-09-02", "Handling agree-city-dept   2026-11-02",
 		"Review agree-city  2026-10-08 2026-11-09", "ReReview  江苏省人民政府信访局 2026-12-09 2027-01-08"}))
-	g.Expect(ans.Warnings).To(HaveLen(2))
+	// The department's ladder: Acceptance due Wednesday 09-02 is chased by
+	// the City on 09-03 (1wd) and 09-09 (5wd) and flagged on 09-17 (15d);
+	// Handling due Monday 11-02 on 11-03, 11-09 and 11-17.
+	var rungs []string
+	for _, s := range ans.Stages[1:3] {
+		for _, r := range s.Overdue {
+			rungs = append(rungs, string(s.Name)+" "+string(r.Action)+"@"+r.Office+" "+r.At)
+		}
+	}
+	g.Expect(rungs).To(Equal([]string{"Acceptance Remind@agree-city 2026-09-03", "Acceptance Supervise@agree-city 2026-09-09", "Acceptance Flag@agree-city 2026-09-17",
+		"Handling Remind@agree-city 2026-11-03", "Handling Supervise@agree-city 2026-11-09", "Handling Flag@agree-city 2026-11-17"}))
+	g.Expect(ans.Stages[0].Overdue).To(BeEmpty(), "the county's statutory policy declares no ladder")
+	g.Expect(ans.Warnings).NotTo(BeEmpty())
 	g.Expect(ans.Warnings[0]).To(HavePrefix("ReReview.due 2027-01-08: HolidayCalendar agree-2026 does not cover 2027"))
 }
 
@@ -290,7 +308,7 @@ func TestHandlerChainsFollowTheirOffices(t *testing.T) {
 		return out
 	}
 	// Review two levels up (the City), ReReview above it.
-	g.Eventually(handler).WithTimeout(20 * time.Second).Should(Equal("hc-grand: Handling@hc-dept Review@hc-city ReReview@省信访局"))
+	g.Eventually(handler).WithTimeout(20 * time.Second).Should(Equal("hc-grand: Acceptance@hc-dept Handling@hc-dept Review@hc-city ReReview@省信访局"))
 	// The town's own chain stays in the network; the county's ReReview is
 	// above the City.
 	g.Expect(chain(g, town)).To(Equal([]string{"Acceptance@hc-town/15d", "Handling@hc-town/60d", "Review@hc-county/30d", "ReReview@hc-city/30d"}))
@@ -298,23 +316,23 @@ func TestHandlerChainsFollowTheirOffices(t *testing.T) {
 
 	// The handler's policy changes: the town's configuration follows.
 	update(t, grand, func(p *v1alpha1.EscalationPolicy) { p.Spec.Stages[2].Handler = v1alpha1.HandlerParent })
-	g.Eventually(handler).WithTimeout(20 * time.Second).Should(Equal("hc-grand: Handling@hc-dept Review@hc-county ReReview@hc-city"))
+	g.Eventually(handler).WithTimeout(20 * time.Second).Should(Equal("hc-grand: Acceptance@hc-dept Handling@hc-dept Review@hc-county ReReview@hc-city"))
 
 	// The handler names a policy that does not exist: it stops, and the
 	// town counts its petitions with the statutory policy, warned.
 	update(t, dept, func(o *v1alpha1.Office) { o.Spec.Escalation.PolicyRef = "hc-nowhere" })
 	expectNotReady(t, dept, v1alpha1.ReasonPolicyMissing, v1alpha1.ConditionReconciling)
-	g.Eventually(handler).WithTimeout(20 * time.Second).Should(Equal(`statutory-2022: Handling@hc-dept Review@hc-county ReReview@hc-city (office hc-dept names EscalationPolicy "hc-nowhere", which does not exist: the statutory policy statutory-2022 applies to its petitions)`))
+	g.Eventually(handler).WithTimeout(20 * time.Second).Should(Equal(`statutory-2022: Acceptance@hc-dept Handling@hc-dept Review@hc-county ReReview@hc-city (office hc-dept names EscalationPolicy "hc-nowhere", which does not exist: the statutory policy statutory-2022 applies to its petitions)`))
 	expectReady(t, town)
 
 	// The handler moves under the City: its ReReview leaves the network.
 	update(t, dept, func(o *v1alpha1.Office) { o.Spec.Escalation.PolicyRef = ""; o.Spec.Parent = "hc-city" })
-	g.Eventually(handler).WithTimeout(20 * time.Second).Should(Equal("statutory-2022: Handling@hc-dept Review@hc-city ReReview@省信访局"))
+	g.Eventually(handler).WithTimeout(20 * time.Second).Should(Equal("statutory-2022: Acceptance@hc-dept Handling@hc-dept Review@hc-city ReReview@省信访局"))
 
 	// The City renames the body above it: the county's status and the
 	// town's configuration follow.
 	update(t, city, func(o *v1alpha1.Office) { o.Spec.Escalation.Above[0].DisplayName = "河南省信访局" })
-	g.Eventually(handler).WithTimeout(20 * time.Second).Should(Equal("statutory-2022: Handling@hc-dept Review@hc-city ReReview@河南省信访局"))
+	g.Eventually(handler).WithTimeout(20 * time.Second).Should(Equal("statutory-2022: Acceptance@hc-dept Handling@hc-dept Review@hc-city ReReview@河南省信访局"))
 	g.Eventually(func(g Gomega) []string { return chain(g, county) }).WithTimeout(20 * time.Second).Should(ContainElement("ReReview@[河南省信访局]/30d"))
 
 	// Only a City names the bodies above the network.

@@ -23,6 +23,7 @@ type Holiday struct {
 }
 
 // HolidayCalendarSpec lists public holidays and adjusted working days.
+// +kubebuilder:validation:XValidation:rule="!has(self.workdays) || !has(self.holidays) || self.workdays.all(d, !self.holidays.exists(h, h.from <= d && d <= h.to))",messageExpression="'workdays: ' + self.workdays.filter(d, self.holidays.exists(h, h.from <= d && d <= h.to))[0] + ' falls within a holiday; a date is a holiday or an adjusted working day, not both'"
 type HolidayCalendarSpec struct {
 	// holidays are the public holidays; reception windows close on them
 	// (unless closedOnHolidays is false) and they are not working days.
@@ -31,18 +32,20 @@ type HolidayCalendarSpec struct {
 	// +kubebuilder:validation:MaxItems=64
 	Holidays []Holiday `json:"holidays,omitempty"`
 
-	// workdays are adjusted working days (调休): weekend dates that are
-	// working days. They count as working days for deadlines and as Monday to
-	// Friday for reception windows.
+	// workdays are adjusted working days (调休): Saturdays or Sundays that
+	// are working days. They count as working days for deadlines and as
+	// Monday to Friday for reception windows. A date that is not a Saturday
+	// or Sunday, or that falls within a holiday, is refused.
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:XValidation:rule="self.all(d, (int(d.substring(5, 7)) >= 3 ? (int(d.substring(8, 10)) + 13 * (int(d.substring(5, 7)) + 1) / 5 + int(d.substring(0, 4)) + int(d.substring(0, 4)) / 4 - int(d.substring(0, 4)) / 100 + int(d.substring(0, 4)) / 400) % 7 : (int(d.substring(8, 10)) + 13 * (int(d.substring(5, 7)) + 13) / 5 + (int(d.substring(0, 4)) - 1) + (int(d.substring(0, 4)) - 1) / 4 - (int(d.substring(0, 4)) - 1) / 100 + (int(d.substring(0, 4)) - 1) / 400) % 7) < 2)",messageExpression="'workdays: ' + self.filter(d, !((int(d.substring(5, 7)) >= 3 ? (int(d.substring(8, 10)) + 13 * (int(d.substring(5, 7)) + 1) / 5 + int(d.substring(0, 4)) + int(d.substring(0, 4)) / 4 - int(d.substring(0, 4)) / 100 + int(d.substring(0, 4)) / 400) % 7 : (int(d.substring(8, 10)) + 13 * (int(d.substring(5, 7)) + 13) / 5 + (int(d.substring(0, 4)) - 1) + (int(d.substring(0, 4)) - 1) / 4 - (int(d.substring(0, 4)) - 1) / 100 + (int(d.substring(0, 4)) - 1) / 400) % 7) < 2))[0] + ' is not a Saturday or Sunday; an adjusted working day (调休) is a weekend day made a working day'"
 	Workdays []Date `json:"workdays,omitempty"`
 
 	// covers names years the calendar covers besides those holding one of
-	// its dates. A calendar covers whole years: every year that holds a
-	// holiday's from or to or an adjusted working day, and every year from
-	// covers.from's to covers.to's. A year it covers is one whose holidays
+	// its holidays. A calendar covers whole years: every year that holds a
+	// holiday's from or to, and every year from covers.from's to
+	// covers.to's; an adjusted working day alone covers nothing. A year it covers is one whose holidays
 	// and adjusted working days it holds in full; deadlines counted into a
 	// year it does not cover are still counted, as if that year had no
 	// holiday, and warned about. Use it for a year without a date of its

@@ -112,17 +112,20 @@ type ReceptionWindow struct {
 	Kind WindowKind `json:"kind,omitempty"`
 
 	// closedOnHolidays closes the window on public holidays of the office's
-	// calendar. Defaults to true, and to false for ExtendedDuty windows.
+	// calendar. Defaults to true, and to false for ExtendedDuty windows and
+	// for always: true windows (online petitions, letters and hotlines do
+	// not stop on holidays); set it to true to close such a window then.
 	// +optional
 	ClosedOnHolidays *bool `json:"closedOnHolidays,omitempty"`
 }
 
-// IsClosedOnHolidays returns closedOnHolidays with its kind-dependent default.
+// IsClosedOnHolidays returns closedOnHolidays with its default: false for
+// an always-open window and an ExtendedDuty window, true otherwise.
 func (w *ReceptionWindow) IsClosedOnHolidays() bool {
 	if w.ClosedOnHolidays != nil {
 		return *w.ClosedOnHolidays
 	}
-	return w.Kind != WindowExtendedDuty
+	return !w.Always && w.Kind != WindowExtendedDuty
 }
 
 // OfficeRouting holds the routing rules an office declares for itself.

@@ -174,7 +174,10 @@ func validCalendar(name string) *HolidayCalendar {
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: HolidayCalendarSpec{
 			Holidays: []Holiday{{Name: "National Day", From: "2026-10-01", To: "2026-10-07"}},
-			Workdays: []Date{"2026-10-10"},
+			// A Sunday and a Saturday of January and February (the CEL rule
+			// counts them as months 13 and 14 of the year before) and the
+			// Saturday after National Day.
+			Workdays: []Date{"2026-01-04", "2026-02-14", "2026-10-10"},
 			Covers:   &CoverageRange{From: "2026-01-01", To: "2035-12-31"},
 		},
 	}
@@ -334,6 +337,12 @@ func TestSchemaRejects(t *testing.T) {
 			"to must not be before from"},
 		{"month 13", cal(func(c *HolidayCalendar) { c.Spec.Holidays[0].From = "2026-13-01" }),
 			"spec.holidays[0].from: Invalid value"},
+		{"a Tuesday as an adjusted working day", cal(func(c *HolidayCalendar) { c.Spec.Workdays = []Date{"2026-10-10", "2026-10-13"} }),
+			"spec.workdays: Invalid value: workdays: 2026-10-13 is not a Saturday or Sunday"},
+		{"a February Friday as an adjusted working day", cal(func(c *HolidayCalendar) { c.Spec.Workdays = []Date{"2028-02-04"} }),
+			"workdays: 2028-02-04 is not a Saturday or Sunday"},
+		{"an adjusted working day inside a holiday", cal(func(c *HolidayCalendar) { c.Spec.Workdays = []Date{"2026-10-03"} }),
+			"workdays: 2026-10-03 falls within a holiday"},
 		{"duplicate workday", cal(func(c *HolidayCalendar) { c.Spec.Workdays = []Date{"2026-10-10", "2026-10-10"} }),
 			"spec.workdays[1]: Duplicate value"},
 		{"covers backwards", cal(func(c *HolidayCalendar) { c.Spec.Covers = &CoverageRange{From: "2027-01-01", To: "2026-12-31"} }),

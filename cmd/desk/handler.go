@@ -15,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/network"
@@ -123,6 +124,10 @@ const (
 	maxStages           = 4
 	maxReminders        = 5
 	maxLimitDays        = 999
+	// maxOfficeName is an object name's longest (DNS-1123 subdomain);
+	// maxExternalName an escalation.above displayName's (characters).
+	maxOfficeName   = 253
+	maxExternalName = 128
 )
 
 // checkWindowBounds refuses a window, at field, whose lists hold more than
@@ -212,6 +217,19 @@ func checkChain(field string, e *network.Escalation) error {
 	}
 	for i := range e.Reminders {
 		limits = append(limits, limit{fmt.Sprintf("%s.reminders[%d]", field, i), &e.Reminders[i]})
+	}
+	for i := range e.Steps {
+		s := &e.Steps[i]
+		if n := len(s.Overdue); n > network.MaxOverdueRungs {
+			return fmt.Errorf("%s.stages[%d].overdue: %d rungs, at most %d", field, i, n, network.MaxOverdueRungs)
+		}
+		for j := range s.Overdue {
+			r := &s.Overdue[j]
+			if len(r.Office) > maxOfficeName || utf8.RuneCountInString(r.External) > maxExternalName {
+				return fmt.Errorf("%s.stages[%d].overdue[%d]: an office name longer than %d bytes or a body's name longer than %d characters", field, i, j, maxOfficeName, maxExternalName)
+			}
+			limits = append(limits, limit{fmt.Sprintf("%s.stages[%d].overdue[%d].after", field, i, j), &r.After})
+		}
 	}
 	for _, x := range limits {
 		if x.l != nil && (x.l.Days < 0 || x.l.Days > maxLimitDays) {
@@ -543,12 +561,10 @@ func (d *desk) handler() http.Handler {
 		}
 		// Long limits over a long holiday can carry a late date past
 		// 9999-12-31, which YYYY-MM-DD cannot write.
-		for _, s := range ans.Stages {
-			for _, date := range append([]string{s.RequestBy, s.Due, s.DueWithExtension}, s.Reminders...) {
-				if len(date) > len(time.DateOnly) {
-					writeError(w, http.StatusBadRequest, fmt.Sprintf("received: the deadlines of a petition received on %s run past 9999-12-31", q.Received.Format(time.DateOnly)))
-					return
-				}
+		for _, date := range ans.Dates() {
+			if len(date) > len(time.DateOnly) {
+				writeError(w, http.StatusBadRequest, fmt.Sprintf("received: the deadlines of a petition received on %s run past 9999-12-31", q.Received.Format(time.DateOnly)))
+				return
 			}
 		}
 		writeJSON(w, http.StatusOK, ans)

@@ -187,14 +187,15 @@ func TestDeadlinesOfAPetition(t *testing.T) {
 	line := func(s network.StageDeadline) string {
 		return strings.Join([]string{string(s.Name), s.Office, s.External, s.RequestBy, s.Due}, " ")
 	}
-	// The wage case goes to the City's department: the county registers and
-	// transfers it (Transfer, 08-03 + 15d = 08-18), the department accepts
-	// it within 15 days of that (09-02); + 60d = 11-01 (Sunday) → 11-02.
-	// Its Review is at the City, its ReReview above it. Replied
-	// 09-01: request by + 30d = 10-01, National Day → 10-08; due + 30d =
-	// 11-07 (Saturday) → 11-09. ReReview: request by 12-09, due 2027-01-08.
+	// The wage case goes to the City's department: the county transfers it
+	// by 08-03 + 15d = 08-18, the department accepts it by + 15d = 09-02
+	// and handles it by + 60d = 11-01 (Sunday) → 11-02; its Review is at
+	// the City, its ReReview above it. Replied 09-01: request by + 30d =
+	// 10-01, National Day → 10-08; due + 30d = 11-07 (Saturday) → 11-09.
+	// ReReview: request by 12-09, due 2027-01-08.
 	ans := answer("received=2026-08-03&category=wage-arrears&type=Appeal&channel=Visit&replied=2026-09-01")
-	want := []string{"Transfer zhenping-county   2026-08-18", "Acceptance nanyang-human-resources   2026-09-02", "Handling nanyang-human-resources   2026-11-02",
+	want := []string{"Transfer zhenping-county   2026-08-18", "Acceptance nanyang-human-resources   2026-09-02",
+		"Handling nanyang-human-resources   2026-11-02",
 		"Review nanyang-city  2026-10-08 2026-11-09", "ReReview  河南省信访局 2026-12-09 2027-01-08"}
 	var got []string
 	for _, s := range ans.Stages {

@@ -513,6 +513,18 @@ func TestConfigurationBeyondTheAPIBoundsIsRefused(t *testing.T) {
 			c.Routing = &network.RoutingTable{Rules: []network.CompiledRule{{Name: "r", Office: "h"}}}
 			c.Handlers = map[string]*network.HandlerChain{"h": {Escalation: *officeWithChain(network.Limit{Days: 1000}).Escalation}}
 		},
+		"7 overdue rungs": func(c *network.OfficeConfig) {
+			c.Escalation = officeWithChain(network.Limit{Days: 15}).Escalation
+			c.Escalation.Steps[0].Overdue = make([]network.Rung, 7)
+		},
+		"a 1000-day overdue rung": func(c *network.OfficeConfig) {
+			c.Escalation = officeWithChain(network.Limit{Days: 15}).Escalation
+			c.Escalation.Steps[0].Overdue = []network.Rung{{Action: v1alpha1.OverdueRemind, By: v1alpha1.OverdueByParent, After: network.Limit{Days: 1000}}}
+		},
+		"a rung's 300-character body": func(c *network.OfficeConfig) {
+			c.Escalation = officeWithChain(network.Limit{Days: 15}).Escalation
+			c.Escalation.Steps[0].Overdue = []network.Rung{{Action: v1alpha1.OverdueFlag, By: v1alpha1.OverdueByParent, External: strings.Repeat("局", 300)}}
+		},
 		"more handlers than rules": func(c *network.OfficeConfig) {
 			c.Handlers = map[string]*network.HandlerChain{"h": {}}
 		},
@@ -524,7 +536,8 @@ func TestConfigurationBeyondTheAPIBoundsIsRefused(t *testing.T) {
 		if err := os.WriteFile(file, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := newDesk(file, defaultOptions()); err == nil || !strings.Contains(err.Error(), "at most") && !strings.Contains(err.Error(), "want 0 to 999") && !strings.Contains(err.Error(), "more than the 0 routing rules") {
+		if _, err := newDesk(file, defaultOptions()); err == nil || !strings.Contains(err.Error(), "at most") && !strings.Contains(err.Error(), "want 0 to 999") &&
+			!strings.Contains(err.Error(), "more than the 0 routing rules") && !strings.Contains(err.Error(), "longer than") {
 			t.Errorf("%s: newDesk = %v, want refused", name, err)
 		}
 	}

@@ -277,7 +277,8 @@ func TestHandlerEndpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	if h.Route.Office != "zhenping-natural-resources" || strings.Join(h.Handler.Path, "/") != "nanyang-city/zhenping-county/zhenping-natural-resources" ||
-		h.Handler.Level != "Department" || h.Chain == nil || h.Chain.Steps[0].Stage != "Acceptance" ||
+		h.Handler.Level != "Department" || h.Chain == nil || len(h.Chain.Steps) != 4 || h.Chain.Steps[0].Stage != "Acceptance" || h.Chain.Steps[1].Stage != "Handling" ||
+		len(h.Chain.Steps[0].Overdue) != 3 || h.Chain.Steps[0].Overdue[2].Office != "nanyang-city" ||
 		h.Locality.Level != "Township" || strings.Join(h.Locality.Path, "/") != "nanyang-city/zhenping-county/shifosi-town" {
 		t.Errorf("handler = %s", body)
 	}

@@ -23,20 +23,27 @@ next working day.
 
 Given the petition (--category and --type, optionally --channel), the office's
 routing table names the office that handles it. When that is another office,
-the receiving office registers and transfers it first (Transfer, under its own
-Acceptance limit), then the handler accepts it (Acceptance), unless it is a
-Visit at a joint reception centre (联合接访中心) where the handler is stationed:
-accepted there on the spot. Handling, Review and ReReview follow the handler's
-chain; Review (复查) and ReReview (复核) follow an Appeal only. Without a
-petition the office handles it, every stage. With --locality, the place where
-the matter arose (属地管理: a City, County, Township or Village office, a
-Village routing as its township; a Department is refused), the locality's
-routing table names the handler (no match: the locality). A Review or ReReview above the City is handled by a body outside
-the network ("external"). requestBy is the petitioner's last day to ask for a
-stage: the reply date (--replied for the first such stage, else the previous
-stage's due date) plus the request window. Dates the calendar does not cover
-are listed under warnings. The operator's status and the office's desk service
-give the same answer.
+the chain starts with Transfer at the receiving office (登记转送, due under its
+EscalationPolicy's Acceptance limit, 15 days by statute) and Acceptance at the
+handler counts from Transfer's due date (Arts. 21-22); a Visit at a joint
+reception centre where the handler is stationed has no Transfer stage.
+Handling, Review and ReReview follow the handler's chain; Review (复查) and
+ReReview (复核) follow an Appeal only. Without a petition the office handles it,
+every stage. With --locality (the City, County, Township or Village where the
+matter arose, 属地管理; a Village routes as its township, a Department is
+refused) the locality's routing table names the handler (no match: the
+locality). A Visit received above the level that may receive it
+(越级访) is answered as the chain runs at redirectTo, with skipLevel set and no
+stage at the receiving office. A Review or ReReview above the City is handled
+by a body outside the network ("external").
+
+requestBy is the petitioner's last day to ask for a stage: the reply date
+(--replied for the first such stage, else the previous stage's due date) plus
+the request window. OVERDUE lists the rungs of the office's overdue ladder
+(spec.overdue: 催办 Remind, 督办 Supervise, 挂牌督办 Flag), each counted from
+the stage's due date, with the office that acts. Dates the calendar does not
+cover are listed under warnings. The operator's status and the office's desk
+service give the same answer.
 
 The receiving office is the argument (or --office); --received defaults to
 today in the office's time zone.`,
@@ -85,7 +92,7 @@ today in the office's time zone.`,
 			if s.External != "" {
 				handler = "(" + s.External + ")"
 			}
-			lines[i] = row(string(s.Name), handler, dash(s.RequestBy), s.Due, dash(s.DueWithExtension), strings.Join(printables(s.Reminders), ", "))
+			lines[i] = row(string(s.Name), handler, dash(s.RequestBy), s.Due, dash(s.DueWithExtension), dash(strings.Join(s.Reminders, ", ")), dash(overdueCell(s.Overdue)))
 			refs = append(refs, objectRef{network.KindOffice, s.Office})
 		}
 		err = o.emit(&report{
@@ -95,11 +102,14 @@ today in the office's time zone.`,
 				Received string `json:"received"`
 				network.DeadlineAnswer
 			}{office, q.Received.Format(time.DateOnly), ans},
-			header:  "STAGE\tOFFICE\tREQUEST BY\tDUE\tWITH EXTENSION\tREMINDERS",
+			header:  "STAGE\tOFFICE\tREQUEST BY\tDUE\tWITH EXTENSION\tREMINDERS\tOVERDUE",
 			rows:    lines,
 			objects: refs,
 		})
 		if err == nil && !o.machine() {
+			if ans.SkipLevel {
+				_, _ = fmt.Fprintf(cmd.ErrOrStderr(), "note: a visit skipping a level (越级访): %s must not accept it; the stages are the chain as it runs at %s\n", printable(office), printable(ans.RedirectTo))
+			}
 			for _, w := range ans.Warnings {
 				_, _ = fmt.Fprintln(cmd.ErrOrStderr(), "warning: "+printable(w))
 			}
@@ -115,6 +125,20 @@ today in the office's time zone.`,
 	cmd.Flags().StringVar(&locality, "locality", "", "the place where the matter arose (属地): a City, County, Township or Village office, to route the petition (with --category and --type)")
 	o.registerPetitionCompletion(cmd)
 	return cmd
+}
+
+// overdueCell is a stage's overdue ladder in one table cell: each rung's
+// action, the office that acts and its date.
+func overdueCell(rungs []network.OverdueDate) string {
+	cells := make([]string, len(rungs))
+	for i, r := range rungs {
+		by := r.Office
+		if r.External != "" {
+			by = "(" + r.External + ")"
+		}
+		cells[i] = fmt.Sprintf("%s by %s %s", r.Action, by, r.At)
+	}
+	return strings.Join(cells, ", ")
 }
 
 // today is the date it is now in the IANA time zone tz, as a date at

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/network"
 )
 
@@ -90,14 +91,14 @@ func TestDeadlinesWithLocality(t *testing.T) {
 	// A letter is no visit: the City registers and transfers it first.
 	got = deadlinesJSON(t, "--office", "nanyang-city", "--locality", "shifosi-town", "--received", "2026-09-16",
 		"--category", "land-acquisition", "--type", "Report", "--channel", "Letter")
-	if len(got.Stages) != 3 || got.Stages[0].Name != "Transfer" || got.Stages[0].Office != "nanyang-city" || got.Stages[1].Office != "zhenping-natural-resources" {
+	if len(got.Stages) != 3 || got.Stages[0].Name != v1alpha1.StageTransfer || got.Stages[0].Office != "nanyang-city" || got.Stages[1].Office != "zhenping-natural-resources" {
 		t.Errorf("deadlines of a letter = %+v", got)
 	}
 	// No match: the locality handles it; a report has Transfer, Acceptance
 	// and Handling.
 	got = deadlinesJSON(t, "--office", "nanyang-city", "--locality", "jiasong-town", "--received", "2026-09-16",
 		"--category", "road-repair", "--type", "Report")
-	if got.Handler != "jiasong-town" || len(got.Stages) != 3 || got.Stages[0].Office != "nanyang-city" || got.Stages[2].Office != "jiasong-town" {
+	if got.Handler != "jiasong-town" || len(got.Stages) != 3 || got.Stages[0].Name != v1alpha1.StageTransfer || got.Stages[2].Office != "jiasong-town" {
 		t.Errorf("deadlines = %+v", got)
 	}
 	// A village's matter runs as its township's.

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -156,10 +157,12 @@ func TestDeadlinesOffline(t *testing.T) {
 // TestDeadlinesOfAPetition: the petition's handler and type, and the reply
 // date, as petitionctl takes them.
 func TestDeadlinesOfAPetition(t *testing.T) {
-	// The land case goes to the county's natural resources department:
-	// the township registers and transfers it (Transfer, 15 days: across
-	// National Day to 10-08), the department accepts it within 15 days of
-	// that (10-23), and its chain runs from there (Arts. 21–22).
+	// The land case goes to the county's natural resources department: the
+	// township registers and transfers it by 10-08 (09-16 + 15 days runs
+	// into National Day), the department accepts it by 10-08 + 15 = 10-23,
+	// handles it by + 60 = 12-22 (+ 90 = 2027-01-21). Review: request by
+	// 01-21, due + 30 = 02-20, a Saturday → 02-22; ReReview: request by
+	// 03-24, due 04-23.
 	got := deadlinesJSON(t, "--office", "shifosi-town", "--received", "2026-09-16", "--category", "land-acquisition", "--type", "Appeal", "--channel", "Visit")
 	want := []string{"Transfer shifosi-town   2026-10-08 ", "Acceptance zhenping-natural-resources   2026-10-23 ",
 		"Handling zhenping-natural-resources   2026-12-22 2027-01-21",
@@ -292,5 +295,48 @@ func TestWindowsOffline(t *testing.T) {
 	if _, err := runCLI(t, "windows", "-f", "../../config/samples", "--office", "nanyang-city", "--channel", "Visit", "--at", "tomorrow"); err == nil ||
 		!strings.Contains(err.Error(), `--at: "tomorrow" is not an RFC 3339 time`) {
 		t.Errorf("bad --at: %v", err)
+	}
+}
+
+// TestDeadlinesOverdueLadder: the samples' county department declares a
+// ladder (1wd Remind by its parent, 5wd Supervise by its parent, 15d Flag
+// by the City); each rung counts from the stage's due date. Acceptance is
+// due Friday 10-23: Remind Monday 10-26, Supervise 10-30, Flag 11-07 (a
+// Saturday) → 11-09. The township's Transfer follows the built-in policy,
+// which declares no ladder.
+func TestDeadlinesOverdueLadder(t *testing.T) {
+	got := deadlinesJSON(t, "--office", "shifosi-town", "--received", "2026-09-16", "--category", "land-acquisition", "--type", "Report")
+	if len(got.Stages) != 3 || len(got.Stages[0].Overdue) != 0 {
+		t.Fatalf("stages = %+v", got.Stages)
+	}
+	var rungs []string
+	for _, r := range got.Stages[1].Overdue {
+		rungs = append(rungs, fmt.Sprintf("%s %s %s %s", r.Action, r.By, r.Office, r.At))
+	}
+	want := []string{"Remind Parent zhenping-county 2026-10-26", "Supervise Parent zhenping-county 2026-10-30", "Flag Root nanyang-city 2026-11-09"}
+	if !slices.Equal(rungs, want) {
+		t.Errorf("Acceptance rungs %q, want %q", rungs, want)
+	}
+	// Handling is due 12-22, with its extension 2027-01-21: each rung has
+	// both dates.
+	if h := got.Stages[2].Overdue; len(h) != 3 || h[0].At != "2026-12-23" || h[0].AtWithExtension != "2027-01-22" || h[2].At != "2027-01-06" {
+		t.Errorf("Handling rungs %+v", h)
+	}
+	table, err := runCLI(t, "deadlines", "-f", "../../config/samples", "--office", "shifosi-town", "--received", "2026-09-16",
+		"--category", "land-acquisition", "--type", "Report")
+	if err != nil || !strings.Contains(table, "Remind by zhenping-county 2026-10-26, Supervise by zhenping-county 2026-10-30, Flag by nanyang-city 2026-11-09") {
+		t.Errorf("table = %q, %v", table, err)
+	}
+}
+
+// TestDeadlinesSkipLevel: a visit to the City about a township's matter
+// skips two levels; the answer is the chain at the township, none of it at
+// the City, and says so.
+func TestDeadlinesSkipLevel(t *testing.T) {
+	got := deadlinesJSON(t, "--office", "nanyang-city", "--locality", "jiasong-town", "--received", "2026-09-16",
+		"--category", "road-repair", "--type", "Report", "--channel", "Visit")
+	if !got.SkipLevel || got.RedirectTo != "jiasong-town" || len(got.Stages) != 2 ||
+		got.Stages[0].Name != "Acceptance" || got.Stages[0].Office != "jiasong-town" || got.Stages[0].Due != "2026-10-08" {
+		t.Errorf("deadlines = %+v", got)
 	}
 }

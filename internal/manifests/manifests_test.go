@@ -386,8 +386,8 @@ func TestLoadSamples(t *testing.T) {
 	if got := len(set.RoutingPolicies); got != 5 {
 		t.Errorf("routing policies = %d, want 5", got)
 	}
-	if got := len(set.EscalationPolicies); got != 1 {
-		t.Errorf("escalation policies = %d, want 1", got)
+	if got := len(set.EscalationPolicies); got != 2 {
+		t.Errorf("escalation policies = %d, want 2", got)
 	}
 	if got := len(set.HolidayCalendars); got != 1 {
 		t.Errorf("holiday calendars = %d, want 1", got)

@@ -108,6 +108,9 @@ func NewCalendar(spec *v1alpha1.HolidayCalendarSpec) (*Calendar, error) {
 		if err != nil {
 			return nil, fmt.Errorf("spec.workdays[%d]: %w", i, err)
 		}
+		if err := checkWorkday(t, spec.Holidays); err != nil {
+			return nil, fmt.Errorf("spec.workdays[%d]: %w", i, err)
+		}
 		c.workdays[t] = true
 	}
 	if err := c.setCoverage(spec); err != nil {
@@ -119,6 +122,25 @@ func NewCalendar(spec *v1alpha1.HolidayCalendarSpec) (*Calendar, error) {
 	}
 	slices.SortFunc(c.workdayList, func(a, b time.Time) int { return a.Compare(b) })
 	return c, nil
+}
+
+// checkWorkday refuses an adjusted working day that contradicts the rest of
+// the calendar: one that is not a Saturday or Sunday (a weekday is a working
+// day already) or that falls within a holiday (it cannot be both). Either
+// would make deadlines count a day as worked that reception windows keep
+// closed. The API's CEL rules say the same where the API server can.
+func checkWorkday(d time.Time, holidays []v1alpha1.Holiday) error {
+	if wd := d.Weekday(); wd != time.Saturday && wd != time.Sunday {
+		return fmt.Errorf("%s is a %s; an adjusted working day (调休) is a Saturday or Sunday made a working day", d.Format(time.DateOnly), wd)
+	}
+	for _, h := range holidays {
+		from, err1 := ParseDate(h.From)
+		to, err2 := ParseDate(h.To)
+		if err1 == nil && err2 == nil && !d.Before(from) && !d.After(to) {
+			return fmt.Errorf("%s falls within the holiday %s (%s to %s); a date is a holiday or an adjusted working day, not both", d.Format(time.DateOnly), Quote(h.Name), h.From, h.To)
+		}
+	}
+	return nil
 }
 
 // mergeSpans returns the spans sorted, those that overlap or touch made one.

@@ -10,10 +10,12 @@ import (
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 )
 
-// A HolidayCalendar covers whole years: every year that holds one of its
-// dates (a holiday's from or to, an adjusted working day) and every year
-// from spec.covers.from's to spec.covers.to's. The two add up: covers
-// widens what the dates cover, it never narrows it. A covered year is one
+// A HolidayCalendar covers whole years: every year that holds a holiday
+// (its from or to) and every year from spec.covers.from's to
+// spec.covers.to's. The two add up: covers widens what the holidays cover,
+// it never narrows it. An adjusted working day covers nothing: a make-up
+// day of 2027 in a 2026 calendar (for a holiday that spans the new year)
+// says nothing about 2027's holidays. A covered year is one
 // whose holidays and adjusted working days the calendar holds in full, so
 // a date outside the covered years is counted as if it had no holiday, and
 // warned about.
@@ -36,9 +38,6 @@ func (c *Calendar) setCoverage(spec *v1alpha1.HolidayCalendarSpec) error {
 		for y := from.Year(); y <= to.Year(); y++ {
 			years[y] = true
 		}
-	}
-	for d := range c.workdays {
-		years[d.Year()] = true
 	}
 	if cv := spec.Covers; cv != nil {
 		from, err := ParseDate(cv.From)
@@ -138,7 +137,7 @@ type CalendarHealth struct {
 func (c *Calendar) Health(now time.Time) CalendarHealth {
 	from, to, ok := c.Coverage()
 	if !ok {
-		return CalendarHealth{Ending: true, Message: "it covers no year: it holds no holiday or adjusted working day and has no spec.covers"}
+		return CalendarHealth{Ending: true, Message: "it covers no year: it holds no holiday and has no spec.covers"}
 	}
 	h := CalendarHealth{From: from, To: to}
 	covered := fmt.Sprintf("covers %s to %s", from.Format(time.DateOnly), to.Format(time.DateOnly))
@@ -147,7 +146,7 @@ func (c *Calendar) Health(now time.Time) CalendarHealth {
 		for i, y := range gaps {
 			names[i] = strconv.Itoa(y)
 		}
-		covered += fmt.Sprintf(" except %s, which hold no date (add them to spec.covers if they have no holiday)", strings.Join(names, ", "))
+		covered += fmt.Sprintf(" except %s, which hold no holiday (add them to spec.covers if they have none)", strings.Join(names, ", "))
 	}
 	after := to.AddDate(0, 0, 1) // the first date it does not cover
 	warnFrom := after.AddDate(0, 0, -CoverageWarningDays)

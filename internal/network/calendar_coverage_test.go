@@ -26,10 +26,17 @@ func TestCalendarCovers(t *testing.T) {
 			spec:    v1alpha1.HolidayCalendarSpec{Holidays: []v1alpha1.Holiday{newYear}},
 			covered: []string{"2026-01-01", "2027-12-31"}, outside: []string{"2025-12-31", "2028-01-01"},
 			from: "2026-01-01", to: "2027-12-31"},
-		{name: "an adjusted working day alone covers its year",
+		{name: "an adjusted working day alone covers nothing",
 			spec:    v1alpha1.HolidayCalendarSpec{Workdays: []v1alpha1.Date{"2027-02-07"}},
-			covered: []string{"2027-01-01", "2027-12-31"}, outside: []string{"2026-12-31", "2028-01-01"},
-			from: "2027-01-01", to: "2027-12-31"},
+			outside: []string{"2026-12-31", "2027-01-01", "2027-12-31", "2028-01-01"}},
+		{name: "a make-up day of 2027 in the 2026 calendar leaves 2027 uncovered",
+			spec: func() v1alpha1.HolidayCalendarSpec {
+				s := cn2026Spec()
+				s.Workdays = append(s.Workdays, "2027-01-02")
+				return s
+			}(),
+			covered: []string{"2026-12-31"}, outside: []string{"2027-01-01", "2027-01-02", "2027-10-01"},
+			from: "2026-01-01", to: "2026-12-31"},
 		{name: "covers widens the years of the dates",
 			spec: func() v1alpha1.HolidayCalendarSpec {
 				s := cn2026Spec()
@@ -50,10 +57,10 @@ func TestCalendarCovers(t *testing.T) {
 			spec:    v1alpha1.HolidayCalendarSpec{Covers: &v1alpha1.CoverageRange{From: "2030-01-01", To: "2030-12-31"}},
 			covered: []string{"2030-01-01", "2030-12-31"}, outside: []string{"2029-12-31", "2031-01-01"},
 			from: "2030-01-01", to: "2030-12-31"},
-		{name: "a year between two that holds no date is not covered",
+		{name: "a year between two that holds no holiday is not covered",
 			spec: func() v1alpha1.HolidayCalendarSpec {
 				s := cn2026Spec()
-				s.Workdays = append(s.Workdays, "2028-01-29")
+				s.Holidays = append(s.Holidays, v1alpha1.Holiday{Name: "春节", From: "2028-01-26", To: "2028-02-01"})
 				return s
 			}(),
 			covered: []string{"2026-05-01", "2028-01-29"}, outside: []string{"2027-01-01", "2027-12-31"},
@@ -162,9 +169,9 @@ func TestCalendarHealth(t *testing.T) {
 		{"an empty calendar", v1alpha1.HolidayCalendarSpec{}, "2026-12-02T07:00:00Z", true, "", "it covers no year"},
 		{"a gap is named", func() v1alpha1.HolidayCalendarSpec {
 			s := cn2026Spec()
-			s.Workdays = append(s.Workdays, "2028-01-29")
+			s.Holidays = append(s.Holidays, v1alpha1.Holiday{Name: "春节", From: "2028-01-26", To: "2028-02-01"})
 			return s
-		}(), "2026-12-02T07:00:00Z", false, "2028-11-02T00:00:00Z", "covers 2026-01-01 to 2028-12-31 except 2027, which hold no date"},
+		}(), "2026-12-02T07:00:00Z", false, "2028-11-02T00:00:00Z", "covers 2026-01-01 to 2028-12-31 except 2027, which hold no holiday"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -375,7 +375,15 @@ func TestAddAndBeforeMatchCountingDays(t *testing.T) {
 			spec.Holidays = append(spec.Holidays, v1alpha1.Holiday{Name: fmt.Sprint(i), From: date(from), To: date(from.AddDate(0, 0, rng.IntN(60)))})
 		}
 		for range rng.IntN(12) {
-			spec.Workdays = append(spec.Workdays, date(base.AddDate(0, 0, rng.IntN(1500))))
+			// A Saturday or Sunday outside every holiday: the only adjusted
+			// working day a calendar takes.
+			d := base.AddDate(0, 0, rng.IntN(1500))
+			for d.Weekday() != time.Saturday && d.Weekday() != time.Sunday {
+				d = d.AddDate(0, 0, 1)
+			}
+			if checkWorkday(d, spec.Holidays) == nil {
+				spec.Workdays = append(spec.Workdays, date(d))
+			}
 		}
 		cal, err := NewCalendar(&spec)
 		if err != nil {
@@ -393,5 +401,29 @@ func TestAddAndBeforeMatchCountingDays(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestContradictoryWorkdays: an adjusted working day must be a Saturday or
+// Sunday outside every holiday; the error names the field, the date and
+// why, as the webhook and petitionctl validate give it.
+func TestContradictoryWorkdays(t *testing.T) {
+	nationalDay := []v1alpha1.Holiday{{Name: "国庆节", From: "2026-10-01", To: "2026-10-08"}}
+	for _, tt := range []struct {
+		workdays []v1alpha1.Date
+		want     string
+	}{
+		{[]v1alpha1.Date{"2026-09-20", "2026-10-13"}, "spec.workdays[1]: 2026-10-13 is a Tuesday; an adjusted working day (调休) is a Saturday or Sunday made a working day"},
+		{[]v1alpha1.Date{"2026-10-04"}, `spec.workdays[0]: 2026-10-04 falls within the holiday "国庆节" (2026-10-01 to 2026-10-08); a date is a holiday or an adjusted working day, not both`},
+		{[]v1alpha1.Date{"2026-10-08"}, "spec.workdays[0]: 2026-10-08 is a Thursday"},
+	} {
+		_, err := NewCalendar(&v1alpha1.HolidayCalendarSpec{Holidays: nationalDay, Workdays: tt.workdays})
+		if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+			t.Errorf("workdays %v: err = %v, want %q", tt.workdays, err, tt.want)
+		}
+	}
+	// The weekends around the holiday are what a real calendar makes up.
+	if _, err := NewCalendar(&v1alpha1.HolidayCalendarSpec{Holidays: nationalDay, Workdays: []v1alpha1.Date{"2026-09-20", "2026-10-10"}}); err != nil {
+		t.Errorf("make-up weekends refused: %v", err)
 	}
 }

@@ -71,6 +71,28 @@ type DeadlineAnswer struct {
 	Warnings []string `json:"warnings"`
 }
 
+// Dates returns every date of the answer: each stage's request-by, due,
+// extended due and reminder dates and each overdue rung's dates, empty ones
+// left out.
+func (a *DeadlineAnswer) Dates() []string {
+	var out []string
+	add := func(ds ...string) {
+		for _, d := range ds {
+			if d != "" {
+				out = append(out, d)
+			}
+		}
+	}
+	for _, s := range a.Stages {
+		add(s.RequestBy, s.Due, s.DueWithExtension)
+		add(s.Reminders...)
+		for _, r := range s.Overdue {
+			add(r.At, r.AtWithExtension)
+		}
+	}
+	return out
+}
+
 // NoChainError says the configuration holds no escalation chain.
 type NoChainError struct{ Office string }
 

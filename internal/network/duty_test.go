@@ -194,6 +194,25 @@ func TestDutyWindowNameMayRepeatAnOfficeWindow(t *testing.T) {
 	}
 }
 
+// TestOverlappingPeriodsNameTheFirstByName: two periods that cover the
+// same instant for the same office and channel both keep it open; the
+// answer names the one whose name sorts first, whatever order they were
+// applied in, so every replica and the desk name the same one.
+func TestOverlappingPeriodsNameTheFirstByName(t *testing.T) {
+	second := lianghui()
+	second.Name = "a-flood-season"
+	for _, order := range [][]v1alpha1.DutyPeriod{{lianghui(), second}, {second, lianghui()}} {
+		cfg, err := dutyNetwork(order...).OfficeConfig("c-county")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := cfg.Windows(v1alpha1.ChannelVisit, time.Date(2027, 3, 7, 3, 0, 0, 0, time.UTC))
+		if err != nil || !got.Open || got.Window != "a-flood-season" {
+			t.Errorf("applied %s then %s: Windows = %+v, %v; want open in a-flood-season", order[0].Name, order[1].Name, got, err)
+		}
+	}
+}
+
 func TestCompileDutyLeavesOutInvalidAndBoundsTheCount(t *testing.T) {
 	bad := lianghui()
 	bad.Name = "bad-date"

@@ -341,7 +341,8 @@ func TestOpenAtHolidays(t *testing.T) {
 	for i := range office {
 		windows[i] = fromSpec(office[i])
 	}
-	if windows[0].ClosedOnHolidays != true || windows[2].ClosedOnHolidays != false || windows[3].ClosedOnHolidays != false {
+	if windows[0].ClosedOnHolidays != true || windows[2].ClosedOnHolidays != false || windows[3].ClosedOnHolidays != false ||
+		windows[4].ClosedOnHolidays != false {
 		t.Fatalf("closedOnHolidays defaults: %+v", windows)
 	}
 	ws := winSet(t, shanghai, nationalDay2026(t), windows...)
@@ -357,7 +358,7 @@ func TestOpenAtHolidays(t *testing.T) {
 		{"holiday closes a Regular window", v1alpha1.ChannelVisit, "2026-10-02 09:00", "", "reception"},
 		{"ExtendedDuty stays open on a holiday", v1alpha1.ChannelPhone, "2026-10-02 09:00", "duty", "duty"},
 		{"explicit closedOnHolidays false", v1alpha1.ChannelLetter, "2026-10-02 09:00", "letters", "letters"},
-		{"always closes on holidays by default", v1alpha1.ChannelOnline, "2026-10-02 09:00", "", "online"},
+		{"always stays open on holidays by default", v1alpha1.ChannelOnline, "2026-10-02 09:00", "online", "online"},
 		{"always opens again after the holiday", v1alpha1.ChannelOnline, "2026-10-08 00:00", "online", "online"},
 		{"holiday Saturday closes a weekend window", v1alpha1.ChannelVisit, "2026-10-03 14:00", "", "weekend"},
 		{"holiday Sunday closes a weekend window", v1alpha1.ChannelVisit, "2026-10-04 14:00", "", "weekend"},
@@ -819,5 +820,29 @@ func TestAdjustedWorkdayOpensOnlyFullWeekWindows(t *testing.T) {
 				t.Errorf("NextOpening(%s) = %s, %v; want %s", tt.from, next.Format(time.RFC3339), ok, tt.want)
 			}
 		})
+	}
+}
+
+// TestAlwaysOpenOnHolidays: an always-open channel (网上信访, letters, a
+// hotline) does not stop on a holiday unless it says closedOnHolidays: true.
+func TestAlwaysOpenOnHolidays(t *testing.T) {
+	yes := true
+	windows := []CompiledWindow{
+		fromSpec(v1alpha1.ReceptionWindow{Name: "online", Channels: []v1alpha1.Channel{v1alpha1.ChannelOnline}, Always: true}),
+		fromSpec(v1alpha1.ReceptionWindow{Name: "letter-box", Channels: []v1alpha1.Channel{v1alpha1.ChannelLetter}, Always: true, ClosedOnHolidays: &yes}),
+	}
+	ws := winSet(t, shanghai, nationalDay2026(t), windows...)
+	for _, tt := range []struct {
+		channel v1alpha1.Channel
+		at      string
+		want    string
+	}{
+		{v1alpha1.ChannelOnline, "2026-10-02 03:00", "online"},
+		{v1alpha1.ChannelLetter, "2026-10-02 03:00", ""},
+		{v1alpha1.ChannelLetter, "2026-10-09 03:00", "letter-box"},
+	} {
+		if open, name := ws.OpenAt(tt.channel, winAt(t, shanghai, tt.at)); open != (tt.want != "") || name != tt.want {
+			t.Errorf("OpenAt(%s, %s) = %v, %q, want %q", tt.channel, tt.at, open, name, tt.want)
+		}
 	}
 }
