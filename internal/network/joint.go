@@ -19,10 +19,11 @@ import (
 // with the index of the entry at fault.
 const FieldStationed = "spec.jointReception.stationed"
 
-// stationedFault is why a stationed name does not fit: missing is true when
-// no office has the name (it may still be applied).
+// stationedFault is why a stationed name does not fit: missing names the
+// office that does not exist (yet) — the stationed office or its parent —
+// which may still be applied.
 type stationedFault struct {
-	missing bool
+	missing string
 	message string
 }
 
@@ -33,7 +34,7 @@ func checkStationed(o *v1alpha1.Office, name string, lookup Lookup) *stationedFa
 	allowed := fmt.Sprintf("a stationed office is a Department of %s or of a County under it", Quote(o.Name))
 	st, ok := lookup(name)
 	if !ok {
-		return &stationedFault{missing: true, message: fmt.Sprintf("office %s does not exist; %s", Quote(name), allowed)}
+		return &stationedFault{missing: name, message: fmt.Sprintf("office %s does not exist; %s", Quote(name), allowed)}
 	}
 	if st.Spec.Level != v1alpha1.LevelDepartment {
 		return &stationedFault{message: fmt.Sprintf("office %s is a %s; %s", Quote(name), st.Spec.Level, allowed)}
@@ -42,7 +43,12 @@ func checkStationed(o *v1alpha1.Office, name string, lookup Lookup) *stationedFa
 	if parent == o.Name {
 		return nil
 	}
-	if p, ok := lookup(parent); ok && p.Spec.Level == v1alpha1.LevelCounty && string(p.Spec.Parent) == o.Name {
+	p, ok := lookup(parent)
+	if !ok {
+		// Applied before its County, in a GitOps order.
+		return &stationedFault{missing: parent, message: fmt.Sprintf("office %s is a Department of %s, which does not exist; %s", Quote(name), Quote(parent), allowed)}
+	}
+	if p.Spec.Level == v1alpha1.LevelCounty && string(p.Spec.Parent) == o.Name {
 		return nil
 	}
 	return &stationedFault{message: fmt.Sprintf("office %s is a Department of %s; %s", Quote(name), Quote(parent), allowed)}
@@ -69,8 +75,8 @@ func (f *Findings) checkJointReception(o *v1alpha1.Office, w World) {
 		fault := checkStationed(o, string(name), w.Office)
 		switch {
 		case fault == nil:
-		case fault.missing:
-			f.Pending = append(f.Pending, missing(fld.Index(i), KindOffice, string(name)))
+		case fault.missing != "":
+			f.Pending = append(f.Pending, missing(fld.Index(i), KindOffice, fault.missing))
 		default:
 			f.Errors = append(f.Errors, field.Invalid(fld.Index(i), string(name), fault.message))
 		}
@@ -93,11 +99,11 @@ func compileJointReception(o *v1alpha1.Office, idx *Index) (*JointReception, *Pr
 		name := string(n)
 		if fault := checkStationed(o, name, idx.Get); fault != nil {
 			reason := v1alpha1.ReasonInvalidStationed
-			if fault.missing {
+			if fault.missing != "" {
 				reason = v1alpha1.ReasonStationedMissing
 			}
 			return nil, &Problem{Office: o.Name, Reason: reason, Field: fmt.Sprintf("%s[%d]", FieldStationed, i),
-				Stalled: !fault.missing, Message: fault.message}
+				Stalled: fault.missing == "", Message: fault.message}
 		}
 		st, _ := idx.Get(name)
 		jr.Stationed = append(jr.Stationed, StationedDepartment{Office: name, DisplayName: st.Spec.DisplayName,

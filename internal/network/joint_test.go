@@ -58,7 +58,7 @@ func TestJointReceptionCompiles(t *testing.T) {
 func TestJointReceptionRefusesWhatDoesNotFit(t *testing.T) {
 	s := jointNetwork()
 	s.Offices = append(s.Offices, *dept("u-land", "u-city", "NaturalResources"), *ofc("u-county", v1alpha1.LevelCounty, "u-city"),
-		*dept("u-county-nr", "u-county", "NaturalResources"))
+		*dept("u-county-nr", "u-county", "NaturalResources"), *dept("v-orphan-nr", "v-county", "NaturalResources"))
 	for _, tt := range []struct {
 		name      string
 		office    string
@@ -73,6 +73,7 @@ func TestJointReceptionRefusesWhatDoesNotFit(t *testing.T) {
 		{"another city's department", "t-city", "u-land", v1alpha1.ReasonInvalidStationed, true, `office "u-land" is a Department of "u-city"; a stationed office is a Department of "t-city" or of a County under it`},
 		{"a department of an unrelated county", "t-city", "u-county-nr", v1alpha1.ReasonInvalidStationed, true, `office "u-county-nr" is a Department of "u-county"; a stationed office is a Department of "t-city" or of a County under it`},
 		{"a county's centre hosts no city department", "t-county", "t-hr", v1alpha1.ReasonInvalidStationed, true, `office "t-hr" is a Department of "t-city"; a stationed office is a Department of "t-county" or of a County under it`},
+		{"a department whose county is not applied yet", "t-city", "v-orphan-nr", v1alpha1.ReasonStationedMissing, false, `office "v-orphan-nr" is a Department of "v-county", which does not exist; a stationed office is a Department of "t-city" or of a County under it`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			for i := range s.Offices {
@@ -102,7 +103,7 @@ func TestJointReceptionRefusesWhatDoesNotFit(t *testing.T) {
 			f := CheckOffice(o, NewSnapshotWorld(s))
 			list, message := f.Errors, tt.message
 			if !tt.stalled {
-				list, message = f.Pending, `Office "t-nowhere" does not exist`
+				list, message = f.Pending, `does not exist`
 			}
 			if len(list) != 1 || list[0].Field != "spec.jointReception.stationed[1]" || !strings.Contains(list[0].Error(), message) {
 				t.Errorf("CheckOffice: errors %v, pending %v", f.Errors, f.Pending)
