@@ -249,8 +249,8 @@ func TestDefaultRBAC(t *testing.T) {
 
 func TestSamples(t *testing.T) {
 	m := build(t, "config/samples")
-	if n := len(ofKind(m, "Office")); n != 17 {
-		t.Errorf("%d Offices, want 17", n)
+	if n := len(ofKind(m, "Office")); n != 20 {
+		t.Errorf("%d Offices, want 20", n)
 	}
 }
 

@@ -110,6 +110,8 @@ func (e *officeEvents) Create(ctx context.Context, evt event.CreateEvent, q work
 	o := evt.Object.(*v1alpha1.Office)
 	enqueue(q, e.model.index.Upsert(o))
 	enqueue(q, routeTargetsOf(ctx, e.reader, e.model.index, o))
+	// The joint reception centres waiting for it to be stationed there.
+	enqueue(q, e.model.index.Stations(o.Name))
 	e.model.publish(ctx, o)
 }
 
@@ -128,6 +130,10 @@ func (e *officeEvents) Update(ctx context.Context, evt event.UpdateEvent, q work
 	}
 	// The chains of the offices that route to it (handlers.go).
 	enqueue(q, escalationDependents(ctx, e.reader, e.model.index, old, cur))
+	if stationedChanged(old, cur) {
+		// The joint reception centres that list its windows.
+		enqueue(q, e.model.index.Stations(cur.Name))
+	}
 	e.model.publish(ctx, old, cur)
 }
 
@@ -135,11 +141,20 @@ func (e *officeEvents) Delete(ctx context.Context, evt event.DeleteEvent, q work
 	o := evt.Object.(*v1alpha1.Office)
 	enqueue(q, e.model.index.Delete(o.Name))
 	enqueue(q, routeTargetsOf(ctx, e.reader, e.model.index, o))
+	enqueue(q, e.model.index.Stations(o.Name))
 	e.model.publish(ctx, o)
 }
 
 func (e *officeEvents) Generic(_ context.Context, evt event.GenericEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 	enqueue(q, []string{evt.Object.GetName()})
+}
+
+// stationedChanged reports whether an update changed what a joint reception
+// centre that stations the office compiles of it (network.StationedDepartment)
+// or whether it may be stationed there.
+func stationedChanged(old, cur *v1alpha1.Office) bool {
+	return old.Spec.Level != cur.Spec.Level || old.Spec.Parent != cur.Spec.Parent || old.Spec.Department != cur.Spec.Department ||
+		old.Spec.DisplayName != cur.Spec.DisplayName || !equality.Semantic.DeepEqual(old.Spec.ReceptionWindows, cur.Spec.ReceptionWindows)
 }
 
 // statusOnly reports whether an update changed nothing but the status.

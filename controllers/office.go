@@ -133,6 +133,10 @@ func (r *officeReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 		return ctrl.Result{}, nil
 	}
 	ctx = ctrl.LoggerInto(ctx, ctrl.LoggerFrom(ctx).WithValues("office", office.Name))
+	if !office.Spec.Level.HasTenant() {
+		enter("village")
+		return r.reconcileVillage(ctx, office)
+	}
 	s := &officeScope{office: office}
 	defer func() {
 		enter("status")

@@ -110,7 +110,7 @@ func imageEntitlement(td *v1alpha1.TenantDefaults) string {
 // when withOwnImage.
 func (e *tenantDefaultsEvents) all(q workqueue.TypedRateLimitingInterface[reconcile.Request], withOwnImage bool) {
 	for _, o := range e.index.All() {
-		if withOwnImage || o.Spec.Tenant.Image == "" {
+		if o.Spec.Level.HasTenant() && (withOwnImage || o.Spec.Tenant.Image == "") {
 			q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Name: o.Name}})
 		}
 	}

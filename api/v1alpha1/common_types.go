@@ -93,6 +93,15 @@ const (
 	// halted; on an Office, its tenant Deployment made no progress within
 	// its progressDeadlineSeconds.
 	ReasonProgressDeadlineExceeded = "ProgressDeadlineExceeded"
+	// ReasonServedByTownship: a Village is in the network and its township's
+	// desk serves it; it has no tenant stack of its own.
+	ReasonServedByTownship = "ServedByTownship"
+	// ReasonStationedMissing: spec.jointReception.stationed names an office
+	// that does not exist (yet).
+	ReasonStationedMissing = "StationedMissing"
+	// ReasonInvalidStationed: spec.jointReception.stationed names an office
+	// that is not a Department of the office or of a County under it.
+	ReasonInvalidStationed = "InvalidStationed"
 	// ReasonImagePullFailed: the pods of an office's tenant cannot pull
 	// their image (ErrImagePull, ImagePullBackOff, InvalidImageName). Not
 	// stalled: pushing the image or fixing its name heals it.
@@ -100,19 +109,28 @@ const (
 )
 
 // Level is the tier of an office in the petition network.
-// +kubebuilder:validation:Enum=City;County;Township;Department
+// +kubebuilder:validation:Enum=City;County;Township;Village;Department
 type Level string
 
-// The levels of the petition network: 市, 县, 乡镇 and 职能部门.
+// The levels of the petition network: 市, 县, 乡镇, 村/社区 and 职能部门.
 const (
-	LevelCity       Level = "City"
-	LevelCounty     Level = "County"
-	LevelTownship   Level = "Township"
+	LevelCity     Level = "City"
+	LevelCounty   Level = "County"
+	LevelTownship Level = "Township"
+	// LevelVillage is a village or community petition agency (村/社区信访
+	// 代理点) under a Township. It has no tenant stack of its own: its
+	// township's desk serves it, and a matter that arose there routes as if
+	// it arose at the township.
+	LevelVillage    Level = "Village"
 	LevelDepartment Level = "Department"
 )
 
 // Levels lists the levels from the top of the network down.
-var Levels = []Level{LevelCity, LevelCounty, LevelTownship, LevelDepartment}
+var Levels = []Level{LevelCity, LevelCounty, LevelTownship, LevelVillage, LevelDepartment}
+
+// HasTenant reports whether an office of the level runs a tenant stack
+// (namespace, desk, configuration): every level but a Village.
+func (l Level) HasTenant() bool { return l != LevelVillage }
 
 // Channel is a way a petition reaches an office: 来访, 来信, 电话, 网上信访.
 // +kubebuilder:validation:Enum=Visit;Letter;Phone;Online

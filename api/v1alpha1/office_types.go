@@ -274,17 +274,46 @@ type OfficeTenant struct {
 	Quota corev1.ResourceList `json:"quota,omitempty"`
 }
 
+// JointReception declares an office a joint reception centre (联合接访中心):
+// functional departments station staff at its reception hall, so that a
+// visitor whose matter one of them handles is received, and the matter
+// accepted, on the spot.
+type JointReception struct {
+	// stationed names the Department offices stationed at the centre: each
+	// a Department whose parent is this office (its own level) or a County
+	// under this office (the level below). A visit received here whose
+	// handler is stationed is accepted on the spot (no Transfer stage) and
+	// is never a skip-level visit for that handler; the desk lists the
+	// stationed departments' reception windows beside the office's own.
+	// +required
+	// +listType=set
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=64
+	Stationed []OfficeName `json:"stationed"`
+}
+
+// MaxStationed bounds spec.jointReception.stationed.
+const MaxStationed = 64
+
 // OfficeSpec declares one office of the petition network.
 // +kubebuilder:validation:XValidation:rule="self.level == 'City' ? !has(self.parent) : has(self.parent)",message="a City has no parent; every other level needs one"
+// +kubebuilder:validation:XValidation:rule="!has(self.jointReception) || self.level == 'City' || self.level == 'County'",message="jointReception is allowed only on a City or a County"
+// +kubebuilder:validation:XValidation:rule="self.level != 'Village' || (!has(self.receptionWindows) && (!has(self.routing) || !has(self.routing.rules)) && (!has(self.escalation) || (!has(self.escalation.policyRef) && !has(self.escalation.supervisor) && !has(self.escalation.above))) && (!has(self.tenant) || ((!has(self.tenant.replicas) || self.tenant.replicas == 1) && !has(self.tenant.image) && !has(self.tenant.patches) && !has(self.tenant.quota) && (!has(self.tenant.resources) || (!has(self.tenant.resources.limits) && !has(self.tenant.resources.requests))))))",message="a Village has no desk of its own (its township's desk serves it): receptionWindows, routing rules, escalation and tenant are not allowed"
+// +kubebuilder:validation:XValidation:rule="(self.level == 'Village') == (oldSelf.level == 'Village')",message="level cannot change to or from Village: a Village has no tenant stack, any other office has one; delete the office and create it anew"
 // +kubebuilder:validation:XValidation:rule="self.level == 'Department' ? has(self.department) : !has(self.department)",message="department is required for level Department and not allowed for other levels"
 // +kubebuilder:validation:XValidation:rule="self.level == 'City' || !has(self.escalation) || !has(self.escalation.above)",message="escalation.above names the bodies above the network and is allowed only on a City"
 type OfficeSpec struct {
-	// level is the office's tier: City, County, Township or Department.
+	// level is the office's tier: City, County, Township, Village or
+	// Department. A Village (村/社区信访代理点) has no tenant stack of its
+	// own: no namespace, no desk; its township's desk serves it, and a
+	// matter that arose there routes as if it arose at the township. The
+	// level cannot change to or from Village.
 	// +required
 	Level Level `json:"level"`
 
 	// parent names the office this one answers to. A City has none; a County's
-	// parent is a City, a Township's a County, a Department's a City or County.
+	// parent is a City, a Township's a County, a Village's a Township, a
+	// Department's a City or County.
 	// +optional
 	Parent OfficeName `json:"parent,omitempty"`
 
@@ -341,6 +370,13 @@ type OfficeSpec struct {
 	// suspend stops reconciling the office's tenant stack; what exists stays.
 	// +optional
 	Suspend bool `json:"suspend,omitempty"`
+
+	// jointReception makes the office a joint reception centre (联合接访
+	// 中心, 2022 Regulation on Petition Work, Art. 16): the Department
+	// offices it lists receive visits at its hall. Only a City or a County
+	// may declare it.
+	// +optional
+	JointReception *JointReception `json:"jointReception,omitempty"`
 }
 
 // EscalationStep is one resolved stage of an office's escalation chain.

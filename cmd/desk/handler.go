@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -461,12 +462,35 @@ func decodePetition(body []byte) (p network.Petition, locality string, _ error) 
 }
 
 // handling is the locality's handling of the petition, asked of its desk;
-// nil when there is no locality or the office is its own.
+// nil when there is no locality, or the office is its own, or the locality
+// is one of the office's villages (a Village has no desk: its township's
+// serves it, and its matters route as the township's). A locality that is
+// no place, a Department, is refused (422) as petitionctl refuses it
+// (network.CheckLocality).
 func (d *desk) handling(ctx context.Context, office *network.OfficeConfig, locality string, p *network.Petition) (*network.Handling, error) {
-	if locality == "" || locality == office.Office || p == nil {
+	if locality == "" || p == nil {
 		return nil, nil
 	}
-	return d.localityHandling(ctx, locality, *p)
+	notAPlace := func(level v1alpha1.Level) error {
+		if err := network.CheckLocality(locality, level); err != nil {
+			return &peerError{code: http.StatusUnprocessableEntity, msg: "locality: " + err.Error()}
+		}
+		return nil
+	}
+	if locality == office.Office {
+		return nil, notAPlace(office.Level)
+	}
+	if slices.Contains(office.Villages, locality) {
+		return nil, nil
+	}
+	h, err := d.localityHandling(ctx, locality, *p)
+	if err != nil {
+		return nil, err
+	}
+	if err := notAPlace(h.Locality.Level); err != nil {
+		return nil, err
+	}
+	return h, nil
 }
 
 // writePeerError answers a failure to learn the locality's handling.
@@ -598,8 +622,17 @@ func (d *desk) handler() http.Handler {
 			return
 		}
 		limit := network.SearchLimit{Days: network.NextOpeningDays, Steps: d.opts.SearchSteps}
-		ans, stats, err := d.current().answers.Windows(v1alpha1.Channel(q.Get("channel")), at, limit)
+		answers := d.current().answers
+		channel := v1alpha1.Channel(q.Get("channel"))
+		ans, stats, err := answers.Windows(channel, at, limit)
 		d.noteSearch(stats)
+		// At a joint reception centre, the windows of the departments
+		// stationed there too.
+		var stationed []network.StationedWindow
+		if err == nil {
+			stationed, stats, err = answers.StationedWindows(channel, at, limit)
+			d.noteSearch(stats)
+		}
 		switch {
 		case errors.Is(err, network.ErrSearchExhausted):
 			writeError(w, http.StatusInternalServerError, fmt.Sprintf("nextOpening: %v (%d)", err, limit.Steps))
@@ -608,7 +641,7 @@ func (d *desk) handler() http.Handler {
 			writeError(w, http.StatusBadRequest, err.Error())
 			return
 		}
-		writeJSON(w, http.StatusOK, ans)
+		writeJSON(w, http.StatusOK, windowsAnswer{WindowAnswer: ans, Stationed: stationed})
 	})
 	// Open311 GeoReport v2 service discovery: one service per category the
 	// office routes.
@@ -616,6 +649,13 @@ func (d *desk) handler() http.Handler {
 		writeJSON(w, http.StatusOK, open311Services(d.current().office))
 	})
 	return d.limitBodies(mux)
+}
+
+// windowsAnswer is the answer of GET /v1/windows: the office's, and at a
+// joint reception centre each stationed department's.
+type windowsAnswer struct {
+	network.WindowAnswer
+	Stationed []network.StationedWindow `json:"stationed,omitempty"`
 }
 
 // serveHandling answers GET /v1/handler.

@@ -120,13 +120,20 @@ func TestDeadlinesThroughTheLocalitysDesk(t *testing.T) {
 	for _, s := range ans.Stages {
 		got = append(got, string(s.Name)+" "+s.Office+" "+s.Due)
 	}
-	// Transfer at the City (2026-09-16 + 15 days: National Day, 10-08);
-	// Acceptance and Handling with the county department the township's
-	// table names, the later stages above it.
-	want := []string{"Transfer nanyang-city 2026-10-08", "Acceptance zhenping-natural-resources 2026-10-23",
-		"Handling zhenping-natural-resources 2026-12-22", "Review zhenping-county 2027-02-22", "ReReview nanyang-city 2027-04-23"}
+	// The county department the township's table names is stationed at
+	// the City's joint reception centre: the visit is accepted there on the
+	// spot, no Transfer; the later stages with the department and above
+	// it; every date with the City's calendar (2026-09-16 + 15 days:
+	// National Day, 10-08).
+	want := []string{"Acceptance zhenping-natural-resources 2026-10-08", "Handling zhenping-natural-resources 2026-12-07",
+		"Review zhenping-county 2027-02-05", "ReReview nanyang-city 2027-04-07"}
 	if ans.Handler != "zhenping-natural-resources" || !reflect.DeepEqual(got, want) {
 		t.Errorf("handler %s, stages %q; want %q", ans.Handler, got, want)
+	}
+	// A letter is transferred by the City first (Arts. 21–22).
+	code, body = get(t, n.srv.URL+"/nanyang-city/v1/deadlines?received=2026-09-16&category=land-acquisition&type=Appeal&channel=Letter&locality=shifosi-town")
+	if code != http.StatusOK || !strings.Contains(body, `"stages":[{"name":"Transfer","office":"nanyang-city"`) {
+		t.Errorf("a letter: %d %s", code, body)
 	}
 }
 
@@ -250,7 +257,7 @@ func TestLocalityThatDoesNotResolve(t *testing.T) {
 	})}
 	_, err := d.localityHandling(t.Context(), "nowhere-town", network.Petition{Category: "x", Type: "Appeal"})
 	var pe *peerError
-	if !errors.As(err, &pe) || pe.code != http.StatusUnprocessableEntity || pe.msg != "locality: no office nowhere-town: its desk desk.office-nowhere-town.svc does not resolve" {
+	if !errors.As(err, &pe) || pe.code != http.StatusUnprocessableEntity || pe.msg != "locality: no office nowhere-town: its desk desk.office-nowhere-town.svc does not resolve (a Village has no desk of its own: ask its township's desk, or name the township)" {
 		t.Errorf("got %v", err)
 	}
 }
@@ -271,7 +278,8 @@ func TestHandlerEndpoint(t *testing.T) {
 	}
 	if h.Route.Office != "zhenping-natural-resources" || strings.Join(h.Handler.Path, "/") != "nanyang-city/zhenping-county/zhenping-natural-resources" ||
 		h.Handler.Level != "Department" || h.Chain == nil || len(h.Chain.Steps) != 4 || h.Chain.Steps[0].Stage != "Acceptance" || h.Chain.Steps[1].Stage != "Handling" ||
-		len(h.Chain.Steps[0].Overdue) != 3 || h.Chain.Steps[0].Overdue[2].Office != "nanyang-city" {
+		len(h.Chain.Steps[0].Overdue) != 3 || h.Chain.Steps[0].Overdue[2].Office != "nanyang-city" ||
+		h.Locality.Level != "Township" || strings.Join(h.Locality.Path, "/") != "nanyang-city/zhenping-county/shifosi-town" {
 		t.Errorf("handler = %s", body)
 	}
 	for q, want := range map[string]string{

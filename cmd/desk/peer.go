@@ -56,7 +56,7 @@ func (d *desk) localityHandling(ctx context.Context, locality string, p network.
 	resp, err := d.peer.Do(req)
 	if err != nil {
 		if dns := (*net.DNSError)(nil); errors.As(err, &dns) && dns.IsNotFound {
-			return nil, &peerError{code: http.StatusUnprocessableEntity, msg: fmt.Sprintf("locality: no office %s: its desk %s does not resolve", locality, dns.Name)}
+			return nil, &peerError{code: http.StatusUnprocessableEntity, msg: fmt.Sprintf("locality: no office %s: its desk %s does not resolve (a Village has no desk of its own: ask its township's desk, or name the township)", locality, dns.Name)}
 		}
 		return nil, &peerError{code: http.StatusBadGateway, msg: fmt.Sprintf("locality: the desk of office %s did not answer: %v", locality, unwrapURLError(err))}
 	}

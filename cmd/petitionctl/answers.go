@@ -26,8 +26,10 @@ func (o *options) officeConfig(ctx context.Context, office string) (*network.Off
 // withLocality compiles the receiving office's configuration and, when the
 // petition names another locality, that office's too, from the same files
 // or cluster, and answers the locality's handling of the petition (nil when
-// the receiving office is the locality). Errors about the locality name
-// --locality.
+// the receiving office is the locality). A Village answers through its
+// township's configuration (it routes as its township does); a locality that
+// is no place, a Department, is a finding (exit 1). Errors about the
+// locality name --locality.
 func (o *options) withLocality(ctx context.Context, office, locality string, p *network.Petition) (*network.OfficeConfig, *network.Handling, error) {
 	if locality != "" {
 		if err := network.CheckOfficeName("--locality", locality); err != nil {
@@ -42,15 +44,21 @@ func (o *options) withLocality(ctx context.Context, office, locality string, p *
 		return nil, nil, err
 	}
 	src := set.Snapshot().Source()
+	if locality != "" {
+		local, ok := src.Index().Get(locality)
+		if !ok {
+			return nil, nil, fmt.Errorf("--locality: office %s does not exist", network.Quote(locality))
+		}
+		if err := network.CheckLocality(locality, local.Spec.Level); err != nil {
+			return nil, nil, finding(fmt.Errorf("--locality: %w", err))
+		}
+	}
 	cfg, err := src.OfficeConfig(office)
 	if err != nil {
 		return nil, nil, compileProblem(err)
 	}
 	if locality == "" || locality == office {
 		return cfg, nil, nil
-	}
-	if _, ok := src.Index().Get(locality); !ok {
-		return nil, nil, fmt.Errorf("--locality: office %s does not exist", network.Quote(locality))
 	}
 	local, err := src.OfficeConfig(locality)
 	if err != nil {
@@ -84,9 +92,14 @@ with continue add copies. No match keeps the petition with the receiving
 office (首问负责); a target that does not resolve falls back to it too
 ("fallback": true).
 
-With --locality, the office where the matter arose (属地管理), the rules are
-those of the locality: relative department targets resolve from the
+With --locality, the place where the matter arose (属地管理: a City, County,
+Township or Village office; a Department is no place and is refused), the
+rules are those of the locality: relative department targets resolve from the
 locality upward, and no match leaves the petition with the locality. A
+Village routes as its township: its township's table, and its township
+handles what matches nothing. At a joint reception centre (联合接访中心) a
+Visit whose handler is stationed there is handled on the spot, never skipping
+levels. A
 Visit received above the parent of the handler's level office (the
 handler, or the City or County of a department) skips levels (越级访):
 "skipLevel": true, and "redirectTo" names that level office. Letters, phone
@@ -122,7 +135,7 @@ take their values in any case.`,
 	})
 	f := cmd.Flags()
 	f.StringVar(&office, "office", "", "the office that receives the petition (or give it as the argument)")
-	f.StringVar(&locality, "locality", "", "the office where the matter arose (属地); default the receiving office")
+	f.StringVar(&locality, "locality", "", "the place where the matter arose (属地): a City, County, Township or Village office; default the receiving office")
 	f.StringVar(&p.Category, "category", "", "the petition's category, e.g. land-acquisition (required)")
 	f.Var(petitionTypeFlag(&petitionType), "type", "the petition's type: Report, Appeal or Inquiry (required)")
 	f.Var(channelFlag(&channel), "channel", "the petition's channel: Visit, Letter, Phone or Online")

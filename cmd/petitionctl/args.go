@@ -126,7 +126,19 @@ func (o *options) completeOffices(cmd *cobra.Command, args []string, prefix stri
 	return o.completeOfficeNames(cmd, nil, prefix)
 }
 
-func (o *options) completeOfficeNames(cmd *cobra.Command, _ []string, prefix string) ([]cobra.Completion, cobra.ShellCompDirective) {
+func (o *options) completeOfficeNames(cmd *cobra.Command, args []string, prefix string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	return o.completeOfficesOf(cmd, args, prefix, nil)
+}
+
+// completeLocalities completes the name of an office that may be a
+// locality: a place (network.LocalityLevels), no Department.
+func (o *options) completeLocalities(cmd *cobra.Command, args []string, prefix string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	return o.completeOfficesOf(cmd, args, prefix, network.LocalityLevels)
+}
+
+// completeOfficesOf completes the name of an office of one of levels (any
+// level when nil).
+func (o *options) completeOfficesOf(cmd *cobra.Command, _ []string, prefix string, levels []v1alpha1.Level) ([]cobra.Completion, cobra.ShellCompDirective) {
 	set := o.completionSet(cmd)
 	if set == nil {
 		return nil, cobra.ShellCompDirectiveError | cobra.ShellCompDirectiveNoFileComp
@@ -134,6 +146,9 @@ func (o *options) completeOfficeNames(cmd *cobra.Command, _ []string, prefix str
 	names := make(map[string]string, len(set.Offices))
 	for i := range set.Offices {
 		office := &set.Offices[i]
+		if levels != nil && !slices.Contains(levels, office.Spec.Level) {
+			continue
+		}
 		names[office.Name] = strings.TrimSpace(string(office.Spec.Level) + " " + office.Spec.DisplayName)
 	}
 	return completions(prefix, names)
@@ -193,10 +208,11 @@ func (o *options) completeRolloutTargets(cmd *cobra.Command, args []string, pref
 // registerPetitionCompletion completes the flags of a petition that a
 // command has: the offices, the categories and the enums.
 func (o *options) registerPetitionCompletion(cmd *cobra.Command) {
-	for _, f := range []string{"office", "locality"} {
-		if cmd.Flags().Lookup(f) != nil {
-			_ = cmd.RegisterFlagCompletionFunc(f, o.completeOfficeNames)
-		}
+	if cmd.Flags().Lookup("office") != nil {
+		_ = cmd.RegisterFlagCompletionFunc("office", o.completeOfficeNames)
+	}
+	if cmd.Flags().Lookup("locality") != nil {
+		_ = cmd.RegisterFlagCompletionFunc("locality", o.completeLocalities)
 	}
 	if cmd.Flags().Lookup("category") != nil {
 		_ = cmd.RegisterFlagCompletionFunc("category", o.completeCategories)

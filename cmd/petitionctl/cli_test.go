@@ -42,7 +42,7 @@ func TestOutputFormats(t *testing.T) {
 		{windows, "Windows", "{.window}", "national-day-duty", []string{"office.petition.xinfang.io/nanyang-city"}},
 		{deadlines, "Deadlines", "{.stages[1].due}", "2026-12-07",
 			[]string{"office.petition.xinfang.io/shifosi-town", "office.petition.xinfang.io/zhenping-county", "office.petition.xinfang.io/nanyang-city"}},
-		{[]string{"plan", "--before", samples, "--after", samples}, "Plan", "{.total}", "17", []string{}},
+		{[]string{"plan", "--before", samples, "--after", samples}, "Plan", "{.total}", "20", []string{}},
 		{[]string{"validate", "-f", samples}, "Validation", "{.valid}", "true", []string{}},
 		{[]string{"rollout", "status", "wage-arrears", "-f", samples}, "RolloutStatus", "{.strategy}", "Staged",
 			[]string{"routingpolicy.petition.xinfang.io/wage-arrears"}},
@@ -88,8 +88,8 @@ func TestOutputFormats(t *testing.T) {
 	}
 	// Every office of the tree, by name.
 	_, out, _ := runCode("tree", "-f", samples, "-o", "name")
-	if names := strings.Fields(out); len(names) != 17 || names[0] != "office.petition.xinfang.io/nanyang-city" {
-		t.Errorf("tree -o name = %q, want the 17 offices, the City first", names)
+	if names := strings.Fields(out); len(names) != 20 || names[0] != "office.petition.xinfang.io/nanyang-city" {
+		t.Errorf("tree -o name = %q, want the 20 offices, the City first", names)
 	}
 }
 
@@ -139,7 +139,7 @@ func TestWideOutput(t *testing.T) {
 	}{
 		{[]string{"tree", "-f", samples}, "NAME  LEVEL  READY  REASON  CHILDREN  PARENT  DISPLAY NAME"},
 		{[]string{"windows", "nanyang-city", "-f", samples, "--channel", "Visit", "--at", "2026-10-03T10:00:00+08:00"}, "OFFICE  CHANNEL  AT  OPEN  WINDOW  NEXT OPENING"},
-		{[]string{"plan", "--before", samples, "--after", copySamples(t)}, "0 of 17 offices change"},
+		{[]string{"plan", "--before", samples, "--after", copySamples(t)}, "0 of 20 offices change"},
 	} {
 		code, out, errOut := runCode(append(tc.args, "-o", "wide")...)
 		if code != 0 {
@@ -252,7 +252,9 @@ func TestCompletion(t *testing.T) {
 		want []string
 	}{
 		{[]string{"route", "-f", samples, "zhenping-"}, []string{"zhenping-county", "zhenping-natural-resources", "zhenping-procuratorate"}},
-		{[]string{"deadlines", "-f", samples, "--locality", "shi"}, []string{"shifosi-town"}},
+		{[]string{"deadlines", "-f", samples, "--locality", "shi"}, []string{"shifosi-town", "shifosi-village"}},
+		// A Department is no place: --locality does not offer it.
+		{[]string{"route", "-f", samples, "--locality", "zhenping-"}, []string{"zhenping-county"}},
 		{[]string{"route", "-f", samples, "--category", "l"}, []string{"labour-contract", "land-acquisition", "law-enforcement"}},
 		{[]string{"route", "--type", ""}, []string{"Report", "Appeal", "Inquiry"}},
 		{[]string{"windows", "--channel", ""}, []string{"Visit", "Letter", "Phone", "Online"}},
@@ -288,6 +290,7 @@ func TestExitCodes(t *testing.T) {
 		{"ok", []string{"tree", "-f", samples}, exitOK},
 		{"validate finds problems", []string{"validate", "-f", bad}, exitFindings},
 		{"an office that does not compile", []string{"route", "lost-town", "-f", broken, "--category", "x", "--type", "Appeal"}, exitFindings},
+		{"a locality that is no place", []string{"route", "nanyang-city", "-f", samples, "--locality", "nanyang-human-resources", "--category", "x", "--type", "Appeal"}, exitFindings},
 		{"unknown flag", []string{"tree", "--colour"}, exitUsage},
 		{"unknown command", []string{"graph"}, exitUsage},
 		{"bad enum", []string{"route", "shifosi-town", "-f", samples, "--category", "x", "--type", "Complaint"}, exitUsage},

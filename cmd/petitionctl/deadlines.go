@@ -29,9 +29,10 @@ handler counts from Transfer's due date (Arts. 21-22); a Visit at a joint
 reception centre where the handler is stationed has no Transfer stage.
 Handling, Review and ReReview follow the handler's chain; Review (复查) and
 ReReview (复核) follow an Appeal only. Without a petition the office handles it,
-every stage. With --locality (the Township, County or Village where the
-matter arose, 属地管理) the locality's routing table names the handler (no
-match: the locality). A Visit received above the level that may receive it
+every stage. With --locality (the City, County, Township or Village where the
+matter arose, 属地管理; a Village routes as its township, a Department is
+refused) the locality's routing table names the handler (no match: the
+locality). A Visit received above the level that may receive it
 (越级访) is answered as the chain runs at redirectTo, with skipLevel set and no
 stage at the receiving office. A Review or ReReview above the City is handled
 by a body outside the network ("external").
@@ -121,7 +122,7 @@ today in the office's time zone.`,
 	cmd.Flags().StringVar(&category, "category", "", "the petition's category, to route it (with --type)")
 	cmd.Flags().Var(petitionTypeFlag(&petitionType), "type", "the petition's type: Report, Appeal or Inquiry (with --category)")
 	cmd.Flags().Var(channelFlag(&channel), "channel", "the petition's channel: Visit, Letter, Phone or Online")
-	cmd.Flags().StringVar(&locality, "locality", "", "the office where the matter arose (属地), to route the petition (with --category and --type)")
+	cmd.Flags().StringVar(&locality, "locality", "", "the place where the matter arose (属地): a City, County, Township or Village office, to route the petition (with --category and --type)")
 	o.registerPetitionCompletion(cmd)
 	return cmd
 }

@@ -78,21 +78,72 @@ func TestDeadlinesWithLocality(t *testing.T) {
 	for _, s := range got.Stages {
 		offices, due = append(offices, s.Office), append(due, s.Due)
 	}
-	// Transfer at the City under its own chain and calendar (2026-09-16 +
-	// 15 days is National Day: 10-08); Acceptance and Handling at the county
-	// department the township's table names; its Review one level up (the
-	// county) and ReReview two (the City).
+	// The county department the township's table names is stationed at
+	// the City's joint reception centre: the visit is accepted there on the
+	// spot, no Transfer (2026-09-16 + 15 days is National Day: 10-08);
+	// Handling follows, its Review one level up (the county) and ReReview
+	// two (the City).
 	if got.Handler != "zhenping-natural-resources" ||
-		!reflect.DeepEqual(offices, []string{"nanyang-city", "zhenping-natural-resources", "zhenping-natural-resources", "zhenping-county", "nanyang-city"}) ||
-		!reflect.DeepEqual(due, []string{"2026-10-08", "2026-10-23", "2026-12-22", "2027-02-22", "2027-04-23"}) {
+		!reflect.DeepEqual(offices, []string{"zhenping-natural-resources", "zhenping-natural-resources", "zhenping-county", "nanyang-city"}) ||
+		!reflect.DeepEqual(due, []string{"2026-10-08", "2026-12-07", "2027-02-05", "2027-04-07"}) {
 		t.Errorf("deadlines = %+v", got)
 	}
-	// No match: the locality handles it; a report received elsewhere has
-	// three stages: Transfer at the City, Acceptance and Handling there.
+	// A letter is no visit: the City registers and transfers it first.
+	got = deadlinesJSON(t, "--office", "nanyang-city", "--locality", "shifosi-town", "--received", "2026-09-16",
+		"--category", "land-acquisition", "--type", "Report", "--channel", "Letter")
+	if len(got.Stages) != 3 || got.Stages[0].Name != v1alpha1.StageTransfer || got.Stages[0].Office != "nanyang-city" || got.Stages[1].Office != "zhenping-natural-resources" {
+		t.Errorf("deadlines of a letter = %+v", got)
+	}
+	// No match: the locality handles it; a report has Transfer, Acceptance
+	// and Handling.
 	got = deadlinesJSON(t, "--office", "nanyang-city", "--locality", "jiasong-town", "--received", "2026-09-16",
 		"--category", "road-repair", "--type", "Report")
 	if got.Handler != "jiasong-town" || len(got.Stages) != 3 || got.Stages[0].Name != v1alpha1.StageTransfer || got.Stages[2].Office != "jiasong-town" {
 		t.Errorf("deadlines = %+v", got)
+	}
+	// A village's matter runs as its township's.
+	village := deadlinesJSON(t, "--office", "nanyang-city", "--locality", "hezhuang-village", "--received", "2026-09-16",
+		"--category", "land-acquisition", "--type", "Appeal", "--channel", "Visit")
+	town := deadlinesJSON(t, "--office", "nanyang-city", "--locality", "shifosi-town", "--received", "2026-09-16",
+		"--category", "land-acquisition", "--type", "Appeal", "--channel", "Visit")
+	if !reflect.DeepEqual(village, town) {
+		t.Errorf("from village hezhuang-village %+v\nfrom its township %+v", village, town)
+	}
+}
+
+// TestVillageRoutesAsItsTownship: a Village as the locality or as the
+// office asked about answers as its township.
+func TestVillageRoutesAsItsTownship(t *testing.T) {
+	route := func(args ...string) network.Route {
+		t.Helper()
+		out, err := runCLI(t, append([]string{"route", "-f", "../../config/samples", "-o", "json"}, args...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r network.Route
+		decodeOutput(t, out, "Route", &r)
+		return r
+	}
+	for _, p := range [][]string{
+		{"--category", "land-acquisition", "--type", "Appeal", "--channel", "Visit"},
+		{"--category", "road-repair", "--type", "Appeal", "--channel", "Visit"},
+		{"--category", "wage-arrears", "--type", "Report", "--channel", "Letter"},
+	} {
+		for _, office := range []string{"nanyang-city", "zhenping-county", "shifosi-town"} {
+			v := route(append([]string{"--office", office, "--locality", "shifosi-village"}, p...)...)
+			tw := route(append([]string{"--office", office, "--locality", "shifosi-town"}, p...)...)
+			if !reflect.DeepEqual(v, tw) {
+				t.Errorf("%v at %s: from the village %+v, from its township %+v", p, office, v, tw)
+			}
+		}
+		if v, tw := route(append([]string{"shifosi-village"}, p...)...), route(append([]string{"shifosi-town"}, p...)...); !reflect.DeepEqual(v, tw) {
+			t.Errorf("%v received at the village %+v, at its township %+v", p, v, tw)
+		}
+	}
+	// Unrouted, a visit at the City is sent back to the township: the
+	// village is never a handler.
+	if r := route("--office", "nanyang-city", "--locality", "hezhuang-village", "--category", "road-repair", "--type", "Appeal", "--channel", "Visit"); r.Office != "shifosi-town" || r.RedirectTo != "shifosi-town" {
+		t.Errorf("unrouted from a village at the City: %+v", r)
 	}
 }
 
@@ -111,6 +162,13 @@ func TestLocalityErrors(t *testing.T) {
 			`--locality: needs the petition`},
 		{[]string{"deadlines", "--office", "nanyang-city", "--locality", "nowhere-town", "--received", "2026-09-16", "--category", "x", "--type", "Appeal"},
 			`--locality: office "nowhere-town" does not exist`},
+		{[]string{"route", "--office", "nanyang-city", "--locality", "nanyang-natural-resources", "--category", "x", "--type", "Appeal"},
+			`--locality: locality "nanyang-natural-resources" is a Department; a locality is the place the matter arose: a City, County, Township or Village`},
+		{[]string{"deadlines", "--office", "shifosi-town", "--locality", "zhenping-procuratorate", "--received", "2026-09-16", "--category", "x", "--type", "Appeal"},
+			`--locality: locality "zhenping-procuratorate" is a Department; a locality is the place the matter arose: a City, County, Township or Village`},
+		// The receiving office itself, when it is a Department.
+		{[]string{"route", "--office", "nanyang-natural-resources", "--locality", "nanyang-natural-resources", "--category", "x", "--type", "Appeal"},
+			`--locality: locality "nanyang-natural-resources" is a Department`},
 	} {
 		_, err := runCLI(t, append([]string{tc.args[0], "-f", "../../config/samples"}, tc.args[1:]...)...)
 		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {

@@ -291,6 +291,12 @@ func compileAll(in planInput) (map[string]*planSide, error) {
 			continue
 		}
 		side := &planSide{Hash: compiled.Hash, data: compiled.Data}
+		if compiled.Data == nil {
+			// A Village: no configuration of its own (its township lists
+			// it by name).
+			sides[name] = side
+			continue
+		}
 		if err := json.Unmarshal(compiled.Data, &side.sections); err != nil {
 			return nil, fmt.Errorf("%s: Office/%s: %w", flag, name, err)
 		}

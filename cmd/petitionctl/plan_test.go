@@ -161,6 +161,15 @@ spec:
   displayName: 侯集镇信访办
   calendarRef: cn-2026
 `
+	newVillage = `apiVersion: petition.xinfang.io/v1alpha1
+kind: Office
+metadata:
+  name: xiaozhuang-village
+spec:
+  level: Village
+  parent: jiasong-town
+  displayName: 小庄村信访代理点
+`
 	calendarEdit = `workdays: ["2026-01-04"`
 )
 
@@ -222,7 +231,8 @@ func TestPlan(t *testing.T) {
 		},
 		want: func(t *testing.T, before, _ *manifests.Set) map[string]wantOffice {
 			users := officeNames(before, func(o *v1alpha1.Office) bool { return o.Spec.CalendarRef == "cn-2026" })
-			if slices.Contains(users, "jiasong-town") || len(users) != len(before.Offices)-1 {
+			tenants := officeNames(before, func(o *v1alpha1.Office) bool { return o.Spec.Level.HasTenant() })
+			if slices.Contains(users, "jiasong-town") || len(users) != len(tenants)-1 {
 				t.Fatalf("calendar users = %v", users)
 			}
 			return each(users, wantOffice{"changed", []string{"calendar"}})
@@ -234,6 +244,22 @@ func TestPlan(t *testing.T) {
 		},
 		want: func(*testing.T, *manifests.Set, *manifests.Set) map[string]wantOffice {
 			return map[string]wantOffice{"houji-town": {"added", nil}}
+		},
+	}, {
+		name: "an added village changes its township's list of villages alone",
+		after: func(t *testing.T, dir string) {
+			writeYAML(t, dir, "office-xiaozhuang.yaml", newVillage)
+		},
+		want: func(*testing.T, *manifests.Set, *manifests.Set) map[string]wantOffice {
+			return map[string]wantOffice{"xiaozhuang-village": {"added", nil}, "jiasong-town": {"changed", []string{"villages"}}}
+		},
+	}, {
+		name: "a village's display name changes nothing a desk runs",
+		after: func(t *testing.T, dir string) {
+			editDoc(t, dir, "Office", "hezhuang-village", "displayName: 贺庄村信访代理点", "displayName: 贺庄村村民委员会信访代理点")
+		},
+		want: func(*testing.T, *manifests.Set, *manifests.Set) map[string]wantOffice {
+			return map[string]wantOffice{}
 		},
 	}, {
 		name: "a removed leaf township is the only change",
@@ -257,6 +283,9 @@ func TestPlan(t *testing.T) {
 			// whose chain the office's handlers held.
 			want := each(selectedBy(t, before, "land-disputes"), wantOffice{"changed", []string{"routing", "handlers"}})
 			want["zhenping-natural-resources"] = wantOffice{"removed", nil}
+			// The City's joint reception centre stations it: the City does
+			// not compile until it no longer does.
+			want["nanyang-city"] = wantOffice{"broken", nil}
 			return want
 		},
 	}, {

@@ -27,8 +27,8 @@ func TestRolloutStatusOffline(t *testing.T) {
 	if rep.Strategy != "Staged" || len(rep.Revision) != 16 || rep.Phase != "" {
 		t.Errorf("strategy %q, revision %q, phase %q", rep.Strategy, rep.Revision, rep.Phase)
 	}
-	// The sample network has 17 offices, each in exactly one stage, the
-	// City alone in the first.
+	// The sample network has 17 offices with a desk (its villages are in no
+	// rollout), each in exactly one stage, the City alone in the first.
 	total := 0
 	for i, s := range rep.Stages {
 		if s.Stage != i+1 || s.Offices == 0 {

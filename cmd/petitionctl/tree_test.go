@@ -35,8 +35,8 @@ func TestTreeOffline(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
-	if len(lines) != 18 {
-		t.Fatalf("want a header and 17 offices, got %d lines:\n%s", len(lines), out)
+	if len(lines) != 21 {
+		t.Fatalf("want a header and 20 offices, got %d lines:\n%s", len(lines), out)
 	}
 	for i, want := range []string{
 		"NAME", "nanyang-city ", "├─ neixiang-county ", "│  ├─ neixiang-human-resources ",
@@ -48,8 +48,14 @@ func TestTreeOffline(t *testing.T) {
 	if !strings.Contains(lines[1], "南阳市信访局") || !strings.Contains(lines[1], "True") {
 		t.Errorf("city line lacks its display name or readiness: %q", lines[1])
 	}
-	if !strings.HasPrefix(lines[17], "└─ nanyang-procuratorate ") {
-		t.Errorf("last line = %q", lines[17])
+	if !strings.HasPrefix(lines[20], "└─ nanyang-procuratorate ") {
+		t.Errorf("last line = %q", lines[20])
+	}
+	// Villages under their township, after its other children.
+	if i := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, "│  └─ shifosi-town ") }); i < 0 ||
+		!strings.HasPrefix(lines[i+1], "│     ├─ hezhuang-village  ") || !strings.Contains(lines[i+1], "Village") ||
+		!strings.HasPrefix(lines[i+2], "│     └─ shifosi-village ") {
+		t.Errorf("the villages are not under shifosi-town:\n%s", out)
 	}
 }
 

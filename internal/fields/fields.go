@@ -24,8 +24,14 @@ const (
 
 // Values returns the value of each index for an office.
 var Values = map[string]func(*v1alpha1.Office) string{
-	OfficeParent:   func(o *v1alpha1.Office) string { return string(o.Spec.Parent) },
-	OfficePolicy:   network.EscalationPolicyName,
+	OfficeParent: func(o *v1alpha1.Office) string { return string(o.Spec.Parent) },
+	// A Village has no chain of its own: no policy's change concerns it.
+	OfficePolicy: func(o *v1alpha1.Office) string {
+		if !o.Spec.Level.HasTenant() {
+			return ""
+		}
+		return network.EscalationPolicyName(o)
+	},
 	OfficeCalendar: func(o *v1alpha1.Office) string { return string(o.Spec.CalendarRef) },
 }
 

@@ -380,8 +380,8 @@ func TestLoadSamples(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Load samples: %v", err)
 	}
-	if got := len(set.Offices); got != 17 {
-		t.Errorf("offices = %d, want 17", got)
+	if got := len(set.Offices); got != 20 {
+		t.Errorf("offices = %d, want 20 (17 with desks, 3 villages)", got)
 	}
 	if got := len(set.RoutingPolicies); got != 5 {
 		t.Errorf("routing policies = %d, want 5", got)

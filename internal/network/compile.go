@@ -106,7 +106,8 @@ func (c *Compiled) fail(reason, field string, stalled bool, format string, args 
 }
 
 // Compile compiles office against src: path → escalation policy and
-// calendar → chain → routing → configuration and hash → image and limits.
+// calendar → chain → routing → joint reception → configuration and hash →
+// image and limits. A Village compiles to its path alone.
 // It is the only way from an Office to what its tenant runs, for the
 // operator, its webhooks and petitionctl alike. The error is a failure to
 // read src; what is wrong with the network is the result's Problem.
@@ -126,6 +127,11 @@ func Compile(src Source, office *v1alpha1.Office, opts CompileOptions) (*Compile
 		return c, nil
 	}
 	c.Path = path
+	if !office.Spec.Level.HasTenant() {
+		// A Village compiles to its place alone: its township's desk and
+		// configuration serve it (ServedBy).
+		return c, nil
+	}
 
 	policyName := EscalationPolicyName(office)
 	policy, err := src.EscalationPolicy(policyName)
@@ -171,7 +177,13 @@ func Compile(src Source, office *v1alpha1.Office, opts CompileOptions) (*Compile
 	if err != nil {
 		return c.fail(v1alpha1.ReasonTooManyDutyPeriods, FieldDutyPeriods, true, "%v", err), nil
 	}
+	joint, problem := compileJointReception(office, idx)
+	if problem != nil {
+		c.Problem = problem
+		return c, nil
+	}
 	c.Config = assemble(office, path, esc, cal, &c.Routing)
+	c.Config.Villages, c.Config.JointReception = villagesOf(office, idx), joint
 	if c.Config.Handlers, err = compileHandlers(src, office, &c.Routing); err != nil {
 		return nil, err
 	}

@@ -57,6 +57,48 @@ type OfficeConfig struct {
 	// Duty holds the DutyPeriods that select the office: their windows,
 	// staffing and daily reports. Absent when none does.
 	Duty *DutyConfig `json:"duty,omitempty"`
+	// Villages are the Village offices under a Township, by name, sorted:
+	// its desk serves them, and a matter that arose in one routes as if it
+	// arose at the township. Only their names: nothing else of a village
+	// changes the township's configuration.
+	Villages []string `json:"villages,omitempty"`
+	// JointReception lists the departments stationed at the office's joint
+	// reception centre (联合接访中心) with their windows; absent when the
+	// office is none.
+	JointReception *JointReception `json:"jointReception,omitempty"`
+}
+
+// JointReception is the compiled spec.jointReception of a City or County:
+// the departments stationed at its centre, in the order declared.
+type JointReception struct {
+	Stationed []StationedDepartment `json:"stationed"`
+}
+
+// StationedDepartment is a Department office stationed at a joint
+// reception centre, with the windows it receives in.
+type StationedDepartment struct {
+	Office      string                  `json:"office"`
+	DisplayName string                  `json:"displayName,omitempty"`
+	Department  v1alpha1.DepartmentCode `json:"department"`
+	// Parent is the City or County the department belongs to.
+	Parent           string           `json:"parent"`
+	ReceptionWindows []CompiledWindow `json:"receptionWindows"`
+}
+
+// Stationed reports whether office is one of the departments stationed at
+// the office's joint reception centre: a Visit received there that it
+// handles is accepted on the spot (no Transfer stage) and is never a
+// skip-level visit for it.
+func (c *OfficeConfig) Stationed(office string) bool {
+	if c.JointReception == nil || office == "" {
+		return false
+	}
+	for _, s := range c.JointReception.Stationed {
+		if s.Office == office {
+			return true
+		}
+	}
+	return false
 }
 
 // HandlerChain is the chain of an office a petition is routed to, every
@@ -218,6 +260,9 @@ type Answers struct {
 	config   *OfficeConfig
 	calendar *Calendar
 	windows  *WindowSet
+	// stationed are the window sets of the departments stationed at the
+	// office's joint reception centre, in its order.
+	stationed []*WindowSet
 }
 
 // Prepare builds the office's calendar and window set; an error names the
@@ -235,7 +280,53 @@ func (c *OfficeConfig) Prepare() (*Answers, error) {
 	if err := ws.withDuty(c.Duty); err != nil {
 		return nil, err
 	}
-	return &Answers{config: c, calendar: cal, windows: ws}, nil
+	a := &Answers{config: c, calendar: cal, windows: ws}
+	if c.JointReception != nil {
+		// Their windows at the centre's hall: its time zone and calendar.
+		for i, s := range c.JointReception.Stationed {
+			sws, err := NewWindowSet(c.TimeZone, s.ReceptionWindows, cal)
+			if err != nil {
+				return nil, fmt.Errorf("jointReception.stationed[%d] (%s): %w", i, s.Office, err)
+			}
+			a.stationed = append(a.stationed, sws)
+		}
+	}
+	return a, nil
+}
+
+// StationedWindow is whether a department stationed at a joint reception
+// centre receives on a channel at an instant, and when it next does.
+type StationedWindow struct {
+	Office      string                  `json:"office"`
+	Department  v1alpha1.DepartmentCode `json:"department"`
+	DisplayName string                  `json:"displayName,omitempty"`
+	WindowAnswer
+}
+
+// StationedWindows answers Windows for each department stationed at the
+// office's joint reception centre, in its order, with its windows in the
+// office's time zone and calendar; nil when the office is no joint
+// reception centre. limit bounds each search; the stats add up.
+func (a *Answers) StationedWindows(channel v1alpha1.Channel, at time.Time, limit SearchLimit) ([]StationedWindow, SearchStats, error) {
+	if a.config.JointReception == nil {
+		return nil, SearchStats{}, nil
+	}
+	if err := checkChannel(channel); err != nil {
+		return nil, SearchStats{}, err
+	}
+	var total SearchStats
+	out := make([]StationedWindow, 0, len(a.stationed))
+	for i, ws := range a.stationed {
+		s := a.config.JointReception.Stationed[i]
+		ans, stats, err := (&Answers{config: a.config, calendar: a.calendar, windows: ws}).Windows(channel, at, limit)
+		total.Days, total.Steps = total.Days+stats.Days, total.Steps+stats.Steps
+		if err != nil {
+			total.Exhausted = stats.Exhausted
+			return nil, total, fmt.Errorf("jointReception.stationed[%d] (%s): %w", i, s.Office, err)
+		}
+		out = append(out, StationedWindow{Office: s.Office, Department: s.Department, DisplayName: s.DisplayName, WindowAnswer: ans})
+	}
+	return out, total, nil
 }
 
 // Config returns the configuration the answers come from.

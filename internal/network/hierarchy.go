@@ -15,7 +15,17 @@ var allowedParents = map[v1alpha1.Level][]v1alpha1.Level{
 	v1alpha1.LevelCity:       nil,
 	v1alpha1.LevelCounty:     {v1alpha1.LevelCity},
 	v1alpha1.LevelTownship:   {v1alpha1.LevelCounty},
+	v1alpha1.LevelVillage:    {v1alpha1.LevelTownship},
 	v1alpha1.LevelDepartment: {v1alpha1.LevelCity, v1alpha1.LevelCounty},
+}
+
+// ServedBy names the office whose desk and configuration serve o: the
+// township of a Village (it has no tenant stack of its own), else o itself.
+func ServedBy(o *v1alpha1.Office) string {
+	if o.Spec.Level == v1alpha1.LevelVillage && o.Spec.Parent != "" {
+		return string(o.Spec.Parent)
+	}
+	return o.Name
 }
 
 // AllowedParentLevels returns the levels a parent of an office at level may

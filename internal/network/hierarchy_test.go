@@ -16,10 +16,11 @@ const (
 	city       = v1alpha1.LevelCity
 	county     = v1alpha1.LevelCounty
 	township   = v1alpha1.LevelTownship
+	village    = v1alpha1.LevelVillage
 	department = v1alpha1.LevelDepartment
 )
 
-var allLevels = []v1alpha1.Level{city, county, township, department}
+var allLevels = []v1alpha1.Level{city, county, township, village, department}
 
 // office returns an Office named name at level with parent (empty for none).
 func office(name string, level v1alpha1.Level, parent string) v1alpha1.Office {
@@ -45,6 +46,7 @@ func TestCheckParentLevel(t *testing.T) {
 	allowed := map[[2]v1alpha1.Level]bool{
 		{county, city}:       true,
 		{township, county}:   true,
+		{village, township}:  true,
 		{department, city}:   true,
 		{department, county}: true,
 	}
@@ -54,6 +56,14 @@ func TestCheckParentLevel(t *testing.T) {
 		{city, county}:           "a City has no parent",
 		{city, township}:         "a City has no parent",
 		{city, department}:       "a City has no parent",
+		{city, village}:          "a City has no parent",
+		{county, village}:        "the parent of a County must be a City, not a Village",
+		{township, village}:      "the parent of a Township must be a County, not a Village",
+		{department, village}:    "the parent of a Department must be a City or County, not a Village",
+		{village, city}:          "the parent of a Village must be a Township, not a City",
+		{village, county}:        "the parent of a Village must be a Township, not a County",
+		{village, village}:       "the parent of a Village must be a Township, not a Village",
+		{village, department}:    "the parent of a Village must be a Township, not a Department",
 		{county, county}:         "the parent of a County must be a City, not a County",
 		{county, township}:       "the parent of a County must be a City, not a Township",
 		{county, department}:     "the parent of a County must be a City, not a Department",
@@ -103,6 +113,7 @@ func TestAllowedParentLevels(t *testing.T) {
 		{city, nil},
 		{county, []v1alpha1.Level{city}},
 		{township, []v1alpha1.Level{county}},
+		{village, []v1alpha1.Level{township}},
 		{department, []v1alpha1.Level{city, county}},
 	}
 	for _, tt := range tests {

@@ -23,6 +23,9 @@ type Index struct {
 	// routing asks for at every level of every office's path and
 	// validation for every Department (no code twice under one parent).
 	departments map[departmentKey]map[string]struct{}
+	// stations finds the joint reception centres that name an office in
+	// spec.jointReception.stationed: their configuration holds its windows.
+	stations map[string]map[string]struct{}
 }
 
 // childSet is the names of the children of one parent, with their sorted
@@ -66,6 +69,50 @@ func departmentKeyOf(o *v1alpha1.Office) (departmentKey, bool) {
 	return departmentKey{parent: string(o.Spec.Parent), code: o.Spec.Department}, true
 }
 
+func (x *Index) addStations(o *v1alpha1.Office) {
+	if o.Spec.JointReception == nil {
+		return
+	}
+	for _, n := range o.Spec.JointReception.Stationed {
+		set := x.stations[string(n)]
+		if set == nil {
+			set = map[string]struct{}{}
+			x.stations[string(n)] = set
+		}
+		set[o.Name] = struct{}{}
+	}
+}
+
+func (x *Index) removeStations(o *v1alpha1.Office) {
+	if o.Spec.JointReception == nil {
+		return
+	}
+	for _, n := range o.Spec.JointReception.Stationed {
+		delete(x.stations[string(n)], o.Name)
+		if len(x.stations[string(n)]) == 0 {
+			delete(x.stations, string(n))
+		}
+	}
+}
+
+// Stations returns the offices whose spec.jointReception.stationed names
+// name, sorted, whether or not name exists: their configuration holds its
+// windows, so a change of it reaches them.
+func (x *Index) Stations(name string) []string {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	set := x.stations[name]
+	if len(set) == 0 {
+		return nil
+	}
+	out := make([]string, 0, len(set))
+	for n := range set {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
+
 func (x *Index) addDepartment(o *v1alpha1.Office) {
 	if k, ok := departmentKeyOf(o); ok {
 		set := x.departments[k]
@@ -92,6 +139,7 @@ func NewIndex(offices ...*v1alpha1.Office) *Index {
 		offices:     make(map[string]*v1alpha1.Office, len(offices)),
 		children:    map[string]*childSet{},
 		departments: map[departmentKey]map[string]struct{}{},
+		stations:    map[string]map[string]struct{}{},
 	}
 	for _, o := range offices {
 		idx.Upsert(o)
@@ -120,8 +168,10 @@ func (x *Index) Upsert(o *v1alpha1.Office) []string {
 	x.offices[o.Name] = o
 	if existed {
 		x.removeDepartment(old)
+		x.removeStations(old)
 	}
 	x.addDepartment(o)
+	x.addStations(o)
 	affected := []string{o.Name}
 	if existed && old.Spec.Parent == o.Spec.Parent && old.Spec.Level == o.Spec.Level {
 		return affected
@@ -148,6 +198,7 @@ func (x *Index) Delete(name string) []string {
 	}
 	delete(x.offices, name)
 	x.removeDepartment(old)
+	x.removeStations(old)
 	var affected []string
 	if p := string(old.Spec.Parent); p != "" {
 		x.unlink(p, name)

@@ -17,9 +17,11 @@ type Place struct {
 
 // levelPath is the path of the place's level office: the office itself,
 // or its parent when it is a Department (a department stands at the level
-// of the City or County it belongs to).
+// of the City or County it belongs to) or a Village (a village stands at
+// its township: a matter that arose there is the township's to receive and
+// route).
 func (p Place) levelPath() []string {
-	if p.Level == v1alpha1.LevelDepartment && len(p.Path) > 1 {
+	if (p.Level == v1alpha1.LevelDepartment || p.Level == v1alpha1.LevelVillage) && len(p.Path) > 1 {
 		return p.Path[:len(p.Path)-1]
 	}
 	return p.Path
@@ -82,6 +84,25 @@ type Handling struct {
 	// Chain is the handler's chain, every stage; nil when the
 	// configuration holds none.
 	Chain *HandlerChain `json:"chain"`
+	// Locality is where the office whose configuration answered stands:
+	// the receiving desk refuses a locality that is not a place
+	// (CheckLocality). Empty from a desk older than the field.
+	Locality Place `json:"locality,omitzero"`
+}
+
+// LocalityLevels are the levels of an office that may be a petition's
+// locality (属地): the place the matter arose. A Department is no place.
+var LocalityLevels = []v1alpha1.Level{v1alpha1.LevelCity, v1alpha1.LevelCounty, v1alpha1.LevelTownship, v1alpha1.LevelVillage}
+
+// CheckLocality refuses an office of level as a petition's locality unless
+// it is a place (LocalityLevels): the message names the office, its level
+// and what is allowed. An unknown level (empty) is not refused. petitionctl
+// (--locality, exit 1) and the desk (locality=, 422) refuse through it.
+func CheckLocality(name string, level v1alpha1.Level) error {
+	if level == "" || slices.Contains(LocalityLevels, level) {
+		return nil
+	}
+	return fmt.Errorf("locality %s is a %s; a locality is the place the matter arose: a City, County, Township or Village", Quote(name), level)
 }
 
 // Handling answers how the office's configuration handles a petition that
@@ -95,7 +116,7 @@ func (c *OfficeConfig) Handling(p Petition) (Handling, error) {
 	if c.Routing != nil {
 		route, rule = c.Routing.route(c.Office, p)
 	}
-	h := Handling{Route: route, Handler: c.Place()}
+	h := Handling{Route: route, Handler: c.Place(), Locality: c.Place()}
 	if route.Office != c.Office && rule != nil {
 		h.Handler = Place{Path: rule.TargetPath, Level: rule.TargetLevel}
 	}
@@ -116,7 +137,9 @@ func (c *OfficeConfig) Place() Place { return Place{Path: c.Path, Level: c.Level
 // locality (Handling of the locality's configuration), or in the office's
 // own table when locality is nil (the office is the locality). Whether it
 // is a skip-level visit is decided from where the office and the handler
-// stand (SkipLevel). CLI and desk answer through it.
+// stand (SkipLevel), except that a Visit received at a joint reception
+// centre where the handler is stationed is handled on the spot, never a
+// skip-level visit for that handler. CLI and desk answer through it.
 func (c *OfficeConfig) RouteWith(p Petition, locality *Handling) (Route, error) {
 	if err := p.Validate(); err != nil {
 		return Route{}, err
@@ -134,7 +157,9 @@ func (c *OfficeConfig) RouteWith(p Petition, locality *Handling) (Route, error) 
 	if route.Copies == nil {
 		route.Copies = []string{}
 	}
-	route.SkipLevel, route.RedirectTo = SkipLevel(c.Place(), p.Channel, h.Handler)
+	if !(p.Channel == v1alpha1.ChannelVisit && c.Stationed(route.Office)) {
+		route.SkipLevel, route.RedirectTo = SkipLevel(c.Place(), p.Channel, h.Handler)
+	}
 	return route, nil
 }
 
@@ -194,10 +219,23 @@ func (h *Handling) Check() error {
 	if n := len(h.Handler.Path); n > 0 && h.Handler.Path[n-1] != h.Route.Office {
 		return fmt.Errorf("handler.path: ends at %s, not at the handler %s", Quote(h.Handler.Path[n-1]), Quote(h.Route.Office))
 	}
-	switch h.Handler.Level {
-	case "", v1alpha1.LevelCity, v1alpha1.LevelCounty, v1alpha1.LevelTownship, v1alpha1.LevelDepartment:
-	default:
-		return fmt.Errorf("handler.level: %s is not one of City, County, Township, Department", Quote(string(h.Handler.Level)))
+	for _, p := range []struct {
+		field string
+		place Place
+	}{{"handler", h.Handler}, {"locality", h.Locality}} {
+		if n := len(p.place.Path); n > maxHandlingPath {
+			return fmt.Errorf("%s.path: %d offices, at most %d", p.field, n, maxHandlingPath)
+		}
+		switch p.place.Level {
+		case "", v1alpha1.LevelCity, v1alpha1.LevelCounty, v1alpha1.LevelTownship, v1alpha1.LevelVillage, v1alpha1.LevelDepartment:
+		default:
+			return fmt.Errorf("%s.level: %s is not one of City, County, Township, Village, Department", p.field, Quote(string(p.place.Level)))
+		}
+	}
+	for i, o := range h.Locality.Path {
+		if err := CheckOfficeName(fmt.Sprintf("locality.path[%d]", i), o); err != nil {
+			return err
+		}
 	}
 	if h.Chain != nil && len(h.Chain.Warning) > maxHandlingText {
 		return fmt.Errorf("chain.warning: longer than %d bytes", maxHandlingText)

@@ -418,7 +418,7 @@ func countRollout(s *rolloutSubject, idx *Index, in func(*v1alpha1.Office, []str
 	var waiting []string
 	for _, o := range idx.All() {
 		path, problem := idx.Path(o)
-		if problem != nil || o.Spec.Suspend || !s.concerns(o, path) || !in(o, path) {
+		if problem != nil || o.Spec.Suspend || !o.Spec.Level.HasTenant() || !s.concerns(o, path) || !in(o, path) {
 			continue
 		}
 		total++

@@ -69,8 +69,13 @@ func DeskAddress(office string) string {
 const NamespacePrefix = "office-"
 
 // Selects reports whether the selector selects the office at path: every
-// given field must hold.
+// given field must hold. No selector selects a Village: it has no routing
+// table, duty windows or desk of its own (its township's serve it), so no
+// policy, period or rollout waits for it.
 func Selects(sel *v1alpha1.OfficeSelector, office *v1alpha1.Office, path []string) bool {
+	if !office.Spec.Level.HasTenant() {
+		return false
+	}
 	if len(sel.Levels) > 0 && !slices.Contains(sel.Levels, office.Spec.Level) {
 		return false
 	}
@@ -153,16 +158,18 @@ func CompileRouting(office *v1alpha1.Office, path []string, policies []v1alpha1.
 }
 
 // resolveTarget resolves a route target for the office at path: an explicit
-// office must exist; a department resolves to the Department office with that
+// office must exist, and a Village resolves to its township (a village is
+// never a handler); a department resolves to the Department office with that
 // code under the nearest ancestor-or-self (only the ancestor at scope's level
 // when scope is given). It returns the reason when the target does not
 // resolve.
 func resolveTarget(office *v1alpha1.Office, path []string, to v1alpha1.RouteTarget, idx *Index) (string, string) {
 	if to.Office != "" {
-		if _, ok := idx.Get(string(to.Office)); !ok {
+		t, ok := idx.Get(string(to.Office))
+		if !ok {
 			return "", fmt.Sprintf("office %q does not exist", to.Office)
 		}
-		return string(to.Office), ""
+		return ServedBy(t), ""
 	}
 	var searched []string
 	for i := len(path) - 1; i >= 0; i-- {

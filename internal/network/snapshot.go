@@ -108,11 +108,15 @@ func (c *SnapshotSource) Compile(name string, opts CompileOptions) (*Compiled, e
 	return compiled, nil
 }
 
-// OfficeConfig is the configuration of Compile for the named office.
+// OfficeConfig is the configuration of Compile for the named office; for
+// a Village, that of its township, whose desk serves it (ServedBy).
 func (c *SnapshotSource) OfficeConfig(name string) (*OfficeConfig, error) {
 	compiled, err := c.Compile(name, CompileOptions{})
 	if err != nil {
 		return nil, err
+	}
+	if served := ServedBy(compiled.Office); served != name {
+		return c.OfficeConfig(served)
 	}
 	return &compiled.Config, nil
 }

@@ -83,7 +83,7 @@ func Tree(offices []v1alpha1.Office) []TreeRow {
 }
 
 var levelOrder = map[v1alpha1.Level]int{
-	v1alpha1.LevelCity: 0, v1alpha1.LevelCounty: 1, v1alpha1.LevelDepartment: 2, v1alpha1.LevelTownship: 3,
+	v1alpha1.LevelCity: 0, v1alpha1.LevelCounty: 1, v1alpha1.LevelDepartment: 2, v1alpha1.LevelTownship: 3, v1alpha1.LevelVillage: 4,
 }
 
 func sortOffices(list []*v1alpha1.Office) {

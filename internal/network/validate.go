@@ -72,6 +72,7 @@ func CheckOffice(o *v1alpha1.Office, w World) Findings {
 	if parentName := string(o.Spec.Parent); parentName != "" && parentName != o.Name {
 		f.checkParent(o, parentName, w)
 	}
+	f.checkJointReception(o, w)
 	if ref := string(o.Spec.CalendarRef); ref != "" && !w.Exists(KindHolidayCalendar, ref) {
 		f.Pending = append(f.Pending, missing(spec.Child("calendarRef"), KindHolidayCalendar, ref))
 	}

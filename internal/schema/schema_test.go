@@ -396,7 +396,7 @@ metadata: {name: x}
 spec: {level: Town, parent: c}`,
 			wantField: "spec.level",
 			wantType:  field.ErrorTypeNotSupported,
-			wantIn:    `Unsupported value: "Town": supported values: "City", "County", "Township", "Department"`,
+			wantIn:    `Unsupported value: "Town": supported values: "City", "County", "Township", "Village", "Department"`,
 		},
 		{
 			name: "a City with a parent",

@@ -210,7 +210,7 @@ func TestKustomize(t *testing.T) {
 		want: []Problem{{
 			// The patch set the level; the line is the base's.
 			Kind: "Office", Name: "prod-city", Source: base + ": Office/prod-city", Field: "spec.level", Rule: RuleSchema,
-			Message: `spec.level: Unsupported value: "Galaxy": supported values: "City", "County", "Township", "Department"`,
+			Message: `spec.level: Unsupported value: "Galaxy": supported values: "City", "County", "Township", "Village", "Department"`,
 			File:    base, Line: lineOf(t, string(data), "level: City"),
 		}, {
 			// The prefix renamed the parent.

@@ -92,6 +92,11 @@ func renamed(set *manifests.Set, prefix string) []client.Object {
 		for j := range o.Spec.Routing.Rules {
 			o.Spec.Routing.Rules[j].RouteTo.Office = v1alpha1.OfficeName(p(string(o.Spec.Routing.Rules[j].RouteTo.Office)))
 		}
+		if jr := o.Spec.JointReception; jr != nil {
+			for j := range jr.Stationed {
+				jr.Stationed[j] = v1alpha1.OfficeName(p(string(jr.Stationed[j])))
+			}
+		}
 		objs = append(objs, o)
 	}
 	for i := range set.RoutingPolicies {

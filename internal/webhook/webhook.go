@@ -171,8 +171,9 @@ func (d *officeDefaulter) Handle(_ context.Context, req admission.Request) admis
 		}
 	}
 	// Only on create: a finalizer removed from an existing office by hand
-	// is the reconciler's business.
-	if req.Operation == admissionv1.Create && o.DeletionTimestamp.IsZero() && d.finalize != nil && d.finalize(o) {
+	// is the reconciler's business. A Village gets none: the operator
+	// deletes nothing for it.
+	if req.Operation == admissionv1.Create && o.DeletionTimestamp.IsZero() && o.Spec.Level.HasTenant() && d.finalize != nil && d.finalize(o) {
 		controllerutil.AddFinalizer(o, v1alpha1.OfficeFinalizer)
 	}
 	after, err := json.Marshal(o)
@@ -243,6 +244,32 @@ func (v *officeValidator) compile(ctx context.Context, o *v1alpha1.Office) (admi
 		}
 		idx.Upsert(parent)
 		name = string(parent.Spec.Parent)
+	}
+	// The departments stationed at a joint reception centre, and their
+	// parents: what compiling it reads of them.
+	get := func(name string) (*v1alpha1.Office, error) {
+		if known, ok := idx.Get(name); ok {
+			return known, nil
+		}
+		other := &v1alpha1.Office{}
+		if err := v.reader.Get(ctx, types.NamespacedName{Name: name}, other); err != nil {
+			return nil, client.IgnoreNotFound(err)
+		}
+		idx.Upsert(other)
+		return other, nil
+	}
+	if o.Spec.JointReception != nil {
+		for _, n := range o.Spec.JointReception.Stationed {
+			st, err := get(string(n))
+			if err != nil {
+				return nil, err
+			}
+			if st != nil && st.Spec.Parent != "" {
+				if _, err := get(string(st.Spec.Parent)); err != nil {
+					return nil, err
+				}
+			}
+		}
 	}
 	c, err := network.Compile(cluster.NewSource(ctx, v.reader, idx), o, network.CompileOptions{})
 	if err != nil {

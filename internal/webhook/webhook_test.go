@@ -322,6 +322,13 @@ func TestDefaultsLeaveOmittedFieldsOmitted(t *testing.T) {
 	if !slices.Equal(o.Finalizers, []string{v1alpha1.OfficeFinalizer}) {
 		t.Errorf("office created with finalizers %v, want %s from the webhook", o.Finalizers, v1alpha1.OfficeFinalizer)
 	}
+	// A Village gets none: the operator deletes nothing for it.
+	county, town := office("fin-county", v1alpha1.LevelCounty, "fin-city"), office("fin-town", v1alpha1.LevelTownship, "fin-county")
+	village := office("fin-village", v1alpha1.LevelVillage, "fin-town")
+	create(t, county, town, village)
+	if len(village.Finalizers) > 0 {
+		t.Errorf("village created with finalizers %v, want none", village.Finalizers)
+	}
 }
 
 // readyCondition returns the Ready condition of obj, read from the API server.

@@ -148,6 +148,9 @@ func TestStagedRolloutOnNodes(t *testing.T) {
 			o := &v1alpha1.Office{}
 			g.Expect(k8s.Get(ctx, client.ObjectKey{Name: n}, o)).To(Succeed())
 			g.Expect(readyStatus(o)).To(Equal(metav1.ConditionTrue), "office %s", n)
+			if !o.Spec.Level.HasTenant() {
+				continue // a Village: its township's desk serves it
+			}
 			g.Expect(o.Status.Tenant).NotTo(BeNil())
 			g.Expect(o.Status.Tenant.RolledOut).To(BeTrue(), "office %s: tenant not rolled out", n)
 		}
