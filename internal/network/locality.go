@@ -71,7 +71,7 @@ func SkipLevel(receiver Place, channel v1alpha1.Channel, handler Place) (bool, s
 
 // Handling is what the configuration of a petition's locality says of it:
 // the route in the locality's table, where the handler stands, and the
-// handler's chain from Handling on. A desk answers it for a receiving
+// handler's chain from Acceptance on. A desk answers it for a receiving
 // office's desk (GET /v1/handler), which decides the skip-level visit and
 // counts the deadlines with its own calendar.
 type Handling struct {
