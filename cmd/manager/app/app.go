@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
@@ -100,7 +101,13 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 		Cache:                         controllers.CacheOptions(opts.Controllers.Shard),
 		WebhookServer:                 wh.server(),
 		PprofBindAddress:              opts.PprofBindAddress,
-		Controller:                    config.Controller{SkipNameValidation: &opts.SkipNameValidation},
+		// The workqueue, not controller-runtime's priority queue: in v0.24
+		// the priority queue can deadlock on shutdown (a ready item handed
+		// to a worker that has already stopped, under its lock;
+		// kubernetes-sigs/controller-runtime#3538, fixed in v0.25), and a
+		// manager that does not stop within its grace period is killed
+		// with its Lease still held.
+		Controller: config.Controller{SkipNameValidation: &opts.SkipNameValidation, UsePriorityQueue: ptr.To(false)},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating manager: %w", err)
