@@ -157,7 +157,10 @@ func (c *OfficeConfig) RouteWith(p Petition, locality *Handling) (Route, error) 
 	if route.Copies == nil {
 		route.Copies = []string{}
 	}
-	if !(p.Channel == v1alpha1.ChannelVisit && c.Stationed(route.Office)) {
+	// A visit to a joint reception centre where its handler is stationed
+	// is handled on the spot: never skip-level for that handler.
+	onTheSpot := p.Channel == v1alpha1.ChannelVisit && c.Stationed(route.Office)
+	if !onTheSpot {
 		route.SkipLevel, route.RedirectTo = SkipLevel(c.Place(), p.Channel, h.Handler)
 	}
 	return route, nil
