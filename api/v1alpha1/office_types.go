@@ -372,7 +372,7 @@ type OfficeSpec struct {
 	Suspend bool `json:"suspend,omitempty"`
 
 	// jointReception makes the office a joint reception centre (联合接访
-	// 中心, 2022 Regulation on Petition Work, Art. 16): the Department
+	// 中心, 2022 Regulation on Petition Work, ch. II): the Department
 	// offices it lists receive visits at its hall. Only a City or a County
 	// may declare it.
 	// +optional

@@ -10,7 +10,7 @@ import (
 )
 
 // A joint reception centre (联合接访中心, 2022 Regulation on Petition Work,
-// Art. 16) is a City or County office whose hall hosts functional
+// ch. II) is a City or County office whose hall hosts functional
 // departments (spec.jointReception.stationed): a visitor whose matter a
 // stationed department handles is received, and the matter accepted, on
 // the spot.

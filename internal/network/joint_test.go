@@ -178,14 +178,8 @@ func TestJointReceptionHandlesOnTheSpot(t *testing.T) {
 	}} {
 		t.Run(tt.name, func(t *testing.T) {
 			src := jointNetwork(tt.stationed...).Source()
-			city, err := src.OfficeConfig("t-city")
-			if err != nil {
-				t.Fatal(err)
-			}
-			town, err := src.OfficeConfig("t-town")
-			if err != nil {
-				t.Fatal(err)
-			}
+			cfgs := configs(t, src, "t-city", "t-town")
+			city, town := cfgs[0], cfgs[1]
 			h, err := town.Handling(*tt.petition)
 			if err != nil {
 				t.Fatal(err)

@@ -156,14 +156,8 @@ func TestValidateOverdue(t *testing.T) {
 // the City. A letter about the same matter is transferred.
 func TestSkipLevelDeadlines(t *testing.T) {
 	src := handlerNetwork().Source()
-	city, err := src.OfficeConfig("t-city")
-	if err != nil {
-		t.Fatal(err)
-	}
-	town, err := src.OfficeConfig("t-town")
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfgs := configs(t, src, "t-city", "t-town")
+	city, town := cfgs[0], cfgs[1]
 	for _, tt := range []struct {
 		channel    v1alpha1.Channel
 		skip       bool
@@ -201,4 +195,19 @@ func TestSkipLevelDeadlines(t *testing.T) {
 			t.Errorf("%s: route %+v, %v; deadlines skipLevel %v redirectTo %q", tt.channel, route, err, ans.SkipLevel, ans.RedirectTo)
 		}
 	}
+}
+
+// configs compiles the configurations of the named offices of src, in
+// order, failing the test on the first that does not compile.
+func configs(t *testing.T, src *SnapshotSource, names ...string) []*OfficeConfig {
+	t.Helper()
+	out := make([]*OfficeConfig, len(names))
+	for i, name := range names {
+		cfg, err := src.OfficeConfig(name)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		out[i] = cfg
+	}
+	return out
 }
