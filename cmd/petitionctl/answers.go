@@ -153,6 +153,8 @@ func newWindowsCommand(o *options) *cobra.Command {
 		Long: `windows evaluates the office's reception windows in its time zone, closed on
 the public holidays of its calendar (unless a window says otherwise), with
 adjusted working days opening the windows of every day from Monday to Friday.
+At a joint reception centre (spec.jointReception) it lists each stationed
+department's windows too, as the desk does.
 
 The office is the argument (or --office); --at defaults to now, and -o wide
 and -o json say which instant was asked.`,
@@ -175,25 +177,47 @@ and -o json say which instant was asked.`,
 		if err != nil {
 			return fmt.Errorf("%s: %w", "Office/"+office, err)
 		}
+		// At a joint reception centre, the departments stationed there
+		// receive too: their windows, as the desk lists them.
+		answers, err := cfg.Prepare()
+		if err != nil {
+			return fmt.Errorf("%s: %w", "Office/"+office, err)
+		}
+		stationed, _, err := answers.StationedWindows(v1alpha1.Channel(channel), instant, network.SearchLimit{Days: network.NextOpeningDays})
+		if err != nil {
+			return fmt.Errorf("%s: %w", "Office/"+office, err)
+		}
 		if loc, err := time.LoadLocation(cfg.TimeZone); err == nil {
 			instant = instant.In(loc)
 		}
 		asked := instant.Format(time.RFC3339)
-		open, window, next := fmt.Sprint(ans.Open), dash(ans.Window), dash(ans.NextOpening)
-		return o.emit(&report{
+		r := &report{
 			kind: "Windows",
 			value: struct {
 				Office  string `json:"office"`
 				Channel string `json:"channel"`
 				At      string `json:"at"`
 				network.WindowAnswer
-			}{office, channel, asked, ans},
+				Stationed []network.StationedWindow `json:"stationed,omitempty"`
+			}{office, channel, asked, ans, stationed},
 			header:     "OPEN\tWINDOW\tNEXT OPENING",
-			rows:       []string{row(open, window, next)},
 			wideHeader: "OFFICE\tCHANNEL\tAT\tOPEN\tWINDOW\tNEXT OPENING",
-			wideRows:   []string{row(office, channel, asked, open, window, next)},
 			objects:    []objectRef{{network.KindOffice, office}},
-		})
+		}
+		answered := append([]network.StationedWindow{{Office: office, WindowAnswer: ans}}, stationed...)
+		if len(stationed) > 0 {
+			r.header = "OFFICE\tOPEN\tWINDOW\tNEXT OPENING"
+		}
+		for _, a := range answered {
+			open, window, next := fmt.Sprint(a.Open), dash(a.Window), dash(a.NextOpening)
+			if len(stationed) > 0 {
+				r.rows = append(r.rows, row(a.Office, open, window, next))
+			} else {
+				r.rows = append(r.rows, row(open, window, next))
+			}
+			r.wideRows = append(r.wideRows, row(a.Office, channel, asked, open, window, next))
+		}
+		return o.emit(r)
 	})
 	f := cmd.Flags()
 	f.StringVar(&office, "office", "", "the office (or give it as the argument)")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -174,5 +175,42 @@ func TestLocalityErrors(t *testing.T) {
 		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
 			t.Errorf("%v: got %v, want %q", tc.args, err, tc.want)
 		}
+	}
+}
+
+// TestWindowsAtAJointReceptionCentre: the City's centre lists the windows
+// of the departments stationed there, as its desk does. Friday 2026-10-09
+// at 09:00 each is open; the county department (09:00-12:00 on working
+// days) next opens on the adjusted Saturday 10-10, the City's own
+// weekday window after its lunch break.
+func TestWindowsAtAJointReceptionCentre(t *testing.T) {
+	out, err := runCLI(t, "windows", "nanyang-city", "-f", "../../config/samples", "--channel", "Visit", "--at", "2026-10-09T09:00:00+08:00", "-o", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Office, Channel, At string
+		network.WindowAnswer
+		Stationed []network.StationedWindow `json:"stationed"`
+	}
+	decodeOutput(t, out, "Windows", &got)
+	var lines []string
+	for _, s := range got.Stationed {
+		lines = append(lines, fmt.Sprintf("%s %s %v %s", s.Office, s.Department, s.Open, s.NextOpening))
+	}
+	want := []string{"nanyang-human-resources HumanResources true 2026-10-09T14:30:00+08:00",
+		"nanyang-natural-resources NaturalResources true 2026-10-10T09:00:00+08:00",
+		"zhenping-natural-resources NaturalResources true 2026-10-10T09:00:00+08:00"}
+	if !got.Open || got.NextOpening != "2026-10-09T14:30:00+08:00" || !reflect.DeepEqual(lines, want) {
+		t.Errorf("windows = %+v, stationed %q; want %q", got.WindowAnswer, lines, want)
+	}
+	table, err := runCLI(t, "windows", "nanyang-city", "-f", "../../config/samples", "--channel", "Visit", "--at", "2026-10-09T09:00:00+08:00")
+	if err != nil || !strings.Contains(table, "zhenping-natural-resources  true  weekday-visits  2026-10-10T09:00:00+08:00") {
+		t.Errorf("table = %q, %v", table, err)
+	}
+	// An office that is no centre answers as before, one row.
+	table, err = runCLI(t, "windows", "zhenping-county", "-f", "../../config/samples", "--channel", "Visit", "--at", "2026-10-09T09:00:00+08:00")
+	if err != nil || strings.Count(strings.TrimSpace(table), "\n") != 1 || strings.Contains(table, "OFFICE") {
+		t.Errorf("a plain office's table = %q, %v", table, err)
 	}
 }

@@ -286,6 +286,7 @@ func TestWindowsOffline(t *testing.T) {
 	var got struct {
 		Office, Channel, At string
 		network.WindowAnswer
+		Stationed []network.StationedWindow
 	}
 	decodeOutput(t, out, "Windows", &got)
 	want := network.WindowAnswer{Open: true, Window: "national-day-duty", NextOpening: "2026-10-04T08:00:00+08:00"}
