@@ -195,8 +195,8 @@ func checkBounds(c *network.OfficeConfig) error {
 	return nil
 }
 
-// checkChain refuses a chain with more stages or reminders, or longer
-// limits, than the API admits; field names it.
+// checkChain refuses a chain with more stages, reminders or overdue rungs,
+// or longer limits or names, than the API admits; field names it.
 func checkChain(field string, e *network.Escalation) error {
 	if n := len(e.Steps); n > maxStages {
 		return fmt.Errorf("%s.stages: %d stages, at most %d", field, n, maxStages)
@@ -214,12 +214,6 @@ func checkChain(field string, e *network.Escalation) error {
 		limits = append(limits, limit{fmt.Sprintf("%s.stages[%d].limit", field, i), &s.Limit},
 			limit{fmt.Sprintf("%s.stages[%d].requestWindow", field, i), s.RequestWindow},
 			limit{fmt.Sprintf("%s.stages[%d].extension", field, i), s.Extension})
-	}
-	for i := range e.Reminders {
-		limits = append(limits, limit{fmt.Sprintf("%s.reminders[%d]", field, i), &e.Reminders[i]})
-	}
-	for i := range e.Steps {
-		s := &e.Steps[i]
 		if n := len(s.Overdue); n > network.MaxOverdueRungs {
 			return fmt.Errorf("%s.stages[%d].overdue: %d rungs, at most %d", field, i, n, network.MaxOverdueRungs)
 		}
@@ -230,6 +224,9 @@ func checkChain(field string, e *network.Escalation) error {
 			}
 			limits = append(limits, limit{fmt.Sprintf("%s.stages[%d].overdue[%d].after", field, i, j), &r.After})
 		}
+	}
+	for i := range e.Reminders {
+		limits = append(limits, limit{fmt.Sprintf("%s.reminders[%d]", field, i), &e.Reminders[i]})
 	}
 	for _, x := range limits {
 		if x.l != nil && (x.l.Days < 0 || x.l.Days > maxLimitDays) {

@@ -173,17 +173,18 @@ and -o json say which instant was asked.`,
 		if err != nil {
 			return err
 		}
-		ans, err := cfg.Windows(v1alpha1.Channel(channel), instant)
-		if err != nil {
-			return fmt.Errorf("%s: %w", "Office/"+office, err)
-		}
-		// At a joint reception centre, the departments stationed there
-		// receive too: their windows, as the desk lists them.
+		// The office's windows and, at a joint reception centre, those of
+		// the departments stationed there, as the desk answers them.
 		answers, err := cfg.Prepare()
 		if err != nil {
 			return fmt.Errorf("%s: %w", "Office/"+office, err)
 		}
-		stationed, _, err := answers.StationedWindows(v1alpha1.Channel(channel), instant, network.SearchLimit{Days: network.NextOpeningDays})
+		limit := network.SearchLimit{Days: network.NextOpeningDays}
+		ans, _, err := answers.Windows(v1alpha1.Channel(channel), instant, limit)
+		if err != nil {
+			return fmt.Errorf("%s: %w", "Office/"+office, err)
+		}
+		stationed, _, err := answers.StationedWindows(v1alpha1.Channel(channel), instant, limit)
 		if err != nil {
 			return fmt.Errorf("%s: %w", "Office/"+office, err)
 		}

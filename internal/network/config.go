@@ -318,7 +318,7 @@ func (a *Answers) StationedWindows(channel v1alpha1.Channel, at time.Time, limit
 	out := make([]StationedWindow, 0, len(a.stationed))
 	for i, ws := range a.stationed {
 		s := a.config.JointReception.Stationed[i]
-		ans, stats, err := (&Answers{config: a.config, calendar: a.calendar, windows: ws}).Windows(channel, at, limit)
+		ans, stats, err := ws.answer(channel, at, limit)
 		total.Days, total.Steps = total.Days+stats.Days, total.Steps+stats.Steps
 		if err != nil {
 			total.Exhausted = stats.Exhausted
@@ -348,14 +348,19 @@ func (a *Answers) Windows(channel v1alpha1.Channel, at time.Time, limit SearchLi
 	if err := checkChannel(channel); err != nil {
 		return WindowAnswer{}, SearchStats{}, err
 	}
+	return a.windows.answer(channel, at, limit)
+}
+
+// answer is Answers.Windows for the window set w, the channel checked.
+func (w *WindowSet) answer(channel v1alpha1.Channel, at time.Time, limit SearchLimit) (WindowAnswer, SearchStats, error) {
 	var ans WindowAnswer
-	ans.Open, ans.Window = a.windows.OpenAt(channel, at)
+	ans.Open, ans.Window = w.OpenAt(channel, at)
 	// The search stops at 9999-12-31, the last date RFC 3339 can write.
-	y, m, d := at.In(a.windows.loc).Date()
+	y, m, d := at.In(w.loc).Date()
 	if days := int((lastDate.Unix() - time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix()) / (24 * 60 * 60)); days < limit.Days {
 		limit.Days = days
 	}
-	next, ok, stats := a.windows.NextOpeningWithin(channel, at, limit)
+	next, ok, stats := w.NextOpeningWithin(channel, at, limit)
 	if stats.Exhausted {
 		return ans, stats, ErrSearchExhausted
 	}

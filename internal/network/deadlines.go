@@ -146,17 +146,12 @@ func (c *OfficeConfig) plan(q DeadlineQuery) (plan, error) {
 	}
 	ownAcceptance, _ := c.Escalation.acceptance()
 	receive := plannedStage{ownAcceptance, c.Escalation.Reminders}
-	h := q.Locality
-	if h == nil {
-		handling, err := c.Handling(*q.Petition)
-		if err != nil {
-			return plan{}, err
-		}
-		h = &handling
-	} else if err := q.Petition.Validate(); err != nil {
+	r, err := c.receive(*q.Petition, q.Locality)
+	if err != nil {
 		return plan{}, err
 	}
-	p := plan{handler: h.Route.Office}
+	h := r.handling
+	p := plan{handler: h.Route.Office, skipLevel: r.skipLevel, redirectTo: r.redirectTo}
 	later := c.Escalation
 	switch {
 	case h.Chain != nil:
@@ -166,11 +161,6 @@ func (c *OfficeConfig) plan(q DeadlineQuery) (plan, error) {
 		}
 	case p.handler != c.Office:
 		p.warnings = append(p.warnings, fmt.Sprintf("the configuration holds no chain of office %s: its stages follow office %s's", p.handler, c.Office))
-	}
-	visit := q.Petition.Channel == v1alpha1.ChannelVisit
-	onTheSpot := visit && c.Stationed(p.handler)
-	if !onTheSpot {
-		p.skipLevel, p.redirectTo = SkipLevel(c.Place(), q.Petition.Channel, h.Handler)
 	}
 	// accept is the handler's Acceptance after a Transfer or a redirect.
 	accept := func() plannedStage {
@@ -183,7 +173,7 @@ func (c *OfficeConfig) plan(q DeadlineQuery) (plan, error) {
 		return plannedStage{s, later.Reminders}
 	}
 	switch {
-	case p.skipLevel, onTheSpot:
+	case r.skipLevel, r.onTheSpot:
 		// A skip-level visit runs as if received at redirectTo, the
 		// handler's level office: the handler itself, since a Department
 		// never stands low enough to be skipped to. A visit at a joint

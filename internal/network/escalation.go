@@ -354,18 +354,14 @@ func resolveRungs(rungs []v1alpha1.OverdueRung, l line, level int, self, supervi
 			rung.By = v1alpha1.OverdueByParent
 		}
 		rung.After, _ = ParseLimit(r.After)
-		switch rung.By {
-		case v1alpha1.OverdueBySelf:
+		switch {
+		case rung.By == v1alpha1.OverdueBySelf:
 			rung.Office = self
-		case v1alpha1.OverdueByRoot:
+		case rung.By == v1alpha1.OverdueByRoot:
 			rung.Office = l.path[0]
-		case v1alpha1.OverdueBySupervisor:
-			if level == 0 {
-				rung.Office = supervisor
-				break
-			}
-			rung.Office, rung.External = l.at(level + 1)
-		default:
+		case rung.By == v1alpha1.OverdueBySupervisor && level == 0:
+			rung.Office = supervisor
+		default: // Parent, and the Supervisor of a body above the office
 			rung.Office, rung.External = l.at(level + 1)
 		}
 		out = append(out, rung)

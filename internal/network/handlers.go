@@ -37,47 +37,38 @@ func compileHandlers(src Source, office *v1alpha1.Office, table *RoutingTable) (
 	return handlers, nil
 }
 
-// compileHandler resolves the chain of handler h, every stage: its
-// Acceptance follows a Transfer from the receiving office (or a redirected
-// skip-level visit), its later stages follow the petition.
-func compileHandler(src Source, idx *Index, h *v1alpha1.Office) (*HandlerChain, error) {
-	esc, warnings, err := ownChain(src, idx, h)
-	if err != nil {
-		return nil, err
-	}
-	return &HandlerChain{Escalation: *esc, Warning: strings.Join(warnings, "; ")}, nil
-}
-
-// ownChain resolves office o's chain under its own policy.
+// compileHandler resolves the chain of handler h under its own policy,
+// every stage: its Acceptance follows a Transfer from the receiving office
+// (or a redirected skip-level visit), its later stages follow the petition.
 // A policy that does not exist or cannot be used gives the statutory
 // policy's chain and a warning saying so; an office outside the network is
 // resolved alone, with a warning.
-func ownChain(src Source, idx *Index, o *v1alpha1.Office) (*Escalation, []string, error) {
+func compileHandler(src Source, idx *Index, h *v1alpha1.Office) (*HandlerChain, error) {
 	var warnings []string
-	path, problem := idx.Path(o)
+	path, problem := idx.Path(h)
 	if problem != nil {
 		// Not in a network: nothing above it is known.
-		warnings = append(warnings, fmt.Sprintf("office %s is not in the network (%s): the bodies above it are unknown", o.Name, problem.Reason))
-		path = []string{o.Name}
+		warnings = append(warnings, fmt.Sprintf("office %s is not in the network (%s): the bodies above it are unknown", h.Name, problem.Reason))
+		path = []string{h.Name}
 	}
-	name := EscalationPolicyName(o)
+	name := EscalationPolicyName(h)
 	policy, err := src.EscalationPolicy(name)
 	if err != nil {
-		return nil, nil, fmt.Errorf("reading EscalationPolicy %s: %w", name, err)
+		return nil, fmt.Errorf("reading EscalationPolicy %s: %w", name, err)
 	}
 	statutory := fmt.Sprintf("the statutory policy %s applies to its petitions", v1alpha1.DefaultEscalationPolicy)
 	if policy == nil {
 		if name != v1alpha1.DefaultEscalationPolicy {
-			warnings = append(warnings, fmt.Sprintf("office %s names EscalationPolicy %q, which does not exist: %s", o.Name, name, statutory))
+			warnings = append(warnings, fmt.Sprintf("office %s names EscalationPolicy %q, which does not exist: %s", h.Name, name, statutory))
 		}
 		policy = StatutoryPolicy()
 	}
-	esc, err := ResolveChain(o, path, RootAbove(idx, path), policy)
+	esc, err := ResolveChain(h, path, RootAbove(idx, path), policy)
 	if err != nil {
-		warnings = append(warnings, fmt.Sprintf("office %s: %v: %s", o.Name, err, statutory))
-		esc, _ = ResolveChain(o, path, RootAbove(idx, path), StatutoryPolicy())
+		warnings = append(warnings, fmt.Sprintf("office %s: %v: %s", h.Name, err, statutory))
+		esc, _ = ResolveChain(h, path, RootAbove(idx, path), StatutoryPolicy())
 	}
-	return esc, warnings, nil
+	return &HandlerChain{Escalation: *esc, Warning: strings.Join(warnings, "; ")}, nil
 }
 
 // acceptance returns the chain's Acceptance step; false when it has none

@@ -27,6 +27,15 @@ type stationedFault struct {
 	message string
 }
 
+// jointReceptionRefusal says why an office of level may not be a joint
+// reception centre; empty for a City or a County, which may.
+func jointReceptionRefusal(level v1alpha1.Level) string {
+	if level == v1alpha1.LevelCity || level == v1alpha1.LevelCounty {
+		return ""
+	}
+	return fmt.Sprintf("a %s may not be a joint reception centre; only a City or a County may", level)
+}
+
 // checkStationed judges one stationed name of office o: it must name a
 // Department office whose parent is o (o's own level) or a County whose
 // parent is o (the level below). It returns nil when it fits.
@@ -62,9 +71,8 @@ func (f *Findings) checkJointReception(o *v1alpha1.Office, w World) {
 		return
 	}
 	fld := field.NewPath("spec", "jointReception", "stationed")
-	if o.Spec.Level != v1alpha1.LevelCity && o.Spec.Level != v1alpha1.LevelCounty {
-		f.Errors = append(f.Errors, field.Forbidden(field.NewPath("spec", "jointReception"),
-			fmt.Sprintf("a %s may not be a joint reception centre; only a City or a County may", o.Spec.Level)))
+	if refusal := jointReceptionRefusal(o.Spec.Level); refusal != "" {
+		f.Errors = append(f.Errors, field.Forbidden(field.NewPath("spec", "jointReception"), refusal))
 		return
 	}
 	if n := len(o.Spec.JointReception.Stationed); n > v1alpha1.MaxStationed {
@@ -90,9 +98,8 @@ func compileJointReception(o *v1alpha1.Office, idx *Index) (*JointReception, *Pr
 	if o.Spec.JointReception == nil {
 		return nil, nil
 	}
-	if o.Spec.Level != v1alpha1.LevelCity && o.Spec.Level != v1alpha1.LevelCounty {
-		return nil, &Problem{Office: o.Name, Reason: v1alpha1.ReasonInvalidStationed, Field: "spec.jointReception", Stalled: true,
-			Message: fmt.Sprintf("a %s may not be a joint reception centre; only a City or a County may", o.Spec.Level)}
+	if refusal := jointReceptionRefusal(o.Spec.Level); refusal != "" {
+		return nil, &Problem{Office: o.Name, Reason: v1alpha1.ReasonInvalidStationed, Field: "spec.jointReception", Stalled: true, Message: refusal}
 	}
 	jr := &JointReception{Stationed: make([]StationedDepartment, 0, len(o.Spec.JointReception.Stationed))}
 	for i, n := range o.Spec.JointReception.Stationed {

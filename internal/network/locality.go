@@ -141,29 +141,52 @@ func (c *OfficeConfig) Place() Place { return Place{Path: c.Path, Level: c.Level
 // centre where the handler is stationed is handled on the spot, never a
 // skip-level visit for that handler. CLI and desk answer through it.
 func (c *OfficeConfig) RouteWith(p Petition, locality *Handling) (Route, error) {
-	if err := p.Validate(); err != nil {
+	r, err := c.receive(p, locality)
+	if err != nil {
 		return Route{}, err
+	}
+	route := r.handling.Route
+	route.Copies = slices.Clone(route.Copies)
+	if route.Copies == nil {
+		route.Copies = []string{}
+	}
+	route.SkipLevel, route.RedirectTo = r.skipLevel, r.redirectTo
+	return route, nil
+}
+
+// receipt is how the office receives a petition: the locality's handling
+// of it, whether it is a visit handled on the spot at the office's joint
+// reception centre, and whether it is a skip-level visit and where to.
+type receipt struct {
+	handling   *Handling
+	onTheSpot  bool
+	skipLevel  bool
+	redirectTo string
+}
+
+// receive decides how the office receives the petition whose handling by
+// its locality is locality (the office's own when nil): a visit to a joint
+// reception centre where its handler is stationed is handled on the spot,
+// never skip-level for that handler; otherwise SkipLevel decides from where
+// the office and the handler stand. RouteWith and the deadlines answer
+// through it.
+func (c *OfficeConfig) receive(p Petition, locality *Handling) (receipt, error) {
+	if err := p.Validate(); err != nil {
+		return receipt{}, err
 	}
 	h := locality
 	if h == nil {
 		own, err := c.Handling(p)
 		if err != nil {
-			return Route{}, err
+			return receipt{}, err
 		}
 		h = &own
 	}
-	route := h.Route
-	route.Copies = slices.Clone(route.Copies)
-	if route.Copies == nil {
-		route.Copies = []string{}
+	r := receipt{handling: h, onTheSpot: p.Channel == v1alpha1.ChannelVisit && c.Stationed(h.Route.Office)}
+	if !r.onTheSpot {
+		r.skipLevel, r.redirectTo = SkipLevel(c.Place(), p.Channel, h.Handler)
 	}
-	// A visit to a joint reception centre where its handler is stationed
-	// is handled on the spot: never skip-level for that handler.
-	onTheSpot := p.Channel == v1alpha1.ChannelVisit && c.Stationed(route.Office)
-	if !onTheSpot {
-		route.SkipLevel, route.RedirectTo = SkipLevel(c.Place(), p.Channel, h.Handler)
-	}
-	return route, nil
+	return r, nil
 }
 
 // MaxOfficeName is the longest office name: its namespace office-<name> is

@@ -227,26 +227,13 @@ func (v *officeValidator) validate(ctx context.Context, o *v1alpha1.Office, extr
 // warns, without refusing, of a problem that will stall it: a policy whose
 // stages cannot make its chain, a calendar that cannot be read. What is
 // wrong with the office itself was refused above, and what is missing is a
-// pending warning. Only the office and its ancestors are indexed, which is
-// all its place and chain depend on: routes that resolve elsewhere change
+// pending warning. Only what its place, chain and joint reception centre
+// depend on is indexed: the office, its ancestors, and the departments
+// stationed at it with their parents. Routes that resolve elsewhere change
 // nothing of what is judged here.
 func (v *officeValidator) compile(ctx context.Context, o *v1alpha1.Office) (admission.Warnings, error) {
 	idx := network.NewIndex(o)
-	seen := map[string]bool{o.Name: true}
-	for name := string(o.Spec.Parent); name != "" && !seen[name]; {
-		seen[name] = true
-		parent := &v1alpha1.Office{}
-		if err := v.reader.Get(ctx, types.NamespacedName{Name: name}, parent); err != nil {
-			if apierrors.IsNotFound(err) {
-				break
-			}
-			return nil, err
-		}
-		idx.Upsert(parent)
-		name = string(parent.Spec.Parent)
-	}
-	// The departments stationed at a joint reception centre, and their
-	// parents: what compiling it reads of them.
+	// get indexes the office of that name; nil when it does not exist.
 	get := func(name string) (*v1alpha1.Office, error) {
 		if known, ok := idx.Get(name); ok {
 			return known, nil
@@ -257,6 +244,18 @@ func (v *officeValidator) compile(ctx context.Context, o *v1alpha1.Office) (admi
 		}
 		idx.Upsert(other)
 		return other, nil
+	}
+	seen := map[string]bool{o.Name: true}
+	for name := string(o.Spec.Parent); name != "" && !seen[name]; {
+		seen[name] = true
+		parent, err := get(name)
+		if err != nil {
+			return nil, err
+		}
+		if parent == nil {
+			break
+		}
+		name = string(parent.Spec.Parent)
 	}
 	if o.Spec.JointReception != nil {
 		for _, n := range o.Spec.JointReception.Stationed {
