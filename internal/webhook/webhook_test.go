@@ -21,6 +21,7 @@ import (
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/cmd/manager/app/apptest"
+	"github.com/xinfang/petition-operator/controllers"
 	"github.com/xinfang/petition-operator/internal/testenv"
 	"github.com/xinfang/petition-operator/internal/webhook"
 )
@@ -35,7 +36,9 @@ var (
 // and webhooks, the webhooks served over TLS with the operator's own
 // certificate and registered by the operator, as `make run` does.
 func TestMain(m *testing.M) {
-	os.Exit(apptest.Run(m, apptest.OperatorOptions{Reconcilers: true, TenantImage: "ghcr.io/xinfang/petition-desk:test", RollOutDeployments: true},
+	os.Exit(apptest.Run(m, apptest.OperatorOptions{Reconcilers: true, TenantImage: "ghcr.io/xinfang/petition-desk:test", RollOutDeployments: true,
+		// Rollouts move on within a second of their offices, not 10 s.
+		StatusPacing: controllers.StatusPacing{Delay: 200 * time.Millisecond, Interval: time.Second}},
 		func(e *testenv.Env, _ *apptest.Operator) error {
 			env = e
 			var err error

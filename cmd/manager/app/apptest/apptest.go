@@ -53,6 +53,10 @@ type OperatorOptions struct {
 	// Clock, if set, is the reconcilers' clock of calendar coverage
 	// (controllers.Options.Clock).
 	Clock func() time.Time
+	// StatusPacing, if set, paces the recounts of policy and calendar
+	// status (controllers.Options.StatusPacing); the default waits up to
+	// 10 s between recounts, and so between the stages of a rollout.
+	StatusPacing controllers.StatusPacing
 }
 
 // Run is the TestMain of a package whose tests need the control plane and
@@ -98,7 +102,7 @@ func StartOperator(cfg *rest.Config, opts OperatorOptions) (*Operator, error) {
 		// controller-runtime's default, which the flag's matches.
 		GracefulShutdownTimeout: 30 * time.Second,
 		Reconcilers:             opts.Reconcilers,
-		Controllers:             controllers.Options{TenantImage: opts.TenantImage, IngressNamespace: "ingress-nginx", Clock: opts.Clock},
+		Controllers:             controllers.Options{TenantImage: opts.TenantImage, IngressNamespace: "ingress-nginx", Clock: opts.Clock, StatusPacing: opts.StatusPacing},
 	}
 	var certDir string
 	if !opts.NoWebhooks {
