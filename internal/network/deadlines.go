@@ -245,26 +245,122 @@ func (c *OfficeConfig) deadlines(cal *Calendar, q DeadlineQuery) (DeadlineAnswer
 			from = cal.Add(reply, *s.RequestWindow)
 			d.RequestBy = note(s.Stage, "requestBy", from)
 		}
-		due := cal.Add(from, s.Limit)
-		d.Due = note(s.Stage, "due", due)
-		var extended time.Time
-		if s.Extension != nil {
-			extended = cal.AddAll(from, s.Limit, *s.Extension)
-			d.DueWithExtension = note(s.Stage, "dueWithExtension", extended)
-		}
-		for i, r := range ps.reminders {
-			d.Reminders = append(d.Reminders, note(s.Stage, fmt.Sprintf("reminders[%d]", i), cal.Before(due, r)))
-		}
-		for i, r := range s.Overdue {
-			o := OverdueDate{Action: r.Action, By: r.By, Office: r.Office, External: r.External,
-				At: note(s.Stage, fmt.Sprintf("overdue[%d].at", i), cal.Add(due, r.After))}
-			if s.Extension != nil {
-				o.AtWithExtension = note(s.Stage, fmt.Sprintf("overdue[%d].atWithExtension", i), cal.Add(extended, r.After))
-			}
-			d.Overdue = append(d.Overdue, o)
-		}
+		due := datesFrom(cal, &d, s, ps.reminders, from, 0, note)
 		ans.Stages = append(ans.Stages, d)
 		prev = due
 	}
 	return ans, nil
+}
+
+// datesFrom fills in d's dates of a stage of step s that counts from from:
+// its due date (the limit, plus extendDays of the extension's unit when the
+// stage was extended), its due date with the whole extension, the
+// reminders before the due date and the overdue rungs after it (after the
+// extended due date too, when the stage may be extended). note formats
+// each date, warning about those the calendar does not cover. It returns
+// the due date.
+func datesFrom(cal *Calendar, d *StageDeadline, s Step, reminders []Limit, from time.Time, extendDays int, note func(v1alpha1.StageName, string, time.Time) string) time.Time {
+	due := cal.Add(from, s.Limit)
+	if extendDays > 0 && s.Extension != nil {
+		due = cal.AddAll(from, s.Limit, Limit{Days: extendDays, Working: s.Extension.Working})
+	}
+	d.Due = note(s.Stage, "due", due)
+	var extended time.Time
+	if s.Extension != nil {
+		extended = cal.AddAll(from, s.Limit, *s.Extension)
+		d.DueWithExtension = note(s.Stage, "dueWithExtension", extended)
+	}
+	d.Reminders = nil
+	for i, r := range reminders {
+		d.Reminders = append(d.Reminders, note(s.Stage, fmt.Sprintf("reminders[%d]", i), cal.Before(due, r)))
+	}
+	d.Overdue = nil
+	for i, r := range s.Overdue {
+		o := OverdueDate{Action: r.Action, By: r.By, Office: r.Office, External: r.External,
+			At: note(s.Stage, fmt.Sprintf("overdue[%d].at", i), cal.Add(due, r.After))}
+		if s.Extension != nil {
+			o.AtWithExtension = note(s.Stage, fmt.Sprintf("overdue[%d].atWithExtension", i), cal.Add(extended, r.After))
+		}
+		d.Overdue = append(d.Overdue, o)
+	}
+	return due
+}
+
+// StageStart is a stage that actually starts at an office, as the case
+// registry asks about it: a Transfer (under the office's Acceptance limit),
+// an Acceptance, a Handling, a Review or a ReReview of the office's own
+// chain.
+type StageStart struct {
+	Stage v1alpha1.StageName
+	// Start is the day the stage starts: the day of receipt, of the
+	// transfer, of acceptance, of the petitioner's request.
+	Start time.Time
+	// ExtendDays, when positive, is the extension granted to the stage, in
+	// the unit of the chain's extension (at most its length).
+	ExtendDays int
+}
+
+// StageFrom computes the dates of a stage that starts at the office on
+// st.Start, counted with the office's calendar and chain as they are now
+// (DESIGN "Deadlines are snapshots"): its due date is the stage's limit
+// from the start, whatever the projection at intake said. The warnings name
+// the dates the calendar does not cover.
+func (c *OfficeConfig) StageFrom(st StageStart) (StageDeadline, []string, error) {
+	if c.Escalation == nil {
+		return StageDeadline{}, nil, &NoChainError{Office: c.Office}
+	}
+	want := st.Stage
+	if want == v1alpha1.StageTransfer {
+		want = v1alpha1.StageAcceptance
+	}
+	var step *Step
+	for i := range c.Escalation.Steps {
+		if c.Escalation.Steps[i].Stage == want {
+			step = &c.Escalation.Steps[i]
+		}
+	}
+	if step == nil {
+		return StageDeadline{}, nil, fmt.Errorf("office %s: its escalation chain (EscalationPolicy %s) has no %s stage", c.Office, Quote(c.Escalation.Policy), want)
+	}
+	s := *step
+	s.Stage = st.Stage
+	if s.Extension != nil && st.ExtendDays > s.Extension.Days {
+		return StageDeadline{}, nil, fmt.Errorf("office %s: an extension of %d days is more than the chain's %s", c.Office, st.ExtendDays, *s.Extension)
+	}
+	if s.Extension == nil && st.ExtendDays > 0 {
+		return StageDeadline{}, nil, fmt.Errorf("office %s: the chain allows no extension of stage %s", c.Office, st.Stage)
+	}
+	cal, err := c.calendar()
+	if err != nil {
+		return StageDeadline{}, nil, err
+	}
+	var warnings []string
+	note := func(stage v1alpha1.StageName, field string, t time.Time) string {
+		date := t.Format(time.DateOnly)
+		if !cal.Covers(t) {
+			warnings = append(warnings, fmt.Sprintf("%s.%s %s: HolidayCalendar %s does not cover %d; counted as if it had no holidays",
+				stage, field, date, c.CalendarRef, t.Year()))
+		}
+		return date
+	}
+	d := StageDeadline{Name: st.Stage, Office: s.Office, External: s.External}
+	if st.Stage == v1alpha1.StageTransfer || d.Office == "" {
+		d.Office, d.External = c.Office, ""
+	}
+	datesFrom(cal, &d, s, c.Escalation.Reminders, civil(st.Start), st.ExtendDays, note)
+	return d, warnings, nil
+}
+
+// ChainRevision identifies what the office's deadlines are computed from:
+// the hash of its resolved chain and calendar. A stage's deadline stored
+// with it says which revision produced it.
+func (c *OfficeConfig) ChainRevision() string {
+	h, err := Hash(struct {
+		Escalation *Escalation       `json:"escalation"`
+		Calendar   *CompiledCalendar `json:"calendar"`
+	}{c.Escalation, c.Calendar})
+	if err != nil {
+		return ""
+	}
+	return h
 }

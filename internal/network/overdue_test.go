@@ -3,6 +3,7 @@ package network
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -210,4 +211,65 @@ func configs(t *testing.T, src *SnapshotSource, names ...string) []*OfficeConfig
 		out[i] = cfg
 	}
 	return out
+}
+
+// TestStageFromAgreesWithTheProjection: a stage that starts on the day the
+// projection counts it from has the projection's dates, rungs and
+// reminders; one that starts later moves with its start; a partial
+// extension counts only the days granted.
+func TestStageFromAgreesWithTheProjection(t *testing.T) {
+	src := ladderNetwork().Source()
+	nr := configs(t, src, "t-nr")[0]
+	ans, err := nr.Deadlines(DeadlineQuery{Received: date(t, "2026-09-15")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := "2026-09-15"
+	for _, want := range ans.Stages {
+		if want.RequestBy != "" {
+			from = want.RequestBy
+		}
+		got, warnings, err := nr.StageFrom(StageStart{Stage: want.Name, Start: date(t, from)})
+		if err != nil {
+			t.Fatalf("%s: %v", want.Name, err)
+		}
+		want.RequestBy = ""
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s from %s:\n got %+v\nwant %+v", want.Name, from, got, want)
+		}
+		for _, w := range warnings {
+			if !slices.Contains(ans.Warnings, w) {
+				t.Errorf("%s: warning %q is not the projection's (%q)", want.Name, w, ans.Warnings)
+			}
+		}
+		from = want.Due
+	}
+
+	// Accepted on 10-12 (not 09-30): Handling 10-12 + 60d = 12-11; ten
+	// days of the 30-day extension: 12-21.
+	h, _, err := nr.StageFrom(StageStart{Stage: v1alpha1.StageHandling, Start: date(t, "2026-10-12")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ext, _, err := nr.StageFrom(StageStart{Stage: v1alpha1.StageHandling, Start: date(t, "2026-10-12"), ExtendDays: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Due != "2026-12-11" || ext.Due != "2026-12-21" || ext.DueWithExtension != h.DueWithExtension {
+		t.Errorf("handling from 10-12: due %s, extended by 10 days %s (with extension %s / %s); want 2026-12-11, 2026-12-21", h.Due, ext.Due, h.DueWithExtension, ext.DueWithExtension)
+	}
+	if _, _, err := nr.StageFrom(StageStart{Stage: v1alpha1.StageHandling, Start: date(t, "2026-10-12"), ExtendDays: 31}); err == nil {
+		t.Error("an extension of 31 days beyond the chain's 30d was computed")
+	}
+	// A Transfer runs under the office's own Acceptance limit, at the office.
+	tr, _, err := nr.StageFrom(StageStart{Stage: v1alpha1.StageTransfer, Start: date(t, "2026-09-15")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.Name != v1alpha1.StageTransfer || tr.Office != "t-nr" || tr.Due != ans.Stages[0].Due {
+		t.Errorf("transfer = %+v; want stage Transfer at t-nr due %s", tr, ans.Stages[0].Due)
+	}
+	if nr.ChainRevision() == "" || nr.ChainRevision() == configs(t, src, "t-county")[0].ChainRevision() {
+		t.Errorf("chain revisions of t-nr (ladder) and t-county (statutory) are %q and %q; want two different hashes", nr.ChainRevision(), configs(t, src, "t-county")[0].ChainRevision())
+	}
 }
