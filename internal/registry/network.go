@@ -1,0 +1,156 @@
+package registry
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/xinfang/petition-operator/api/v1alpha1"
+	"github.com/xinfang/petition-operator/internal/network"
+)
+
+// Network is the network the registry routes and counts with, as it is
+// now: from files (--network-dir) or the cluster's cache. Each call may
+// return a newer one; a Net does not change.
+type Network interface {
+	Current() *Net
+}
+
+// Net is one consistent network: its index and its offices' compiled
+// configurations, compiled once each on first use (network.Compile, the
+// one path the operator and petitionctl take).
+type Net struct {
+	src     *network.SnapshotSource
+	mu      sync.Mutex
+	configs map[string]configResult
+}
+
+type configResult struct {
+	cfg *network.OfficeConfig
+	err error
+}
+
+// NewNet indexes a snapshot of the network.
+func NewNet(s *network.Snapshot) *Net {
+	return &Net{src: s.Source(), configs: map[string]configResult{}}
+}
+
+// Static is a Network that never changes: a network read from files.
+type Static struct{ Net *Net }
+
+// Current returns the network.
+func (s Static) Current() *Net { return s.Net }
+
+// Config returns the compiled configuration of the office.
+func (n *Net) Config(office string) (*network.OfficeConfig, error) {
+	n.mu.Lock()
+	r, ok := n.configs[office]
+	n.mu.Unlock()
+	if ok {
+		return r.cfg, r.err
+	}
+	cfg, err := n.src.OfficeConfig(office)
+	n.mu.Lock()
+	n.configs[office] = configResult{cfg, err}
+	n.mu.Unlock()
+	return cfg, err
+}
+
+// Office returns the office of the name and whether it exists.
+func (n *Net) Office(name string) (*v1alpha1.Office, bool) {
+	return n.src.Index().Get(name)
+}
+
+// Path is the office's path from the City, nil when it has none.
+func (n *Net) Path(name string) []string {
+	o, ok := n.src.Index().Get(name)
+	if !ok {
+		return nil
+	}
+	p, problem := n.src.Index().Path(o)
+	if problem != nil {
+		return nil
+	}
+	return p
+}
+
+// Within says whether office stands at or below ancestor: an office acts
+// on the cases at it or below it.
+func (n *Net) Within(office, ancestor string) bool {
+	return slices.Contains(n.Path(office), ancestor)
+}
+
+// Subtree lists the office and every office below it.
+func (n *Net) Subtree(office string) []string {
+	var out []string
+	for _, o := range n.src.Index().All() {
+		if slices.Contains(n.Path(o.Name), office) {
+			out = append(out, o.Name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Root is the network's City: the office that keeps the books of stages
+// handled above the network.
+func (n *Net) Root(office string) string {
+	if p := n.Path(office); len(p) > 0 {
+		return p[0]
+	}
+	return office
+}
+
+// Location is the office's time zone: the days of its deadlines are its
+// days.
+func (n *Net) Location(office string) *time.Location {
+	cfg, err := n.Config(office)
+	if err != nil || cfg.TimeZone == "" {
+		return time.UTC
+	}
+	loc, err := time.LoadLocation(cfg.TimeZone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+// Answer is the deadlines answer for a petition received at office on
+// received, exactly as petitionctl deadlines gives it: routed at the
+// locality when there is one (a Department is no place), the skip-level
+// visit redirected. Errors name the field at fault.
+func (n *Net) Answer(office, locality string, p network.Petition, received time.Time) (network.DeadlineAnswer, error) {
+	cfg, err := n.Config(office)
+	if err != nil {
+		return network.DeadlineAnswer{}, err
+	}
+	if !cfg.Level.HasTenant() {
+		return network.DeadlineAnswer{}, &FieldError{Field: "office", Message: fmt.Sprintf("office %s is a %s served by its township; file the petition with %s", network.Quote(office), cfg.Level, network.Quote(cfg.Parent))}
+	}
+	q := network.DeadlineQuery{Received: received, Petition: &p}
+	if locality != "" && locality != office {
+		local, ok := n.Office(locality)
+		if !ok {
+			return network.DeadlineAnswer{}, &FieldError{Field: "locality", Message: fmt.Sprintf("office %s does not exist", network.Quote(locality))}
+		}
+		if err := network.CheckLocality(locality, local.Spec.Level); err != nil {
+			return network.DeadlineAnswer{}, &FieldError{Field: "locality", Message: err.Error()}
+		}
+		lcfg, err := n.Config(locality)
+		if err != nil {
+			return network.DeadlineAnswer{}, &FieldError{Field: "locality", Message: err.Error()}
+		}
+		h, err := lcfg.Handling(p)
+		if err != nil {
+			return network.DeadlineAnswer{}, err
+		}
+		q.Locality = &h
+	}
+	return cfg.Deadlines(q)
+}
+
+// FieldError is bad input: the field and what is allowed (HTTP 422).
+type FieldError struct{ Field, Message string }
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Message }

@@ -1,0 +1,167 @@
+package registry
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/xinfang/petition-operator/api/v1alpha1"
+	"github.com/xinfang/petition-operator/internal/cases"
+	"github.com/xinfang/petition-operator/internal/network"
+)
+
+// Alarm kinds: a reminder before a due date (催办 ahead of time), a rung of
+// the overdue ladder after it.
+const (
+	alarmReminder = "reminder"
+	alarmOverdue  = "overdue"
+)
+
+// acceptanceStage says whether a stage's end is an acceptance decision
+// (及时受理率): a Transfer or an Acceptance.
+func acceptanceStage(stage v1alpha1.StageName) bool {
+	return stage == v1alpha1.StageTransfer || stage == v1alpha1.StageAcceptance
+}
+
+// startStage records a stage that starts: its deadline as computed now
+// (with the chain revision), its alarms, and the cohort counter of its due
+// date.
+func (s *Store) startStage(ctx context.Context, tx pgx.Tx, n *Net, caseID int64, seq int, d network.StageDeadline, start time.Time, revision string) error {
+	var ext any
+	if d.DueWithExtension != "" {
+		ext = d.DueWithExtension
+	}
+	office := stageOffice(n, d)
+	if _, err := tx.Exec(ctx, `INSERT INTO deadlines (case_id, seq, stage, office, started_on, due, due_with_extension, revision)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, caseID, seq, d.Name, office, start, d.Due, ext, revision); err != nil {
+		return err
+	}
+	if err := s.setAlarms(ctx, tx, n, caseID, seq, office, d); err != nil {
+		return err
+	}
+	due, err := time.Parse(time.DateOnly, d.Due)
+	if err != nil {
+		return err
+	}
+	switch {
+	case acceptanceStage(d.Name):
+		return count(ctx, tx, counter{office, due, "acceptance_due", 1})
+	case d.Name == v1alpha1.StageHandling:
+		return count(ctx, tx, counter{office, due, "handling_due", 1})
+	}
+	return nil
+}
+
+// stageOffice is the office that keeps the books of a stage: its office,
+// or the City for a stage handled above the network.
+func stageOffice(n *Net, d network.StageDeadline) string {
+	if d.Office != "" {
+		return d.Office
+	}
+	return ""
+}
+
+// setAlarms writes the alarms of a running stage: each reminder, and each
+// rung of its overdue ladder (one Remind by the office itself the day after
+// the due date when the chain declares none). An alarm that fired already
+// keeps its time; one that did not moves with the stage (an extension).
+func (s *Store) setAlarms(ctx context.Context, tx pgx.Tx, n *Net, caseID int64, seq int, office string, d network.StageDeadline) error {
+	loc := n.Location(office)
+	type alarm struct {
+		kind          string
+		rung          int
+		action, by    string
+		date          string
+	}
+	var alarms []alarm
+	for i, r := range d.Reminders {
+		alarms = append(alarms, alarm{alarmReminder, i, "Remind", office, r})
+	}
+	if len(d.Overdue) == 0 {
+		due, err := time.Parse(time.DateOnly, d.Due)
+		if err != nil {
+			return err
+		}
+		alarms = append(alarms, alarm{alarmOverdue, 0, string(v1alpha1.OverdueRemind), office, due.AddDate(0, 0, 1).Format(time.DateOnly)})
+	}
+	for i, r := range d.Overdue {
+		by := r.Office
+		if by == "" {
+			by = n.Root(office)
+		}
+		alarms = append(alarms, alarm{alarmOverdue, i, string(r.Action), by, r.At})
+	}
+	for _, a := range alarms {
+		day, err := time.ParseInLocation(time.DateOnly, a.date, loc)
+		if err != nil {
+			return fmt.Errorf("alarm %s[%d] of stage %s: %w", a.kind, a.rung, d.Name, err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO alarms (case_id, seq, kind, rung, action, by_office, fire_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)
+			ON CONFLICT (case_id, seq, kind, rung) DO UPDATE SET fire_at = EXCLUDED.fire_at, action = EXCLUDED.action, by_office = EXCLUDED.by_office
+			WHERE alarms.fired_at IS NULL`, caseID, seq, a.kind, a.rung, a.action, a.by, day); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// counter is one increment of an office's counters of a day.
+type counter struct {
+	office string
+	day    time.Time
+	column string
+	delta  int
+}
+
+// countColumns are the counters of office_days, the only columns count
+// writes (its column names are never input).
+var countColumns = map[string]bool{
+	"received": true, "skip_level": true, "skip_level_attributed": true, "repeat": true, "collective": true,
+	"accepted": true, "not_accepted": true, "acceptance_due": true, "acceptance_timely": true,
+	"replied": true, "replied_on_time": true, "handling_due": true, "handling_due_on_time": true,
+	"closed": true, "rated": true, "satisfied": true,
+}
+
+// count adds the counters in the transaction of the change they count.
+func count(ctx context.Context, tx pgx.Tx, cs ...counter) error {
+	for _, c := range cs {
+		if c.office == "" || c.delta == 0 {
+			continue
+		}
+		if !countColumns[c.column] {
+			return fmt.Errorf("no counter %q", c.column)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO office_days (office, day, `+c.column+`) VALUES ($1, $2, $3)
+			ON CONFLICT (office, day) DO UPDATE SET `+c.column+` = office_days.`+c.column+` + EXCLUDED.`+c.column,
+			c.office, c.day, c.delta); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// emit writes an event to the outbox in the transaction of the change. No
+// personal data goes into an event.
+func emit(ctx context.Context, tx pgx.Tx, typ, caseNo, office string, data map[string]any) error {
+	body, err := json.Marshal(data)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO events (type, case_no, office, data) VALUES ($1, $2, $3, $4)`, typ, caseNo, office, body)
+	return err
+}
+
+// addTimeline appends a step of the public timeline.
+func addTimeline(ctx context.Context, tx pgx.Tx, caseID int64, seq int, at time.Time, action string, state cases.State, office, note string) error {
+	var n any
+	if note != "" {
+		n = note
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO timeline (case_id, seq, at, action, state, office, note) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		caseID, seq, at, action, state, office, n)
+	return err
+}

@@ -1,0 +1,328 @@
+package registry
+
+import (
+	"context"
+	"crypto/hmac"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/xinfang/petition-operator/api/v1alpha1"
+	"github.com/xinfang/petition-operator/internal/cases"
+	"github.com/xinfang/petition-operator/internal/network"
+)
+
+// Keys seals and opens personal data and keys what identifies a person
+// (internal/pii's Keyring).
+type Keys interface {
+	Seal(plaintext, aad []byte) []byte
+	Open(ciphertext, aad []byte) ([]byte, error)
+	PersonKey(kind, normalized string) []byte
+}
+
+// Store is the case registry on one PostgreSQL database.
+type Store struct {
+	pool *pgxpool.Pool
+	net  Network
+	keys Keys
+	now  func() time.Time
+}
+
+// Options configure a Store.
+type Options struct {
+	// Now is the clock (time.Now when nil): every date of a case, every
+	// alarm and every statistic counts from it.
+	Now func() time.Time
+}
+
+// New returns a Store on pool, routing with net and sealing with keys.
+func New(pool *pgxpool.Pool, net Network, keys Keys, opts Options) *Store {
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{pool: pool, net: net, keys: keys, now: now}
+}
+
+// Now is the store's clock.
+func (s *Store) Now() time.Time { return s.now() }
+
+// Network is the network the store routes with now.
+func (s *Store) Network() *Net { return s.net.Current() }
+
+// Answer is the answer to an intake: 201 the first time, 200 on a replay.
+type Answer struct {
+	CaseNo string `json:"caseNo"`
+	// QueryCode is shown once, with the case number: the petitioner's key
+	// to the progress of the case. None for an anonymous report.
+	QueryCode  string                   `json:"queryCode,omitempty"`
+	State      cases.State              `json:"state"`
+	Handler    string                   `json:"handler"`
+	SkipLevel  bool                     `json:"skipLevel"`
+	RedirectTo string                   `json:"redirectTo"`
+	Deadlines  []network.StageDeadline  `json:"deadlines"`
+	Warnings   []string                 `json:"warnings,omitempty"`
+	RepeatOf   string                   `json:"repeatOf,omitempty"`
+}
+
+// Submission is an intake with where it comes from.
+type Submission struct {
+	Intake cases.Intake
+	// Key is the Idempotency-Key; Scope separates the keys of the public
+	// intake from each staff office's.
+	Key, Scope string
+	// Staff is the office of the staff who register it; empty for a
+	// petitioner's own intake.
+	Staff string
+}
+
+// ConflictError is a reused idempotency key with another body (HTTP 409).
+type ConflictError struct{ Message string }
+
+func (e *ConflictError) Error() string { return e.Message }
+
+// Take registers a petition: the case, the first stage's deadline and
+// alarms, the counters and the event, in one transaction. It returns the
+// answer and whether the case is new (false: a replay of the same key and
+// body). Nothing is acknowledged before the commit.
+func (s *Store) Take(ctx context.Context, sub Submission) (Answer, bool, error) {
+	in := sub.Intake
+	n := s.net.Current()
+	now := s.now()
+	office := in.Office
+	if _, ok := n.Office(office); !ok {
+		return Answer{}, false, &FieldError{Field: "office", Message: fmt.Sprintf("office %s does not exist", network.Quote(office))}
+	}
+	loc := n.Location(office)
+	received := now.In(loc)
+	if sub.Staff != "" && in.ReceivedAt != "" {
+		t, err := cases.ParseReceived(in.ReceivedAt, now, loc)
+		if err != nil {
+			return Answer{}, false, err
+		}
+		received = t.In(loc)
+	}
+	day := civilDay(received)
+	p := network.Petition{Category: in.Category, Type: v1alpha1.PetitionType(in.Type), Channel: v1alpha1.Channel(in.Channel)}
+	ans, err := n.Answer(office, in.Locality, p, day)
+	if err != nil {
+		return Answer{}, false, err
+	}
+	if len(ans.Stages) == 0 {
+		return Answer{}, false, fmt.Errorf("office %s: the deadlines answer has no stage", office)
+	}
+	first := ans.Stages[0]
+	firstCfg, err := n.Config(first.Office)
+	if err != nil {
+		return Answer{}, false, err
+	}
+	personID, personPhone, err := s.personKeys(in.Petitioner)
+	if err != nil {
+		return Answer{}, false, err
+	}
+	fp := in.Fingerprint()
+
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{})
+	if err != nil {
+		return Answer{}, false, err
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+
+	var seq int64
+	if err := tx.QueryRow(ctx, `SELECT nextval('case_numbers')`).Scan(&seq); err != nil {
+		return Answer{}, false, err
+	}
+	caseNo := cases.FormatCaseNo(day.Year(), seq)
+	out := Answer{CaseNo: caseNo, State: cases.Registered, Handler: ans.Handler, SkipLevel: ans.SkipLevel,
+		RedirectTo: ans.RedirectTo, Deadlines: ans.Stages}
+	if len(ans.Warnings) > 0 {
+		out.Warnings = ans.Warnings
+	}
+	var queryHash []byte
+	if !in.Anonymous() {
+		code, err := cases.NewQueryCode()
+		if err != nil {
+			return Answer{}, false, err
+		}
+		out.QueryCode = code
+		queryHash = s.queryHash(caseNo, code)
+	}
+	// The key first: a concurrent intake of the same key waits here for
+	// this transaction and then finds the key taken.
+	sealed, err := json.Marshal(out)
+	if err != nil {
+		return Answer{}, false, err
+	}
+	tag, err := tx.Exec(ctx, `INSERT INTO intake_keys (scope, key, fingerprint, case_id, answer)
+		VALUES ($1, $2, $3, NULL, $4) ON CONFLICT DO NOTHING`, sub.Scope, sub.Key, fp[:], s.keys.Seal(sealed, intakeAAD(sub.Scope, sub.Key)))
+	if err != nil {
+		return Answer{}, false, err
+	}
+	if tag.RowsAffected() == 0 {
+		_ = tx.Rollback(ctx)
+		return s.replay(ctx, sub, fp[:])
+	}
+
+	var repeatOf *int64
+	var repeatNo string
+	if personID != nil || personPhone != nil {
+		var id int64
+		err := tx.QueryRow(ctx, `SELECT id, case_no FROM cases
+			WHERE ((person_id = $1) OR (person_phone = $2)) AND category = $3 AND merged_into IS NULL
+			ORDER BY id LIMIT 1`, personID, personPhone, in.Category).Scan(&id, &repeatNo)
+		switch {
+		case err == nil:
+			repeatOf = &id
+		case errors.Is(err, pgx.ErrNoRows):
+		default:
+			return Answer{}, false, err
+		}
+	}
+	if repeatOf != nil {
+		out.RepeatOf = repeatNo
+	}
+	projection, err := json.Marshal(struct {
+		network.DeadlineAnswer
+		Revisions map[string]string `json:"revisions"`
+	}{ans, s.revisions(n, ans)})
+	if err != nil {
+		return Answer{}, false, err
+	}
+	aad := func(col string) []byte { return []byte("case:" + caseNo + ":" + col) }
+	seal := func(col, v string) []byte {
+		if v == "" {
+			return nil
+		}
+		return s.keys.Seal([]byte(v), aad(col))
+	}
+	var caseID int64
+	var redirect *string
+	if ans.RedirectTo != "" {
+		redirect = &ans.RedirectTo
+	}
+	err = tx.QueryRow(ctx, `INSERT INTO cases (case_no, query_hash, receiver, office, handler, state, stage, due,
+			type, category, channel, locality, skip_level, redirect_to, group_size, confidential,
+			received_at, received_on, repeat_of, person_id, person_phone,
+			name_enc, phone_enc, id_number_enc, description_enc, projection)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,NULLIF($12,''),$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26)
+		RETURNING id`,
+		caseNo, queryHash, office, first.Office, ans.Handler, cases.Registered, first.Name, first.Due,
+		in.Type, in.Category, in.Channel, in.Locality, ans.SkipLevel, redirect, in.GroupSize, in.Petitioner.Confidential,
+		received, day, repeatOf, personID, personPhone,
+		seal("name", in.Petitioner.Name), seal("phone", in.Petitioner.Phone), seal("idNumber", in.Petitioner.IDNumber),
+		s.keys.Seal([]byte(in.Description), aad("description")), projection).Scan(&caseID)
+	if err != nil {
+		return Answer{}, false, err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE intake_keys SET case_id = $1 WHERE scope = $2 AND key = $3`, caseID, sub.Scope, sub.Key); err != nil {
+		return Answer{}, false, err
+	}
+	if err := s.startStage(ctx, tx, n, caseID, 1, first, day, firstCfg.ChainRevision()); err != nil {
+		return Answer{}, false, err
+	}
+	if err := addTimeline(ctx, tx, caseID, 1, now, "register", cases.Registered, office, ""); err != nil {
+		return Answer{}, false, err
+	}
+	counts := []counter{{office, day, "received", 1}}
+	if ans.SkipLevel {
+		counts = append(counts, counter{office, day, "skip_level", 1}, counter{ans.RedirectTo, day, "skip_level_attributed", 1})
+	}
+	if repeatOf != nil {
+		counts = append(counts, counter{office, day, "repeat", 1})
+	}
+	if cases.Collective(in.GroupSize) {
+		counts = append(counts, counter{office, day, "collective", 1})
+	}
+	if err := count(ctx, tx, counts...); err != nil {
+		return Answer{}, false, err
+	}
+	data := map[string]any{"state": cases.Registered, "handler": ans.Handler, "stage": first.Name, "due": first.Due,
+		"skipLevel": ans.SkipLevel, "channel": in.Channel, "type": in.Type, "category": in.Category}
+	if ans.RedirectTo != "" {
+		data["redirectTo"] = ans.RedirectTo
+	}
+	if repeatOf != nil {
+		data["repeatOf"] = repeatNo
+	}
+	if err := emit(ctx, tx, "petition.case.registered", caseNo, office, data); err != nil {
+		return Answer{}, false, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return Answer{}, false, err
+	}
+	return out, true, nil
+}
+
+// replay answers an intake key already taken: the same body gets the same
+// answer, another body a conflict.
+func (s *Store) replay(ctx context.Context, sub Submission, fp []byte) (Answer, bool, error) {
+	var got, sealed []byte
+	err := s.pool.QueryRow(ctx, `SELECT fingerprint, answer FROM intake_keys WHERE scope = $1 AND key = $2`, sub.Scope, sub.Key).Scan(&got, &sealed)
+	if err != nil {
+		return Answer{}, false, err
+	}
+	if !hmac.Equal(got, fp) {
+		return Answer{}, false, &ConflictError{Message: "Idempotency-Key: the key was used for another petition; use a new key for a new petition"}
+	}
+	plain, err := s.keys.Open(sealed, intakeAAD(sub.Scope, sub.Key))
+	if err != nil {
+		return Answer{}, false, err
+	}
+	var out Answer
+	if err := json.Unmarshal(plain, &out); err != nil {
+		return Answer{}, false, err
+	}
+	return out, false, nil
+}
+
+func intakeAAD(scope, key string) []byte { return []byte("intake:" + scope + ":" + key) }
+
+// queryHash keys a query code to its case: only the HMAC is stored.
+func (s *Store) queryHash(caseNo, code string) []byte {
+	return s.keys.PersonKey("query", caseNo+":"+code)
+}
+
+// personKeys are the HMACs of the petitioner's normalised ID number and
+// phone, for linking repeats; nil when absent.
+func (s *Store) personKeys(p cases.Petitioner) (id, phone []byte, err error) {
+	if p.IDNumber != "" {
+		v, err := normalizeID(p.IDNumber)
+		if err != nil {
+			return nil, nil, &FieldError{Field: "petitioner.idNumber", Message: err.Error()}
+		}
+		id = s.keys.PersonKey("id", v)
+	}
+	if p.Phone != "" {
+		v, err := normalizePhone(p.Phone)
+		if err != nil {
+			return nil, nil, &FieldError{Field: "petitioner.phone", Message: err.Error()}
+		}
+		phone = s.keys.PersonKey("phone", v)
+	}
+	return id, phone, nil
+}
+
+// revisions names the chain revision of each office of an answer's stages.
+func (s *Store) revisions(n *Net, ans network.DeadlineAnswer) map[string]string {
+	out := map[string]string{}
+	for _, st := range ans.Stages {
+		if st.Office == "" {
+			continue
+		}
+		if cfg, err := n.Config(st.Office); err == nil {
+			out[st.Office] = cfg.ChainRevision()
+		}
+	}
+	return out
+}
+
+// civilDay is the calendar day of t in its location, as a UTC midnight
+// (the network's dates).
+func civilDay(t time.Time) time.Time {
+	y, m, d := t.Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
