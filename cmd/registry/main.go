@@ -1,0 +1,298 @@
+// Command registry is the case registry of a City's petition network: it
+// takes petitions (POST /v1/petitions, Open311 GeoReport v2), answers the
+// petitioner's progress query, moves cases through the statutory state
+// machine for each office's staff, fires each reminder and overdue rung
+// once, counts each office's figures and publishes every change through an
+// outbox feed (GET /v1/events) and a webhook sink. Cases live in
+// PostgreSQL; routing and deadlines come from the network, compiled as the
+// operator and petitionctl compile it, from files (--network-dir).
+//
+//	registry --database-url URL --network-dir DIR --staff-tokens FILE --key-file FILE [--listen ADDR]
+//	registry migrate --database-url URL
+//	registry keygen > keys
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	// Time zones work the same in minimal images without zoneinfo.
+	_ "time/tzdata"
+
+	"github.com/xinfang/petition-operator/internal/manifests"
+	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/pii"
+	"github.com/xinfang/petition-operator/internal/registry"
+	"github.com/xinfang/petition-operator/internal/version"
+)
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	if err := run(context.Background(), os.Args[1:], os.Stdout, log); err != nil {
+		var usage usageError
+		if errors.As(err, &usage) {
+			fmt.Fprintln(os.Stderr, "error:", err)
+			os.Exit(2)
+		}
+		log.Error("registry stopped", "err", err)
+		os.Exit(1)
+	}
+}
+
+// usageError is a bad command line (exit 2).
+type usageError struct{ error }
+
+// config is the command line of the server.
+type config struct {
+	databaseURL, databaseURLFile string
+	listen                       string
+	networkDir                   string
+	staffTokens                  string
+	keyFile                      string
+	sweepInterval                time.Duration
+	sinkURL                      string
+	publicRate                   float64
+	publicBurst                  int
+	maxConnections               int
+}
+
+func (c *config) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.databaseURL, "database-url", "", "the PostgreSQL URL of the case database (or $PETITION_REGISTRY_DATABASE_URL, or --database-url-file)")
+	fs.StringVar(&c.databaseURLFile, "database-url-file", "", "a file holding the PostgreSQL URL (a mounted Secret), rather than --database-url")
+	fs.StringVar(&c.listen, "listen", ":8090", "address to serve the API, /metrics and the probes on; 127.0.0.1:0 picks a free port (logged as listening on <addr>)")
+	fs.StringVar(&c.networkDir, "network-dir", "", "a directory (or file) of the network's YAML, as petitionctl -f reads it")
+	fs.StringVar(&c.staffTokens, "staff-tokens", "", "a file of staff tokens, lines token,office[,name], as kube-apiserver's token file")
+	fs.StringVar(&c.keyFile, "key-file", "", "the key file of personal data (registry keygen writes one): the first data key seals, every data key opens")
+	fs.DurationVar(&c.sweepInterval, "sweep-interval", 30*time.Second, "how often the leader fires the reminders and overdue rungs that fell due")
+	fs.StringVar(&c.sinkURL, "sink-url", "", "a webhook to deliver the events to (CloudEvents batches, at least once, stable ids); none when empty")
+	fs.Float64Var(&c.publicRate, "public-rate", 5, "petitions a second one client (IP address) may file; more get 429 with Retry-After")
+	fs.IntVar(&c.publicBurst, "public-burst", 20, "petitions one client may file at once, beyond --public-rate")
+	fs.IntVar(&c.maxConnections, "max-connections", 1024, "connections served at once; more wait until one closes")
+}
+
+func (c *config) url() (string, error) {
+	switch {
+	case c.databaseURL != "":
+		return c.databaseURL, nil
+	case c.databaseURLFile != "":
+		b, err := os.ReadFile(c.databaseURLFile)
+		if err != nil {
+			return "", fmt.Errorf("--database-url-file: %w", err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	case os.Getenv("PETITION_REGISTRY_DATABASE_URL") != "":
+		return os.Getenv("PETITION_REGISTRY_DATABASE_URL"), nil
+	}
+	return "", usageError{errors.New("--database-url (or --database-url-file, or $PETITION_REGISTRY_DATABASE_URL) is required")}
+}
+
+func run(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "migrate":
+			return migrate(ctx, args[1:], stdout)
+		case "keygen":
+			fs := flag.NewFlagSet("registry keygen", flag.ContinueOnError)
+			id := fs.String("id", "k1", "the id of the data key")
+			if err := fs.Parse(args[1:]); err != nil {
+				return usageError{err}
+			}
+			return pii.Generate(stdout, *id)
+		case "version":
+			_, err := fmt.Fprintln(stdout, version.String())
+			return err
+		}
+	}
+	var c config
+	fs := flag.NewFlagSet("registry", flag.ContinueOnError)
+	c.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("unknown command %q; want migrate, keygen, version or flags", fs.Arg(0))}
+	}
+	switch {
+	case c.networkDir == "":
+		return usageError{errors.New("--network-dir is required: the network's YAML, as petitionctl -f reads it")}
+	case c.keyFile == "":
+		return usageError{errors.New("--key-file is required: registry keygen writes one")}
+	case c.staffTokens == "":
+		return usageError{errors.New("--staff-tokens is required with --network-dir")}
+	case c.sweepInterval < 100*time.Millisecond:
+		return usageError{fmt.Errorf("--sweep-interval: %s is shorter than 100ms", c.sweepInterval)}
+	case !(c.publicRate > 0) || math.IsInf(c.publicRate, 0) || c.publicBurst < 1:
+		return usageError{errors.New("--public-rate and --public-burst: want positive numbers")}
+	case c.maxConnections < 1:
+		return usageError{errors.New("--max-connections: want a positive number")}
+	}
+	url, err := c.url()
+	if err != nil {
+		return err
+	}
+	keys, err := pii.Load(c.keyFile)
+	if err != nil {
+		return fmt.Errorf("--key-file: %w", err)
+	}
+	set, err := manifests.Load(c.networkDir)
+	if err != nil {
+		return fmt.Errorf("--network-dir: %w", err)
+	}
+	net := registry.NewNet(set.Snapshot())
+	tokens, err := readStaticTokens(c.staffTokens, func(o string) bool { _, ok := net.Office(o); return ok })
+	if err != nil {
+		return err
+	}
+	if _, err := registry.Migrate(ctx, url); err != nil {
+		return err
+	}
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		return fmt.Errorf("--database-url: %w", err)
+	}
+	defer pool.Close()
+	store := registry.New(pool, registry.Static{Net: net}, keys, registry.Options{})
+	return serve(ctx, c, store, pool, tokens, log)
+}
+
+func migrate(ctx context.Context, args []string, stdout io.Writer) error {
+	var c config
+	fs := flag.NewFlagSet("registry migrate", flag.ContinueOnError)
+	fs.StringVar(&c.databaseURL, "database-url", "", "the PostgreSQL URL of the case database")
+	fs.StringVar(&c.databaseURLFile, "database-url-file", "", "a file holding the PostgreSQL URL")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	url, err := c.url()
+	if err != nil {
+		return err
+	}
+	v, err := registry.Migrate(ctx, url)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(stdout, "the case database is at schema version %d\n", v)
+	return err
+}
+
+func serve(ctx context.Context, c config, store *registry.Store, pool *pgxpool.Pool, auth authenticator, log *slog.Logger) error {
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	m := newMetrics()
+	want, err := registry.SchemaVersion()
+	if err != nil {
+		return err
+	}
+	a := &api{store: store, auth: auth, log: log, metrics: m, ready: func(ctx context.Context) error {
+		var v int64
+		if err := pool.QueryRow(ctx, `SELECT coalesce(max(version_id), 0) FROM goose_db_version WHERE is_applied`).Scan(&v); err != nil {
+			return err
+		}
+		if v < want {
+			return fmt.Errorf("the database is at schema version %d, not %d", v, want)
+		}
+		return nil
+	}}
+	limiter := newClientRate(c.publicRate, c.publicBurst)
+	h := a.handler()
+	guarded := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && (r.URL.Path == "/v1/petitions" || strings.HasPrefix(r.URL.Path, "/open311/")) {
+			if !limiter.allow(w, r) {
+				return
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
+	ln, err := net.Listen("tcp", c.listen)
+	if err != nil {
+		return fmt.Errorf("--listen: %w", err)
+	}
+	srv := &http.Server{Handler: guarded, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second, MaxHeaderBytes: 16 << 10}
+	log.Info("listening on "+ln.Addr().String(), "addr", ln.Addr().String(), "version", version.String())
+
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = registry.Leader(ctx, pool, c.sweepInterval, func(ctx context.Context) {
+			m.leader.Set(1)
+			defer m.leader.Set(0)
+			lead(ctx, c, store, m, log)
+		})
+	}()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(limitListener(ln, c.maxConnections)) }()
+	var served error
+	select {
+	case served = <-errc:
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil && served == nil {
+		served = err
+	}
+	stop()
+	<-done
+	if errors.Is(served, http.ErrServerClosed) {
+		served = nil
+	}
+	return served
+}
+
+// lead is the leader's work: sweep the due alarms every interval and
+// deliver the feed to the sink, backing off after a failure.
+func lead(ctx context.Context, c config, store *registry.Store, m *metrics, log *slog.Logger) {
+	tick := time.NewTicker(c.sweepInterval)
+	defer tick.Stop()
+	sink := registry.Sink{Name: "webhook", URL: c.sinkURL, Source: "petition-registry", Client: &http.Client{Timeout: 10 * time.Second}, Batch: 100}
+	backoff, nextDelivery := time.Duration(0), time.Time{}
+	for {
+		start := time.Now()
+		n, err := store.Sweep(ctx)
+		m.sweeps.Observe(time.Since(start).Seconds())
+		if err != nil && ctx.Err() == nil {
+			m.sweepErrors.Inc()
+			log.Error("sweeping", "err", err)
+		} else if err == nil {
+			m.lastSweep.SetToCurrentTime()
+			m.fired.Add(float64(n))
+		}
+		if c.sinkURL != "" && !time.Now().Before(nextDelivery) {
+			sent, err := store.Deliver(ctx, sink)
+			m.delivered.WithLabelValues("delivered").Add(float64(sent))
+			if err != nil && ctx.Err() == nil {
+				m.delivered.WithLabelValues("failed").Inc()
+				backoff = min(max(2*backoff, c.sweepInterval), 5*time.Minute)
+				nextDelivery = time.Now().Add(backoff)
+				log.Error("delivering events", "sink", sink.Name, "err", err, "retryIn", backoff.String())
+			} else {
+				backoff = 0
+			}
+			if age, err := store.OutboxAge(ctx, sink.Name); err == nil {
+				m.outboxAge.Set(age.Seconds())
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+var _ = network.Quote
