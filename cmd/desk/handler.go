@@ -18,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
+	"github.com/xinfang/petition-operator/internal/httpguard"
 	"github.com/xinfang/petition-operator/internal/network"
 )
 
@@ -53,7 +54,7 @@ type desk struct {
 	// peer asks the desks of other offices (localityHandling).
 	peer *http.Client
 	// peerRate bounds each client's requests on the peer listener.
-	peerRate *clientRate
+	peerRate *httpguard.ClientRate
 	// reloading serialises reloads; requests read state without a lock.
 	reloading sync.Mutex
 	state     atomic.Pointer[loaded]
@@ -73,7 +74,7 @@ type loaded struct {
 }
 
 func newDesk(path string, opts options) (*desk, error) {
-	d := &desk{path: path, opts: opts, peer: opts.peerClient(), peerRate: newClientRate(opts.PeerRate, opts.PeerBurst)}
+	d := &desk{path: path, opts: opts, peer: opts.peerClient(), peerRate: httpguard.NewClientRate(opts.PeerRate, opts.PeerBurst)}
 	if _, err := d.reload(); err != nil {
 		return nil, err
 	}
@@ -683,7 +684,7 @@ func (d *desk) peerHandler() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("%s %s: the peer port answers only %s", r.Method, network.Quote(r.URL.Path), peerPaths))
 	})
-	return d.limitBodies(d.peerRate.limit(mux))
+	return d.limitBodies(d.peerRate.Limit(mux, writeError))
 }
 
 // probeHandler serves the probe listener: /healthz and /readyz, which the

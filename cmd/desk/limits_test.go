@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
+	"github.com/xinfang/petition-operator/internal/httpguard"
 	"github.com/xinfang/petition-operator/internal/network"
 )
 
@@ -37,7 +38,7 @@ type liveDesk struct {
 	// addr, peerAddr and probeAddr are the public, peer and probe
 	// listeners' addresses.
 	addr, peerAddr, probeAddr string
-	public, peer              *limitedListener
+	public, peer              *httpguard.LimitedListener
 }
 
 // startDesk serves the configuration with the options on real listeners;

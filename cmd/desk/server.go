@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/xinfang/petition-operator/internal/httpguard"
 	"github.com/xinfang/petition-operator/internal/network"
 )
 
@@ -199,20 +200,22 @@ func (o *options) peerClient() *http.Client {
 // server is the desk's HTTP server with the options' timeouts and header
 // bound.
 func (o *options) server(h http.Handler) *http.Server {
-	return &http.Server{
-		Handler:           h,
+	return httpguard.ServerLimits{
 		ReadHeaderTimeout: o.ReadHeaderTimeout,
 		ReadTimeout:       o.ReadTimeout,
 		WriteTimeout:      o.WriteTimeout,
 		IdleTimeout:       o.IdleTimeout,
 		MaxHeaderBytes:    o.MaxHeaderBytes,
-	}
+	}.Server(h)
 }
 
-// endpoint is one of the desk's listeners and the server on it.
+// endpoint is one of the desk's listeners and the server on it. Each
+// listener takes at most perClient connections from one client, at most
+// total at once; a connection past total waits in the listen backlog until
+// one closes.
 type endpoint struct {
 	name string
-	ln   *limitedListener
+	ln   *httpguard.LimitedListener
 	srv  *http.Server
 }
 
@@ -232,7 +235,7 @@ func (d *desk) endpoints(public, peer, probes string) ([]*endpoint, error) {
 		{"peer", peer, o.PeerMaxConnectionsPerClient, o.PeerMaxConnections, d.peerHandler()},
 		{"probes", probes, probeConnections, probeConnections, probeHandler()},
 	} {
-		ln, err := listenLimited(e.addr, e.perClient, e.total)
+		ln, err := httpguard.ListenLimited(e.addr, e.perClient, e.total)
 		if err != nil {
 			for _, ep := range eps {
 				_ = ep.ln.Close()

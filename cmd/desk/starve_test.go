@@ -1,17 +1,16 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/xinfang/petition-operator/internal/httpguard"
 	"github.com/xinfang/petition-operator/internal/manifests"
 	"github.com/xinfang/petition-operator/internal/network"
 )
@@ -46,120 +45,6 @@ func sampleConfig(t testing.TB, office string) *network.OfficeConfig {
 	return cfg
 }
 
-func TestClientLimitListener(t *testing.T) {
-	raw, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln := limitPerClient(raw, 2)
-	defer func() { _ = ln.Close() }()
-	accepted := make(chan net.Conn, 16)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				close(accepted)
-				return
-			}
-			accepted <- c
-		}
-	}()
-	addr := raw.Addr().String()
-	next := func() net.Conn {
-		select {
-		case c := <-accepted:
-			return c
-		case <-time.After(5 * time.Second):
-			t.Fatal("no connection accepted")
-			return nil
-		}
-	}
-	// closedByServer reads from a client's connection until the server
-	// closes it.
-	closedByServer := func(c net.Conn) bool {
-		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-		_, err := c.Read(make([]byte, 1))
-		var ne net.Error
-		return err != nil && (!errors.As(err, &ne) || !ne.Timeout())
-	}
-
-	dial := func(from netip.Addr) net.Conn {
-		c := dialFrom(t, from, addr)
-		t.Cleanup(func() { _ = c.Close() })
-		return c
-	}
-	dial(attacker)
-	dial(attacker)
-	s1, s2 := next(), next()
-	// The attacker's third connection is closed; another client's is taken.
-	a3 := dial(attacker)
-	if !closedByServer(a3) {
-		t.Error("a client's third connection was kept, the limit is 2")
-	}
-	dial(citizen)
-	if c := next(); clientAddr(c) != citizen {
-		t.Errorf("accepted a connection of %s, want %s's", clientAddr(c), citizen)
-	}
-	if got := ln.clients(); got[attacker] != 2 || got[citizen] != 1 || ln.refused.Load() != 1 {
-		t.Errorf("clients %v, %d refused; want 2 of %s, 1 of %s, 1 refused", got, ln.refused.Load(), attacker, citizen)
-	}
-	// A connection closed gives its client's place back, once however
-	// often it is closed.
-	_ = s1.Close()
-	_ = s1.Close()
-	dial(attacker)
-	if c := next(); clientAddr(c) != attacker {
-		t.Errorf("accepted a connection of %s, want %s's", clientAddr(c), attacker)
-	}
-	a5 := dial(attacker)
-	if !closedByServer(a5) {
-		t.Error("a closed connection gave back two places")
-	}
-	_ = s2.Close()
-	if got := ln.clients()[attacker]; got != 1 {
-		t.Errorf("%s holds %d connections, want 1", attacker, got)
-	}
-}
-
-func TestClientRate(t *testing.T) {
-	now := time.Date(2026, 10, 1, 9, 0, 0, 0, time.UTC)
-	c := newClientRate(1, 2)
-	c.now = func() time.Time { return now }
-	for i, want := range []bool{true, true, false} {
-		if wait := c.take(attacker); (wait == 0) != want {
-			t.Errorf("request %d: wait %s, want allowed %v", i+1, wait, want)
-		} else if !want && wait != time.Second {
-			t.Errorf("request %d: wait %s, want 1s", i+1, wait)
-		}
-	}
-	// A refused request takes no token; another client has its own bucket.
-	if wait := c.take(citizen); wait != 0 {
-		t.Errorf("another client waits %s", wait)
-	}
-	now = now.Add(time.Second)
-	if wait := c.take(attacker); wait != 0 {
-		t.Errorf("a second later the client waits %s", wait)
-	}
-	if wait := c.take(attacker); wait != time.Second {
-		t.Errorf("then it waits %s, want 1s", wait)
-	}
-
-	// The table holds maxRateClients buckets; a full one is forgotten for
-	// a newcomer, a busy one is not.
-	c = newClientRate(1, 2)
-	c.now = func() time.Time { return now }
-	for i := range maxRateClients {
-		c.take(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}))
-	}
-	if wait := c.take(citizen); wait == 0 {
-		t.Error("a client past the table's bound was served while every bucket was busy")
-	}
-	now = now.Add(2 * time.Second)
-	if wait := c.take(citizen); wait != 0 || len(c.buckets) != 1 {
-		t.Errorf("once the buckets are full again: wait %s, %d buckets; want 0 and 1", wait, len(c.buckets))
-	}
-}
-
 // patientOptions are the default limits with timeouts that never cut an
 // attacker in a test: only the connection limits protect the desk.
 func patientOptions() options {
@@ -176,11 +61,11 @@ func TestDeskStaysUp(t *testing.T) {
 	const handler = "/v1/handler?category=land-acquisition&type=Appeal&channel=Visit"
 	for _, listener := range []struct {
 		name, path string
-		ln         func(*liveDesk) (*limitedListener, string)
+		ln         func(*liveDesk) (*httpguard.LimitedListener, string)
 		perClient  int
 	}{
-		{"public", "/v1/office", func(l *liveDesk) (*limitedListener, string) { return l.public, l.addr }, opts.MaxConnectionsPerClient},
-		{"peer", handler, func(l *liveDesk) (*limitedListener, string) { return l.peer, l.peerAddr }, opts.PeerMaxConnectionsPerClient},
+		{"public", "/v1/office", func(l *liveDesk) (*httpguard.LimitedListener, string) { return l.public, l.addr }, opts.MaxConnectionsPerClient},
+		{"peer", handler, func(l *liveDesk) (*httpguard.LimitedListener, string) { return l.peer, l.peerAddr }, opts.PeerMaxConnectionsPerClient},
 	} {
 		for _, attack := range []struct {
 			name string
@@ -202,11 +87,11 @@ func TestDeskStaysUp(t *testing.T) {
 				a := attack.run(t, addr, listener.path, attack.n)
 				defer a.close()
 				held := func() bool {
-					return ln.perClient.clients()[attacker] == listener.perClient && ln.perClient.refused.Load() == int64(attack.n-listener.perClient)
+					return ln.PerClient.Clients()[attacker] == listener.perClient && ln.PerClient.Refused() == int64(attack.n-listener.perClient)
 				}
 				waitFor(t, 10*time.Second, held, func() string {
 					return fmt.Sprintf("the attacker holds %d connections, %d were refused; want %d and %d",
-						ln.perClient.clients()[attacker], ln.perClient.refused.Load(), listener.perClient, attack.n-listener.perClient)
+						ln.PerClient.Clients()[attacker], ln.PerClient.Refused(), listener.perClient, attack.n-listener.perClient)
 				})
 
 				for _, u := range []string{"http://" + addr + listener.path, "http://" + l.probeAddr + "/readyz", "http://" + l.probeAddr + "/healthz"} {
@@ -215,7 +100,7 @@ func TestDeskStaysUp(t *testing.T) {
 					}
 				}
 				if !held() {
-					t.Errorf("the attack ended before the requests: the attacker holds %d connections", ln.perClient.clients()[attacker])
+					t.Errorf("the attack ended before the requests: the attacker holds %d connections", ln.PerClient.Clients()[attacker])
 				}
 			})
 		}

@@ -1,4 +1,4 @@
-package main
+package httpguard
 
 import (
 	"net"
@@ -9,12 +9,12 @@ import (
 	"golang.org/x/net/netutil"
 )
 
-// clientLimitListener accepts at most limit connections at once from one
+// ClientLimitListener accepts at most limit connections at once from one
 // client (remote IP address); a connection past that is closed as soon as
 // it is accepted, and the listener accepts the next one. One client that
 // opens many connections, idle or silent, then holds at most limit of the
-// desk's connections and never makes another client wait.
-type clientLimitListener struct {
+// service's connections and never makes another client wait.
+type ClientLimitListener struct {
 	net.Listener
 	limit int
 	mu    sync.Mutex
@@ -23,20 +23,20 @@ type clientLimitListener struct {
 	refused atomic.Int64
 }
 
-// limitPerClient wraps ln so that it accepts at most limit connections at
+// LimitPerClient wraps ln so that it accepts at most limit connections at
 // once from each remote IP address.
-func limitPerClient(ln net.Listener, limit int) *clientLimitListener {
-	return &clientLimitListener{Listener: ln, limit: limit, open: map[netip.Addr]int{}}
+func LimitPerClient(ln net.Listener, limit int) *ClientLimitListener {
+	return &ClientLimitListener{Listener: ln, limit: limit, open: map[netip.Addr]int{}}
 }
 
 // Accept returns the next connection whose client is within its limit.
-func (l *clientLimitListener) Accept() (net.Conn, error) {
+func (l *ClientLimitListener) Accept() (net.Conn, error) {
 	for {
 		c, err := l.Listener.Accept()
 		if err != nil {
 			return nil, err
 		}
-		ip := clientAddr(c)
+		ip := ClientAddr(c)
 		if l.acquire(ip) {
 			return &clientConn{Conn: c, release: sync.OnceFunc(func() { l.release(ip) })}, nil
 		}
@@ -45,7 +45,7 @@ func (l *clientLimitListener) Accept() (net.Conn, error) {
 	}
 }
 
-func (l *clientLimitListener) acquire(ip netip.Addr) bool {
+func (l *ClientLimitListener) acquire(ip netip.Addr) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.open[ip] >= l.limit {
@@ -55,7 +55,7 @@ func (l *clientLimitListener) acquire(ip netip.Addr) bool {
 	return true
 }
 
-func (l *clientLimitListener) release(ip netip.Addr) {
+func (l *ClientLimitListener) release(ip netip.Addr) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.open[ip]--; l.open[ip] <= 0 {
@@ -63,8 +63,12 @@ func (l *clientLimitListener) release(ip netip.Addr) {
 	}
 }
 
-// clients is how many connections each client holds now.
-func (l *clientLimitListener) clients() map[netip.Addr]int {
+// Refused is how many connections the listener has closed for their
+// client's limit.
+func (l *ClientLimitListener) Refused() int64 { return l.refused.Load() }
+
+// Clients is how many connections each client holds now.
+func (l *ClientLimitListener) Clients() map[netip.Addr]int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	m := make(map[netip.Addr]int, len(l.open))
@@ -74,10 +78,10 @@ func (l *clientLimitListener) clients() map[netip.Addr]int {
 	return m
 }
 
-// clientAddr is the remote IP address of c, IPv4 in IPv6 unmapped; the
+// ClientAddr is the remote IP address of c, IPv4 in IPv6 unmapped; the
 // zero address for a connection that is not TCP (all such count as one
 // client).
-func clientAddr(c net.Conn) netip.Addr {
+func ClientAddr(c net.Conn) netip.Addr {
 	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		return a.AddrPort().Addr().Unmap()
 	}
@@ -96,21 +100,28 @@ func (c *clientConn) Close() error {
 	return err
 }
 
-// limitedListener is one of the desk's listeners: at most perClient
+// LimitedListener is a listener with both limits: at most perClient
 // connections from one client, at most total at once; a connection past
 // total waits in the listen backlog until one closes.
-type limitedListener struct {
+type LimitedListener struct {
 	net.Listener
-	perClient *clientLimitListener
+	// PerClient is the per-client limit under the total, with its counts.
+	PerClient *ClientLimitListener
 }
 
-// listenLimited listens on addr with the two limits. A connection over its
-// client's limit is refused without taking one of the total's places.
-func listenLimited(addr string, perClient, total int) (*limitedListener, error) {
+// Limited wraps ln with the two limits. A connection over its client's
+// limit is refused without taking one of the total's places.
+func Limited(ln net.Listener, perClient, total int) *LimitedListener {
+	pc := LimitPerClient(ln, perClient)
+	return &LimitedListener{Listener: netutil.LimitListener(pc, total), PerClient: pc}
+}
+
+// ListenLimited listens on the TCP address addr with the two limits, as
+// Limited.
+func ListenLimited(addr string, perClient, total int) (*LimitedListener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	pc := limitPerClient(ln, perClient)
-	return &limitedListener{Listener: netutil.LimitListener(pc, total), perClient: pc}, nil
+	return Limited(ln, perClient, total), nil
 }
