@@ -20,7 +20,6 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -33,8 +32,8 @@ import (
 	// Time zones work the same in minimal images without zoneinfo.
 	_ "time/tzdata"
 
+	"github.com/xinfang/petition-operator/internal/httpguard"
 	"github.com/xinfang/petition-operator/internal/manifests"
-	"github.com/xinfang/petition-operator/internal/network"
 	"github.com/xinfang/petition-operator/internal/pii"
 	"github.com/xinfang/petition-operator/internal/registry"
 	"github.com/xinfang/petition-operator/internal/version"
@@ -207,22 +206,23 @@ func serve(ctx context.Context, c config, store *registry.Store, pool *pgxpool.P
 		}
 		return nil
 	}}
-	limiter := newClientRate(c.publicRate, c.publicBurst)
+	// The public intake is anonymous: each client's petitions are paced,
+	// each client holds at most a quarter of the connections.
 	h := a.handler()
+	limited := httpguard.NewClientRate(c.publicRate, c.publicBurst).Limit(h, func(w http.ResponseWriter, status int, msg string) { writeError(w, status, msg) })
 	guarded := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost && (r.URL.Path == "/v1/petitions" || strings.HasPrefix(r.URL.Path, "/open311/")) {
-			if !limiter.allow(w, r) {
-				return
-			}
+			limited.ServeHTTP(w, r)
+			return
 		}
 		h.ServeHTTP(w, r)
 	})
-	ln, err := net.Listen("tcp", c.listen)
+	ln, err := httpguard.ListenLimited(c.listen, max(1, c.maxConnections/4), c.maxConnections)
 	if err != nil {
 		return fmt.Errorf("--listen: %w", err)
 	}
-	srv := &http.Server{Handler: guarded, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
-		WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second, MaxHeaderBytes: 16 << 10}
+	srv := httpguard.ServerLimits{ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second, MaxHeaderBytes: 16 << 10}.Server(guarded)
 	log.Info("listening on "+ln.Addr().String(), "addr", ln.Addr().String(), "version", version.String())
 
 	done := make(chan struct{})
@@ -235,7 +235,7 @@ func serve(ctx context.Context, c config, store *registry.Store, pool *pgxpool.P
 		})
 	}()
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(limitListener(ln, c.maxConnections)) }()
+	go func() { errc <- srv.Serve(ln) }()
 	var served error
 	select {
 	case served = <-errc:
@@ -294,5 +294,3 @@ func lead(ctx context.Context, c config, store *registry.Store, m *metrics, log 
 		}
 	}
 }
-
-var _ = network.Quote

@@ -14,6 +14,7 @@ import (
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/cases"
 	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/pii"
 )
 
 // Keys seals and opens personal data and keys what identifies a person
@@ -290,18 +291,18 @@ func (s *Store) queryHash(caseNo, code string) []byte {
 // phone, for linking repeats; nil when absent.
 func (s *Store) personKeys(p cases.Petitioner) (id, phone []byte, err error) {
 	if p.IDNumber != "" {
-		v, err := normalizeID(p.IDNumber)
+		v, err := pii.NormalizeIDNumber(p.IDNumber)
 		if err != nil {
 			return nil, nil, &FieldError{Field: "petitioner.idNumber", Message: err.Error()}
 		}
-		id = s.keys.PersonKey("id", v)
+		id = s.keys.PersonKey(pii.KindID, v)
 	}
 	if p.Phone != "" {
-		v, err := normalizePhone(p.Phone)
+		v, err := pii.NormalizePhone(p.Phone)
 		if err != nil {
 			return nil, nil, &FieldError{Field: "petitioner.phone", Message: err.Error()}
 		}
-		phone = s.keys.PersonKey("phone", v)
+		phone = s.keys.PersonKey(pii.KindPhone, v)
 	}
 	return id, phone, nil
 }

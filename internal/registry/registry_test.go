@@ -1,0 +1,95 @@
+package registry_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/xinfang/petition-operator/internal/manifests"
+	"github.com/xinfang/petition-operator/internal/pgtest"
+	"github.com/xinfang/petition-operator/internal/pii"
+	"github.com/xinfang/petition-operator/internal/registry"
+)
+
+// server is the package's PostgreSQL, with the template "registry"
+// migrated once.
+var server *pgtest.Server
+
+func TestMain(m *testing.M) {
+	os.Exit(pgtest.Main(m, func(s *pgtest.Server) error {
+		server = s
+		return s.Template(context.Background(), "registry", func(ctx context.Context, url string) error {
+			_, err := registry.Migrate(ctx, url)
+			return err
+		})
+	}))
+}
+
+// clock is a settable clock.
+type clock struct{ t atomic.Pointer[time.Time] }
+
+func newClock(s string) *clock {
+	c := &clock{}
+	c.set(s)
+	return c
+}
+
+func (c *clock) now() time.Time { return *c.t.Load() }
+
+func (c *clock) set(s string) {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		panic(err)
+	}
+	c.t.Store(&t)
+}
+
+// samples is the network of config/samples, loaded once.
+var samples = sync.OnceValues(func() (*registry.Net, error) {
+	_, file, _, _ := runtime.Caller(0)
+	set, err := manifests.Load(filepath.Join(filepath.Dir(file), "..", "..", "config", "samples"))
+	if err != nil {
+		return nil, err
+	}
+	return registry.NewNet(set.Snapshot()), nil
+})
+
+// fixture is a store on a database of its own.
+type fixture struct {
+	store *registry.Store
+	pool  *pgxpool.Pool
+	clock *clock
+	net   *registry.Net
+	keys  *pii.Keyring
+}
+
+func newFixture(t *testing.T, now string) *fixture {
+	t.Helper()
+	n, err := samples()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := pii.Generate(&buf, "k1"); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := pii.Parse(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := pgxpool.New(context.Background(), server.Database(t, "registry"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	c := newClock(now)
+	return &fixture{store: registry.New(pool, registry.Static{Net: n}, keys, registry.Options{Now: c.now}), pool: pool, clock: c, net: n, keys: keys}
+}
