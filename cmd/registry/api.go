@@ -52,7 +52,9 @@ func (a *api) handler() http.Handler {
 	mux.HandleFunc("POST /open311/v2/requests.json", a.instrument("open311.create", a.open311Create))
 	mux.HandleFunc("GET /open311/v2/requests/{id}", a.instrument("open311.get", a.open311Get))
 	mux.Handle("GET /metrics", a.metrics.handler())
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, map[string]string{"status": "ok"}) })
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
@@ -157,14 +159,14 @@ func (a *api) take(w http.ResponseWriter, r *http.Request, actor registry.Actor)
 	}
 	ans, created, err := a.store.Take(r.Context(), sub)
 	if err != nil {
-		a.metrics.intake(in.Channel, "refused")
+		a.metrics.intake(string(in.Channel), "refused")
 		return a.fail(w, err)
 	}
 	if !created {
-		a.metrics.intake(in.Channel, "replayed")
+		a.metrics.intake(string(in.Channel), "replayed")
 		return writeJSON(w, http.StatusOK, ans)
 	}
-	a.metrics.intake(in.Channel, "created")
+	a.metrics.intake(string(in.Channel), "created")
 	w.Header().Set("Location", "/v1/petitions/"+ans.CaseNo)
 	return writeJSON(w, http.StatusCreated, ans)
 }
@@ -372,7 +374,6 @@ func (a *api) events(w http.ResponseWriter, r *http.Request, actor registry.Acto
 func (a *api) fail(w http.ResponseWriter, err error) int {
 	var (
 		field     *cases.FieldError
-		rfield    *registry.FieldError
 		conflict  *cases.ConflictError
 		reused    *registry.ConflictError
 		stale     *registry.StaleError
@@ -380,7 +381,7 @@ func (a *api) fail(w http.ResponseWriter, err error) int {
 		notFound  *registry.NotFoundError
 	)
 	switch {
-	case errors.As(err, &field), errors.As(err, &rfield):
+	case errors.As(err, &field):
 		return writeError(w, http.StatusUnprocessableEntity, err.Error())
 	case errors.As(err, &conflict), errors.As(err, &reused):
 		return writeError(w, http.StatusConflict, err.Error())

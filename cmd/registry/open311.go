@@ -80,8 +80,7 @@ func (a *api) open311Create(w http.ResponseWriter, r *http.Request) int {
 	ans, created, err := a.store.Take(r.Context(), registry.Submission{Intake: intake, Key: key, Scope: "open311"})
 	if err != nil {
 		var field *cases.FieldError
-		var rfield *registry.FieldError
-		if errors.As(err, &field) || errors.As(err, &rfield) {
+		if errors.As(err, &field) {
 			return open311Error(w, http.StatusUnprocessableEntity, open311Field(err))
 		}
 		return a.fail(w, err)

@@ -26,7 +26,9 @@ type Actor struct {
 // know of (HTTP 404).
 type NotFoundError struct{ CaseNo string }
 
-func (e *NotFoundError) Error() string { return fmt.Sprintf("case %s not found", network.Quote(e.CaseNo)) }
+func (e *NotFoundError) Error() string {
+	return fmt.Sprintf("case %s not found", network.Quote(e.CaseNo))
+}
 
 // ForbiddenError is a case of another office (HTTP 403).
 type ForbiddenError struct{ Office, CaseNo, Responsible string }
@@ -37,7 +39,7 @@ func (e *ForbiddenError) Error() string {
 
 // StaleError is an If-Match that is not the case's version (HTTP 412).
 type StaleError struct {
-	CaseNo         string
+	CaseNo        string
 	Want, Current int
 }
 
@@ -86,36 +88,36 @@ type Progress struct {
 // read is audited).
 type Case struct {
 	Progress
-	Version    int                `json:"version"`
-	Receiver   string             `json:"receiver"`
-	Handler    string             `json:"handler"`
-	Type       string             `json:"type"`
-	Category   string             `json:"category"`
-	Channel    string             `json:"channel"`
-	Locality   string             `json:"locality,omitempty"`
-	SkipLevel  bool               `json:"skipLevel"`
-	RedirectTo string             `json:"redirectTo,omitempty"`
-	GroupSize  int                `json:"groupSize"`
-	RepeatOf   string             `json:"repeatOf,omitempty"`
-	MergedInto string             `json:"mergedInto,omitempty"`
-	Extended   bool               `json:"extended"`
-	Petitioner cases.Petitioner   `json:"petitioner"`
-	Description string            `json:"description"`
-	Projection []network.StageDeadline `json:"projection"`
+	Version     int                     `json:"version"`
+	Receiver    string                  `json:"receiver"`
+	Handler     string                  `json:"handler"`
+	Type        string                  `json:"type"`
+	Category    string                  `json:"category"`
+	Channel     string                  `json:"channel"`
+	Locality    string                  `json:"locality,omitempty"`
+	SkipLevel   bool                    `json:"skipLevel"`
+	RedirectTo  string                  `json:"redirectTo,omitempty"`
+	GroupSize   int                     `json:"groupSize"`
+	RepeatOf    string                  `json:"repeatOf,omitempty"`
+	MergedInto  string                  `json:"mergedInto,omitempty"`
+	Extended    bool                    `json:"extended"`
+	Petitioner  cases.Petitioner        `json:"petitioner"`
+	Description string                  `json:"description"`
+	Projection  []network.StageDeadline `json:"projection"`
 }
 
 // row is a case as the transitions read it.
 type row struct {
-	id                                      int64
-	caseNo, receiver, office, handler       string
-	returnTo                                *string
-	state                                   cases.State
-	stage                                   *string
-	due                                     *time.Time
-	typ, category, channel                  string
-	extended                                bool
-	version                                 int
-	receivedOn                              time.Time
+	id                                int64
+	caseNo, receiver, office, handler string
+	returnTo                          *string
+	state                             cases.State
+	stage                             *string
+	due                               *time.Time
+	typ, category, channel            string
+	extended                          bool
+	version                           int
+	receivedOn                        time.Time
 }
 
 const rowColumns = `id, case_no, receiver, office, handler, return_to, state, stage, due, type, category, channel, extended, version, received_on`
@@ -133,10 +135,14 @@ func scanRow(r pgx.Row) (row, error) {
 // code shown at intake. A wrong code and an unknown number are both not
 // found.
 func (s *Store) Progress(ctx context.Context, caseNo, code string) (Progress, error) {
+	code, ok := cases.NormalizeQueryCode(code)
+	if _, _, err := cases.ParseCaseNo(caseNo); err != nil || !ok {
+		return Progress{}, &NotFoundError{CaseNo: caseNo}
+	}
 	var id int64
 	var hash []byte
 	err := s.pool.QueryRow(ctx, `SELECT id, query_hash FROM cases WHERE case_no = $1`, caseNo).Scan(&id, &hash)
-	if errors.Is(err, pgx.ErrNoRows) || (err == nil && (hash == nil || !hmac.Equal(hash, s.queryHash(caseNo, cases.NormalizeQueryCode(code))))) {
+	if errors.Is(err, pgx.ErrNoRows) || (err == nil && (hash == nil || !hmac.Equal(hash, s.queryHash(caseNo, code)))) {
 		return Progress{}, &NotFoundError{CaseNo: caseNo}
 	}
 	if err != nil {
@@ -293,7 +299,7 @@ func ParseVersion(s string) (int, error) {
 	}
 	v, err := strconv.Atoi(s)
 	if err != nil || v < 1 || len(s) > 10 {
-		return 0, &FieldError{Field: "If-Match", Message: "want the case's version, as its ETag gives it"}
+		return 0, &cases.FieldError{Field: "If-Match", Message: "want the case's version, as its ETag gives it"}
 	}
 	return v, nil
 }

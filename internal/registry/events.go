@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/xinfang/petition-operator/internal/cases"
 )
 
 // Event is an entry of the outbox feed: a stable id, its type, the case
@@ -45,7 +45,7 @@ func ParseCursor(s string) (Cursor, error) {
 	xid, err1 := strconv.ParseUint(x, 10, 64)
 	id, err2 := strconv.ParseInt(i, 10, 64)
 	if !ok || err1 != nil || err2 != nil || len(s) > 41 || id < 0 {
-		return Cursor{}, &FieldError{Field: "after", Message: "want a cursor the feed gave as next"}
+		return Cursor{}, &cases.FieldError{Field: "after", Message: "want a cursor the feed gave as next"}
 	}
 	return Cursor{xid, id}, nil
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
+	"github.com/xinfang/petition-operator/internal/cases"
 	"github.com/xinfang/petition-operator/internal/network"
 )
 
@@ -121,25 +122,25 @@ func (n *Net) Location(office string) *time.Location {
 // locality when there is one (a Department is no place), the skip-level
 // visit redirected. Errors name the field at fault.
 func (n *Net) Answer(office, locality string, p network.Petition, received time.Time) (network.DeadlineAnswer, error) {
+	if o, ok := n.Office(office); ok && !o.Spec.Level.HasTenant() {
+		return network.DeadlineAnswer{}, &cases.FieldError{Field: "office", Message: fmt.Sprintf("office %s is a %s served by its township; file the petition with %s", network.Quote(office), o.Spec.Level, network.Quote(string(o.Spec.Parent)))}
+	}
 	cfg, err := n.Config(office)
 	if err != nil {
 		return network.DeadlineAnswer{}, err
-	}
-	if !cfg.Level.HasTenant() {
-		return network.DeadlineAnswer{}, &FieldError{Field: "office", Message: fmt.Sprintf("office %s is a %s served by its township; file the petition with %s", network.Quote(office), cfg.Level, network.Quote(cfg.Parent))}
 	}
 	q := network.DeadlineQuery{Received: received, Petition: &p}
 	if locality != "" && locality != office {
 		local, ok := n.Office(locality)
 		if !ok {
-			return network.DeadlineAnswer{}, &FieldError{Field: "locality", Message: fmt.Sprintf("office %s does not exist", network.Quote(locality))}
+			return network.DeadlineAnswer{}, &cases.FieldError{Field: "locality", Message: fmt.Sprintf("office %s does not exist", network.Quote(locality))}
 		}
 		if err := network.CheckLocality(locality, local.Spec.Level); err != nil {
-			return network.DeadlineAnswer{}, &FieldError{Field: "locality", Message: err.Error()}
+			return network.DeadlineAnswer{}, &cases.FieldError{Field: "locality", Message: err.Error()}
 		}
 		lcfg, err := n.Config(locality)
 		if err != nil {
-			return network.DeadlineAnswer{}, &FieldError{Field: "locality", Message: err.Error()}
+			return network.DeadlineAnswer{}, &cases.FieldError{Field: "locality", Message: err.Error()}
 		}
 		h, err := lcfg.Handling(p)
 		if err != nil {
@@ -149,8 +150,3 @@ func (n *Net) Answer(office, locality string, p network.Petition, received time.
 	}
 	return cfg.Deadlines(q)
 }
-
-// FieldError is bad input: the field and what is allowed (HTTP 422).
-type FieldError struct{ Field, Message string }
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Message }

@@ -71,10 +71,10 @@ func stageOffice(n *Net, d network.StageDeadline) string {
 func (s *Store) setAlarms(ctx context.Context, tx pgx.Tx, n *Net, caseID int64, seq int, office string, d network.StageDeadline) error {
 	loc := n.Location(office)
 	type alarm struct {
-		kind          string
-		rung          int
-		action, by    string
-		date          string
+		kind       string
+		rung       int
+		action, by string
+		date       string
 	}
 	var alarms []alarm
 	for i, r := range d.Reminders {

@@ -60,14 +60,14 @@ type Answer struct {
 	CaseNo string `json:"caseNo"`
 	// QueryCode is shown once, with the case number: the petitioner's key
 	// to the progress of the case. None for an anonymous report.
-	QueryCode  string                   `json:"queryCode,omitempty"`
-	State      cases.State              `json:"state"`
-	Handler    string                   `json:"handler"`
-	SkipLevel  bool                     `json:"skipLevel"`
-	RedirectTo string                   `json:"redirectTo"`
-	Deadlines  []network.StageDeadline  `json:"deadlines"`
-	Warnings   []string                 `json:"warnings,omitempty"`
-	RepeatOf   string                   `json:"repeatOf,omitempty"`
+	QueryCode  string                  `json:"queryCode,omitempty"`
+	State      cases.State             `json:"state"`
+	Handler    string                  `json:"handler"`
+	SkipLevel  bool                    `json:"skipLevel"`
+	RedirectTo string                  `json:"redirectTo"`
+	Deadlines  []network.StageDeadline `json:"deadlines"`
+	Warnings   []string                `json:"warnings,omitempty"`
+	RepeatOf   string                  `json:"repeatOf,omitempty"`
 }
 
 // Submission is an intake with where it comes from.
@@ -96,7 +96,7 @@ func (s *Store) Take(ctx context.Context, sub Submission) (Answer, bool, error) 
 	now := s.now()
 	office := in.Office
 	if _, ok := n.Office(office); !ok {
-		return Answer{}, false, &FieldError{Field: "office", Message: fmt.Sprintf("office %s does not exist", network.Quote(office))}
+		return Answer{}, false, &cases.FieldError{Field: "office", Message: fmt.Sprintf("office %s does not exist", network.Quote(office))}
 	}
 	loc := n.Location(office)
 	received := now.In(loc)
@@ -293,14 +293,14 @@ func (s *Store) personKeys(p cases.Petitioner) (id, phone []byte, err error) {
 	if p.IDNumber != "" {
 		v, err := pii.NormalizeIDNumber(p.IDNumber)
 		if err != nil {
-			return nil, nil, &FieldError{Field: "petitioner.idNumber", Message: err.Error()}
+			return nil, nil, &cases.FieldError{Field: "petitioner.idNumber", Message: err.Error()}
 		}
 		id = s.keys.PersonKey(pii.KindID, v)
 	}
 	if p.Phone != "" {
 		v, err := pii.NormalizePhone(p.Phone)
 		if err != nil {
-			return nil, nil, &FieldError{Field: "petitioner.phone", Message: err.Error()}
+			return nil, nil, &cases.FieldError{Field: "petitioner.phone", Message: err.Error()}
 		}
 		phone = s.keys.PersonKey(pii.KindPhone, v)
 	}

@@ -75,9 +75,9 @@ func (s *Store) Transition(ctx context.Context, actor Actor, caseNo string, vers
 	}
 	if req.Action == cases.Forward || req.Action == cases.Assign {
 		if o, ok := n.Office(req.Office); ok && !o.Spec.Level.HasTenant() {
-			return Moved{}, &FieldError{Field: "office", Message: fmt.Sprintf("office %s is a %s served by its township; forward to %s", network.Quote(req.Office), o.Spec.Level, network.Quote(string(o.Spec.Parent)))}
+			return Moved{}, &cases.FieldError{Field: "office", Message: fmt.Sprintf("office %s is a %s served by its township; forward to %s", network.Quote(req.Office), o.Spec.Level, network.Quote(string(o.Spec.Parent)))}
 		} else if !ok && req.Office != "" {
-			return Moved{}, &FieldError{Field: "office", Message: fmt.Sprintf("office %s does not exist", network.Quote(req.Office))}
+			return Moved{}, &cases.FieldError{Field: "office", Message: fmt.Sprintf("office %s does not exist", network.Quote(req.Office))}
 		}
 	}
 	var mergedInto *int64
@@ -86,7 +86,7 @@ func (s *Store) Transition(ctx context.Context, actor Actor, caseNo string, vers
 		err := tx.QueryRow(ctx, `SELECT id FROM cases WHERE case_no = $1`, req.Into).Scan(&id)
 		switch {
 		case errors.Is(err, pgx.ErrNoRows) || req.Into == caseNo:
-			return Moved{}, &FieldError{Field: "into", Message: fmt.Sprintf("case %s does not exist or is this case; merge into the original case", network.Quote(req.Into))}
+			return Moved{}, &cases.FieldError{Field: "into", Message: fmt.Sprintf("case %s does not exist or is this case; merge into the original case", network.Quote(req.Into))}
 		case err != nil:
 			return Moved{}, err
 		}
@@ -257,7 +257,7 @@ func (s *Store) extend(ctx context.Context, tx pgx.Tx, n *Net, caseID int64, seq
 	}
 	d, _, err := cfg.StageFrom(network.StageStart{Stage: v1alpha1.StageName(stage), Start: started, ExtendDays: days})
 	if err != nil {
-		return time.Time{}, &FieldError{Field: "days", Message: err.Error()}
+		return time.Time{}, &cases.FieldError{Field: "days", Message: err.Error()}
 	}
 	due, err := time.Parse(time.DateOnly, d.Due)
 	if err != nil {
@@ -277,4 +277,3 @@ func (s *Store) extend(ctx context.Context, tx pgx.Tx, n *Net, caseID int64, seq
 	}
 	return due, nil
 }
-

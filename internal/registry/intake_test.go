@@ -1,0 +1,232 @@
+package registry_test
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xinfang/petition-operator/api/v1alpha1"
+	"github.com/xinfang/petition-operator/internal/cases"
+	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/registry"
+)
+
+// intake decodes a JSON intake as the API would, failing the test on a
+// refusal.
+func intake(t *testing.T, body string, staff bool) cases.Intake {
+	t.Helper()
+	in, err := cases.DecodeIntake([]byte(body), staff)
+	if err != nil {
+		t.Fatalf("decoding %s: %v", body, err)
+	}
+	return in
+}
+
+const landAppeal = `{"office":"shifosi-town","type":"Appeal","category":"land-acquisition","channel":"Letter",
+	"description":"征地补偿款未到位 MARKER-DESC","petitioner":{"name":"张三MARKER","phone":"138 0013 8000","idNumber":"11010519491231002X"}}`
+
+// TestIntakeSnapshotsPetitionctlsAnswer: the deadlines stored for a case
+// are petitionctl deadlines' answer for the same question (Transfer at the
+// township then Acceptance at the county's natural resources department,
+// across 国庆), the same key and body answer again with 200 and the same
+// case, another body under the key is refused, and the query code (shown
+// once) opens the progress while a wrong one finds nothing.
+func TestIntakeSnapshotsPetitionctlsAnswer(t *testing.T) {
+	f := newFixture(t, "2026-09-16T09:30:00+08:00")
+	ctx := context.Background()
+	in := intake(t, landAppeal, false)
+	sub := registry.Submission{Intake: in, Key: "k-1", Scope: "public"}
+	ans, created, err := f.store.Take(ctx, sub)
+	if err != nil || !created {
+		t.Fatalf("take: created=%v err=%v", created, err)
+	}
+	want, err := f.net.Answer("shifosi-town", "", in.Petition(), time.Date(2026, 9, 16, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(ans.Deadlines, want.Stages) || ans.Handler != want.Handler {
+		t.Errorf("stored deadlines differ from the projection:\n got %+v\nwant %+v", ans.Deadlines, want.Stages)
+	}
+	// By hand (docs/escalation.md): Transfer 09-16 + 15d runs into 国庆 →
+	// 10-08; Acceptance at the department 10-08 + 15d = 10-23.
+	if len(ans.Deadlines) < 2 || ans.Deadlines[0].Name != v1alpha1.StageTransfer || ans.Deadlines[0].Due != "2026-10-08" ||
+		ans.Deadlines[1].Office != "zhenping-natural-resources" || ans.Deadlines[1].Due != "2026-10-23" {
+		t.Errorf("deadlines = %+v; want Transfer@shifosi-town 2026-10-08, Acceptance@zhenping-natural-resources 2026-10-23", ans.Deadlines)
+	}
+	if _, _, err := cases.ParseCaseNo(ans.CaseNo); err != nil || !strings.HasPrefix(ans.CaseNo, "2026-") || len(ans.QueryCode) != cases.QueryCodeLen {
+		t.Errorf("case number %q, query code %q", ans.CaseNo, ans.QueryCode)
+	}
+
+	again, created, err := f.store.Take(ctx, sub)
+	if err != nil || created || !reflect.DeepEqual(again, ans) {
+		t.Errorf("replay: created=%v err=%v\n got %+v\nwant %+v", created, err, again, ans)
+	}
+	other := sub
+	other.Intake.Category = "wage-arrears"
+	var conflict *registry.ConflictError
+	if _, _, err := f.store.Take(ctx, other); !errors.As(err, &conflict) {
+		t.Errorf("the same key with another body: %v; want a ConflictError", err)
+	}
+	var n int
+	if err := f.pool.QueryRow(ctx, `SELECT count(*) FROM cases`).Scan(&n); err != nil || n != 1 {
+		t.Errorf("%d cases after a replay and a conflict (%v); want 1", n, err)
+	}
+
+	p, err := f.store.Progress(ctx, ans.CaseNo, strings.ToLower(ans.QueryCode))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.State != cases.Registered || p.Office != "shifosi-town" || p.Stage != v1alpha1.StageTransfer || p.Due != "2026-10-08" || len(p.Timeline) != 1 {
+		t.Errorf("progress = %+v", p)
+	}
+	var nf *registry.NotFoundError
+	if _, err := f.store.Progress(ctx, ans.CaseNo, "0000000000"); !errors.As(err, &nf) {
+		t.Errorf("a wrong query code: %v; want not found", err)
+	}
+}
+
+// TestConcurrentRetriesMakeOneCase: clients retrying one key at once get
+// one case between them, all the same answer.
+func TestConcurrentRetriesMakeOneCase(t *testing.T) {
+	f := newFixture(t, "2026-09-16T09:30:00+08:00")
+	sub := registry.Submission{Intake: intake(t, landAppeal, false), Key: "same", Scope: "public"}
+	const clients = 8
+	answers := make(chan registry.Answer, clients)
+	errs := make(chan error, clients)
+	for range clients {
+		go func() {
+			a, _, err := f.store.Take(context.Background(), sub)
+			answers <- a
+			errs <- err
+		}()
+	}
+	var first string
+	for range clients {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+		a := <-answers
+		if first == "" {
+			first = a.CaseNo
+		}
+		if a.CaseNo != first {
+			t.Errorf("case %s and case %s for one key", first, a.CaseNo)
+		}
+	}
+	var n int
+	if err := f.pool.QueryRow(context.Background(), `SELECT count(*) FROM cases`).Scan(&n); err != nil || n != 1 {
+		t.Errorf("%d cases (%v); want 1", n, err)
+	}
+}
+
+// TestNoPersonalDataStoredInTheClear: the petitioner's name, phone, ID
+// number and description are nowhere in the database as written, nor in
+// the feed; the staff read opens them, and is audited.
+func TestNoPersonalDataStoredInTheClear(t *testing.T) {
+	f := newFixture(t, "2026-09-16T09:30:00+08:00")
+	ctx := context.Background()
+	ans, _, err := f.store.Take(ctx, registry.Submission{Intake: intake(t, landAppeal, false), Key: "pii", Scope: "public"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	markers := []string{"MARKER", "13800138000", "138 0013 8000", "11010519491231002X", "征地补偿款"}
+	tables := []string{"cases", "deadlines", "alarms", "timeline", "intake_keys", "events", "audit", "office_days"}
+	for _, table := range tables {
+		rows, err := f.pool.Query(ctx, `SELECT row_to_json(t)::text FROM `+table+` t`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var row string
+			if err := rows.Scan(&row); err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range markers {
+				if strings.Contains(row, m) {
+					t.Errorf("table %s holds %q in the clear: %.200s", table, m, row)
+				}
+			}
+		}
+		rows.Close()
+	}
+	c, err := f.store.Case(ctx, registry.Actor{Name: "clerk", Office: "shifosi-town"}, ans.CaseNo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Petitioner.Name != "张三MARKER" || c.Petitioner.Phone != "138 0013 8000" || !strings.Contains(c.Description, "MARKER-DESC") {
+		t.Errorf("the staff read does not open the personal data: %+v", c.Petitioner)
+	}
+	var audited int
+	if err := f.pool.QueryRow(ctx, `SELECT count(*) FROM audit WHERE personal AND case_no = $1 AND office = 'shifosi-town'`, ans.CaseNo).Scan(&audited); err != nil || audited != 1 {
+		t.Errorf("%d audit rows of the personal read (%v); want 1", audited, err)
+	}
+	var forbidden *registry.ForbiddenError
+	if _, err := f.store.Case(ctx, registry.Actor{Name: "other", Office: "neixiang-county"}, ans.CaseNo); !errors.As(err, &forbidden) {
+		t.Errorf("another county's read: %v; want forbidden", err)
+	}
+}
+
+// TestRepeatsLinkedByPerson: the same person (phone written otherwise)
+// with the same matter is linked to the first case; another matter is
+// not.
+func TestRepeatsLinkedByPerson(t *testing.T) {
+	f := newFixture(t, "2026-09-16T09:30:00+08:00")
+	ctx := context.Background()
+	first, _, err := f.store.Take(ctx, registry.Submission{Intake: intake(t, landAppeal, false), Key: "a", Scope: "public"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again := intake(t, strings.Replace(landAppeal, "138 0013 8000", "+86-138-0013-8000", 1), false)
+	again.Petitioner.IDNumber = ""
+	second, _, err := f.store.Take(ctx, registry.Submission{Intake: again, Key: "b", Scope: "public"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.RepeatOf != first.CaseNo {
+		t.Errorf("repeatOf = %q; want %s", second.RepeatOf, first.CaseNo)
+	}
+	other := again
+	other.Category = "wage-arrears"
+	third, _, err := f.store.Take(ctx, registry.Submission{Intake: other, Key: "c", Scope: "public"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if third.RepeatOf != "" {
+		t.Errorf("another matter linked as a repeat of %s", third.RepeatOf)
+	}
+	day := time.Date(2026, 9, 16, 0, 0, 0, 0, time.UTC)
+	st, err := f.store.Stats(ctx, "shifosi-town", "self", []string{"shifosi-town"}, day, day, day)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Received != 3 || st.Repeat != 1 {
+		t.Errorf("stats: received %d, repeat %d; want 3, 1", st.Received, st.Repeat)
+	}
+}
+
+// TestIntakeRefusals: a locality that is a Department, an unknown office
+// and a village office are refused naming the field; nothing is stored.
+func TestIntakeRefusals(t *testing.T) {
+	f := newFixture(t, "2026-09-16T09:30:00+08:00")
+	ctx := context.Background()
+	for _, tc := range []struct{ body, field string }{
+		{`{"office":"nanyang-city","type":"Appeal","category":"land-acquisition","locality":"zhenping-natural-resources","description":"x","petitioner":{"name":"a","phone":"13800138000"}}`, "locality"},
+		{`{"office":"no-such-town","type":"Appeal","category":"land-acquisition","description":"x","petitioner":{"name":"a","phone":"13800138000"}}`, "office"},
+		{`{"office":"hezhuang-village","type":"Appeal","category":"land-acquisition","description":"x","petitioner":{"name":"a","phone":"13800138000"}}`, "office"},
+		{`{"office":"shifosi-town","type":"Appeal","category":"land-acquisition","description":"x","petitioner":{"name":"a","phone":"12345"}}`, "petitioner.phone"},
+	} {
+		_, _, err := f.store.Take(ctx, registry.Submission{Intake: intake(t, tc.body, false), Key: tc.field + tc.body[:20], Scope: "public"})
+		var fe *cases.FieldError
+		if !errors.As(err, &fe) || fe.Field != tc.field {
+			t.Errorf("%s: %v; want a refusal of field %s", tc.body, err, tc.field)
+		}
+	}
+	var n int
+	if err := f.pool.QueryRow(ctx, `SELECT count(*) FROM cases`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("%d cases stored by refusals (%v)", n, err)
+	}
+	_ = network.Quote
+}
