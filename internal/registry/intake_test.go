@@ -16,9 +16,9 @@ import (
 
 // intake decodes a JSON intake as the API would, failing the test on a
 // refusal.
-func intake(t *testing.T, body string, staff bool) cases.Intake {
+func intake(t *testing.T, body string) cases.Intake {
 	t.Helper()
-	in, err := cases.DecodeIntake([]byte(body), staff)
+	in, err := cases.DecodeIntake([]byte(body), false)
 	if err != nil {
 		t.Fatalf("decoding %s: %v", body, err)
 	}
@@ -35,9 +35,9 @@ const landAppeal = `{"office":"shifosi-town","type":"Appeal","category":"land-ac
 // case, another body under the key is refused, and the query code (shown
 // once) opens the progress while a wrong one finds nothing.
 func TestIntakeSnapshotsPetitionctlsAnswer(t *testing.T) {
-	f := newFixture(t, "2026-09-16T09:30:00+08:00")
+	f := newFixture(t)
 	ctx := context.Background()
-	in := intake(t, landAppeal, false)
+	in := intake(t, landAppeal)
 	sub := registry.Submission{Intake: in, Key: "k-1", Scope: "public"}
 	ans, created, err := f.store.Take(ctx, sub)
 	if err != nil || !created {
@@ -91,8 +91,8 @@ func TestIntakeSnapshotsPetitionctlsAnswer(t *testing.T) {
 // TestConcurrentRetriesMakeOneCase: clients retrying one key at once get
 // one case between them, all the same answer.
 func TestConcurrentRetriesMakeOneCase(t *testing.T) {
-	f := newFixture(t, "2026-09-16T09:30:00+08:00")
-	sub := registry.Submission{Intake: intake(t, landAppeal, false), Key: "same", Scope: "public"}
+	f := newFixture(t)
+	sub := registry.Submission{Intake: intake(t, landAppeal), Key: "same", Scope: "public"}
 	const clients = 8
 	answers := make(chan registry.Answer, clients)
 	errs := make(chan error, clients)
@@ -126,9 +126,9 @@ func TestConcurrentRetriesMakeOneCase(t *testing.T) {
 // number and description are nowhere in the database as written, nor in
 // the feed; the staff read opens them, and is audited.
 func TestNoPersonalDataStoredInTheClear(t *testing.T) {
-	f := newFixture(t, "2026-09-16T09:30:00+08:00")
+	f := newFixture(t)
 	ctx := context.Background()
-	ans, _, err := f.store.Take(ctx, registry.Submission{Intake: intake(t, landAppeal, false), Key: "pii", Scope: "public"})
+	ans, _, err := f.store.Take(ctx, registry.Submission{Intake: intake(t, landAppeal), Key: "pii", Scope: "public"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,13 +173,13 @@ func TestNoPersonalDataStoredInTheClear(t *testing.T) {
 // with the same matter is linked to the first case; another matter is
 // not.
 func TestRepeatsLinkedByPerson(t *testing.T) {
-	f := newFixture(t, "2026-09-16T09:30:00+08:00")
+	f := newFixture(t)
 	ctx := context.Background()
-	first, _, err := f.store.Take(ctx, registry.Submission{Intake: intake(t, landAppeal, false), Key: "a", Scope: "public"})
+	first, _, err := f.store.Take(ctx, registry.Submission{Intake: intake(t, landAppeal), Key: "a", Scope: "public"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	again := intake(t, strings.Replace(landAppeal, "138 0013 8000", "+86-138-0013-8000", 1), false)
+	again := intake(t, strings.Replace(landAppeal, "138 0013 8000", "+86-138-0013-8000", 1))
 	again.Petitioner.IDNumber = ""
 	second, _, err := f.store.Take(ctx, registry.Submission{Intake: again, Key: "b", Scope: "public"})
 	if err != nil {
@@ -210,7 +210,7 @@ func TestRepeatsLinkedByPerson(t *testing.T) {
 // TestIntakeRefusals: a locality that is a Department, an unknown office
 // and a village office are refused naming the field; nothing is stored.
 func TestIntakeRefusals(t *testing.T) {
-	f := newFixture(t, "2026-09-16T09:30:00+08:00")
+	f := newFixture(t)
 	ctx := context.Background()
 	for _, tc := range []struct{ body, field string }{
 		{`{"office":"nanyang-city","type":"Appeal","category":"land-acquisition","locality":"zhenping-natural-resources","description":"x","petitioner":{"name":"a","phone":"13800138000"}}`, "locality"},
@@ -218,7 +218,7 @@ func TestIntakeRefusals(t *testing.T) {
 		{`{"office":"hezhuang-village","type":"Appeal","category":"land-acquisition","description":"x","petitioner":{"name":"a","phone":"13800138000"}}`, "office"},
 		{`{"office":"shifosi-town","type":"Appeal","category":"land-acquisition","description":"x","petitioner":{"name":"a","phone":"12345"}}`, "petitioner.phone"},
 	} {
-		_, _, err := f.store.Take(ctx, registry.Submission{Intake: intake(t, tc.body, false), Key: tc.field + tc.body[:20], Scope: "public"})
+		_, _, err := f.store.Take(ctx, registry.Submission{Intake: intake(t, tc.body), Key: tc.field + tc.body[:20], Scope: "public"})
 		var fe *cases.FieldError
 		if !errors.As(err, &fe) || fe.Field != tc.field {
 			t.Errorf("%s: %v; want a refusal of field %s", tc.body, err, tc.field)

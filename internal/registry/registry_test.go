@@ -71,7 +71,9 @@ type fixture struct {
 	keys  *pii.Keyring
 }
 
-func newFixture(t *testing.T, now string) *fixture {
+// newFixture's clock starts at 09:30 on 2026-09-16 in Beijing, the day of
+// docs/escalation.md's worked example.
+func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	n, err := samples()
 	if err != nil {
@@ -90,6 +92,6 @@ func newFixture(t *testing.T, now string) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	c := newClock(now)
+	c := newClock("2026-09-16T09:30:00+08:00")
 	return &fixture{store: registry.New(pool, registry.Static{Net: n}, keys, registry.Options{Now: c.now}), pool: pool, clock: c, net: n, keys: keys}
 }

@@ -34,7 +34,7 @@ func (s *Store) startStage(ctx context.Context, tx pgx.Tx, n *Net, caseID int64,
 	if d.DueWithExtension != "" {
 		ext = d.DueWithExtension
 	}
-	office := stageOffice(n, d)
+	office := d.Office
 	if _, err := tx.Exec(ctx, `INSERT INTO deadlines (case_id, seq, stage, office, started_on, due, due_with_extension, revision)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, caseID, seq, d.Name, office, start, d.Due, ext, revision); err != nil {
 		return err
@@ -53,15 +53,6 @@ func (s *Store) startStage(ctx context.Context, tx pgx.Tx, n *Net, caseID int64,
 		return count(ctx, tx, counter{office, due, "handling_due", 1})
 	}
 	return nil
-}
-
-// stageOffice is the office that keeps the books of a stage: its office,
-// or the City for a stage handled above the network.
-func stageOffice(n *Net, d network.StageDeadline) string {
-	if d.Office != "" {
-		return d.Office
-	}
-	return ""
 }
 
 // setAlarms writes the alarms of a running stage: each reminder, and each

@@ -11,7 +11,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/cases"
 	"github.com/xinfang/petition-operator/internal/network"
 	"github.com/xinfang/petition-operator/internal/pii"
@@ -108,7 +107,7 @@ func (s *Store) Take(ctx context.Context, sub Submission) (Answer, bool, error) 
 		received = t.In(loc)
 	}
 	day := civilDay(received)
-	p := network.Petition{Category: in.Category, Type: v1alpha1.PetitionType(in.Type), Channel: v1alpha1.Channel(in.Channel)}
+	p := in.Petition()
 	ans, err := n.Answer(office, in.Locality, p, day)
 	if err != nil {
 		return Answer{}, false, err

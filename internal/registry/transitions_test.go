@@ -44,9 +44,9 @@ func stageFrom(t *testing.T, n *registry.Net, office string, st network.StageSta
 // projection); a stale version, another county's office and an action the
 // state does not allow change nothing.
 func TestAppealFromIntakeToClose(t *testing.T) {
-	f := newFixture(t, "2026-09-16T09:30:00+08:00")
+	f := newFixture(t)
 	ctx := context.Background()
-	ans, _, err := f.store.Take(ctx, registry.Submission{Intake: intake(t, landAppeal, false), Key: "walk", Scope: "public"})
+	ans, _, err := f.store.Take(ctx, registry.Submission{Intake: intake(t, landAppeal), Key: "walk", Scope: "public"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,11 +138,11 @@ func TestAppealFromIntakeToClose(t *testing.T) {
 // fires nothing, and a stage that ended before its dates fires none of its
 // own.
 func TestSweepFiresEachAlarmOnce(t *testing.T) {
-	f := newFixture(t, "2026-09-16T09:30:00+08:00")
+	f := newFixture(t)
 	ctx := context.Background()
 	var caseNos []string
 	for i := range 5 {
-		ans, _, err := f.store.Take(ctx, registry.Submission{Intake: intake(t, landAppeal, false), Key: fmt.Sprint("s", i), Scope: "public"})
+		ans, _, err := f.store.Take(ctx, registry.Submission{Intake: intake(t, landAppeal), Key: fmt.Sprint("s", i), Scope: "public"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -195,7 +195,7 @@ func TestSweepFiresEachAlarmOnce(t *testing.T) {
 // TestFeedServesEveryEventOnce: intakes committing in any order, read in
 // small pages while they come, give every event once, in a stable order.
 func TestFeedServesEveryEventOnce(t *testing.T) {
-	f := newFixture(t, "2026-09-16T09:30:00+08:00")
+	f := newFixture(t)
 	ctx := context.Background()
 	const intakes = 24
 	var wg sync.WaitGroup
@@ -203,7 +203,7 @@ func TestFeedServesEveryEventOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, _, err := f.store.Take(ctx, registry.Submission{Intake: intake(t, landAppeal, false), Key: fmt.Sprint("f", i), Scope: "public"}); err != nil {
+			if _, _, err := f.store.Take(ctx, registry.Submission{Intake: intake(t, landAppeal), Key: fmt.Sprint("f", i), Scope: "public"}); err != nil {
 				t.Error(err)
 			}
 		}()
@@ -248,10 +248,10 @@ func TestFeedServesEveryEventOnce(t *testing.T) {
 // TestStatsAddUpTheTree: a county's subtree is the sum of its offices', the
 // City's the sum of all.
 func TestStatsAddUpTheTree(t *testing.T) {
-	f := newFixture(t, "2026-09-16T09:30:00+08:00")
+	f := newFixture(t)
 	ctx := context.Background()
 	for i, office := range []string{"shifosi-town", "shifosi-town", "jiasong-town", "mashankou-town", "nanyang-city"} {
-		in := intake(t, landAppeal, false)
+		in := intake(t, landAppeal)
 		in.Office = office
 		if _, _, err := f.store.Take(ctx, registry.Submission{Intake: in, Key: fmt.Sprint("t", i), Scope: "public"}); err != nil {
 			t.Fatal(err)

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const petition = `{"office":"shifosi-town","type":"Appeal","category":"land-acquisition","description":"征地补偿款未到位",
+	"petitioner":{"name":"张三","phone":"13800138000"}}`
+
+type answer struct {
+	CaseNo, QueryCode, State, Handler string
+	Deadlines                         []struct{ Name, Office, Due string }
+	Error                             string
+}
+
+// TestPetitionThroughTheAPI: the public intake's codes (422 without a key,
+// 201, 200 on a replay, 409 for another body under the key), the
+// petitioner's progress (404 for a wrong code), Open311, and the staff API:
+// 401 without a token, 403 for another county, the ETag and If-Match (428
+// without, 412 stale), 409 for an action the state does not allow, the
+// feed and the statistics. No personal data in the metrics or the feed.
+func TestPetitionThroughTheAPI(t *testing.T) {
+	l := start(t)
+	key := func(k string) map[string]string { return map[string]string{"Idempotency-Key": k} }
+
+	var a answer
+	if code, _ := l.call(t, "POST", "/v1/petitions", nil, petition, &a); code != http.StatusUnprocessableEntity || !strings.Contains(a.Error, "Idempotency-Key") {
+		t.Errorf("no key: %d %q; want 422 naming Idempotency-Key", code, a.Error)
+	}
+	if code, _ := l.call(t, "POST", "/v1/petitions", key("k1"), `{"office":"shifosi-town","type":"Appeal","category":"land-acquisition","description":"x","petitioner":{"name":"a","phone":"13800138000"},"extra":1}`, &a); code != http.StatusUnprocessableEntity || !strings.Contains(a.Error, "extra") {
+		t.Errorf("an unknown field: %d %q; want 422 naming it", code, a.Error)
+	}
+	code, hdr := l.call(t, "POST", "/v1/petitions", key("k1"), petition, &a)
+	if code != http.StatusCreated || a.QueryCode == "" || a.State != "Registered" || len(a.Deadlines) < 2 || hdr.Get("Location") != "/v1/petitions/"+a.CaseNo {
+		t.Fatalf("intake: %d %+v", code, a)
+	}
+	var again answer
+	if code, _ := l.call(t, "POST", "/v1/petitions", key("k1"), petition, &again); code != http.StatusOK || again.CaseNo != a.CaseNo || again.QueryCode != a.QueryCode {
+		t.Errorf("replay: %d %+v; want 200 and case %s", code, again, a.CaseNo)
+	}
+	if code, _ := l.call(t, "POST", "/v1/petitions", key("k1"), strings.Replace(petition, "land-acquisition", "wage-arrears", 1), &again); code != http.StatusConflict {
+		t.Errorf("another body under the key: %d; want 409", code)
+	}
+
+	var progress struct {
+		State, Office, Due string
+		Timeline           []struct{ Action string }
+	}
+	if code, _ := l.call(t, "GET", "/v1/petitions/"+a.CaseNo+"?code="+a.QueryCode, nil, "", &progress); code != http.StatusOK || progress.State != "Registered" || progress.Due != a.Deadlines[0].Due {
+		t.Errorf("progress: %d %+v", code, progress)
+	}
+	if code, _ := l.call(t, "GET", "/v1/petitions/"+a.CaseNo+"?code=ZZZZZZZZZZ", nil, "", nil); code != http.StatusNotFound {
+		t.Errorf("a wrong query code: %d; want 404", code)
+	}
+
+	// Open311: a service request, then its status by its id.
+	var created []map[string]any
+	if code, _ := l.call(t, "POST", "/open311/v2/requests.json", map[string]string{"Content-Type": "application/x-www-form-urlencoded"},
+		"jurisdiction_id=jiasong-town&service_code=road-repair&description=pothole&first_name=Li&phone=13900139000", &created); code != http.StatusCreated || len(created) != 1 {
+		t.Fatalf("open311 create: %d %v", code, created)
+	}
+	var got []map[string]any
+	id, _ := created[0]["service_request_id"].(string)
+	if code, _ := l.call(t, "GET", "/open311/v2/requests/"+id+".json", nil, "", &got); code != http.StatusOK || len(got) != 1 || got[0]["status"] != "open" {
+		t.Errorf("open311 get %s: %d %v", id, code, got)
+	}
+
+	// Staff.
+	if code, _ := l.call(t, "GET", "/v1/cases/"+a.CaseNo, nil, "", nil); code != http.StatusUnauthorized {
+		t.Errorf("no token: %d; want 401", code)
+	}
+	if code, _ := l.call(t, "GET", "/v1/cases/"+a.CaseNo, bearer(otherToken), "", nil); code != http.StatusForbidden {
+		t.Errorf("another county: %d; want 403", code)
+	}
+	var c struct {
+		Version    int
+		Petitioner struct{ Name, Phone string }
+	}
+	code, hdr = l.call(t, "GET", "/v1/cases/"+a.CaseNo, bearer(countyToken), "", &c)
+	if code != http.StatusOK || c.Petitioner.Name != "张三" || hdr.Get("ETag") != strconv.Quote(strconv.Itoa(c.Version)) {
+		t.Fatalf("staff read: %d %+v etag %q", code, c, hdr.Get("ETag"))
+	}
+	move := func(token, version, body string) (int, string) {
+		h := bearer(token)
+		if version != "" {
+			h["If-Match"] = version
+		}
+		var out struct{ State, Error string }
+		code, _ := l.call(t, "POST", "/v1/cases/"+a.CaseNo+"/transitions", h, body, &out)
+		return code, out.State + out.Error
+	}
+	if code, msg := move(townToken, "", `{"action":"forward","office":"zhenping-natural-resources"}`); code != http.StatusPreconditionRequired {
+		t.Errorf("no If-Match: %d %s; want 428", code, msg)
+	}
+	if code, msg := move(townToken, `"1"`, `{"action":"reply","result":"Support"}`); code != http.StatusConflict || !strings.Contains(msg, "Registered") || !strings.Contains(msg, "reply") {
+		t.Errorf("reply when Registered: %d %s; want 409 naming the state and the action", code, msg)
+	}
+	if code, msg := move(townToken, `"1"`, `{"action":"forward","office":"zhenping-natural-resources"}`); code != http.StatusOK || msg != "Transferred" {
+		t.Errorf("forward: %d %s", code, msg)
+	}
+	if code, msg := move(deptToken, `"1"`, `{"action":"accept"}`); code != http.StatusPreconditionFailed {
+		t.Errorf("a stale version: %d %s; want 412", code, msg)
+	}
+	if code, msg := move(deptToken, `"2"`, `{"action":"accept"}`); code != http.StatusOK || msg != "Accepted" {
+		t.Errorf("accept: %d %s", code, msg)
+	}
+
+	var list struct {
+		Cases []struct{ CaseNo, State string }
+	}
+	if code, _ := l.call(t, "GET", "/v1/offices/zhenping-county/cases?scope=subtree", bearer(countyToken), "", &list); code != http.StatusOK || len(list.Cases) != 2 {
+		t.Errorf("the county's list: %d %+v; want both of its cases", code, list)
+	}
+	var stats struct{ Received, Accepted, Open int }
+	if code, _ := l.call(t, "GET", "/v1/offices/zhenping-county/stats?scope=subtree", bearer(countyToken), "", &stats); code != http.StatusOK || stats.Received != 2 || stats.Accepted != 1 || stats.Open != 2 {
+		t.Errorf("the county's stats: %d %+v; want received 2, accepted 1, open 2", code, stats)
+	}
+	if code, _ := l.call(t, "GET", "/v1/offices/zhenping-county/stats?scope=everything", bearer(countyToken), "", nil); code != http.StatusUnprocessableEntity {
+		t.Errorf("a bad scope: %d; want 422", code)
+	}
+	var feed struct {
+		Events []struct{ Type, CaseNo string }
+		Next   string
+	}
+	if code, _ := l.call(t, "GET", "/v1/events", bearer(countyToken), "", &feed); code != http.StatusOK || len(feed.Events) < 4 {
+		t.Errorf("the feed: %d %+v", code, feed)
+	}
+	for _, path := range []string{"/metrics", "/v1/events"} {
+		body := l.raw(t, path, bearer(countyToken))
+		for _, pii := range []string{"张三", "13800138000", "征地补偿款"} {
+			if strings.Contains(body, pii) {
+				t.Errorf("%s shows %q", path, pii)
+			}
+		}
+	}
+	if strings.Contains(l.logs.String(), "13800138000") || strings.Contains(l.logs.String(), "张三") {
+		t.Errorf("the logs show personal data:\n%s", l.logs.String())
+	}
+}

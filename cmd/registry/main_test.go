@@ -1,0 +1,170 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/xinfang/petition-operator/internal/pgtest"
+	"github.com/xinfang/petition-operator/internal/pii"
+	"github.com/xinfang/petition-operator/internal/registry"
+)
+
+var server *pgtest.Server
+
+func TestMain(m *testing.M) {
+	os.Exit(pgtest.Main(m, func(s *pgtest.Server) error {
+		server = s
+		return s.Template(context.Background(), "registry", func(ctx context.Context, url string) error {
+			_, err := registry.Migrate(ctx, url)
+			return err
+		})
+	}))
+}
+
+// Staff tokens of the test's registry.
+const (
+	townToken   = "town-token-0123456789"
+	deptToken   = "dept-token-0123456789"
+	countyToken = "county-token-0123456789"
+	otherToken  = "other-token-0123456789"
+)
+
+// live is a registry served from files for a test.
+type live struct {
+	base string
+	logs *syncBuffer
+}
+
+// syncBuffer is a log sink the test reads while the registry writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// start runs the registry on a database of its own, from config/samples,
+// with extra flags, until the test ends.
+func start(t *testing.T, extra ...string) *live {
+	t.Helper()
+	dir := t.TempDir()
+	keys := filepath.Join(dir, "keys")
+	var kb bytes.Buffer
+	if err := pii.Generate(&kb, "k1"); err != nil {
+		t.Fatal(err)
+	}
+	tokens := filepath.Join(dir, "tokens")
+	for path, data := range map[string]string{keys: kb.String(), tokens: fmt.Sprintf("%s,shifosi-town,clerk\n%s,zhenping-natural-resources\n%s,zhenping-county\n%s,neixiang-county\n",
+		townToken, deptToken, countyToken, otherToken)} {
+		if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l := &live{logs: &syncBuffer{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	args := append([]string{"--database-url", server.Database(t, "registry"), "--network-dir", filepath.Join("..", "..", "config", "samples"),
+		"--staff-tokens", tokens, "--key-file", keys, "--listen", "127.0.0.1:0", "--sweep-interval", "100ms"}, extra...)
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, args, io.Discard, slog.New(slog.NewJSONHandler(l.logs, nil))) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("registry: %v", err)
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for l.base == "" {
+		sc := bufio.NewScanner(strings.NewReader(l.logs.String()))
+		for sc.Scan() {
+			var line struct{ Msg, Addr string }
+			if json.Unmarshal(sc.Bytes(), &line) == nil && strings.HasPrefix(line.Msg, "listening on ") {
+				l.base = "http://" + line.Addr
+			}
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("the registry stopped: %v\n%s", err, l.logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the registry did not listen within 30 s:\n%s", l.logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return l
+}
+
+// call makes a request and decodes a JSON answer into out (when not nil).
+func (l *live) call(t *testing.T, method, path string, headers map[string]string, body string, out any) (int, http.Header) {
+	t.Helper()
+	req, err := http.NewRequest(method, l.base+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			t.Fatalf("%s %s: %d %s: %v", method, path, resp.StatusCode, data, err)
+		}
+	}
+	return resp.StatusCode, resp.Header
+}
+
+func bearer(token string) map[string]string {
+	return map[string]string{"Authorization": "Bearer " + token}
+}
+
+// raw GETs path and returns the body whatever it is.
+func (l *live) raw(t *testing.T, path string, headers map[string]string) string {
+	t.Helper()
+	req, err := http.NewRequest("GET", l.base+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
