@@ -1,5 +1,6 @@
 # Images of petition-operator, one per target: manager (the operator, the
-# default), desk (the tenant service of each office) and petitionctl.
+# default), desk (the tenant service of each office), registry (the case
+# registry of a City) and petitionctl.
 #
 #   docker build --build-arg VERSION=v0.1.0 --build-arg REVISION=$(git rev-parse HEAD) \
 #     -t ghcr.io/xinfang/petition-operator:v0.1.0 .
@@ -36,7 +37,7 @@ COPY config/webhook/ config/webhook/
 ENV CGO_ENABLED=0
 RUN GOOS=${TARGETOS:-linux} GOARCH=${TARGETARCH} go build -trimpath \
       -ldflags "-s -w -X github.com/xinfang/petition-operator/internal/version.Version=${VERSION}" \
-      -o /out/ ./cmd/manager ./cmd/desk ./cmd/petitionctl
+      -o /out/ ./cmd/manager ./cmd/desk ./cmd/registry ./cmd/petitionctl
 
 # Static, distroless, no shell; each image runs as the unprivileged user
 # "nonroot" (65532) with the labels make images gives its images.
@@ -54,6 +55,20 @@ COPY --from=builder /out/desk /desk
 USER 65532:65532
 WORKDIR /
 ENTRYPOINT ["/desk"]
+
+# The case registry of a City: docker build --target registry .
+FROM gcr.io/distroless/static:nonroot AS registry
+ARG VERSION=dev
+ARG REVISION=unknown
+LABEL org.opencontainers.image.title="petition-registry" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.source="https://github.com/xinfang/petition-operator" \
+      org.opencontainers.image.licenses="Apache-2.0"
+COPY --from=builder /out/registry /registry
+USER 65532:65532
+WORKDIR /
+ENTRYPOINT ["/registry"]
 
 # The CLI: docker build --target petitionctl .
 FROM gcr.io/distroless/static:nonroot AS petitionctl

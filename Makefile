@@ -10,6 +10,7 @@ GO ?= go
 VERSION ?= $(shell cat VERSION)
 IMG ?= ghcr.io/xinfang/petition-operator:$(VERSION)
 DESK_IMG ?= ghcr.io/xinfang/petition-desk:$(VERSION)
+REGISTRY_IMG ?= ghcr.io/xinfang/petition-registry:$(VERSION)
 CTL_IMG ?= ghcr.io/xinfang/petitionctl:$(VERSION)
 LDFLAGS := -X github.com/xinfang/petition-operator/internal/version.Version=$(VERSION)
 
@@ -108,11 +109,12 @@ test: manifests generate vet controlplane nodes postgres ## After manifests, gen
 ##@ Build
 
 .PHONY: build
-build: ## Build the manager, petitionctl (also as the kubectl plugin kubectl-petition) and desk into bin/.
+build: ## Build the manager, petitionctl (also as the kubectl plugin kubectl-petition), desk and registry into bin/.
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(LOCALBIN)/manager ./cmd/manager
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(LOCALBIN)/petitionctl ./cmd/petitionctl
 	cp $(LOCALBIN)/petitionctl $(LOCALBIN)/kubectl-petition
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(LOCALBIN)/desk ./cmd/desk
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(LOCALBIN)/registry ./cmd/registry
 
 .PHONY: run
 # Where the API server reaches the webhooks of `make run`: this machine, with a
@@ -124,21 +126,22 @@ run: manifests generate ## Run the manager from source against the cluster of $K
 	$(GO) run -ldflags '$(LDFLAGS)' ./cmd/manager --metrics-bind-address 127.0.0.1:8080 --health-probe-bind-address 127.0.0.1:8081 $(RUN_ARGS)
 
 # The registry and path make images-push pushes to: $(REGISTRY)/petition-operator,
-# petition-desk and petitionctl, each tagged $(VERSION).
+# petition-desk, petition-registry and petitionctl, each tagged $(VERSION).
 REGISTRY ?= ghcr.io/xinfang
 .PHONY: images
-images: ## Build the manager, desk and petitionctl images for linux/amd64 and linux/arm64 as OCI image layouts in bin/images/ (no Docker needed; reproducible from the commit).
+images: ## Build the manager, desk, registry and petitionctl images for linux/amd64 and linux/arm64 as OCI image layouts in bin/images/ (no Docker needed; reproducible from the commit).
 	$(GO) run ./hack/images build --version $(VERSION) --out $(LOCALBIN)/images
 
 .PHONY: images-push
-images-push: images ## Push the images of bin/images/ to $(REGISTRY)/{petition-operator,petition-desk,petitionctl}:$(VERSION) with docker login's credentials.
+images-push: images ## Push the images of bin/images/ to $(REGISTRY)/{petition-operator,petition-desk,petition-registry,petitionctl}:$(VERSION) with docker login's credentials.
 	$(GO) run ./hack/images push --version $(VERSION) --out $(LOCALBIN)/images --registry $(REGISTRY)
 
 REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
 .PHONY: docker-build
-docker-build: ## Build the operator, desk and petitionctl images with a Docker engine (the Dockerfile); make images needs none.
+docker-build: ## Build the operator, desk, registry and petitionctl images with a Docker engine (the Dockerfile); make images needs none.
 	docker build --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) --target manager -t $(IMG) .
 	docker build --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) --target desk -t $(DESK_IMG) .
+	docker build --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) --target registry -t $(REGISTRY_IMG) .
 	docker build --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) --target petitionctl -t $(CTL_IMG) .
 
 ##@ Local control plane

@@ -68,16 +68,18 @@ type Program struct {
 	CACertificates bool
 }
 
-// Programs are the three images. The manager talks only to the API server,
+// Programs are the four images. The manager talks only to the API server,
 // whose CA it has from its service account or kubeconfig, and serves its
 // webhooks with its own certificate: it carries no CA bundle. petitionctl
 // talks to any API server (and an OIDC issuer's login), the desk to the
-// desks of other offices through --peer-url-template, which may be https:
-// both carry one.
+// desks of other offices through --peer-url-template, which may be https,
+// and the registry to its database and its webhook sink, which may use
+// TLS: they carry one.
 var Programs = []Program{
 	{Name: "manager", Package: "./cmd/manager", Repository: "petition-operator"},
 	{Name: "desk", Package: "./cmd/desk", Repository: "petition-desk", CACertificates: true},
 	{Name: "petitionctl", Package: "./cmd/petitionctl", Repository: "petitionctl", CACertificates: true},
+	{Name: "registry", Package: "./cmd/registry", Repository: "petition-registry", CACertificates: true},
 }
 
 // ProgramNamed returns the program of that name.
