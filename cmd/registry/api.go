@@ -43,6 +43,7 @@ func (a *api) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/petitions", a.instrument("petitions.create", a.createPetition))
 	mux.HandleFunc("GET /v1/petitions/{caseNo}", a.instrument("petitions.get", a.getPetition))
+	mux.HandleFunc("POST /v1/petitions/{caseNo}/rating", a.instrument("petitions.rate", a.ratePetition))
 	mux.HandleFunc("POST /v1/cases", a.instrument("cases.create", a.staff(a.createCase)))
 	mux.HandleFunc("GET /v1/cases/{caseNo}", a.instrument("cases.get", a.staff(a.getCase)))
 	mux.HandleFunc("POST /v1/cases/{caseNo}/transitions", a.instrument("cases.transition", a.staff(a.transition)))
@@ -185,6 +186,30 @@ func (a *api) getPetition(w http.ResponseWriter, r *http.Request) int {
 		return a.fail(w, err)
 	}
 	return writeJSON(w, http.StatusOK, p)
+}
+
+// ratePetition takes the petitioner's rating of the answer, with the case
+// number and the query code, once.
+func (a *api) ratePetition(w http.ResponseWriter, r *http.Request) int {
+	caseNo, code := r.PathValue("caseNo"), r.URL.Query().Get("code")
+	if len(caseNo) > 32 || len(code) > 32 || code == "" {
+		return writeError(w, http.StatusNotFound, "no case of that number and query code")
+	}
+	body, status := readBody(w, r)
+	if status != 0 {
+		return status
+	}
+	rating, err := cases.DecodeRating(body)
+	if err != nil {
+		return a.fail(w, err)
+	}
+	var nf *registry.NotFoundError
+	if err := a.store.Rate(r.Context(), caseNo, code, rating); errors.As(err, &nf) {
+		return writeError(w, http.StatusNotFound, "no case of that number and query code")
+	} else if err != nil {
+		return a.fail(w, err)
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"caseNo": caseNo, "satisfaction": rating.Satisfaction})
 }
 
 func (a *api) getCase(w http.ResponseWriter, r *http.Request, actor registry.Actor) int {
@@ -376,6 +401,7 @@ func (a *api) fail(w http.ResponseWriter, err error) int {
 		field     *cases.FieldError
 		conflict  *cases.ConflictError
 		reused    *registry.ConflictError
+		rating    *registry.RatingError
 		stale     *registry.StaleError
 		forbidden *registry.ForbiddenError
 		notFound  *registry.NotFoundError
@@ -383,7 +409,7 @@ func (a *api) fail(w http.ResponseWriter, err error) int {
 	switch {
 	case errors.As(err, &field):
 		return writeError(w, http.StatusUnprocessableEntity, err.Error())
-	case errors.As(err, &conflict), errors.As(err, &reused):
+	case errors.As(err, &conflict), errors.As(err, &reused), errors.As(err, &rating):
 		return writeError(w, http.StatusConflict, err.Error())
 	case errors.As(err, &stale):
 		return writeError(w, http.StatusPreconditionFailed, err.Error())

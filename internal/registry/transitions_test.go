@@ -116,6 +116,15 @@ func TestAppealFromIntakeToClose(t *testing.T) {
 		t.Errorf("an action on a closed case: %v; want a ConflictError", err)
 	}
 
+	// The petitioner rates the answer once: 基本满意 counts as satisfied.
+	if err := f.store.Rate(ctx, ans.CaseNo, ans.QueryCode, cases.Rating{Satisfaction: cases.BasicallySatisfied}); err != nil {
+		t.Fatal(err)
+	}
+	var rated *registry.RatingError
+	if err := f.store.Rate(ctx, ans.CaseNo, ans.QueryCode, cases.Rating{Satisfaction: cases.Unsatisfied}); !errors.As(err, &rated) {
+		t.Errorf("a second rating: %v; want a RatingError", err)
+	}
+
 	// The figures: the township's transfer and the department's
 	// acceptance were decided in time, its reply on time.
 	period := func(office string) registry.Stats {
@@ -128,7 +137,8 @@ func TestAppealFromIntakeToClose(t *testing.T) {
 	if st := period("shifosi-town"); st.Received != 1 || st.AcceptanceDue != 1 || st.AcceptedTimely != 1 {
 		t.Errorf("shifosi-town: %+v; want received 1, acceptance due 1 and timely 1", st)
 	}
-	if st := period("zhenping-natural-resources"); st.Accepted != 1 || st.Replied != 1 || st.ClosedOnTime != 1 || st.HandlingDue != 1 || st.HandlingDueOnTime != 1 || st.Closed != 1 || st.Open != 0 {
+	if st := period("zhenping-natural-resources"); st.Accepted != 1 || st.Replied != 1 || st.ClosedOnTime != 1 || st.HandlingDue != 1 || st.HandlingDueOnTime != 1 || st.Closed != 1 || st.Open != 0 ||
+		st.Rated != 1 || st.Satisfied != 1 {
 		t.Errorf("zhenping-natural-resources: %+v", st)
 	}
 }

@@ -27,6 +27,8 @@ CREATE TABLE cases (
     redirect_to   text,
     group_size    integer NOT NULL DEFAULT 1,
     extended      boolean NOT NULL DEFAULT false,
+    -- rating is the petitioner's rating of the answer (3-level), once.
+    rating        text,
     confidential  boolean NOT NULL DEFAULT false,
     received_at   timestamptz NOT NULL,
     received_on   date NOT NULL,
