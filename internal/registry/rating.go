@@ -58,4 +58,3 @@ func (s *Store) Rate(ctx context.Context, caseNo, code string, r cases.Rating) e
 	}
 	return tx.Commit(ctx)
 }
-
