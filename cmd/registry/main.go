@@ -10,6 +10,7 @@
 //	registry --database-url URL --network-dir DIR --staff-tokens FILE --key-file FILE [--listen ADDR]
 //	registry migrate --database-url URL
 //	registry keygen > keys
+//	registry rewrap --database-url URL --key-file FILE
 package main
 
 import (
@@ -111,6 +112,8 @@ func run(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger)
 				return usageError{err}
 			}
 			return pii.Generate(stdout, *id)
+		case "rewrap":
+			return rewrap(ctx, args[1:], stdout)
 		case "version":
 			_, err := fmt.Fprintln(stdout, version.String())
 			return err
@@ -123,7 +126,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger)
 		return usageError{err}
 	}
 	if fs.NArg() > 0 {
-		return usageError{fmt.Errorf("unknown command %q; want migrate, keygen, version or flags", fs.Arg(0))}
+		return usageError{fmt.Errorf("unknown command %q; want migrate, keygen, rewrap, version or flags", fs.Arg(0))}
 	}
 	switch {
 	case c.networkDir == "":
@@ -185,6 +188,43 @@ func migrate(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	_, err = fmt.Fprintf(stdout, "the case database is at schema version %d\n", v)
+	return err
+}
+
+// rewrap seals again, under the key file's current data key, every value
+// sealed under an older one: the step of a key rotation after which the
+// old key can leave the file (docs/cases.md).
+func rewrap(ctx context.Context, args []string, stdout io.Writer) error {
+	var c config
+	fs := flag.NewFlagSet("registry rewrap", flag.ContinueOnError)
+	fs.StringVar(&c.databaseURL, "database-url", "", "the PostgreSQL URL of the case database")
+	fs.StringVar(&c.databaseURLFile, "database-url-file", "", "a file holding the PostgreSQL URL")
+	fs.StringVar(&c.keyFile, "key-file", "", "the key file, its new data key first and the old ones after it")
+	batch := fs.Int("batch", 500, "cases rewrapped in one transaction")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	if c.keyFile == "" || *batch < 1 {
+		return usageError{errors.New("--key-file is required, and --batch is a positive number")}
+	}
+	url, err := c.url()
+	if err != nil {
+		return err
+	}
+	keys, err := pii.Load(c.keyFile)
+	if err != nil {
+		return fmt.Errorf("--key-file: %w", err)
+	}
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	n, err := registry.New(pool, registry.Static{}, keys, registry.Options{}).Rewrap(ctx, keys, *batch)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(stdout, "%d values sealed again under data key %s\n", n, keys.CurrentKeyID())
 	return err
 }
 

@@ -1,6 +1,7 @@
 package registry_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"reflect"
@@ -11,6 +12,7 @@ import (
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/cases"
 	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/pii"
 	"github.com/xinfang/petition-operator/internal/registry"
 )
 
@@ -229,4 +231,55 @@ func TestIntakeRefusals(t *testing.T) {
 		t.Errorf("%d cases stored by refusals (%v)", n, err)
 	}
 	_ = network.Quote
+}
+
+// TestKeyRotation: after a new data key is put first, values sealed under
+// the old one still open; Rewrap seals them again under the new one (a
+// second run finds none), after which a key file without the old key
+// opens every case and replays every intake.
+func TestKeyRotation(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	sub := registry.Submission{Intake: intake(t, landAppeal), Key: "rot", Scope: "public"}
+	ans, _, err := f.store.Take(ctx, sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rotated, err := pii.Rotate(f.keyFile, "k2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	withBoth, err := pii.Parse(bytes.NewReader(rotated))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clerk := registry.Actor{Name: "clerk", Office: "shifosi-town"}
+	both := registry.New(f.pool, registry.Static{Net: f.net}, withBoth, registry.Options{Now: f.clock.now})
+	if c, err := both.Case(ctx, clerk, ans.CaseNo); err != nil || c.Petitioner.Name != "张三MARKER" {
+		t.Fatalf("the old key's values under the rotated file: %v", err)
+	}
+	n, err := both.Rewrap(ctx, withBoth, 2)
+	if err != nil || n != 5 {
+		t.Errorf("rewrapped %d values (%v); want the 4 sealed columns and the intake answer", n, err)
+	}
+	if n, err := both.Rewrap(ctx, withBoth, 2); err != nil || n != 0 {
+		t.Errorf("a second rewrap did %d (%v); want none", n, err)
+	}
+	var lines []string
+	for _, l := range strings.Split(string(rotated), "\n") {
+		if !strings.HasPrefix(l, "data k1 ") {
+			lines = append(lines, l)
+		}
+	}
+	onlyNew, err := pii.Parse(strings.NewReader(strings.Join(lines, "\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := registry.New(f.pool, registry.Static{Net: f.net}, onlyNew, registry.Options{Now: f.clock.now})
+	if c, err := after.Case(ctx, clerk, ans.CaseNo); err != nil || c.Petitioner.Phone != "138 0013 8000" {
+		t.Errorf("a case under the new key alone: %v", err)
+	}
+	if again, created, err := after.Take(ctx, sub); err != nil || created || again.QueryCode != ans.QueryCode {
+		t.Errorf("a replay under the new key alone: created=%v err=%v", created, err)
+	}
 }

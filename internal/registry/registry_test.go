@@ -69,6 +69,8 @@ type fixture struct {
 	clock *clock
 	net   *registry.Net
 	keys  *pii.Keyring
+	// keyFile is the key file keys was read from.
+	keyFile []byte
 }
 
 // newFixture's clock starts at 09:30 on 2026-09-16 in Beijing, the day of
@@ -83,6 +85,7 @@ func newFixture(t *testing.T) *fixture {
 	if err := pii.Generate(&buf, "k1"); err != nil {
 		t.Fatal(err)
 	}
+	keyFile := bytes.Clone(buf.Bytes())
 	keys, err := pii.Parse(&buf)
 	if err != nil {
 		t.Fatal(err)
@@ -93,5 +96,5 @@ func newFixture(t *testing.T) *fixture {
 	}
 	t.Cleanup(pool.Close)
 	c := newClock("2026-09-16T09:30:00+08:00")
-	return &fixture{store: registry.New(pool, registry.Static{Net: n}, keys, registry.Options{Now: c.now}), pool: pool, clock: c, net: n, keys: keys}
+	return &fixture{store: registry.New(pool, registry.Static{Net: n}, keys, registry.Options{Now: c.now}), pool: pool, clock: c, net: n, keys: keys, keyFile: keyFile}
 }
