@@ -100,6 +100,19 @@ func (c *config) url() (string, error) {
 	return "", usageError{errors.New("--database-url (or --database-url-file, or $PETITION_REGISTRY_DATABASE_URL) is required")}
 }
 
+// secrets reads the database URL and the key file.
+func (c *config) secrets() (string, *pii.Keyring, error) {
+	url, err := c.url()
+	if err != nil {
+		return "", nil, err
+	}
+	keys, err := pii.Load(c.keyFile)
+	if err != nil {
+		return "", nil, fmt.Errorf("--key-file: %w", err)
+	}
+	return url, keys, nil
+}
+
 func run(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger) error {
 	if len(args) > 0 {
 		switch args[0] {
@@ -142,13 +155,9 @@ func run(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger)
 	case c.maxConnections < 1:
 		return usageError{errors.New("--max-connections: want a positive number")}
 	}
-	url, err := c.url()
+	url, keys, err := c.secrets()
 	if err != nil {
 		return err
-	}
-	keys, err := pii.Load(c.keyFile)
-	if err != nil {
-		return fmt.Errorf("--key-file: %w", err)
 	}
 	set, err := manifests.Load(c.networkDir)
 	if err != nil {
@@ -207,13 +216,9 @@ func rewrap(ctx context.Context, args []string, stdout io.Writer) error {
 	if c.keyFile == "" || *batch < 1 {
 		return usageError{errors.New("--key-file is required, and --batch is a positive number")}
 	}
-	url, err := c.url()
+	url, keys, err := c.secrets()
 	if err != nil {
 		return err
-	}
-	keys, err := pii.Load(c.keyFile)
-	if err != nil {
-		return fmt.Errorf("--key-file: %w", err)
 	}
 	pool, err := pgxpool.New(ctx, url)
 	if err != nil {

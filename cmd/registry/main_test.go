@@ -26,10 +26,7 @@ var server *pgtest.Server
 func TestMain(m *testing.M) {
 	os.Exit(pgtest.Main(m, func(s *pgtest.Server) error {
 		server = s
-		return s.Template(context.Background(), "registry", func(ctx context.Context, url string) error {
-			_, err := registry.Migrate(ctx, url)
-			return err
-		})
+		return s.Template(context.Background(), "registry", registry.Prepare)
 	}))
 }
 
@@ -119,6 +116,18 @@ func start(t *testing.T, extra ...string) *live {
 // call makes a request and decodes a JSON answer into out (when not nil).
 func (l *live) call(t *testing.T, method, path string, headers map[string]string, body string, out any) (int, http.Header) {
 	t.Helper()
+	code, header, data := l.do(t, method, path, headers, body)
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			t.Fatalf("%s %s: %d %s: %v", method, path, code, data, err)
+		}
+	}
+	return code, header
+}
+
+// do makes a request and returns the answer's status, header and body.
+func (l *live) do(t *testing.T, method, path string, headers map[string]string, body string) (int, http.Header, []byte) {
+	t.Helper()
 	req, err := http.NewRequest(method, l.base+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -135,12 +144,7 @@ func (l *live) call(t *testing.T, method, path string, headers map[string]string
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out != nil {
-		if err := json.Unmarshal(data, out); err != nil {
-			t.Fatalf("%s %s: %d %s: %v", method, path, resp.StatusCode, data, err)
-		}
-	}
-	return resp.StatusCode, resp.Header
+	return resp.StatusCode, resp.Header, data
 }
 
 func bearer(token string) map[string]string {
@@ -150,21 +154,6 @@ func bearer(token string) map[string]string {
 // raw GETs path and returns the body whatever it is.
 func (l *live) raw(t *testing.T, path string, headers map[string]string) string {
 	t.Helper()
-	req, err := http.NewRequest("GET", l.base+path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, _, data := l.do(t, "GET", path, headers, "")
 	return string(data)
 }

@@ -37,6 +37,13 @@ func Migrate(ctx context.Context, url string) (int64, error) {
 	return migrateDB(ctx, db)
 }
 
+// Prepare migrates the database at url, for a test template or a
+// provisioning step that wants only the error.
+func Prepare(ctx context.Context, url string) error {
+	_, err := Migrate(ctx, url)
+	return err
+}
+
 func migrateDB(ctx context.Context, db *sql.DB) (int64, error) {
 	sub, err := fs.Sub(migrations, "migrations")
 	if err != nil {

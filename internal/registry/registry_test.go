@@ -26,10 +26,7 @@ var server *pgtest.Server
 func TestMain(m *testing.M) {
 	os.Exit(pgtest.Main(m, func(s *pgtest.Server) error {
 		server = s
-		return s.Template(context.Background(), "registry", func(ctx context.Context, url string) error {
-			_, err := registry.Migrate(ctx, url)
-			return err
-		})
+		return s.Template(context.Background(), "registry", registry.Prepare)
 	}))
 }
 
