@@ -9,24 +9,16 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/xinfang/petition-operator/internal/httpguard/guardtest"
 )
 
-// Loopback addresses standing for distinct clients.
+// The clients of the tests (guardtest).
 var (
-	attacker = netip.MustParseAddr("127.0.0.2")
-	citizen  = netip.MustParseAddr("127.0.0.3")
+	attacker = guardtest.Attacker
+	citizen  = guardtest.Citizen
+	dialFrom = guardtest.DialFrom
 )
-
-// dialFrom opens a TCP connection to addr from the loopback address from.
-func dialFrom(t testing.TB, from netip.Addr, addr string) net.Conn {
-	t.Helper()
-	d := net.Dialer{LocalAddr: net.TCPAddrFromAddrPort(netip.AddrPortFrom(from, 0)), Timeout: 5 * time.Second}
-	c, err := d.Dial("tcp", addr)
-	if err != nil {
-		t.Fatalf("dialing %s from %s: %v", addr, from, err)
-	}
-	return c
-}
 
 // clientFrom is an HTTP client whose connections come from the loopback
 // address from, a new one for each request, and whose requests fail after

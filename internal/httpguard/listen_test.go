@@ -6,24 +6,16 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/xinfang/petition-operator/internal/httpguard/guardtest"
 )
 
-// Loopback addresses standing for distinct clients.
+// The clients of the tests (guardtest).
 var (
-	attacker = netip.MustParseAddr("127.0.0.2")
-	citizen  = netip.MustParseAddr("127.0.0.3")
+	attacker = guardtest.Attacker
+	citizen  = guardtest.Citizen
+	dialFrom = guardtest.DialFrom
 )
-
-// dialFrom opens a TCP connection to addr from the loopback address from.
-func dialFrom(t testing.TB, from netip.Addr, addr string) net.Conn {
-	t.Helper()
-	d := net.Dialer{LocalAddr: net.TCPAddrFromAddrPort(netip.AddrPortFrom(from, 0)), Timeout: 5 * time.Second}
-	c, err := d.Dial("tcp", addr)
-	if err != nil {
-		t.Fatalf("dialing %s from %s: %v", addr, from, err)
-	}
-	return c
-}
 
 func TestClientLimitListener(t *testing.T) {
 	raw, err := net.Listen("tcp", "127.0.0.1:0")
