@@ -125,7 +125,7 @@ func renamed(set *manifests.Set, prefix string) []client.Object {
 		if r.Spec.OfficeSelector.SubtreeOf == "" {
 			// A policy of the whole network selects its own copy of the
 			// network only, not the copies the other cases applied.
-			r.Spec.OfficeSelector.SubtreeOf = v1alpha1.OfficeName(p(string(city(set))))
+			r.Spec.OfficeSelector.SubtreeOf = v1alpha1.OfficeName(p(city(set)))
 		}
 		for j := range r.Spec.Rules {
 			r.Spec.Rules[j].RouteTo.Office = v1alpha1.OfficeName(p(string(r.Spec.Rules[j].RouteTo.Office)))
