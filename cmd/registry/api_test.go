@@ -1,10 +1,15 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 const petition = `{"office":"shifosi-town","type":"Appeal","category":"land-acquisition","description":"征地补偿款未到位",
@@ -138,5 +143,87 @@ func TestPetitionThroughTheAPI(t *testing.T) {
 	}
 	if strings.Contains(l.logs.String(), "13800138000") || strings.Contains(l.logs.String(), "张三") {
 		t.Errorf("the logs show personal data:\n%s", l.logs.String())
+	}
+}
+
+// TestSinkGetsEveryEventAtLeastOnce: a webhook that fails its first
+// deliveries gets every event in the end, each under the id it had the
+// first time, as CloudEvents.
+func TestSinkGetsEveryEventAtLeastOnce(t *testing.T) {
+	var mu sync.Mutex
+	calls, ids := 0, map[string]int{}
+	var types []string
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		var batch []struct{ SpecVersion, ID, Type, Subject string }
+		if err := json.NewDecoder(r.Body).Decode(&batch); err != nil || r.Header.Get("Content-Type") != "application/cloudevents-batch+json" {
+			t.Errorf("a delivery that is no CloudEvents batch: %v %s", err, r.Header.Get("Content-Type"))
+		}
+		for _, e := range batch {
+			if e.SpecVersion != "1.0" || e.Subject == "" {
+				t.Errorf("event %+v", e)
+			}
+			ids[e.ID]++
+			if calls > 2 {
+				types = append(types, e.Type)
+			}
+		}
+		if calls <= 2 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	defer sink.Close()
+	l := start(t, "--sink-url", sink.URL)
+	for i := range 3 {
+		if code, _ := l.call(t, "POST", "/v1/petitions", map[string]string{"Idempotency-Key": fmt.Sprint("sink-", i)}, petition, nil); code != http.StatusCreated {
+			t.Fatalf("intake %d: %d", i, code)
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		mu.Lock()
+		n, c := len(types), calls
+		mu.Unlock()
+		if n >= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %d deliveries the sink acknowledged %d events; want 3", c, n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	redelivered := 0
+	for _, n := range ids {
+		if n > 1 {
+			redelivered++
+		}
+	}
+	if len(ids) != 3 || redelivered == 0 {
+		t.Errorf("%d distinct event ids (%d redelivered) over %d deliveries; want the same 3 ids, redelivered after the failures", len(ids), redelivered, calls)
+	}
+	if !strings.Contains(l.raw(t, "/metrics", nil), `petition_registry_events_delivered_total{result="failed"}`) {
+		t.Error("the failed deliveries are not counted")
+	}
+}
+
+// TestPublicIntakeRateLimited: one client past its burst gets 429 with
+// Retry-After, and nothing is stored for the refused petition.
+func TestPublicIntakeRateLimited(t *testing.T) {
+	l := start(t, "--public-rate", "0.01", "--public-burst", "2")
+	codes := map[int]int{}
+	var retry string
+	for i := range 4 {
+		code, hdr := l.call(t, "POST", "/v1/petitions", map[string]string{"Idempotency-Key": fmt.Sprint("rate-", i)}, petition, nil)
+		codes[code]++
+		if code == http.StatusTooManyRequests {
+			retry = hdr.Get("Retry-After")
+		}
+	}
+	if codes[http.StatusCreated] != 2 || codes[http.StatusTooManyRequests] != 2 || retry == "" {
+		t.Errorf("answers %v, Retry-After %q; want 2 created, 2 refused with Retry-After", codes, retry)
 	}
 }
