@@ -35,6 +35,7 @@ import (
 
 	"github.com/xinfang/petition-operator/internal/httpguard"
 	"github.com/xinfang/petition-operator/internal/manifests"
+	"github.com/xinfang/petition-operator/internal/network"
 	"github.com/xinfang/petition-operator/internal/pii"
 	"github.com/xinfang/petition-operator/internal/registry"
 	"github.com/xinfang/petition-operator/internal/version"
@@ -64,6 +65,7 @@ type config struct {
 	staffTokens                  string
 	keyFile                      string
 	sweepInterval                time.Duration
+	reloadInterval               time.Duration
 	sinkURL                      string
 	publicRate                   float64
 	publicBurst                  int
@@ -77,6 +79,7 @@ func (c *config) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.networkDir, "network-dir", "", "a directory (or file) of the network's YAML, as petitionctl -f reads it")
 	fs.StringVar(&c.staffTokens, "staff-tokens", "", "a file of staff tokens, lines token,office[,name], as kube-apiserver's token file")
 	fs.StringVar(&c.keyFile, "key-file", "", "the key file of personal data (registry keygen writes one): the first data key seals, every data key opens")
+	fs.DurationVar(&c.reloadInterval, "network-reload-interval", 30*time.Second, "how often to read --network-dir again; a change applies to stages that start from then on (0: never)")
 	fs.DurationVar(&c.sweepInterval, "sweep-interval", 30*time.Second, "how often the leader fires the reminders and overdue rungs that fell due")
 	fs.StringVar(&c.sinkURL, "sink-url", "", "a webhook to deliver the events to (CloudEvents batches, at least once, stable ids); none when empty")
 	fs.Float64Var(&c.publicRate, "public-rate", 5, "petitions a second one client (IP address) may file; more get 429 with Retry-After")
@@ -159,12 +162,17 @@ func run(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger)
 	if err != nil {
 		return err
 	}
-	set, err := manifests.Load(c.networkDir)
+	nets, err := registry.NewReloading(func() (*network.Snapshot, error) {
+		set, err := manifests.Load(c.networkDir)
+		if err != nil {
+			return nil, fmt.Errorf("--network-dir: %w", err)
+		}
+		return set.Snapshot(), nil
+	})
 	if err != nil {
-		return fmt.Errorf("--network-dir: %w", err)
+		return err
 	}
-	net := registry.NewNet(set.Snapshot())
-	tokens, err := readStaticTokens(c.staffTokens, func(o string) bool { _, ok := net.Office(o); return ok })
+	tokens, err := readStaticTokens(c.staffTokens, func(o string) bool { _, ok := nets.Current().Office(o); return ok })
 	if err != nil {
 		return err
 	}
@@ -176,7 +184,16 @@ func run(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger)
 		return fmt.Errorf("--database-url: %w", err)
 	}
 	defer pool.Close()
-	store := registry.New(pool, registry.Static{Net: net}, keys, registry.Options{})
+	store := registry.New(pool, nets, keys, registry.Options{})
+	if c.reloadInterval > 0 {
+		go nets.Run(ctx, c.reloadInterval, func(changed bool, err error) {
+			if err != nil {
+				log.Error("keeping the last good network", "err", err)
+				return
+			}
+			log.Info("network reloaded", "dir", c.networkDir)
+		})
+	}
 	return serve(ctx, c, store, pool, tokens, log)
 }
 

@@ -1,9 +1,11 @@
 package registry
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
@@ -149,4 +151,60 @@ func (n *Net) Answer(office, locality string, p network.Petition, received time.
 		q.Locality = &h
 	}
 	return cfg.Deadlines(q)
+}
+
+// Reloading is a Network read again from its source every interval: a
+// change of the files gives a new Net (compiled again on first use), a
+// failure keeps the last good one.
+type Reloading struct {
+	cur  atomic.Pointer[Net]
+	hash string
+	load func() (*network.Snapshot, error)
+}
+
+// NewReloading loads the network once; an error is the first load's.
+func NewReloading(load func() (*network.Snapshot, error)) (*Reloading, error) {
+	r := &Reloading{load: load}
+	if _, err := r.Reload(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Current returns the network last loaded.
+func (r *Reloading) Current() *Net { return r.cur.Load() }
+
+// Reload reads the source again and says whether the network changed.
+func (r *Reloading) Reload() (bool, error) {
+	s, err := r.load()
+	if err != nil {
+		return false, err
+	}
+	h, err := network.Hash(s)
+	if err != nil {
+		return false, err
+	}
+	if h == r.hash {
+		return false, nil
+	}
+	r.hash = h
+	r.cur.Store(NewNet(s))
+	return true, nil
+}
+
+// Run reloads every interval until ctx ends, calling report with each
+// reload's outcome that is a change or an error.
+func (r *Reloading) Run(ctx context.Context, interval time.Duration, report func(changed bool, err error)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if changed, err := r.Reload(); changed || err != nil {
+				report(changed, err)
+			}
+		}
+	}
 }
