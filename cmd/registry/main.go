@@ -323,7 +323,20 @@ func lead(ctx context.Context, c config, store *registry.Store, m *metrics, log 
 	defer tick.Stop()
 	sink := registry.Sink{Name: "webhook", URL: c.sinkURL, Source: "petition-registry", Client: &http.Client{Timeout: 10 * time.Second}, Batch: 100}
 	backoff, nextDelivery := time.Duration(0), time.Time{}
+	var planned *registry.Net
 	for {
+		// A network read again may hold a corrected calendar: the running
+		// deadlines it changes are planned again, once per network.
+		if n := store.Network(); n != planned {
+			if moved, err := store.Replan(ctx, n); err != nil && ctx.Err() == nil {
+				log.Error("re-planning deadlines", "err", err)
+			} else if err == nil {
+				planned = n
+				if moved > 0 {
+					log.Info("deadlines re-planned after a calendar correction", "moved", moved)
+				}
+			}
+		}
 		start := time.Now()
 		n, err := store.Sweep(ctx)
 		m.sweeps.Observe(time.Since(start).Seconds())

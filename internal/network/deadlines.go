@@ -351,16 +351,19 @@ func (c *OfficeConfig) StageFrom(st StageStart) (StageDeadline, []string, error)
 	return d, warnings, nil
 }
 
-// ChainRevision identifies what the office's deadlines are computed from:
-// the hash of its resolved chain and calendar. A stage's deadline stored
-// with it says which revision produced it.
-func (c *OfficeConfig) ChainRevision() string {
-	h, err := Hash(struct {
-		Escalation *Escalation       `json:"escalation"`
-		Calendar   *CompiledCalendar `json:"calendar"`
-	}{c.Escalation, c.Calendar})
-	if err != nil {
-		return ""
-	}
-	return h
+// Revisions identify what the office's deadlines are computed from: the
+// hash of its resolved chain (limits, reminders, ladder) and the hash of
+// its calendar. A stage's deadline stored with them says what produced it,
+// and a calendar corrected since is told apart from a policy rolled out
+// (DESIGN "Deadlines are snapshots").
+type Revisions struct {
+	Chain    string `json:"chain"`
+	Calendar string `json:"calendar"`
+}
+
+// Revisions returns the revisions of the office's chain and calendar.
+func (c *OfficeConfig) Revisions() Revisions {
+	chain, _ := Hash(c.Escalation)
+	cal, _ := Hash(c.Calendar)
+	return Revisions{Chain: chain, Calendar: cal}
 }

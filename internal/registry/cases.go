@@ -56,6 +56,7 @@ type Deadline struct {
 	DueWithExtension string             `json:"dueWithExtension,omitempty"`
 	ExtendedDays     int                `json:"extendedDays,omitempty"`
 	Revision         string             `json:"revision"`
+	CalendarRevision string             `json:"calendarRevision"`
 	Ended            *time.Time         `json:"ended,omitempty"`
 	OnTime           *bool              `json:"onTime,omitempty"`
 }
@@ -173,7 +174,7 @@ func (s *Store) progress(ctx context.Context, q querier, id int64) (Progress, er
 	if due != nil {
 		p.Due = due.Format(time.DateOnly)
 	}
-	rows, err := q.Query(ctx, `SELECT stage, office, started_on, due, due_with_extension, extended_days, revision, ended_at, on_time
+	rows, err := q.Query(ctx, `SELECT stage, office, started_on, due, due_with_extension, extended_days, revision, calendar_revision, ended_at, on_time
 		FROM deadlines WHERE case_id = $1 ORDER BY seq`, id)
 	if err != nil {
 		return Progress{}, err
@@ -182,7 +183,7 @@ func (s *Store) progress(ctx context.Context, q querier, id int64) (Progress, er
 		var d Deadline
 		var started, due time.Time
 		var ext *time.Time
-		err := r.Scan(&d.Stage, &d.Office, &started, &due, &ext, &d.ExtendedDays, &d.Revision, &d.Ended, &d.OnTime)
+		err := r.Scan(&d.Stage, &d.Office, &started, &due, &ext, &d.ExtendedDays, &d.Revision, &d.CalendarRevision, &d.Ended, &d.OnTime)
 		d.Started, d.Due = started.Format(time.DateOnly), due.Format(time.DateOnly)
 		if ext != nil {
 			d.DueWithExtension = ext.Format(time.DateOnly)

@@ -96,6 +96,19 @@ func (n *Net) Subtree(office string) []string {
 	return out
 }
 
+// Offices lists every office of the network with a tenant (a Village has
+// none: it receives nothing).
+func (n *Net) Offices() []string {
+	var out []string
+	for _, o := range n.src.Index().All() {
+		if o.Spec.Level.HasTenant() {
+			out = append(out, o.Name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // Root is the network's City: the office that keeps the books of stages
 // handled above the network.
 func (n *Net) Root(office string) string {

@@ -29,14 +29,14 @@ func acceptanceStage(stage v1alpha1.StageName) bool {
 // startStage records a stage that starts: its deadline as computed now
 // (with the chain revision), its alarms, and the cohort counter of its due
 // date.
-func (s *Store) startStage(ctx context.Context, tx pgx.Tx, n *Net, caseID int64, seq int, d network.StageDeadline, start time.Time, revision string) error {
+func (s *Store) startStage(ctx context.Context, tx pgx.Tx, n *Net, caseID int64, seq int, d network.StageDeadline, start time.Time, rev network.Revisions) error {
 	var ext any
 	if d.DueWithExtension != "" {
 		ext = d.DueWithExtension
 	}
 	office := d.Office
-	if _, err := tx.Exec(ctx, `INSERT INTO deadlines (case_id, seq, stage, office, started_on, due, due_with_extension, revision)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, caseID, seq, d.Name, office, start, d.Due, ext, revision); err != nil {
+	if _, err := tx.Exec(ctx, `INSERT INTO deadlines (case_id, seq, stage, office, started_on, due, due_with_extension, revision, calendar_revision)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, caseID, seq, d.Name, office, start, d.Due, ext, rev.Chain, rev.Calendar); err != nil {
 		return err
 	}
 	if err := s.setAlarms(ctx, tx, n, caseID, seq, office, d); err != nil {

@@ -187,7 +187,7 @@ func (s *Store) Take(ctx context.Context, sub Submission) (Answer, bool, error) 
 	}
 	projection, err := json.Marshal(struct {
 		network.DeadlineAnswer
-		Revisions map[string]string `json:"revisions"`
+		Revisions map[string]network.Revisions `json:"revisions"`
 	}{ans, s.revisions(n, ans)})
 	if err != nil {
 		return Answer{}, false, err
@@ -221,7 +221,7 @@ func (s *Store) Take(ctx context.Context, sub Submission) (Answer, bool, error) 
 	if _, err := tx.Exec(ctx, `UPDATE intake_keys SET case_id = $1 WHERE scope = $2 AND key = $3`, caseID, sub.Scope, sub.Key); err != nil {
 		return Answer{}, false, err
 	}
-	if err := s.startStage(ctx, tx, n, caseID, 1, first, day, firstCfg.ChainRevision()); err != nil {
+	if err := s.startStage(ctx, tx, n, caseID, 1, first, day, firstCfg.Revisions()); err != nil {
 		return Answer{}, false, err
 	}
 	if err := addTimeline(ctx, tx, caseID, 1, now, "register", cases.Registered, office, ""); err != nil {
@@ -307,14 +307,14 @@ func (s *Store) personKeys(p cases.Petitioner) (id, phone []byte, err error) {
 }
 
 // revisions names the chain revision of each office of an answer's stages.
-func (s *Store) revisions(n *Net, ans network.DeadlineAnswer) map[string]string {
-	out := map[string]string{}
+func (s *Store) revisions(n *Net, ans network.DeadlineAnswer) map[string]network.Revisions {
+	out := map[string]network.Revisions{}
 	for _, st := range ans.Stages {
 		if st.Office == "" {
 			continue
 		}
 		if cfg, err := n.Config(st.Office); err == nil {
-			out[st.Office] = cfg.ChainRevision()
+			out[st.Office] = cfg.Revisions()
 		}
 	}
 	return out

@@ -149,7 +149,7 @@ func (s *Store) Transition(ctx context.Context, actor Actor, caseNo string, vers
 			return Moved{}, err
 		}
 		d.Office = out.Office
-		if err := s.startStage(ctx, tx, n, r.id, seq, d, today, cfg.ChainRevision()); err != nil {
+		if err := s.startStage(ctx, tx, n, r.id, seq, d, today, cfg.Revisions()); err != nil {
 			return Moved{}, err
 		}
 		t, err := time.Parse(time.DateOnly, d.Due)

@@ -65,11 +65,16 @@ CREATE TABLE deadlines (
     due         date NOT NULL,
     due_with_extension date,
     extended_days integer NOT NULL DEFAULT 0,
+    -- revision and calendar_revision: the chain and the calendar that
+    -- computed the dates. A corrected calendar re-plans a running stage
+    -- of the same chain; a new chain never moves it.
     revision    text NOT NULL,
+    calendar_revision text NOT NULL,
     ended_at    timestamptz,
     on_time     boolean,
     PRIMARY KEY (case_id, seq)
 );
+CREATE INDEX deadlines_running ON deadlines (office) WHERE ended_at IS NULL;
 
 -- Reminders and overdue rungs of running stages: each fires once (its key
 -- is the deadline and the rung), in the transaction that writes its event.
