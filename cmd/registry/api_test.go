@@ -227,3 +227,40 @@ func TestPublicIntakeRateLimited(t *testing.T) {
 		t.Errorf("answers %v, Retry-After %q; want 2 created, 2 refused with Retry-After", codes, retry)
 	}
 }
+
+// TestStaffRegistersASkipLevelVisit: the City's reception registers a
+// visit about a township's road (越级访): the case is registered with its
+// redirectTo and its first stage at the township; a receivedAt in the
+// future, a Visit filed by the public and a township's staff registering
+// at the City are refused.
+func TestStaffRegistersASkipLevelVisit(t *testing.T) {
+	l := start(t)
+	yesterday := time.Now().Add(-24 * time.Hour).Format(time.DateOnly)
+	visit := `{"office":"nanyang-city","type":"Report","category":"road-repair","channel":"Visit","locality":"jiasong-town",
+		"receivedAt":"` + yesterday + `","description":"村道塌陷","petitioner":{"name":"李四","phone":"13900139000"}}`
+	var a struct {
+		CaseNo, RedirectTo string
+		SkipLevel          bool
+		Deadlines          []struct{ Name, Office string }
+		Error              string
+	}
+	code, _ := l.call(t, "POST", "/v1/cases", map[string]string{"Authorization": "Bearer " + cityToken, "Idempotency-Key": "visit-1"}, visit, &a)
+	if code != http.StatusCreated || !a.SkipLevel || a.RedirectTo != "jiasong-town" || len(a.Deadlines) == 0 || a.Deadlines[0].Office != "jiasong-town" {
+		t.Fatalf("a skip-level visit: %d %+v", code, a)
+	}
+	var c struct{ Received, Channel, RedirectTo string }
+	if code, _ := l.call(t, "GET", "/v1/cases/"+a.CaseNo, bearer(cityToken), "", &c); code != http.StatusOK || c.Received != yesterday || c.Channel != "Visit" || c.RedirectTo != "jiasong-town" {
+		t.Errorf("the registered visit: %d %+v; want received %s, Visit, redirectTo jiasong-town", code, c, yesterday)
+	}
+	future := strings.Replace(visit, yesterday, time.Now().Add(72*time.Hour).Format(time.DateOnly), 1)
+	if code, _ := l.call(t, "POST", "/v1/cases", map[string]string{"Authorization": "Bearer " + cityToken, "Idempotency-Key": "visit-2"}, future, &a); code != http.StatusUnprocessableEntity || !strings.Contains(a.Error, "receivedAt") {
+		t.Errorf("a visit received in the future: %d %q; want 422 naming receivedAt", code, a.Error)
+	}
+	if code, _ := l.call(t, "POST", "/v1/cases", map[string]string{"Authorization": "Bearer " + townToken, "Idempotency-Key": "visit-3"}, visit, &a); code != http.StatusForbidden {
+		t.Errorf("a township registering at the City: %d; want 403", code)
+	}
+	public := strings.Replace(visit, `"receivedAt":"`+yesterday+`",`, "", 1)
+	if code, _ := l.call(t, "POST", "/v1/petitions", map[string]string{"Idempotency-Key": "visit-4"}, public, &a); code != http.StatusUnprocessableEntity || !strings.Contains(a.Error, "channel") {
+		t.Errorf("a Visit filed by the public: %d %q; want 422 naming channel", code, a.Error)
+	}
+}

@@ -36,6 +36,7 @@ const (
 	deptToken   = "dept-token-0123456789"
 	countyToken = "county-token-0123456789"
 	otherToken  = "other-token-0123456789"
+	cityToken   = "city-token-0123456789"
 )
 
 // live is a registry served from files for a test.
@@ -73,8 +74,8 @@ func start(t *testing.T, extra ...string) *live {
 		t.Fatal(err)
 	}
 	tokens := filepath.Join(dir, "tokens")
-	for path, data := range map[string]string{keys: kb.String(), tokens: fmt.Sprintf("%s,shifosi-town,clerk\n%s,zhenping-natural-resources\n%s,zhenping-county\n%s,neixiang-county\n",
-		townToken, deptToken, countyToken, otherToken)} {
+	for path, data := range map[string]string{keys: kb.String(), tokens: fmt.Sprintf("%s,shifosi-town,clerk\n%s,zhenping-natural-resources\n%s,zhenping-county\n%s,neixiang-county\n%s,nanyang-city\n",
+		townToken, deptToken, countyToken, otherToken, cityToken)} {
 		if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
 			t.Fatal(err)
 		}
