@@ -2,9 +2,12 @@ package registry
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -49,6 +52,9 @@ type Cluster struct {
 	log      *slog.Logger
 
 	current atomic.Pointer[Net]
+	// version identifies the objects of current: a rebuild that finds the
+	// same objects keeps current, so a Net changes only with the network.
+	version [sha256.Size]byte
 	ready   atomic.Bool
 	builds  atomic.Uint64
 	// changed holds a pending change: a signal, never a queue.
@@ -132,8 +138,16 @@ func (c *Cluster) Start(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	poke := toolscache.ResourceEventHandlerFuncs{
-		AddFunc:    func(any) { c.poke() },
-		UpdateFunc: func(any, any) { c.poke() },
+		AddFunc: func(any) { c.poke() },
+		UpdateFunc: func(old, obj any) {
+			// A resync changes nothing.
+			if o, err := apimeta.Accessor(old); err == nil {
+				if n, err := apimeta.Accessor(obj); err == nil && o.GetResourceVersion() == n.GetResourceVersion() {
+					return
+				}
+			}
+			c.poke()
+		},
 		DeleteFunc: func(any) { c.poke() },
 	}
 	for _, obj := range NetworkObjects() {
@@ -254,11 +268,36 @@ func (c *Cluster) rebuild(ctx context.Context) error {
 		return fmt.Errorf("listing duty periods: %w", err)
 	}
 	set.DutyPeriods = periods.Items
-	set.Sort()
+	// In the order of a List from the API server, as petitionctl reads
+	// them (the cache's order is its map's).
+	slices.SortFunc(set.Offices, func(a, b v1alpha1.Office) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(set.RoutingPolicies, func(a, b v1alpha1.RoutingPolicy) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(set.EscalationPolicies, func(a, b v1alpha1.EscalationPolicy) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(set.HolidayCalendars, func(a, b v1alpha1.HolidayCalendar) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(set.TenantDefaults, func(a, b v1alpha1.TenantDefaults) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(set.DutyPeriods, func(a, b v1alpha1.DutyPeriod) int { return strings.Compare(a.Name, b.Name) })
+	version := objectsVersion(&set)
+	if version == c.version && c.ready.Load() {
+		return nil
+	}
+	c.version = version
 	c.current.Store(NewNet(set.Snapshot()))
 	n := c.builds.Add(1)
 	c.log.Debug("network rebuilt", "offices", len(set.Offices), "build", n, "took", time.Since(start).String())
 	return nil
+}
+
+// objectsVersion identifies a set of objects by their kinds, names and
+// resource versions: the API server gives an object a new resource version
+// with each change.
+func objectsVersion(set *manifests.Set) [sha256.Size]byte {
+	h := sha256.New()
+	for _, o := range set.Objects() {
+		_, _ = fmt.Fprintf(h, "%T/%s/%s\n", o, o.GetName(), o.GetResourceVersion())
+	}
+	var v [sha256.Size]byte
+	h.Sum(v[:0])
+	return v
 }
 
 // dropUnread drops from an object entering the cache what the network
