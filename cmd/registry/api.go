@@ -34,9 +34,13 @@ type api struct {
 	auth    authenticator
 	log     *slog.Logger
 	metrics *metrics
-	// ready says whether the registry serves: its database answers and is
-	// migrated.
+	// ready says whether the registry serves: its network is read, its
+	// database answers and is migrated.
 	ready func(ctx context.Context) error
+	// network says whether the network is read (nil: always, from files);
+	// until it is, the API answers 503 and only the probes and /metrics
+	// serve.
+	network func() error
 }
 
 func (a *api) handler() http.Handler {
@@ -65,7 +69,21 @@ func (a *api) handler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
-	return mux
+	if a.network == nil {
+		return mux
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/healthz", "/readyz", "/metrics":
+		default:
+			if err := a.network(); err != nil {
+				w.Header().Set("Retry-After", "1")
+				writeError(w, http.StatusServiceUnavailable, "not ready: "+err.Error())
+				return
+			}
+		}
+		mux.ServeHTTP(w, r)
+	})
 }
 
 // staffHandler is a staff endpoint: it runs for an authenticated office.
@@ -81,9 +99,16 @@ func (a *api) staff(h staffHandler) func(w http.ResponseWriter, r *http.Request)
 			return writeError(w, http.StatusUnauthorized, errUnauthenticated.Error())
 		}
 		actor, err := a.auth.authenticate(r.Context(), token)
-		if err != nil {
+		switch {
+		case errors.Is(err, errUnauthenticated):
 			w.Header().Set("WWW-Authenticate", `Bearer realm="petition-registry"`)
 			return writeError(w, http.StatusUnauthorized, errUnauthenticated.Error())
+		case err != nil:
+			// The API server could not review the token: not the
+			// caller's fault, and worth a retry.
+			a.log.Error("authenticating a staff token", "err", err)
+			w.Header().Set("Retry-After", "1")
+			return writeError(w, http.StatusServiceUnavailable, "the token cannot be checked now; retry")
 		}
 		status := h(w, r, actor)
 		if err := a.store.Audit(context.WithoutCancel(r.Context()), actor, r.Method+" "+r.Pattern, r.PathValue("caseNo"), false, status); err != nil {

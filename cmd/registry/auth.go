@@ -14,7 +14,9 @@ import (
 	"github.com/xinfang/petition-operator/internal/registry"
 )
 
-// authenticator says which office's staff a bearer token belongs to.
+// authenticator says which office's staff a bearer token belongs to. A
+// refused token is errUnauthenticated (401); any other error is a failure
+// to check it (503).
 type authenticator interface {
 	authenticate(ctx context.Context, token string) (registry.Actor, error)
 }
@@ -95,4 +97,31 @@ func (t *staticTokens) authenticate(_ context.Context, token string) (registry.A
 		return registry.Actor{}, errUnauthenticated
 	}
 	return a, nil
+}
+
+// clusterAuth authenticates in cluster mode: the static tokens of
+// --staff-tokens first, when given, then the API server's TokenReview
+// (registry.TokenReviewer: a ServiceAccount's token for the audience, in
+// the namespace office-<office>). Either way the office must be in the
+// network as it is now.
+type clusterAuth struct {
+	static *staticTokens
+	review *registry.TokenReviewer
+	net    registry.Network
+}
+
+func (a *clusterAuth) authenticate(ctx context.Context, token string) (registry.Actor, error) {
+	if a.static != nil {
+		if actor, err := a.static.authenticate(ctx, token); err == nil {
+			if _, ok := a.net.Current().Office(actor.Office); !ok {
+				return registry.Actor{}, errUnauthenticated
+			}
+			return actor, nil
+		}
+	}
+	actor, err := a.review.Authenticate(ctx, token)
+	if errors.Is(err, registry.ErrUnauthenticated) {
+		return registry.Actor{}, errUnauthenticated
+	}
+	return actor, err
 }

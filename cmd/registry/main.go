@@ -5,9 +5,13 @@
 // once, counts each office's figures and publishes every change through an
 // outbox feed (GET /v1/events) and a webhook sink. Cases live in
 // PostgreSQL; routing and deadlines come from the network, compiled as the
-// operator and petitionctl compile it, from files (--network-dir).
+// operator and petitionctl compile it, from files (--network-dir) or from
+// the cluster's informer cache (--kubeconfig, or in cluster), where the
+// staff and desks of offices authenticate with ServiceAccount tokens
+// checked by TokenReview.
 //
 //	registry --database-url URL --network-dir DIR --staff-tokens FILE --key-file FILE [--listen ADDR]
+//	registry --database-url URL [--kubeconfig FILE] [--token-audience A] [--staff-tokens FILE] --key-file FILE
 //	registry migrate --database-url URL
 //	registry keygen > keys
 //	registry rewrap --database-url URL --key-file FILE
@@ -28,7 +32,12 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	// Time zones work the same in minimal images without zoneinfo.
 	_ "time/tzdata"
@@ -62,6 +71,8 @@ type config struct {
 	databaseURL, databaseURLFile string
 	listen                       string
 	networkDir                   string
+	kubeconfig                   string
+	tokenAudience                string
 	staffTokens                  string
 	keyFile                      string
 	sweepInterval                time.Duration
@@ -76,8 +87,10 @@ func (c *config) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.databaseURL, "database-url", "", "the PostgreSQL URL of the case database (or $PETITION_REGISTRY_DATABASE_URL, or --database-url-file)")
 	fs.StringVar(&c.databaseURLFile, "database-url-file", "", "a file holding the PostgreSQL URL (a mounted Secret), rather than --database-url")
 	fs.StringVar(&c.listen, "listen", ":8090", "address to serve the API, /metrics and the probes on; 127.0.0.1:0 picks a free port (logged as listening on <addr>)")
-	fs.StringVar(&c.networkDir, "network-dir", "", "a directory (or file) of the network's YAML, as petitionctl -f reads it")
-	fs.StringVar(&c.staffTokens, "staff-tokens", "", "a file of staff tokens, lines token,office[,name], as kube-apiserver's token file")
+	fs.StringVar(&c.networkDir, "network-dir", "", "a directory (or file) of the network's YAML, as petitionctl -f reads it (file mode)")
+	fs.StringVar(&c.kubeconfig, "kubeconfig", "", "a kubeconfig of the cluster to read the network from and check staff tokens with (cluster mode; in a Pod, the in-cluster config is used without it)")
+	fs.StringVar(&c.tokenAudience, "token-audience", registry.DefaultAudience, "cluster mode: the audience a ServiceAccount token must be issued for")
+	fs.StringVar(&c.staffTokens, "staff-tokens", "", "a file of staff tokens, lines token,office[,name], as kube-apiserver's token file (required in file mode; in cluster mode tried before TokenReview)")
 	fs.StringVar(&c.keyFile, "key-file", "", "the key file of personal data (registry keygen writes one): the first data key seals, every data key opens")
 	fs.DurationVar(&c.reloadInterval, "network-reload-interval", 30*time.Second, "how often to read --network-dir again; a change applies to stages that start from then on (0: never)")
 	fs.DurationVar(&c.sweepInterval, "sweep-interval", 30*time.Second, "how often the leader fires the reminders and overdue rungs that fell due")
@@ -144,13 +157,15 @@ func run(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger)
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("unknown command %q; want migrate, keygen, rewrap, version or flags", fs.Arg(0))}
 	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	cluster, err := c.clusterMode(given)
+	if err != nil {
+		return err
+	}
 	switch {
-	case c.networkDir == "":
-		return usageError{errors.New("--network-dir is required: the network's YAML, as petitionctl -f reads it")}
 	case c.keyFile == "":
 		return usageError{errors.New("--key-file is required: registry keygen writes one")}
-	case c.staffTokens == "":
-		return usageError{errors.New("--staff-tokens is required with --network-dir")}
 	case c.sweepInterval < 100*time.Millisecond:
 		return usageError{fmt.Errorf("--sweep-interval: %s is shorter than 100ms", c.sweepInterval)}
 	case !(c.publicRate > 0) || math.IsInf(c.publicRate, 0) || c.publicBurst < 1:
@@ -162,17 +177,12 @@ func run(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger)
 	if err != nil {
 		return err
 	}
-	nets, err := registry.NewReloading(func() (*network.Snapshot, error) {
-		set, err := manifests.Load(c.networkDir)
-		if err != nil {
-			return nil, fmt.Errorf("--network-dir: %w", err)
-		}
-		return set.Snapshot(), nil
-	})
-	if err != nil {
-		return err
+	var src source
+	if cluster {
+		src, err = c.fromCluster(log)
+	} else {
+		src, err = c.fromFiles(log)
 	}
-	tokens, err := readStaticTokens(c.staffTokens, func(o string) bool { _, ok := nets.Current().Office(o); return ok })
 	if err != nil {
 		return err
 	}
@@ -184,17 +194,113 @@ func run(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger)
 		return fmt.Errorf("--database-url: %w", err)
 	}
 	defer pool.Close()
-	store := registry.New(pool, nets, keys, registry.Options{})
-	if c.reloadInterval > 0 {
-		go nets.Run(ctx, c.reloadInterval, func(changed bool, err error) {
-			if err != nil {
-				log.Error("keeping the last good network", "err", err)
-				return
-			}
-			log.Info("network reloaded", "dir", c.networkDir)
-		})
+	store := registry.New(pool, src.net, keys, registry.Options{})
+	return serve(ctx, c, store, pool, src, log)
+}
+
+// source is where the network and the staff's identities come from: files,
+// or a cluster.
+type source struct {
+	net  registry.Network
+	auth authenticator
+	// ready says whether the network is read (nil when it always is);
+	// start runs what keeps it current until its context ends (nil when
+	// nothing does).
+	ready func() error
+	start func(ctx context.Context) error
+}
+
+// clusterMode says whether the network comes from a cluster: with
+// --kubeconfig, or in a Pod (KUBERNETES_SERVICE_HOST) without
+// --network-dir. Contradictory flags are a usage error.
+func (c *config) clusterMode(given map[string]bool) (bool, error) {
+	switch {
+	case c.networkDir != "" && c.kubeconfig != "":
+		return false, usageError{errors.New("--network-dir and --kubeconfig: give one; --network-dir reads the network from files, --kubeconfig from a cluster")}
+	case c.networkDir != "" && given["token-audience"]:
+		return false, usageError{errors.New("--token-audience is for cluster mode (TokenReview); with --network-dir, staff authenticate with --staff-tokens")}
+	case c.networkDir != "" && c.staffTokens == "":
+		return false, usageError{errors.New("--staff-tokens is required with --network-dir")}
+	case c.networkDir != "":
+		return false, nil
+	case given["network-reload-interval"]:
+		return false, usageError{errors.New("--network-reload-interval is for --network-dir; in a cluster the network follows the API server")}
+	case c.tokenAudience == "":
+		return false, usageError{errors.New("--token-audience: want an audience, e.g. " + registry.DefaultAudience)}
+	case c.kubeconfig != "" || os.Getenv("KUBERNETES_SERVICE_HOST") != "":
+		return true, nil
 	}
-	return serve(ctx, c, store, pool, tokens, log)
+	return false, usageError{errors.New("--network-dir (the network's YAML) or --kubeconfig (a cluster) is required, unless the registry runs in a Pod")}
+}
+
+// fromFiles reads the network of --network-dir, again every
+// --network-reload-interval, and the tokens of --staff-tokens.
+func (c *config) fromFiles(log *slog.Logger) (source, error) {
+	nets, err := registry.NewReloading(func() (*network.Snapshot, error) {
+		set, err := manifests.Load(c.networkDir)
+		if err != nil {
+			return nil, fmt.Errorf("--network-dir: %w", err)
+		}
+		return set.Snapshot(), nil
+	})
+	if err != nil {
+		return source{}, err
+	}
+	tokens, err := readStaticTokens(c.staffTokens, func(o string) bool { _, ok := nets.Current().Office(o); return ok })
+	if err != nil {
+		return source{}, err
+	}
+	src := source{net: nets, auth: tokens}
+	if c.reloadInterval > 0 {
+		src.start = func(ctx context.Context) error {
+			nets.Run(ctx, c.reloadInterval, func(_ bool, err error) {
+				if err != nil {
+					log.Error("keeping the last good network", "err", err)
+					return
+				}
+				log.Info("network reloaded", "dir", c.networkDir)
+			})
+			return nil
+		}
+	}
+	return src, nil
+}
+
+// fromCluster reads the network from the cluster's informer cache and
+// checks tokens with the cluster's TokenReview, after the static tokens of
+// --staff-tokens when given.
+func (c *config) fromCluster(log *slog.Logger) (source, error) {
+	var cfg *rest.Config
+	var err error
+	if c.kubeconfig != "" {
+		cfg, err = clientcmd.BuildConfigFromFlags("", c.kubeconfig)
+		if err != nil {
+			return source{}, fmt.Errorf("--kubeconfig: %w", err)
+		}
+	} else if cfg, err = rest.InClusterConfig(); err != nil {
+		return source{}, fmt.Errorf("the in-cluster config (or give --kubeconfig or --network-dir): %w", err)
+	}
+	cfg.UserAgent = "petition-registry/" + version.String()
+	// client-go and the cache log into the registry's log.
+	klog.SetSlogLogger(log)
+	ctrllog.SetLogger(logr.FromSlogHandler(log.Handler()))
+	cluster, err := registry.NewCluster(cfg, registry.ClusterOptions{Log: log})
+	if err != nil {
+		return source{}, err
+	}
+	review, err := registry.NewTokenReviewer(cfg, cluster, registry.TokenReviewOptions{Audience: c.tokenAudience})
+	if err != nil {
+		return source{}, err
+	}
+	auth := &clusterAuth{review: review, net: cluster}
+	if c.staffTokens != "" {
+		// The offices are checked at each request: the network is not
+		// read yet.
+		if auth.static, err = readStaticTokens(c.staffTokens, nil); err != nil {
+			return source{}, err
+		}
+	}
+	return source{net: cluster, auth: auth, ready: cluster.Ready, start: cluster.Start}, nil
 }
 
 func migrate(ctx context.Context, args []string, stdout io.Writer) error {
@@ -250,7 +356,7 @@ func rewrap(ctx context.Context, args []string, stdout io.Writer) error {
 	return err
 }
 
-func serve(ctx context.Context, c config, store *registry.Store, pool *pgxpool.Pool, auth authenticator, log *slog.Logger) error {
+func serve(ctx context.Context, c config, store *registry.Store, pool *pgxpool.Pool, src source, log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	m := newMetrics()
@@ -258,7 +364,26 @@ func serve(ctx context.Context, c config, store *registry.Store, pool *pgxpool.P
 	if err != nil {
 		return err
 	}
-	a := &api{store: store, auth: auth, log: log, metrics: m, ready: func(ctx context.Context) error {
+	// The network's watch ends the server when it fails, as a signal does.
+	ctx, fail := context.WithCancelCause(ctx)
+	defer fail(nil)
+	watched := make(chan struct{})
+	if src.start != nil {
+		go func() {
+			defer close(watched)
+			if err := src.start(ctx); err != nil {
+				fail(fmt.Errorf("reading the network: %w", err))
+			}
+		}()
+	} else {
+		close(watched)
+	}
+	a := &api{store: store, auth: src.auth, log: log, metrics: m, network: src.ready, ready: func(ctx context.Context) error {
+		if src.ready != nil {
+			if err := src.ready(); err != nil {
+				return err
+			}
+		}
 		var v int64
 		if err := pool.QueryRow(ctx, `SELECT coalesce(max(version_id), 0) FROM goose_db_version WHERE is_applied`).Scan(&v); err != nil {
 			return err
@@ -309,9 +434,14 @@ func serve(ctx context.Context, c config, store *registry.Store, pool *pgxpool.P
 		served = err
 	}
 	stop()
+	fail(nil)
 	<-done
+	<-watched
 	if errors.Is(served, http.ErrServerClosed) {
 		served = nil
+	}
+	if err := context.Cause(ctx); served == nil && err != nil && !errors.Is(err, context.Canceled) {
+		served = err
 	}
 	return served
 }

@@ -80,10 +80,16 @@ func start(t *testing.T, extra ...string) *live {
 			t.Fatal(err)
 		}
 	}
+	return startWith(t, append([]string{"--database-url", server.Database(t, "registry"), "--network-dir", filepath.Join("..", "..", "config", "samples"),
+		"--staff-tokens", tokens, "--key-file", keys, "--listen", "127.0.0.1:0", "--sweep-interval", "100ms"}, extra...))
+}
+
+// startWith runs the registry with args until the test ends, once it
+// listens.
+func startWith(t *testing.T, args []string) *live {
+	t.Helper()
 	l := &live{logs: &syncBuffer{}}
 	ctx, cancel := context.WithCancel(context.Background())
-	args := append([]string{"--database-url", server.Database(t, "registry"), "--network-dir", filepath.Join("..", "..", "config", "samples"),
-		"--staff-tokens", tokens, "--key-file", keys, "--listen", "127.0.0.1:0", "--sweep-interval", "100ms"}, extra...)
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, args, io.Discard, slog.New(slog.NewJSONHandler(l.logs, nil))) }()
 	t.Cleanup(func() {

@@ -3,6 +3,7 @@ package registry_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -24,10 +25,17 @@ import (
 var server *pgtest.Server
 
 func TestMain(m *testing.M) {
-	os.Exit(pgtest.Main(m, func(s *pgtest.Server) error {
+	code := pgtest.Main(m, func(s *pgtest.Server) error {
 		server = s
 		return s.Template(context.Background(), "registry", registry.Prepare)
-	}))
+	})
+	if err := stopControlPlane(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		if code == 0 {
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
 
 // clock is a settable clock.
