@@ -28,7 +28,7 @@ type answer struct {
 // without, 412 stale), 409 for an action the state does not allow, the
 // feed and the statistics. No personal data in the metrics or the feed.
 func TestPetitionThroughTheAPI(t *testing.T) {
-	l := start(t)
+	l := start(t, "--count-interval", "100ms")
 	key := func(k string) map[string]string { return map[string]string{"Idempotency-Key": k} }
 
 	var a answer
@@ -140,6 +140,14 @@ func TestPetitionThroughTheAPI(t *testing.T) {
 				t.Errorf("%s shows %q", path, pii)
 			}
 		}
+	}
+	// The leader counts the open cases every --count-interval.
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(l.raw(t, "/metrics", nil), "petition_registry_open_cases 2") {
+		if time.Now().After(deadline) {
+			t.Fatal("petition_registry_open_cases never says the 2 open cases")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	if strings.Contains(l.logs.String(), "13800138000") || strings.Contains(l.logs.String(), "张三") {
 		t.Errorf("the logs show personal data:\n%s", l.logs.String())

@@ -77,6 +77,7 @@ type config struct {
 	keyFile                      string
 	sweepInterval                time.Duration
 	reloadInterval               time.Duration
+	countInterval                time.Duration
 	sinkURL                      string
 	publicRate                   float64
 	publicBurst                  int
@@ -93,6 +94,7 @@ func (c *config) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.staffTokens, "staff-tokens", "", "a file of staff tokens, lines token,office[,name], as kube-apiserver's token file (required in file mode; in cluster mode tried before TokenReview)")
 	fs.StringVar(&c.keyFile, "key-file", "", "the key file of personal data (registry keygen writes one): the first data key seals, every data key opens")
 	fs.DurationVar(&c.reloadInterval, "network-reload-interval", 30*time.Second, "how often to read --network-dir again; a change applies to stages that start from then on (0: never)")
+	fs.DurationVar(&c.countInterval, "count-interval", time.Minute, "how often the leader counts the open and overdue cases for its metrics")
 	fs.DurationVar(&c.sweepInterval, "sweep-interval", 30*time.Second, "how often the leader fires the reminders and overdue rungs that fell due")
 	fs.StringVar(&c.sinkURL, "sink-url", "", "a webhook to deliver the events to (CloudEvents batches, at least once, stable ids); none when empty")
 	fs.Float64Var(&c.publicRate, "public-rate", 5, "petitions a second one client (IP address) may file; more get 429 with Retry-After")
@@ -166,6 +168,8 @@ func run(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger)
 	switch {
 	case c.keyFile == "":
 		return usageError{errors.New("--key-file is required: registry keygen writes one")}
+	case c.countInterval < 100*time.Millisecond:
+		return usageError{fmt.Errorf("--count-interval: %s is shorter than 100ms", c.countInterval)}
 	case c.sweepInterval < 100*time.Millisecond:
 		return usageError{fmt.Errorf("--sweep-interval: %s is shorter than 100ms", c.sweepInterval)}
 	case !(c.publicRate > 0) || math.IsInf(c.publicRate, 0) || c.publicBurst < 1:
@@ -454,6 +458,7 @@ func lead(ctx context.Context, c config, store *registry.Store, m *metrics, log 
 	sink := registry.Sink{Name: "webhook", URL: c.sinkURL, Source: "petition-registry", Client: &http.Client{Timeout: 10 * time.Second}, Batch: 100}
 	backoff, nextDelivery := time.Duration(0), time.Time{}
 	var planned *registry.Net
+	var counted time.Time
 	for {
 		// A network read again may hold a corrected calendar: the running
 		// deadlines it changes are planned again, once per network.
@@ -490,6 +495,15 @@ func lead(ctx context.Context, c config, store *registry.Store, m *metrics, log 
 			}
 			if age, err := store.OutboxAge(ctx, sink.Name); err == nil {
 				m.outboxAge.Set(age.Seconds())
+			}
+		}
+		if time.Since(counted) >= c.countInterval {
+			n := store.Network()
+			now := store.Now().In(n.Location(n.City()))
+			if open, overdue, err := store.Totals(ctx, time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)); err == nil {
+				m.open.Set(float64(open))
+				m.overdue.Set(float64(overdue))
+				counted = time.Now()
 			}
 		}
 		select {

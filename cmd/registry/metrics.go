@@ -28,6 +28,8 @@ type metrics struct {
 	delivered   *prometheus.CounterVec
 	outboxAge   prometheus.Gauge
 	leader      prometheus.Gauge
+	open        prometheus.Gauge
+	overdue     prometheus.Gauge
 }
 
 func newMetrics() *metrics {
@@ -55,12 +57,16 @@ func newMetrics() *metrics {
 			Help: "Age of the oldest event the webhook sink has not acknowledged (0 when none, or no sink)."}),
 		leader: prometheus.NewGauge(prometheus.GaugeOpts{Name: "petition_registry_leader",
 			Help: "1 when this replica sweeps and delivers."}),
+		open: prometheus.NewGauge(prometheus.GaugeOpts{Name: "petition_registry_open_cases",
+			Help: "Open cases, counted by the leader every --count-interval (the offices' own figures: GET /v1/offices/{office}/stats)."}),
+		overdue: prometheus.NewGauge(prometheus.GaugeOpts{Name: "petition_registry_overdue_cases",
+			Help: "Open cases past their running stage's due date, counted by the leader every --count-interval."}),
 	}
 	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "petition_registry_build_info",
 		Help: "The registry's version; always 1."}, []string{"version"})
 	info.WithLabelValues(version.String()).Set(1)
 	m.reg.MustRegister(m.requests, m.latency, m.intakes, m.transitions, m.fired, m.sweeps, m.sweepErrors, m.lastSweep,
-		m.delivered, m.outboxAge, m.leader, info,
+		m.delivered, m.outboxAge, m.leader, m.open, m.overdue, info,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -109,6 +109,16 @@ func (n *Net) Offices() []string {
 	return out
 }
 
+// City is the network's City office; "" in an empty network.
+func (n *Net) City() string {
+	for _, o := range n.src.Index().All() {
+		if o.Spec.Level == v1alpha1.LevelCity {
+			return o.Name
+		}
+	}
+	return ""
+}
+
 // Root is the network's City: the office that keeps the books of stages
 // handled above the network.
 func (n *Net) Root(office string) string {

@@ -146,3 +146,10 @@ func (s *Store) List(ctx context.Context, offices []string, state string, overdu
 	}
 	return out, 0, rows.Err()
 }
+
+// Totals counts the open cases of the whole registry and those past their
+// running stage's due date on today: the figures of its metrics.
+func (s *Store) Totals(ctx context.Context, today time.Time) (open, overdue int, err error) {
+	err = s.pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE due < $1) FROM cases WHERE closed_at IS NULL`, today).Scan(&open, &overdue)
+	return open, overdue, err
+}
