@@ -167,8 +167,8 @@ bench-go: ## Run every Go benchmark of internal/network (routing compiler, windo
 	$(GO) test ./internal/network/ ./internal/tenant/ -run '^$$' -bench . -benchmem
 
 .PHONY: chaos
-chaos: controlplane nodes ## Run the reliability suite (test/chaos) at full size: crashes, shutdown, failover, API server outage, drift, poison, data safety (make test runs it small).
-	CHAOS_FULL=1 KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" NODES_ASSETS="$$(hack/nodes.sh)" $(GO) test ./test/chaos/ -count=1 -v -timeout 90m
+chaos: controlplane nodes postgres ## Run the reliability suites (test/chaos/...) at full size: the operator's crashes, shutdown, failover, API server outage, drift, poison, data safety; the case registry's replicas and postmaster killed mid-burst and mid-sweep (make test runs them small).
+	CHAOS_FULL=1 KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" NODES_ASSETS="$$(hack/nodes.sh)" $(GO) test ./test/chaos/... -count=1 -v -timeout 90m
 
 # The native Go fuzz targets; their seed corpora (f.Add and testdata/fuzz/)
 # run with every `make test`.

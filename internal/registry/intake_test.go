@@ -172,8 +172,8 @@ func TestNoPersonalDataStoredInTheClear(t *testing.T) {
 }
 
 // TestRepeatsLinkedByPerson: the same person (phone written otherwise)
-// with the same matter is linked to the first case; another matter is
-// not.
+// with the same matter is linked to the first case, and a replay of its
+// key answers the link again; another matter is not linked.
 func TestRepeatsLinkedByPerson(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
@@ -189,6 +189,11 @@ func TestRepeatsLinkedByPerson(t *testing.T) {
 	}
 	if second.RepeatOf != first.CaseNo {
 		t.Errorf("repeatOf = %q; want %s", second.RepeatOf, first.CaseNo)
+	}
+	// A replay answers what the intake answered, repeatOf included.
+	replayed, created, err := f.store.Take(ctx, registry.Submission{Intake: again, Key: "b", Scope: "public"})
+	if err != nil || created || !reflect.DeepEqual(replayed, second) {
+		t.Errorf("replay of a repeat: created=%v err=%v\n got %+v\nwant %+v", created, err, replayed, second)
 	}
 	other := again
 	other.Category = "wage-arrears"

@@ -218,7 +218,13 @@ func (s *Store) Take(ctx context.Context, sub Submission) (Answer, bool, error) 
 	if err != nil {
 		return Answer{}, false, err
 	}
-	if _, err := tx.Exec(ctx, `UPDATE intake_keys SET case_id = $1 WHERE scope = $2 AND key = $3`, caseID, sub.Scope, sub.Key); err != nil {
+	// The answer again, now with repeatOf: a replay answers exactly what
+	// this intake answers.
+	if sealed, err = json.Marshal(out); err != nil {
+		return Answer{}, false, err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE intake_keys SET case_id = $1, answer = $4 WHERE scope = $2 AND key = $3`,
+		caseID, sub.Scope, sub.Key, s.keys.Seal(sealed, intakeAAD(sub.Scope, sub.Key))); err != nil {
 		return Answer{}, false, err
 	}
 	if err := s.startStage(ctx, tx, n, caseID, 1, first, day, firstCfg.Revisions()); err != nil {
