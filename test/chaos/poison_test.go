@@ -195,8 +195,18 @@ func runPoison(t *testing.T, poison bool) poisonRun {
 	t.Logf("petition_reconcile_errors_total{controller=office}: RenderFailed %.0f, ApplyFailed %.0f",
 		testenv.Sum(families, "petition_reconcile_errors_total", map[string]string{"controller": "office", "reason": v1alpha1.ReasonRenderFailed}),
 		testenv.Sum(families, "petition_reconcile_errors_total", map[string]string{"controller": "office", "reason": v1alpha1.ReasonApplyFailed}))
-	if len(renderTimes) == 0 || len(renderTimes) > 5 {
-		t.Errorf("%s was reconciled %d times, want between 1 and 5: a Stalled office is not retried until its spec changes", poisonRender, len(renderTimes))
+	// A Stalled office is not retried until its spec changes: it is
+	// reconciled for the events of its neighbours while the network
+	// converges (how many depends on the machine's pace), never once the
+	// queue is empty.
+	var renderIdle int
+	for _, at := range renderTimes {
+		if at.After(idle) {
+			renderIdle++
+		}
+	}
+	if len(renderTimes) == 0 || len(renderTimes) > 10 || renderIdle > 0 {
+		t.Errorf("%s was reconciled %d times, %d of them once the queue was empty; want 1 to 10, none once it was empty: a Stalled office is not retried until its spec changes", poisonRender, len(renderTimes), renderIdle)
 	}
 	if len(refusedTimes) > 40 {
 		t.Errorf("%s was reconciled %d times in %s: not an exponential back-off", poisonRefused, len(refusedTimes), observed.Round(time.Second))
