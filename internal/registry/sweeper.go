@@ -129,7 +129,7 @@ func leadOnce(ctx context.Context, pool *pgxpool.Pool, fn func(ctx context.Conte
 			if err := conn.Ping(ctx); err != nil {
 				cancel()
 				<-done
-				conn.Conn().Close(context.Background())
+				_ = conn.Conn().Close(context.Background())
 				return true, err
 			}
 		}
