@@ -93,3 +93,24 @@ func newFixture(t *testing.T, now string) *fixture {
 	c := newClock(now)
 	return &fixture{store: registry.New(pool, registry.Static{Net: n}, keys, registry.Options{Now: c.now}), pool: pool, clock: c, net: n, keys: keys}
 }
+
+// TestMigrateTakesThePoolsURL: the registry's one URL may set its pool
+// (pool_max_conns), which migrating on a connection of its own leaves out.
+func TestMigrateTakesThePoolsURL(t *testing.T) {
+	url := server.Database(t, "") + "&pool_max_conns=3"
+	v, err := registry.Migrate(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, err := registry.SchemaVersion(); err != nil || v != want {
+		t.Errorf("schema version %d (%v); want %d", v, err, want)
+	}
+	pool, err := pgxpool.New(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if got := pool.Config().MaxConns; got != 3 {
+		t.Errorf("the pool's MaxConns = %d; want 3", got)
+	}
+}
