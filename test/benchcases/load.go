@@ -2,11 +2,13 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -105,6 +107,8 @@ type latencies struct {
 	p50, p99, max time.Duration
 	// lag is how late the pacer started its latest request.
 	lag time.Duration
+	// slowest are the slowest requests and when they were due.
+	slowest string
 }
 
 // paced files the bodies at rate a second, open loop: each request is sent
@@ -136,8 +140,20 @@ func paced(ctx context.Context, c *intakeClient, prefix string, bodies [][]byte,
 	if err := failed.err(prefix, len(bodies)); err != nil {
 		return latencies{}, err
 	}
+	// The slowest, with when they were sent, to tell a stall of the
+	// machine (several at once) from slow requests.
+	order := make([]int, len(took))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(took[b], took[a]) })
+	var slowest []string
+	for _, i := range order[:min(5, len(order))] {
+		slowest = append(slowest, fmt.Sprintf("%.0f ms at %.2fs", ms(took[i]), float64(i)/float64(rate)))
+	}
 	slices.Sort(took)
-	return latencies{n: len(took), p50: quantile(took, 0.50), p99: quantile(took, 0.99), max: took[len(took)-1], lag: lag}, nil
+	return latencies{n: len(took), p50: quantile(took, 0.50), p99: quantile(took, 0.99), max: took[len(took)-1], lag: lag,
+		slowest: strings.Join(slowest, ", ")}, nil
 }
 
 // quantile is the nearest-rank quantile q of sorted durations.

@@ -62,6 +62,7 @@ type options struct {
 	workDir   string
 	seed      uint64
 	statStmts bool
+	pool      int
 	pgSet     settings
 	keep      bool
 	timeout   time.Duration
@@ -93,6 +94,7 @@ func main() {
 	flag.StringVar(&o.workDir, "work-dir", "bin/benchcases", "Where the registry's log and the key files go (emptied first).")
 	flag.Uint64Var(&o.seed, "seed", 1, "Seed of the petitions' offices, categories, channels and petitioners.")
 	flag.BoolVar(&o.statStmts, "statements", false, "Load pg_stat_statements and print the statements that took the most time.")
+	flag.IntVar(&o.pool, "pool", 0, "The registry's most connections to PostgreSQL (pool_max_conns in its URL); 0: its default.")
 	flag.Var(&o.pgSet, "pg", "A PostgreSQL setting name=value, after the benchmark's own (repeatable), e.g. --pg shared_buffers=1GB.")
 	flag.BoolVar(&o.keep, "keep", false, "At the end, print the database's URL and keep PostgreSQL running until interrupted (for psql, EXPLAIN).")
 	flag.DurationVar(&o.timeout, "timeout", 50*time.Minute, "Give up after this long.")

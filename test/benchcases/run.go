@@ -100,7 +100,11 @@ func run(ctx context.Context, o options) (res result, err error) {
 		}
 	}
 
-	args := []string{"--database-url", url, "--network-dir", networkDir, "--staff-tokens", tokenFile, "--key-file", keyFile,
+	registryURL := url
+	if o.pool > 0 {
+		registryURL += "&pool_max_conns=" + strconv.Itoa(o.pool)
+	}
+	args := []string{"--database-url", registryURL, "--network-dir", networkDir, "--staff-tokens", tokenFile, "--key-file", keyFile,
 		"--listen", "127.0.0.1:0", "--public-rate", "1e9", "--public-burst", strconv.Itoa(1 << 30),
 		// The benchmark sweeps itself, once the registry has stopped.
 		"--sweep-interval", "24h"}
@@ -178,7 +182,8 @@ func run(ctx context.Context, o options) (res result, err error) {
 	if res.paced, err = paced(ctx, client, "paced", bodies(gen, pacedN), o.rate); err != nil {
 		return res, err
 	}
-	o.step("  p50 %.1f ms, p99 %.1f ms (the pacer ran late by %.1f ms at most)", ms(res.paced.p50), ms(res.paced.p99), ms(res.paced.lag))
+	o.step("  p50 %.1f ms, p99 %.1f ms; the pacer ran late by %.1f ms at most; slowest: %s",
+		ms(res.paced.p50), ms(res.paced.p99), ms(res.paced.lag), res.paced.slowest)
 	stopped := reg.stop()
 	reg = nil
 	if stopped != nil {
