@@ -88,7 +88,9 @@ func (e *ConflictError) Error() string { return e.Message }
 // Take registers a petition: the case, the first stage's deadline and
 // alarms, the counters and the event, in one transaction. It returns the
 // answer and whether the case is new (false: a replay of the same key and
-// body). Nothing is acknowledged before the commit.
+// body). Nothing is acknowledged before the commit. It takes four round
+// trips to the database: the begin with the reads, the case with its key,
+// the other writes, the commit.
 func (s *Store) Take(ctx context.Context, sub Submission) (Answer, bool, error) {
 	in := sub.Intake
 	n := s.net.Current()
@@ -125,18 +127,14 @@ func (s *Store) Take(ctx context.Context, sub Submission) (Answer, bool, error) 
 	}
 	fp := in.Fingerprint()
 
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{})
-	if err != nil {
-		return Answer{}, false, err
-	}
-	defer func() { _ = tx.Rollback(ctx) }()
-
-	// One round trip: the case number, and the first case of the same
-	// person and category, of which this one is a repeat.
+	// One round trip: the transaction begins, with the case number and the
+	// first case of the same person and category, of which this one is a
+	// repeat.
 	var seq int64
 	var repeatOf *int64
 	var repeatNo string
 	reads := &pgx.Batch{}
+	reads.BeginTx(pgx.TxOptions{})
 	reads.Queue(`SELECT nextval('case_numbers')`).QueryRow(func(r pgx.Row) error { return r.Scan(&seq) })
 	if personID != nil || personPhone != nil {
 		reads.Queue(`SELECT id, case_no FROM cases
@@ -153,7 +151,10 @@ func (s *Store) Take(ctx context.Context, sub Submission) (Answer, bool, error) 
 			return err
 		})
 	}
-	if err := tx.SendBatch(ctx, reads).Close(); err != nil {
+	br := s.pool.SendBatch(ctx, reads)
+	tx := br.Tx()
+	defer func() { _ = tx.Rollback(ctx) }()
+	if err := br.Close(); err != nil {
 		return Answer{}, false, err
 	}
 	caseNo := cases.FormatCaseNo(day.Year(), seq)
