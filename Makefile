@@ -162,6 +162,13 @@ bench: controlplane ## Build bin/manager and run test/bench: the operator agains
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(LOCALBIN)/manager ./cmd/manager
 	$(GO) run ./test/bench $(BENCH_ARGS)
 
+# Open cases of make bench-cases's sweep measures.
+CASES_OPEN ?= 1000000
+.PHONY: bench-cases
+bench-cases: postgres ## Build bin/registry and run test/benchcases: intakes, latency, sweeps and size of the case registry on a durable PostgreSQL with CASES_OPEN (1,000,000) open cases (BENCH_CASES_ARGS="--intakes 10000"); prints the CASES line.
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(LOCALBIN)/registry ./cmd/registry
+	$(GO) run ./test/benchcases --registry $(LOCALBIN)/registry --work-dir $(LOCALBIN)/benchcases --open $(CASES_OPEN) --timeout 45m $(BENCH_CASES_ARGS)
+
 .PHONY: bench-go
 bench-go: ## Run every Go benchmark of internal/network (routing compiler, windows, validation at 5,000 offices) and internal/tenant (render, patch bombs).
 	$(GO) test ./internal/network/ ./internal/tenant/ -run '^$$' -bench . -benchmem

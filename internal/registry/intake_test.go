@@ -16,15 +16,26 @@ import (
 	"github.com/xinfang/petition-operator/internal/registry"
 )
 
-// intake decodes a JSON intake as the API would, failing the test on a
-// refusal.
+// intake decodes a JSON intake as the public API would, failing the test
+// on a refusal.
 func intake(t *testing.T, body string) cases.Intake {
 	t.Helper()
-	in, err := cases.DecodeIntake([]byte(body), false)
+	return decodeIntake(t, body, false)
+}
+
+func decodeIntake(t *testing.T, body string, staff bool) cases.Intake {
+	t.Helper()
+	in, err := cases.DecodeIntake([]byte(body), staff)
 	if err != nil {
 		t.Fatalf("decoding %s: %v", body, err)
 	}
 	return in
+}
+
+// staffIntake decodes a JSON intake as the staff API would.
+func staffIntake(t *testing.T, body string) cases.Intake {
+	t.Helper()
+	return decodeIntake(t, body, true)
 }
 
 const landAppeal = `{"office":"shifosi-town","type":"Appeal","category":"land-acquisition","channel":"Letter",
@@ -211,6 +222,57 @@ func TestRepeatsLinkedByPerson(t *testing.T) {
 	}
 	if st.Received != 3 || st.Repeat != 1 {
 		t.Errorf("stats: received %d, repeat %d; want 3, 1", st.Received, st.Repeat)
+	}
+}
+
+// TestAnonymousReportReplays: an anonymous report gets no query code,
+// and its key answers the same again.
+func TestAnonymousReportReplays(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	sub := registry.Submission{Intake: intake(t, `{"office":"tuandong-town","type":"Report","category":"official-misconduct",
+		"channel":"Online","description":"匿名举报","petitioner":{"anonymous":true}}`), Key: "anon", Scope: "public"}
+	ans, created, err := f.store.Take(ctx, sub)
+	if err != nil || !created || ans.QueryCode != "" {
+		t.Fatalf("take: created=%v err=%v query code %q", created, err, ans.QueryCode)
+	}
+	again, created, err := f.store.Take(ctx, sub)
+	if err != nil || created || !reflect.DeepEqual(again, ans) {
+		t.Errorf("replay: created=%v err=%v\n got %+v\nwant %+v", created, err, again, ans)
+	}
+}
+
+// TestStaffRegistersALetterOnItsDay: a letter registered by staff two
+// days after it arrived counts its deadlines from the day it arrived, and
+// the keys of an office's staff are not the public intake's.
+func TestStaffRegistersALetterOnItsDay(t *testing.T) {
+	f := newFixtureAt(t, "2026-03-12T10:00:00+08:00")
+	ctx := context.Background()
+	letter := staffIntake(t, `{"office":"shifosi-town","type":"Appeal","category":"wage-arrears","channel":"Letter",
+		"receivedAt":"2026-03-10","description":"拖欠工资","petitioner":{"name":"李四","phone":"13900139000"}}`)
+	ans, created, err := f.store.Take(ctx, registry.Submission{Intake: letter, Key: "k", Scope: "staff:shifosi-town", Staff: "shifosi-town"})
+	if err != nil || !created {
+		t.Fatalf("take: created=%v err=%v", created, err)
+	}
+	want, err := f.net.Answer("shifosi-town", "", letter.Petition(), time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	registered, err := f.net.Answer("shifosi-town", "", letter.Petition(), time.Date(2026, 3, 12, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reflect.DeepEqual(registered.Stages, want.Stages) {
+		t.Fatalf("the deadlines from 03-10 and from 03-12 are the same: %+v", want.Stages)
+	}
+	if !reflect.DeepEqual(ans.Deadlines, want.Stages) {
+		t.Errorf("deadlines from the day it was registered, not the day it arrived:\n got %+v\nwant %+v", ans.Deadlines, want.Stages)
+	}
+	public := intake(t, `{"office":"shifosi-town","type":"Appeal","category":"wage-arrears",
+		"description":"拖欠工资","petitioner":{"name":"李四","phone":"13900139000"}}`)
+	other, created, err := f.store.Take(ctx, registry.Submission{Intake: public, Key: "k", Scope: "public"})
+	if err != nil || !created || other.CaseNo == ans.CaseNo {
+		t.Errorf("the same key in the public intake: created=%v err=%v case %s (staff's %s); want a case of its own", created, err, other.CaseNo, ans.CaseNo)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io/fs"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
@@ -28,11 +29,16 @@ const migrationLockID = 0x70657469 // "peti"
 // Migrate applies the embedded migrations to the database at url, once:
 // replicas that start together wait on an advisory lock and find nothing
 // left to do. It returns the schema version.
+//
+// The URL may carry the settings of the registry's pool (pool_max_conns
+// and the other pool_ parameters of pgxpool), which are not the server's
+// and are left out here.
 func Migrate(ctx context.Context, url string) (int64, error) {
-	db, err := sql.Open("pgx", url)
+	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return 0, err
 	}
+	db := stdlib.OpenDB(*cfg.ConnConfig)
 	defer func() { _ = db.Close() }()
 	return migrateDB(ctx, db)
 }
@@ -83,5 +89,3 @@ func SchemaVersion() (int64, error) {
 	}
 	return newest, nil
 }
-
-var _ = stdlib.GetDefaultDriver

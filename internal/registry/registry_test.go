@@ -82,6 +82,12 @@ type fixture struct {
 // docs/escalation.md's worked example.
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
+	return newFixtureAt(t, "2026-09-16T09:30:00+08:00")
+}
+
+// newFixtureAt is newFixture with its clock starting at now (RFC 3339).
+func newFixtureAt(t *testing.T, now string) *fixture {
+	t.Helper()
 	n, err := samples()
 	if err != nil {
 		t.Fatal(err)
@@ -100,6 +106,27 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	c := newClock("2026-09-16T09:30:00+08:00")
+	c := newClock(now)
 	return &fixture{store: registry.New(pool, registry.Static{Net: n}, keys, registry.Options{Now: c.now}), pool: pool, clock: c, net: n, keys: keys, keyFile: keyFile}
+}
+
+// TestMigrateTakesThePoolsURL: the registry's one URL may set its pool
+// (pool_max_conns), which migrating on a connection of its own leaves out.
+func TestMigrateTakesThePoolsURL(t *testing.T) {
+	url := server.Database(t, "") + "&pool_max_conns=3"
+	v, err := registry.Migrate(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, err := registry.SchemaVersion(); err != nil || v != want {
+		t.Errorf("schema version %d (%v); want %d", v, err, want)
+	}
+	pool, err := pgxpool.New(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if got := pool.Config().MaxConns; got != 3 {
+		t.Errorf("the pool's MaxConns = %d; want 3", got)
+	}
 }

@@ -89,8 +89,8 @@ func (s *Store) Rewrap(ctx context.Context, keys Rewrapper, batch int) (int, err
 			break
 		}
 	}
-	// The intake keys' answers hold query codes: sealed too.
-	rows, err := s.pool.Query(ctx, `SELECT scope, key, answer FROM intake_keys`)
+	// The intake keys hold the query codes of their answers: sealed too.
+	rows, err := s.pool.Query(ctx, `SELECT scope, key, query_code FROM intake_keys WHERE query_code IS NOT NULL`)
 	if err != nil {
 		return total, err
 	}
@@ -117,7 +117,7 @@ func (s *Store) Rewrap(ctx context.Context, keys Rewrapper, batch int) (int, err
 		if err != nil {
 			return total, err
 		}
-		if _, err := s.pool.Exec(ctx, `UPDATE intake_keys SET answer = $3 WHERE scope = $1 AND key = $2`, a.scope, a.key, v); err != nil {
+		if _, err := s.pool.Exec(ctx, `UPDATE intake_keys SET query_code = $3 WHERE scope = $1 AND key = $2`, a.scope, a.key, v); err != nil {
 			return total, err
 		}
 		total++

@@ -1,12 +1,15 @@
 package registry
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/cases"
@@ -20,6 +23,31 @@ const (
 	alarmOverdue  = "overdue"
 )
 
+// execer runs a statement that returns no rows: a pgx.Tx at once, a
+// *batch queued with the others of its change.
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// batch queues the writes of a change that return nothing, to send them to
+// the database in one round trip (pgx.Batch) before the commit. An error
+// of any comes back from send.
+type batch struct{ b pgx.Batch }
+
+// Exec queues the statement.
+func (b *batch) Exec(_ context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	b.b.Queue(sql, args...)
+	return pgconn.CommandTag{}, nil
+}
+
+// send runs the queued statements in tx, in their order.
+func (b *batch) send(ctx context.Context, tx pgx.Tx) error {
+	if b.b.Len() == 0 {
+		return nil
+	}
+	return tx.SendBatch(ctx, &b.b).Close()
+}
+
 // acceptanceStage says whether a stage's end is an acceptance decision
 // (及时受理率): a Transfer or an Acceptance.
 func acceptanceStage(stage v1alpha1.StageName) bool {
@@ -29,7 +57,7 @@ func acceptanceStage(stage v1alpha1.StageName) bool {
 // startStage records a stage that starts: its deadline as computed now
 // (with the chain revision), its alarms, and the cohort counter of its due
 // date.
-func (s *Store) startStage(ctx context.Context, tx pgx.Tx, n *Net, caseID int64, seq int, d network.StageDeadline, start time.Time, rev network.Revisions) error {
+func (s *Store) startStage(ctx context.Context, tx execer, n *Net, caseID int64, seq int, d network.StageDeadline, start time.Time, rev network.Revisions) error {
 	var ext any
 	if d.DueWithExtension != "" {
 		ext = d.DueWithExtension
@@ -59,7 +87,7 @@ func (s *Store) startStage(ctx context.Context, tx pgx.Tx, n *Net, caseID int64,
 // rung of its overdue ladder (one Remind by the office itself the day after
 // the due date when the chain declares none). An alarm that fired already
 // keeps its time; one that did not moves with the stage (an extension).
-func (s *Store) setAlarms(ctx context.Context, tx pgx.Tx, n *Net, caseID int64, seq int, office string, d network.StageDeadline) error {
+func (s *Store) setAlarms(ctx context.Context, tx execer, n *Net, caseID int64, seq int, office string, d network.StageDeadline) error {
 	loc := n.Location(office)
 	type alarm struct {
 		kind       string
@@ -117,8 +145,15 @@ var countColumns = map[string]bool{
 	"closed": true, "rated": true, "satisfied": true,
 }
 
-// count adds the counters in the transaction of the change they count.
-func count(ctx context.Context, tx pgx.Tx, cs ...counter) error {
+// count adds the counters in the transaction of the change they count,
+// in the order of their rows (office, day), so that two transactions
+// counting the same rows lock them in the same order and never wait for
+// each other in a cycle.
+func count(ctx context.Context, tx execer, cs ...counter) error {
+	cs = slices.Clone(cs)
+	slices.SortStableFunc(cs, func(a, b counter) int {
+		return cmp.Or(cmp.Compare(a.office, b.office), a.day.Compare(b.day))
+	})
 	for _, c := range cs {
 		if c.office == "" || c.delta == 0 {
 			continue
@@ -137,7 +172,7 @@ func count(ctx context.Context, tx pgx.Tx, cs ...counter) error {
 
 // emit writes an event to the outbox in the transaction of the change. No
 // personal data goes into an event.
-func emit(ctx context.Context, tx pgx.Tx, typ, caseNo, office string, data map[string]any) error {
+func emit(ctx context.Context, tx execer, typ, caseNo, office string, data map[string]any) error {
 	body, err := json.Marshal(data)
 	if err != nil {
 		return err
@@ -147,7 +182,7 @@ func emit(ctx context.Context, tx pgx.Tx, typ, caseNo, office string, data map[s
 }
 
 // addTimeline appends a step of the public timeline.
-func addTimeline(ctx context.Context, tx pgx.Tx, caseID int64, seq int, at time.Time, action string, state cases.State, office, note string) error {
+func addTimeline(ctx context.Context, tx execer, caseID int64, seq int, at time.Time, action string, state cases.State, office, note string) error {
 	var n any
 	if note != "" {
 		n = note

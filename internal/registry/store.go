@@ -88,7 +88,9 @@ func (e *ConflictError) Error() string { return e.Message }
 // Take registers a petition: the case, the first stage's deadline and
 // alarms, the counters and the event, in one transaction. It returns the
 // answer and whether the case is new (false: a replay of the same key and
-// body). Nothing is acknowledged before the commit.
+// body). Nothing is acknowledged before the commit. It takes four round
+// trips to the database: the begin with the reads, the case with its key,
+// the other writes, the commit.
 func (s *Store) Take(ctx context.Context, sub Submission) (Answer, bool, error) {
 	in := sub.Intake
 	n := s.net.Current()
@@ -107,8 +109,7 @@ func (s *Store) Take(ctx context.Context, sub Submission) (Answer, bool, error) 
 		received = t.In(loc)
 	}
 	day := civilDay(received)
-	p := in.Petition()
-	ans, err := n.Answer(office, in.Locality, p, day)
+	ans, err := n.Answer(office, in.Locality, in.Petition(), day)
 	if err != nil {
 		return Answer{}, false, err
 	}
@@ -126,14 +127,34 @@ func (s *Store) Take(ctx context.Context, sub Submission) (Answer, bool, error) 
 	}
 	fp := in.Fingerprint()
 
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{})
-	if err != nil {
-		return Answer{}, false, err
-	}
-	defer func() { _ = tx.Rollback(ctx) }()
-
+	// One round trip: the transaction begins, with the case number and the
+	// first case of the same person and category, of which this one is a
+	// repeat.
 	var seq int64
-	if err := tx.QueryRow(ctx, `SELECT nextval('case_numbers')`).Scan(&seq); err != nil {
+	var repeatOf *int64
+	var repeatNo string
+	reads := &pgx.Batch{}
+	reads.BeginTx(pgx.TxOptions{})
+	reads.Queue(`SELECT nextval('case_numbers')`).QueryRow(func(r pgx.Row) error { return r.Scan(&seq) })
+	if personID != nil || personPhone != nil {
+		reads.Queue(`SELECT id, case_no FROM cases
+			WHERE ((person_id = $1) OR (person_phone = $2)) AND category = $3 AND merged_into IS NULL
+			ORDER BY id LIMIT 1`, personID, personPhone, in.Category).QueryRow(func(r pgx.Row) error {
+			var id int64
+			err := r.Scan(&id, &repeatNo)
+			switch {
+			case err == nil:
+				repeatOf = &id
+			case errors.Is(err, pgx.ErrNoRows):
+				return nil
+			}
+			return err
+		})
+	}
+	br := s.pool.SendBatch(ctx, reads)
+	tx := br.Tx()
+	defer func() { _ = tx.Rollback(ctx) }()
+	if err := br.Close(); err != nil {
 		return Answer{}, false, err
 	}
 	caseNo := cases.FormatCaseNo(day.Year(), seq)
@@ -142,7 +163,10 @@ func (s *Store) Take(ctx context.Context, sub Submission) (Answer, bool, error) 
 	if len(ans.Warnings) > 0 {
 		out.Warnings = ans.Warnings
 	}
-	var queryHash []byte
+	if repeatOf != nil {
+		out.RepeatOf = repeatNo
+	}
+	var queryHash, sealedCode []byte
 	if !in.Anonymous() {
 		code, err := cases.NewQueryCode()
 		if err != nil {
@@ -150,40 +174,7 @@ func (s *Store) Take(ctx context.Context, sub Submission) (Answer, bool, error) 
 		}
 		out.QueryCode = code
 		queryHash = s.queryHash(caseNo, code)
-	}
-	// The key first: a concurrent intake of the same key waits here for
-	// this transaction and then finds the key taken.
-	sealed, err := json.Marshal(out)
-	if err != nil {
-		return Answer{}, false, err
-	}
-	tag, err := tx.Exec(ctx, `INSERT INTO intake_keys (scope, key, fingerprint, case_id, answer)
-		VALUES ($1, $2, $3, NULL, $4) ON CONFLICT DO NOTHING`, sub.Scope, sub.Key, fp[:], s.keys.Seal(sealed, intakeAAD(sub.Scope, sub.Key)))
-	if err != nil {
-		return Answer{}, false, err
-	}
-	if tag.RowsAffected() == 0 {
-		_ = tx.Rollback(ctx)
-		return s.replay(ctx, sub, fp[:])
-	}
-
-	var repeatOf *int64
-	var repeatNo string
-	if personID != nil || personPhone != nil {
-		var id int64
-		err := tx.QueryRow(ctx, `SELECT id, case_no FROM cases
-			WHERE ((person_id = $1) OR (person_phone = $2)) AND category = $3 AND merged_into IS NULL
-			ORDER BY id LIMIT 1`, personID, personPhone, in.Category).Scan(&id, &repeatNo)
-		switch {
-		case err == nil:
-			repeatOf = &id
-		case errors.Is(err, pgx.ErrNoRows):
-		default:
-			return Answer{}, false, err
-		}
-	}
-	if repeatOf != nil {
-		out.RepeatOf = repeatNo
+		sealedCode = s.keys.Seal([]byte(code), intakeAAD(sub.Scope, sub.Key))
 	}
 	projection, err := json.Marshal(struct {
 		network.DeadlineAnswer
@@ -199,38 +190,46 @@ func (s *Store) Take(ctx context.Context, sub Submission) (Answer, bool, error) 
 		}
 		return s.keys.Seal([]byte(v), aad(col))
 	}
-	var caseID int64
 	var redirect *string
 	if ans.RedirectTo != "" {
 		redirect = &ans.RedirectTo
 	}
-	err = tx.QueryRow(ctx, `INSERT INTO cases (case_no, query_hash, receiver, office, handler, state, stage, due,
-			type, category, channel, locality, skip_level, redirect_to, group_size, confidential,
-			received_at, received_on, repeat_of, person_id, person_phone,
-			name_enc, phone_enc, id_number_enc, description_enc, projection)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,NULLIF($12,''),$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26)
-		RETURNING id`,
+	// The case and its key in one statement. A concurrent intake of the
+	// same key waits at the key for this transaction, then finds it
+	// taken; when this one finds it taken, its case goes with the
+	// rollback and the key's own case answers (a replay or a conflict).
+	var caseID int64
+	err = tx.QueryRow(ctx, `WITH c AS (
+			INSERT INTO cases (case_no, query_hash, receiver, office, handler, state, stage, due,
+				type, category, channel, locality, skip_level, redirect_to, group_size, confidential,
+				received_at, received_on, repeat_of, person_id, person_phone,
+				name_enc, phone_enc, id_number_enc, description_enc, projection)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,NULLIF($12,''),$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26)
+			RETURNING id)
+		INSERT INTO intake_keys (scope, key, fingerprint, case_id, query_code)
+		SELECT $27, $28, $29, id, $30 FROM c
+		ON CONFLICT DO NOTHING RETURNING case_id`,
 		caseNo, queryHash, office, first.Office, ans.Handler, cases.Registered, first.Name, first.Due,
 		in.Type, in.Category, in.Channel, in.Locality, ans.SkipLevel, redirect, in.GroupSize, in.Petitioner.Confidential,
 		received, day, repeatOf, personID, personPhone,
 		seal("name", in.Petitioner.Name), seal("phone", in.Petitioner.Phone), seal("idNumber", in.Petitioner.IDNumber),
-		s.keys.Seal([]byte(in.Description), aad("description")), projection).Scan(&caseID)
+		s.keys.Seal([]byte(in.Description), aad("description")), projection,
+		sub.Scope, sub.Key, fp[:], sealedCode).Scan(&caseID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		_ = tx.Rollback(ctx)
+		return s.replay(ctx, sub, fp[:])
+	}
 	if err != nil {
 		return Answer{}, false, err
 	}
-	// The answer again, now with repeatOf: a replay answers exactly what
-	// this intake answers.
-	if sealed, err = json.Marshal(out); err != nil {
+
+	// The rest returns nothing: one round trip before the commit, which
+	// also keeps the counters' rows locked for the least time.
+	w := &batch{}
+	if err := s.startStage(ctx, w, n, caseID, 1, first, day, firstCfg.Revisions()); err != nil {
 		return Answer{}, false, err
 	}
-	if _, err := tx.Exec(ctx, `UPDATE intake_keys SET case_id = $1, answer = $4 WHERE scope = $2 AND key = $3`,
-		caseID, sub.Scope, sub.Key, s.keys.Seal(sealed, intakeAAD(sub.Scope, sub.Key))); err != nil {
-		return Answer{}, false, err
-	}
-	if err := s.startStage(ctx, tx, n, caseID, 1, first, day, firstCfg.Revisions()); err != nil {
-		return Answer{}, false, err
-	}
-	if err := addTimeline(ctx, tx, caseID, 1, now, "register", cases.Registered, office, ""); err != nil {
+	if err := addTimeline(ctx, w, caseID, 1, now, "register", cases.Registered, office, ""); err != nil {
 		return Answer{}, false, err
 	}
 	counts := []counter{{office, day, "received", 1}}
@@ -243,7 +242,7 @@ func (s *Store) Take(ctx context.Context, sub Submission) (Answer, bool, error) 
 	if cases.Collective(in.GroupSize) {
 		counts = append(counts, counter{office, day, "collective", 1})
 	}
-	if err := count(ctx, tx, counts...); err != nil {
+	if err := count(ctx, w, counts...); err != nil {
 		return Answer{}, false, err
 	}
 	data := map[string]any{"state": cases.Registered, "handler": ans.Handler, "stage": first.Name, "due": first.Due,
@@ -254,7 +253,10 @@ func (s *Store) Take(ctx context.Context, sub Submission) (Answer, bool, error) 
 	if repeatOf != nil {
 		data["repeatOf"] = repeatNo
 	}
-	if err := emit(ctx, tx, "petition.case.registered", caseNo, office, data); err != nil {
+	if err := emit(ctx, w, "petition.case.registered", caseNo, office, data); err != nil {
+		return Answer{}, false, err
+	}
+	if err := w.send(ctx, tx); err != nil {
 		return Answer{}, false, err
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -264,23 +266,39 @@ func (s *Store) Take(ctx context.Context, sub Submission) (Answer, bool, error) 
 }
 
 // replay answers an intake key already taken: the same body gets the same
-// answer, another body a conflict.
+// answer, built again from the key's case (its intake projection) and the
+// query code sealed with the key; another body gets a conflict.
 func (s *Store) replay(ctx context.Context, sub Submission, fp []byte) (Answer, bool, error) {
-	var got, sealed []byte
-	err := s.pool.QueryRow(ctx, `SELECT fingerprint, answer FROM intake_keys WHERE scope = $1 AND key = $2`, sub.Scope, sub.Key).Scan(&got, &sealed)
+	var got, sealedCode, projection []byte
+	var repeatNo *string
+	out := Answer{State: cases.Registered}
+	err := s.pool.QueryRow(ctx, `SELECT k.fingerprint, k.query_code, c.case_no, c.projection,
+			(SELECT case_no FROM cases WHERE id = c.repeat_of)
+		FROM intake_keys k JOIN cases c ON c.id = k.case_id WHERE k.scope = $1 AND k.key = $2`, sub.Scope, sub.Key).
+		Scan(&got, &sealedCode, &out.CaseNo, &projection, &repeatNo)
 	if err != nil {
 		return Answer{}, false, err
 	}
 	if !hmac.Equal(got, fp) {
 		return Answer{}, false, &ConflictError{Message: "Idempotency-Key: the key was used for another petition; use a new key for a new petition"}
 	}
-	plain, err := s.keys.Open(sealed, intakeAAD(sub.Scope, sub.Key))
-	if err != nil {
-		return Answer{}, false, err
+	if sealedCode != nil {
+		code, err := s.keys.Open(sealedCode, intakeAAD(sub.Scope, sub.Key))
+		if err != nil {
+			return Answer{}, false, err
+		}
+		out.QueryCode = string(code)
 	}
-	var out Answer
-	if err := json.Unmarshal(plain, &out); err != nil {
-		return Answer{}, false, err
+	var ans network.DeadlineAnswer
+	if err := json.Unmarshal(projection, &ans); err != nil {
+		return Answer{}, false, fmt.Errorf("case %s: its projection: %w", out.CaseNo, err)
+	}
+	out.Handler, out.SkipLevel, out.RedirectTo, out.Deadlines = ans.Handler, ans.SkipLevel, ans.RedirectTo, ans.Stages
+	if len(ans.Warnings) > 0 {
+		out.Warnings = ans.Warnings
+	}
+	if repeatNo != nil {
+		out.RepeatOf = *repeatNo
 	}
 	return out, false, nil
 }

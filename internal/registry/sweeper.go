@@ -5,7 +5,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -34,15 +33,11 @@ func (s *Store) Sweep(ctx context.Context) (int, error) {
 
 func (s *Store) sweepBatch(ctx context.Context) (int, error) {
 	now := s.now()
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{})
-	if err != nil {
-		return 0, err
-	}
-	defer func() { _ = tx.Rollback(ctx) }()
-	// One statement: lock the due alarms, mark them fired and write their
-	// events, with the stage they belong to.
+	// One statement, a transaction of its own (one round trip): lock the
+	// due alarms, mark them fired and write their events, with the stage
+	// they belong to.
 	var fired int
-	err = tx.QueryRow(ctx, `
+	err := s.pool.QueryRow(ctx, `
 		WITH due AS (
 			SELECT a.case_id, a.seq, a.kind, a.rung FROM alarms a
 			WHERE a.fired_at IS NULL AND a.fire_at <= $1
@@ -67,9 +62,6 @@ func (s *Store) sweepBatch(ctx context.Context) (int, error) {
 		RETURNING 1)
 		SELECT count(*) FROM fired`, now, SweepBatch).Scan(&fired)
 	if err != nil {
-		return 0, err
-	}
-	if err := tx.Commit(ctx); err != nil {
 		return 0, err
 	}
 	return fired, nil

@@ -109,10 +109,12 @@ CREATE TABLE intake_keys (
     scope       text NOT NULL,
     key         text NOT NULL,
     fingerprint bytea NOT NULL,
-    -- case_id is set in the transaction that takes the key.
-    case_id     bigint REFERENCES cases (id),
-    -- answer is the sealed 201 answer (it holds the query code).
-    answer      bytea NOT NULL,
+    -- case_id is the case the key took, written with it.
+    case_id     bigint NOT NULL REFERENCES cases (id),
+    -- query_code is the query code of the 201 answer, sealed; NULL for an
+    -- anonymous report. A replay builds the rest of the answer again from
+    -- the case (its projection), which holds it already.
+    query_code  bytea,
     created_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (scope, key)
 );
