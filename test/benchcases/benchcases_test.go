@@ -67,7 +67,7 @@ func TestSmoke(t *testing.T) {
 		t.Fatalf("building the registry: %v\n%s", err, out)
 	}
 	var log bytes.Buffer
-	o := options{intakes: 200, warm: 200, clients: 8, rate: 50, paced: 2 * time.Second, open: 10_000, due: 500, ticks: 5,
+	o := options{intakes: 200, warm: 100, clients: 8, rate: 50, paced: time.Second, open: 10_000, due: 500, ticks: 5,
 		registry: bin, network: "../../config/samples", workDir: t.TempDir(), seed: 1, log: &log}
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
@@ -75,8 +75,8 @@ func TestSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, log.String())
 	}
-	if res.open != o.open || res.due != o.due || res.dueEvents < o.due || res.paced.n != 100 {
-		t.Errorf("open cases %d, due %d (%d events), paced %d; want %d, %d, at least as many events, 100",
+	if res.open != o.open || res.due != o.due || res.dueEvents < o.due || res.paced.n != 50 {
+		t.Errorf("open cases %d, due %d (%d events), paced %d; want %d, %d, at least as many events, 50",
 			res.open, res.due, res.dueEvents, res.paced.n, o.open, o.due)
 	}
 	if res.intakeWall <= 0 || res.tick <= 0 || res.dueFire <= 0 || res.paced.p99 <= 0 || res.bytesPerCase <= 0 || res.bulkBytesPerCase <= 0 {
