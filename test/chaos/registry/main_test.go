@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/xinfang/petition-operator/internal/pgtest"
+	"github.com/xinfang/petition-operator/internal/testenv"
 )
 
 // options are the suite's knobs: flags after -args, or the environment.
@@ -170,7 +171,7 @@ func run(m *testing.M) int {
 // prepare builds the registry binary into workDir and writes its key file
 // (registry keygen) and staff token file.
 func prepare() error {
-	root, err := repoRoot()
+	root, err := testenv.RepoRoot()
 	if err != nil {
 		return err
 	}
@@ -198,30 +199,11 @@ func prepare() error {
 
 // networkDir is the network the replicas route with: config/samples.
 func networkDir() string {
-	root, err := repoRoot()
+	root, err := testenv.RepoRoot()
 	if err != nil {
 		panic(err)
 	}
 	return filepath.Join(root, "config", "samples")
-}
-
-// repoRoot is the folder of go.mod above the working directory (the
-// package's folder under go test).
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.mod above the working directory")
-		}
-		dir = parent
-	}
 }
 
 // envInt reads an integer from the environment, or def.
