@@ -8,6 +8,7 @@ import (
 	toolscache "k8s.io/client-go/tools/cache"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
+	"github.com/xinfang/petition-operator/internal/kinds"
 )
 
 // What enters the caches loses what nothing reads: managedFields and
@@ -37,7 +38,7 @@ func TestCacheDropsWhatNothingReads(t *testing.T) {
 	}
 	// A tombstone is not an object: it goes through as it is.
 	tomb := toolscache.DeletedFinalStateUnknown{Key: "drop-city", Obj: o}
-	if out, err := dropUnread(tomb); err != nil || out != any(tomb) {
+	if out, err := kinds.DropUnread(tomb); err != nil || out != any(tomb) {
 		t.Errorf("tombstone: %v, %v", out, err)
 	}
 }

@@ -10,7 +10,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
-	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -25,6 +24,7 @@ import (
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/fields"
+	"github.com/xinfang/petition-operator/internal/kinds"
 	"github.com/xinfang/petition-operator/internal/tenant"
 )
 
@@ -113,7 +113,7 @@ func (o Options) shardLabels(office client.Object) map[string]string {
 
 // CacheOptions scopes the caches of the tenant kinds to the objects the
 // operator manages (of its shard, when shard is not nil) and drops what
-// nothing reads from every cached object (dropUnread).
+// nothing reads from every cached object (kinds.DropUnread).
 func CacheOptions(shard labels.Selector) cache.Options {
 	managed := labels.SelectorFromSet(labels.Set{tenant.LabelManagedBy: tenant.ManagedBy})
 	if shard != nil {
@@ -124,27 +124,7 @@ func CacheOptions(shard labels.Selector) cache.Options {
 	for _, obj := range tenantObjects() {
 		byObject[obj] = cache.ByObject{Label: managed}
 	}
-	return cache.Options{ByObject: byObject, DefaultTransform: dropUnread}
-}
-
-// dropUnread drops from an object entering the caches what the operator
-// never reads: its managedFields, and kubectl's last-applied-configuration
-// annotation, a copy of the whole object for an office applied with
-// client-side kubectl apply.
-func dropUnread(in any) (any, error) {
-	obj, err := apimeta.Accessor(in)
-	if err != nil {
-		// Not an object (a tombstone): as it is.
-		return in, nil
-	}
-	obj.SetManagedFields(nil)
-	if a := obj.GetAnnotations(); a != nil {
-		if _, ok := a[corev1.LastAppliedConfigAnnotation]; ok {
-			delete(a, corev1.LastAppliedConfigAnnotation)
-			obj.SetAnnotations(a)
-		}
-	}
-	return in, nil
+	return cache.Options{ByObject: byObject, DefaultTransform: kinds.DropUnread}
 }
 
 // tenantObjects returns an empty object of each kind of tenant.Kinds.

@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
@@ -21,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
+	"github.com/xinfang/petition-operator/internal/kinds"
 	"github.com/xinfang/petition-operator/internal/manifests"
 )
 
@@ -89,7 +89,7 @@ func NewCluster(cfg *rest.Config, opts ClusterOptions) (*Cluster, error) {
 	}
 	c, err := cache.New(cfg, cache.Options{
 		Scheme:           scheme,
-		DefaultTransform: dropUnread,
+		DefaultTransform: kinds.DropUnread,
 		// A read of any other kind fails rather than starting an informer.
 		ReaderFailOnMissingInformer: true,
 	})
@@ -298,23 +298,4 @@ func objectsVersion(set *manifests.Set) [sha256.Size]byte {
 	var v [sha256.Size]byte
 	h.Sum(v[:0])
 	return v
-}
-
-// dropUnread drops from an object entering the cache what the network
-// never reads: its managedFields and kubectl's last-applied-configuration
-// annotation (a copy of the whole object).
-func dropUnread(in any) (any, error) {
-	obj, err := apimeta.Accessor(in)
-	if err != nil {
-		// Not an object (a tombstone): as it is.
-		return in, nil
-	}
-	obj.SetManagedFields(nil)
-	if a := obj.GetAnnotations(); a != nil {
-		if _, ok := a[corev1.LastAppliedConfigAnnotation]; ok {
-			delete(a, corev1.LastAppliedConfigAnnotation)
-			obj.SetAnnotations(a)
-		}
-	}
-	return in, nil
 }
