@@ -14,16 +14,8 @@ import (
 	"testing"
 	"time"
 
-	authenticationv1 "k8s.io/api/authentication/v1"
-	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/yaml"
 
 	"github.com/xinfang/petition-operator/internal/pii"
 	"github.com/xinfang/petition-operator/internal/testenv"
@@ -79,59 +71,25 @@ func TestClusterMode(t *testing.T) {
 			t.Error(err)
 		}
 	})
-	admin, err := client.New(env.Config, client.Options{Scheme: testenv.Scheme})
+	r, err := testenv.SetUpRegistry(ctx, env)
 	if err != nil {
 		t.Fatal(err)
 	}
-	kube, err := kubernetes.NewForConfig(env.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := testenv.ApplySamples(ctx, admin, env.Root); err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(filepath.Join(env.Root, "config", "registry", "role.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var role rbacv1.ClusterRole
-	if err := yaml.UnmarshalStrict(b, &role); err != nil {
-		t.Fatal(err)
-	}
-	binding := &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "petition-registry"},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
-		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: "petition-system", Name: "petition-registry"}},
-	}
-	for _, obj := range []client.Object{&role, binding} {
-		if err := admin.Create(ctx, obj); err != nil {
-			t.Fatal(err)
-		}
-	}
+	admin := r.Admin
 	token := func(namespace, name string, audiences ...string) string {
 		t.Helper()
-		for _, obj := range []client.Object{
-			&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}},
-			&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name}},
-		} {
-			if err := admin.Create(ctx, obj); err != nil && !apierrors.IsAlreadyExists(err) {
-				t.Fatal(err)
-			}
-		}
-		tr, err := kube.CoreV1().ServiceAccounts(namespace).CreateToken(ctx, name, &authenticationv1.TokenRequest{
-			Spec: authenticationv1.TokenRequestSpec{Audiences: audiences},
-		}, metav1.CreateOptions{})
+		tok, err := testenv.ServiceAccountToken(ctx, admin, r.Kube, namespace, name, audiences...)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return tr.Status.Token
+		return tok
 	}
 
 	dir := t.TempDir()
 	kubeconfig := filepath.Join(dir, "kubeconfig")
 	kc := clientcmdapi.NewConfig()
 	kc.Clusters["test"] = &clientcmdapi.Cluster{Server: env.Config.Host, CertificateAuthorityData: env.Config.CAData}
-	kc.AuthInfos["registry"] = &clientcmdapi.AuthInfo{Token: token("petition-system", "petition-registry")}
+	kc.AuthInfos["registry"] = &clientcmdapi.AuthInfo{Token: r.Token}
 	kc.Contexts["test"] = &clientcmdapi.Context{Cluster: "test", AuthInfo: "registry"}
 	kc.CurrentContext = "test"
 	if err := clientcmd.WriteToFile(*kc, kubeconfig); err != nil {

@@ -3,22 +3,16 @@ package registry_test
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
 
-	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/yaml"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/registry"
@@ -75,63 +69,11 @@ func stopControlPlane() error {
 }
 
 func setUpCluster(env *testenv.Env) (*cluster, error) {
-	ctx := context.Background()
-	admin, err := client.New(env.Config, client.Options{Scheme: testenv.Scheme})
+	r, err := testenv.SetUpRegistry(context.Background(), env)
 	if err != nil {
 		return nil, err
 	}
-	kube, err := kubernetes.NewForConfig(env.Config)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := testenv.ApplySamples(ctx, admin, env.Root); err != nil {
-		return nil, err
-	}
-	b, err := os.ReadFile(filepath.Join(env.Root, "config", "registry", "role.yaml"))
-	if err != nil {
-		return nil, err
-	}
-	var role rbacv1.ClusterRole
-	if err := yaml.UnmarshalStrict(b, &role); err != nil {
-		return nil, err
-	}
-	binding := &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "petition-registry"},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
-		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: "petition-system", Name: "petition-registry"}},
-	}
-	for _, obj := range []client.Object{&role, binding} {
-		if err := admin.Create(ctx, obj); err != nil {
-			return nil, err
-		}
-	}
-	token, err := serviceAccountToken(ctx, admin, kube, "petition-system", "petition-registry")
-	if err != nil {
-		return nil, err
-	}
-	return &cluster{env: env, admin: admin, kube: kube, registry: tokenConfig(env.Config, token)}, nil
-}
-
-// serviceAccountToken creates the namespace and ServiceAccount if need be
-// and returns a token of the ServiceAccount for the audiences (the API
-// server's when none).
-func serviceAccountToken(ctx context.Context, admin client.Client, kube kubernetes.Interface, namespace, name string, audiences ...string) (string, error) {
-	for _, obj := range []client.Object{
-		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}},
-		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name}},
-	} {
-		if err := admin.Create(ctx, obj); err != nil && !apierrors.IsAlreadyExists(err) {
-			return "", err
-		}
-	}
-	hour := int64(3600)
-	tr, err := kube.CoreV1().ServiceAccounts(namespace).CreateToken(ctx, name, &authenticationv1.TokenRequest{
-		Spec: authenticationv1.TokenRequestSpec{Audiences: audiences, ExpirationSeconds: &hour},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		return "", err
-	}
-	return tr.Status.Token, nil
+	return &cluster{env: env, admin: r.Admin, kube: r.Kube, registry: tokenConfig(env.Config, r.Token)}, nil
 }
 
 // tokenConfig reaches the API server of cfg with a bearer token alone.
@@ -306,7 +248,7 @@ func TestClusterNetworkFollowsTheCluster(t *testing.T) {
 // cleanly.
 func TestClusterNetworkWaitsForItsCache(t *testing.T) {
 	c := startCluster(t)
-	token, err := serviceAccountToken(context.Background(), c.admin, c.kube, "petition-system", "unbound")
+	token, err := testenv.ServiceAccountToken(context.Background(), c.admin, c.kube, "petition-system", "unbound")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -362,7 +304,7 @@ func TestTokenReviewer(t *testing.T) {
 	}
 	token := func(namespace, name string, audiences ...string) string {
 		t.Helper()
-		tok, err := serviceAccountToken(ctx, c.admin, c.kube, namespace, name, audiences...)
+		tok, err := testenv.ServiceAccountToken(ctx, c.admin, c.kube, namespace, name, audiences...)
 		if err != nil {
 			t.Fatal(err)
 		}
