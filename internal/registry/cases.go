@@ -136,20 +136,27 @@ func scanRow(r pgx.Row) (row, error) {
 // code shown at intake. A wrong code and an unknown number are both not
 // found.
 func (s *Store) Progress(ctx context.Context, caseNo, code string) (Progress, error) {
+	id, err := s.opened(ctx, caseNo, code)
+	if err != nil {
+		return Progress{}, err
+	}
+	return s.progress(ctx, s.pool, id)
+}
+
+// opened returns the id of the case the case number and its query code
+// open; a wrong code and an unknown number are both not found.
+func (s *Store) opened(ctx context.Context, caseNo, code string) (int64, error) {
 	code, ok := cases.NormalizeQueryCode(code)
 	if _, _, err := cases.ParseCaseNo(caseNo); err != nil || !ok {
-		return Progress{}, &NotFoundError{CaseNo: caseNo}
+		return 0, &NotFoundError{CaseNo: caseNo}
 	}
 	var id int64
 	var hash []byte
 	err := s.pool.QueryRow(ctx, `SELECT id, query_hash FROM cases WHERE case_no = $1`, caseNo).Scan(&id, &hash)
 	if errors.Is(err, pgx.ErrNoRows) || (err == nil && (hash == nil || !hmac.Equal(hash, s.queryHash(caseNo, code)))) {
-		return Progress{}, &NotFoundError{CaseNo: caseNo}
+		return 0, &NotFoundError{CaseNo: caseNo}
 	}
-	if err != nil {
-		return Progress{}, err
-	}
-	return s.progress(ctx, s.pool, id)
+	return id, err
 }
 
 type querier interface {

@@ -18,7 +18,8 @@ func (e *RatingError) Error() string { return e.Message }
 // (rated, and satisfied for 满意 and 基本满意), with an event that names no
 // one.
 func (s *Store) Rate(ctx context.Context, caseNo, code string, r cases.Rating) error {
-	if _, err := s.Progress(ctx, caseNo, code); err != nil {
+	id, err := s.opened(ctx, caseNo, code)
+	if err != nil {
 		return err
 	}
 	tx, err := s.pool.Begin(ctx)
@@ -28,7 +29,7 @@ func (s *Store) Rate(ctx context.Context, caseNo, code string, r cases.Rating) e
 	defer func() { _ = tx.Rollback(ctx) }()
 	var state, handler string
 	var rated *string
-	if err := tx.QueryRow(ctx, `SELECT state, handler, rating FROM cases WHERE case_no = $1 FOR UPDATE`, caseNo).Scan(&state, &handler, &rated); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT state, handler, rating FROM cases WHERE id = $1 FOR UPDATE`, id).Scan(&state, &handler, &rated); err != nil {
 		return err
 	}
 	if rated != nil {
@@ -38,7 +39,7 @@ func (s *Store) Rate(ctx context.Context, caseNo, code string, r cases.Rating) e
 		return &RatingError{Message: fmt.Sprintf("case %s is %s: a case is rated once answered (Replied, Reviewed, ReReviewed or Closed)", caseNo, state)}
 	}
 	now := s.now()
-	if _, err := tx.Exec(ctx, `UPDATE cases SET rating = $2, updated_at = $3 WHERE case_no = $1`, caseNo, r.Satisfaction, now); err != nil {
+	if _, err := tx.Exec(ctx, `UPDATE cases SET rating = $2, updated_at = $3 WHERE id = $1`, id, r.Satisfaction, now); err != nil {
 		return err
 	}
 	day := civilDay(now.In(s.net.Current().Location(handler)))
