@@ -302,6 +302,7 @@ const MaxStationed = 64
 // +kubebuilder:validation:XValidation:rule="(self.level == 'Village') == (oldSelf.level == 'Village')",message="level cannot change to or from Village: a Village has no tenant stack, any other office has one; delete the office and create it anew"
 // +kubebuilder:validation:XValidation:rule="self.level == 'Department' ? has(self.department) : !has(self.department)",message="department is required for level Department and not allowed for other levels"
 // +kubebuilder:validation:XValidation:rule="self.level == 'City' || !has(self.escalation) || !has(self.escalation.above)",message="escalation.above names the bodies above the network and is allowed only on a City"
+// +kubebuilder:validation:XValidation:rule="self.level == 'City' || !has(self.cases)",message="cases is allowed only on a City: a City's case store serves its whole network"
 type OfficeSpec struct {
 	// level is the office's tier: City, County, Township, Village or
 	// Department. A Village (村/社区信访代理点) has no tenant stack of its
@@ -377,6 +378,13 @@ type OfficeSpec struct {
 	// may declare it.
 	// +optional
 	JointReception *JointReception `json:"jointReception,omitempty"`
+
+	// cases says where the City's cases live (a CloudNativePG database
+	// the operator runs, or an external one) and runs the City's case
+	// registry beside it; the City's desks then forward intake to it.
+	// Only a City may declare it. docs/cases.md.
+	// +optional
+	Cases *OfficeCases `json:"cases,omitempty"`
 }
 
 // EscalationStep is one resolved stage of an office's escalation chain.
@@ -510,6 +518,15 @@ type OfficeStatus struct {
 	// +optional
 	// +listType=atomic
 	Inventory []ObjectRef `json:"inventory,omitempty"`
+
+	// cases are the office's case figures from its City's registry,
+	// written only when a figure changes.
+	// +optional
+	Cases *OfficeCasesStatus `json:"cases,omitempty"`
+
+	// casesStore reports a City's case store (spec.cases).
+	// +optional
+	CasesStore *CasesStoreStatus `json:"casesStore,omitempty"`
 }
 
 // Office is one office of the petition network — the city, a county, a
@@ -526,6 +543,11 @@ type OfficeStatus struct {
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
 // +kubebuilder:printcolumn:name="Children",type=integer,JSONPath=`.status.children`,priority=1
 // +kubebuilder:printcolumn:name="Namespace",type=string,JSONPath=`.status.namespace`,priority=1
+// +kubebuilder:printcolumn:name="Open",type=integer,JSONPath=`.status.cases.open`
+// +kubebuilder:printcolumn:name="Overdue",type=integer,JSONPath=`.status.cases.overdue`
+// +kubebuilder:printcolumn:name="On-Time",type=string,JSONPath=`.status.cases.onTimeRatio`
+// +kubebuilder:printcolumn:name="Subtree Open",type=integer,JSONPath=`.status.cases.subtree.open`,priority=1
+// +kubebuilder:printcolumn:name="Subtree Overdue",type=integer,JSONPath=`.status.cases.subtree.overdue`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:printcolumn:name="Display Name",type=string,JSONPath=`.spec.displayName`
 // +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 56 && self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="metadata.name must be a DNS-1123 label of at most 56 characters (lowercase letters, digits, '-'), so that its namespace office-<name> is valid; put the Chinese name in spec.displayName"
