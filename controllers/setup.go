@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
+	"github.com/xinfang/petition-operator/internal/casestore"
 	"github.com/xinfang/petition-operator/internal/fields"
 	"github.com/xinfang/petition-operator/internal/kinds"
 	"github.com/xinfang/petition-operator/internal/tenant"
@@ -51,6 +52,25 @@ type Options struct {
 	// TenantDefaults from office events; zero fields take the defaults
 	// (DefaultStatusPacing).
 	StatusPacing StatusPacing
+	// CasesNamespace is the namespace the Cities' case registries and
+	// CloudNativePG databases run in (the operator's own), and where an
+	// external database's Secret is looked for.
+	CasesNamespace string
+	// RegistryImage is the image of the Cities' case registries.
+	RegistryImage string
+	// RegistryURL, when not nil, is the URL of a City's registry for its
+	// desks and the operator's figures; casestore.RegistryURL(city,
+	// CasesNamespace) when nil. A run outside the cluster points it at a
+	// registry it can reach.
+	RegistryURL func(city string) string
+}
+
+// registryURL is the URL of a City's registry.
+func (o Options) registryURL(city string) string {
+	if o.RegistryURL != nil {
+		return o.RegistryURL(city)
+	}
+	return casestore.RegistryURL(city, o.CasesNamespace)
 }
 
 // StatusPacing is how the recounts in the status of the policies,

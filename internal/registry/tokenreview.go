@@ -19,13 +19,14 @@ import (
 	authenticationclient "k8s.io/client-go/kubernetes/typed/authentication/v1"
 	"k8s.io/client-go/rest"
 
+	"github.com/xinfang/petition-operator/internal/casestore"
 	"github.com/xinfang/petition-operator/internal/network"
 )
 
 // DefaultAudience is the audience a token must be issued for (spec.audiences
 // of its TokenRequest, the projected volume's audience) to be taken by the
 // registry: a token for the API server or for another service is refused.
-const DefaultAudience = "petition-registry"
+const DefaultAudience = casestore.Audience
 
 // Defaults of TokenReviewOptions.
 const (
