@@ -63,6 +63,9 @@ type Options struct {
 	// CasesNamespace) when nil. A run outside the cluster points it at a
 	// registry it can reach.
 	RegistryURL func(city string) string
+	// Figures configure the reading of the Cities' case figures into
+	// their offices' status.
+	Figures FiguresOptions
 }
 
 // registryURL is the URL of a City's registry.
@@ -179,6 +182,12 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	}
 	if err := setupOfficeController(mgr, model, opts, copts, inflight); err != nil {
 		return err
+	}
+	if opts.Figures.Interval >= 0 {
+		f := newFigures(mgr.GetClient(), mgr.GetEventRecorder("petition-operator-figures"), mgr.GetLogger().WithName("figures"), opts.registryURL, opts.Figures)
+		if err := mgr.Add(f); err != nil {
+			return err
+		}
 	}
 	if err := registerCollector(mgr.GetCache(), opts); err != nil {
 		return err

@@ -2,6 +2,7 @@ package controllers_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"sync/atomic"
 	"testing"
@@ -46,8 +47,14 @@ const testImage = "ghcr.io/xinfang/petition-desk:test"
 // reconciler, as the operator runs them, without the admission webhooks:
 // these tests also give the reconcilers what the webhooks would refuse.
 func TestMain(m *testing.M) {
+	stopRegistries, err := startRegistries()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	defer stopRegistries()
 	os.Exit(apptest.Run(m, apptest.OperatorOptions{Reconcilers: true, TenantImage: testImage, NoWebhooks: true, RollOutDeployments: true,
-		Clock: clock.now},
+		Clock: clock.now, Figures: registries.options(), RegistryURL: registries.url},
 		func(env *testenv.Env, _ *apptest.Operator) error {
 			// Tests read through a direct client: what they see is what
 			// the API server stores, not the manager's cache.

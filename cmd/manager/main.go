@@ -32,6 +32,7 @@ func run() error {
 		qps                float64
 		burst              int
 		watchLabelSelector string
+		registryURL        registryURLFlag
 	)
 	flag.StringVar(&opts.MetricsBindAddress, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
 	flag.BoolVar(&opts.MetricsSecure, "metrics-secure", false, "Serve metrics over HTTPS, authenticated and authorized by the API server (TokenReview and SubjectAccessReview).")
@@ -55,6 +56,7 @@ func run() error {
 	flag.StringVar(&opts.Controllers.IngressNamespace, "ingress-namespace", "ingress-nginx", "Namespace of the platform ingress that every tenant's NetworkPolicy admits.")
 	flag.StringVar(&watchLabelSelector, "watch-label-selector", "", "Reconcile only the offices whose labels match this selector (e.g. petition.xinfang.io/shard=east), to split a large network between instances; each instance needs its own --leader-election-id. Empty reconciles every office.")
 	bindWebhookFlags(flag.CommandLine, &opts.Webhooks)
+	bindFiguresFlags(flag.CommandLine, &opts.Controllers, &registryURL)
 	zapOpts := zap.Options{Development: false}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -86,6 +88,7 @@ func run() error {
 	cfg.Burst = burst
 	cfg.UserAgent = "petition-operator/" + version.String()
 
+	opts.Controllers.RegistryURL = registryURL.url()
 	opts.Reconcilers = true
 	ctx := ctrl.SetupSignalHandler()
 

@@ -57,6 +57,10 @@ type OperatorOptions struct {
 	// status (controllers.Options.StatusPacing); the default waits up to
 	// 10 s between recounts, and so between the stages of a rollout.
 	StatusPacing controllers.StatusPacing
+	// Figures and RegistryURL, if set, configure the reading of the
+	// Cities' case figures (controllers.Options.Figures, RegistryURL).
+	Figures     controllers.FiguresOptions
+	RegistryURL func(city string) string
 }
 
 // Run is the TestMain of a package whose tests need the control plane and
@@ -102,7 +106,8 @@ func StartOperator(cfg *rest.Config, opts OperatorOptions) (*Operator, error) {
 		// controller-runtime's default, which the flag's matches.
 		GracefulShutdownTimeout: 30 * time.Second,
 		Reconcilers:             opts.Reconcilers,
-		Controllers:             controllers.Options{TenantImage: opts.TenantImage, IngressNamespace: "ingress-nginx", Clock: opts.Clock, StatusPacing: opts.StatusPacing},
+		Controllers: controllers.Options{TenantImage: opts.TenantImage, IngressNamespace: "ingress-nginx", Clock: opts.Clock, StatusPacing: opts.StatusPacing,
+			Figures: opts.Figures, RegistryURL: opts.RegistryURL},
 	}
 	var certDir string
 	if !opts.NoWebhooks {

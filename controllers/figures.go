@@ -1,0 +1,307 @@
+package controllers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	"github.com/xinfang/petition-operator/api/v1alpha1"
+	"github.com/xinfang/petition-operator/internal/cases"
+)
+
+// Defaults of FiguresOptions.
+const (
+	// DefaultFiguresInterval is how often the operator reads each City's
+	// figures: the figures are for people, who look at them in minutes.
+	DefaultFiguresInterval = 2 * time.Minute
+	// DefaultRegistryTokenFile is where the operator's Pod has its
+	// projected token for the registries (audience petition-registry).
+	DefaultRegistryTokenFile = "/var/run/secrets/petition-registry/token"
+	// maxFiguresBytes bounds a registry's answer: about 300 bytes an
+	// office, so room for 50,000 offices.
+	maxFiguresBytes  = 16 << 20
+	figuresTimeout   = 30 * time.Second
+	maxRegistryToken = 8 << 10
+)
+
+// FiguresOptions configure the reading of the Cities' case figures into
+// the status of their offices.
+type FiguresOptions struct {
+	// Interval between two readings; DefaultFiguresInterval when zero. A
+	// negative interval turns the reading off.
+	Interval time.Duration
+	// TokenFile holds the token the operator presents to the registries
+	// (a projected ServiceAccount token for their audience, which the
+	// kubelet renews: it is read again each time); DefaultRegistryTokenFile
+	// when empty.
+	TokenFile string
+	// HTTPClient calls the registries; one with a 30 s timeout when nil.
+	HTTPClient *http.Client
+	// Clock paces the readings and stamps status.cases.updatedAt; the real
+	// clock when nil.
+	Clock clock.WithTicker
+}
+
+var (
+	figuresReads = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "petition_case_figures_reads_total",
+		Help: "Readings of a City registry's case figures, by result (ok, error).",
+	}, []string{"result"})
+	figuresWrites = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "petition_case_figures_status_writes_total",
+		Help: "Office status writes of changed case figures.",
+	})
+)
+
+func init() { metrics.Registry.MustRegister(figuresReads, figuresWrites) }
+
+// figures reads each City's case figures from its registry and writes
+// status.cases of each office whose figures changed: nothing is written
+// while nothing changes. An office whose overdue count rises gets one
+// Warning event (OverdueRising) for the rise.
+type figures struct {
+	client   client.Client
+	recorder events.EventRecorder
+	log      logr.Logger
+	url      func(city string) string
+	opts     FiguresOptions
+}
+
+func newFigures(c client.Client, rec events.EventRecorder, log logr.Logger, url func(string) string, opts FiguresOptions) *figures {
+	if opts.Interval == 0 {
+		opts.Interval = DefaultFiguresInterval
+	}
+	if opts.TokenFile == "" {
+		opts.TokenFile = DefaultRegistryTokenFile
+	}
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = &http.Client{Timeout: figuresTimeout}
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.RealClock{}
+	}
+	return &figures{client: c, recorder: rec, log: log, url: url, opts: opts}
+}
+
+// NeedLeaderElection is true: one replica writes the figures.
+func (f *figures) NeedLeaderElection() bool { return true }
+
+// Start reads the figures once at once and then every interval, until
+// ctx is done.
+func (f *figures) Start(ctx context.Context) error {
+	t := f.opts.Clock.NewTicker(f.opts.Interval)
+	defer t.Stop()
+	for {
+		f.read(ctx)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C():
+		}
+	}
+}
+
+// read reads the figures of every City that declares spec.cases.
+func (f *figures) read(ctx context.Context) {
+	var list v1alpha1.OfficeList
+	if err := f.client.List(ctx, &list); err != nil {
+		f.log.Error(err, "listing offices for their case figures")
+		return
+	}
+	tree := officeTree(list.Items)
+	for i := range list.Items {
+		city := &list.Items[i]
+		if city.Spec.Level != v1alpha1.LevelCity || city.Spec.Cases == nil || !city.DeletionTimestamp.IsZero() {
+			continue
+		}
+		got, err := f.fetch(ctx, city.Name)
+		if err != nil {
+			figuresReads.WithLabelValues("error").Inc()
+			f.log.Info("the registry's case figures cannot be read; the offices keep the last ones", "city", city.Name, "err", err.Error())
+			continue
+		}
+		figuresReads.WithLabelValues("ok").Inc()
+		f.write(ctx, tree, city.Name, got)
+	}
+}
+
+// fetch asks a City's registry for its figures.
+func (f *figures) fetch(ctx context.Context, city string) (*cases.Figures, error) {
+	token, err := readToken(f.opts.TokenFile)
+	if err != nil {
+		return nil, err
+	}
+	u, err := url.Parse(f.url(city))
+	if err != nil {
+		return nil, fmt.Errorf("registry URL: %w", err)
+	}
+	u = u.JoinPath("v1", "figures")
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Accept", "application/json")
+	res, err := f.opts.HTTPClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = res.Body.Close() }()
+	body, err := io.ReadAll(io.LimitReader(res.Body, maxFiguresBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(body) > maxFiguresBytes {
+		return nil, fmt.Errorf("%s: the answer has more than %d bytes", u, maxFiguresBytes)
+	}
+	if res.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s: %s: %s", u, res.Status, strings.TrimSpace(string(body[:min(len(body), 256)])))
+	}
+	var got cases.Figures
+	if err := json.Unmarshal(body, &got); err != nil {
+		return nil, fmt.Errorf("%s: %w", u, err)
+	}
+	return &got, nil
+}
+
+// readToken reads the registry token, bounded.
+func readToken(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("the registry token: %w", err)
+	}
+	defer func() { _ = f.Close() }()
+	b, err := io.ReadAll(io.LimitReader(f, maxRegistryToken+1))
+	if err != nil {
+		return "", fmt.Errorf("the registry token: %w", err)
+	}
+	token := strings.TrimSpace(string(b))
+	if token == "" || len(b) > maxRegistryToken {
+		return "", fmt.Errorf("the registry token %s: want 1 to %d bytes", path, maxRegistryToken)
+	}
+	return token, nil
+}
+
+// write sets status.cases of each office of the City from its counts,
+// where they changed.
+func (f *figures) write(ctx context.Context, tree *tree, city string, got *cases.Figures) {
+	for _, o := range tree.subtree(city) {
+		want := caseStatus(got, tree, o.Name)
+		have := o.Status.Cases
+		if have != nil && sameFigures(have, want) {
+			continue
+		}
+		want.UpdatedAt = &metav1.Time{Time: f.opts.Clock.Now().Truncate(time.Second)}
+		if err := f.patch(ctx, o, want); err != nil {
+			f.log.Error(err, "writing the case figures", "office", o.Name)
+			continue
+		}
+		figuresWrites.Inc()
+		if have != nil && want.Overdue > have.Overdue {
+			f.recorder.Eventf(o, nil, corev1.EventTypeWarning, "OverdueRising", "Report",
+				"overdue cases rose from %d to %d (open %d); kubectl get office %s -o jsonpath='{.status.cases}'", have.Overdue, want.Overdue, want.Open, o.Name)
+		}
+	}
+}
+
+// patch replaces status.cases of the office, and nothing else.
+func (f *figures) patch(ctx context.Context, o *v1alpha1.Office, want *v1alpha1.OfficeCasesStatus) error {
+	op := []map[string]any{{"op": "add", "path": "/status/cases", "value": want}}
+	body, err := json.Marshal(op)
+	if err != nil {
+		return err
+	}
+	err = f.client.Status().Patch(ctx, o, client.RawPatch(types.JSONPatchType, body))
+	if err != nil && strings.Contains(err.Error(), "missing path") {
+		return errors.New("the office has no status yet")
+	}
+	return err
+}
+
+// sameFigures compares the figures, not when they were last changed.
+func sameFigures(a, b *v1alpha1.OfficeCasesStatus) bool {
+	return a.CaseFigures == b.CaseFigures && a.Since == b.Since && equality.Semantic.DeepEqual(a.Subtree, b.Subtree)
+}
+
+// caseStatus is the status.cases of an office: its own figures, and for an
+// office with offices below it, the totals of its subtree.
+func caseStatus(got *cases.Figures, t *tree, office string) *v1alpha1.OfficeCasesStatus {
+	st := &v1alpha1.OfficeCasesStatus{CaseFigures: figuresOf(got.Offices[office]), Since: got.Since}
+	if len(t.children[office]) > 0 {
+		var sum cases.Counts
+		for _, o := range t.subtree(office) {
+			sum.Add(got.Offices[o.Name])
+		}
+		fig := figuresOf(sum)
+		st.Subtree = &fig
+	}
+	return st
+}
+
+// figuresOf turns raw counts into the figures of a status.
+func figuresOf(c cases.Counts) v1alpha1.CaseFigures {
+	return v1alpha1.CaseFigures{
+		Open: c.Open, Overdue: c.Overdue, DueWithin7d: c.DueWithin7d, ClosedOnTime: c.ClosedOnTime,
+		OnTimeRatio:           cases.Ratio(c.ClosedOnTime, c.Replied),
+		TimelyAcceptanceRatio: cases.Ratio(c.AcceptedTimely, c.AcceptanceDue),
+		SkipLevel:             c.SkipLevel, Repeat: c.Repeat,
+		SatisfactionRatio: cases.Ratio(c.Satisfied, c.Rated),
+	}
+}
+
+// tree is the parent → children index of a list of offices.
+type tree struct {
+	byName   map[string]*v1alpha1.Office
+	children map[string][]string
+}
+
+func officeTree(offices []v1alpha1.Office) *tree {
+	t := &tree{byName: make(map[string]*v1alpha1.Office, len(offices)), children: map[string][]string{}}
+	for i := range offices {
+		o := &offices[i]
+		t.byName[o.Name] = o
+		if p := string(o.Spec.Parent); p != "" {
+			t.children[p] = append(t.children[p], o.Name)
+		}
+	}
+	return t
+}
+
+// subtree lists the office and every office below it (each once, even if
+// the parents form a cycle).
+func (t *tree) subtree(root string) []*v1alpha1.Office {
+	var out []*v1alpha1.Office
+	seen := map[string]bool{}
+	stack := []string{root}
+	for len(stack) > 0 {
+		name := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		if o, ok := t.byName[name]; ok {
+			out = append(out, o)
+		}
+		stack = append(stack, t.children[name]...)
+	}
+	return out
+}
