@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/network"
 )
 
@@ -339,5 +340,24 @@ func TestDeadlinesSkipLevel(t *testing.T) {
 	if !got.SkipLevel || got.RedirectTo != "jiasong-town" || len(got.Stages) != 2 ||
 		got.Stages[0].Name != "Acceptance" || got.Stages[0].Office != "jiasong-town" || got.Stages[0].Due != "2026-10-08" {
 		t.Errorf("deadlines = %+v", got)
+	}
+}
+
+func TestTreeCaseColumns(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		cases   *v1alpha1.OfficeCasesStatus
+		offline bool
+		want    []string
+	}{
+		{"offline", &v1alpha1.OfficeCasesStatus{CaseFigures: v1alpha1.CaseFigures{Open: 1}}, true, nil},
+		{"no figures yet", nil, false, []string{"-", "-", "-"}},
+		{"own figures", &v1alpha1.OfficeCasesStatus{CaseFigures: v1alpha1.CaseFigures{Open: 4, Overdue: 1, OnTimeRatio: "0.750"}}, false, []string{"4", "1", "0.750"}},
+		{"subtree totals", &v1alpha1.OfficeCasesStatus{CaseFigures: v1alpha1.CaseFigures{Open: 1},
+			Subtree: &v1alpha1.CaseFigures{Open: 9, Overdue: 2}}, false, []string{"9", "2", "-"}},
+	} {
+		if got := caseColumns(c.cases, c.offline); !slices.Equal(got, c.want) {
+			t.Errorf("%s: caseColumns = %q, want %q", c.name, got, c.want)
+		}
 	}
 }
