@@ -497,6 +497,8 @@ func mounts(pod corev1.PodSpec) []string {
 					source = "emptyDir"
 				case v.Secret != nil:
 					source = "secret " + v.Secret.SecretName
+				case v.Projected != nil && len(v.Projected.Sources) == 1 && v.Projected.Sources[0].ServiceAccountToken != nil:
+					source = "token for " + v.Projected.Sources[0].ServiceAccountToken.Audience
 				}
 				out = append(out, fmt.Sprintf("%s=%s", m.MountPath, source))
 			}

@@ -167,8 +167,8 @@ func TestChartWebhooksDisabled(t *testing.T) {
 				t.Errorf("%s: webhook port %d without webhooks", r.name, p.ContainerPort)
 			}
 		}
-		if got := mounts(manager(t, r).Spec.Template.Spec); len(got) != 1 {
-			t.Errorf("%s: volumes %v, want /tmp only", r.name, got)
+		if got, want := mounts(manager(t, r).Spec.Template.Spec), []string{"/tmp=emptyDir", "/var/run/secrets/petition-registry=token for petition-registry"}; !slices.Equal(got, want) {
+			t.Errorf("%s: volumes %v, want %v: /tmp and the registries' token only", r.name, got, want)
 		}
 		// The CRDs come all the same.
 		if n := len(r.find("CustomResourceDefinition", "")); n != 6 {
