@@ -16,6 +16,23 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 # shellcheck source=hack/process.sh
 source "${root}/hack/process.sh"
 
+# stop_cases stops the demo's desk, registry and PostgreSQL (which then
+# removes its data: the demo's cases live as long as the demo).
+stop_cases() {
+	local name pid
+	for name in desk registry localpg; do
+		if [[ -f "${state}/${name}.pid" ]]; then
+			pid="$(cat "${state}/${name}.pid")"
+			if kill -0 "${pid}" 2>/dev/null; then
+				kill "${pid}"
+				local deadline=$((SECONDS + 30))
+				while kill -0 "${pid}" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
+			fi
+			rm -f "${state}/${name}.pid"
+		fi
+	done
+}
+
 stop_manager() {
 	if [[ -f "${state}/manager.pid" ]] && kill -0 "$(cat "${state}/manager.pid")" 2>/dev/null; then
 		# On SIGTERM the operator removes the webhook configurations it installed.
@@ -27,6 +44,7 @@ stop_manager() {
 }
 
 if [[ "${1:-}" == "down" ]]; then
+	stop_cases
 	stop_manager
 	"${root}/hack/cluster.sh" down
 	exit 0
@@ -35,6 +53,7 @@ fi
 mkdir -p "${state}"
 # Stop an operator an earlier run left, then take ports nothing else holds:
 # a probe port held by another program would answer for the operator.
+stop_cases
 stop_manager
 metrics_port="$(free_port 18080)"
 probe_port="$(free_port 18081 "${metrics_port}")"
@@ -55,8 +74,9 @@ fi
 bin="$("${root}/hack/controlplane.sh")"
 kubectl() { "${bin}/kubectl" "$@"; }
 
-say "Building the operator and petitionctl"
-(cd "${root}" && "${GO}" build -o bin/manager ./cmd/manager && "${GO}" build -o bin/petitionctl ./cmd/petitionctl)
+say "Building the operator, petitionctl, the case registry and the desk"
+(cd "${root}" && "${GO}" build -o bin/manager ./cmd/manager && "${GO}" build -o bin/petitionctl ./cmd/petitionctl &&
+	"${GO}" build -o bin/registry ./cmd/registry && "${GO}" build -o bin/desk ./cmd/desk && "${GO}" build -o bin/localpg ./hack/localpg)
 
 say "Installing the CRDs"
 kubectl apply --server-side --force-conflicts -f "${root}/config/crd/bases"
@@ -64,7 +84,13 @@ kubectl wait --for condition=Established --timeout=60s -f "${root}/config/crd/ba
 
 say "Starting the operator with its admission webhooks (log: bin/demo/manager.log; metrics :${metrics_port}, probes :${probe_port}, webhooks :${webhook_port})"
 stop_manager
+# The City's case registry runs on this machine (below), where the
+# operator reads its figures every 10 s with the token of its
+# ServiceAccount for the registries' audience.
+registry_port="$(free_port 18090 "${metrics_port}" "${probe_port}" "${webhook_port}")"
 "${root}/bin/manager" --metrics-bind-address "127.0.0.1:${metrics_port}" --health-probe-bind-address "127.0.0.1:${probe_port}" \
+	--cases-namespace petition-system --registry-url "http://127.0.0.1:${registry_port}" \
+	--registry-token-file "${state}/operator-token" --case-figures-interval 10s \
 	"${webhook_flags[@]}" >"${state}/manager.log" 2>&1 </dev/null &
 manager_pid=$!
 echo "${manager_pid}" >"${state}/manager.pid"
@@ -130,6 +156,12 @@ watched "${root}/bin/petitionctl" rollout status wage-arrears --timeout 3m
 "${root}/bin/petitionctl" route --office shifosi-town --category severance-pay --type Appeal
 say "kubectl get events --field-selector involvedObject.name=wage-arrears"
 kubectl get events --field-selector involvedObject.name=wage-arrears --sort-by .metadata.creationTimestamp
+
+if "${root}/hack/postgres.sh" >/dev/null 2>&1; then
+	source "${root}/hack/demo-cases.sh"
+else
+	say "Cases: skipped (no PostgreSQL 15 here: hack/postgres.sh says what to install)"
+fi
 
 if [[ "${webhook_flags[0]}" != "--enable-webhooks=false" ]]; then
 	say "Admission: kubectl delete office neixiang-county   (it has children: refused)"
