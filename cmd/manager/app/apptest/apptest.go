@@ -4,6 +4,7 @@
 package apptest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -61,6 +62,9 @@ type OperatorOptions struct {
 	// Cities' case figures (controllers.Options.Figures, RegistryURL).
 	Figures     controllers.FiguresOptions
 	RegistryURL func(city string) string
+	// CasesNamespace is where the Cities' registries run
+	// (controllers.Options.CasesNamespace); petition-system when empty.
+	CasesNamespace string
 }
 
 // Run is the TestMain of a package whose tests need the control plane and
@@ -107,7 +111,7 @@ func StartOperator(cfg *rest.Config, opts OperatorOptions) (*Operator, error) {
 		GracefulShutdownTimeout: 30 * time.Second,
 		Reconcilers:             opts.Reconcilers,
 		Controllers: controllers.Options{TenantImage: opts.TenantImage, IngressNamespace: "ingress-nginx", Clock: opts.Clock, StatusPacing: opts.StatusPacing,
-			Figures: opts.Figures, RegistryURL: opts.RegistryURL},
+			Figures: opts.Figures, RegistryURL: opts.RegistryURL, CasesNamespace: cmp.Or(opts.CasesNamespace, "petition-system")},
 	}
 	var certDir string
 	if !opts.NoWebhooks {
