@@ -153,7 +153,9 @@ func call(t *testing.T, method, url string, headers map[string]string, body stri
 	return res.StatusCode, string(b)
 }
 
-func bearer(token string) map[string]string { return map[string]string{"Authorization": "Bearer " + token} }
+func bearer(token string) map[string]string {
+	return map[string]string{"Authorization": "Bearer " + token}
+}
 
 // figuresReads is how many readings of the Cities' figures the operator
 // has made, by result.
@@ -361,7 +363,7 @@ func TestPetitionsThroughDesksReachStatus(t *testing.T) {
 	var offices v1alpha1.OfficeList
 	g.Expect(admin.List(ctx, &offices)).To(Succeed())
 	before := figuresReads(t, "ok")
-	g.Eventually(func() float64 { return figuresReads(t, "ok") }).WithTimeout(30*time.Second).Should(BeNumerically(">=", before+3))
+	g.Eventually(func() float64 { return figuresReads(t, "ok") }).WithTimeout(30 * time.Second).Should(BeNumerically(">=", before+3))
 	for _, o := range offices.Items {
 		g.Expect(office(g, o.Name).ResourceVersion).To(Equal(o.ResourceVersion), "%s was written while nothing changed", o.Name)
 	}
