@@ -219,7 +219,8 @@ func TestSinkGetsEveryEventAtLeastOnce(t *testing.T) {
 }
 
 // TestPublicIntakeRateLimited: one client past its burst gets 429 with
-// Retry-After, and nothing is stored for the refused petition.
+// Retry-After, and nothing is stored for the refused petition; a petition
+// with a token is not paced by its address.
 func TestPublicIntakeRateLimited(t *testing.T) {
 	l := start(t, "--public-rate", "0.01", "--public-burst", "2")
 	codes := map[int]int{}
@@ -233,6 +234,11 @@ func TestPublicIntakeRateLimited(t *testing.T) {
 	}
 	if codes[http.StatusCreated] != 2 || codes[http.StatusTooManyRequests] != 2 || retry == "" {
 		t.Errorf("answers %v, Retry-After %q; want 2 created, 2 refused with Retry-After", codes, retry)
+	}
+	// A desk or staff forwards many petitioners' petitions from one
+	// address, with its token: not paced by the address.
+	if code, _ := l.call(t, "POST", "/v1/petitions", map[string]string{"Idempotency-Key": "rate-staff", "Authorization": "Bearer " + townToken}, petition, nil); code != http.StatusCreated {
+		t.Errorf("a petition with a staff token past the address's limit: %d; want 201", code)
 	}
 }
 

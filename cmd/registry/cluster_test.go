@@ -39,6 +39,9 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"--key-file", "k"}, "", "--network-dir (the network's YAML) or --kubeconfig (a cluster) is required"},
 		{[]string{"--kubeconfig", "kc", "--token-audience", "", "--key-file", "k"}, "", "--token-audience: want an audience"},
 		{[]string{"--kubeconfig", "kc", "--network-reload-interval", "1m", "--key-file", "k"}, "", "--network-reload-interval is for --network-dir"},
+		{[]string{"--network-dir", "net", "--staff-tokens", "t", "--operator-account", "system:serviceaccount:ns:op", "--key-file", "k"}, "", "--operator-account is for cluster mode"},
+		{[]string{"--kubeconfig", "kc", "--operator-account", "petition-operator", "--key-file", "k"}, "", "not a ServiceAccount's user name"},
+		{[]string{"--kubeconfig", "kc", "--city", "Nanyang City", "--key-file", "k"}, "", "--city"},
 		// In a Pod the in-cluster config is the cluster: only the key is
 		// missing.
 		{[]string{"--database-url", "postgres://x"}, "10.0.0.1", "--key-file is required"},
