@@ -149,6 +149,26 @@ func TestPetitionThroughTheAPI(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	// And each office's, whose open cases add up to the registry's.
+	deadline = time.Now().Add(20 * time.Second)
+	for {
+		sum := 0.0
+		for _, line := range strings.Split(l.raw(t, "/metrics", nil), "\n") {
+			if strings.HasPrefix(line, `petition_registry_office_cases{figure="open",office="`) {
+				var v float64
+				if _, err := fmt.Sscan(line[strings.LastIndexByte(line, ' ')+1:], &v); err == nil {
+					sum += v
+				}
+			}
+		}
+		if sum == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("petition_registry_office_cases{figure=\"open\"} adds up to %v; want the 2 open cases", sum)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if strings.Contains(l.logs.String(), "13800138000") || strings.Contains(l.logs.String(), "张三") {
 		t.Errorf("the logs show personal data:\n%s", l.logs.String())
 	}

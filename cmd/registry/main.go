@@ -560,10 +560,18 @@ func lead(ctx context.Context, c config, store *registry.Store, m *metrics, log 
 		if time.Since(counted) >= c.countInterval {
 			n := store.Network()
 			now := store.Now().In(n.Location(n.City()))
-			if open, overdue, err := store.Totals(ctx, time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)); err == nil {
+			today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+			if open, overdue, err := store.Totals(ctx, today); err == nil {
 				m.open.Set(float64(open))
 				m.overdue.Set(float64(overdue))
 				counted = time.Now()
+			}
+			// Each office's open and overdue cases; the period of its
+			// counters (unused here) is today alone.
+			if counts, err := store.Figures(ctx, today, today); err == nil {
+				m.countOffices(counts)
+			} else if ctx.Err() == nil {
+				log.Error("counting each office's cases", "err", err)
 			}
 		}
 		select {
