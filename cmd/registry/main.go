@@ -110,7 +110,7 @@ func (c *config) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.databaseURLFile, "database-url-file", "", "a file holding the PostgreSQL URL (a mounted Secret), rather than --database-url")
 	fs.StringVar(&c.listen, "listen", ":8090", "address to serve the API, /metrics and the probes on; 127.0.0.1:0 picks a free port (logged as listening on <addr>)")
 	fs.StringVar(&c.networkDir, "network-dir", "", "a directory (or file) of the network's YAML, as petitionctl -f reads it (file mode)")
-	fs.StringVar(&c.kubeconfig, "kubeconfig", "", "a kubeconfig of the cluster to read the network from and check staff tokens with (cluster mode; in a Pod, the in-cluster config is used without it)")
+	fs.StringVar(&c.kubeconfig, "kubeconfig", "", "a kubeconfig of the cluster to read the network from and check the tokens of desks, staff and the operator with (cluster mode; in a Pod, the in-cluster config is used without it)")
 	fs.StringVar(&c.tokenAudience, "token-audience", registry.DefaultAudience, "cluster mode: the audience a ServiceAccount token must be issued for")
 	fs.StringVar(&c.staffTokens, "staff-tokens", "", "a file of staff tokens, lines token,office[,name], as kube-apiserver's token file (required in file mode; in cluster mode tried before TokenReview)")
 	fs.StringVar(&c.keyFile, "key-file", "", "the key file of personal data (registry keygen writes one): the first data key seals, every data key opens")
@@ -122,8 +122,8 @@ func (c *config) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.publicBurst, "public-burst", 20, "petitions one client may file at once, beyond --public-rate")
 	fs.IntVar(&c.maxConnections, "max-connections", 1024, "connections served at once; more wait until one closes")
 	fs.BoolVar(&c.publicIntake, "public-intake", false, "take petitions (POST /v1/petitions, Open311) without a token, from petitioners themselves; default true with --network-dir, false in cluster mode, where petitions come in through the desks with their tokens")
-	fs.StringVar(&c.city, "city", "", "serve the network of this City alone: offices outside its subtree are unknown (their petitions 422, their tokens 401); it must name a City of the network")
-	fs.Var(&c.operatorAccounts, "operator-account", "cluster mode: a ServiceAccount, system:serviceaccount:<namespace>:<name>, whose token reads the figures (GET /v1/figures) and nothing else; repeatable (none: the figures answer 403 to everyone)")
+	fs.StringVar(&c.city, "city", "", "serve the network of this `City` alone: offices outside its subtree are unknown (their petitions 422, their tokens 401); it must name a City of the network")
+	fs.Var(&c.operatorAccounts, "operator-account", "cluster mode: a ServiceAccount (its user name, `system:serviceaccount:<namespace>:<name>`) whose token reads the figures (GET /v1/figures) and nothing else; repeatable (none: the figures answer 403 to everyone)")
 }
 
 func (c *config) url() (string, error) {
