@@ -69,7 +69,8 @@ func TestUsageErrors(t *testing.T) {
 // the figures and nothing else; tokens of another audience, of a
 // namespace of no office, of the other City's offices, are refused; a
 // static token of --staff-tokens acts for its office's subtree, and one of
-// an office the cluster does not have is refused.
+// an office the cluster does not have is refused. A registry of a City the
+// cluster does not have is never ready and says so.
 func TestClusterMode(t *testing.T) {
 	ctx := context.Background()
 	testenv.SetLogger()
@@ -284,6 +285,26 @@ func TestClusterMode(t *testing.T) {
 	}
 	if code, _ := l.call(t, "GET", "/v1/figures?since="+today.AddDate(0, -1, 0).Format(time.DateOnly), bearer(operator), "", &figures); code != http.StatusOK {
 		t.Errorf("figures since a month ago: %d; want 200", code)
+	}
+
+	// A registry of a City the cluster does not have is never ready, and
+	// says why.
+	lost := startWith(t, []string{"--database-url", server.Database(t, "registry"), "--kubeconfig", kubeconfig, "--key-file", keyFile,
+		"--listen", "127.0.0.1:0", "--city", "nowhere-city"})
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		_, _, body := lost.do(t, "GET", "/readyz", nil, "")
+		if strings.Contains(string(body), "--city") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz of a registry of nowhere-city never names --city: %s", body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	code, hdr, body := lost.do(t, "POST", "/v1/petitions", with(desk, "k-9"), petition)
+	if code != http.StatusServiceUnavailable || hdr.Get("Retry-After") == "" || !strings.Contains(string(body), `no City \"nowhere-city\" (its Cities: nanyang-city, xinyang-city)`) {
+		t.Errorf("a petition to the registry of nowhere-city: %d %s; want 503 with Retry-After naming the Cities there are", code, body)
 	}
 }
 
