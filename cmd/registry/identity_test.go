@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // xinyang is a second City, with a county, beside config/samples' nanyang-city.
@@ -118,5 +119,30 @@ func TestIdentityOnlyFromTheToken(t *testing.T) {
 	if code, _ := closed.call(t, "POST", "/v1/petitions", map[string]string{"Idempotency-Key": "f-2", "Authorization": "Bearer " + townToken},
 		strings.Replace(petition, "shifosi-town", "jiasong-town", 1), &a); code != http.StatusForbidden {
 		t.Errorf("--public-intake=false, the township's staff filing for another township: %d %q; want 403", code, a.Error)
+	}
+}
+
+// TestFiguresSince: since is the first of the year by default, may be
+// today or ten years back to the day, and nothing else; a refusal names
+// since and the dates allowed.
+func TestFiguresSince(t *testing.T) {
+	today := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
+	for v, want := range map[string]string{
+		"":           "2026-01-01",
+		"2026-12-07": "2026-12-07",
+		"2016-12-07": "2016-12-07",
+		"2016-12-06": "",
+		"2026-12-08": "",
+		"2026-02-30": "",
+		"2026-1-01":  "",
+		"today":      "",
+	} {
+		got, err := figuresSince(v, today)
+		switch {
+		case want == "" && (err == nil || !strings.Contains(err.Error(), "since: ") || !strings.Contains(err.Error(), "from 2016-12-07 to today, 2026-12-07")):
+			t.Errorf("since %q: %v, %v; want an error naming since and the dates allowed", v, got, err)
+		case want != "" && (err != nil || got.Format(time.DateOnly) != want):
+			t.Errorf("since %q: %v, %v; want %s", v, got, err, want)
+		}
 	}
 }
