@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/cases"
 	"github.com/xinfang/petition-operator/internal/network"
 	"github.com/xinfang/petition-operator/internal/registry"
@@ -41,6 +42,12 @@ type api struct {
 	// until it is, the API answers 503 and only the probes and /metrics
 	// serve.
 	network func() error
+	// publicIntake says whether petitions may be filed without a token;
+	// when not, they come in through the desks (or staff).
+	publicIntake bool
+	// operators says whether any operator account is configured: without
+	// one, nobody reads the figures.
+	operators bool
 }
 
 func (a *api) handler() http.Handler {
@@ -54,6 +61,7 @@ func (a *api) handler() http.Handler {
 	mux.HandleFunc("GET /v1/offices/{office}/cases", a.instrument("offices.cases", a.staff(a.listCases)))
 	mux.HandleFunc("GET /v1/offices/{office}/stats", a.instrument("offices.stats", a.staff(a.stats)))
 	mux.HandleFunc("GET /v1/events", a.instrument("events", a.staff(a.events)))
+	mux.HandleFunc("GET /v1/figures", a.instrument("figures", a.operator(a.figures)))
 	mux.HandleFunc("POST /open311/v2/requests.json", a.instrument("open311.create", a.open311Create))
 	mux.HandleFunc("GET /open311/v2/requests/{id}", a.instrument("open311.get", a.open311Get))
 	mux.Handle("GET /metrics", a.metrics.handler())
@@ -86,36 +94,118 @@ func (a *api) handler() http.Handler {
 	})
 }
 
-// staffHandler is a staff endpoint: it runs for an authenticated office.
+// staffHandler is an endpoint that runs for an authenticated caller.
 type staffHandler func(w http.ResponseWriter, r *http.Request, actor registry.Actor) int
 
-// staff authenticates the bearer token and audits the call: who, which
-// office, what, on which case, and the answer's status.
+// Refusals of a token on an endpoint that is not its role's (403).
+const (
+	deskOnly     = "a desk's token may file and query petitions only"
+	operatorOnly = "the operator's token may read the figures (GET /v1/figures) only"
+)
+
+// errorWriter answers an error in an API's own form (writeError,
+// open311Error).
+type errorWriter func(w http.ResponseWriter, code int, msg string) int
+
+// bearer authenticates the request's bearer token: the actor, or the
+// status already answered with werr (401 for a missing or refused token,
+// 503 when it cannot be checked now). The office of a caller comes from
+// its token alone, never from a header.
+func (a *api) bearer(w http.ResponseWriter, r *http.Request, werr errorWriter) (registry.Actor, int) {
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || token == "" || len(token) > maxTokenLength {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="petition-registry"`)
+		return registry.Actor{}, werr(w, http.StatusUnauthorized, errUnauthenticated.Error())
+	}
+	actor, err := a.auth.authenticate(r.Context(), token)
+	switch {
+	case errors.Is(err, errUnauthenticated):
+		w.Header().Set("WWW-Authenticate", `Bearer realm="petition-registry"`)
+		return registry.Actor{}, werr(w, http.StatusUnauthorized, errUnauthenticated.Error())
+	case err != nil:
+		// The API server could not review the token: not the caller's
+		// fault, and worth a retry.
+		a.log.Error("authenticating a token", "err", err)
+		w.Header().Set("Retry-After", "1")
+		return registry.Actor{}, werr(w, http.StatusServiceUnavailable, "the token cannot be checked now; retry")
+	}
+	return actor, 0
+}
+
+// staff runs h for an office's staff (a desk's or the operator's token is
+// refused) and audits the call: who, which office, what, on which case,
+// and the answer's status.
 func (a *api) staff(h staffHandler) func(w http.ResponseWriter, r *http.Request) int {
 	return func(w http.ResponseWriter, r *http.Request) int {
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || token == "" || len(token) > maxTokenLength {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="petition-registry"`)
-			return writeError(w, http.StatusUnauthorized, errUnauthenticated.Error())
+		actor, status := a.bearer(w, r, writeError)
+		if status != 0 {
+			return status
 		}
-		actor, err := a.auth.authenticate(r.Context(), token)
-		switch {
-		case errors.Is(err, errUnauthenticated):
-			w.Header().Set("WWW-Authenticate", `Bearer realm="petition-registry"`)
-			return writeError(w, http.StatusUnauthorized, errUnauthenticated.Error())
-		case err != nil:
-			// The API server could not review the token: not the
-			// caller's fault, and worth a retry.
-			a.log.Error("authenticating a staff token", "err", err)
-			w.Header().Set("Retry-After", "1")
-			return writeError(w, http.StatusServiceUnavailable, "the token cannot be checked now; retry")
+		switch actor.Role {
+		case registry.RoleDesk:
+			status = writeError(w, http.StatusForbidden, deskOnly)
+		case registry.RoleOperator:
+			status = writeError(w, http.StatusForbidden, operatorOnly)
+		default:
+			status = h(w, r, actor)
 		}
-		status := h(w, r, actor)
-		if err := a.store.Audit(context.WithoutCancel(r.Context()), actor, r.Method+" "+r.Pattern, r.PathValue("caseNo"), false, status); err != nil {
-			a.log.Error("writing the audit row", "err", err, "office", actor.Office)
-		}
+		a.audit(r, actor, status)
 		return status
 	}
+}
+
+// operator runs h for the operator's ServiceAccount (--operator-account)
+// alone, and audits the call; without an operator account configured it
+// answers 403 to everyone.
+func (a *api) operator(h staffHandler) func(w http.ResponseWriter, r *http.Request) int {
+	return func(w http.ResponseWriter, r *http.Request) int {
+		if !a.operators {
+			return writeError(w, http.StatusForbidden, "the figures are the operator's, and no operator account is configured (--operator-account)")
+		}
+		actor, status := a.bearer(w, r, writeError)
+		if status != 0 {
+			return status
+		}
+		switch actor.Role {
+		case registry.RoleOperator:
+			status = h(w, r, actor)
+		case registry.RoleDesk:
+			status = writeError(w, http.StatusForbidden, deskOnly)
+		default:
+			status = writeError(w, http.StatusForbidden, "the figures are the operator's: a ServiceAccount of --operator-account may read them, not the staff of office "+actor.Office)
+		}
+		a.audit(r, actor, status)
+		return status
+	}
+}
+
+// audit writes the audit row of an authenticated call.
+func (a *api) audit(r *http.Request, actor registry.Actor, status int) {
+	if err := a.store.Audit(context.WithoutCancel(r.Context()), actor, r.Method+" "+r.Pattern, r.PathValue("caseNo"), false, status); err != nil {
+		a.log.Error("writing the audit row", "err", err, "office", actor.Office)
+	}
+}
+
+// filer authenticates who files a petition: a desk for its office, staff
+// for theirs, or, without a token and when --public-intake allows it,
+// the petitioner (an empty actor). The operator files nothing. Refusals
+// are answered with werr.
+func (a *api) filer(w http.ResponseWriter, r *http.Request, werr errorWriter) (registry.Actor, int) {
+	if r.Header.Get("Authorization") == "" {
+		if !a.publicIntake {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="petition-registry"`)
+			return registry.Actor{}, werr(w, http.StatusUnauthorized, "a desk's token is required: petitions come in through the desks of the offices (Authorization: Bearer <token>)")
+		}
+		return registry.Actor{}, 0
+	}
+	actor, status := a.bearer(w, r, werr)
+	if status != 0 {
+		return registry.Actor{}, status
+	}
+	if actor.Role == registry.RoleOperator {
+		return registry.Actor{}, werr(w, http.StatusForbidden, operatorOnly)
+	}
+	return actor, 0
 }
 
 // instrument counts and times each request by route (bounded labels).
@@ -154,16 +244,21 @@ func idempotencyKey(r *http.Request) (string, error) {
 }
 
 func (a *api) createPetition(w http.ResponseWriter, r *http.Request) int {
-	return a.take(w, r, registry.Actor{})
+	actor, status := a.filer(w, r, writeError)
+	if status != 0 {
+		return status
+	}
+	return a.take(w, r, actor, false)
 }
 
 func (a *api) createCase(w http.ResponseWriter, r *http.Request, actor registry.Actor) int {
-	return a.take(w, r, actor)
+	return a.take(w, r, actor, true)
 }
 
-// take is the intake of a petition (actor empty) or of a visit, letter or
-// call registered by an office's staff.
-func (a *api) take(w http.ResponseWriter, r *http.Request, actor registry.Actor) int {
+// take is the intake of a petition (from the petitioner, actor empty, or
+// through a desk or staff) or of a visit, letter or call registered by an
+// office's staff (registration).
+func (a *api) take(w http.ResponseWriter, r *http.Request, actor registry.Actor, registration bool) int {
 	key, err := idempotencyKey(r)
 	if err != nil {
 		return a.fail(w, err)
@@ -172,16 +267,13 @@ func (a *api) take(w http.ResponseWriter, r *http.Request, actor registry.Actor)
 	if status != 0 {
 		return status
 	}
-	in, err := cases.DecodeIntake(body, actor.Office != "")
+	in, err := cases.DecodeIntake(body, registration)
 	if err != nil {
 		return a.fail(w, err)
 	}
-	sub := registry.Submission{Intake: in, Key: key, Scope: "public"}
-	if actor.Office != "" {
-		if !a.store.Network().Within(in.Office, actor.Office) {
-			return a.fail(w, &registry.ForbiddenError{Office: actor.Office, CaseNo: "(new)", Responsible: in.Office})
-		}
-		sub.Scope, sub.Staff = "staff:"+actor.Office, actor.Office
+	sub, err := a.submission(actor, in, key, "public")
+	if err != nil {
+		return a.fail(w, err)
 	}
 	ans, created, err := a.store.Take(r.Context(), sub)
 	if err != nil {
@@ -195,6 +287,53 @@ func (a *api) take(w http.ResponseWriter, r *http.Request, actor registry.Actor)
 	a.metrics.intake(string(in.Channel), "created")
 	w.Header().Set("Location", "/v1/petitions/"+ans.CaseNo)
 	return writeJSON(w, http.StatusCreated, ans)
+}
+
+// submission is an intake from actor: a desk files for its office (or a
+// Village it serves), under keys of its own; staff for their office or
+// one below it; a petitioner (no actor) under the keys of scope.
+func (a *api) submission(actor registry.Actor, in cases.Intake, key, scope string) (registry.Submission, error) {
+	sub := registry.Submission{Intake: in, Key: key, Scope: scope}
+	switch actor.Role {
+	case registry.RoleDesk:
+		if !deskFiles(a.store.Network(), actor.Office, &sub.Intake) {
+			return sub, &deskError{desk: actor.Office, office: in.Office}
+		}
+		sub.Scope = "desk:" + actor.Office
+	case registry.RoleStaff:
+		if !a.store.Network().Within(in.Office, actor.Office) {
+			return sub, &registry.ForbiddenError{Office: actor.Office, CaseNo: "(new)", Responsible: in.Office}
+		}
+		sub.Scope, sub.Staff = "staff:"+actor.Office, actor.Office
+	}
+	return sub, nil
+}
+
+// deskError is a desk filing for an office it does not serve (HTTP 403).
+type deskError struct{ desk, office string }
+
+func (e *deskError) Error() string {
+	return fmt.Sprintf("the desk of office %s files petitions for %s and the Villages it serves, not for office %s",
+		network.Quote(e.desk), network.Quote(e.desk), network.Quote(e.office))
+}
+
+// deskFiles says whether the desk of office files the intake: one made to
+// its office, or to a Village its office is the township of (a Village
+// has no desk). The case is received at the desk's office; a Village's
+// petition keeps the Village as its locality when it names none.
+func deskFiles(n *registry.Net, office string, in *cases.Intake) bool {
+	if in.Office == office {
+		return true
+	}
+	o, ok := n.Office(in.Office)
+	if !ok || o.Spec.Level != v1alpha1.LevelVillage || string(o.Spec.Parent) != office {
+		return false
+	}
+	if in.Locality == "" {
+		in.Locality = in.Office
+	}
+	in.Office = office
+	return true
 }
 
 func (a *api) getPetition(w http.ResponseWriter, r *http.Request) int {
@@ -398,6 +537,47 @@ func (a *api) stats(w http.ResponseWriter, r *http.Request, actor registry.Actor
 	return writeJSON(w, http.StatusOK, st)
 }
 
+// maxFiguresYears bounds how far back the figures' since may reach.
+const maxFiguresYears = 10
+
+// figures answers the operator the own counts of every office of the
+// network that has any (cases.Figures): open, overdue and due within 7
+// days now; replies, acceptance, skip-level visits, repeats and ratings
+// from since (the first of the year in the City's zone by default) to
+// today.
+func (a *api) figures(w http.ResponseWriter, r *http.Request, _ registry.Actor) int {
+	today := todayAt(a.store, a.store.Network().City())
+	since, err := figuresSince(r.URL.Query().Get("since"), today)
+	if err != nil {
+		return a.fail(w, err)
+	}
+	counts, err := a.store.Figures(r.Context(), since, today)
+	if err != nil {
+		return a.fail(w, err)
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	return writeJSON(w, http.StatusOK, cases.Figures{Since: since.Format(time.DateOnly), AsOf: today.Format(time.DateOnly), Offices: counts})
+}
+
+// figuresSince reads the figures' since: a date YYYY-MM-DD, not after
+// today, at most maxFiguresYears back; the first of today's year when
+// empty.
+func figuresSince(v string, today time.Time) (time.Time, error) {
+	if v == "" {
+		return time.Date(today.Year(), time.January, 1, 0, 0, 0, 0, time.UTC), nil
+	}
+	earliest := today.AddDate(-maxFiguresYears, 0, 0)
+	want := fmt.Sprintf("want a date YYYY-MM-DD from %s to today, %s", earliest.Format(time.DateOnly), today.Format(time.DateOnly))
+	t, err := time.Parse(time.DateOnly, v)
+	if err != nil || len(v) != len(time.DateOnly) {
+		return time.Time{}, &cases.FieldError{Field: "since", Message: want}
+	}
+	if t.After(today) || t.Before(earliest) {
+		return time.Time{}, &cases.FieldError{Field: "since", Message: fmt.Sprintf("%s is out of range: %s", v, want)}
+	}
+	return t, nil
+}
+
 func (a *api) events(w http.ResponseWriter, r *http.Request, actor registry.Actor) int {
 	q := r.URL.Query()
 	after, err := registry.ParseCursor(q.Get("after"))
@@ -429,6 +609,7 @@ func (a *api) fail(w http.ResponseWriter, err error) int {
 		rating    *registry.RatingError
 		stale     *registry.StaleError
 		forbidden *registry.ForbiddenError
+		desk      *deskError
 		notFound  *registry.NotFoundError
 	)
 	switch {
@@ -438,7 +619,7 @@ func (a *api) fail(w http.ResponseWriter, err error) int {
 		return writeError(w, http.StatusConflict, err.Error())
 	case errors.As(err, &stale):
 		return writeError(w, http.StatusPreconditionFailed, err.Error())
-	case errors.As(err, &forbidden):
+	case errors.As(err, &forbidden), errors.As(err, &desk):
 		return writeError(w, http.StatusForbidden, err.Error())
 	case errors.As(err, &notFound):
 		return writeError(w, http.StatusNotFound, err.Error())

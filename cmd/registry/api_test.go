@@ -149,6 +149,26 @@ func TestPetitionThroughTheAPI(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	// And each office's, whose open cases add up to the registry's.
+	deadline = time.Now().Add(20 * time.Second)
+	for {
+		sum := 0.0
+		for _, line := range strings.Split(l.raw(t, "/metrics", nil), "\n") {
+			if strings.HasPrefix(line, `petition_registry_office_cases{figure="open",office="`) {
+				var v float64
+				if _, err := fmt.Sscan(line[strings.LastIndexByte(line, ' ')+1:], &v); err == nil {
+					sum += v
+				}
+			}
+		}
+		if sum == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("petition_registry_office_cases{figure=\"open\"} adds up to %v; want the 2 open cases", sum)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if strings.Contains(l.logs.String(), "13800138000") || strings.Contains(l.logs.String(), "张三") {
 		t.Errorf("the logs show personal data:\n%s", l.logs.String())
 	}
@@ -219,7 +239,8 @@ func TestSinkGetsEveryEventAtLeastOnce(t *testing.T) {
 }
 
 // TestPublicIntakeRateLimited: one client past its burst gets 429 with
-// Retry-After, and nothing is stored for the refused petition.
+// Retry-After, and nothing is stored for the refused petition; a petition
+// with a token is not paced by its address.
 func TestPublicIntakeRateLimited(t *testing.T) {
 	l := start(t, "--public-rate", "0.01", "--public-burst", "2")
 	codes := map[int]int{}
@@ -233,6 +254,11 @@ func TestPublicIntakeRateLimited(t *testing.T) {
 	}
 	if codes[http.StatusCreated] != 2 || codes[http.StatusTooManyRequests] != 2 || retry == "" {
 		t.Errorf("answers %v, Retry-After %q; want 2 created, 2 refused with Retry-After", codes, retry)
+	}
+	// A desk or staff forwards many petitioners' petitions from one
+	// address, with its token: not paced by the address.
+	if code, _ := l.call(t, "POST", "/v1/petitions", map[string]string{"Idempotency-Key": "rate-staff", "Authorization": "Bearer " + townToken}, petition, nil); code != http.StatusCreated {
+		t.Errorf("a petition with a staff token past the address's limit: %d; want 201", code)
 	}
 }
 

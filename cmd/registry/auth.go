@@ -71,7 +71,7 @@ func loadStaticTokens(r io.Reader, known func(string) bool) (*staticTokens, erro
 		if _, dup := t.byHash[h]; dup {
 			return nil, fmt.Errorf("line %d: the token is on an earlier line", line)
 		}
-		t.byHash[h] = registry.Actor{Name: name, Office: office}
+		t.byHash[h] = registry.Actor{Name: name, Office: office, Role: registry.RoleStaff}
 	}
 	return t, sc.Err()
 }

@@ -7,11 +7,13 @@
 // PostgreSQL; routing and deadlines come from the network, compiled as the
 // operator and petitionctl compile it, from files (--network-dir) or from
 // the cluster's informer cache (--kubeconfig, or in cluster), where the
-// staff and desks of offices authenticate with ServiceAccount tokens
-// checked by TokenReview.
+// staff and desks of offices and the operator authenticate with
+// ServiceAccount tokens checked by TokenReview: a desk files petitions for
+// its office, the operator reads every office's figures (GET /v1/figures).
 //
 //	registry --database-url URL --network-dir DIR --staff-tokens FILE --key-file FILE [--listen ADDR]
-//	registry --database-url URL [--kubeconfig FILE] [--token-audience A] [--staff-tokens FILE] --key-file FILE
+//	registry --database-url URL [--kubeconfig FILE] [--token-audience A] [--staff-tokens FILE] --key-file FILE \
+//	    [--city NAME] [--operator-account system:serviceaccount:NS:NAME] [--public-intake]
 //	registry migrate --database-url URL
 //	registry keygen > keys
 //	registry rewrap --database-url URL --key-file FILE
@@ -82,6 +84,25 @@ type config struct {
 	publicRate                   float64
 	publicBurst                  int
 	maxConnections               int
+	publicIntake                 bool
+	city                         string
+	operatorAccounts             accounts
+}
+
+// accounts is a repeatable flag of ServiceAccount user names.
+type accounts []string
+
+func (a *accounts) String() string { return strings.Join(*a, ",") }
+
+func (a *accounts) Set(v string) error {
+	if err := registry.CheckServiceAccountUser(v); err != nil {
+		return err
+	}
+	if len(*a) >= 16 {
+		return errors.New("at most 16 accounts")
+	}
+	*a = append(*a, v)
+	return nil
 }
 
 func (c *config) register(fs *flag.FlagSet) {
@@ -89,7 +110,7 @@ func (c *config) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.databaseURLFile, "database-url-file", "", "a file holding the PostgreSQL URL (a mounted Secret), rather than --database-url")
 	fs.StringVar(&c.listen, "listen", ":8090", "address to serve the API, /metrics and the probes on; 127.0.0.1:0 picks a free port (logged as listening on <addr>)")
 	fs.StringVar(&c.networkDir, "network-dir", "", "a directory (or file) of the network's YAML, as petitionctl -f reads it (file mode)")
-	fs.StringVar(&c.kubeconfig, "kubeconfig", "", "a kubeconfig of the cluster to read the network from and check staff tokens with (cluster mode; in a Pod, the in-cluster config is used without it)")
+	fs.StringVar(&c.kubeconfig, "kubeconfig", "", "a kubeconfig of the cluster to read the network from and check the tokens of desks, staff and the operator with (cluster mode; in a Pod, the in-cluster config is used without it)")
 	fs.StringVar(&c.tokenAudience, "token-audience", registry.DefaultAudience, "cluster mode: the audience a ServiceAccount token must be issued for")
 	fs.StringVar(&c.staffTokens, "staff-tokens", "", "a file of staff tokens, lines token,office[,name], as kube-apiserver's token file (required in file mode; in cluster mode tried before TokenReview)")
 	fs.StringVar(&c.keyFile, "key-file", "", "the key file of personal data (registry keygen writes one): the first data key seals, every data key opens")
@@ -100,6 +121,9 @@ func (c *config) register(fs *flag.FlagSet) {
 	fs.Float64Var(&c.publicRate, "public-rate", 5, "petitions a second one client (IP address) may file; more get 429 with Retry-After")
 	fs.IntVar(&c.publicBurst, "public-burst", 20, "petitions one client may file at once, beyond --public-rate")
 	fs.IntVar(&c.maxConnections, "max-connections", 1024, "connections served at once; more wait until one closes")
+	fs.BoolVar(&c.publicIntake, "public-intake", false, "take petitions (POST /v1/petitions, Open311) without a token, from petitioners themselves; default true with --network-dir, false in cluster mode, where petitions come in through the desks with their tokens")
+	fs.StringVar(&c.city, "city", "", "serve the network of this `City` alone: offices outside its subtree are unknown (their petitions 422, their tokens 401); it must name a City of the network")
+	fs.Var(&c.operatorAccounts, "operator-account", "cluster mode: a ServiceAccount (its user name, `system:serviceaccount:<namespace>:<name>`) whose token reads the figures (GET /v1/figures) and nothing else; repeatable (none: the figures answer 403 to everyone)")
 }
 
 func (c *config) url() (string, error) {
@@ -165,6 +189,9 @@ func run(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger)
 	if err != nil {
 		return err
 	}
+	if !given["public-intake"] {
+		c.publicIntake = !cluster
+	}
 	switch {
 	case c.keyFile == "":
 		return usageError{errors.New("--key-file is required: registry keygen writes one")}
@@ -225,6 +252,10 @@ func (c *config) clusterMode(given map[string]bool) (bool, error) {
 		return false, usageError{errors.New("--token-audience is for cluster mode (TokenReview); with --network-dir, staff authenticate with --staff-tokens")}
 	case c.networkDir != "" && c.staffTokens == "":
 		return false, usageError{errors.New("--staff-tokens is required with --network-dir")}
+	case c.networkDir != "" && len(c.operatorAccounts) > 0:
+		return false, usageError{errors.New("--operator-account is for cluster mode (TokenReview); with --network-dir nobody reads the figures")}
+	case c.city != "" && network.CheckOfficeName("city", c.city) != nil:
+		return false, usageError{fmt.Errorf("--city: %w", network.CheckOfficeName("city", c.city))}
 	case c.networkDir != "":
 		return false, nil
 	case given["network-reload-interval"]:
@@ -250,11 +281,20 @@ func (c *config) fromFiles(log *slog.Logger) (source, error) {
 	if err != nil {
 		return source{}, err
 	}
-	tokens, err := readStaticTokens(c.staffTokens, func(o string) bool { _, ok := nets.Current().Office(o); return ok })
+	var net registry.Network = nets
+	var ready func() error
+	if c.city != "" {
+		view := registry.NewCityView(nets, c.city)
+		if err := view.Ready(); err != nil {
+			return source{}, fmt.Errorf("--city: %w", err)
+		}
+		net, ready = view, view.Ready
+	}
+	tokens, err := readStaticTokens(c.staffTokens, func(o string) bool { _, ok := net.Current().Office(o); return ok })
 	if err != nil {
 		return source{}, err
 	}
-	src := source{net: nets, auth: tokens}
+	src := source{net: net, auth: tokens, ready: ready}
 	if c.reloadInterval > 0 {
 		src.start = func(ctx context.Context) error {
 			nets.Run(ctx, c.reloadInterval, func(_ bool, err error) {
@@ -292,11 +332,28 @@ func (c *config) fromCluster(log *slog.Logger) (source, error) {
 	if err != nil {
 		return source{}, err
 	}
-	review, err := registry.NewTokenReviewer(cfg, cluster, registry.TokenReviewOptions{Audience: c.tokenAudience})
+	var net registry.Network = cluster
+	ready := cluster.Ready
+	if c.city != "" {
+		// The City is looked for once the network is read: until it is
+		// there, the registry is not ready and says why.
+		view := registry.NewCityView(cluster, c.city)
+		net = view
+		ready = func() error {
+			if err := cluster.Ready(); err != nil {
+				return err
+			}
+			if err := view.Ready(); err != nil {
+				return fmt.Errorf("--city: %w", err)
+			}
+			return nil
+		}
+	}
+	review, err := registry.NewTokenReviewer(cfg, net, registry.TokenReviewOptions{Audience: c.tokenAudience, Operators: c.operatorAccounts})
 	if err != nil {
 		return source{}, err
 	}
-	auth := &clusterAuth{review: review, net: cluster}
+	auth := &clusterAuth{review: review, net: net}
 	if c.staffTokens != "" {
 		// The offices are checked at each request: the network is not
 		// read yet.
@@ -304,7 +361,7 @@ func (c *config) fromCluster(log *slog.Logger) (source, error) {
 			return source{}, err
 		}
 	}
-	return source{net: cluster, auth: auth, ready: cluster.Ready, start: cluster.Start}, nil
+	return source{net: net, auth: auth, ready: ready, start: cluster.Start}, nil
 }
 
 func migrate(ctx context.Context, args []string, stdout io.Writer) error {
@@ -397,12 +454,15 @@ func serve(ctx context.Context, c config, store *registry.Store, pool *pgxpool.P
 		}
 		return nil
 	}}
+	a.publicIntake, a.operators = c.publicIntake, len(c.operatorAccounts) > 0
 	// The public intake is anonymous: each client's petitions are paced,
-	// each client holds at most a quarter of the connections.
+	// each client holds at most a quarter of the connections. A desk
+	// forwards the petitions of many petitioners from one address, with
+	// its token: petitions with a token are not paced by address.
 	h := a.handler()
 	limited := httpguard.NewClientRate(c.publicRate, c.publicBurst).Limit(h, func(w http.ResponseWriter, status int, msg string) { writeError(w, status, msg) })
 	guarded := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost && (r.URL.Path == "/v1/petitions" || strings.HasPrefix(r.URL.Path, "/open311/")) {
+		if r.Method == http.MethodPost && (r.URL.Path == "/v1/petitions" || strings.HasPrefix(r.URL.Path, "/open311/")) && r.Header.Get("Authorization") == "" {
 			limited.ServeHTTP(w, r)
 			return
 		}
@@ -500,10 +560,18 @@ func lead(ctx context.Context, c config, store *registry.Store, m *metrics, log 
 		if time.Since(counted) >= c.countInterval {
 			n := store.Network()
 			now := store.Now().In(n.Location(n.City()))
-			if open, overdue, err := store.Totals(ctx, time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)); err == nil {
+			today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+			if open, overdue, err := store.Totals(ctx, today); err == nil {
 				m.open.Set(float64(open))
 				m.overdue.Set(float64(overdue))
 				counted = time.Now()
+			}
+			// Each office's open and overdue cases; the period of its
+			// counters (unused here) is today alone.
+			if counts, err := store.Figures(ctx, today, today); err == nil {
+				m.countOffices(counts)
+			} else if ctx.Err() == nil {
+				log.Error("counting each office's cases", "err", err)
 			}
 		}
 		select {

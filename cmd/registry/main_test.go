@@ -65,23 +65,37 @@ func (b *syncBuffer) String() string {
 
 // start runs the registry on a database of its own, from config/samples,
 // with extra flags, until the test ends.
+// A later --network-dir in extra replaces config/samples.
 func start(t *testing.T, extra ...string) *live {
 	t.Helper()
-	dir := t.TempDir()
-	keys := filepath.Join(dir, "keys")
+	return startWith(t, append([]string{"--database-url", server.Database(t, "registry"), "--network-dir", filepath.Join("..", "..", "config", "samples"),
+		"--staff-tokens", writeTokens(t), "--key-file", writeKeys(t), "--listen", "127.0.0.1:0", "--sweep-interval", "100ms"}, extra...))
+}
+
+// writeKeys writes a new key file and returns its path.
+func writeKeys(t *testing.T) string {
+	t.Helper()
 	var kb bytes.Buffer
 	if err := pii.Generate(&kb, "k1"); err != nil {
 		t.Fatal(err)
 	}
-	tokens := filepath.Join(dir, "tokens")
-	for path, data := range map[string]string{keys: kb.String(), tokens: fmt.Sprintf("%s,shifosi-town,clerk\n%s,zhenping-natural-resources\n%s,zhenping-county\n%s,neixiang-county\n%s,nanyang-city\n",
-		townToken, deptToken, countyToken, otherToken, cityToken)} {
-		if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
-			t.Fatal(err)
-		}
+	return writeFile(t, "keys", kb.String())
+}
+
+// writeTokens writes the test's staff tokens and returns the file's path.
+func writeTokens(t *testing.T) string {
+	t.Helper()
+	return writeFile(t, "tokens", fmt.Sprintf("%s,shifosi-town,clerk\n%s,zhenping-natural-resources\n%s,zhenping-county\n%s,neixiang-county\n%s,nanyang-city\n",
+		townToken, deptToken, countyToken, otherToken, cityToken))
+}
+
+func writeFile(t *testing.T, name, data string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
 	}
-	return startWith(t, append([]string{"--database-url", server.Database(t, "registry"), "--network-dir", filepath.Join("..", "..", "config", "samples"),
-		"--staff-tokens", tokens, "--key-file", keys, "--listen", "127.0.0.1:0", "--sweep-interval", "100ms"}, extra...))
+	return path
 }
 
 // startWith runs the registry with args until the test ends, once it

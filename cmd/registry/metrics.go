@@ -9,12 +9,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/xinfang/petition-operator/internal/cases"
 	"github.com/xinfang/petition-operator/internal/version"
 )
 
 // metrics are the registry's Prometheus metrics. Every label is bounded:
-// routes, status codes, channels, actions, alarm kinds; never an office, a
-// case or a person.
+// routes, status codes, channels, actions, alarm kinds, and the offices of
+// the network (a few thousand at most); never a case or a person.
 type metrics struct {
 	reg         *prometheus.Registry
 	requests    *prometheus.CounterVec
@@ -30,6 +31,9 @@ type metrics struct {
 	leader      prometheus.Gauge
 	open        prometheus.Gauge
 	overdue     prometheus.Gauge
+	officeCases *prometheus.GaugeVec
+	// counted are the offices officeCases has figures of.
+	counted map[string]bool
 }
 
 func newMetrics() *metrics {
@@ -62,11 +66,15 @@ func newMetrics() *metrics {
 		overdue: prometheus.NewGauge(prometheus.GaugeOpts{Name: "petition_registry_overdue_cases",
 			Help: "Open cases past their running stage's due date, counted by the leader every --count-interval."}),
 	}
+	m.officeCases = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "petition_registry_office_cases",
+		Help: "Open cases at each office of the network with any, and those past their running stage's due date (figure open, overdue), counted by the leader every --count-interval."},
+		[]string{"office", "figure"})
+	m.counted = map[string]bool{}
 	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "petition_registry_build_info",
 		Help: "The registry's version; always 1."}, []string{"version"})
 	info.WithLabelValues(version.String()).Set(1)
 	m.reg.MustRegister(m.requests, m.latency, m.intakes, m.transitions, m.fired, m.sweeps, m.sweepErrors, m.lastSweep,
-		m.delivered, m.outboxAge, m.leader, m.open, m.overdue, info,
+		m.delivered, m.outboxAge, m.leader, m.open, m.overdue, m.officeCases, info,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -95,4 +103,24 @@ func (m *metrics) transition(action, result string) {
 		action = "other"
 	}
 	m.transitions.WithLabelValues(action, result).Inc()
+}
+
+// countOffices sets each office's open and overdue cases, and drops the
+// offices that have none any more. Only the leader calls it.
+func (m *metrics) countOffices(counts map[string]cases.Counts) {
+	for office := range m.counted {
+		if counts[office].Open == 0 {
+			m.officeCases.DeleteLabelValues(office, "open")
+			m.officeCases.DeleteLabelValues(office, "overdue")
+			delete(m.counted, office)
+		}
+	}
+	for office, c := range counts {
+		if c.Open == 0 {
+			continue
+		}
+		m.officeCases.WithLabelValues(office, "open").Set(float64(c.Open))
+		m.officeCases.WithLabelValues(office, "overdue").Set(float64(c.Overdue))
+		m.counted[office] = true
+	}
 }

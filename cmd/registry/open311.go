@@ -32,6 +32,10 @@ func open311Error(w http.ResponseWriter, code int, msg string) int {
 }
 
 func (a *api) open311Create(w http.ResponseWriter, r *http.Request) int {
+	actor, status := a.filer(w, r, open311Error)
+	if status != 0 {
+		return status
+	}
 	body, status := readBody(w, r)
 	if status != 0 {
 		return status
@@ -77,7 +81,11 @@ func (a *api) open311Create(w http.ResponseWriter, r *http.Request) int {
 	} else {
 		key = k
 	}
-	ans, created, err := a.store.Take(r.Context(), registry.Submission{Intake: intake, Key: key, Scope: "open311"})
+	sub, err := a.submission(actor, intake, key, "open311")
+	if err != nil {
+		return open311Error(w, http.StatusForbidden, err.Error())
+	}
+	ans, created, err := a.store.Take(r.Context(), sub)
 	if err != nil {
 		var field *cases.FieldError
 		if errors.As(err, &field) {

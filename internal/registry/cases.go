@@ -15,12 +15,33 @@ import (
 	"github.com/xinfang/petition-operator/internal/network"
 )
 
-// Actor is who calls the staff API: an office's staff, by the name their
-// token carries.
+// Actor is who calls with a token: an office's staff or its desk, by the
+// name their token carries, or the operator.
 type Actor struct {
 	Name   string
 	Office string
+	Role   Role
 }
+
+// Role is what a token may do.
+type Role string
+
+const (
+	// RoleStaff is an office's staff: the staff API, on the cases at the
+	// office or below it.
+	RoleStaff Role = "staff"
+	// RoleDesk is an office's desk (the ServiceAccount desk of its tenant
+	// namespace): it files petitions received at the office, and queries
+	// them as their petitioners may.
+	RoleDesk Role = "desk"
+	// RoleOperator is the operator: it reads the network's figures and
+	// nothing else; it has no office.
+	RoleOperator Role = "operator"
+)
+
+// DeskServiceAccount is the name of a desk's ServiceAccount in its
+// office's tenant namespace: its tokens are the desk's, not the staff's.
+const DeskServiceAccount = "desk"
 
 // NotFoundError is a case that does not exist, or that the caller may not
 // know of (HTTP 404).

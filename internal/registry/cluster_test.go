@@ -283,9 +283,12 @@ func (c *reviewClock) add(d time.Duration) {
 
 // TestTokenReviewer: running as the registry's ServiceAccount, a token of a
 // ServiceAccount in office-shifosi-town issued for the registry's audience
-// is shifosi-town's; the same ServiceAccount's token for the API server or
-// another audience, a ServiceAccount of default, of a namespace of no
-// office or of a Village's, and a garbage token are refused. Answers are
+// is shifosi-town's: the ServiceAccount desk's as its desk, any other's as
+// its staff; the operator's ServiceAccount is the operator, with no
+// office; the same ServiceAccount's token for the API server or another
+// audience, a ServiceAccount of default, of the operator's namespace that
+// is not the operator's, of a namespace of no office or of a Village's,
+// and a garbage token are refused. Answers are
 // reused (one review for many requests, concurrent or not) until their
 // time is up, and the office is looked up in the current network each
 // time.
@@ -295,7 +298,8 @@ func TestTokenReviewer(t *testing.T) {
 	n := runCluster(t, c.registry, registry.ClusterOptions{})
 	eventually(t, "the cluster network is ready", func() bool { return n.Ready() == nil })
 	clk := &reviewClock{t: time.Now()}
-	r, err := registry.NewTokenReviewer(c.registry, n, registry.TokenReviewOptions{Now: clk.now})
+	operator := "system:serviceaccount:petition-system:petition-operator"
+	r, err := registry.NewTokenReviewer(c.registry, n, registry.TokenReviewOptions{Now: clk.now, Operators: []string{operator}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -312,7 +316,7 @@ func TestTokenReviewer(t *testing.T) {
 	}
 
 	desk := token("office-shifosi-town", "desk", "petition-registry")
-	want := registry.Actor{Name: "system:serviceaccount:office-shifosi-town:desk", Office: "shifosi-town"}
+	want := registry.Actor{Name: "system:serviceaccount:office-shifosi-town:desk", Office: "shifosi-town", Role: registry.RoleDesk}
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
@@ -329,16 +333,28 @@ func TestTokenReviewer(t *testing.T) {
 		t.Errorf("%d TokenReviews for nine requests with one token; want 1", got)
 	}
 
+	for tok, want := range map[string]registry.Actor{
+		token("office-shifosi-town", "clerk", "petition-registry"):         {Name: "system:serviceaccount:office-shifosi-town:clerk", Office: "shifosi-town", Role: registry.RoleStaff},
+		token("office-zhenping-county", "desk", "petition-registry"):       {Name: "system:serviceaccount:office-zhenping-county:desk", Office: "zhenping-county", Role: registry.RoleDesk},
+		token("petition-system", "petition-operator", "petition-registry"): {Name: operator, Role: registry.RoleOperator},
+	} {
+		if a, err := r.Authenticate(ctx, tok); err != nil || a != want {
+			t.Errorf("%s: %+v, %v; want %+v", want.Name, a, err, want)
+		}
+	}
+
 	refused := map[string]string{
-		"the desk's token for the API server":           token("office-shifosi-town", "desk"),
-		"the desk's token for another audience":         token("office-shifosi-town", "desk", "another-service"),
-		"a token of the namespace default":              token("default", "staff", "petition-registry"),
-		"a token of the namespace of no office":         token("office-nowhere", "staff", "petition-registry"),
-		"a token of a Village's namespace":              token("office-shifosi-village", "staff", "petition-registry"),
-		"a token of a namespace named like the office":  token("shifosi-town", "staff", "petition-registry"),
-		"a garbage token":                               "not-a-token-at-all",
-		"a garbage JWT":                                 "eyJhbGciOiJSUzI1NiJ9.eyJleHAiOjB9.c2lnbmF0dXJl",
-		"the registry's own token (for the API server)": c.registry.BearerToken,
+		"the operator's token for the API server":            token("petition-system", "petition-operator"),
+		"another ServiceAccount of the operator's namespace": token("petition-system", "petition-other", "petition-registry"),
+		"the desk's token for the API server":                token("office-shifosi-town", "desk"),
+		"the desk's token for another audience":              token("office-shifosi-town", "desk", "another-service"),
+		"a token of the namespace default":                   token("default", "staff", "petition-registry"),
+		"a token of the namespace of no office":              token("office-nowhere", "staff", "petition-registry"),
+		"a token of a Village's namespace":                   token("office-shifosi-village", "staff", "petition-registry"),
+		"a token of a namespace named like the office":       token("shifosi-town", "staff", "petition-registry"),
+		"a garbage token":                                    "not-a-token-at-all",
+		"a garbage JWT":                                      "eyJhbGciOiJSUzI1NiJ9.eyJleHAiOjB9.c2lnbmF0dXJl",
+		"the registry's own token (for the API server)":      c.registry.BearerToken,
 	}
 	for what, tok := range refused {
 		if a, err := r.Authenticate(ctx, tok); !errors.Is(err, registry.ErrUnauthenticated) {

@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/cases"
+	"github.com/xinfang/petition-operator/internal/manifests"
 	"github.com/xinfang/petition-operator/internal/network"
 )
 
@@ -24,7 +26,10 @@ type Network interface {
 // configurations, compiled once each on first use (network.Compile, the
 // one path the operator and petitionctl take).
 type Net struct {
-	src     *network.SnapshotSource
+	src *network.SnapshotSource
+	// city, when not empty, is the City the Net is restricted to: an
+	// office outside its subtree is unknown (Restrict).
+	city    string
 	mu      sync.Mutex
 	configs map[string]configResult
 }
@@ -47,6 +52,9 @@ func (s Static) Current() *Net { return s.Net }
 
 // Config returns the compiled configuration of the office.
 func (n *Net) Config(office string) (*network.OfficeConfig, error) {
+	if _, ok := n.Office(office); !ok && n.city != "" {
+		return nil, n.Unknown("office", office)
+	}
 	n.mu.Lock()
 	r, ok := n.configs[office]
 	n.mu.Unlock()
@@ -60,17 +68,37 @@ func (n *Net) Config(office string) (*network.OfficeConfig, error) {
 	return cfg, err
 }
 
-// Office returns the office of the name and whether it exists.
+// Office returns the office of the name and whether it exists (in the
+// City of a restricted Net).
 func (n *Net) Office(name string) (*v1alpha1.Office, bool) {
-	return n.src.Index().Get(name)
+	o, ok := n.src.Index().Get(name)
+	if !ok || (n.city != "" && !slices.Contains(n.path(o), n.city)) {
+		return nil, false
+	}
+	return o, true
 }
 
-// Path is the office's path from the City, nil when it has none.
+// Unknown is the error of an office the Net does not know, for the field
+// that names it: it does not exist, or it is outside the City the Net is
+// restricted to.
+func (n *Net) Unknown(field, name string) *cases.FieldError {
+	if _, ok := n.src.Index().Get(name); ok && n.city != "" {
+		return &cases.FieldError{Field: field, Message: fmt.Sprintf("office %s is not in this registry's City %s", network.Quote(name), network.Quote(n.city))}
+	}
+	return &cases.FieldError{Field: field, Message: fmt.Sprintf("office %s does not exist", network.Quote(name))}
+}
+
+// Path is the office's path from the City, nil when it has none (or is
+// outside the City of a restricted Net).
 func (n *Net) Path(name string) []string {
-	o, ok := n.src.Index().Get(name)
+	o, ok := n.Office(name)
 	if !ok {
 		return nil
 	}
+	return n.path(o)
+}
+
+func (n *Net) path(o *v1alpha1.Office) []string {
 	p, problem := n.src.Index().Path(o)
 	if problem != nil {
 		return nil
@@ -101,7 +129,7 @@ func (n *Net) Subtree(office string) []string {
 func (n *Net) Offices() []string {
 	var out []string
 	for _, o := range n.src.Index().All() {
-		if o.Spec.Level.HasTenant() {
+		if _, in := n.Office(o.Name); in && o.Spec.Level.HasTenant() {
 			out = append(out, o.Name)
 		}
 	}
@@ -109,8 +137,12 @@ func (n *Net) Offices() []string {
 	return out
 }
 
-// City is the network's City office; "" in an empty network.
+// City is the network's City office (the City a Net is restricted to);
+// "" in an empty network.
 func (n *Net) City() string {
+	if n.city != "" {
+		return n.city
+	}
 	for _, o := range n.src.Index().All() {
 		if o.Spec.Level == v1alpha1.LevelCity {
 			return o.Name
@@ -142,6 +174,31 @@ func (n *Net) Location(office string) *time.Location {
 	return loc
 }
 
+// Todays gives each office's today at now (a UTC midnight, as the
+// network's dates): the day in the office's time zone, each zone loaded
+// once.
+func (n *Net) Todays(offices []string, now time.Time) []time.Time {
+	days := map[string]time.Time{}
+	out := make([]time.Time, len(offices))
+	for i, office := range offices {
+		zone := v1alpha1.DefaultTimeZone
+		if o, ok := n.Office(office); ok && o.Spec.TimeZone != "" {
+			zone = o.Spec.TimeZone
+		}
+		day, ok := days[zone]
+		if !ok {
+			loc, err := time.LoadLocation(zone)
+			if err != nil {
+				loc = time.UTC
+			}
+			day = civilDay(now.In(loc))
+			days[zone] = day
+		}
+		out[i] = day
+	}
+	return out
+}
+
 // Answer is the deadlines answer for a petition received at office on
 // received, exactly as petitionctl deadlines gives it: routed at the
 // locality when there is one (a Department is no place), the skip-level
@@ -158,7 +215,7 @@ func (n *Net) Answer(office, locality string, p network.Petition, received time.
 	if locality != "" && locality != office {
 		local, ok := n.Office(locality)
 		if !ok {
-			return network.DeadlineAnswer{}, &cases.FieldError{Field: "locality", Message: fmt.Sprintf("office %s does not exist", network.Quote(locality))}
+			return network.DeadlineAnswer{}, n.Unknown("locality", locality)
 		}
 		if err := network.CheckLocality(locality, local.Spec.Level); err != nil {
 			return network.DeadlineAnswer{}, &cases.FieldError{Field: "locality", Message: err.Error()}
@@ -230,4 +287,76 @@ func (r *Reloading) Run(ctx context.Context, interval time.Duration, report func
 			}
 		}
 	}
+}
+
+// Restrict returns the network of one City: offices outside its subtree
+// are unknown to it (Office, Path, Subtree, Offices, Config, Answer), and
+// City is that City. The error says the network has no City of the name;
+// the Net returned with it knows no office.
+func (n *Net) Restrict(city string) (*Net, error) {
+	out := &Net{src: n.src, city: city, configs: map[string]configResult{}}
+	none := &Net{src: (&manifests.Set{Live: true}).Snapshot().Source(), city: city, configs: map[string]configResult{}}
+	o, ok := n.src.Index().Get(city)
+	switch {
+	case !ok:
+		var cities []string
+		for _, o := range n.src.Index().All() {
+			if o.Spec.Level == v1alpha1.LevelCity {
+				cities = append(cities, o.Name)
+			}
+		}
+		slices.Sort(cities)
+		if len(cities) == 0 {
+			cities = []string{"none"}
+		}
+		return none, fmt.Errorf("the network has no City %s (its Cities: %s)", network.Quote(city), strings.Join(cities, ", "))
+	case o.Spec.Level != v1alpha1.LevelCity:
+		return none, fmt.Errorf("office %s is a %s, not a City", network.Quote(city), o.Spec.Level)
+	}
+	return out, nil
+}
+
+// CityView is the Network of one City of another Network: each Net its
+// base gives is restricted to the City (Net.Restrict) once, so that every
+// lookup of the registry (intake, tokens, lists, figures) knows the
+// City's offices alone.
+type CityView struct {
+	base Network
+	city string
+	mu   sync.Mutex
+	last atomic.Pointer[cityNet]
+}
+
+// cityNet is the view of one Net of the base.
+type cityNet struct {
+	from, view *Net
+	err        error
+}
+
+// NewCityView returns the view of city over base.
+func NewCityView(base Network, city string) *CityView {
+	return &CityView{base: base, city: city}
+}
+
+// Current returns the City's part of the base's current network.
+func (v *CityView) Current() *Net { return v.current().view }
+
+// Ready says whether the base's current network has the City: an error
+// naming the City otherwise.
+func (v *CityView) Ready() error { return v.current().err }
+
+func (v *CityView) current() *cityNet {
+	base := v.base.Current()
+	if c := v.last.Load(); c != nil && c.from == base {
+		return c
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if c := v.last.Load(); c != nil && c.from == base {
+		return c
+	}
+	view, err := base.Restrict(v.city)
+	c := &cityNet{from: base, view: view, err: err}
+	v.last.Store(c)
+	return c
 }

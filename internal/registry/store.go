@@ -73,7 +73,7 @@ type Answer struct {
 type Submission struct {
 	Intake cases.Intake
 	// Key is the Idempotency-Key; Scope separates the keys of the public
-	// intake from each staff office's.
+	// intake from each desk's and each staff office's.
 	Key, Scope string
 	// Staff is the office of the staff who register it; empty for a
 	// petitioner's own intake.
@@ -97,7 +97,7 @@ func (s *Store) Take(ctx context.Context, sub Submission) (Answer, bool, error) 
 	now := s.now()
 	office := in.Office
 	if _, ok := n.Office(office); !ok {
-		return Answer{}, false, &cases.FieldError{Field: "office", Message: fmt.Sprintf("office %s does not exist", network.Quote(office))}
+		return Answer{}, false, n.Unknown("office", office)
 	}
 	loc := n.Location(office)
 	received := now.In(loc)

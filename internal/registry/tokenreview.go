@@ -16,6 +16,7 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilcache "k8s.io/apimachinery/pkg/util/cache"
+	"k8s.io/apimachinery/pkg/util/validation"
 	authenticationclient "k8s.io/client-go/kubernetes/typed/authentication/v1"
 	"k8s.io/client-go/rest"
 
@@ -59,6 +60,10 @@ type TokenReviewOptions struct {
 	CacheSize int
 	// Now is the clock of the answers' lifetimes; time.Now when nil.
 	Now func() time.Time
+	// Operators are the user names of the ServiceAccounts that act as the
+	// operator (system:serviceaccount:<namespace>:<name>): they read the
+	// figures and nothing else. None when empty.
+	Operators []string
 }
 
 // TokenReviewer authenticates the staff and desks of offices with the API
@@ -66,8 +71,10 @@ type TokenReviewOptions struct {
 // when the API server vouches for it for the audience, it is a
 // ServiceAccount's (system:serviceaccount:<namespace>:<name>), and the
 // namespace is the tenant namespace of an office of the network
-// (office-<name>, an office with a tenant stack). A token of any other
-// namespace is refused. The answers are kept a short time by the
+// (office-<name>, an office with a tenant stack). The ServiceAccount desk
+// is the office's desk, any other its staff. A token of any other
+// namespace is refused, unless its ServiceAccount is one of the
+// operator's. The answers are kept a short time by the
 // token's SHA-256, so that a request does not cost a review; the office
 // is checked against the current network each time.
 type TokenReviewer struct {
@@ -77,6 +84,7 @@ type TokenReviewer struct {
 	ttl        time.Duration
 	refusedTTL time.Duration
 	now        func() time.Time
+	operators  map[string]bool
 	answers    *utilcache.LRUExpireCache
 	flight     singleflight.Group
 	count      atomic.Uint64
@@ -115,8 +123,15 @@ func NewTokenReviewer(cfg *rest.Config, net Network, opts TokenReviewOptions) (*
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	operators := map[string]bool{}
+	for _, u := range opts.Operators {
+		if err := CheckServiceAccountUser(u); err != nil {
+			return nil, err
+		}
+		operators[u] = true
+	}
 	return &TokenReviewer{reviews: c.TokenReviews(), net: net, audience: opts.Audience, ttl: opts.TTL, refusedTTL: opts.RefusedTTL,
-		now: opts.Now, answers: utilcache.NewLRUExpireCacheWithClock(opts.CacheSize, clockFunc(opts.Now))}, nil
+		now: opts.Now, operators: operators, answers: utilcache.NewLRUExpireCacheWithClock(opts.CacheSize, clockFunc(opts.Now))}, nil
 }
 
 // Audience is the audience tokens must be issued for.
@@ -126,7 +141,8 @@ func (r *TokenReviewer) Audience() string { return r.audience }
 func (r *TokenReviewer) Reviews() uint64 { return r.count.Load() }
 
 // Authenticate returns the actor of the token: the ServiceAccount's user
-// name and its namespace's office. A refused token is an error wrapping
+// name, its namespace's office and its role (the desk, the staff, or the
+// operator, who has no office). A refused token is an error wrapping
 // ErrUnauthenticated; any other error is the API server's failure to
 // answer (the caller may retry).
 func (r *TokenReviewer) Authenticate(ctx context.Context, token string) (Actor, error) {
@@ -172,7 +188,7 @@ func (r *TokenReviewer) review(ctx context.Context, token string, key [32]byte) 
 		// token may be for anything.
 		answer.refused = "it is not issued for the audience " + network.Quote(r.audience)
 	default:
-		ns, ok := serviceAccountNamespace(st.User.Username)
+		ns, _, ok := serviceAccount(st.User.Username)
 		if !ok {
 			answer.refused = "it is not a ServiceAccount's"
 		} else {
@@ -196,6 +212,9 @@ func (r *TokenReviewer) actor(a reviewed) (Actor, error) {
 	if a.refused != "" {
 		return Actor{}, fmt.Errorf("%w: %s", ErrUnauthenticated, a.refused)
 	}
+	if r.operators[a.username] {
+		return Actor{Name: a.username, Role: RoleOperator}, nil
+	}
 	office, ok := strings.CutPrefix(a.namespace, network.NamespacePrefix)
 	if !ok || office == "" {
 		return Actor{}, fmt.Errorf("%w: %s is not in an office's namespace (%s<office>)", ErrUnauthenticated, a.username, network.NamespacePrefix)
@@ -207,21 +226,46 @@ func (r *TokenReviewer) actor(a reviewed) (Actor, error) {
 	if !o.Spec.Level.HasTenant() {
 		return Actor{}, fmt.Errorf("%w: %s: office %s is a %s, served by its township", ErrUnauthenticated, a.username, network.Quote(office), o.Spec.Level)
 	}
-	return Actor{Name: a.username, Office: office}, nil
+	role := RoleStaff
+	if _, name, _ := serviceAccount(a.username); name == DeskServiceAccount {
+		role = RoleDesk
+	}
+	return Actor{Name: a.username, Office: office, Role: role}, nil
 }
 
-// serviceAccountNamespace returns the namespace of a ServiceAccount's user
-// name, system:serviceaccount:<namespace>:<name>.
-func serviceAccountNamespace(username string) (string, bool) {
+// serviceAccount returns the namespace and the name of a ServiceAccount's
+// user name, system:serviceaccount:<namespace>:<name>.
+func serviceAccount(username string) (namespace, name string, ok bool) {
 	sa, ok := strings.CutPrefix(username, serviceAccountUserStart)
 	if !ok {
-		return "", false
+		return "", "", false
 	}
 	ns, name, ok := strings.Cut(sa, ":")
 	if !ok || ns == "" || name == "" || strings.Contains(name, ":") {
-		return "", false
+		return "", "", false
 	}
-	return ns, true
+	return ns, name, true
+}
+
+// CheckServiceAccountUser checks a ServiceAccount's user name,
+// system:serviceaccount:<namespace>:<name>: a namespace (a DNS label) and
+// a ServiceAccount's name (a DNS subdomain).
+func CheckServiceAccountUser(username string) error {
+	want := fmt.Sprintf("want %s<namespace>:<name>", serviceAccountUserStart)
+	if len(username) > 320 {
+		return fmt.Errorf("a user name of %d characters: at most 320, %s", len(username), want)
+	}
+	ns, name, ok := serviceAccount(username)
+	if !ok {
+		return fmt.Errorf("%s is not a ServiceAccount's user name: %s", network.Quote(username), want)
+	}
+	if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
+		return fmt.Errorf("%s: namespace %s: %s", network.Quote(username), network.Quote(ns), strings.Join(errs, "; "))
+	}
+	if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
+		return fmt.Errorf("%s: ServiceAccount %s: %s", network.Quote(username), network.Quote(name), strings.Join(errs, "; "))
+	}
+	return nil
 }
 
 // tokenExpiry reads the exp claim of a JWT the API server has vouched
