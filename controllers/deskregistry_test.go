@@ -13,12 +13,15 @@ import (
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
+	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/casestore"
@@ -138,6 +141,59 @@ func TestCityCasesReachEveryDesk(t *testing.T) {
 	})
 	setCases(nil)
 	poll(without)
+}
+
+// A City that declares or withdraws spec.cases enqueues every office of
+// its network; a change within spec.cases, or of another field, only the
+// City.
+func TestCasesDeclaredEnqueuesTheSubtree(t *testing.T) {
+	ctx := t.Context()
+	events := &officeEvents{model: newNetworkModel(), reader: noPolicies{}}
+	q := workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[reconcile.Request]())
+	defer q.ShutDown()
+	drain := func() []string {
+		var names []string
+		for q.Len() > 0 {
+			r, _ := q.Get()
+			names = append(names, r.Name)
+			q.Done(r)
+		}
+		slices.Sort(names)
+		return slices.Compact(names)
+	}
+	office := func(name string, level v1alpha1.Level, parent string) *v1alpha1.Office {
+		return &v1alpha1.Office{ObjectMeta: metav1.ObjectMeta{Name: name, Generation: 1}, Spec: v1alpha1.OfficeSpec{Level: level, Parent: v1alpha1.OfficeName(parent)}}
+	}
+	city := office("c-city", v1alpha1.LevelCity, "")
+	for _, o := range []*v1alpha1.Office{city, office("c-county", v1alpha1.LevelCounty, "c-city"), office("c-town", v1alpha1.LevelTownship, "c-county")} {
+		events.Create(ctx, event.CreateEvent{Object: o}, q)
+	}
+	drain()
+	update := func(mutate func(*v1alpha1.Office)) []string {
+		cur := city.DeepCopy()
+		cur.Generation++
+		mutate(cur)
+		events.Update(ctx, event.UpdateEvent{ObjectOld: city, ObjectNew: cur}, q)
+		city = cur
+		return drain()
+	}
+	external := func(name string) *v1alpha1.OfficeCases {
+		return &v1alpha1.OfficeCases{External: &v1alpha1.ExternalCases{SecretRef: v1alpha1.SecretKeyRef{Name: name, Key: "uri"}}}
+	}
+	for _, step := range []struct {
+		what   string
+		mutate func(*v1alpha1.Office)
+		want   []string
+	}{
+		{"declared", func(o *v1alpha1.Office) { o.Spec.Cases = external("db") }, []string{"c-city", "c-county", "c-town"}},
+		{"changed within", func(o *v1alpha1.Office) { o.Spec.Cases = external("other-db") }, []string{"c-city"}},
+		{"another field", func(o *v1alpha1.Office) { o.Spec.DisplayName = "City" }, []string{"c-city"}},
+		{"withdrawn", func(o *v1alpha1.Office) { o.Spec.Cases = nil }, []string{"c-city", "c-county", "c-town"}},
+	} {
+		if got := update(step.mutate); !slices.Equal(got, step.want) {
+			t.Errorf("spec.cases %s: enqueued %v, want %v", step.what, got, step.want)
+		}
+	}
 }
 
 // keepCollector puts the package's shared manager's collector of the
