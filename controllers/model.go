@@ -95,7 +95,8 @@ func (m *networkModel) publish(ctx context.Context, offices ...*v1alpha1.Office)
 // officeEvents is the office controller's watch of offices: it feeds the
 // model, enqueues the offices each event concerns — the office itself, its
 // old and new parent (their children) and, when it moved, appeared or went,
-// every office below it (their path), and the offices whose routes may
+// or (a City) declared or withdrew its case store, every office below it
+// (their path, their desk's registry), and the offices whose routes may
 // resolve to it — and then publishes the event.
 type officeEvents struct {
 	model *networkModel
@@ -133,6 +134,11 @@ func (e *officeEvents) Update(ctx context.Context, evt event.UpdateEvent, q work
 	if stationedChanged(old, cur) {
 		// The joint reception centres that list its windows.
 		enqueue(q, e.model.index.Stations(cur.Name))
+	}
+	if casesDeclared(old, cur) {
+		// Every desk of the City's network forwards to its registry, or
+		// no longer does.
+		enqueue(q, e.model.index.Descendants(cur.Name))
 	}
 	e.model.publish(ctx, old, cur)
 }

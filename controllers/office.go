@@ -291,13 +291,16 @@ func problemOutcome(p *network.Problem) Outcome {
 	return notReady(p.Reason, p.Condition(), p.Stalled)
 }
 
-// render renders the tenant stack of the compiled office.
+// render renders the tenant stack of the compiled office, with its City's
+// case registry when it has one (deskRegistry).
 // A render cut short by the end of ctx, or past its budget
 // (tenant.RenderTimeout, which a starved process may reach with patches
 // the judge admitted), is retried with back-off; a patch refused stalls
 // the office.
 func (r *officeReconciler) render(ctx context.Context, s *officeScope) (bool, error) {
-	objs, err := tenant.RenderContext(ctx, tenant.InputOf(s.compiled, r.opts.IngressNamespace, r.opts.shardLabels(s.office)))
+	in := tenant.InputOf(s.compiled, r.opts.IngressNamespace, r.opts.shardLabels(s.office))
+	in.Registry = r.deskRegistry(s.compiled)
+	objs, err := tenant.RenderContext(ctx, in)
 	if err != nil && ctx.Err() != nil {
 		return false, err
 	}

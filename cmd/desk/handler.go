@@ -513,7 +513,7 @@ func (d *desk) limitBodies(h http.Handler) http.Handler {
 }
 
 // handler serves the public listener: the configuration at /v1/office and
-// its answers.
+// its answers, and the petitions forwarded to the registry.
 func (d *desk) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/office", func(w http.ResponseWriter, _ *http.Request) {
@@ -646,7 +646,7 @@ func (d *desk) handler() http.Handler {
 	mux.HandleFunc("GET /open311/v2/services.json", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, open311Services(d.current().office))
 	})
-	return d.limitBodies(mux)
+	return newForwarder(d.opts.Registry).routes(d.limitBodies(mux))
 }
 
 // windowsAnswer is the answer of GET /v1/windows: the office's, and at a

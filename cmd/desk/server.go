@@ -53,6 +53,8 @@ type options struct {
 	PeerURLTemplate string
 	// PeerTimeout bounds that one call, connection to last byte.
 	PeerTimeout time.Duration
+	// Registry is where the desk forwards the petitions it takes (intake.go).
+	Registry registryOptions
 }
 
 // officePlaceholder stands for an office's name in PeerURLTemplate.
@@ -104,6 +106,7 @@ func defaultOptions() options {
 		PeerBurst:                   20,
 		PeerURLTemplate:             peerAddress(officePlaceholder),
 		PeerTimeout:                 2 * time.Second,
+		Registry:                    defaultRegistryOptions(),
 	}
 }
 
@@ -124,6 +127,7 @@ func (o *options) register(fs *flag.FlagSet) {
 	fs.IntVar(&o.PeerBurst, "peer-burst", o.PeerBurst, "requests one client may make at once on the peer listener, beyond --peer-rate")
 	fs.StringVar(&o.PeerURLTemplate, "peer-url-template", o.PeerURLTemplate, "address of another office's desk's peer listener, "+officePlaceholder+" standing for its name: asked how a petition's locality handles it")
 	fs.DurationVar(&o.PeerTimeout, "peer-timeout", o.PeerTimeout, "time the call to a locality's desk may take, connection to last byte")
+	o.Registry.register(fs)
 }
 
 // check refuses limits that are not limits.
@@ -151,6 +155,9 @@ func (o *options) check() error {
 		return fmt.Errorf("--max-search-steps: %d is not a positive number", o.SearchSteps)
 	case o.PeerTimeout <= 0 || o.PeerTimeout > o.WriteTimeout:
 		return fmt.Errorf("--peer-timeout: %v must be positive and at most --write-timeout (%v)", o.PeerTimeout, o.WriteTimeout)
+	}
+	if err := o.Registry.check(o.WriteTimeout); err != nil {
+		return err
 	}
 	return checkPeerTemplate(o.PeerURLTemplate)
 }

@@ -18,21 +18,28 @@ import (
 
 // Allowed says in a line what tenant patches may change; the errors of the
 // allow-list end with it.
-const Allowed = "patches may change only the desk container's env, args, probes and resources, " +
+const Allowed = "patches may change only the desk container's env, args (not the --registry-* ones, which are the operator's), probes and resources, " +
 	"labels under office.petition.xinfang.io/ and annotations under it or without a prefix (and those TenantDefaults spec.tenantMetadata allows) of any object and the pod template, " +
 	"topology spread and pod anti-affinity among the desk's own pods, strategy, minReadySeconds, " +
 	"progressDeadlineSeconds and terminationGracePeriodSeconds (replicas: spec.tenant.replicas)"
 
 // allowRule is a field a patch may change: its path from the object's root,
 // "*" matching any one key or index, and a check of the value the patch
-// leaves there (nil when the patch removed it).
+// leaves there (nil when the patch removed it), or of the change from the
+// value rendered without patches.
 type allowRule struct {
-	path  []string
-	check func(l Limits, after any) error
+	path   []string
+	check  func(l Limits, after any) error
+	change func(l Limits, before, after any) error
 }
 
 func rule(path string, check func(Limits, any) error) allowRule {
 	return allowRule{path: strings.Split(path, "."), check: check}
+}
+
+// changeRule is a rule whose check sees the value before the patches too.
+func changeRule(path string, change func(l Limits, before, after any) error) allowRule {
+	return allowRule{path: strings.Split(path, "."), change: change}
 }
 
 var (
@@ -54,7 +61,7 @@ var (
 			rule("spec.template.spec.topologySpreadConstraints", ownPodsSpread),
 			rule("spec.template.spec.affinity", ownPodsAntiAffinity),
 			rule(deskContainer+"env", anyValue),
-			rule(deskContainer+"args", anyValue),
+			changeRule(deskContainer+"args", keepRegistryArgs),
 			rule(deskContainer+"readinessProbe", probe),
 			rule(deskContainer+"livenessProbe", probe),
 			rule(deskContainer+"startupProbe", probe),
@@ -165,6 +172,12 @@ func diff(path []string, before, after any, rules []allowRule, limits Limits) er
 		return nil
 	}
 	if exact := match(path, rules); exact != nil {
+		if exact.change != nil {
+			if err := exact.change(limits, before, after); err != nil {
+				return fmt.Errorf("%s: %w", show(path), err)
+			}
+			return nil
+		}
 		if exact.check == nil { // a label or annotation key
 			if err := allowedKey(limits, path[len(path)-2], path[len(path)-1]); err != nil {
 				return fmt.Errorf("%s: %w", show(path), err)

@@ -3,18 +3,22 @@ package tenant
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
+	"github.com/xinfang/petition-operator/internal/casestore"
 )
 
 // FuzzCheckTenant feeds arbitrary patches (with or without a target) to the
 // judge. Whatever it admits must render, stay in the office's namespace,
 // keep the isolation the operator renders (both NetworkPolicies, the
 // Service, the Pod Security labels, the quota) exactly as without patches,
-// and keep the desk container's image and security context.
+// keep the desk container's image and security context, and keep where the
+// desk forwards petitions and the identity it presents there (the
+// registry's token, flags and NetworkPolicy rule, the namespace's City).
 func FuzzCheckTenant(f *testing.F) {
 	f.Add("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: desk\n  annotations:\n    team: land\n", "", "")
 	f.Add(`[{"op": "add", "path": "/spec/template/spec/containers/0/env", "value": [{"name": "A", "value": "b"}]}]`, "Deployment", "desk")
@@ -28,7 +32,7 @@ func FuzzCheckTenant(f *testing.F) {
 		if kind != "" || name != "" {
 			p.Target = &v1alpha1.PatchTarget{Kind: kind, Name: name}
 		}
-		in := input(func(o *v1alpha1.Office) { o.Spec.Tenant.Patches = []v1alpha1.TenantPatch{p} })
+		in := withRegistry(func(o *v1alpha1.Office) { o.Spec.Tenant.Patches = []v1alpha1.TenantPatch{p} })
 		if errs := CheckTenant(t.Context(), in.Office, DefaultLimits()); len(errs) > 0 {
 			return
 		}
@@ -43,7 +47,7 @@ func FuzzCheckTenant(f *testing.F) {
 			}
 			return
 		}
-		base, err := RenderContext(t.Context(), input(nil))
+		base, err := RenderContext(t.Context(), withRegistry(nil))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -65,8 +69,8 @@ func FuzzCheckTenant(f *testing.F) {
 					t.Fatalf("admitted a change of the spec of %s", objectID(o))
 				}
 			case "Namespace":
-				for k, v := range PodSecurityLabels {
-					if o.GetLabels()[k] != v {
+				for k, v := range b.GetLabels() {
+					if o.GetLabels()[k] != v && (PodSecurityLabels[k] != "" || k == casestore.LabelCity) {
 						t.Fatalf("admitted a change of %s", k)
 					}
 				}
@@ -76,6 +80,10 @@ func FuzzCheckTenant(f *testing.F) {
 					if !reflect.DeepEqual(c[k], cb[k]) {
 						t.Fatalf("admitted a change of the desk container's %s", k)
 					}
+				}
+				args, want := anyStrings(c["args"]), anyStrings(cb["args"])
+				if got := slices.DeleteFunc(args, func(a string) bool { return !isRegistryArg(a) }); !slices.Equal(got, want[len(want)-2:]) {
+					t.Fatalf("admitted registry arguments %q, want %q", got, want[len(want)-2:])
 				}
 				for _, k := range []string{"volumes", "securityContext", "serviceAccountName", "hostNetwork", "nodeName", "nodeSelector", "tolerations", "automountServiceAccountToken"} {
 					got, _, _ := unstructured.NestedFieldNoCopy(o.Object, "spec", "template", "spec", k)

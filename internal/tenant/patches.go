@@ -248,9 +248,14 @@ func (e *PatchError) Field() *field.Path {
 
 // judgeInput is the input of a render at admission or offline, where the
 // compiled configuration and the operator's flags are not known: patches
-// may not touch them, so placeholders judge them the same.
+// may not touch them, so placeholders judge them the same. Nor is it known
+// whether the office's City declares spec.cases: the judge renders the
+// desk with a registry, whose rule for the desk's args is the stricter
+// (keepRegistryArgs), so that an office admitted still renders when its
+// City declares one.
 func judgeInput(o *v1alpha1.Office, limits Limits) Input {
-	return Input{Office: o, Config: []byte("{}"), ConfigHash: "judge", DefaultImage: "desk", IngressNamespace: "ingress", Limits: &limits}
+	return Input{Office: o, Config: []byte("{}"), ConfigHash: "judge", DefaultImage: "desk", IngressNamespace: "ingress", Limits: &limits,
+		City: "judge", Registry: &RegistryRef{URL: "http://registry.judge.svc:8080", Namespace: "judge"}}
 }
 
 // CheckTenant judges an office's spec.tenant as the operator will render

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -341,5 +342,99 @@ func TestTenantMetadataAllowList(t *testing.T) {
 				t.Fatalf("want %q on spec.tenant.patches[0], got %v", tc.want, errs)
 			}
 		})
+	}
+}
+
+// TestRegistryPatchesRefused: no patch changes where the desk forwards
+// petitions or the identity it presents there: the token's volume, its
+// audience and mount, the registry flags, the NetworkPolicy rule to the
+// registry, the ServiceAccount and the namespace's City. Each refusal
+// names the patch and the field.
+func TestRegistryPatchesRefused(t *testing.T) {
+	cases := map[string]struct {
+		patch v1alpha1.TenantPatch
+		want  string
+	}{
+		"another registry": {deploymentPatch("spec:\n  template:\n    spec:\n      containers:\n      - name: desk\n        args: [--addr=:8080, --registry-url=http://evil.example:8080]\n"),
+			"Deployment desk: spec.template.spec.containers.0.args: the --registry-url and --registry-token-file arguments are the operator's"},
+		"another registry, appended": {json6902("Deployment", "desk", `[{"op": "add", "path": "/spec/template/spec/containers/0/args/-", "value": "-registry-url=http://evil.example"}]`),
+			"spec.template.spec.containers.0.args: the --registry-url and --registry-token-file arguments are the operator's"},
+		"another token file, as two arguments": {json6902("Deployment", "desk", `[{"op": "add", "path": "/spec/template/spec/containers/0/args/-", "value": "--registry-token-file"}, {"op": "add", "path": "/spec/template/spec/containers/0/args/-", "value": "/tmp/token"}]`),
+			"spec.template.spec.containers.0.args: the --registry-url and --registry-token-file arguments are the operator's"},
+		"flags cut short before the registry's": {deploymentPatch("spec:\n  template:\n    spec:\n      containers:\n      - name: desk\n        args: [--config=/etc/desk/office.json, --]\n"),
+			`spec.template.spec.containers.0.args: 1: "--" comes before the operator's --registry-url arguments`},
+		"a value apart before the registry's": {deploymentPatch("spec:\n  template:\n    spec:\n      containers:\n      - name: desk\n        args: [--reload-interval, 5s]\n"),
+			`spec.template.spec.containers.0.args: 0: "--reload-interval" comes before the operator's --registry-url arguments: arguments before them must be --name=value flags`},
+		"args not strings": {json6902("Deployment", "desk", `[{"op": "replace", "path": "/spec/template/spec/containers/0/args", "value": "--registry-url=http://evil.example"}]`),
+			`"/spec/template/spec/containers/0/args/-": missing value (the operator adds the City's registry: its token's volume and mount, the desk's --registry-* arguments and the NetworkPolicy rule, after the office's patches)`},
+		"the token's audience": {deploymentPatch("spec:\n  template:\n    spec:\n      volumes:\n      - name: registry-token\n        projected:\n          sources:\n          - serviceAccountToken: {audience: https://kubernetes.default.svc, path: token}\n"),
+			"Deployment desk: spec.template.spec.volumes: may not be changed by a tenant patch"},
+		"the token's audience, by path": {json6902("Deployment", "desk", `[{"op": "replace", "path": "/spec/template/spec/volumes/1/projected/sources/0/serviceAccountToken/audience", "value": "kube-apiserver"}]`),
+			"/spec/template/spec/volumes/1/projected/sources/0/serviceAccountToken/audience"},
+		"the token's volume removed": {json6902("Deployment", "desk", `[{"op": "remove", "path": "/spec/template/spec/volumes"}]`),
+			`"/spec/template/spec/volumes/-": missing value`},
+		"args not strings, kept a list": {json6902("Deployment", "desk", `[{"op": "add", "path": "/spec/template/spec/containers/0/args/0", "value": 8080}]`),
+			"spec.template.spec.containers.0.args: must be a list of strings"},
+		"the token mounted elsewhere": {deploymentPatch("spec:\n  template:\n    spec:\n      containers:\n      - name: desk\n        volumeMounts:\n        - {name: config, mountPath: /var/run/secrets/petition-registry}\n"),
+			"Deployment desk: spec.template.spec.containers.0.volumeMounts: may not be changed"},
+		"another service account": {deploymentPatch("spec:\n  template:\n    spec:\n      serviceAccountName: default\n"),
+			"Deployment desk: spec.template.spec.serviceAccountName: may not be changed"},
+		"the account's token mounted": {deploymentPatch("spec:\n  template:\n    spec:\n      automountServiceAccountToken: true\n"),
+			"Deployment desk: spec.template.spec.automountServiceAccountToken: may not be changed"},
+		"the egress rule widened": {json6902("NetworkPolicy", "desk", `[{"op": "replace", "path": "/spec/egress", "value": [{}]}]`),
+			"NetworkPolicy desk: spec.egress"},
+		"egress to a registry elsewhere": {json6902("NetworkPolicy", "desk", `[{"op": "add", "path": "/spec/egress/-", "value": {"to": [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"app.kubernetes.io/name": "petition-registry"}}}]}}]`),
+			"NetworkPolicy desk: spec.egress: may not be changed"},
+		"the namespace's City": {v1alpha1.TenantPatch{Patch: "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: office-zhenping-county\n  labels:\n    petition.xinfang.io/city: xinyang-city\n"},
+			`Namespace office-zhenping-county: metadata.labels.petition.xinfang.io/city: the key "petition.xinfang.io/city" is reserved`},
+		"the namespace's City removed": {json6902("Namespace", "office-zhenping-county", `[{"op": "remove", "path": "/metadata/labels/petition.xinfang.io~1city"}]`),
+			`metadata.labels.petition.xinfang.io/city: the key "petition.xinfang.io/city" is reserved`},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := RenderContext(t.Context(), withRegistry(func(o *v1alpha1.Office) {
+				o.Spec.Tenant.Patches = []v1alpha1.TenantPatch{deploymentPatch("  annotations:\n    team: land\n"), tc.patch}
+			}))
+			if err == nil || !strings.Contains(err.Error(), "spec.tenant.patches[1]: ") || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("want spec.tenant.patches[1] refused with %q, got %v", tc.want, err)
+			}
+			// Refused at admission too, where the City is not known.
+			o := withRegistry(func(o *v1alpha1.Office) { o.Spec.Tenant.Patches = []v1alpha1.TenantPatch{tc.patch} }).Office
+			if errs := CheckTenant(t.Context(), o, DefaultLimits()); len(errs) != 1 || errs[0].Field != "spec.tenant.patches[0]" {
+				t.Fatalf("admission: want one error on spec.tenant.patches[0], got %v", errs)
+			}
+		})
+	}
+}
+
+// TestRegistryArgsKept: an office's own args, which replace the list, and
+// args appended after the registry's, render with the registry flags kept;
+// without a registry a patch may not add them.
+func TestRegistryArgsKept(t *testing.T) {
+	replace := deploymentPatch("spec:\n  template:\n    spec:\n      containers:\n      - name: desk\n        args: [--addr=:8080, --config=/etc/desk/office.json, --reload-interval=5s]\n")
+	appendArgs := json6902("Deployment", "desk", `[{"op": "add", "path": "/spec/template/spec/containers/0/args/-", "value": "--peer-timeout=1s"}]`)
+	for name, p := range map[string]v1alpha1.TenantPatch{"replaced": replace, "appended": appendArgs} {
+		t.Run(name, func(t *testing.T) {
+			objs, err := RenderContext(t.Context(), withRegistry(func(o *v1alpha1.Office) { o.Spec.Tenant.Patches = []v1alpha1.TenantPatch{p} }))
+			if err != nil {
+				t.Fatal(err)
+			}
+			args := anyStrings(container(t, byID(t, objs)["Deployment/desk"])["args"])
+			var reg []string
+			for _, a := range args {
+				if isRegistryArg(a) {
+					reg = append(reg, a)
+				}
+			}
+			if want := registryArgs(withRegistry(nil).Registry); !slices.Equal(reg, want) {
+				t.Errorf("args %q: registry arguments %q, want %q", args, reg, want)
+			}
+		})
+	}
+	_, err := RenderContext(t.Context(), input(func(o *v1alpha1.Office) {
+		o.Spec.Tenant.Patches = []v1alpha1.TenantPatch{json6902("Deployment", "desk", `[{"op": "add", "path": "/spec/template/spec/containers/0/args/-", "value": "--registry-url=http://evil.example"}]`)}
+	}))
+	if err == nil || !strings.Contains(err.Error(), "spec.template.spec.containers.0.args: the --registry-url and --registry-token-file arguments are the operator's") {
+		t.Fatalf("a registry flag added without a registry: got %v", err)
 	}
 }

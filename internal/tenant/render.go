@@ -8,8 +8,10 @@ import (
 	"context"
 	"embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -25,6 +27,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
+	"github.com/xinfang/petition-operator/internal/casestore"
 	"github.com/xinfang/petition-operator/internal/network"
 )
 
@@ -69,6 +72,13 @@ type Input struct {
 	// Limits size the namespace's ResourceQuota and LimitRange and bound
 	// the desk container's resources; nil means DefaultLimits.
 	Limits *Limits
+	// City is the City the office belongs to (the first office of its
+	// path), put on the namespace as casestore.LabelCity; "" puts none.
+	City string
+	// Registry, when not nil, is the City's case registry: the desk gets
+	// a token for it, its address and a way through its NetworkPolicy
+	// (registryPatches). It needs City.
+	Registry *RegistryRef
 }
 
 // InputOf is the Input of a compiled office (network.Compile): its
@@ -76,10 +86,40 @@ type Input struct {
 // TenantDefaults.
 func InputOf(c *network.Compiled, ingressNamespace string, labels map[string]string) Input {
 	limits := LimitsOf(c.TenantDefaults)
-	return Input{
+	in := Input{
 		Office: c.Office, Config: c.Data, ConfigHash: c.Hash, DefaultImage: c.Image,
 		IngressNamespace: ingressNamespace, Labels: labels, Limits: &limits,
 	}
+	if len(c.Path) > 0 {
+		in.City = c.Path[0]
+	}
+	return in
+}
+
+// check refuses an Input whose City or Registry the stack cannot carry.
+func (in Input) check() error {
+	if in.City != "" {
+		if err := checkCity(in.City); err != nil {
+			return err
+		}
+	}
+	if in.Registry == nil {
+		return nil
+	}
+	if in.City == "" {
+		return errors.New("a registry needs the office's City, whose registry pods the desk may reach")
+	}
+	return in.Registry.check()
+}
+
+// namespaceLabels are the labels of the office's namespace beyond the
+// operator's own: the Pod Security labels and the City's.
+func (in Input) namespaceLabels() map[string]string {
+	out := maps.Clone(PodSecurityLabels)
+	if in.City != "" {
+		out[casestore.LabelCity] = in.City
+	}
+	return out
 }
 
 func (in Input) limits() Limits {
@@ -122,6 +162,9 @@ func Render(in Input) ([]*unstructured.Unstructured, error) {
 // gives up when ctx is done (returning ctx's error) or RenderTimeout has
 // passed (an error that says the budget).
 func RenderContext(ctx context.Context, in Input) ([]*unstructured.Unstructured, error) {
+	if err := in.check(); err != nil {
+		return nil, err
+	}
 	limits := in.limits()
 	if errs := limits.CheckResources(in.Office); len(errs) > 0 {
 		return nil, errs.ToAggregate()
@@ -211,7 +254,7 @@ func build(in Input, patches []v1alpha1.TenantPatch, limits Limits) ([]*unstruct
 	}
 	ns := Namespace(in.Office.Name)
 	nsObj := map[string]any{"apiVersion": "v1", "kind": "Namespace",
-		"metadata": map[string]any{"name": ns, "labels": PodSecurityLabels}}
+		"metadata": map[string]any{"name": ns, "labels": in.namespaceLabels()}}
 	nsData, err := json.Marshal(nsObj)
 	if err != nil {
 		return nil, err
@@ -238,7 +281,11 @@ func build(in Input, patches []v1alpha1.TenantPatch, limits Limits) ([]*unstruct
 	}
 	resMap, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(fsys, "/overlay")
 	if err != nil {
-		return nil, fmt.Errorf("rendering the tenant stack: %s", network.Truncate(err.Error(), 512))
+		hint := ""
+		if in.Registry != nil && len(patches) > 0 {
+			hint = " (the operator adds the City's registry: its token's volume and mount, the desk's --registry-* arguments and the NetworkPolicy rule, after the office's patches)"
+		}
+		return nil, fmt.Errorf("rendering the tenant stack: %s%s", network.Truncate(err.Error(), 512), hint)
 	}
 	var objs []*unstructured.Unstructured
 	size := 0
@@ -305,7 +352,7 @@ func labels(in Input) []kusttypes.Label {
 	}}
 	extra := map[string]string{}
 	for k, v := range in.Labels {
-		if k != LabelManagedBy && k != LabelOffice && k != LabelConfigHash {
+		if k != LabelManagedBy && k != LabelOffice && k != LabelConfigHash && k != casestore.LabelCity {
 			extra[k] = v
 		}
 	}
@@ -366,6 +413,13 @@ func overlay(in Input, officePatches []v1alpha1.TenantPatch) (*kusttypes.Kustomi
 			return nil, fmt.Errorf("spec.tenant.patches[%d]: empty patch", i)
 		}
 		patches = append(patches, kp)
+	}
+	if in.Registry != nil {
+		reg, err := registryPatches(in)
+		if err != nil {
+			return nil, err
+		}
+		patches = append(patches, reg...)
 	}
 	return &kusttypes.Kustomization{
 		TypeMeta:  kusttypes.TypeMeta{APIVersion: kusttypes.KustomizationVersion, Kind: kusttypes.KustomizationKind},

@@ -24,7 +24,14 @@ func input(mutate func(*v1alpha1.Office)) Input {
 		mutate(o)
 	}
 	return Input{Office: o, Config: []byte(`{"office":"zhenping-county"}`), ConfigHash: "0123456789abcdef",
-		DefaultImage: "ghcr.io/xinfang/petition-desk:v1", IngressNamespace: "ingress-nginx"}
+		DefaultImage: "ghcr.io/xinfang/petition-desk:v1", IngressNamespace: "ingress-nginx", City: "nanyang-city"}
+}
+
+// withRegistry is input with the City's case registry.
+func withRegistry(mutate func(*v1alpha1.Office)) Input {
+	in := input(mutate)
+	in.Registry = &RegistryRef{URL: "http://cases-nanyang-city.petition-system.svc:8080", Namespace: "petition-system"}
+	return in
 }
 
 func byID(t *testing.T, objs []*unstructured.Unstructured) map[string]*unstructured.Unstructured {
