@@ -96,14 +96,18 @@ nodes: ## Build (once, then cached under bin/nodes/) kube-scheduler and kwok, wh
 postgres: ## Check that PostgreSQL 15 server binaries are installed (as root, install Debian's postgresql-15).
 	@hack/postgres.sh >/dev/null
 
+.PHONY: cnpg-crds
+cnpg-crds: ## Download (once, into the Go module cache) CloudNativePG's CRDs, which the case store's tests install.
+	@hack/cnpg-crds.sh >/dev/null
+
 # Each fuzz target runs this many inputs in `make test`, after go test ./...
 # has run its seeds (f.Add and testdata/fuzz/) with the other tests. A count, not a duration: with a duration, Go 1.26's fuzz coordinator
 # may report a bare "context deadline exceeded" when the time is up
 # (golang/go#75804, fixed in Go 1.27), which would fail CI for nothing.
 TEST_FUZZTIME ?= 3000x
 .PHONY: test
-test: manifests generate vet controlplane nodes postgres ## After manifests, generate, vet: go test ./... -race (unit, envtest, e2e on kwok nodes, packaging, corpus, fuzz seeds), then TEST_FUZZTIME (3000x) inputs per fuzz target. Not chaos, benchmarks or long fuzzing.
-	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" NODES_ASSETS="$$(hack/nodes.sh)" $(GO) test ./... -count=1 -race -coverprofile=cover.out
+test: manifests generate vet controlplane nodes postgres cnpg-crds ## After manifests, generate, vet: go test ./... -race (unit, envtest, e2e on kwok nodes, packaging, corpus, fuzz seeds), then TEST_FUZZTIME (3000x) inputs per fuzz target. Not chaos, benchmarks or long fuzzing.
+	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" NODES_ASSETS="$$(hack/nodes.sh)" CNPG_CRDS="$$(hack/cnpg-crds.sh)" $(GO) test ./... -count=1 -race -coverprofile=cover.out
 	$(MAKE) --no-print-directory fuzz FUZZTIME=$(TEST_FUZZTIME)
 
 ##@ Build
