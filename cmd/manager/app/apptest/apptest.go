@@ -36,6 +36,14 @@ type Operator struct {
 	Cache client.Reader
 }
 
+// The namespace of the Cities' case stores and the registry's image, as the
+// operator runs them in these tests. The namespace is not made: a test of
+// the case store makes it.
+const (
+	CasesNamespace = "petition-system"
+	RegistryImage  = "ghcr.io/xinfang/petition-registry:test"
+)
+
 // OperatorOptions say what StartOperator runs.
 type OperatorOptions struct {
 	// Reconcilers runs the reconcilers too; without them only the webhooks
@@ -102,7 +110,8 @@ func StartOperator(cfg *rest.Config, opts OperatorOptions) (*Operator, error) {
 		// controller-runtime's default, which the flag's matches.
 		GracefulShutdownTimeout: 30 * time.Second,
 		Reconcilers:             opts.Reconcilers,
-		Controllers:             controllers.Options{TenantImage: opts.TenantImage, IngressNamespace: "ingress-nginx", Clock: opts.Clock, StatusPacing: opts.StatusPacing},
+		Controllers: controllers.Options{TenantImage: opts.TenantImage, IngressNamespace: "ingress-nginx", Clock: opts.Clock, StatusPacing: opts.StatusPacing,
+			CasesNamespace: CasesNamespace, RegistryImage: RegistryImage},
 	}
 	var certDir string
 	if !opts.NoWebhooks {
