@@ -33,10 +33,11 @@ const (
 	LabelComponent = "app.kubernetes.io/component"
 )
 
-// ServiceAccountName is the registry's ServiceAccount, one for every City's
-// registry in the cases namespace, installed with the operator (config/,
-// the chart) and bound to the registry's ClusterRole: the operator does not
-// make it, so that it needs no right to grant permissions.
+// ServiceAccountName is the default name of the registry's ServiceAccount,
+// one for every City's registry in the cases namespace, installed with the
+// operator (config/, the chart) and bound to the registry's ClusterRole:
+// the operator does not make it, so that it needs no right to grant
+// permissions.
 const ServiceAccountName = "petition-registry"
 
 // Names of the Secrets' keys and of the files they are mounted as.
@@ -79,6 +80,9 @@ type Input struct {
 	// names it (system:serviceaccount:<namespace>:<name>): the registry
 	// lets it read every office's figures.
 	OperatorAccount string
+	// ServiceAccount is the registry's ServiceAccount; ServiceAccountName
+	// when empty.
+	ServiceAccount string
 	// Labels are put on every object besides the case store's own (the
 	// office's labels of the operator's shard).
 	Labels map[string]string
@@ -290,6 +294,10 @@ func (in Input) deployment(replicas int32) appsv1.DeploymentSpec {
 		return &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: intstr.FromString("http")}},
 			PeriodSeconds: period, TimeoutSeconds: 2, FailureThreshold: 3}
 	}
+	account := in.ServiceAccount
+	if account == "" {
+		account = ServiceAccountName
+	}
 	return appsv1.DeploymentSpec{
 		Replicas: &replicas,
 		Selector: &metav1.LabelSelector{MatchLabels: podLabels(in.City)},
@@ -299,7 +307,7 @@ func (in Input) deployment(replicas int32) appsv1.DeploymentSpec {
 		Template: corev1.PodTemplateSpec{
 			ObjectMeta: metav1.ObjectMeta{Labels: podLabels(in.City)},
 			Spec: corev1.PodSpec{
-				ServiceAccountName: ServiceAccountName,
+				ServiceAccountName: account,
 				SecurityContext: &corev1.PodSecurityContext{
 					RunAsNonRoot: &yes, RunAsUser: &user, RunAsGroup: &user, FSGroup: &user,
 					SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},

@@ -205,8 +205,14 @@ func TestRegistry(t *testing.T) {
 		t.Errorf("egress %+v", np.Spec.Egress)
 	}
 
-	// External, one replica: its Secret mounted, no PDB, 5432 anywhere.
-	d, np, pdb, _ = registry(t, input(external()))
+	// External, one replica: its Secret mounted, no PDB, 5432 anywhere;
+	// the ServiceAccount as the operator names it.
+	ext := input(external())
+	ext.ServiceAccount = "petition-operator-petition-registry"
+	d, np, pdb, _ = registry(t, ext)
+	if got := d.Spec.Template.Spec.ServiceAccountName; got != ext.ServiceAccount {
+		t.Errorf("ServiceAccount %q, want %q", got, ext.ServiceAccount)
+	}
 	if pdb != nil || *d.Spec.Replicas != 1 {
 		t.Errorf("one replica: PDB %v, replicas %d", pdb, *d.Spec.Replicas)
 	}
