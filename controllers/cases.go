@@ -27,17 +27,16 @@ import (
 )
 
 // The operator's rights for a City's case store (docs/cases.md, "In the
-// cluster"): it writes CloudNativePG's Cluster and ScheduledBackup but never
-// deletes a Cluster. The registry's Deployment, Service, NetworkPolicy and
-// PodDisruptionBudget are tenant kinds (setup.go). Secrets it reads and
-// creates in its own namespace only, by name, and neither lists nor watches
-// them (the key Secret, created once; an external database's Secret, read
-// to see that its key is there): a Role in that namespace grants it, written
-// by hand (config/rbac/cases_role.yaml, the chart's rbac.yaml), since the
-// ClusterRole of these markers would grant them in every namespace.
-// +kubebuilder:rbac:groups=postgresql.cnpg.io,resources=clusters,verbs=get;create;patch
-// +kubebuilder:rbac:groups=postgresql.cnpg.io,resources=scheduledbackups,verbs=get;create;patch;delete
-// +kubebuilder:rbac:groups=authentication.k8s.io,resources=selfsubjectreviews,verbs=create
+// cluster"). The registry's Deployment, Service, NetworkPolicy and
+// PodDisruptionBudget are tenant kinds (setup.go). The rest it needs in
+// its own namespace only, which a Role there grants, written by hand
+// (config/rbac/cases_role.yaml, the chart's rbac.yaml) since the markers
+// make a ClusterRole: CloudNativePG's Cluster (get, create, patch: never
+// delete) and ScheduledBackup, and Secrets, read by name and created, never
+// listed nor watched (the key Secret, created once; an external database's
+// Secret, read to see that its key is there). Who it is, it asks the API
+// server with a SelfSubjectReview, which every authenticated user may
+// create (the built-in ClusterRole system:basic-user).
 
 // How soon a City whose case store is not ready looks again when nothing
 // it watches changes: the CloudNativePG Cluster and the Secrets are not
