@@ -410,11 +410,18 @@ func TestChartShutdownAndNames(t *testing.T) {
 		t.Errorf("the manager's certificate is for %q and its CA goes to %q; want %s.%s.svc and %s",
 			f["--webhook-self-signed-hosts"], f["--validating-webhook-configuration"], svc, namespace, v.Name)
 	}
-	// Only the manager's pod mounts the ServiceAccount token.
-	var sa corev1.ServiceAccount
-	r.one(t, "ServiceAccount", "", &sa)
+	// Only the manager's pod mounts the manager's ServiceAccount token. The
+	// registries' ServiceAccount keeps the default: its pods read the
+	// network from the API server.
+	var sa, registry corev1.ServiceAccount
+	r.one(t, "ServiceAccount", manager(t, r).Spec.Template.Spec.ServiceAccountName, &sa)
 	if sa.AutomountServiceAccountToken == nil || *sa.AutomountServiceAccountToken {
 		t.Error("the ServiceAccount mounts its token into every pod")
+	}
+	name := flags(t, manager(t, r).Spec.Template.Spec.Containers[0].Args)["--registry-service-account"]
+	r.one(t, "ServiceAccount", name, &registry)
+	if name == sa.Name || !strings.HasSuffix(name, "-registry") || registry.AutomountServiceAccountToken != nil {
+		t.Errorf("the registries' ServiceAccount %q (automount %v), the manager's %q", name, registry.AutomountServiceAccountToken, sa.Name)
 	}
 }
 
