@@ -353,8 +353,9 @@ func (in Input) deployment(replicas int32) appsv1.DeploymentSpec {
 	}
 }
 
-// networkPolicy lets into the registry only the City's desks and the
-// operator, and out of it only DNS, its database and the API server. An
+// networkPolicy lets into the registry only the City's desks, the
+// operator and Prometheus (namespaces labelled metrics=enabled), and out of
+// it only DNS, its database and the API server. An
 // external database's address is not known to the operator: the registry
 // may then reach TCP 5432 anywhere.
 func (in Input) networkPolicy() networkingv1.NetworkPolicySpec {
@@ -382,6 +383,10 @@ func (in Input) networkPolicy() networkingv1.NetworkPolicySpec {
 				},
 				// The operator, in this namespace.
 				{PodSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"control-plane": "controller-manager"}}},
+				// Prometheus, for /metrics: namespaces labelled
+				// metrics=enabled, as for the operator's own metrics
+				// (config/network-policy).
+				{NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"metrics": "enabled"}}},
 			},
 			Ports: []networkingv1.NetworkPolicyPort{port(&tcp, RegistryPort)},
 		}},

@@ -188,9 +188,9 @@ func TestRegistry(t *testing.T) {
 	if secrets["database"] != "pg-nanyang-app/uri" || secrets["keys"] != "cases-nanyang-key/keys" {
 		t.Errorf("secret volumes %v", secrets)
 	}
-	// Ingress: the City's desks and the operator, on 8080; egress: DNS, the
-	// database's pods, the API server.
-	if len(np.Spec.Ingress) != 1 || len(np.Spec.Ingress[0].From) != 2 || np.Spec.Ingress[0].Ports[0].Port.IntValue() != 8080 {
+	// Ingress: the City's desks, the operator and Prometheus, on 8080;
+	// egress: DNS, the database's pods, the API server.
+	if len(np.Spec.Ingress) != 1 || len(np.Spec.Ingress[0].From) != 3 || np.Spec.Ingress[0].Ports[0].Port.IntValue() != 8080 {
 		t.Fatalf("ingress %+v", np.Spec.Ingress)
 	}
 	desks := np.Spec.Ingress[0].From[0]
@@ -199,6 +199,9 @@ func TestRegistry(t *testing.T) {
 	}
 	if op := np.Spec.Ingress[0].From[1]; op.NamespaceSelector != nil || op.PodSelector.MatchLabels["control-plane"] != "controller-manager" {
 		t.Errorf("operator peer %+v", op)
+	}
+	if prom := np.Spec.Ingress[0].From[2]; prom.PodSelector != nil || prom.NamespaceSelector.MatchLabels["metrics"] != "enabled" {
+		t.Errorf("Prometheus peer %+v", prom)
 	}
 	if len(np.Spec.Egress) != 3 || np.Spec.Egress[1].To[0].PodSelector.MatchLabels["cnpg.io/cluster"] != "pg-nanyang" ||
 		np.Spec.Egress[1].Ports[0].Port.IntValue() != 5432 || np.Spec.Egress[2].Ports[1].Port.IntValue() != 6443 {
