@@ -374,8 +374,9 @@ func TestDefaultMetricsService(t *testing.T) {
 
 func TestPrometheus(t *testing.T) {
 	m := build(t, "config/prometheus")
-	if n := len(ofKind(m, "ServiceMonitor")); n != 1 {
-		t.Errorf("%d ServiceMonitors, want 1", n)
+	// The manager's and the Cities' case registries'.
+	if n := len(ofKind(m, "ServiceMonitor")); n != 2 {
+		t.Errorf("%d ServiceMonitors, want 2", n)
 	}
 	// The alerts: test/packaging holds them to the chart's.
 	if n := len(ofKind(m, "PrometheusRule")); n != 1 {
