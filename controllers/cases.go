@@ -27,7 +27,7 @@ import (
 )
 
 // The operator's rights for a City's case store (docs/cases.md, "In the
-// cluster"). The registry's Deployment, Service, NetworkPolicy and
+// cluster: what the operator runs"). The registry's Deployment, Service, NetworkPolicy and
 // PodDisruptionBudget are tenant kinds (setup.go). The rest it needs in
 // its own namespace only, which a Role there grants, written by hand
 // (config/rbac/cases_role.yaml, the chart's rbac.yaml) since the markers
