@@ -63,9 +63,9 @@ func casesNotReady(reason, message string, retry time.Duration) casesState {
 // reconcileCases is the cases phase of a City: it runs the case store of
 // spec.cases (casestore) and reports it in the CasesReady condition and
 // status.casesStore, or removes the registry when spec.cases is gone. It
-// never ends the reconcile nor changes Ready: a City whose case store is
-// not ready still runs its desks. Only a failure to reach the API server
-// is an error (retried with back-off).
+// never changes Ready, and a case store that is not ready does not end the
+// reconcile: the City still runs its desks. Only a failure to reach the
+// API server ends it, as an error (retried with back-off).
 func (r *officeReconciler) reconcileCases(ctx context.Context, s *officeScope) (bool, error) {
 	o := s.office
 	if o.Spec.Level != v1alpha1.LevelCity {
