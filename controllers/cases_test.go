@@ -326,6 +326,27 @@ func TestCases(t *testing.T) {
 		}
 		gone(g, &appsv1.Deployment{}, "cases-kaifeng")
 		gone(g, &corev1.Secret{}, casestore.KeySecretName("kaifeng"))
+
+		// A database Cluster someone else made is not taken over either.
+		theirs := cnpgObject("Cluster")
+		theirs.SetNamespace(apptest.CasesNamespace)
+		theirs.SetName("pg-zhengzhou")
+		theirs.Object["spec"] = map[string]any{"instances": int64(1), "storage": map[string]any{"size": "1Gi"}}
+		g.Expect(k8s.Create(ctx, theirs)).To(Succeed())
+		other := office("zhengzhou", v1alpha1.LevelCity, "")
+		other.Spec.Cases = &v1alpha1.OfficeCases{CloudNativePG: &v1alpha1.CloudNativePGCases{Instances: 2, Synchronous: 1}}
+		create(t, other)
+		c = casesReady(t, other, metav1.ConditionFalse, v1alpha1.ReasonCasesConflict)
+		if !strings.Contains(c.Message, "Cluster petition-system/pg-zhengzhou") {
+			t.Errorf("message %q does not name the Cluster", c.Message)
+		}
+		after := cnpgObject("Cluster")
+		get(g, after, "pg-zhengzhou")
+		if after.GetResourceVersion() != theirs.GetResourceVersion() {
+			t.Error("the foreign Cluster was written")
+		}
+		gone(g, &appsv1.Deployment{}, "cases-zhengzhou")
+		gone(g, &corev1.Secret{}, casestore.KeySecretName("zhengzhou"))
 	})
 
 	t.Run("Removed", func(t *testing.T) {
