@@ -269,6 +269,7 @@ func TestCases(t *testing.T) {
 		ext := office("cases-luoyang", v1alpha1.LevelCity, "")
 		ext.Spec.Cases = &v1alpha1.OfficeCases{External: &v1alpha1.ExternalCases{SecretRef: v1alpha1.SecretKeyRef{Name: "luoyang-db", Key: "url"}}}
 		create(t, ext)
+		t.Cleanup(func() { _ = k8s.Delete(context.Background(), ext) })
 		c := casesReady(t, ext, metav1.ConditionFalse, v1alpha1.ReasonDatabaseNotReady)
 		if !strings.Contains(c.Message, "luoyang-db") {
 			t.Errorf("message %q does not name the Secret", c.Message)
@@ -313,6 +314,7 @@ func TestCases(t *testing.T) {
 		city := office("kaifeng", v1alpha1.LevelCity, "")
 		city.Spec.Cases = &v1alpha1.OfficeCases{External: &v1alpha1.ExternalCases{SecretRef: v1alpha1.SecretKeyRef{Name: "luoyang-db", Key: "url"}}}
 		create(t, city)
+		t.Cleanup(func() { _ = k8s.Delete(context.Background(), city) })
 		c := casesReady(t, city, metav1.ConditionFalse, v1alpha1.ReasonCasesConflict)
 		if !strings.Contains(c.Message, "Service petition-system/cases-kaifeng") {
 			t.Errorf("message %q does not name the Service", c.Message)
@@ -336,6 +338,7 @@ func TestCases(t *testing.T) {
 		other := office("zhengzhou", v1alpha1.LevelCity, "")
 		other.Spec.Cases = &v1alpha1.OfficeCases{CloudNativePG: &v1alpha1.CloudNativePGCases{Instances: 2, Synchronous: 1}}
 		create(t, other)
+		t.Cleanup(func() { _ = k8s.Delete(context.Background(), other) })
 		c = casesReady(t, other, metav1.ConditionFalse, v1alpha1.ReasonCasesConflict)
 		if !strings.Contains(c.Message, "Cluster petition-system/pg-zhengzhou") {
 			t.Errorf("message %q does not name the Cluster", c.Message)
