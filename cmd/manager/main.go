@@ -54,7 +54,7 @@ func run() error {
 		"The least time between two recounts of one policy, calendar or TenantDefaults while office events keep coming: one status write each per interval, however many offices change.")
 	flag.StringVar(&opts.Controllers.TenantImage, "tenant-image", "ghcr.io/xinfang/petition-desk:"+version.ImageTag(), "Default image of each office's tenant service (spec.tenant.image overrides it).")
 	flag.StringVar(&opts.Controllers.CasesNamespace, "cases-namespace", casesNamespace(os.Getenv),
-		"Namespace the Cities' case registries and CloudNativePG databases run in, and where an external database's Secret is read: the operator's own ($POD_NAMESPACE, else petition-system).")
+		"Namespace the Cities' case registries and CloudNativePG databases run in, and where an external database's Secret is read: the operator's own ($POD_NAMESPACE, else petition-system), where its Role and admission policy let it write them.")
 	flag.StringVar(&opts.Controllers.RegistryImage, "registry-image", "ghcr.io/xinfang/petition-registry:"+version.ImageTag(), "Image of each City's case registry.")
 	flag.StringVar(&opts.Controllers.RegistryServiceAccount, "registry-service-account", casestore.ServiceAccountName,
 		"ServiceAccount of each City's case registry in --cases-namespace, installed with the operator and bound to the registry's ClusterRole.")
