@@ -187,6 +187,24 @@ func TestCases(t *testing.T) {
 		if v := pod.Volumes[0].Secret; v.SecretName != "pg-cases-nanyang-app" || v.Items[0].Key != "uri" {
 			t.Errorf("database volume %+v", v)
 		}
+		// Its pods pass the restricted Pod Security Standard, as the API
+		// server's admission judges a pod of the template.
+		pss := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "cases-restricted",
+			Labels: map[string]string{"pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/enforce-version": "latest"}}}
+		if err := k8s.Create(ctx, pss); err != nil && !apierrors.IsAlreadyExists(err) {
+			t.Fatal(err)
+		}
+		podOf := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: pss.Name, Name: "registry"}, Spec: *pod.DeepCopy()}
+		if err := k8s.Create(ctx, podOf, client.DryRunAll); err != nil {
+			t.Errorf("a pod of the registry's template in a restricted namespace: %v", err)
+		}
+		bad := podOf.DeepCopy()
+		bad.Spec.SecurityContext.RunAsNonRoot = nil
+		bad.Spec.Containers[0].SecurityContext.RunAsNonRoot = nil
+		bad.Spec.InitContainers[0].SecurityContext.RunAsNonRoot = nil
+		if err := k8s.Create(ctx, bad, client.DryRunAll); !apierrors.IsForbidden(err) {
+			t.Errorf("a pod without runAsNonRoot in the restricted namespace: %v, want it forbidden (is Pod Security admission on?)", err)
+		}
 		if svc.Spec.Ports[0].Port != 8080 || pdb.Spec.MinAvailable.IntValue() != 1 {
 			t.Errorf("Service ports %v, PDB minAvailable %v", svc.Spec.Ports, pdb.Spec.MinAvailable)
 		}
