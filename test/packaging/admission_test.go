@@ -379,20 +379,24 @@ func checkEnforced(t *testing.T, admin client.Client, r rendering, managerRole, 
 }
 
 // TestAdmissionPolicyOperator runs the reconcilers as the manager's
-// ServiceAccount under the chart's ClusterRole and admission policy, as
-// `make deploy` installs them: an office's tenant is applied in full and
-// becomes Ready, and the office's deletion deletes its namespace.
+// ServiceAccount under the chart's ClusterRole, its Role of the case stores
+// and its admission policy, as `make deploy` installs them: an office's
+// tenant is applied in full and becomes Ready, and the office's deletion
+// deletes its namespace; a City's case store runs in the release namespace
+// (checkCasesUnderChart).
 func TestAdmissionPolicyOperator(t *testing.T) {
 	admin := apiServer(t)
 	ctx := context.Background()
 	// The status of Deployments, which kube-controller-manager writes in a
 	// cluster, is written by the test's stand-in as the manager.
-	_, cfg := asManager(t, admin, renderChart(t), release+"-manager", "operator", rbacv1.PolicyRule{
+	r := renderChart(t)
+	_, cfg := asManager(t, admin, r, release+"-manager", "operator", rbacv1.PolicyRule{
 		APIGroups: []string{"apps"}, Resources: []string{"deployments/status"}, Verbs: []string{"update"},
 	})
+	installCasesRole(t, admin, r)
 	testenv.SetLogger()
 	op, err := apptest.StartOperator(cfg, apptest.OperatorOptions{
-		Reconcilers: true, NoWebhooks: true, RollOutDeployments: true, TenantImage: "registry.example/desk:v1",
+		Reconcilers: true, NoWebhooks: true, RollOutDeployments: true, TenantImage: "registry.example/desk:v1", CasesNamespace: namespace,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -447,6 +451,8 @@ func TestAdmissionPolicyOperator(t *testing.T) {
 	if err := c.Get(ctx, client.ObjectKey{Name: "office-" + city.Name}, &ns); err == nil && ns.DeletionTimestamp == nil {
 		t.Errorf("namespace %s is not being deleted", ns.Name)
 	}
+
+	t.Run("cases", func(t *testing.T) { checkCasesUnderChart(t, c) })
 }
 
 // tenantObjects returns one object of each kind the policy judges but

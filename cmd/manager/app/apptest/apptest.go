@@ -4,6 +4,7 @@
 package apptest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -65,6 +66,9 @@ type OperatorOptions struct {
 	// status (controllers.Options.StatusPacing); the default waits up to
 	// 10 s between recounts, and so between the stages of a rollout.
 	StatusPacing controllers.StatusPacing
+	// CasesNamespace, if set, is where the Cities' case stores run
+	// (controllers.Options.CasesNamespace); CasesNamespace when empty.
+	CasesNamespace string
 }
 
 // Run is the TestMain of a package whose tests need the control plane and
@@ -111,7 +115,7 @@ func StartOperator(cfg *rest.Config, opts OperatorOptions) (*Operator, error) {
 		GracefulShutdownTimeout: 30 * time.Second,
 		Reconcilers:             opts.Reconcilers,
 		Controllers: controllers.Options{TenantImage: opts.TenantImage, IngressNamespace: "ingress-nginx", Clock: opts.Clock, StatusPacing: opts.StatusPacing,
-			CasesNamespace: CasesNamespace, RegistryImage: RegistryImage},
+			CasesNamespace: cmp.Or(opts.CasesNamespace, CasesNamespace), RegistryImage: RegistryImage},
 	}
 	var certDir string
 	if !opts.NoWebhooks {
