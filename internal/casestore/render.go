@@ -48,10 +48,10 @@ const (
 	// CloudNativePGURIKey is the key of CloudNativePG's app Secret
 	// (<cluster>-app) that holds the database's URI.
 	CloudNativePGURIKey = "uri"
-	// DatabaseUser and DatabaseDB are the owner and the name of the
+	// DatabaseUser and DatabaseOfCases are the owner and the name of the
 	// database CloudNativePG creates for the registry.
-	DatabaseUser = "registry"
-	DatabaseDB   = "cases"
+	DatabaseUser    = "registry"
+	DatabaseOfCases = "cases"
 	// FirstKeyID is the id of the data key of a new key Secret.
 	FirstKeyID = "k1"
 
@@ -192,7 +192,7 @@ func Database(in Input) ([]*unstructured.Unstructured, error) {
 		"postgresql": map[string]any{
 			"synchronous": map[string]any{"method": "any", "number": int64(synchronous), "dataDurability": "required"},
 		},
-		"bootstrap": map[string]any{"initdb": map[string]any{"database": DatabaseDB, "owner": DatabaseUser}},
+		"bootstrap": map[string]any{"initdb": map[string]any{"database": DatabaseOfCases, "owner": DatabaseUser}},
 	}
 	if c.Backup != nil {
 		spec["backup"] = map[string]any{"volumeSnapshot": map[string]any{"className": c.Backup.VolumeSnapshotClass}}
