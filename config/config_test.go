@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
@@ -25,6 +26,7 @@ const (
 	prefix     = "petition-operator-"
 	deployment = prefix + "controller-manager"
 	sa         = prefix + "controller-manager"
+	registrySA = prefix + "petition-registry"
 )
 
 // repoRoot walks up from the working directory to the directory of go.mod.
@@ -213,26 +215,33 @@ func TestDefaultRBAC(t *testing.T) {
 	}
 
 	want := rbacv1.Subject{Kind: "ServiceAccount", Name: sa, Namespace: namespace}
-	var sawManager bool
+	// The registries' ClusterRole is bound to their ServiceAccount, and
+	// only that one.
+	registry := rbacv1.Subject{Kind: "ServiceAccount", Name: registrySA, Namespace: namespace}
+	var sawManager, sawRegistry bool
 	for _, r := range ofKind(m, "ClusterRoleBinding") {
 		var b rbacv1.ClusterRoleBinding
 		decode(t, r, &b)
 		// The generated ClusterRole manager-role gets the prefix like
 		// every other object, and the roleRef follows it.
-		if b.RoleRef.Name == prefix+"manager-role" {
+		subject := want
+		switch b.RoleRef.Name {
+		case prefix + "manager-role":
 			sawManager = true
+		case prefix + "registry-role":
+			sawRegistry, subject = true, registry
 		}
 		if len(m.GetMatchingResourcesByAnyId(func(id resid.ResId) bool {
 			return id.Kind == b.RoleRef.Kind && id.Name == b.RoleRef.Name
 		})) != 1 {
 			t.Errorf("ClusterRoleBinding %s: roleRef %s %s not rendered", b.Name, b.RoleRef.Kind, b.RoleRef.Name)
 		}
-		if !slices.Equal(b.Subjects, []rbacv1.Subject{want}) {
-			t.Errorf("ClusterRoleBinding %s: subjects %+v, want [%+v]", b.Name, b.Subjects, want)
+		if !slices.Equal(b.Subjects, []rbacv1.Subject{subject}) {
+			t.Errorf("ClusterRoleBinding %s: subjects %+v, want [%+v]", b.Name, b.Subjects, subject)
 		}
 	}
-	if !sawManager {
-		t.Error("no ClusterRoleBinding to the manager ClusterRole")
+	if !sawManager || !sawRegistry {
+		t.Errorf("ClusterRoleBindings to the manager ClusterRole: %v, to the registry's: %v; want both", sawManager, sawRegistry)
 	}
 	for _, r := range ofKind(m, "RoleBinding") {
 		var b rbacv1.RoleBinding
@@ -241,10 +250,90 @@ func TestDefaultRBAC(t *testing.T) {
 			t.Errorf("RoleBinding %s: subjects %+v, want [%+v]", b.Name, b.Subjects, want)
 		}
 	}
-	sas := ofKind(m, "ServiceAccount")
-	if len(sas) != 1 || sas[0].GetName() != sa || sas[0].GetNamespace() != namespace {
-		t.Errorf("ServiceAccounts %v, want %s/%s", sas, namespace, sa)
+	var names []string
+	for _, r := range ofKind(m, "ServiceAccount") {
+		if r.GetNamespace() != namespace {
+			t.Errorf("ServiceAccount %s in namespace %s, want %s", r.GetName(), r.GetNamespace(), namespace)
+		}
+		names = append(names, r.GetName())
 	}
+	slices.Sort(names)
+	if want := []string{sa, registrySA}; !slices.Equal(names, want) {
+		t.Errorf("ServiceAccounts %v, want %v", names, want)
+	}
+}
+
+// TestDefaultCasesRBAC: the registries may only list and watch the kinds of
+// a network and create TokenReviews; the manager reads and creates Secrets
+// and writes CloudNativePG's objects in its own namespace only, never
+// deleting a Cluster, and names the registries' ServiceAccount as rendered.
+func TestDefaultCasesRBAC(t *testing.T) {
+	m := build(t, "config/default")
+	var registry rbacv1.ClusterRole
+	var cases rbacv1.Role
+	for _, r := range ofKind(m, "ClusterRole") {
+		if r.GetName() == prefix+"registry-role" {
+			decode(t, r, &registry)
+		}
+	}
+	for _, r := range ofKind(m, "Role") {
+		if r.GetName() == prefix+"cases-role" {
+			decode(t, r, &cases)
+		}
+	}
+	network := []string{"dutyperiods", "escalationpolicies", "holidaycalendars", "offices", "routingpolicies", "tenantdefaults"}
+	wantRegistry := []rbacv1.PolicyRule{
+		{APIGroups: []string{"petition.xinfang.io"}, Resources: network, Verbs: []string{"list", "watch"}},
+		{APIGroups: []string{"authentication.k8s.io"}, Resources: []string{"tokenreviews"}, Verbs: []string{"create"}},
+	}
+	if !rulesEqual(registry.Rules, wantRegistry) {
+		t.Errorf("registry ClusterRole rules %+v, want %+v", registry.Rules, wantRegistry)
+	}
+	wantCases := []rbacv1.PolicyRule{
+		{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "create"}},
+		{APIGroups: []string{"postgresql.cnpg.io"}, Resources: []string{"clusters"}, Verbs: []string{"get", "create", "patch"}},
+		{APIGroups: []string{"postgresql.cnpg.io"}, Resources: []string{"scheduledbackups"}, Verbs: []string{"get", "create", "patch", "delete"}},
+	}
+	if cases.Namespace != namespace || !rulesEqual(cases.Rules, wantCases) {
+		t.Errorf("cases Role in %q with rules %+v, want %s and %+v", cases.Namespace, cases.Rules, namespace, wantCases)
+	}
+	// Secrets and CloudNativePG are nowhere in a ClusterRole.
+	for _, r := range ofKind(m, "ClusterRole") {
+		var role rbacv1.ClusterRole
+		decode(t, r, &role)
+		for _, rule := range role.Rules {
+			if slices.Contains(rule.Resources, "secrets") || slices.Contains(rule.APIGroups, "postgresql.cnpg.io") {
+				t.Errorf("ClusterRole %s grants %v on %v", role.Name, rule.Verbs, rule.Resources)
+			}
+		}
+	}
+	for _, r := range ofKind(m, "Deployment") {
+		var d appsv1.Deployment
+		decode(t, r, &d)
+		args := d.Spec.Template.Spec.Containers[0].Args
+		if want := "--registry-service-account=" + registrySA; !slices.Contains(args, want) {
+			t.Errorf("manager args %v lack %s", args, want)
+		}
+		if want := "--registry-image=ghcr.io/xinfang/petition-registry:" + version.Release; !slices.Contains(args, want) {
+			t.Errorf("manager args %v lack %s", args, want)
+		}
+		var env []string
+		for _, e := range d.Spec.Template.Spec.Containers[0].Env {
+			if e.ValueFrom != nil && e.ValueFrom.FieldRef != nil {
+				env = append(env, e.Name+"="+e.ValueFrom.FieldRef.FieldPath)
+			}
+		}
+		if !slices.Contains(env, "POD_NAMESPACE=metadata.namespace") {
+			t.Errorf("manager env %v lacks POD_NAMESPACE from metadata.namespace", env)
+		}
+	}
+}
+
+func rulesEqual(a, b []rbacv1.PolicyRule) bool {
+	return slices.EqualFunc(a, b, func(x, y rbacv1.PolicyRule) bool {
+		return slices.Equal(x.APIGroups, y.APIGroups) && slices.Equal(x.Resources, y.Resources) && slices.Equal(x.Verbs, y.Verbs) &&
+			len(x.ResourceNames) == 0 && len(x.NonResourceURLs) == 0 && len(y.ResourceNames) == 0
+	})
 }
 
 func TestSamples(t *testing.T) {
@@ -285,8 +374,9 @@ func TestDefaultMetricsService(t *testing.T) {
 
 func TestPrometheus(t *testing.T) {
 	m := build(t, "config/prometheus")
-	if n := len(ofKind(m, "ServiceMonitor")); n != 1 {
-		t.Errorf("%d ServiceMonitors, want 1", n)
+	// The manager's and the Cities' case registries'.
+	if n := len(ofKind(m, "ServiceMonitor")); n != 2 {
+		t.Errorf("%d ServiceMonitors, want 2", n)
 	}
 	// The alerts: test/packaging holds them to the chart's.
 	if n := len(ofKind(m, "PrometheusRule")); n != 1 {
@@ -313,5 +403,15 @@ func TestDefaultAdmissionPolicy(t *testing.T) {
 	want := "request.userInfo.username == 'system:serviceaccount:' + '" + namespace + "' + ':' + '" + sa + "'"
 	if len(p.Spec.MatchConditions) != 1 || p.Spec.MatchConditions[0].Expression != want {
 		t.Errorf("matchConditions %+v, want %s", p.Spec.MatchConditions, want)
+	}
+	// The case registries are written in the manager's namespace only.
+	var sawCases bool
+	for _, v := range p.Spec.Variables {
+		if v.Name == "isCaseStore" {
+			sawCases = strings.HasPrefix(v.Expression, "request.namespace == '"+namespace+"' &&")
+		}
+	}
+	if !sawCases {
+		t.Errorf("variable isCaseStore does not start with request.namespace == '%s': %+v", namespace, p.Spec.Variables)
 	}
 }

@@ -144,7 +144,7 @@ func (r *officeReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 	}()
 
 	phases := []namedPhase{{"finalizer", r.ensureFinalizer}, {"compile", r.compile}, {"render", r.render},
-		{"apply", r.apply}, {"prune", r.prune}, {"tenant", r.observeTenant}}
+		{"apply", r.apply}, {"prune", r.prune}, {"cases", r.reconcileCases}, {"tenant", r.observeTenant}}
 	if !office.DeletionTimestamp.IsZero() {
 		phases = []namedPhase{{"delete", r.reconcileDelete}}
 	}

@@ -58,6 +58,10 @@ type Options struct {
 	CasesNamespace string
 	// RegistryImage is the image of the Cities' case registries.
 	RegistryImage string
+	// RegistryServiceAccount is the ServiceAccount of the Cities' case
+	// registries in CasesNamespace, installed with the operator;
+	// casestore.ServiceAccountName when empty.
+	RegistryServiceAccount string
 	// RegistryURL, when not nil, is the URL of a City's registry for its
 	// desks and the operator's figures; casestore.RegistryURL(city,
 	// CasesNamespace) when nil. A run outside the cluster points it at a
@@ -66,6 +70,13 @@ type Options struct {
 	// Figures configure the reading of the Cities' case figures into
 	// their offices' status.
 	Figures FiguresOptions
+	// OperatorAccount is the operator's user name as the API server knows
+	// it, which a City's registry lets read every office's figures; asked
+	// of the API server (a SelfSubjectReview) when empty.
+	OperatorAccount string
+
+	// account holds the operator's user name once asked.
+	account *accountOnce
 }
 
 // registryURL is the URL of a City's registry.
@@ -175,6 +186,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		return err
 	}
 	copts := controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles}
+	opts.account = &accountOnce{}
 	model := newNetworkModel()
 	inflight := newRunning(opts.now())
 	if err := mgr.Add(&shutdownReporter{running: inflight, log: mgr.GetLogger().WithName("shutdown")}); err != nil {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/xinfang/petition-operator/cmd/manager/app"
 	"github.com/xinfang/petition-operator/controllers"
+	"github.com/xinfang/petition-operator/internal/casestore"
 	"github.com/xinfang/petition-operator/internal/version"
 )
 
@@ -53,6 +54,11 @@ func run() error {
 	flag.DurationVar(&opts.Controllers.StatusPacing.Interval, "status-recount-interval", controllers.DefaultStatusPacing.Interval,
 		"The least time between two recounts of one policy, calendar or TenantDefaults while office events keep coming: one status write each per interval, however many offices change.")
 	flag.StringVar(&opts.Controllers.TenantImage, "tenant-image", "ghcr.io/xinfang/petition-desk:"+version.ImageTag(), "Default image of each office's tenant service (spec.tenant.image overrides it).")
+	flag.StringVar(&opts.Controllers.CasesNamespace, "cases-namespace", casesNamespace(os.Getenv),
+		"Namespace the Cities' case registries and CloudNativePG databases run in, and where an external database's Secret is read: the operator's own ($POD_NAMESPACE, else petition-system), where its Role and admission policy let it write them.")
+	flag.StringVar(&opts.Controllers.RegistryImage, "registry-image", "ghcr.io/xinfang/petition-registry:"+version.ImageTag(), "Image of each City's case registry.")
+	flag.StringVar(&opts.Controllers.RegistryServiceAccount, "registry-service-account", casestore.ServiceAccountName,
+		"ServiceAccount of each City's case registry in --cases-namespace, installed with the operator and bound to the registry's ClusterRole.")
 	flag.StringVar(&opts.Controllers.IngressNamespace, "ingress-namespace", "ingress-nginx", "Namespace of the platform ingress that every tenant's NetworkPolicy admits.")
 	flag.StringVar(&watchLabelSelector, "watch-label-selector", "", "Reconcile only the offices whose labels match this selector (e.g. petition.xinfang.io/shard=east), to split a large network between instances; each instance needs its own --leader-election-id. Empty reconciles every office.")
 	bindWebhookFlags(flag.CommandLine, &opts.Webhooks)
@@ -95,6 +101,15 @@ func run() error {
 	log.Info("starting manager", "version", version.String(), "tenantImage", opts.Controllers.TenantImage, "leaderElection", opts.LeaderElection,
 		"webhooks", opts.Webhooks.Enabled, "watchLabelSelector", watchLabelSelector)
 	return app.Run(ctx, cfg, opts, log)
+}
+
+// casesNamespace is --cases-namespace's default: the pod's namespace
+// ($POD_NAMESPACE, from the downward API), else petition-system.
+func casesNamespace(getenv func(string) string) string {
+	if ns := getenv("POD_NAMESPACE"); ns != "" {
+		return ns
+	}
+	return "petition-system"
 }
 
 // leaseTimings checks the leader election timings as client-go's leader

@@ -210,11 +210,30 @@ func ValidKeyID(id string) bool {
 // Generate writes a new key file to w: a comment, an hmac line and one data
 // line whose key is named id, with keys from crypto/rand.
 func Generate(w io.Writer, id string) error {
-	if !ValidKeyID(id) {
-		return fmt.Errorf("pii: generate: a data key's id is %s", idRule)
+	file, err := NewKeyFile(rand.Reader, id)
+	if err != nil {
+		return err
 	}
-	_, err := io.WriteString(w, fileHeader+"hmac "+newKey()+"\n"+dataLine(id, "\n"))
+	_, err = w.Write(file)
 	return err
+}
+
+// NewKeyFile returns a new key file, as Generate writes it, with keys read
+// from random (crypto/rand.Reader, but for tests): the operator makes a
+// City's key Secret with it.
+func NewKeyFile(random io.Reader, id string) ([]byte, error) {
+	if !ValidKeyID(id) {
+		return nil, fmt.Errorf("pii: generate: a data key's id is %s", idRule)
+	}
+	hmacKey, dataKey := make([]byte, KeySize), make([]byte, KeySize)
+	if _, err := io.ReadFull(random, hmacKey); err != nil {
+		return nil, fmt.Errorf("pii: generate: reading random bytes: %w", err)
+	}
+	if _, err := io.ReadFull(random, dataKey); err != nil {
+		return nil, fmt.Errorf("pii: generate: reading random bytes: %w", err)
+	}
+	enc := base64.StdEncoding.EncodeToString
+	return []byte(fileHeader + "hmac " + enc(hmacKey) + "\n" + "data " + id + " " + enc(dataKey) + "\n"), nil
 }
 
 // Rotate returns the key file old with a new data key named newID before

@@ -90,6 +90,30 @@ func TestGenerate(t *testing.T) {
 	}
 }
 
+// TestNewKeyFile: the key file of a reader's bytes is the file Generate
+// writes, with those bytes as its keys; a reader that runs dry is an error.
+func TestNewKeyFile(t *testing.T) {
+	random := bytes.Repeat([]byte{1}, pii.KeySize)
+	random = append(random, bytes.Repeat([]byte{2}, pii.KeySize)...)
+	file, err := pii.NewKeyFile(bytes.NewReader(random), "k1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "# petition registry keys: the first data key encrypts; every data key decrypts\nhmac " + testKey(1) + "\ndata k1 " + testKey(2) + "\n"
+	if string(file) != want {
+		t.Errorf("NewKeyFile =\n%s\nwant\n%s", file, want)
+	}
+	if k := mustParse(t, string(file)); k.CurrentKeyID() != "k1" {
+		t.Errorf("CurrentKeyID = %q, want k1", k.CurrentKeyID())
+	}
+	if _, err := pii.NewKeyFile(bytes.NewReader(random[:40]), "k1"); err == nil {
+		t.Error("NewKeyFile of 40 random bytes succeeded")
+	}
+	if _, err := pii.NewKeyFile(bytes.NewReader(random), "K1"); err == nil {
+		t.Error("NewKeyFile accepted the id K1")
+	}
+}
+
 func TestParse(t *testing.T) {
 	for _, tc := range []struct {
 		name, file string

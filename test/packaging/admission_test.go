@@ -303,6 +303,32 @@ func checkEnforced(t *testing.T, admin client.Client, r rendering, managerRole, 
 		}
 	}
 
+	// A City's case registry, in the manager's own namespace: only the
+	// registry's kinds, labelled as the operator's and a City's before and
+	// after the write.
+	own := manager(t, r).Namespace
+	if err := admin.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: own}}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	caseLabels := map[string]string{labelManagedBy: "petition-operator", "petition.xinfang.io/city": "vap-city"}
+	service := func(ns, name string, labels map[string]string) *corev1.Service {
+		return &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels},
+			Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Port: 8080}}}}
+	}
+	allowed("the manager creates a City's registry Service in its namespace", mgr.Create(ctx, service(own, "vap-cases-"+suffix, caseLabels)))
+	allowed("the manager deletes a City's registry Service in its namespace", mgr.Delete(ctx, service(own, "vap-cases-"+suffix, nil)))
+	refused("the manager creates an unlabelled Service in its namespace", own, mgr.Create(ctx, service(own, "vap-plain-"+suffix, nil)))
+	refused("the manager creates a City's registry Service in default", "default", mgr.Create(ctx, service("default", "vap-cases-"+suffix, caseLabels)))
+	labelled := configMap(own, "vap-cases-"+suffix)
+	labelled.Labels = caseLabels
+	refused("the manager creates a labelled ConfigMap in its namespace", own, mgr.Create(ctx, labelled))
+	foreign := service(own, "vap-foreign-"+suffix, nil)
+	create(t, admin, foreign)
+	refused("the manager labels another's Service in its namespace as a registry's", own,
+		mgr.Patch(ctx, service(own, foreign.Name, nil), client.RawPatch(types.MergePatchType,
+			fmt.Appendf(nil, `{"metadata":{"labels":{%q:"petition-operator","petition.xinfang.io/city":"vap-city"}}}`, labelManagedBy))))
+	refused("the manager deletes another's Service in its namespace", own, mgr.Delete(ctx, service(own, foreign.Name, nil)))
+
 	// Namespaces: created and updated only as tenants, deleted only if
 	// they were.
 	office2 := office + "-2"
@@ -353,20 +379,24 @@ func checkEnforced(t *testing.T, admin client.Client, r rendering, managerRole, 
 }
 
 // TestAdmissionPolicyOperator runs the reconcilers as the manager's
-// ServiceAccount under the chart's ClusterRole and admission policy, as
-// `make deploy` installs them: an office's tenant is applied in full and
-// becomes Ready, and the office's deletion deletes its namespace.
+// ServiceAccount under the chart's ClusterRole, its Role of the case stores
+// and its admission policy, as `make deploy` installs them: an office's
+// tenant is applied in full and becomes Ready, and the office's deletion
+// deletes its namespace; a City's case store runs in the release namespace
+// (checkCasesUnderChart).
 func TestAdmissionPolicyOperator(t *testing.T) {
 	admin := apiServer(t)
 	ctx := context.Background()
 	// The status of Deployments, which kube-controller-manager writes in a
 	// cluster, is written by the test's stand-in as the manager.
-	_, cfg := asManager(t, admin, renderChart(t), release+"-manager", "operator", rbacv1.PolicyRule{
+	r := renderChart(t)
+	_, cfg := asManager(t, admin, r, release+"-manager", "operator", rbacv1.PolicyRule{
 		APIGroups: []string{"apps"}, Resources: []string{"deployments/status"}, Verbs: []string{"update"},
 	})
+	installCasesRole(t, admin, r)
 	testenv.SetLogger()
 	op, err := apptest.StartOperator(cfg, apptest.OperatorOptions{
-		Reconcilers: true, NoWebhooks: true, RollOutDeployments: true, TenantImage: "registry.example/desk:v1",
+		Reconcilers: true, NoWebhooks: true, RollOutDeployments: true, TenantImage: "registry.example/desk:v1", CasesNamespace: namespace,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -421,6 +451,8 @@ func TestAdmissionPolicyOperator(t *testing.T) {
 	if err := c.Get(ctx, client.ObjectKey{Name: "office-" + city.Name}, &ns); err == nil && ns.DeletionTimestamp == nil {
 		t.Errorf("namespace %s is not being deleted", ns.Name)
 	}
+
+	t.Run("cases", func(t *testing.T) { checkCasesUnderChart(t, c) })
 }
 
 // tenantObjects returns one object of each kind the policy judges but

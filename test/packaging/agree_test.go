@@ -18,6 +18,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
+
+	"github.com/xinfang/petition-operator/internal/version"
 )
 
 // The names of the same objects in the chart (release petition-operator)
@@ -42,6 +44,8 @@ var roles = []struct {
 	{"metrics reader", "ClusterRole", release + "-metrics-reader", prefix + "metrics-reader"},
 	{"webhook CA", "ClusterRole", release + "-webhook-ca", prefix + "webhook-ca-role"},
 	{"webhook certificate", "Role", release + "-webhook-cert", prefix + "webhook-cert-role"},
+	{"case stores", "Role", release + "-cases", prefix + "cases-role"},
+	{"registry", "ClusterRole", release + "-registry", prefix + "registry-role"},
 }
 
 // webhookCertSecret is the Secret of the webhook certificate in both
@@ -81,6 +85,7 @@ var managerFlags = map[string]string{
 	"--graceful-shutdown-timeout":        "30s",
 	"--ingress-namespace":                "ingress-nginx",
 	"--watch-label-selector":             "",
+	"--registry-image":                   "ghcr.io/xinfang/petition-registry:" + version.ImageTag(),
 }
 
 // flags returns the value of each flag of managerFlags as the manager sees
@@ -340,6 +345,10 @@ func checkCertRole(t *testing.T, r rendering) {
 	for _, o := range r.find("Role", "") {
 		var role rbacv1.Role
 		convert(t, o, &role)
+		// The case stores' Role has Secrets too (config's TestDefaultCasesRBAC).
+		if strings.HasSuffix(role.Name, "-cases") || strings.HasSuffix(role.Name, "-cases-role") {
+			continue
+		}
 		if slices.ContainsFunc(role.Rules, func(rule rbacv1.PolicyRule) bool { return slices.Contains(rule.Resources, "secrets") }) {
 			roles = append(roles, role)
 		}
@@ -448,9 +457,14 @@ func hasRule(rules []rbacv1.PolicyRule, group, resource string, verbs ...string)
 func checkBindings(t *testing.T, r rendering) {
 	t.Helper()
 	dep := manager(t, r)
-	want := []rbacv1.Subject{{Kind: "ServiceAccount", Name: dep.Spec.Template.Spec.ServiceAccountName, Namespace: dep.Namespace}}
-	if len(r.find("ServiceAccount", want[0].Name)) != 1 {
-		t.Errorf("%s: no ServiceAccount %s", r.name, want[0].Name)
+	manager := []rbacv1.Subject{{Kind: "ServiceAccount", Name: dep.Spec.Template.Spec.ServiceAccountName, Namespace: dep.Namespace}}
+	// The registry's ClusterRole is bound to the registries' ServiceAccount,
+	// which the manager names.
+	registry := []rbacv1.Subject{{Kind: "ServiceAccount", Name: flags(t, dep.Spec.Template.Spec.Containers[0].Args)["--registry-service-account"], Namespace: dep.Namespace}}
+	for _, want := range [][]rbacv1.Subject{manager, registry} {
+		if len(r.find("ServiceAccount", want[0].Name)) != 1 {
+			t.Errorf("%s: no ServiceAccount %s", r.name, want[0].Name)
+		}
 	}
 	var n int
 	for _, kind := range []string{"ClusterRoleBinding", "RoleBinding"} {
@@ -459,6 +473,10 @@ func checkBindings(t *testing.T, r rendering) {
 			convert(t, o, &b)
 			if len(r.find(b.RoleRef.Kind, b.RoleRef.Name)) != 1 {
 				t.Errorf("%s: %s %s binds %s %s, which it does not render", r.name, kind, b.Name, b.RoleRef.Kind, b.RoleRef.Name)
+			}
+			want := manager
+			if strings.HasSuffix(b.RoleRef.Name, "registry-role") || b.RoleRef.Name == release+"-registry" {
+				want = registry
 			}
 			if !equality.Semantic.DeepEqual(b.Subjects, want) {
 				t.Errorf("%s: %s %s binds %+v, want %+v", r.name, kind, b.Name, b.Subjects, want)

@@ -20,6 +20,7 @@ import (
 // The operator's alerts, as files/prometheus-rules.yaml has them.
 var alertNames = []string{
 	"PetitionApplyFailing", "PetitionHolidayCalendarCoverageEnding", "PetitionNoLeader", "PetitionOfficesStalled",
+	"PetitionRegistryAbsent", "PetitionRegistryOutboxAge", "PetitionRegistryOverdueRising", "PetitionRegistrySweeperLag",
 	"PetitionRolloutHalted", "PetitionTenantDefaultsRolloutHalted", "PetitionUnresolvedRoutes",
 }
 
@@ -98,6 +99,8 @@ func documentedMetrics(t *testing.T) map[string]bool {
 			t.Fatalf("docs/observability.md does not name %s: reading it wrong", want)
 		}
 	}
+	// Prometheus's own series of each target.
+	names["up"] = true
 	return names
 }
 

@@ -180,14 +180,30 @@ func TestChartWebhooksDisabled(t *testing.T) {
 func TestChartServiceMonitor(t *testing.T) {
 	r := renderChart(t, "--set", "serviceMonitor.enabled=true", "--set", "serviceMonitor.labels.release=prometheus")
 	sms := r.find("ServiceMonitor", "")
-	if len(sms) != 1 {
-		t.Fatalf("%d ServiceMonitors, want 1", len(sms))
+	if len(sms) != 2 {
+		t.Fatalf("%d ServiceMonitors, want the manager's and the registries'", len(sms))
 	}
-	sm := sms[0]
+	// The registries': job petition-registry (the Services' name label),
+	// a city label, the Services the operator makes for Cities.
+	var registry *unstructured.Unstructured
+	if found := r.find("ServiceMonitor", release+"-registry"); len(found) == 1 {
+		registry = found[0]
+	} else {
+		t.Fatalf("%d ServiceMonitors %s-registry, want 1", len(found), release)
+	}
+	endpoints, _, _ := unstructured.NestedSlice(registry.Object, "spec", "endpoints")
+	jobLabel, _, _ := unstructured.NestedString(registry.Object, "spec", "jobLabel")
+	selector, _, _ := unstructured.NestedStringMap(registry.Object, "spec", "selector", "matchLabels")
+	if len(endpoints) != 1 || endpoints[0].(map[string]any)["port"] != "http" || jobLabel != "app.kubernetes.io/name" ||
+		selector["app.kubernetes.io/name"] != "petition-registry" || selector["app.kubernetes.io/managed-by"] != "petition-operator" ||
+		registry.GetLabels()["release"] != "prometheus" {
+		t.Errorf("registries' ServiceMonitor %v", registry.Object)
+	}
+	sm := r.find("ServiceMonitor", release)[0]
 	if sm.GetLabels()["release"] != "prometheus" {
 		t.Errorf("labels %v lack serviceMonitor.labels", sm.GetLabels())
 	}
-	endpoints, _, _ := unstructured.NestedSlice(sm.Object, "spec", "endpoints")
+	endpoints, _, _ = unstructured.NestedSlice(sm.Object, "spec", "endpoints")
 	if len(endpoints) != 1 {
 		t.Fatalf("%d endpoints, want 1", len(endpoints))
 	}
@@ -212,7 +228,7 @@ func TestChartServiceMonitor(t *testing.T) {
 	// A CA instead of insecureSkipVerify.
 	r = renderChart(t, "--set", "serviceMonitor.enabled=true", "--set-json",
 		`serviceMonitor.tlsConfig={"serverName":"`+release+`-metrics.`+namespace+`.svc","ca":{"secret":{"name":"metrics-ca","key":"ca.crt"}}}`)
-	eps, _, _ := unstructured.NestedSlice(r.find("ServiceMonitor", "")[0].Object, "spec", "endpoints")
+	eps, _, _ := unstructured.NestedSlice(r.find("ServiceMonitor", release)[0].Object, "spec", "endpoints")
 	tlsConfig := eps[0].(map[string]any)["tlsConfig"].(map[string]any)
 	if _, ok := tlsConfig["insecureSkipVerify"]; ok || tlsConfig["ca"] == nil {
 		t.Errorf("tlsConfig %v: want the CA instead of insecureSkipVerify", tlsConfig)
@@ -410,11 +426,18 @@ func TestChartShutdownAndNames(t *testing.T) {
 		t.Errorf("the manager's certificate is for %q and its CA goes to %q; want %s.%s.svc and %s",
 			f["--webhook-self-signed-hosts"], f["--validating-webhook-configuration"], svc, namespace, v.Name)
 	}
-	// Only the manager's pod mounts the ServiceAccount token.
-	var sa corev1.ServiceAccount
-	r.one(t, "ServiceAccount", "", &sa)
+	// Only the manager's pod mounts the manager's ServiceAccount token. The
+	// registries' ServiceAccount keeps the default: its pods read the
+	// network from the API server.
+	var sa, registry corev1.ServiceAccount
+	r.one(t, "ServiceAccount", manager(t, r).Spec.Template.Spec.ServiceAccountName, &sa)
 	if sa.AutomountServiceAccountToken == nil || *sa.AutomountServiceAccountToken {
 		t.Error("the ServiceAccount mounts its token into every pod")
+	}
+	name := flags(t, manager(t, r).Spec.Template.Spec.Containers[0].Args)["--registry-service-account"]
+	r.one(t, "ServiceAccount", name, &registry)
+	if name == sa.Name || !strings.HasSuffix(name, "-registry") || registry.AutomountServiceAccountToken != nil {
+		t.Errorf("the registries' ServiceAccount %q (automount %v), the manager's %q", name, registry.AutomountServiceAccountToken, sa.Name)
 	}
 }
 

@@ -61,6 +61,13 @@ Name of the ServiceAccount the manager runs as.
 {{- end }}
 
 {{/*
+The ServiceAccount of the Cities' case registries, which the chart makes.
+*/}}
+{{- define "petition-operator.registryServiceAccountName" -}}
+{{- default (printf "%s-registry" (include "petition-operator.fullname" .)) .Values.registry.serviceAccountName }}
+{{- end }}
+
+{{/*
 The manager's image.
 */}}
 {{- define "petition-operator.image" -}}

@@ -37,6 +37,14 @@ type Operator struct {
 	Cache client.Reader
 }
 
+// The namespace of the Cities' case stores and the registry's image, as the
+// operator runs them in these tests. The namespace is not made: a test of
+// the case store makes it.
+const (
+	CasesNamespace = "petition-system"
+	RegistryImage  = "ghcr.io/xinfang/petition-registry:test"
+)
+
 // OperatorOptions say what StartOperator runs.
 type OperatorOptions struct {
 	// Reconcilers runs the reconcilers too; without them only the webhooks
@@ -62,8 +70,8 @@ type OperatorOptions struct {
 	// Cities' case figures (controllers.Options.Figures, RegistryURL).
 	Figures     controllers.FiguresOptions
 	RegistryURL func(city string) string
-	// CasesNamespace is where the Cities' registries run
-	// (controllers.Options.CasesNamespace); petition-system when empty.
+	// CasesNamespace, if set, is where the Cities' case stores run
+	// (controllers.Options.CasesNamespace); CasesNamespace when empty.
 	CasesNamespace string
 }
 
@@ -111,7 +119,8 @@ func StartOperator(cfg *rest.Config, opts OperatorOptions) (*Operator, error) {
 		GracefulShutdownTimeout: 30 * time.Second,
 		Reconcilers:             opts.Reconcilers,
 		Controllers: controllers.Options{TenantImage: opts.TenantImage, IngressNamespace: "ingress-nginx", Clock: opts.Clock, StatusPacing: opts.StatusPacing,
-			Figures: opts.Figures, RegistryURL: opts.RegistryURL, CasesNamespace: cmp.Or(opts.CasesNamespace, "petition-system")},
+			Figures: opts.Figures, RegistryURL: opts.RegistryURL,
+			CasesNamespace: cmp.Or(opts.CasesNamespace, CasesNamespace), RegistryImage: RegistryImage},
 	}
 	var certDir string
 	if !opts.NoWebhooks {
