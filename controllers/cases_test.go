@@ -228,7 +228,7 @@ func TestCases(t *testing.T) {
 		poke(t, city)
 		casesReady(t, city, metav1.ConditionTrue, v1alpha1.ReasonReconciled)
 		g.Expect(city.Status.CasesStore).To(Equal(&v1alpha1.CasesStoreStatus{Database: "pg-cases-nanyang",
-			Registry: "http://cases-cases-nanyang.petition-system.svc:8080", ReadyReplicas: 2}))
+			Registry: registries.url("cases-nanyang"), ReadyReplicas: 2}), "the registry the desks forward to: the suite's (Options.RegistryURL)")
 		expectReady(t, city)
 
 		// In sync, a reconcile writes none of them.
