@@ -86,7 +86,7 @@ func (p *process) output() string {
 
 // start runs bin with args until the test ends; with listening, it returns
 // once the process logs "listening on <addr>" and gives that address.
-func start(t *testing.T, bin string, args []string, listening bool) (*process, string) {
+func start(t *testing.T, bin string, args []string, listening bool) string {
 	t.Helper()
 	p := &process{cmd: exec.Command(bin, args...), addr: make(chan string, 1)}
 	pr, pw := io.Pipe()
@@ -114,15 +114,15 @@ func start(t *testing.T, bin string, args []string, listening bool) (*process, s
 		}
 	})
 	if !listening {
-		return p, ""
+		return ""
 	}
 	select {
 	case addr := <-p.addr:
-		return p, addr
+		return addr
 	case <-time.After(60 * time.Second):
 		t.Fatalf("%s did not listen within 60 s:\n%s", filepath.Base(bin), p.output())
 	}
-	return p, ""
+	return ""
 }
 
 // call makes an HTTP request and decodes a JSON answer into out (when not
@@ -157,9 +157,9 @@ func bearer(token string) map[string]string {
 	return map[string]string{"Authorization": "Bearer " + token}
 }
 
-// figuresReads is how many readings of the Cities' figures the operator
-// has made, by result.
-func figuresReads(t *testing.T, result string) float64 {
+// figuresRead is how many readings of the Cities' figures the operator has
+// made and taken.
+func figuresRead(t *testing.T) float64 {
 	t.Helper()
 	families, err := crmetrics.Registry.Gather()
 	if err != nil {
@@ -170,7 +170,7 @@ func figuresReads(t *testing.T, result string) float64 {
 			continue
 		}
 		for _, m := range f.GetMetric() {
-			if labelOf(m, "result") == result {
+			if labelOf(m, "result") == "ok" {
 				return m.GetCounter().GetValue()
 			}
 		}
@@ -233,7 +233,7 @@ func TestPetitionsThroughDesksReachStatus(t *testing.T) {
 	var keys bytes.Buffer
 	g.Expect(pii.Generate(&keys, "k1")).To(Succeed())
 	database := server.Database(t, "")
-	_, addr := start(t, registryBin, []string{"--database-url", database, "--kubeconfig", kubeconfig, "--city", city,
+	addr := start(t, registryBin, []string{"--database-url", database, "--kubeconfig", kubeconfig, "--city", city,
 		"--key-file", write("keys", keys.String()), "--listen", "127.0.0.1:0",
 		"--operator-account", "system:serviceaccount:" + casesNamespace + ":" + operatorSA}, true)
 	registry := "http://" + addr
@@ -373,15 +373,15 @@ func TestPetitionsThroughDesksReachStatus(t *testing.T) {
 	}).WithTimeout(60 * time.Second).Should(Succeed())
 	// A reading counts before it writes: two more, and one has written
 	// every office's figures.
-	settled := figuresReads(t, "ok")
-	g.Eventually(func() float64 { return figuresReads(t, "ok") }).WithTimeout(30 * time.Second).Should(BeNumerically(">=", settled+2))
+	settled := figuresRead(t)
+	g.Eventually(func() float64 { return figuresRead(t) }).WithTimeout(30 * time.Second).Should(BeNumerically(">=", settled+2))
 	var offices v1alpha1.OfficeList
 	g.Expect(admin.List(ctx, &offices)).To(Succeed())
 	for _, o := range offices.Items {
 		g.Expect(o.Status.Cases).NotTo(BeNil(), "%s has no case figures", o.Name)
 	}
-	before := figuresReads(t, "ok")
-	g.Eventually(func() float64 { return figuresReads(t, "ok") }).WithTimeout(30 * time.Second).Should(BeNumerically(">=", before+3))
+	before := figuresRead(t)
+	g.Eventually(func() float64 { return figuresRead(t) }).WithTimeout(30 * time.Second).Should(BeNumerically(">=", before+3))
 	for _, o := range offices.Items {
 		g.Expect(office(g, o.Name).ResourceVersion).To(Equal(o.ResourceVersion), "%s was written while nothing changed", o.Name)
 	}
