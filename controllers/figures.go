@@ -71,7 +71,14 @@ var (
 	})
 )
 
-func init() { metrics.Registry.MustRegister(figuresReads, figuresWrites) }
+func init() {
+	metrics.Registry.MustRegister(figuresReads, figuresWrites)
+	// Both results from the start, at 0: a rate over them needs no
+	// absent() guard.
+	for _, result := range []string{"ok", "error"} {
+		figuresReads.WithLabelValues(result)
+	}
+}
 
 // figures reads each City's case figures from its registry and writes
 // status.cases of each office whose figures changed: nothing is written
