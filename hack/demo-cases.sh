@@ -23,8 +23,10 @@ kubectl create namespace petition-system --dry-run=client -o yaml | kubectl appl
 kubectl create secret generic nanyang-cases-db -n petition-system --from-file=uri="${state}/database-url" \
 	--dry-run=client -o yaml | kubectl apply --server-side -f - >/dev/null
 kubectl patch office nanyang-city --type merge -p '{"spec": {"cases": {"external": {"secretRef": {"name": "nanyang-cases-db", "key": "uri"}}}}}'
-# The identities: the operator's ServiceAccount, and a clerk of shifosi-town.
+# The identities: the operator's ServiceAccount, the registries' (which
+# config/ and the chart create), and a clerk of shifosi-town.
 kubectl create serviceaccount petition-operator -n petition-system --dry-run=client -o yaml | kubectl apply --server-side -f - >/dev/null
+kubectl create serviceaccount petition-registry -n petition-system --dry-run=client -o yaml | kubectl apply --server-side -f - >/dev/null
 kubectl create serviceaccount clerk -n office-shifosi-town --dry-run=client -o yaml | kubectl apply --server-side -f - >/dev/null
 kubectl create token petition-operator -n petition-system --audience petition-registry --duration 24h >"${state}/operator-token"
 kubectl create token desk -n office-shifosi-town --audience petition-registry --duration 24h >"${state}/desk-token"
@@ -83,15 +85,15 @@ kubectl get office shifosi-town -o jsonpath='{.status.cases}{"\n"}'
 say "A letter the clerk registers late: received 2026-10-09, its Transfer stage overdue"
 curl -s -X POST "${registry}/v1/cases" -H "Authorization: Bearer ${clerk_token}" -H "Idempotency-Key: demo-letter-1" -d '{
   "office": "shifosi-town", "type": "Appeal", "category": "land-acquisition", "channel": "Letter", "receivedAt": "2026-10-09",
-  "description": "宅基地确权纠纷", "petitioner": {"name": "李四"}}' | head -c 200
+  "description": "宅基地确权纠纷", "petitioner": {"name": "李四", "phone": "139 0013 9000"}}' | head -c 200
 echo
 
 say "Forged intakes are refused: no token with a header naming an office; the desk's token for another office"
 curl -s -o /dev/null -w '%{http_code} (no token, X-Petition-Office: nanyang-city)\n' -X POST "${registry}/v1/petitions" \
 	-H 'X-Petition-Office: nanyang-city' -H 'Idempotency-Key: forged-1' -d '{"office": "nanyang-city", "type": "Appeal", "category": "land-acquisition", "channel": "Online", "description": "x"}'
-curl -s -w ' (the desk of shifosi-town filing for zhenping-county)\n' -X POST "${registry}/v1/petitions" \
+curl -s -w ' %{http_code} (the desk of shifosi-town filing for zhenping-county)\n' -X POST "${registry}/v1/petitions" \
 	-H "Authorization: Bearer $(cat "${state}/desk-token")" -H 'Idempotency-Key: forged-2' \
-	-d '{"office": "zhenping-county", "type": "Appeal", "category": "land-acquisition", "channel": "Online", "description": "x"}'
+	-d '{"office": "zhenping-county", "type": "Appeal", "category": "land-acquisition", "channel": "Online", "description": "x", "petitioner": {"name": "王五", "phone": "137 0013 7000"}}'
 
 say "The overdue letter reaches the figures: shifosi-town gets a Warning event, its County and City their totals"
 watched kubectl wait --for=jsonpath='{.status.cases.subtree.overdue}'=1 office/nanyang-city --timeout 90s >/dev/null

@@ -140,8 +140,8 @@ watched "${root}/bin/petitionctl" rollout status wage-arrears --timeout 3m
 say "kubectl get rp"
 kubectl get rp
 
-say "A broken stage halts the next change: zhenping-county's new pods fit no node"
-kubectl patch office zhenping-county --type merge -p '{"spec": {"tenant": {"patches": [{"patch": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: desk}\nspec: {template: {spec: {topologySpreadConstraints: [{maxSkew: 1, topologyKey: petition.example/no-such-zone, whenUnsatisfiable: DoNotSchedule, labelSelector: {matchLabels: {app.kubernetes.io/name: desk}}}]}}}\n"}]}}}'
+say "A broken stage halts the next change: zhenping-county's new pods fit no node (spread over zones; these nodes have none)"
+kubectl patch office zhenping-county --type merge -p '{"spec": {"tenant": {"patches": [{"patch": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: desk}\nspec: {template: {spec: {topologySpreadConstraints: [{maxSkew: 1, topologyKey: topology.kubernetes.io/zone, whenUnsatisfiable: DoNotSchedule, labelSelector: {matchLabels: {app.kubernetes.io/name: desk}}}]}}}\n"}]}}}'
 kubectl patch rp wage-arrears --type json -p '[
   {"op": "add", "path": "/spec/rules/0/match/categories/-", "value": "severance-pay"},
   {"op": "add", "path": "/spec/rollout/progressDeadline", "value": "20s"}]'
