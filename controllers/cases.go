@@ -201,7 +201,13 @@ func (r *officeReconciler) runCases(ctx context.Context, o *v1alpha1.Office) (ca
 		if err != nil {
 			return casesState{}, err
 		}
-		if err := r.client.Create(ctx, secret, client.FieldOwner(FieldOwner)); err != nil && !apierrors.IsAlreadyExists(err) {
+		switch err := r.client.Create(ctx, secret, client.FieldOwner(FieldOwner)); {
+		case apierrors.IsNotFound(err):
+			// No namespace: nothing of the case store can be made, and
+			// the rest of the City goes on.
+			return casesNotReady(v1alpha1.ReasonRegistryNotReady, fmt.Sprintf(
+				"the namespace %s of the case stores (the manager's --cases-namespace) does not exist; looked again every %s", ns, casesPoll), casesPoll), nil
+		case err != nil && !apierrors.IsAlreadyExists(err):
 			return casesState{}, fmt.Errorf("creating Secret %s: %w", keyName, err)
 		}
 		ctrl.LoggerFrom(ctx).Info("created the key Secret of the City's cases", "secret", keyName.String())

@@ -3,7 +3,6 @@ package controllers
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -229,18 +228,47 @@ func (f *figures) write(ctx context.Context, tree *tree, city string, got *cases
 	}
 }
 
-// patch replaces status.cases of the office, and nothing else.
+// patch replaces status.cases of the office, and nothing else: a merge
+// patch (which makes status where an office has none yet) naming every
+// field of the figures, null where it has no value, so that a ratio that
+// has lost its denominator (a new year) does not linger.
 func (f *figures) patch(ctx context.Context, o *v1alpha1.Office, want *v1alpha1.OfficeCasesStatus) error {
-	op := []map[string]any{{"op": "add", "path": "/status/cases", "value": want}}
-	body, err := json.Marshal(op)
+	cases, err := withNulls(want, "since", "updatedAt", "subtree")
 	if err != nil {
 		return err
 	}
-	err = f.client.Status().Patch(ctx, o, client.RawPatch(types.JSONPatchType, body))
-	if err != nil && strings.Contains(err.Error(), "missing path") {
-		return errors.New("the office has no status yet")
+	if want.Subtree != nil {
+		if cases["subtree"], err = withNulls(want.Subtree); err != nil {
+			return err
+		}
 	}
-	return err
+	body, err := json.Marshal(map[string]any{"status": map[string]any{"cases": cases}})
+	if err != nil {
+		return err
+	}
+	return f.client.Status().Patch(ctx, o, client.RawPatch(types.MergePatchType, body))
+}
+
+// ratioFields are the optional fields of CaseFigures.
+var ratioFields = []string{"onTimeRatio", "timelyAcceptanceRatio", "satisfactionRatio"}
+
+// withNulls is v as a JSON object with null for each of the ratio fields
+// and of more that v leaves out.
+func withNulls(v any, more ...string) (map[string]any, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	for _, k := range append(more, ratioFields...) {
+		if _, ok := m[k]; !ok {
+			m[k] = nil
+		}
+	}
+	return m, nil
 }
 
 // sameFigures compares the figures, not when they were last changed.

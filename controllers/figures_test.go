@@ -179,6 +179,19 @@ func TestCaseFiguresReachStatusOnlyWhenTheyChange(t *testing.T) {
 	}
 	g.Expect(rising).To(HaveLen(1), "one event for one rise")
 
+	// A new year: counts of the period start again, and a ratio with no
+	// denominator left is gone, not left as it was.
+	registries.set(city, &cases.Figures{Since: "2027-01-01", AsOf: "2027-01-01", Offices: map[string]cases.Counts{
+		"fig-town": {Open: 4, Overdue: 3},
+	}})
+	registries.tick(t)
+	g.Eventually(func(g Gomega) {
+		town := get(g, "fig-town").Status.Cases
+		g.Expect(town.Since).To(Equal("2027-01-01"))
+		g.Expect(town.CaseFigures).To(Equal(v1alpha1.CaseFigures{Open: 4, Overdue: 3}))
+		g.Expect(get(g, "fig-county").Status.Cases.Subtree).To(Equal(&v1alpha1.CaseFigures{Open: 4, Overdue: 3}))
+	}).WithTimeout(20 * time.Second).Should(Succeed())
+
 	registries.mu.Lock()
 	defer registries.mu.Unlock()
 	for _, h := range registries.tokens {

@@ -371,6 +371,17 @@ func TestPetitionsThroughDesksReachStatus(t *testing.T) {
 		g.Expect(ready).NotTo(BeNil())
 		g.Expect(ready.Status).To(Equal(metav1.ConditionTrue), ready.Message)
 	}).WithTimeout(60 * time.Second).Should(Succeed())
+	// Every office reconciled (the figures of one without a status yet
+	// are written all the same, but these tests want the network still).
+	g.Eventually(func(g Gomega) {
+		var list v1alpha1.OfficeList
+		g.Expect(admin.List(ctx, &list)).To(Succeed())
+		for _, o := range list.Items {
+			ready := apimeta.FindStatusCondition(o.Status.Conditions, v1alpha1.ConditionReady)
+			g.Expect(ready).NotTo(BeNil(), o.Name)
+			g.Expect(ready.Status).To(Equal(metav1.ConditionTrue), "%s: %s", o.Name, ready.Message)
+		}
+	}).WithTimeout(60 * time.Second).Should(Succeed())
 	// A reading counts before it writes: two more, and one has written
 	// every office's figures.
 	settled := figuresRead(t)
