@@ -31,6 +31,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -313,6 +314,9 @@ func (c *config) fromFiles(log *slog.Logger) (source, error) {
 // fromCluster reads the network from the cluster's informer cache and
 // checks tokens with the cluster's TokenReview, after the static tokens of
 // --staff-tokens when given.
+// loggersOnce sets the logger of client-go and of controller-runtime once.
+var loggersOnce sync.Once
+
 func (c *config) fromCluster(log *slog.Logger) (source, error) {
 	var cfg *rest.Config
 	var err error
@@ -325,9 +329,13 @@ func (c *config) fromCluster(log *slog.Logger) (source, error) {
 		return source{}, fmt.Errorf("the in-cluster config (or give --kubeconfig or --network-dir): %w", err)
 	}
 	cfg.UserAgent = "petition-registry/" + version.String()
-	// client-go and the cache log into the registry's log.
-	klog.SetSlogLogger(log)
-	ctrllog.SetLogger(logr.FromSlogHandler(log.Handler()))
+	// client-go and the cache log into the registry's log: the first
+	// run's, in a process that runs more than one (the tests), since
+	// klog's logger is global and read by the informers already running.
+	loggersOnce.Do(func() {
+		klog.SetSlogLogger(log)
+		ctrllog.SetLogger(logr.FromSlogHandler(log.Handler()))
+	})
 	cluster, err := registry.NewCluster(cfg, registry.ClusterOptions{Log: log})
 	if err != nil {
 		return source{}, err
