@@ -74,9 +74,18 @@ func TestDrift(t *testing.T) {
 	if err := cl.c.Get(ctx, client.ObjectKey{Name: ns}, &corev1.Namespace{}); err != nil {
 		t.Fatal(err)
 	}
+	// One managed ConfigMap: a reconcile that rolls a new configuration
+	// out (another office of the network came in) applies the new one
+	// before it prunes the old, so wait for the prune.
 	var cms corev1.ConfigMapList
-	if err := cl.c.List(ctx, &cms, client.InNamespace(ns), client.MatchingLabels{tenant.LabelManagedBy: tenant.ManagedBy}); err != nil || len(cms.Items) != 1 {
-		t.Fatalf("want one managed ConfigMap in %s: %d (%v)", ns, len(cms.Items), err)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		err := cl.c.List(ctx, &cms, client.InNamespace(ns), client.MatchingLabels{tenant.LabelManagedBy: tenant.ManagedBy})
+		if err == nil && len(cms.Items) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("want one managed ConfigMap in %s: %d (%v)", ns, len(cms.Items), err)
+		}
 	}
 	cmName := cms.Items[0].Name
 	configData := cms.Items[0].Data["office.json"]
