@@ -572,13 +572,8 @@ func (d *desk) handler() http.Handler {
 	// GET /v1/handler) decides, this office whether it is a skip-level
 	// visit.
 	mux.HandleFunc("POST /v1/route", func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			if tooLarge := (*http.MaxBytesError)(nil); errors.As(err, &tooLarge) {
-				writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: larger than %d bytes", tooLarge.Limit))
-				return
-			}
-			writeError(w, http.StatusBadRequest, "body: "+err.Error())
+		body, ok := readBody(w, r.Body)
+		if !ok {
 			return
 		}
 		p, locality, err := decodePetition(body)
@@ -730,4 +725,20 @@ func open311Services(office *network.OfficeConfig) []open311Service {
 		}
 	}
 	return services
+}
+
+// readBody reads a request's body, bounded by the reader it is given; on
+// failure it answers 413 for a body past the bound, 400 otherwise, and
+// returns false.
+func readBody(w http.ResponseWriter, body io.Reader) ([]byte, bool) {
+	b, err := io.ReadAll(body)
+	if err == nil {
+		return b, true
+	}
+	if tooLarge := (*http.MaxBytesError)(nil); errors.As(err, &tooLarge) {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: larger than %d bytes", tooLarge.Limit))
+		return nil, false
+	}
+	writeError(w, http.StatusBadRequest, "body: "+err.Error())
+	return nil, false
 }

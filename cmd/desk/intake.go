@@ -216,13 +216,8 @@ var forwardedHeaders = []string{"Idempotency-Key", "Content-Type", "Accept"}
 // registry's path with the desk's token and answers with the registry's answer: once more with the token
 // read again when the registry refuses it and the file holds another.
 func (f *forwarder) forward(w http.ResponseWriter, r *http.Request, path string, query url.Values) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, f.opts.MaxBodyBytes))
-	if err != nil {
-		if tooLarge := (*http.MaxBytesError)(nil); errors.As(err, &tooLarge) {
-			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: larger than %d bytes", tooLarge.Limit))
-			return
-		}
-		writeError(w, http.StatusBadRequest, "body: "+err.Error())
+	body, ok := readBody(w, http.MaxBytesReader(w, r.Body, f.opts.MaxBodyBytes))
+	if !ok {
 		return
 	}
 	target := f.base + path
