@@ -24,6 +24,7 @@ import (
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/cases"
+	"github.com/xinfang/petition-operator/internal/network"
 )
 
 // Defaults of FiguresOptions.
@@ -132,7 +133,7 @@ func (f *figures) read(ctx context.Context) {
 		f.log.Error(err, "listing offices for their case figures")
 		return
 	}
-	tree := officeTree(list.Items)
+	idx := network.IndexOf(list.Items)
 	for i := range list.Items {
 		city := &list.Items[i]
 		if city.Spec.Level != v1alpha1.LevelCity || city.Spec.Cases == nil || !city.DeletionTimestamp.IsZero() {
@@ -145,7 +146,7 @@ func (f *figures) read(ctx context.Context) {
 			continue
 		}
 		figuresReads.WithLabelValues("ok").Inc()
-		f.write(ctx, tree, city.Name, got)
+		f.write(ctx, caseStatuses(idx, city.Name, got))
 	}
 }
 
@@ -208,9 +209,9 @@ func readToken(path string) (string, error) {
 
 // write sets status.cases of each office of the City from its counts,
 // where they changed.
-func (f *figures) write(ctx context.Context, tree *tree, city string, got *cases.Figures) {
-	for _, o := range tree.subtree(city) {
-		want := caseStatus(got, tree, o.Name)
+func (f *figures) write(ctx context.Context, statuses []officeCases) {
+	for _, st := range statuses {
+		o, want := st.office, st.cases
 		have := o.Status.Cases
 		if have != nil && sameFigures(have, want) {
 			continue
@@ -276,19 +277,42 @@ func sameFigures(a, b *v1alpha1.OfficeCasesStatus) bool {
 	return a.CaseFigures == b.CaseFigures && a.Since == b.Since && equality.Semantic.DeepEqual(a.Subtree, b.Subtree)
 }
 
-// caseStatus is the status.cases of an office: its own figures, and for an
-// office with offices below it, the totals of its subtree.
-func caseStatus(got *cases.Figures, t *tree, office string) *v1alpha1.OfficeCasesStatus {
-	st := &v1alpha1.OfficeCasesStatus{CaseFigures: figuresOf(got.Offices[office]), Since: got.Since}
-	if len(t.children[office]) > 0 {
-		var sum cases.Counts
-		for _, o := range t.subtree(office) {
-			sum.Add(got.Offices[o.Name])
+// officeCases is the status.cases an office of the City should have.
+type officeCases struct {
+	office *v1alpha1.Office
+	cases  *v1alpha1.OfficeCasesStatus
+}
+
+// caseStatuses are the status.cases of every office of the City: its own
+// figures, and for an office with offices below it, the totals of its
+// subtree. One walk sums each subtree once, from the leaves up; an office
+// is counted once even if the parents form a cycle.
+func caseStatuses(idx *network.Index, city string, got *cases.Figures) []officeCases {
+	var out []officeCases
+	seen := map[string]bool{}
+	var walk func(name string) cases.Counts
+	walk = func(name string) cases.Counts {
+		seen[name] = true
+		sum := got.Offices[name]
+		below := false
+		for _, child := range idx.Children(name) {
+			if !seen[child] {
+				sum.Add(walk(child))
+				below = true
+			}
 		}
-		fig := figuresOf(sum)
-		st.Subtree = &fig
+		if o, ok := idx.Get(name); ok {
+			st := &v1alpha1.OfficeCasesStatus{CaseFigures: figuresOf(got.Offices[name]), Since: got.Since}
+			if below {
+				fig := figuresOf(sum)
+				st.Subtree = &fig
+			}
+			out = append(out, officeCases{office: o, cases: st})
+		}
+		return sum
 	}
-	return st
+	walk(city)
+	return out
 }
 
 // figuresOf turns raw counts into the figures of a status.
@@ -300,43 +324,4 @@ func figuresOf(c cases.Counts) v1alpha1.CaseFigures {
 		SkipLevel:             c.SkipLevel, Repeat: c.Repeat,
 		SatisfactionRatio: cases.Ratio(c.Satisfied, c.Rated),
 	}
-}
-
-// tree is the parent → children index of a list of offices.
-type tree struct {
-	byName   map[string]*v1alpha1.Office
-	children map[string][]string
-}
-
-func officeTree(offices []v1alpha1.Office) *tree {
-	t := &tree{byName: make(map[string]*v1alpha1.Office, len(offices)), children: map[string][]string{}}
-	for i := range offices {
-		o := &offices[i]
-		t.byName[o.Name] = o
-		if p := string(o.Spec.Parent); p != "" {
-			t.children[p] = append(t.children[p], o.Name)
-		}
-	}
-	return t
-}
-
-// subtree lists the office and every office below it (each once, even if
-// the parents form a cycle).
-func (t *tree) subtree(root string) []*v1alpha1.Office {
-	var out []*v1alpha1.Office
-	seen := map[string]bool{}
-	stack := []string{root}
-	for len(stack) > 0 {
-		name := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		if seen[name] {
-			continue
-		}
-		seen[name] = true
-		if o, ok := t.byName[name]; ok {
-			out = append(out, o)
-		}
-		stack = append(stack, t.children[name]...)
-	}
-	return out
 }
