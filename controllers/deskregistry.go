@@ -15,7 +15,7 @@ func (r *officeReconciler) deskRegistry(c *network.Compiled) *tenant.RegistryRef
 	if len(c.Path) == 0 || r.opts.CasesNamespace == "" {
 		return nil
 	}
-	city, ok := r.model.index.Get(c.Path[0])
+	city, ok := r.network.Get(c.Path[0])
 	if !ok || city.Spec.Cases == nil {
 		return nil
 	}

@@ -18,14 +18,15 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
-	"sigs.k8s.io/controller-runtime/pkg/event"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/casestore"
+	"github.com/xinfang/petition-operator/internal/cluster"
 	"github.com/xinfang/petition-operator/internal/kinds"
+	"github.com/xinfang/petition-operator/internal/network"
 	"github.com/xinfang/petition-operator/internal/tenant"
 	"github.com/xinfang/petition-operator/internal/testenv"
 )
@@ -53,7 +54,9 @@ func TestCityCasesReachEveryDesk(t *testing.T) {
 		Controller: config.Controller{SkipNameValidation: ptr.To(true), UsePriorityQueue: ptr.To(false)},
 	})
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(Setup(ctx, mgr, Options{TenantImage: "desk:test", IngressNamespace: "ingress-nginx", CasesNamespace: "petition-system"})).To(Succeed())
+	feed, err := cluster.NewFeed(ctx, mgr.GetCache())
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(Setup(ctx, mgr, feed, Options{TenantImage: "desk:test", IngressNamespace: "ingress-nginx", CasesNamespace: "petition-system"})).To(Succeed())
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(ctx) }()
 	defer func() {
@@ -148,7 +151,9 @@ func TestCityCasesReachEveryDesk(t *testing.T) {
 // City.
 func TestCasesDeclaredEnqueuesTheSubtree(t *testing.T) {
 	ctx := t.Context()
-	events := &officeEvents{model: newNetworkModel(), reader: noPolicies{}}
+	// The events as the network's feed hands them over: taken in first.
+	nw := network.NewNetwork()
+	events := officeEvents(nw, noPolicies{})
 	q := workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[reconcile.Request]())
 	defer q.ShutDown()
 	drain := func() []string {
@@ -166,14 +171,14 @@ func TestCasesDeclaredEnqueuesTheSubtree(t *testing.T) {
 	}
 	city := office("c-city", v1alpha1.LevelCity, "")
 	for _, o := range []*v1alpha1.Office{city, office("c-county", v1alpha1.LevelCounty, "c-city"), office("c-town", v1alpha1.LevelTownship, "c-county")} {
-		events.Create(ctx, event.CreateEvent{Object: o}, q)
+		events(ctx, cluster.Event{New: o, Affected: nw.Upsert(o)}, q)
 	}
 	drain()
 	update := func(mutate func(*v1alpha1.Office)) []string {
 		cur := city.DeepCopy()
 		cur.Generation++
 		mutate(cur)
-		events.Update(ctx, event.UpdateEvent{ObjectOld: city, ObjectNew: cur}, q)
+		events(ctx, cluster.Event{Old: city, New: cur, Affected: nw.Upsert(cur)}, q)
 		city = cur
 		return drain()
 	}
@@ -215,3 +220,9 @@ func keepCollector(t *testing.T) {
 		}
 	})
 }
+
+// noPolicies is a client.Reader of a network without RoutingPolicies: the
+// office events need nothing else.
+type noPolicies struct{ client.Reader }
+
+func (noPolicies) List(context.Context, client.ObjectList, ...client.ListOption) error { return nil }

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
+	"github.com/xinfang/petition-operator/internal/cluster"
 	"github.com/xinfang/petition-operator/internal/network"
 )
 
@@ -23,16 +24,16 @@ import (
 // office it may select: any office event of the model enqueues every
 // period, gathered over the status pacing's Delay. The office controller watches
 // DutyPeriods itself (selectionEvents).
-func setupDutyPeriodController(mgr ctrl.Manager, model *networkModel, pacing StatusPacing, copts controller.Options) error {
-	periods := &dutyPeriodObserver{index: model.index, now: time.Now}
+func setupDutyPeriodController(mgr ctrl.Manager, feed *cluster.Feed, pacing StatusPacing, copts controller.Options) error {
+	periods := &dutyPeriodObserver{index: feed.Network(), now: time.Now}
 	return register(mgr, "dutyperiod", copts, periods.observe, nil,
-		model.watch(coalesced(pacing, allOf(mgr.GetClient(), &v1alpha1.DutyPeriodList{}))))
+		watchModel(feed, coalesced(pacing, allOf(mgr.GetClient(), &v1alpha1.DutyPeriodList{}))))
 }
 
 // dutyPeriodObserver reports which offices a DutyPeriod selects, whether it
 // is in force, and moves its rollout on.
 type dutyPeriodObserver struct {
-	index *network.Index
+	index *network.Network
 	// now is the clock of the period's dates and of progress deadlines.
 	now func() time.Time
 }
@@ -49,7 +50,7 @@ func (o *dutyPeriodObserver) observe(_ context.Context, p *v1alpha1.DutyPeriod) 
 
 	// A period admitted without the webhook may be one no office can
 	// compile: the offices leave it out, and only a change fixes it.
-	if f := network.CheckDutyPeriod(p, indexWorld{o.index}); len(f.Errors) > 0 {
+	if f := network.CheckDutyPeriod(p, o.index); len(f.Errors) > 0 {
 		p.Status.Active = ptr.To(false)
 		msgs := make([]string, len(f.Errors))
 		for i, e := range f.Errors {
@@ -88,20 +89,6 @@ func (o *dutyPeriodObserver) observe(_ context.Context, p *v1alpha1.DutyPeriod) 
 		}
 	}
 	return out, nil
-}
-
-// indexWorld answers the offices of network.World from the network model;
-// CheckDutyPeriod asks nothing else.
-type indexWorld struct{ idx *network.Index }
-
-func (w indexWorld) Office(name string) (*v1alpha1.Office, bool) { return w.idx.Get(name) }
-func (w indexWorld) Children(name string) []string               { return w.idx.Children(name) }
-func (w indexWorld) Departments(parent string, code v1alpha1.DepartmentCode) []string {
-	return w.idx.Departments(parent, code)
-}
-func (w indexWorld) Exists(kind, name string) bool {
-	_, ok := w.idx.Get(name)
-	return kind == network.KindOffice && ok
 }
 
 // dutyEntitlement is what the revision each office compiles of a period

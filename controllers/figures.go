@@ -24,6 +24,7 @@ import (
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/cases"
+	"github.com/xinfang/petition-operator/internal/cluster"
 	"github.com/xinfang/petition-operator/internal/network"
 )
 
@@ -85,6 +86,8 @@ func init() {
 // while nothing changes. An office whose overdue count rises gets one
 // Warning event (OverdueRising) for the rise.
 type figures struct {
+	// feed is the process's network: its Cities and their subtrees.
+	feed     *cluster.Feed
 	client   client.Client
 	recorder events.EventRecorder
 	log      logr.Logger
@@ -92,7 +95,7 @@ type figures struct {
 	opts     FiguresOptions
 }
 
-func newFigures(c client.Client, rec events.EventRecorder, log logr.Logger, url func(string) string, opts FiguresOptions) *figures {
+func newFigures(feed *cluster.Feed, c client.Client, rec events.EventRecorder, log logr.Logger, url func(string) string, opts FiguresOptions) *figures {
 	if opts.Interval == 0 {
 		opts.Interval = DefaultFiguresInterval
 	}
@@ -105,7 +108,7 @@ func newFigures(c client.Client, rec events.EventRecorder, log logr.Logger, url 
 	if opts.Clock == nil {
 		opts.Clock = clock.RealClock{}
 	}
-	return &figures{client: c, recorder: rec, log: log, url: url, opts: opts}
+	return &figures{feed: feed, client: c, recorder: rec, log: log, url: url, opts: opts}
 }
 
 // NeedLeaderElection is true: one replica writes the figures.
@@ -128,14 +131,11 @@ func (f *figures) Start(ctx context.Context) error {
 
 // read reads the figures of every City that declares spec.cases.
 func (f *figures) read(ctx context.Context) {
-	var list v1alpha1.OfficeList
-	if err := f.client.List(ctx, &list); err != nil {
-		f.log.Error(err, "listing offices for their case figures")
-		return
+	if !f.feed.Synced() {
+		return // a network half read has half its subtrees
 	}
-	idx := network.IndexOf(list.Items)
-	for i := range list.Items {
-		city := &list.Items[i]
+	nw := f.feed.Network()
+	for _, city := range nw.All() {
 		if city.Spec.Level != v1alpha1.LevelCity || city.Spec.Cases == nil || !city.DeletionTimestamp.IsZero() {
 			continue
 		}
@@ -146,7 +146,7 @@ func (f *figures) read(ctx context.Context) {
 			continue
 		}
 		figuresReads.WithLabelValues("ok").Inc()
-		f.write(ctx, caseStatuses(idx, city.Name, got))
+		f.write(ctx, caseStatuses(nw, city.Name, got))
 	}
 }
 
@@ -247,7 +247,9 @@ func (f *figures) patch(ctx context.Context, o *v1alpha1.Office, want *v1alpha1.
 	if err != nil {
 		return err
 	}
-	return f.client.Status().Patch(ctx, o, client.RawPatch(types.MergePatchType, body))
+	// The office is the network's, which the patch's answer must not
+	// overwrite.
+	return f.client.Status().Patch(ctx, &v1alpha1.Office{ObjectMeta: metav1.ObjectMeta{Name: o.Name}}, client.RawPatch(types.MergePatchType, body))
 }
 
 // ratioFields are the optional fields of CaseFigures.
@@ -287,7 +289,7 @@ type officeCases struct {
 // figures, and for an office with offices below it, the totals of its
 // subtree. One walk sums each subtree once, from the leaves up; an office
 // is counted once even if the parents form a cycle.
-func caseStatuses(idx *network.Index, city string, got *cases.Figures) []officeCases {
+func caseStatuses(idx *network.Network, city string, got *cases.Figures) []officeCases {
 	var out []officeCases
 	seen := map[string]bool{}
 	var walk func(name string) cases.Counts

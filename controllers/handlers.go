@@ -24,7 +24,7 @@ import (
 // routersOf returns the offices whose routing tables may route to one of
 // targets: those a RoutingPolicy naming them selects (routeTargetsOf), and
 // those whose inline rules name them or their department code.
-func routersOf(ctx context.Context, c client.Reader, idx *network.Index, targets []*v1alpha1.Office) []string {
+func routersOf(ctx context.Context, c client.Reader, idx *network.Network, targets []*v1alpha1.Office) []string {
 	if len(targets) == 0 {
 		return nil
 	}
@@ -65,7 +65,7 @@ func escalationOf(old, cur *v1alpha1.Office) (changed, above bool) {
 // escalationDependents returns the offices whose configuration an update
 // of office changes through their chains: every office below a City whose
 // bodies above changed, and the offices that route to it.
-func escalationDependents(ctx context.Context, c client.Reader, idx *network.Index, old, cur *v1alpha1.Office) []string {
+func escalationDependents(ctx context.Context, c client.Reader, idx *network.Network, old, cur *v1alpha1.Office) []string {
 	changed, above := escalationOf(old, cur)
 	if !changed {
 		return nil
@@ -91,9 +91,9 @@ func (r *officeReconciler) usersAndRouters(ctx context.Context, obj client.Objec
 		users[i] = &list.Items[i]
 		names = append(names, list.Items[i].Name)
 	}
-	if len(users) < r.model.index.Len() {
+	if len(users) < r.network.Len() {
 		// Not every office (as with the statutory policy): their routers.
-		names = append(names, routersOf(ctx, r.client, r.model.index, users)...)
+		names = append(names, routersOf(ctx, r.client, r.network, users)...)
 	}
 	seen := map[string]bool{}
 	reqs := make([]reconcile.Request, 0, len(names))

@@ -35,8 +35,8 @@ import (
 
 // officeReconciler places an office in the network and runs its tenant stack.
 type officeReconciler struct {
-	// model is the network the office is compiled against.
-	model    *networkModel
+	// network is the network the office is compiled against.
+	network  *network.Network
 	client   client.Client
 	recorder events.EventRecorder
 	applier  *applier
@@ -48,12 +48,12 @@ type officeReconciler struct {
 }
 
 // setupOfficeController registers the office controller and its watches.
-// Offices are enqueued by officeEvents, which feeds the model: an office's
+// Offices are enqueued by officeEvents from the network's events: an office's
 // status depends on its parent and its ancestors (path, level), its
 // children (count) and the offices its routes resolve to.
-func setupOfficeController(mgr ctrl.Manager, model *networkModel, opts Options, copts controller.Options, inflight *running) error {
+func setupOfficeController(mgr ctrl.Manager, feed *cluster.Feed, opts Options, copts controller.Options, inflight *running) error {
 	r := &officeReconciler{
-		model:    model,
+		network:  feed.Network(),
 		client:   mgr.GetClient(),
 		recorder: mgr.GetEventRecorder("petition-operator-office"),
 		applier:  &applier{client: mgr.GetClient(), reader: mgr.GetAPIReader(), scheme: mgr.GetScheme(), types: applyconfigurations.NewTypeConverter(mgr.GetScheme())},
@@ -63,11 +63,11 @@ func setupOfficeController(mgr ctrl.Manager, model *networkModel, opts Options, 
 	}
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("office").
-		Watches(&v1alpha1.Office{}, &officeEvents{model: model, reader: mgr.GetClient()}).
-		Watches(&v1alpha1.RoutingPolicy{}, &selectionEvents[*v1alpha1.RoutingPolicy]{index: model.index, selected: selected, entitlement: entitlement}).
-		Watches(&v1alpha1.DutyPeriod{}, &selectionEvents[*v1alpha1.DutyPeriod]{index: model.index, selected: network.SelectedByDuty, entitlement: dutyEntitlement}).
+		WatchesRawSource(feed.Source(officeEvents(feed.Network(), mgr.GetClient()))).
+		Watches(&v1alpha1.RoutingPolicy{}, &selectionEvents[*v1alpha1.RoutingPolicy]{index: feed.Network(), selected: selected, entitlement: entitlement}).
+		Watches(&v1alpha1.DutyPeriod{}, &selectionEvents[*v1alpha1.DutyPeriod]{index: feed.Network(), selected: network.SelectedByDuty, entitlement: dutyEntitlement}).
 		// The default tenant image, where its rollout stands, and the limits.
-		Watches(&v1alpha1.TenantDefaults{}, &tenantDefaultsEvents{index: model.index}).
+		Watches(&v1alpha1.TenantDefaults{}, &tenantDefaultsEvents{index: feed.Network()}).
 		// A policy or calendar change reaches the offices that use it (and,
 		// for a policy, those that route to them), and only those. A change of their status (the count of offices that
 		// use them) concerns no office.
@@ -118,7 +118,6 @@ type officePhase func(ctx context.Context, s *officeScope) (done bool, err error
 // apply, prune, tenant — or its deletion, and writes its status once, at the
 // end, from what they found.
 func (r *officeReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
-	r.model.markLoaded()
 	// Recorded from the first read to the end of the status write, which
 	// the deferred commit below makes after the phases: this defer is
 	// registered first, so it runs last.
@@ -226,11 +225,11 @@ func (r *officeReconciler) ensureFinalizer(ctx context.Context, s *officeScope) 
 // suspended one keeps its tenant as it is.
 func (r *officeReconciler) compile(ctx context.Context, s *officeScope) (bool, error) {
 	o := s.office
-	o.Status.Children = int32(r.model.index.ChildCount(o.Name))
+	o.Status.Children = int32(r.network.ChildCount(o.Name))
 	if o.Spec.CalendarRef == "" {
 		apimeta.RemoveStatusCondition(&o.Status.Conditions, v1alpha1.ConditionCalendarCoverage)
 	}
-	c, err := network.Compile(cluster.NewSource(ctx, r.client, r.model.index), o, network.CompileOptions{TenantImage: r.opts.TenantImage})
+	c, err := network.Compile(r.network, o, network.CompileOptions{TenantImage: r.opts.TenantImage})
 	if err != nil {
 		return true, err
 	}
@@ -422,7 +421,7 @@ func (r *officeReconciler) reconcileDelete(ctx context.Context, s *officeScope) 
 	if !controllerutil.ContainsFinalizer(o, v1alpha1.OfficeFinalizer) {
 		return true, nil
 	}
-	if children := r.model.index.Children(o.Name); len(children) > 0 {
+	if children := r.network.Children(o.Name); len(children) > 0 {
 		s.before = o.DeepCopy()
 		o.Status.Children = int32(len(children))
 		// The children's deletion or move enqueues this office again.

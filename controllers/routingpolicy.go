@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
+	"github.com/xinfang/petition-operator/internal/cluster"
 	"github.com/xinfang/petition-operator/internal/network"
 )
 
@@ -19,10 +20,10 @@ import (
 // status and rollouts. A policy's status depends on every office it may
 // select: any office event of the model enqueues every policy, gathered over
 // the status pacing's Delay.
-func setupRoutingPolicyController(mgr ctrl.Manager, model *networkModel, pacing StatusPacing, copts controller.Options) error {
-	policies := &routingPolicyObserver{index: model.index, now: time.Now}
+func setupRoutingPolicyController(mgr ctrl.Manager, feed *cluster.Feed, pacing StatusPacing, copts controller.Options) error {
+	policies := &routingPolicyObserver{index: feed.Network(), now: time.Now}
 	return register(mgr, "routingpolicy", copts, policies.observe, nil,
-		model.watch(coalesced(pacing, allOf(mgr.GetClient(), &v1alpha1.RoutingPolicyList{}))))
+		watchModel(feed, coalesced(pacing, allOf(mgr.GetClient(), &v1alpha1.RoutingPolicyList{}))))
 }
 
 // routingPolicyObserver reports which offices a routing policy selects and
@@ -33,7 +34,7 @@ func setupRoutingPolicyController(mgr ctrl.Manager, model *networkModel, pacing 
 // It reads the network model, whose office events enqueue it once the
 // model has them.
 type routingPolicyObserver struct {
-	index *network.Index
+	index *network.Network
 	// now is the clock of progress deadlines.
 	now func() time.Time
 }
@@ -65,7 +66,7 @@ func (o *routingPolicyObserver) observe(_ context.Context, p *v1alpha1.RoutingPo
 
 // selected returns the offices of the index that the policy selects: by
 // its current revision, or by the stable one a staged rollout moves from.
-func selected(idx *network.Index, p *v1alpha1.RoutingPolicy) []string {
+func selected(idx *network.Network, p *v1alpha1.RoutingPolicy) []string {
 	var stable *v1alpha1.OfficeSelector
 	if st := p.Status.Stable; st != nil {
 		stable = &st.OfficeSelector
@@ -92,7 +93,7 @@ func entitlement(p *v1alpha1.RoutingPolicy) string {
 // A Department that no rule routes to changes no route: in a city of
 // thousands of offices most departments are such, and enqueueing the whole
 // subtree of the City for each of them made convergence quadratic.
-func routeTargetsOf(ctx context.Context, c client.Reader, idx *network.Index, o *v1alpha1.Office) []string {
+func routeTargetsOf(ctx context.Context, c client.Reader, idx *network.Network, o *v1alpha1.Office) []string {
 	var names []string
 	department := o.Spec.Level == v1alpha1.LevelDepartment && o.Spec.Parent != ""
 	parent := string(o.Spec.Parent)

@@ -20,10 +20,10 @@ import (
 // offices and rolls out in stages (a RoutingPolicy, a DutyPeriod) concerns:
 // those it selected before and those it selects now, and only those.
 type selectionEvents[T client.Object] struct {
-	index *network.Index
+	index *network.Network
 	// selected returns the offices the object selects, by its current
 	// revision or by the stable one its rollout moves from.
-	selected func(*network.Index, T) []string
+	selected func(*network.Network, T) []string
 	// entitlement is what the revision each office compiles depends on
 	// besides the spec: where the rollout stands.
 	entitlement func(T) string

@@ -24,6 +24,7 @@ import (
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/casestore"
+	"github.com/xinfang/petition-operator/internal/cluster"
 	"github.com/xinfang/petition-operator/internal/fields"
 	"github.com/xinfang/petition-operator/internal/kinds"
 	"github.com/xinfang/petition-operator/internal/tenant"
@@ -180,23 +181,23 @@ func tenantObjects() []client.Object {
 // +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update;patch;delete
 
 // Setup registers the field indexes (package fields) and every controller
-// with mgr, around one network model that the office controller feeds.
-func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
+// with mgr, around the process's network (feed), which the admission
+// webhooks read too.
+func Setup(ctx context.Context, mgr ctrl.Manager, feed *cluster.Feed, opts Options) error {
 	if err := fields.Register(ctx, mgr.GetFieldIndexer()); err != nil {
 		return err
 	}
 	copts := controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles}
 	opts.account = &accountOnce{}
-	model := newNetworkModel()
 	inflight := newRunning(opts.now())
 	if err := mgr.Add(&shutdownReporter{running: inflight, log: mgr.GetLogger().WithName("shutdown")}); err != nil {
 		return err
 	}
-	if err := setupOfficeController(mgr, model, opts, copts, inflight); err != nil {
+	if err := setupOfficeController(mgr, feed, opts, copts, inflight); err != nil {
 		return err
 	}
 	if opts.Figures.Interval >= 0 {
-		f := newFigures(mgr.GetClient(), mgr.GetEventRecorder("petition-operator-figures"), mgr.GetLogger().WithName("figures"), opts.registryURL, opts.Figures)
+		f := newFigures(feed, mgr.GetClient(), mgr.GetEventRecorder("petition-operator-figures"), mgr.GetLogger().WithName("figures"), opts.registryURL, opts.Figures)
 		if err := mgr.Add(f); err != nil {
 			return err
 		}
@@ -204,13 +205,13 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	if err := registerCollector(mgr.GetCache(), opts); err != nil {
 		return err
 	}
-	if err := setupRoutingPolicyController(mgr, model, opts.pacing(), copts); err != nil {
+	if err := setupRoutingPolicyController(mgr, feed, opts.pacing(), copts); err != nil {
 		return err
 	}
-	if err := setupDutyPeriodController(mgr, model, opts.pacing(), copts); err != nil {
+	if err := setupDutyPeriodController(mgr, feed, opts.pacing(), copts); err != nil {
 		return err
 	}
-	if err := setupTenantDefaultsController(mgr, model, opts, copts); err != nil {
+	if err := setupTenantDefaultsController(mgr, feed, opts, copts); err != nil {
 		return err
 	}
 	if err := setupEscalationPolicyController(mgr, opts.pacing(), copts); err != nil {
@@ -291,14 +292,14 @@ func coalesced(pacing StatusPacing, fn handler.MapFunc) handler.EventHandler {
 }
 
 // watch is an extra watch of a controller: of a kind with handler, or of a
-// source (the network model's office events).
+// source (the network's office events).
 type watch struct {
 	obj     client.Object
 	handler handler.EventHandler
 	source  source.Source
-	// model, for a watch of its office events, is the network model the
-	// controller reads: its reconciles wait until it is loaded.
-	model *networkModel
+	// feed, for a watch of its office events, is the network the
+	// controller reads: its reconciles wait until it has synced.
+	feed *cluster.Feed
 }
 
 // register builds the controller of one kind around the shared status
@@ -306,10 +307,10 @@ type watch struct {
 func register[T statusObject](mgr ctrl.Manager, name string, opts controller.Options, observe observeFunc[T], missing func(context.Context, string) error, watches ...watch) error {
 	newObj := func() T { return reflect.New(reflect.TypeFor[T]().Elem()).Interface().(T) }
 	b := ctrl.NewControllerManagedBy(mgr).Named(name).For(newObj()).WithOptions(opts)
-	var model *networkModel
+	var synced func() bool
 	for _, w := range watches {
-		if w.model != nil {
-			model = w.model
+		if w.feed != nil {
+			synced = w.feed.Synced
 		}
 		if w.source != nil {
 			b = b.WatchesRawSource(w.source)
@@ -324,6 +325,6 @@ func register[T statusObject](mgr ctrl.Manager, name string, opts controller.Opt
 		newObj:   newObj,
 		observe:  observe,
 		missing:  missing,
-		model:    model,
+		synced:   synced,
 	})
 }

@@ -76,13 +76,13 @@ type statusReconciler[T statusObject] struct {
 	observe  observeFunc[T]
 	// missing, if set, is called when the object does not exist.
 	missing func(ctx context.Context, name string) error
-	// model, if set, is the network model observe reads: nothing is
-	// observed until it is loaded.
-	model *networkModel
+	// synced, if set, reports whether the network observe reads has
+	// synced: nothing is observed until it has.
+	synced func() bool
 }
 
-// modelLoadWait is how soon a reconcile that found the network model not
-// yet loaded looks again.
+// modelLoadWait is how soon a reconcile that found the network not yet
+// synced looks again.
 const modelLoadWait = time.Second
 
 func (r *statusReconciler[T]) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
@@ -96,10 +96,8 @@ func (r *statusReconciler[T]) Reconcile(ctx context.Context, req ctrl.Request) (
 	if !obj.GetDeletionTimestamp().IsZero() {
 		return ctrl.Result{}, nil
 	}
-	if r.model != nil {
-		if loaded, err := r.model.isLoaded(ctx, r.client); err != nil || !loaded {
-			return ctrl.Result{RequeueAfter: modelLoadWait}, err
-		}
+	if r.synced != nil && !r.synced() {
+		return ctrl.Result{RequeueAfter: modelLoadWait}, nil
 	}
 	before := obj.DeepCopyObject().(T)
 	outcome, err := r.observe(ctx, obj)

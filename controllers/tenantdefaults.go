@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
+	"github.com/xinfang/petition-operator/internal/cluster"
 	"github.com/xinfang/petition-operator/internal/network"
 )
 
@@ -28,22 +29,22 @@ import (
 // setupTenantDefaultsController registers the controller of the default
 // tenant image's rollout, which follows every office of the model. It
 // creates the TenantDefaults again when it is deleted.
-func setupTenantDefaultsController(mgr ctrl.Manager, model *networkModel, opts Options, copts controller.Options) error {
-	tenants := &tenantRollout{index: model.index, image: opts.TenantImage, now: time.Now}
+func setupTenantDefaultsController(mgr ctrl.Manager, feed *cluster.Feed, opts Options, copts controller.Options) error {
+	tenants := &tenantRollout{index: feed.Network(), image: opts.TenantImage, now: time.Now}
 	recreate := func(ctx context.Context, name string) error {
 		return ensureTenantDefaults(ctx, mgr.GetAPIReader(), mgr.GetClient(), name)
 	}
 	only := func(context.Context, client.Object) []reconcile.Request {
 		return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: v1alpha1.DefaultTenantDefaults}}}
 	}
-	return register(mgr, "tenantdefaults", copts, tenants.observe, recreate, model.watch(coalesced(opts.pacing(), only)))
+	return register(mgr, "tenantdefaults", copts, tenants.observe, recreate, watchModel(feed, coalesced(opts.pacing(), only)))
 }
 
 // tenantRollout moves the default tenant image (the TenantDefaults image,
 // else --tenant-image) through the offices stage by stage, as a
 // RoutingPolicy's rollout moves its rules.
 type tenantRollout struct {
-	index *network.Index
+	index *network.Network
 	// image is the operator's --tenant-image.
 	image string
 	now   func() time.Time
@@ -95,7 +96,7 @@ func ensureTenantDefaults(ctx context.Context, reader client.Reader, c client.Cl
 // what it depends on changed (the spec, or where the rollout stands), and
 // every office when the limits of their namespaces changed.
 type tenantDefaultsEvents struct {
-	index *network.Index
+	index *network.Network
 }
 
 var _ handler.EventHandler = &tenantDefaultsEvents{}

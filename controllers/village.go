@@ -38,7 +38,7 @@ func (r *officeReconciler) reconcileVillage(ctx context.Context, o *v1alpha1.Off
 	}
 	before := o.DeepCopy()
 	var outcome Outcome
-	if path, problem := r.model.index.Path(o); problem != nil {
+	if path, problem := r.network.Path(o); problem != nil {
 		outcome = notReady(problem.Reason, problem.Message, problem.Reason != v1alpha1.ReasonParentMissing)
 	} else {
 		outcome = Outcome{Ready: metav1.ConditionTrue, Reason: v1alpha1.ReasonServedByTownship,

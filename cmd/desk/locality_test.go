@@ -37,7 +37,7 @@ func newSampleNetwork(t *testing.T, offices ...string) *sampleNetwork {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := set.Snapshot().Source()
+	src := set.Snapshot().Network()
 	n := &sampleNetwork{}
 	mux := http.NewServeMux()
 	n.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -43,9 +43,9 @@ func (o *options) withLocality(ctx context.Context, office, locality string, p *
 	if err != nil {
 		return nil, nil, err
 	}
-	src := set.Snapshot().Source()
+	src := set.Snapshot().Network()
 	if locality != "" {
-		local, ok := src.Index().Get(locality)
+		local, ok := src.Get(locality)
 		if !ok {
 			return nil, nil, fmt.Errorf("--locality: office %s does not exist", network.Quote(locality))
 		}

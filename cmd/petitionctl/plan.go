@@ -278,7 +278,7 @@ func compileAll(in planInput) (map[string]*planSide, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", flag, err)
 	}
-	src := set.Snapshot().Source()
+	src := set.Snapshot().Network()
 	sides := make(map[string]*planSide, len(set.Offices))
 	for i := range set.Offices {
 		name := set.Offices[i].Name

@@ -131,7 +131,7 @@ func (o *options) rolloutReport(ctx context.Context, name string) (*rolloutRepor
 		rep.Message = c.Message
 	}
 	if p.Spec.Rollout.Strategy == v1alpha1.RolloutStaged {
-		rep.Stages = network.RolloutPlan(p, network.IndexOf(set.Offices))
+		rep.Stages = network.RolloutPlan(p, network.NetworkOf(set.Offices))
 	}
 	return rep, nil
 }
@@ -171,7 +171,7 @@ func tenantReport(set *manifests.Set, name string) (*rolloutReport, error) {
 		rep.Revision = image
 	}
 	if r.Strategy == v1alpha1.RolloutStaged {
-		rep.Stages = network.TenantRolloutPlan(td, image, network.IndexOf(set.Offices))
+		rep.Stages = network.TenantRolloutPlan(td, image, network.NetworkOf(set.Offices))
 	}
 	return rep, nil
 }

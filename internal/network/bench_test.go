@@ -63,7 +63,7 @@ func township(b *testing.B, s *network.Snapshot) *v1alpha1.Office {
 }
 
 // officePaths returns the path of every office of s, in s's order.
-func officePaths(b *testing.B, idx *network.Index, s *network.Snapshot) [][]string {
+func officePaths(b *testing.B, idx *network.Network, s *network.Snapshot) [][]string {
 	b.Helper()
 	paths := make([][]string, len(s.Offices))
 	for i := range s.Offices {
@@ -90,9 +90,9 @@ func BenchmarkIndex5000(b *testing.B) {
 	s := generateCity(b)
 	b.ReportAllocs()
 	b.ResetTimer()
-	var idx *network.Index
+	var idx *network.Network
 	for b.Loop() {
-		idx = network.IndexOf(s.Offices)
+		idx = network.NetworkOf(s.Offices)
 	}
 	if idx.Len() != cityOffices {
 		b.Fatalf("Len = %d, want %d", idx.Len(), cityOffices)
@@ -121,7 +121,7 @@ func BenchmarkIndexUpsert5000(b *testing.B) {
 		{"Reparent", func(o *v1alpha1.Office) { o.Spec.Parent = benchCounty2 }, 3},
 	} {
 		b.Run(tt.name, func(b *testing.B) {
-			idx := network.IndexOf(s.Offices)
+			idx := network.NetworkOf(s.Offices)
 			changed := town.DeepCopy()
 			tt.change(changed)
 			specs := [2]*v1alpha1.Office{changed, town.DeepCopy()}
@@ -152,7 +152,7 @@ func BenchmarkIndexUpsert5000(b *testing.B) {
 // Township, which collects the most rules: what each Office change costs.
 func BenchmarkCompileRouting5000(b *testing.B) {
 	s := generateCity(b)
-	idx := network.IndexOf(s.Offices)
+	idx := network.NetworkOf(s.Offices)
 	paths := officePaths(b, idx, s)
 	// Every target of netgen's policies resolves for every office, and the
 	// city-wide policy selects them all.
@@ -218,7 +218,7 @@ func BenchmarkCompileAll5000(b *testing.B) {
 	}
 
 	b.Run("Operator", func(b *testing.B) {
-		src := s.Source()
+		src := s.Network()
 		c, err := network.Compile(src, township(b, s), network.CompileOptions{})
 		if err != nil || c.Problem != nil {
 			b.Fatalf("compiling %s: %v, %v", benchTownship, err, c.Problem)
@@ -264,7 +264,7 @@ func BenchmarkCompileAll5000(b *testing.B) {
 // the Township.
 func BenchmarkRoute(b *testing.B) {
 	s := generateCity(b)
-	idx := network.IndexOf(s.Offices)
+	idx := network.NetworkOf(s.Offices)
 	town := township(b, s)
 	path, problem := idx.Path(town)
 	if problem != nil {

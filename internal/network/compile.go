@@ -6,31 +6,6 @@ import (
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 )
 
-// Source is the network an office is compiled against. The operator reads it
-// from its informer cache and its network index (package controllers);
-// petitionctl from files or a cluster list (Snapshot). Every method's error
-// is a failure to read, which a later attempt may not meet: a missing object
-// is not an error.
-type Source interface {
-	// Index is the network's offices: their hierarchy and departments.
-	Index() *Index
-	// RoutingPolicies returns every RoutingPolicy, each with the status
-	// that says which revision an office compiles during a staged rollout
-	// (Entitled); files, which hold no status, give Declared policies.
-	RoutingPolicies() ([]v1alpha1.RoutingPolicy, error)
-	// EscalationPolicy returns the named policy, nil when it does not exist.
-	EscalationPolicy(name string) (*v1alpha1.EscalationPolicy, error)
-	// HolidayCalendar returns the named calendar, nil when it does not
-	// exist.
-	HolidayCalendar(name string) (*v1alpha1.HolidayCalendar, error)
-	// TenantDefaults returns the TenantDefaults, nil when there is none.
-	TenantDefaults() (*v1alpha1.TenantDefaults, error)
-	// DutyPeriods returns every DutyPeriod, each with the status that says
-	// which revision an office compiles during a staged rollout
-	// (EntitledDuty); files give them as DeclaredDutyPeriods.
-	DutyPeriods() ([]v1alpha1.DutyPeriod, error)
-}
-
 // CompileOptions are the operator's settings that compiling an office reads.
 type CompileOptions struct {
 	// TenantImage is the default tenant image when the TenantDefaults names
@@ -38,7 +13,7 @@ type CompileOptions struct {
 	TenantImage string
 }
 
-// Compiled is everything an office compiles to against a Source: its place
+// Compiled is everything an office compiles to against a Network: its place
 // in the network, its escalation chain, its routing table, the configuration
 // its desk serves, and the image and limits of its tenant. When the office
 // cannot be compiled, Problem says why and the fields after it are empty.
@@ -105,20 +80,19 @@ func (c *Compiled) fail(reason, field string, stalled bool, format string, args 
 	return c
 }
 
-// Compile compiles office against src: path → escalation policy and
+// Compile compiles office against the network n: path → escalation policy and
 // calendar → chain → routing → joint reception → configuration and hash →
 // image and limits. A Village compiles to its path alone.
 // It is the only way from an Office to what its tenant runs, for the
 // operator, its webhooks and petitionctl alike. The error is a failure to
-// read src; what is wrong with the network is the result's Problem.
+// read n's objects; what is wrong with the network is the result's Problem.
 //
 // A parent, policy or calendar that does not exist yet may still be applied
 // (GitOps apply order): the Problem is not Stalled. A wrong level, a cycle,
 // or a policy or calendar that cannot be used needs a change: Stalled.
-func Compile(src Source, office *v1alpha1.Office, opts CompileOptions) (*Compiled, error) {
+func Compile(n *Network, office *v1alpha1.Office, opts CompileOptions) (*Compiled, error) {
 	c := &Compiled{Office: office}
-	idx := src.Index()
-	path, problem := idx.Path(office)
+	path, problem := n.Path(office)
 	if problem != nil {
 		problem.Office = office.Name
 		problem.Field = FieldParent
@@ -134,7 +108,7 @@ func Compile(src Source, office *v1alpha1.Office, opts CompileOptions) (*Compile
 	}
 
 	policyName := EscalationPolicyName(office)
-	policy, err := src.EscalationPolicy(policyName)
+	policy, err := n.EscalationPolicy(policyName)
 	if err != nil {
 		return nil, fmt.Errorf("reading EscalationPolicy %s: %w", policyName, err)
 	}
@@ -144,13 +118,13 @@ func Compile(src Source, office *v1alpha1.Office, opts CompileOptions) (*Compile
 		}
 		policy = StatutoryPolicy()
 	}
-	esc, err := ResolveChain(office, path, RootAbove(idx, path), policy)
+	esc, err := ResolveChain(office, path, RootAbove(n, path), policy)
 	if err != nil {
 		return c.fail(v1alpha1.ReasonInvalidPolicy, FieldPolicyRef, true, "%v", err), nil
 	}
 	var cal *v1alpha1.HolidayCalendarSpec
 	if ref := string(office.Spec.CalendarRef); ref != "" {
-		calendar, err := src.HolidayCalendar(ref)
+		calendar, err := n.HolidayCalendar(ref)
 		if err != nil {
 			return nil, fmt.Errorf("reading HolidayCalendar %s: %w", ref, err)
 		}
@@ -164,12 +138,12 @@ func Compile(src Source, office *v1alpha1.Office, opts CompileOptions) (*Compile
 	}
 	c.Escalation = esc
 
-	policies, err := src.RoutingPolicies()
+	policies, err := n.RoutingPolicies()
 	if err != nil {
 		return nil, fmt.Errorf("listing routing policies: %w", err)
 	}
-	c.Routing = CompileRouting(office, path, policies, idx)
-	periods, err := src.DutyPeriods()
+	c.Routing = CompileRouting(office, path, policies, n)
+	periods, err := n.DutyPeriods()
 	if err != nil {
 		return nil, fmt.Errorf("listing duty periods: %w", err)
 	}
@@ -177,14 +151,14 @@ func Compile(src Source, office *v1alpha1.Office, opts CompileOptions) (*Compile
 	if err != nil {
 		return c.fail(v1alpha1.ReasonTooManyDutyPeriods, FieldDutyPeriods, true, "%v", err), nil
 	}
-	joint, problem := compileJointReception(office, idx)
+	joint, problem := compileJointReception(office, n)
 	if problem != nil {
 		c.Problem = problem
 		return c, nil
 	}
 	c.Config = assemble(office, path, esc, cal, &c.Routing)
-	c.Config.Villages, c.Config.JointReception = villagesOf(office, idx), joint
-	if c.Config.Handlers, err = compileHandlers(src, office, &c.Routing); err != nil {
+	c.Config.Villages, c.Config.JointReception = villagesOf(office, n), joint
+	if c.Config.Handlers, err = compileHandlers(n, office, &c.Routing); err != nil {
 		return nil, err
 	}
 	c.Config.Duty, c.DutyPeriods = duty, dutyRevisions
@@ -192,7 +166,7 @@ func Compile(src Source, office *v1alpha1.Office, opts CompileOptions) (*Compile
 		return nil, fmt.Errorf("office %s: %w", office.Name, err)
 	}
 
-	if c.TenantDefaults, err = src.TenantDefaults(); err != nil {
+	if c.TenantDefaults, err = n.TenantDefaults(); err != nil {
 		return nil, fmt.Errorf("reading TenantDefaults %s: %w", v1alpha1.DefaultTenantDefaults, err)
 	}
 	c.Image = EntitledImage(c.TenantDefaults, opts.TenantImage, office, path)

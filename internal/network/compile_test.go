@@ -68,7 +68,7 @@ func TestCompileProblems(t *testing.T) {
 			s := compileNetwork()
 			town := &s.Offices[2]
 			tt.edit(s, town)
-			c, err := Compile(s.Source(), town, CompileOptions{})
+			c, err := Compile(s.Network(), town, CompileOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -100,7 +100,7 @@ func TestCompile(t *testing.T) {
 	s.TenantDefaults = &v1alpha1.TenantDefaults{ObjectMeta: metav1.ObjectMeta{Name: v1alpha1.DefaultTenantDefaults},
 		Spec: v1alpha1.TenantDefaultsSpec{Image: "desk:v2"}}
 
-	c, err := Compile(s.Source(), town, CompileOptions{TenantImage: "desk:flag"})
+	c, err := Compile(s.Network(), town, CompileOptions{TenantImage: "desk:flag"})
 	if err != nil || c.Problem != nil {
 		t.Fatalf("Compile: %v, %v", err, c.Problem)
 	}
@@ -117,12 +117,12 @@ func TestCompile(t *testing.T) {
 		t.Errorf("image %q, defaults %v; want desk:v2 from the TenantDefaults", c.Image, c.TenantDefaults)
 	}
 	town.Spec.Tenant.Image = "desk:own"
-	if c, _ := Compile(s.Source(), town, CompileOptions{TenantImage: "desk:flag"}); c.Image != "desk:own" {
+	if c, _ := Compile(s.Network(), town, CompileOptions{TenantImage: "desk:flag"}); c.Image != "desk:own" {
 		t.Errorf("image %q, want the office's own", c.Image)
 	}
 	s.TenantDefaults = nil
 	town.Spec.Tenant.Image = ""
-	if c, _ := Compile(s.Source(), town, CompileOptions{TenantImage: "desk:flag"}); c.Image != "desk:flag" {
+	if c, _ := Compile(s.Network(), town, CompileOptions{TenantImage: "desk:flag"}); c.Image != "desk:flag" {
 		t.Errorf("image %q without TenantDefaults, want the flag's", c.Image)
 	}
 	// No policy named and none stored: the built-in statutory policy.
@@ -131,34 +131,34 @@ func TestCompile(t *testing.T) {
 	}
 }
 
-// failingSource fails every read but the index, as a cache that is away.
-type failingSource struct{ idx *Index }
+// failingObjects fails every read, as a cache that is away.
+type failingObjects struct{}
 
 var errAway = errors.New("the API server is away")
 
-func (f failingSource) Index() *Index { return f.idx }
-func (f failingSource) RoutingPolicies() ([]v1alpha1.RoutingPolicy, error) {
+func (failingObjects) RoutingPolicies() ([]v1alpha1.RoutingPolicy, error) {
 	return nil, errAway
 }
-func (f failingSource) EscalationPolicy(string) (*v1alpha1.EscalationPolicy, error) {
+func (failingObjects) EscalationPolicy(string) (*v1alpha1.EscalationPolicy, error) {
 	return nil, errAway
 }
-func (f failingSource) HolidayCalendar(string) (*v1alpha1.HolidayCalendar, error) {
+func (failingObjects) HolidayCalendar(string) (*v1alpha1.HolidayCalendar, error) {
 	return nil, errAway
 }
-func (f failingSource) TenantDefaults() (*v1alpha1.TenantDefaults, error) { return nil, errAway }
-func (f failingSource) DutyPeriods() ([]v1alpha1.DutyPeriod, error)       { return nil, errAway }
+func (failingObjects) TenantDefaults() (*v1alpha1.TenantDefaults, error) { return nil, errAway }
+func (failingObjects) DutyPeriods() ([]v1alpha1.DutyPeriod, error)       { return nil, errAway }
+func (failingObjects) Exists(string, string) (bool, error)               { return false, errAway }
 
 // A read that fails is an error to retry, not a Problem of the office.
 func TestCompileReadError(t *testing.T) {
 	s := compileNetwork()
-	c, err := Compile(failingSource{IndexOf(s.Offices)}, &s.Offices[2], CompileOptions{})
+	c, err := Compile(NetworkOf(s.Offices).WithObjects(failingObjects{}), &s.Offices[2], CompileOptions{})
 	if !errors.Is(err, errAway) || c != nil {
 		t.Errorf("Compile = %+v, %v; want the read error", c, err)
 	}
-	// An office outside the network needs no read beyond the index.
+	// An office outside the network needs no read beyond its offices.
 	s.Offices[2].Spec.Parent = "ghost"
-	c, err = Compile(failingSource{IndexOf(s.Offices)}, &s.Offices[2], CompileOptions{})
+	c, err = Compile(NetworkOf(s.Offices).WithObjects(failingObjects{}), &s.Offices[2], CompileOptions{})
 	if err != nil || c.Problem == nil || c.Problem.Reason != v1alpha1.ReasonParentMissing {
 		t.Errorf("Compile = %+v, %v; want ParentMissing", c, err)
 	}

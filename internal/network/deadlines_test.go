@@ -84,7 +84,7 @@ func petition(category string, t v1alpha1.PetitionType) *Petition {
 // counted by hand on the 2026 calendar (holidays and make-up working days
 // as the State Council published them).
 func TestDeadlinesFollowTheHandler(t *testing.T) {
-	src := handlerNetwork().Source()
+	src := handlerNetwork().Network()
 	day := func(s string) *time.Time { d := date(t, s); return &d }
 	for _, tt := range []struct {
 		name, office, received string
@@ -229,7 +229,7 @@ func TestDeadlinesFollowTheHandler(t *testing.T) {
 }
 
 func TestCoverageWarningSaysWhy(t *testing.T) {
-	cfg, err := handlerNetwork().Source().OfficeConfig("t-town")
+	cfg, err := handlerNetwork().Network().OfficeConfig("t-town")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,7 +277,7 @@ func TestCovers(t *testing.T) {
 }
 
 func TestDeadlineQueryErrors(t *testing.T) {
-	cfg, err := handlerNetwork().Source().OfficeConfig("t-town")
+	cfg, err := handlerNetwork().Network().OfficeConfig("t-town")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -301,7 +301,7 @@ func TestDeadlineQueryErrors(t *testing.T) {
 // the routing table routes to, every stage, under that office's
 // policy; an office that routes nowhere else holds none.
 func TestHandlersCompiled(t *testing.T) {
-	src := handlerNetwork().Source()
+	src := handlerNetwork().Network()
 	town, err := src.OfficeConfig("t-town")
 	if err != nil {
 		t.Fatal(err)

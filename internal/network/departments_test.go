@@ -42,7 +42,7 @@ func (w *countingWorld) Departments(parent string, code v1alpha1.DepartmentCode)
 }
 
 func TestIndexDepartments(t *testing.T) {
-	idx := NewIndex(
+	idx := NewNetwork(
 		ofc("city", city, ""),
 		dept("hr-b", "city", "HumanResources"),
 		dept("hr-a", "city", "HumanResources"),
@@ -74,7 +74,7 @@ func TestIndexDepartments(t *testing.T) {
 }
 
 func TestIndexChildrenSortedOnce(t *testing.T) {
-	idx := NewIndex(ofc("city", city, ""), ofc("b", county, "city"), ofc("a", county, "city"))
+	idx := NewNetwork(ofc("city", city, ""), ofc("b", county, "city"), ofc("a", county, "city"))
 	got := idx.Children("city")
 	if !slices.Equal(got, []string{"a", "b"}) {
 		t.Fatalf("Children(city) = %q, want [a b]", got)
@@ -120,8 +120,9 @@ func TestValidateWideParent(t *testing.T) {
 	s := wideParent(n)
 	// The last Department takes the code of the first.
 	s.Offices[len(s.Offices)-1].Spec.Department = "D00000"
-	w := &countingWorld{World: NewSnapshotWorld(s)}
-	problems := validateSnapshot(s, w)
+	nw := s.Network()
+	w := &countingWorld{World: nw}
+	problems := validateSnapshot(s, nw, w)
 	want := []string{
 		`Office/dept-00000: spec.department: Duplicate value: "D00000": office "dept-09999" already is that department under "county"`,
 		`Office/dept-09999: spec.department: Duplicate value: "D00000": office "dept-00000" already is that department under "county"`,

@@ -246,7 +246,7 @@ type DutyReport struct {
 }
 
 // ReportDutyPeriod counts the offices of the index that the period selects.
-func ReportDutyPeriod(p *v1alpha1.DutyPeriod, idx *Index) DutyReport {
+func ReportDutyPeriod(p *v1alpha1.DutyPeriod, idx *Network) DutyReport {
 	var rep DutyReport
 	revision := DutyRevision(&p.Spec.DutyArrangement).Revision
 	zones := map[string]bool{}
@@ -274,7 +274,7 @@ func ReportDutyPeriod(p *v1alpha1.DutyPeriod, idx *Index) DutyReport {
 
 // SelectedByDuty returns the offices of the index that the period selects:
 // by its current revision or by the stable one a staged rollout moves from.
-func SelectedByDuty(idx *Index, p *v1alpha1.DutyPeriod) []string {
+func SelectedByDuty(idx *Network, p *v1alpha1.DutyPeriod) []string {
 	var stable *v1alpha1.OfficeSelector
 	if st := p.Status.Stable; st != nil {
 		stable = &st.OfficeSelector
@@ -285,7 +285,7 @@ func SelectedByDuty(idx *Index, p *v1alpha1.DutyPeriod) []string {
 // SelectedBy returns the offices of the index in the network that sel
 // selects, or stable when it is not nil: what an object with a staged
 // rollout selects while it moves from its stable revision.
-func SelectedBy(idx *Index, sel, stable *v1alpha1.OfficeSelector) []string {
+func SelectedBy(idx *Network, sel, stable *v1alpha1.OfficeSelector) []string {
 	var names []string
 	for _, o := range idx.All() {
 		path, problem := idx.Path(o)
@@ -302,12 +302,12 @@ func SelectedBy(idx *Index, sel, stable *v1alpha1.OfficeSelector) []string {
 // StepDutyRollout moves the period's rollout on, as StepRollout does for a
 // RoutingPolicy. Completed says that the current revision is now the
 // stable one.
-func StepDutyRollout(p *v1alpha1.DutyPeriod, idx *Index, now time.Time) RolloutStep {
+func StepDutyRollout(p *v1alpha1.DutyPeriod, idx *Network, now time.Time) RolloutStep {
 	return stepRollout(dutySubject(p), p.Status.Rollout, p.Status.Stage, idx, now)
 }
 
 // DutyRolloutPlan reports each stage of the period's staged rollout.
-func DutyRolloutPlan(p *v1alpha1.DutyPeriod, idx *Index) []StageReport {
+func DutyRolloutPlan(p *v1alpha1.DutyPeriod, idx *Network) []StageReport {
 	return rolloutPlan(dutySubject(p), idx)
 }
 

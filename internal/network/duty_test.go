@@ -49,7 +49,7 @@ func dutyNetwork(periods ...v1alpha1.DutyPeriod) *Snapshot {
 
 func compileOffice(t *testing.T, s *Snapshot, name string) *Compiled {
 	t.Helper()
-	c, err := s.Source().Compile(name, CompileOptions{})
+	c, err := s.Network().Compile(name, CompileOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,8 +233,8 @@ func TestCompileDutyLeavesOutInvalidAndBoundsTheCount(t *testing.T) {
 		t.Errorf("%d periods compiled, want %d", len(c.Config.Duty.Periods), MaxDutyPeriods)
 	}
 	s = dutyNetwork(many...)
-	county, _ := s.Source().Index().Get("c-county")
-	c, err := Compile(s.Source(), county, CompileOptions{})
+	county, _ := s.Network().Get("c-county")
+	c, err := Compile(s.Network(), county, CompileOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +256,7 @@ func stagedDuty() v1alpha1.DutyPeriod {
 
 func TestEntitledDuty(t *testing.T) {
 	s := dutyNetwork()
-	idx := IndexOf(s.Offices)
+	idx := NetworkOf(s.Offices)
 	county, _ := idx.Get("c-county")
 	town, _ := idx.Get("c-town")
 	countyPath, _ := idx.Path(county)
@@ -309,7 +309,7 @@ func TestStepDutyRollout(t *testing.T) {
 	rev := DutyRevision(&p.Spec.DutyArrangement).Revision
 	now := time.Date(2027, 2, 1, 0, 0, 0, 0, time.UTC)
 	apply := func() RolloutStep {
-		st := StepDutyRollout(&p, IndexOf(s.Offices), now)
+		st := StepDutyRollout(&p, NetworkOf(s.Offices), now)
 		p.Status.Stage, p.Status.Rollout = st.Stage, st.Status
 		if st.Completed {
 			r := DutyRevision(&p.Spec.DutyArrangement)
@@ -337,11 +337,11 @@ func TestStepDutyRollout(t *testing.T) {
 	if st = apply(); !st.Completed || st.Status.Phase != v1alpha1.RolloutComplete || p.Status.Stable.Revision != rev {
 		t.Fatalf("step %+v %+v, want complete", st, st.Status)
 	}
-	rep := ReportDutyPeriod(&p, IndexOf(s.Offices))
+	rep := ReportDutyPeriod(&p, NetworkOf(s.Offices))
 	if rep.Selected != 2 || rep.Updated != 2 || !slices.Equal(rep.Zones, []string{"Asia/Shanghai"}) {
 		t.Errorf("report %+v, want 2 selected and updated in Asia/Shanghai", rep)
 	}
-	if got := SelectedByDuty(IndexOf(s.Offices), &p); !slices.Equal(slices.Sorted(slices.Values(got)), []string{"c-county", "c-town"}) {
+	if got := SelectedByDuty(NetworkOf(s.Offices), &p); !slices.Equal(slices.Sorted(slices.Values(got)), []string{"c-county", "c-town"}) {
 		t.Errorf("selected %v", got)
 	}
 }
@@ -435,7 +435,7 @@ func TestCheckDutyPeriod(t *testing.T) {
 
 func TestCheckDutyLoad(t *testing.T) {
 	s := dutyNetwork()
-	idx := IndexOf(s.Offices)
+	idx := NetworkOf(s.Offices)
 	var others []v1alpha1.DutyPeriod
 	for i := range MaxDutyPeriods - 1 {
 		p := lianghui()

@@ -92,7 +92,7 @@ func checkDutyDates(fld *field.Path, ranges []v1alpha1.DateRange) field.ErrorLis
 // selected by more than MaxDutyPeriods periods (this one as its spec says,
 // the others as theirs): the desk's bounds on a configuration. A period
 // of the same name in periods is the one being replaced.
-func CheckDutyLoad(p *v1alpha1.DutyPeriod, idx *Index, periods []v1alpha1.DutyPeriod) field.ErrorList {
+func CheckDutyLoad(p *v1alpha1.DutyPeriod, idx *Network, periods []v1alpha1.DutyPeriod) field.ErrorList {
 	var errs field.ErrorList
 	over := 0
 	for _, o := range idx.All() {

@@ -259,7 +259,7 @@ func reviews(s v1alpha1.StageName) bool {
 // RootAbove returns the bodies above the network the root office of a path
 // names (a City's spec.escalation.above); nil when it names none or is not
 // in idx.
-func RootAbove(idx *Index, path []string) []v1alpha1.ExternalBody {
+func RootAbove(idx *Network, path []string) []v1alpha1.ExternalBody {
 	if len(path) == 0 {
 		return nil
 	}

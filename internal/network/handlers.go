@@ -13,19 +13,18 @@ import (
 // deadlines from its configuration alone. A handler whose policy does not
 // exist or cannot be used gets the statutory policy, with a warning that
 // every answer for it repeats: the receiving office's petitions still get
-// the limits the regulation sets. The error is a failure to read src.
-func compileHandlers(src Source, office *v1alpha1.Office, table *RoutingTable) (map[string]*HandlerChain, error) {
+// the limits the regulation sets. The error is a failure to read n.
+func compileHandlers(n *Network, office *v1alpha1.Office, table *RoutingTable) (map[string]*HandlerChain, error) {
 	var handlers map[string]*HandlerChain
-	idx := src.Index()
 	for _, r := range table.Rules {
 		if r.Office == office.Name || r.Unresolved != "" || handlers[r.Office] != nil {
 			continue
 		}
-		h, ok := idx.Get(r.Office)
+		h, ok := n.Get(r.Office)
 		if !ok {
 			continue
 		}
-		chain, err := compileHandler(src, idx, h)
+		chain, err := compileHandler(n, h)
 		if err != nil {
 			return nil, err
 		}
@@ -43,16 +42,16 @@ func compileHandlers(src Source, office *v1alpha1.Office, table *RoutingTable) (
 // A policy that does not exist or cannot be used gives the statutory
 // policy's chain and a warning saying so; an office outside the network is
 // resolved alone, with a warning.
-func compileHandler(src Source, idx *Index, h *v1alpha1.Office) (*HandlerChain, error) {
+func compileHandler(n *Network, h *v1alpha1.Office) (*HandlerChain, error) {
 	var warnings []string
-	path, problem := idx.Path(h)
+	path, problem := n.Path(h)
 	if problem != nil {
 		// Not in a network: nothing above it is known.
 		warnings = append(warnings, fmt.Sprintf("office %s is not in the network (%s): the bodies above it are unknown", h.Name, problem.Reason))
 		path = []string{h.Name}
 	}
 	name := EscalationPolicyName(h)
-	policy, err := src.EscalationPolicy(name)
+	policy, err := n.EscalationPolicy(name)
 	if err != nil {
 		return nil, fmt.Errorf("reading EscalationPolicy %s: %w", name, err)
 	}
@@ -63,10 +62,10 @@ func compileHandler(src Source, idx *Index, h *v1alpha1.Office) (*HandlerChain, 
 		}
 		policy = StatutoryPolicy()
 	}
-	esc, err := ResolveChain(h, path, RootAbove(idx, path), policy)
+	esc, err := ResolveChain(h, path, RootAbove(n, path), policy)
 	if err != nil {
 		warnings = append(warnings, fmt.Sprintf("office %s: %v: %s", h.Name, err, statutory))
-		esc, _ = ResolveChain(h, path, RootAbove(idx, path), StatutoryPolicy())
+		esc, _ = ResolveChain(h, path, RootAbove(n, path), StatutoryPolicy())
 	}
 	return &HandlerChain{Escalation: *esc, Warning: strings.Join(warnings, "; ")}, nil
 }

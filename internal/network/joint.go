@@ -94,7 +94,7 @@ func (f *Findings) checkJointReception(o *v1alpha1.Office, w World) {
 // compileJointReception compiles the office's joint reception centre: each
 // stationed department with its windows, in the order declared. Nil when
 // the office declares none; a problem when a name does not fit.
-func compileJointReception(o *v1alpha1.Office, idx *Index) (*JointReception, *Problem) {
+func compileJointReception(o *v1alpha1.Office, idx *Network) (*JointReception, *Problem) {
 	if o.Spec.JointReception == nil {
 		return nil, nil
 	}
@@ -121,7 +121,7 @@ func compileJointReception(o *v1alpha1.Office, idx *Index) (*JointReception, *Pr
 
 // villagesOf returns the names of the Village offices under a Township,
 // sorted; nil for any other office.
-func villagesOf(o *v1alpha1.Office, idx *Index) []string {
+func villagesOf(o *v1alpha1.Office, idx *Network) []string {
 	if o.Spec.Level != v1alpha1.LevelTownship {
 		return nil
 	}

@@ -31,7 +31,7 @@ func jointNetwork(stationed ...v1alpha1.OfficeName) *Snapshot {
 }
 
 func TestJointReceptionCompiles(t *testing.T) {
-	cfg, err := jointNetwork("t-nr", "t-hr").Source().OfficeConfig("t-city")
+	cfg, err := jointNetwork("t-nr", "t-hr").Network().OfficeConfig("t-city")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func TestJointReceptionCompiles(t *testing.T) {
 	if !cfg.Stationed("t-hr") || !cfg.Stationed("t-nr") || cfg.Stationed("t-water") || cfg.Stationed("") {
 		t.Errorf("Stationed: t-hr %v, t-nr %v, t-water %v", cfg.Stationed("t-hr"), cfg.Stationed("t-nr"), cfg.Stationed("t-water"))
 	}
-	plain, err := jointNetwork().Source().OfficeConfig("t-city")
+	plain, err := jointNetwork().Network().OfficeConfig("t-city")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,8 +85,8 @@ func TestJointReceptionRefusesWhatDoesNotFit(t *testing.T) {
 					defer func() { s.Offices[i].Spec.JointReception = nil }()
 				}
 			}
-			src := s.Source()
-			o, _ := src.Index().Get(tt.office)
+			src := s.Network()
+			o, _ := src.Get(tt.office)
 			c, err := Compile(src, o, CompileOptions{})
 			if err != nil {
 				t.Fatal(err)
@@ -100,7 +100,7 @@ func TestJointReceptionRefusesWhatDoesNotFit(t *testing.T) {
 			}
 			// petitionctl validate and the webhooks say the same, a missing
 			// office as pending (admitted with a warning).
-			f := CheckOffice(o, NewSnapshotWorld(s))
+			f := CheckOffice(o, s.Network())
 			list, message := f.Errors, tt.message
 			if !tt.stalled {
 				list, message = f.Pending, `does not exist`
@@ -119,8 +119,8 @@ func TestJointReceptionOnlyOnACityOrCounty(t *testing.T) {
 			s.Offices[i].Spec.JointReception = &v1alpha1.JointReception{Stationed: []v1alpha1.OfficeName{"t-nr"}}
 		}
 	}
-	o, _ := s.Source().Index().Get("t-town")
-	f := CheckOffice(o, NewSnapshotWorld(s))
+	o, _ := s.Network().Get("t-town")
+	f := CheckOffice(o, s.Network())
 	if len(f.Errors) != 1 || f.Errors[0].Type != field.ErrorTypeForbidden || f.Errors[0].Field != "spec.jointReception" {
 		t.Errorf("errors %v", f.Errors)
 	}
@@ -128,7 +128,7 @@ func TestJointReceptionOnlyOnACityOrCounty(t *testing.T) {
 
 func TestIndexFindsTheStations(t *testing.T) {
 	s := jointNetwork("t-nr", "t-hr")
-	idx := IndexOf(s.Offices)
+	idx := NetworkOf(s.Offices)
 	if got := idx.Stations("t-nr"); !slices.Equal(got, []string{"t-city"}) {
 		t.Errorf("Stations(t-nr) = %v", got)
 	}
@@ -177,7 +177,7 @@ func TestJointReceptionHandlesOnTheSpot(t *testing.T) {
 		stages:   []string{"Transfer@t-city due=2026-03-16", "Acceptance@t-hr due=2026-03-31"},
 	}} {
 		t.Run(tt.name, func(t *testing.T) {
-			src := jointNetwork(tt.stationed...).Source()
+			src := jointNetwork(tt.stationed...).Network()
 			cfgs := configs(t, src, "t-city", "t-town")
 			city, town := cfgs[0], cfgs[1]
 			h, err := town.Handling(*tt.petition)

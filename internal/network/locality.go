@@ -30,7 +30,7 @@ func (p Place) levelPath() []string {
 // placeOf is where target stands, seen from office at path: office itself
 // when it is the target, else target's path in the index. It is empty when
 // the target is not in the network.
-func placeOf(office *v1alpha1.Office, path []string, target string, idx *Index) Place {
+func placeOf(office *v1alpha1.Office, path []string, target string, idx *Network) Place {
 	if target == office.Name {
 		return Place{Path: path, Level: office.Spec.Level}
 	}

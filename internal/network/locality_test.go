@@ -34,7 +34,7 @@ func localityNetwork() *Snapshot {
 }
 
 func TestCompiledRulesCarryTheTargetsPlace(t *testing.T) {
-	src := localityNetwork().Source()
+	src := localityNetwork().Network()
 	cfg, err := src.OfficeConfig("shifosi")
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +96,7 @@ func TestSkipLevel(t *testing.T) {
 // TestRouteWithLocality routes petitions received at an office that arose
 // at another (its locality), by hand.
 func TestRouteWithLocality(t *testing.T) {
-	src := localityNetwork().Source()
+	src := localityNetwork().Network()
 	cases := []struct {
 		name               string
 		receiver, locality string
@@ -165,7 +165,7 @@ func TestRouteWithLocality(t *testing.T) {
 // TestLocalitySameAsReceiver: naming the receiving office as the locality
 // answers exactly as naming none.
 func TestLocalitySameAsReceiver(t *testing.T) {
-	src := localityNetwork().Source()
+	src := localityNetwork().Network()
 	for _, office := range []string{"nanyang", "zhenping", "shifosi", "tuandong", "nanyang-hr"} {
 		cfg, err := src.OfficeConfig(office)
 		if err != nil {
@@ -196,7 +196,7 @@ func TestLocalitySameAsReceiver(t *testing.T) {
 // same dates as when the locality receives it itself (one policy, no
 // calendar).
 func TestDeadlinesWithLocality(t *testing.T) {
-	src := localityNetwork().Source()
+	src := localityNetwork().Network()
 	recv, _ := src.OfficeConfig("nanyang")
 	shifosi, _ := src.OfficeConfig("shifosi")
 	received := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)

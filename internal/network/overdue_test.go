@@ -49,7 +49,7 @@ func rungs(s StageDeadline) string {
 // TestOverdueLadder: each rung counted by hand from the stage's due date on
 // the 2026 calendar, across 国庆 (10-01..10-07, 10-10 a make-up Saturday).
 func TestOverdueLadder(t *testing.T) {
-	src := ladderNetwork().Source()
+	src := ladderNetwork().Network()
 	nr, err := src.OfficeConfig("t-nr")
 	if err != nil {
 		t.Fatal(err)
@@ -156,7 +156,7 @@ func TestValidateOverdue(t *testing.T) {
 // answer says so and is the chain as it runs at the township, nothing at
 // the City. A letter about the same matter is transferred.
 func TestSkipLevelDeadlines(t *testing.T) {
-	src := handlerNetwork().Source()
+	src := handlerNetwork().Network()
 	cfgs := configs(t, src, "t-city", "t-town")
 	city, town := cfgs[0], cfgs[1]
 	for _, tt := range []struct {
@@ -200,7 +200,7 @@ func TestSkipLevelDeadlines(t *testing.T) {
 
 // configs compiles the configurations of the named offices of src, in
 // order, failing the test on the first that does not compile.
-func configs(t *testing.T, src *SnapshotSource, names ...string) []*OfficeConfig {
+func configs(t *testing.T, src *Network, names ...string) []*OfficeConfig {
 	t.Helper()
 	out := make([]*OfficeConfig, len(names))
 	for i, name := range names {
@@ -218,7 +218,7 @@ func configs(t *testing.T, src *SnapshotSource, names ...string) []*OfficeConfig
 // reminders; one that starts later moves with its start; a partial
 // extension counts only the days granted.
 func TestStageFromAgreesWithTheProjection(t *testing.T) {
-	src := ladderNetwork().Source()
+	src := ladderNetwork().Network()
 	nr := configs(t, src, "t-nr")[0]
 	ans, err := nr.Deadlines(DeadlineQuery{Received: date(t, "2026-09-15")})
 	if err != nil {

@@ -246,7 +246,7 @@ type rolloutSubject struct {
 // revision, starts the next, and halts a stage past its progress deadline.
 // An Immediate policy's rollout is complete at once. The step's Completed
 // says that the current revision is now the stable one.
-func StepRollout(p *v1alpha1.RoutingPolicy, idx *Index, now time.Time) RolloutStep {
+func StepRollout(p *v1alpha1.RoutingPolicy, idx *Network, now time.Time) RolloutStep {
 	return stepRollout(policySubject(p), p.Status.Rollout, p.Status.Stage, idx, now)
 }
 
@@ -296,7 +296,7 @@ func selectorSubject(r *v1alpha1.Rollout, generation int64, cur selectedRevision
 }
 
 // stepRollout is StepRollout for any subject.
-func stepRollout(s *rolloutSubject, prev *v1alpha1.RolloutStatus, prevStage int32, idx *Index, now time.Time) RolloutStep {
+func stepRollout(s *rolloutSubject, prev *v1alpha1.RolloutStatus, prevStage int32, idx *Network, now time.Time) RolloutStep {
 	st := &v1alpha1.RolloutStatus{Phase: v1alpha1.RolloutProgressing}
 	if prev != nil {
 		st = prev.DeepCopy()
@@ -413,7 +413,7 @@ func ProgressDeadline(r *v1alpha1.Rollout) time.Duration {
 
 // countRollout counts the offices in (per in) that the rollout concerns,
 // those of them that run the revision, and names the first of the others.
-func countRollout(s *rolloutSubject, idx *Index, in func(*v1alpha1.Office, []string) bool) (int32, int32, []string) {
+func countRollout(s *rolloutSubject, idx *Network, in func(*v1alpha1.Office, []string) bool) (int32, int32, []string) {
 	var total, updated int32
 	var waiting []string
 	for _, o := range idx.All() {
@@ -473,11 +473,11 @@ type StageReport struct {
 // RolloutPlan reports each stage of the policy's staged rollout: its
 // offices and how many run the revision being rolled out. Offices in no
 // stage come last, when there are any.
-func RolloutPlan(p *v1alpha1.RoutingPolicy, idx *Index) []StageReport {
+func RolloutPlan(p *v1alpha1.RoutingPolicy, idx *Network) []StageReport {
 	return rolloutPlan(policySubject(p), idx)
 }
 
-func rolloutPlan(s *rolloutSubject, idx *Index) []StageReport {
+func rolloutPlan(s *rolloutSubject, idx *Network) []StageReport {
 	stages := s.rollout.Stages
 	out := make([]StageReport, 0, len(stages)+1)
 	for i := 0; i <= len(stages); i++ {

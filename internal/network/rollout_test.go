@@ -52,7 +52,7 @@ func stagedPolicy() *v1alpha1.RoutingPolicy {
 // step applies StepRollout's result to the policy's status, as the
 // controller does, and returns the events' reasons.
 func step(p *v1alpha1.RoutingPolicy, offices []v1alpha1.Office, now time.Time) ([]string, RolloutStep) {
-	s := StepRollout(p, IndexOf(offices), now)
+	s := StepRollout(p, NetworkOf(offices), now)
 	p.Status.Stage, p.Status.Rollout = s.Stage, s.Status
 	if s.Completed {
 		cur := Revision(&p.Spec)
@@ -85,7 +85,7 @@ func TestStepRolloutMovesStageByStage(t *testing.T) {
 	if got := Entitled(p, &offices[0], []string{"nanyang"}); got == nil || got.Revision != rev {
 		t.Errorf("the city is not entitled to the revision in stage 1: %v", got)
 	}
-	town, _ := IndexOf(offices).Get("shifosi")
+	town, _ := NetworkOf(offices).Get("shifosi")
 	if got := Entitled(p, town, []string{"nanyang", "zhenping", "shifosi"}); got != nil {
 		t.Errorf("a township is entitled to %s before its stage", got.Revision)
 	}
@@ -136,7 +136,7 @@ func TestStepRolloutHaltsPausesAndIsSuperseded(t *testing.T) {
 	p.Spec.Rules = []v1alpha1.RoutingRule{rule("land", v1alpha1.RouteTarget{Office: "nanyang-nr"}, "land-acquisition")}
 	rev := Revision(&p.Spec).Revision
 	step(p, offices, t0)
-	town, _ := IndexOf(offices).Get("shifosi")
+	town, _ := NetworkOf(offices).Get("shifosi")
 	if got := Entitled(p, town, []string{"nanyang", "zhenping", "shifosi"}); got == nil || got.Revision != stable.Revision {
 		t.Fatalf("a township outside the reached stage is not kept on the stable revision: %v", got)
 	}

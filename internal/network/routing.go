@@ -107,7 +107,7 @@ func SortPolicies(policies []v1alpha1.RoutingPolicy) {
 // Each policy counts as the revision the office is entitled to (Entitled):
 // during a staged rollout that has not reached the office, the last one
 // rolled out everywhere. Declared reads policies as written instead.
-func CompileRouting(office *v1alpha1.Office, path []string, policies []v1alpha1.RoutingPolicy, idx *Index) RoutingTable {
+func CompileRouting(office *v1alpha1.Office, path []string, policies []v1alpha1.RoutingPolicy, idx *Network) RoutingTable {
 	// Each policy as the revision the office is entitled to, ordered by
 	// that revision's priority, ties by name.
 	type entitlement struct {
@@ -163,7 +163,7 @@ func CompileRouting(office *v1alpha1.Office, path []string, policies []v1alpha1.
 // code under the nearest ancestor-or-self (only the ancestor at scope's level
 // when scope is given). It returns the reason when the target does not
 // resolve.
-func resolveTarget(office *v1alpha1.Office, path []string, to v1alpha1.RouteTarget, idx *Index) (string, string) {
+func resolveTarget(office *v1alpha1.Office, path []string, to v1alpha1.RouteTarget, idx *Network) (string, string) {
 	if to.Office != "" {
 		t, ok := idx.Get(string(to.Office))
 		if !ok {
@@ -316,7 +316,7 @@ type PolicyReport struct {
 
 // ReportPolicy resolves the policy's rules for every office of the index it
 // selects.
-func ReportPolicy(p *v1alpha1.RoutingPolicy, idx *Index) PolicyReport {
+func ReportPolicy(p *v1alpha1.RoutingPolicy, idx *Network) PolicyReport {
 	var rep PolicyReport
 	revision := Revision(&p.Spec).Revision
 	for _, o := range idx.All() {

@@ -18,8 +18,8 @@ func dept(name, parent string, code v1alpha1.DepartmentCode) *v1alpha1.Office {
 
 // routingNetwork: a city with HumanResources and NaturalResources; county
 // zhenping with its own NaturalResources; county neixiang with none.
-func routingNetwork() *Index {
-	return NewIndex(
+func routingNetwork() *Network {
+	return NewNetwork(
 		ofc("nanyang", v1alpha1.LevelCity, ""),
 		dept("nanyang-hr", "nanyang", "HumanResources"),
 		dept("nanyang-nr", "nanyang", "NaturalResources"),
@@ -40,7 +40,7 @@ func policy(name string, priority int32, sel v1alpha1.OfficeSelector, rules ...v
 		Spec: v1alpha1.RoutingPolicySpec{Priority: priority, OfficeSelector: sel, Rules: rules}}
 }
 
-func compile(t *testing.T, idx *Index, name string, policies ...v1alpha1.RoutingPolicy) RoutingTable {
+func compile(t *testing.T, idx *Network, name string, policies ...v1alpha1.RoutingPolicy) RoutingTable {
 	t.Helper()
 	o, ok := idx.Get(name)
 	if !ok {

@@ -2,6 +2,7 @@ package network
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 )
@@ -28,77 +29,73 @@ type Snapshot struct {
 // OfficeConfig compiles the configuration of the named office with Compile,
 // as the operator does. The error names the object and field at fault.
 //
-// Each call indexes the whole network; to compile many offices, use Source.
+// Each call builds the whole network; to compile many offices, use Network.
 func (s *Snapshot) OfficeConfig(name string) (*OfficeConfig, error) {
-	return s.Source().OfficeConfig(name)
+	return s.Network().OfficeConfig(name)
 }
 
-// SnapshotSource is a Snapshot indexed once, the Source that compiles its
-// offices. The Snapshot must not change while it is in use.
-type SnapshotSource struct {
-	s        *Snapshot
-	idx      *Index
-	policies []v1alpha1.RoutingPolicy
-	periods  []v1alpha1.DutyPeriod
-	// escalation and calendars by name; the last of a name wins, as the
-	// API server would keep the last applied.
-	escalation map[string]*v1alpha1.EscalationPolicy
-	calendars  map[string]*v1alpha1.HolidayCalendar
-}
-
-var _ Source = &SnapshotSource{}
-
-// Source indexes the network of s for compiling its offices.
-func (s *Snapshot) Source() *SnapshotSource {
+// Network is the network of s: its offices, and its other objects by name
+// (the last of a name wins, as the API server would keep the last
+// applied). The Snapshot must not change while it is in use.
+func (s *Snapshot) Network() *Network {
 	policies, periods := s.RoutingPolicies, s.DutyPeriods
 	if !s.Live {
 		policies, periods = Declared(policies), DeclaredDutyPeriods(periods)
 	}
-	src := &SnapshotSource{s: s, idx: IndexOf(s.Offices), policies: policies, periods: periods,
+	o := &snapshotObjects{policies: policies, periods: periods, defaults: s.TenantDefaults,
 		escalation: make(map[string]*v1alpha1.EscalationPolicy, len(s.EscalationPolicies)),
 		calendars:  make(map[string]*v1alpha1.HolidayCalendar, len(s.HolidayCalendars)),
 	}
 	for i := range s.EscalationPolicies {
-		src.escalation[s.EscalationPolicies[i].Name] = &s.EscalationPolicies[i]
+		o.escalation[s.EscalationPolicies[i].Name] = &s.EscalationPolicies[i]
 	}
 	for i := range s.HolidayCalendars {
-		src.calendars[s.HolidayCalendars[i].Name] = &s.HolidayCalendars[i]
+		o.calendars[s.HolidayCalendars[i].Name] = &s.HolidayCalendars[i]
 	}
-	return src
+	return NetworkOf(s.Offices).WithObjects(o)
 }
 
-// Index implements Source.
-func (c *SnapshotSource) Index() *Index { return c.idx }
-
-// RoutingPolicies implements Source.
-func (c *SnapshotSource) RoutingPolicies() ([]v1alpha1.RoutingPolicy, error) { return c.policies, nil }
-
-// EscalationPolicy implements Source.
-func (c *SnapshotSource) EscalationPolicy(name string) (*v1alpha1.EscalationPolicy, error) {
-	return c.escalation[name], nil
+// snapshotObjects are the Objects of a Snapshot.
+type snapshotObjects struct {
+	policies   []v1alpha1.RoutingPolicy
+	periods    []v1alpha1.DutyPeriod
+	defaults   *v1alpha1.TenantDefaults
+	escalation map[string]*v1alpha1.EscalationPolicy
+	calendars  map[string]*v1alpha1.HolidayCalendar
 }
 
-// HolidayCalendar implements Source.
-func (c *SnapshotSource) HolidayCalendar(name string) (*v1alpha1.HolidayCalendar, error) {
-	return c.calendars[name], nil
+func (o *snapshotObjects) RoutingPolicies() ([]v1alpha1.RoutingPolicy, error) { return o.policies, nil }
+func (o *snapshotObjects) DutyPeriods() ([]v1alpha1.DutyPeriod, error)        { return o.periods, nil }
+func (o *snapshotObjects) TenantDefaults() (*v1alpha1.TenantDefaults, error)  { return o.defaults, nil }
+func (o *snapshotObjects) EscalationPolicy(name string) (*v1alpha1.EscalationPolicy, error) {
+	return o.escalation[name], nil
+}
+func (o *snapshotObjects) HolidayCalendar(name string) (*v1alpha1.HolidayCalendar, error) {
+	return o.calendars[name], nil
 }
 
-// TenantDefaults implements Source.
-func (c *SnapshotSource) TenantDefaults() (*v1alpha1.TenantDefaults, error) {
-	return c.s.TenantDefaults, nil
+func (o *snapshotObjects) Exists(kind, name string) (bool, error) {
+	switch kind {
+	case KindEscalationPolicy:
+		return o.escalation[name] != nil, nil
+	case KindHolidayCalendar:
+		return o.calendars[name] != nil, nil
+	case KindRoutingPolicy:
+		return slices.ContainsFunc(o.policies, func(p v1alpha1.RoutingPolicy) bool { return p.Name == name }), nil
+	case KindDutyPeriod:
+		return slices.ContainsFunc(o.periods, func(p v1alpha1.DutyPeriod) bool { return p.Name == name }), nil
+	}
+	return false, nil
 }
-
-// DutyPeriods implements Source.
-func (c *SnapshotSource) DutyPeriods() ([]v1alpha1.DutyPeriod, error) { return c.periods, nil }
 
 // Compile compiles the named office with Compile; the error is an office
 // that does not exist or cannot be compiled, in the CLI contract's form.
-func (c *SnapshotSource) Compile(name string, opts CompileOptions) (*Compiled, error) {
-	office, ok := c.idx.Get(name)
+func (x *Network) Compile(name string, opts CompileOptions) (*Compiled, error) {
+	office, ok := x.Get(name)
 	if !ok {
 		return nil, objectError("Office", name, "not found")
 	}
-	compiled, err := Compile(c, office, opts)
+	compiled, err := Compile(x, office, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -110,13 +107,13 @@ func (c *SnapshotSource) Compile(name string, opts CompileOptions) (*Compiled, e
 
 // OfficeConfig is the configuration of Compile for the named office; for
 // a Village, that of its township, whose desk serves it (ServedBy).
-func (c *SnapshotSource) OfficeConfig(name string) (*OfficeConfig, error) {
-	compiled, err := c.Compile(name, CompileOptions{})
+func (x *Network) OfficeConfig(name string) (*OfficeConfig, error) {
+	compiled, err := x.Compile(name, CompileOptions{})
 	if err != nil {
 		return nil, err
 	}
 	if served := ServedBy(compiled.Office); served != name {
-		return c.OfficeConfig(served)
+		return x.OfficeConfig(served)
 	}
 	return &compiled.Config, nil
 }

@@ -65,11 +65,11 @@ func tenantSubject(td *v1alpha1.TenantDefaults, image string) *rolloutSubject {
 // StepTenantRollout moves the rollout of the default image on, as
 // StepRollout does for a policy. Completed says that image is now the
 // stable one.
-func StepTenantRollout(td *v1alpha1.TenantDefaults, image string, idx *Index, now time.Time) RolloutStep {
+func StepTenantRollout(td *v1alpha1.TenantDefaults, image string, idx *Network, now time.Time) RolloutStep {
 	return stepRollout(tenantSubject(td, image), td.Status.Rollout, td.Status.Stage, idx, now)
 }
 
 // TenantRolloutPlan reports each stage of the default image's rollout.
-func TenantRolloutPlan(td *v1alpha1.TenantDefaults, image string, idx *Index) []StageReport {
+func TenantRolloutPlan(td *v1alpha1.TenantDefaults, image string, idx *Network) []StageReport {
 	return rolloutPlan(tenantSubject(td, image), idx)
 }

@@ -25,7 +25,7 @@ type TreeRow struct {
 // do not fit into the network (missing parent, wrong level, cycle) follow at
 // the end with their problem.
 func Tree(offices []v1alpha1.Office) []TreeRow {
-	idx := IndexOf(offices)
+	idx := NetworkOf(offices)
 	children := func(name string) []*v1alpha1.Office {
 		names := idx.Children(name)
 		list := make([]*v1alpha1.Office, 0, len(names))

@@ -267,50 +267,6 @@ func pathError(base *field.Path, err error) *field.Error {
 	return &field.Error{Type: field.ErrorTypeInvalid, Field: p, BadValue: field.OmitValueType{}, Detail: detail}
 }
 
-// SnapshotWorld is the World of a whole network held in files.
-type SnapshotWorld struct {
-	idx     *Index
-	objects map[string]bool
-}
-
-// NewSnapshotWorld indexes s.
-func NewSnapshotWorld(s *Snapshot) *SnapshotWorld {
-	w := &SnapshotWorld{idx: IndexOf(s.Offices), objects: map[string]bool{}}
-	for i := range s.RoutingPolicies {
-		w.objects[KindRoutingPolicy+"/"+s.RoutingPolicies[i].Name] = true
-	}
-	for i := range s.EscalationPolicies {
-		w.objects[KindEscalationPolicy+"/"+s.EscalationPolicies[i].Name] = true
-	}
-	for i := range s.HolidayCalendars {
-		w.objects[KindHolidayCalendar+"/"+s.HolidayCalendars[i].Name] = true
-	}
-	for i := range s.DutyPeriods {
-		w.objects[KindDutyPeriod+"/"+s.DutyPeriods[i].Name] = true
-	}
-	return w
-}
-
-// Office implements World.
-func (w *SnapshotWorld) Office(name string) (*v1alpha1.Office, bool) { return w.idx.Get(name) }
-
-// Children implements World.
-func (w *SnapshotWorld) Children(name string) []string { return w.idx.Children(name) }
-
-// Departments implements World.
-func (w *SnapshotWorld) Departments(parent string, code v1alpha1.DepartmentCode) []string {
-	return w.idx.Departments(parent, code)
-}
-
-// Exists implements World.
-func (w *SnapshotWorld) Exists(kind, name string) bool {
-	if kind == KindOffice {
-		_, ok := w.idx.Get(name)
-		return ok
-	}
-	return w.objects[kind+"/"+name]
-}
-
 // Problem lines of ValidateSnapshot are in the CLI contract's form.
 
 // ObjectProblem is one problem of one object.
@@ -329,11 +285,13 @@ func (p ObjectProblem) String() string {
 // hold is a problem, since the files are meant to be complete. Problems are
 // sorted by kind, name and field.
 func ValidateSnapshot(s *Snapshot) []ObjectProblem {
-	return validateSnapshot(s, NewSnapshotWorld(s))
+	n := s.Network()
+	return validateSnapshot(s, n, n)
 }
 
-// validateSnapshot is ValidateSnapshot against w, the World of s.
-func validateSnapshot(s *Snapshot, w World) []ObjectProblem {
+// validateSnapshot is ValidateSnapshot of the network n of s, judged
+// through w (n, or a view of it).
+func validateSnapshot(s *Snapshot, n *Network, w World) []ObjectProblem {
 	var out []ObjectProblem
 	add := func(kind, name string, errs field.ErrorList) {
 		for _, e := range errs {
@@ -378,17 +336,13 @@ func validateSnapshot(s *Snapshot, w World) []ObjectProblem {
 		}
 		add(KindHolidayCalendar, c.Name, CheckHolidayCalendar(c).All())
 	}
-	var dutyIndex *Index
 	for i := range s.DutyPeriods {
 		p := &s.DutyPeriods[i]
 		if dup(KindDutyPeriod, p.Name) {
 			continue
 		}
 		f := CheckDutyPeriod(p, w)
-		if dutyIndex == nil {
-			dutyIndex = IndexOf(s.Offices)
-		}
-		f.Errors = append(f.Errors, CheckDutyLoad(p, dutyIndex, s.DutyPeriods)...)
+		f.Errors = append(f.Errors, CheckDutyLoad(p, n, s.DutyPeriods)...)
 		add(KindDutyPeriod, p.Name, f.All())
 	}
 	sort.SliceStable(out, func(i, j int) bool {

@@ -16,7 +16,7 @@ import (
 
 // worldOf returns the SnapshotWorld of offices (copied) and of the other
 // objects of extra.
-func worldOf(extra *Snapshot, offices ...*v1alpha1.Office) *SnapshotWorld {
+func worldOf(extra *Snapshot, offices ...*v1alpha1.Office) *Network {
 	s := &Snapshot{}
 	if extra != nil {
 		*s = *extra
@@ -24,7 +24,7 @@ func worldOf(extra *Snapshot, offices ...*v1alpha1.Office) *SnapshotWorld {
 	for _, o := range offices {
 		s.Offices = append(s.Offices, *o.DeepCopy())
 	}
-	return NewSnapshotWorld(s)
+	return s.Network()
 }
 
 // errorStrings returns the messages of errs, in order.
@@ -879,15 +879,17 @@ func TestPathError(t *testing.T) {
 	}
 }
 
-func TestSnapshotWorld(t *testing.T) {
-	w := NewSnapshotWorld(&Snapshot{
+// The network of files answers the rules (World) from its offices and its
+// other objects.
+func TestNetworkWorld(t *testing.T) {
+	w := (&Snapshot{
 		Offices: []v1alpha1.Office{
 			*ofc("city", city, ""), *ofc("b-county", county, "city"), *ofc("a-county", county, "city"),
 		},
 		RoutingPolicies:    []v1alpha1.RoutingPolicy{{ObjectMeta: metav1.ObjectMeta{Name: "rp"}}},
 		EscalationPolicies: []v1alpha1.EscalationPolicy{{ObjectMeta: metav1.ObjectMeta{Name: "ep"}}},
 		HolidayCalendars:   []v1alpha1.HolidayCalendar{{ObjectMeta: metav1.ObjectMeta{Name: "hc"}}},
-	})
+	}).Network()
 	if o, ok := w.Office("a-county"); !ok || o.Spec.Parent != "city" {
 		t.Errorf("Office(a-county) = %v, %v; want the county under city", o, ok)
 	}

@@ -19,7 +19,7 @@ func villageNetwork() *Snapshot {
 }
 
 func TestVillageCompilesToItsPlaceAlone(t *testing.T) {
-	src := villageNetwork().Source()
+	src := villageNetwork().Network()
 	c, err := src.Compile("xiaozhuang", CompileOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -42,14 +42,14 @@ func TestVillageCompilesToItsPlaceAlone(t *testing.T) {
 
 func TestTownshipListsItsVillagesByNameOnly(t *testing.T) {
 	s := villageNetwork()
-	cfg, err := s.Source().OfficeConfig("shifosi")
+	cfg, err := s.Network().OfficeConfig("shifosi")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := []string{"dazhuang", "xiaozhuang"}; !slices.Equal(cfg.Villages, want) {
 		t.Errorf("villages %v, want %v", cfg.Villages, want)
 	}
-	county, err := s.Source().OfficeConfig("zhenping")
+	county, err := s.Network().OfficeConfig("zhenping")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func TestTownshipListsItsVillagesByNameOnly(t *testing.T) {
 	}
 	// A village's display name, labels or division code change nothing the
 	// township's desk runs.
-	before, err := s.Source().Compile("shifosi", CompileOptions{})
+	before, err := s.Network().Compile("shifosi", CompileOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func TestTownshipListsItsVillagesByNameOnly(t *testing.T) {
 			s.Offices[i].Labels = map[string]string{"area": "north"}
 		}
 	}
-	after, err := s.Source().Compile("shifosi", CompileOptions{})
+	after, err := s.Network().Compile("shifosi", CompileOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func TestTownshipListsItsVillagesByNameOnly(t *testing.T) {
 }
 
 func TestVillageRoutesAsItsTownship(t *testing.T) {
-	src := villageNetwork().Source()
+	src := villageNetwork().Network()
 	county, err := src.OfficeConfig("zhenping")
 	if err != nil {
 		t.Fatal(err)
@@ -141,7 +141,7 @@ func TestVillagePlaceStandsAtItsTownship(t *testing.T) {
 
 func TestVillageIsNeverAHandler(t *testing.T) {
 	s := villageNetwork()
-	idx := IndexOf(s.Offices)
+	idx := NetworkOf(s.Offices)
 	table := compile(t, idx, "zhenping", policy("to-village", 1, v1alpha1.OfficeSelector{Levels: []v1alpha1.Level{v1alpha1.LevelCounty}},
 		rule("roads", v1alpha1.RouteTarget{Office: "xiaozhuang"}, "road-repair")))
 	r := table.Rules[0]
@@ -152,7 +152,7 @@ func TestVillageIsNeverAHandler(t *testing.T) {
 
 func TestNoSelectorSelectsAVillage(t *testing.T) {
 	s := villageNetwork()
-	idx := IndexOf(s.Offices)
+	idx := NetworkOf(s.Offices)
 	every := policy("every", 1, v1alpha1.OfficeSelector{}, rule("r", v1alpha1.RouteTarget{Department: "HumanResources"}, "x"))
 	villages := policy("villages", 1, v1alpha1.OfficeSelector{Levels: []v1alpha1.Level{v1alpha1.LevelVillage}}, rule("r", v1alpha1.RouteTarget{Department: "HumanResources"}, "x"))
 	if rep := ReportPolicy(&every, idx); rep.Selected != idx.Len()-3 {
@@ -180,7 +180,7 @@ func TestCheckLocality(t *testing.T) {
 }
 
 func TestHandlingSaysWhereTheLocalityStands(t *testing.T) {
-	src := villageNetwork().Source()
+	src := villageNetwork().Network()
 	cfg, err := src.OfficeConfig("zhenping-nr")
 	if err != nil {
 		t.Fatal(err)

@@ -26,7 +26,7 @@ type Network interface {
 // configurations, compiled once each on first use (network.Compile, the
 // one path the operator and petitionctl take).
 type Net struct {
-	src *network.SnapshotSource
+	network *network.Network
 	// city, when not empty, is the City the Net is restricted to: an
 	// office outside its subtree is unknown (Restrict).
 	city    string
@@ -41,7 +41,7 @@ type configResult struct {
 
 // NewNet indexes a snapshot of the network.
 func NewNet(s *network.Snapshot) *Net {
-	return &Net{src: s.Source(), configs: map[string]configResult{}}
+	return &Net{network: s.Network(), configs: map[string]configResult{}}
 }
 
 // Static is a Network that never changes: a network read from files.
@@ -61,7 +61,7 @@ func (n *Net) Config(office string) (*network.OfficeConfig, error) {
 	if ok {
 		return r.cfg, r.err
 	}
-	cfg, err := n.src.OfficeConfig(office)
+	cfg, err := n.network.OfficeConfig(office)
 	n.mu.Lock()
 	n.configs[office] = configResult{cfg, err}
 	n.mu.Unlock()
@@ -71,7 +71,7 @@ func (n *Net) Config(office string) (*network.OfficeConfig, error) {
 // Office returns the office of the name and whether it exists (in the
 // City of a restricted Net).
 func (n *Net) Office(name string) (*v1alpha1.Office, bool) {
-	o, ok := n.src.Index().Get(name)
+	o, ok := n.network.Get(name)
 	if !ok || (n.city != "" && !slices.Contains(n.path(o), n.city)) {
 		return nil, false
 	}
@@ -82,7 +82,7 @@ func (n *Net) Office(name string) (*v1alpha1.Office, bool) {
 // that names it: it does not exist, or it is outside the City the Net is
 // restricted to.
 func (n *Net) Unknown(field, name string) *cases.FieldError {
-	if _, ok := n.src.Index().Get(name); ok && n.city != "" {
+	if _, ok := n.network.Get(name); ok && n.city != "" {
 		return &cases.FieldError{Field: field, Message: fmt.Sprintf("office %s is not in this registry's City %s", network.Quote(name), network.Quote(n.city))}
 	}
 	return &cases.FieldError{Field: field, Message: fmt.Sprintf("office %s does not exist", network.Quote(name))}
@@ -99,7 +99,7 @@ func (n *Net) Path(name string) []string {
 }
 
 func (n *Net) path(o *v1alpha1.Office) []string {
-	p, problem := n.src.Index().Path(o)
+	p, problem := n.network.Path(o)
 	if problem != nil {
 		return nil
 	}
@@ -115,7 +115,7 @@ func (n *Net) Within(office, ancestor string) bool {
 // Subtree lists the office and every office below it.
 func (n *Net) Subtree(office string) []string {
 	var out []string
-	for _, o := range n.src.Index().All() {
+	for _, o := range n.network.All() {
 		if slices.Contains(n.Path(o.Name), office) {
 			out = append(out, o.Name)
 		}
@@ -128,7 +128,7 @@ func (n *Net) Subtree(office string) []string {
 // none: it receives nothing).
 func (n *Net) Offices() []string {
 	var out []string
-	for _, o := range n.src.Index().All() {
+	for _, o := range n.network.All() {
 		if _, in := n.Office(o.Name); in && o.Spec.Level.HasTenant() {
 			out = append(out, o.Name)
 		}
@@ -143,7 +143,7 @@ func (n *Net) City() string {
 	if n.city != "" {
 		return n.city
 	}
-	for _, o := range n.src.Index().All() {
+	for _, o := range n.network.All() {
 		if o.Spec.Level == v1alpha1.LevelCity {
 			return o.Name
 		}
@@ -294,13 +294,13 @@ func (r *Reloading) Run(ctx context.Context, interval time.Duration, report func
 // City is that City. The error says the network has no City of the name;
 // the Net returned with it knows no office.
 func (n *Net) Restrict(city string) (*Net, error) {
-	out := &Net{src: n.src, city: city, configs: map[string]configResult{}}
-	none := &Net{src: (&manifests.Set{Live: true}).Snapshot().Source(), city: city, configs: map[string]configResult{}}
-	o, ok := n.src.Index().Get(city)
+	out := &Net{network: n.network, city: city, configs: map[string]configResult{}}
+	none := &Net{network: (&manifests.Set{Live: true}).Snapshot().Network(), city: city, configs: map[string]configResult{}}
+	o, ok := n.network.Get(city)
 	switch {
 	case !ok:
 		var cities []string
-		for _, o := range n.src.Index().All() {
+		for _, o := range n.network.All() {
 			if o.Spec.Level == v1alpha1.LevelCity {
 				cities = append(cities, o.Name)
 			}

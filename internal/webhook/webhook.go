@@ -22,7 +22,6 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -53,19 +52,25 @@ type Options struct {
 	// Nil, as in a process that runs no reconcilers, gives none, so that no
 	// office waits on a finalizer no one removes.
 	Finalize func(*v1alpha1.Office) bool
+	// Network is the process's network (cluster.NewFeed), which the
+	// reconcilers of the process, if any, read too. Required.
+	Network *cluster.Feed
 }
 
 // officeDefaultingPath is the path of the Office mutating webhook, as its
 // kubebuilder marker above names it.
 const officeDefaultingPath = "/mutate-petition-xinfang-io-v1alpha1-office"
 
-// Setup registers the webhooks with mgr's webhook server. They read the
-// network from mgr's cache and list offices by the indexes of package
-// fields, which the caller registers (controllers.Setup does).
+// Setup registers the webhooks with mgr's webhook server. They judge
+// against the network of opts.Network and list offices by the indexes of
+// package fields, which the caller registers (controllers.Setup does).
 func Setup(mgr ctrl.Manager, opts Options) error {
-	reader := mgr.GetClient()
+	if opts.Network == nil {
+		return fmt.Errorf("webhooks: no network")
+	}
+	reader, feed := mgr.GetClient(), opts.Network
 	if err := ctrl.NewWebhookManagedBy(mgr, &v1alpha1.Office{}).
-		WithValidator(&officeValidator{reader: reader}).
+		WithValidator(&officeValidator{feed: feed}).
 		Complete(); err != nil {
 		return fmt.Errorf("office webhooks: %w", err)
 	}
@@ -75,15 +80,17 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	})
 	if err := ctrl.NewWebhookManagedBy(mgr, &v1alpha1.RoutingPolicy{}).
 		WithValidator(&policyValidator[*v1alpha1.RoutingPolicy]{
-			reader: reader, kind: network.KindRoutingPolicy,
-			spec:  func(p *v1alpha1.RoutingPolicy) any { return p.Spec },
-			check: network.CheckRoutingPolicy,
+			reader: reader, feed: feed, kind: network.KindRoutingPolicy,
+			spec: func(p *v1alpha1.RoutingPolicy) any { return p.Spec },
+			check: func(p *v1alpha1.RoutingPolicy, nw *network.Network) (network.Findings, error) {
+				return network.CheckRoutingPolicy(p, nw), nil
+			},
 		}).Complete(); err != nil {
 		return fmt.Errorf("routing policy webhook: %w", err)
 	}
 	if err := ctrl.NewWebhookManagedBy(mgr, &v1alpha1.DutyPeriod{}).
 		WithValidator(&policyValidator[*v1alpha1.DutyPeriod]{
-			reader: reader, kind: network.KindDutyPeriod,
+			reader: reader, feed: feed, kind: network.KindDutyPeriod,
 			spec:  func(p *v1alpha1.DutyPeriod) any { return p.Spec },
 			check: checkDutyPeriod,
 		}).Complete(); err != nil {
@@ -91,20 +98,20 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	}
 	if err := ctrl.NewWebhookManagedBy(mgr, &v1alpha1.EscalationPolicy{}).
 		WithValidator(&policyValidator[*v1alpha1.EscalationPolicy]{
-			reader: reader, kind: network.KindEscalationPolicy, usedBy: fields.OfficePolicy,
+			reader: reader, feed: feed, kind: network.KindEscalationPolicy, usedBy: fields.OfficePolicy,
 			spec: func(p *v1alpha1.EscalationPolicy) any { return p.Spec },
-			check: func(p *v1alpha1.EscalationPolicy, _ network.World) network.Findings {
-				return network.CheckEscalationPolicy(p)
+			check: func(p *v1alpha1.EscalationPolicy, _ *network.Network) (network.Findings, error) {
+				return network.CheckEscalationPolicy(p), nil
 			},
 		}).Complete(); err != nil {
 		return fmt.Errorf("escalation policy webhook: %w", err)
 	}
 	if err := ctrl.NewWebhookManagedBy(mgr, &v1alpha1.HolidayCalendar{}).
 		WithValidator(&policyValidator[*v1alpha1.HolidayCalendar]{
-			reader: reader, kind: network.KindHolidayCalendar, usedBy: fields.OfficeCalendar,
+			reader: reader, feed: feed, kind: network.KindHolidayCalendar, usedBy: fields.OfficeCalendar,
 			spec: func(c *v1alpha1.HolidayCalendar) any { return c.Spec },
-			check: func(c *v1alpha1.HolidayCalendar, _ network.World) network.Findings {
-				return network.CheckHolidayCalendar(c)
+			check: func(c *v1alpha1.HolidayCalendar, _ *network.Network) (network.Findings, error) {
+				return network.CheckHolidayCalendar(c), nil
 			},
 		}).Complete(); err != nil {
 		return fmt.Errorf("holiday calendar webhook: %w", err)
@@ -115,25 +122,18 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 // checkDutyPeriod applies the rules of network.CheckDutyPeriod and, once
 // they hold, refuses a period that would put an office over the desk's
 // bound on duty periods (network.CheckDutyLoad), against every office and
-// period of the cache.
-func checkDutyPeriod(p *v1alpha1.DutyPeriod, nw network.World) network.Findings {
+// period of the network.
+func checkDutyPeriod(p *v1alpha1.DutyPeriod, nw *network.Network) (network.Findings, error) {
 	f := network.CheckDutyPeriod(p, nw)
-	w, ok := nw.(*world)
-	if !ok || len(f.Errors) > 0 {
-		return f
+	if len(f.Errors) > 0 {
+		return f, nil
 	}
-	var offices v1alpha1.OfficeList
-	if err := w.reader.List(w.ctx, &offices); err != nil {
-		w.fail(err)
-		return f
+	periods, err := nw.DutyPeriods()
+	if err != nil {
+		return f, err
 	}
-	var periods v1alpha1.DutyPeriodList
-	if err := w.reader.List(w.ctx, &periods); err != nil {
-		w.fail(err)
-		return f
-	}
-	f.Errors = append(f.Errors, network.CheckDutyLoad(p, network.IndexOf(offices.Items), periods.Items)...)
-	return f
+	f.Errors = append(f.Errors, network.CheckDutyLoad(p, nw, periods)...)
+	return f, nil
 }
 
 // officeDefaulter makes the defaults that depend on other fields explicit
@@ -183,7 +183,7 @@ func (d *officeDefaulter) Handle(_ context.Context, req admission.Request) admis
 	return admission.PatchResponseFromRaw(before, after)
 }
 
-type officeValidator struct{ reader client.Reader }
+type officeValidator struct{ feed *cluster.Feed }
 
 func (v *officeValidator) ValidateCreate(ctx context.Context, o *v1alpha1.Office) (admission.Warnings, error) {
 	return v.validate(ctx, o, network.CheckWaitingDepartments)
@@ -202,91 +202,60 @@ func (v *officeValidator) ValidateUpdate(ctx context.Context, old, o *v1alpha1.O
 // validate judges o against the network; extra adds the rules that apply to
 // one operation only.
 func (v *officeValidator) validate(ctx context.Context, o *v1alpha1.Office, extra ...func(*v1alpha1.Office, network.World) field.ErrorList) (admission.Warnings, error) {
-	w := &world{ctx: ctx, reader: v.reader}
-	f := network.CheckOffice(o, w)
-	errs := append(f.Errors, network.CheckOfficeChildren(o, w)...)
-	errs = append(errs, tenant.CheckTenant(ctx, o, tenant.LimitsOf(w.tenantDefaults()))...)
-	for _, check := range extra {
-		errs = append(errs, check(o, w)...)
+	nw, err := syncedNetwork(v.feed)
+	if err != nil {
+		return nil, err
 	}
-	if w.err != nil {
-		return nil, apierrors.NewInternalError(fmt.Errorf("reading the network: %w", w.err))
+	td, err := nw.TenantDefaults()
+	if err != nil {
+		return nil, apierrors.NewInternalError(fmt.Errorf("reading the network: %w", err))
+	}
+	f := network.CheckOffice(o, nw)
+	errs := append(f.Errors, network.CheckOfficeChildren(o, nw)...)
+	errs = append(errs, tenant.CheckTenant(ctx, o, tenant.LimitsOf(td))...)
+	for _, check := range extra {
+		errs = append(errs, check(o, nw)...)
 	}
 	warnings := pendingWarnings(f.Pending)
 	if len(errs) > 0 {
 		return warnings, invalid(network.KindOffice, o.Name, errs)
 	}
-	stall, err := v.compile(ctx, o)
+	// Compiled as the operator will, it warns, without refusing, of a
+	// problem that will stall it: a policy whose stages cannot make its
+	// chain, a calendar that cannot be read. What is wrong with the office
+	// itself was refused above, and what is missing is a pending warning.
+	c, err := network.Compile(nw, o, network.CompileOptions{})
 	if err != nil {
 		return nil, apierrors.NewInternalError(fmt.Errorf("compiling the office: %w", err))
 	}
-	return append(warnings, stall...), nil
+	if p := c.Problem; p != nil && p.Stalled {
+		warnings = append(warnings, fmt.Sprintf("%s: the office is admitted but will not be Ready until this is fixed (%s)", p.Condition(), p.Reason))
+	}
+	return warnings, nil
 }
 
-// compile compiles the office as the operator will (network.Compile) and
-// warns, without refusing, of a problem that will stall it: a policy whose
-// stages cannot make its chain, a calendar that cannot be read. What is
-// wrong with the office itself was refused above, and what is missing is a
-// pending warning. Only what its place, chain and joint reception centre
-// depend on is indexed: the office, its ancestors, and the departments
-// stationed at it with their parents. Routes that resolve elsewhere change
-// nothing of what is judged here.
-func (v *officeValidator) compile(ctx context.Context, o *v1alpha1.Office) (admission.Warnings, error) {
-	idx := network.NewIndex(o)
-	// get indexes the office of that name; nil when it does not exist.
-	get := func(name string) (*v1alpha1.Office, error) {
-		if known, ok := idx.Get(name); ok {
-			return known, nil
-		}
-		other := &v1alpha1.Office{}
-		if err := v.reader.Get(ctx, types.NamespacedName{Name: name}, other); err != nil {
-			return nil, client.IgnoreNotFound(err)
-		}
-		idx.Upsert(other)
-		return other, nil
+// syncedNetwork is the network of feed once it has synced: until then the
+// webhook refuses with an internal error (the API server retries) rather
+// than judge a network half read.
+func syncedNetwork(feed *cluster.Feed) (*network.Network, error) {
+	if !feed.Synced() {
+		return nil, apierrors.NewInternalError(fmt.Errorf("the network is not read yet"))
 	}
-	seen := map[string]bool{o.Name: true}
-	for name := string(o.Spec.Parent); name != "" && !seen[name]; {
-		seen[name] = true
-		parent, err := get(name)
-		if err != nil {
-			return nil, err
-		}
-		if parent == nil {
-			break
-		}
-		name = string(parent.Spec.Parent)
-	}
-	if o.Spec.JointReception != nil {
-		for _, n := range o.Spec.JointReception.Stationed {
-			st, err := get(string(n))
-			if err != nil {
-				return nil, err
-			}
-			if st != nil && st.Spec.Parent != "" {
-				if _, err := get(string(st.Spec.Parent)); err != nil {
-					return nil, err
-				}
-			}
-		}
-	}
-	c, err := network.Compile(cluster.NewSource(ctx, v.reader, idx), o, network.CompileOptions{})
+	return feed.Network(), nil
+}
+
+func (v *officeValidator) ValidateDelete(_ context.Context, o *v1alpha1.Office) (admission.Warnings, error) {
+	nw, err := syncedNetwork(v.feed)
 	if err != nil {
 		return nil, err
 	}
-	if p := c.Problem; p != nil && p.Stalled {
-		return admission.Warnings{fmt.Sprintf("%s: the office is admitted but will not be Ready until this is fixed (%s)", p.Condition(), p.Reason)}, nil
-	}
-	return nil, nil
-}
-
-func (v *officeValidator) ValidateDelete(ctx context.Context, o *v1alpha1.Office) (admission.Warnings, error) {
-	w := &world{ctx: ctx, reader: v.reader}
 	// A child that is already being deleted goes away on its own; the
 	// operator keeps the parent until it has.
-	children := w.children(o.Name, false)
-	if w.err != nil {
-		return nil, apierrors.NewInternalError(fmt.Errorf("reading the network: %w", w.err))
+	var children []string
+	for _, name := range nw.Children(o.Name) {
+		if child, ok := nw.Get(name); ok && child.DeletionTimestamp.IsZero() {
+			children = append(children, name)
+		}
 	}
 	if err := network.CheckOfficeDelete(o.Name, children); err != nil {
 		return nil, apierrors.NewForbidden(v1alpha1.GroupVersion.WithResource("offices").GroupResource(), o.Name, err)
@@ -300,17 +269,21 @@ func (v *officeValidator) ValidateDelete(ctx context.Context, o *v1alpha1.Office
 // the object.
 type policyValidator[T client.Object] struct {
 	reader client.Reader
+	feed   *cluster.Feed
 	kind   string
 	usedBy string
 	spec   func(T) any
-	check  func(T, network.World) network.Findings
+	check  func(T, *network.Network) (network.Findings, error)
 }
 
-func (v *policyValidator[T]) ValidateCreate(ctx context.Context, obj T) (admission.Warnings, error) {
-	w := &world{ctx: ctx, reader: v.reader}
-	f := v.check(obj, w)
-	if w.err != nil {
-		return nil, apierrors.NewInternalError(fmt.Errorf("reading the network: %w", w.err))
+func (v *policyValidator[T]) ValidateCreate(_ context.Context, obj T) (admission.Warnings, error) {
+	nw, err := syncedNetwork(v.feed)
+	if err != nil {
+		return nil, err
+	}
+	f, err := v.check(obj, nw)
+	if err != nil {
+		return nil, apierrors.NewInternalError(fmt.Errorf("reading the network: %w", err))
 	}
 	return pendingWarnings(f.Pending), invalid(v.kind, obj.GetName(), f.Errors)
 }
@@ -376,105 +349,4 @@ func pendingWarnings(pending field.ErrorList) admission.Warnings {
 		warnings = append(warnings, e.Error()+" yet; the object waits, not Ready, until it is applied")
 	}
 	return warnings
-}
-
-// world answers network.World from the manager's cache. The first read
-// error is kept: the webhook then refuses with an internal error rather than
-// judge a network it could not read.
-type world struct {
-	ctx    context.Context
-	reader client.Reader
-	err    error
-}
-
-var _ network.World = &world{}
-
-func (w *world) fail(err error) {
-	if w.err == nil {
-		w.err = err
-	}
-}
-
-func (w *world) Office(name string) (*v1alpha1.Office, bool) {
-	var o v1alpha1.Office
-	if err := w.reader.Get(w.ctx, types.NamespacedName{Name: name}, &o); err != nil {
-		if !apierrors.IsNotFound(err) {
-			w.fail(err)
-		}
-		return nil, false
-	}
-	return &o, true
-}
-
-func (w *world) Children(name string) []string { return w.children(name, true) }
-
-// children lists the offices naming name as parent; terminating ones only
-// when withTerminating.
-func (w *world) children(name string, withTerminating bool) []string {
-	var list v1alpha1.OfficeList
-	if err := w.reader.List(w.ctx, &list, client.MatchingFields{fields.OfficeParent: name}); err != nil {
-		w.fail(err)
-		return nil
-	}
-	var names []string
-	for i := range list.Items {
-		if withTerminating || list.Items[i].DeletionTimestamp.IsZero() {
-			names = append(names, list.Items[i].Name)
-		}
-	}
-	return names
-}
-
-// Departments lists the children of parent by the field index and keeps
-// the Departments of code: one office is judged per admission, so one list
-// of its siblings is what it costs.
-func (w *world) Departments(parent string, code v1alpha1.DepartmentCode) []string {
-	var list v1alpha1.OfficeList
-	if err := w.reader.List(w.ctx, &list, client.MatchingFields{fields.OfficeParent: parent}); err != nil {
-		w.fail(err)
-		return nil
-	}
-	var names []string
-	for i := range list.Items {
-		if o := &list.Items[i]; o.Spec.Level == v1alpha1.LevelDepartment && o.Spec.Department == code {
-			names = append(names, o.Name)
-		}
-	}
-	slices.Sort(names)
-	return names
-}
-
-func (w *world) Exists(kind, name string) bool {
-	var obj client.Object
-	switch kind {
-	case network.KindOffice:
-		obj = &v1alpha1.Office{}
-	case network.KindRoutingPolicy:
-		obj = &v1alpha1.RoutingPolicy{}
-	case network.KindEscalationPolicy:
-		obj = &v1alpha1.EscalationPolicy{}
-	case network.KindHolidayCalendar:
-		obj = &v1alpha1.HolidayCalendar{}
-	case network.KindDutyPeriod:
-		obj = &v1alpha1.DutyPeriod{}
-	default:
-		w.fail(fmt.Errorf("unknown kind %q", kind))
-		return false
-	}
-	if err := w.reader.Get(w.ctx, types.NamespacedName{Name: name}, obj); err != nil {
-		if !apierrors.IsNotFound(err) {
-			w.fail(err)
-		}
-		return false
-	}
-	return true
-}
-
-// tenantDefaults returns the TenantDefaults, nil when there is none.
-func (w *world) tenantDefaults() *v1alpha1.TenantDefaults {
-	td, err := cluster.NewSource(w.ctx, w.reader, nil).TenantDefaults()
-	if err != nil {
-		w.fail(err)
-	}
-	return td
 }

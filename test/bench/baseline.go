@@ -19,7 +19,7 @@ import (
 // caches: what client-go creates for the baseline.
 func baselineStacks(s *network.Snapshot, image string) ([][]*unstructured.Unstructured, error) {
 	stacks := make([][]*unstructured.Unstructured, 0, len(s.Offices))
-	src := s.Source()
+	src := s.Network()
 	for i := range s.Offices {
 		compiled, err := src.Compile(s.Offices[i].Name, network.CompileOptions{TenantImage: image})
 		if err != nil {

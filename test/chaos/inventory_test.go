@@ -155,7 +155,7 @@ func checkInventory(ctx context.Context, c client.Client, skip func(*v1alpha1.Of
 		perOffice[office.Name] = append(perOffice[office.Name], o)
 	}
 
-	src := snap.Source()
+	src := snap.Network()
 	for i := range offices.Items {
 		office := &offices.Items[i]
 		if skip != nil && skip(office) {

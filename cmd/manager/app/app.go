@@ -21,6 +21,7 @@ import (
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/controllers"
+	"github.com/xinfang/petition-operator/internal/cluster"
 	"github.com/xinfang/petition-operator/internal/fields"
 	"github.com/xinfang/petition-operator/internal/kinds"
 	petitionwebhook "github.com/xinfang/petition-operator/internal/webhook"
@@ -113,15 +114,21 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 		return nil, fmt.Errorf("creating manager: %w", err)
 	}
 
+	// The process's one network, fed on every replica: the reconcilers
+	// (when this process runs them) and the webhooks read it alike.
+	feed, err := cluster.NewFeed(ctx, mgr.GetCache())
+	if err != nil {
+		return nil, fmt.Errorf("network: %w", err)
+	}
 	if opts.Reconcilers {
-		if err := controllers.Setup(ctx, mgr, opts.Controllers); err != nil {
+		if err := controllers.Setup(ctx, mgr, feed, opts.Controllers); err != nil {
 			return nil, fmt.Errorf("setting up controllers: %w", err)
 		}
 	} else if err := fields.Register(ctx, mgr.GetFieldIndexer()); err != nil {
 		return nil, err
 	}
 	log := ctrl.Log.WithName("setup")
-	var whOpts petitionwebhook.Options
+	whOpts := petitionwebhook.Options{Network: feed}
 	if opts.Reconcilers {
 		// A new office this process reconciles gets the finalizer with its
 		// create; another shard's office gets it from its own reconciler.

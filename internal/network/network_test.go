@@ -16,8 +16,8 @@ func ofc(name string, level v1alpha1.Level, parent string) *v1alpha1.Office {
 		Spec: v1alpha1.OfficeSpec{Level: level, Parent: v1alpha1.OfficeName(parent)}}
 }
 
-func sample() *Index {
-	return NewIndex(
+func sample() *Network {
+	return NewNetwork(
 		ofc("city", v1alpha1.LevelCity, ""),
 		ofc("county-a", v1alpha1.LevelCounty, "city"),
 		ofc("county-b", v1alpha1.LevelCounty, "city"),
@@ -57,27 +57,27 @@ func TestIndexQueries(t *testing.T) {
 func TestIndexAffected(t *testing.T) {
 	cases := []struct {
 		name   string
-		change func(*Index) []string
+		change func(*Network) []string
 		want   []string
 	}{
-		{"new leaf: itself and its parent", func(x *Index) []string {
+		{"new leaf: itself and its parent", func(x *Network) []string {
 			return x.Upsert(ofc("town-a3", v1alpha1.LevelTownship, "county-a"))
 		}, []string{"town-a3", "county-a"}},
-		{"spec change without a move: itself only", func(x *Index) []string {
+		{"spec change without a move: itself only", func(x *Network) []string {
 			o := ofc("county-a", v1alpha1.LevelCounty, "city")
 			o.Spec.DisplayName = "new name"
 			return x.Upsert(o)
 		}, []string{"county-a"}},
-		{"move: old and new parent and the subtree", func(x *Index) []string {
+		{"move: old and new parent and the subtree", func(x *Network) []string {
 			return x.Upsert(ofc("county-a", v1alpha1.LevelCounty, "county-b"))
 		}, []string{"county-a", "city", "county-b", "dept-a", "town-a1", "town-a2"}},
-		{"level change: the subtree", func(x *Index) []string {
+		{"level change: the subtree", func(x *Network) []string {
 			return x.Upsert(ofc("county-b", v1alpha1.LevelDepartment, "city"))
 		}, []string{"county-b", "city", "town-b1"}},
-		{"delete: parent and subtree", func(x *Index) []string { return x.Delete("county-a") },
+		{"delete: parent and subtree", func(x *Network) []string { return x.Delete("county-a") },
 			[]string{"city", "dept-a", "town-a1", "town-a2"}},
-		{"delete of an unknown office", func(x *Index) []string { return x.Delete("nowhere") }, nil},
-		{"a parent appears after its children", func(x *Index) []string {
+		{"delete of an unknown office", func(x *Network) []string { return x.Delete("nowhere") }, nil},
+		{"a parent appears after its children", func(x *Network) []string {
 			x.Upsert(ofc("late-town", v1alpha1.LevelTownship, "late-county"))
 			return x.Upsert(ofc("late-county", v1alpha1.LevelCounty, "city"))
 		}, []string{"late-county", "city", "late-town"}},
@@ -117,7 +117,7 @@ func TestIndexMoveAndDeleteKeepLinks(t *testing.T) {
 }
 
 func TestIndexCycleIsWalkedOnce(t *testing.T) {
-	idx := NewIndex(ofc("a", v1alpha1.LevelCounty, "b"), ofc("b", v1alpha1.LevelCounty, "a"))
+	idx := NewNetwork(ofc("a", v1alpha1.LevelCounty, "b"), ofc("b", v1alpha1.LevelCounty, "a"))
 	if got := idx.Descendants("a"); !slices.Equal(got, []string{"b"}) {
 		t.Errorf("Descendants in a cycle = %v", got)
 	}
@@ -126,7 +126,7 @@ func TestIndexCycleIsWalkedOnce(t *testing.T) {
 // TestIndexSubtreeCostFollowsTheAnswer checks that a subtree query visits
 // only the subtree: a small county's subtree in a network of 20,000 offices.
 func TestIndexSubtreeCostFollowsTheAnswer(t *testing.T) {
-	idx := NewIndex(ofc("city", v1alpha1.LevelCity, ""))
+	idx := NewNetwork(ofc("city", v1alpha1.LevelCity, ""))
 	for c := range 100 {
 		county := fmt.Sprintf("county-%d", c)
 		idx.Upsert(ofc(county, v1alpha1.LevelCounty, "city"))
@@ -167,7 +167,7 @@ func TestIndexConcurrentUse(t *testing.T) {
 }
 
 func TestIndexDepartment(t *testing.T) {
-	idx := NewIndex(
+	idx := NewNetwork(
 		ofc("city", v1alpha1.LevelCity, ""),
 		dept("hr-b", "city", "HumanResources"),
 		dept("hr-a", "city", "HumanResources"),
@@ -196,7 +196,7 @@ func TestIndexDepartment(t *testing.T) {
 // The department lookup follows every change: a code, a parent or a level
 // changed, an office deleted.
 func TestIndexDepartmentFollowsChanges(t *testing.T) {
-	idx := NewIndex(ofc("city", v1alpha1.LevelCity, ""), ofc("county", v1alpha1.LevelCounty, "city"), dept("hr", "city", "HumanResources"))
+	idx := NewNetwork(ofc("city", v1alpha1.LevelCity, ""), ofc("county", v1alpha1.LevelCounty, "city"), dept("hr", "city", "HumanResources"))
 	expect := func(parent string, code v1alpha1.DepartmentCode, want string) {
 		t.Helper()
 		if got, _ := idx.Department(parent, code); got != want {

@@ -8,14 +8,24 @@ import (
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 )
 
-// Index is the network model: every office by name with its parent and child
-// links. The operator feeds it from the informer's events, petitionctl from
-// files. Children are tracked by the parent name they declare, so offices
-// waiting for a parent that does not exist yet are found when it appears.
-// Ancestor and subtree queries take time proportional to their answer. An
-// Index is safe for concurrent use; the offices it holds must not be
-// modified.
-type Index struct {
+// Network is the one model of the petition network: every office by name
+// with its parent and child links, its departments and the joint reception
+// centres it is stationed at, and (through Objects) the policies,
+// calendars, duty periods and tenant defaults its offices compile against.
+// It is what the rules across objects judge (World), what Compile reads,
+// and what every part of the product answers "the network" with: the
+// operator keeps one per process, fed by its informers on every replica
+// (package cluster), for its reconcilers and its admission webhooks alike;
+// petitionctl, the registry, bench and chaos build one from files or a
+// list (Snapshot.Network).
+//
+// Children are tracked by the parent name they declare, so offices waiting
+// for a parent that does not exist yet are found when it appears. Ancestor
+// and subtree queries take time proportional to their answer. A Network is
+// safe for concurrent use; the offices it holds must not be modified.
+type Network struct {
+	// objects answers what is not an office; set once, before use.
+	objects  Objects
 	mu       sync.RWMutex
 	offices  map[string]*v1alpha1.Office
 	children map[string]*childSet // parent name → child names
@@ -69,7 +79,7 @@ func departmentKeyOf(o *v1alpha1.Office) (departmentKey, bool) {
 	return departmentKey{parent: string(o.Spec.Parent), code: o.Spec.Department}, true
 }
 
-func (x *Index) addStations(o *v1alpha1.Office) {
+func (x *Network) addStations(o *v1alpha1.Office) {
 	if o.Spec.JointReception == nil {
 		return
 	}
@@ -83,7 +93,7 @@ func (x *Index) addStations(o *v1alpha1.Office) {
 	}
 }
 
-func (x *Index) removeStations(o *v1alpha1.Office) {
+func (x *Network) removeStations(o *v1alpha1.Office) {
 	if o.Spec.JointReception == nil {
 		return
 	}
@@ -98,7 +108,7 @@ func (x *Index) removeStations(o *v1alpha1.Office) {
 // Stations returns the offices whose spec.jointReception.stationed names
 // name, sorted, whether or not name exists: their configuration holds its
 // windows, so a change of it reaches them.
-func (x *Index) Stations(name string) []string {
+func (x *Network) Stations(name string) []string {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	set := x.stations[name]
@@ -113,7 +123,7 @@ func (x *Index) Stations(name string) []string {
 	return out
 }
 
-func (x *Index) addDepartment(o *v1alpha1.Office) {
+func (x *Network) addDepartment(o *v1alpha1.Office) {
 	if k, ok := departmentKeyOf(o); ok {
 		set := x.departments[k]
 		if set == nil {
@@ -124,7 +134,7 @@ func (x *Index) addDepartment(o *v1alpha1.Office) {
 	}
 }
 
-func (x *Index) removeDepartment(o *v1alpha1.Office) {
+func (x *Network) removeDepartment(o *v1alpha1.Office) {
 	if k, ok := departmentKeyOf(o); ok {
 		delete(x.departments[k], o.Name)
 		if len(x.departments[k]) == 0 {
@@ -133,13 +143,15 @@ func (x *Index) removeDepartment(o *v1alpha1.Office) {
 	}
 }
 
-// NewIndex returns an index of the offices.
-func NewIndex(offices ...*v1alpha1.Office) *Index {
-	idx := &Index{
+// NewNetwork returns the network of the offices, with no other objects
+// (WithObjects gives them).
+func NewNetwork(offices ...*v1alpha1.Office) *Network {
+	idx := &Network{
 		offices:     make(map[string]*v1alpha1.Office, len(offices)),
 		children:    map[string]*childSet{},
 		departments: map[departmentKey]map[string]struct{}{},
 		stations:    map[string]map[string]struct{}{},
+		objects:     noObjects{},
 	}
 	for _, o := range offices {
 		idx.Upsert(o)
@@ -147,21 +159,22 @@ func NewIndex(offices ...*v1alpha1.Office) *Index {
 	return idx
 }
 
-// IndexOf returns an index of the offices of a slice, as files or a list
-// hold them; it points into the slice.
-func IndexOf(offices []v1alpha1.Office) *Index {
+// NetworkOf returns the network of the offices of a slice, as files or a
+// list hold them, with no other objects (WithObjects gives them); it points
+// into the slice.
+func NetworkOf(offices []v1alpha1.Office) *Network {
 	ptrs := make([]*v1alpha1.Office, len(offices))
 	for i := range offices {
 		ptrs[i] = &offices[i]
 	}
-	return NewIndex(ptrs...)
+	return NewNetwork(ptrs...)
 }
 
 // Upsert adds or replaces an office and returns the names of the offices whose
 // place in the network the change may alter, the office itself first: its old
 // and new parent (their children) and, when its parent or level changed or it
 // is new, every office below it (their path).
-func (x *Index) Upsert(o *v1alpha1.Office) []string {
+func (x *Network) Upsert(o *v1alpha1.Office) []string {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	old, existed := x.offices[o.Name]
@@ -189,7 +202,7 @@ func (x *Index) Upsert(o *v1alpha1.Office) []string {
 
 // Delete removes an office and returns the names of the offices whose place
 // in the network that alters: its parent and every office below it.
-func (x *Index) Delete(name string) []string {
+func (x *Network) Delete(name string) []string {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	old, existed := x.offices[name]
@@ -207,7 +220,7 @@ func (x *Index) Delete(name string) []string {
 	return append(affected, x.descendants(name)...)
 }
 
-func (x *Index) link(parent, child string) {
+func (x *Network) link(parent, child string) {
 	set := x.children[parent]
 	if set == nil {
 		set = &childSet{names: map[string]struct{}{}}
@@ -219,7 +232,7 @@ func (x *Index) link(parent, child string) {
 	}
 }
 
-func (x *Index) unlink(parent, child string) {
+func (x *Network) unlink(parent, child string) {
 	set := x.children[parent]
 	if set == nil {
 		return
@@ -232,7 +245,7 @@ func (x *Index) unlink(parent, child string) {
 }
 
 // Get returns the office of that name.
-func (x *Index) Get(name string) (*v1alpha1.Office, bool) {
+func (x *Network) Get(name string) (*v1alpha1.Office, bool) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	o, ok := x.offices[name]
@@ -240,7 +253,7 @@ func (x *Index) Get(name string) (*v1alpha1.Office, bool) {
 }
 
 // All returns every office, in no particular order.
-func (x *Index) All() []*v1alpha1.Office {
+func (x *Network) All() []*v1alpha1.Office {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	out := make([]*v1alpha1.Office, 0, len(x.offices))
@@ -251,7 +264,7 @@ func (x *Index) All() []*v1alpha1.Office {
 }
 
 // Len returns the number of offices.
-func (x *Index) Len() int {
+func (x *Network) Len() int {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	return len(x.offices)
@@ -260,7 +273,7 @@ func (x *Index) Len() int {
 // Children returns the names of the offices that declare name as their parent,
 // sorted, whether or not name exists. The sorted list is kept until the
 // children change, so asking again costs a copy, not a sort.
-func (x *Index) Children(name string) []string {
+func (x *Network) Children(name string) []string {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	return slices.Clone(x.children[name].list())
@@ -268,7 +281,7 @@ func (x *Index) Children(name string) []string {
 
 // ChildCount returns the number of offices that declare name as their
 // parent.
-func (x *Index) ChildCount(name string) int {
+func (x *Network) ChildCount(name string) int {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	if set := x.children[name]; set != nil {
@@ -281,7 +294,7 @@ func (x *Index) ChildCount(name string) int {
 // parent. Should there be more than one (admission refuses that), it is the
 // first by name. It is a map lookup: routing asks this for every rule at
 // every level of every office's path.
-func (x *Index) Department(parent string, code v1alpha1.DepartmentCode) (string, bool) {
+func (x *Network) Department(parent string, code v1alpha1.DepartmentCode) (string, bool) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	found := ""
@@ -297,7 +310,7 @@ func (x *Index) Department(parent string, code v1alpha1.DepartmentCode) (string,
 // of parent, sorted: one in a valid network. It is a map lookup, so that
 // checking every Department of a parent for a code twice is linear in their
 // number, not quadratic.
-func (x *Index) Departments(parent string, code v1alpha1.DepartmentCode) []string {
+func (x *Network) Departments(parent string, code v1alpha1.DepartmentCode) []string {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	set := x.departments[departmentKey{parent: parent, code: code}]
@@ -314,13 +327,13 @@ func (x *Index) Departments(parent string, code v1alpha1.DepartmentCode) []strin
 
 // Descendants returns every office below name, breadth first, each level
 // sorted. A cycle is walked once.
-func (x *Index) Descendants(name string) []string {
+func (x *Network) Descendants(name string) []string {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	return x.descendants(name)
 }
 
-func (x *Index) descendants(name string) []string {
+func (x *Network) descendants(name string) []string {
 	var out []string
 	seen := map[string]bool{name: true}
 	queue := []string{name}
@@ -340,7 +353,7 @@ func (x *Index) descendants(name string) []string {
 
 // Path returns the names from the City down to the office, or why the office
 // does not fit into the network (see Path).
-func (x *Index) Path(office *v1alpha1.Office) ([]string, *Problem) {
+func (x *Network) Path(office *v1alpha1.Office) ([]string, *Problem) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	return Path(office, func(name string) (*v1alpha1.Office, bool) {
