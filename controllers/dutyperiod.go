@@ -23,10 +23,10 @@ import (
 // office it may select: any office event of the model enqueues every
 // period, gathered over the status pacing's Delay. The office controller watches
 // DutyPeriods itself (selectionEvents).
-func setupDutyPeriodController(mgr ctrl.Manager, model *networkModel, pacing StatusPacing, copts controller.Options) error {
-	periods := &dutyPeriodObserver{index: model.index, now: time.Now}
+func setupDutyPeriodController(mgr ctrl.Manager, model *networkModel, opts Options, copts controller.Options) error {
+	periods := &dutyPeriodObserver{index: model.index, now: opts.now()}
 	return register(mgr, "dutyperiod", copts, periods.observe, nil,
-		model.watch(coalesced(pacing, allOf(mgr.GetClient(), &v1alpha1.DutyPeriodList{}))))
+		model.watch(coalesced(opts, allOf(mgr.GetClient(), &v1alpha1.DutyPeriodList{}))))
 }
 
 // dutyPeriodObserver reports which offices a DutyPeriod selects, whether it

@@ -19,10 +19,10 @@ import (
 // status and rollouts. A policy's status depends on every office it may
 // select: any office event of the model enqueues every policy, gathered over
 // the status pacing's Delay.
-func setupRoutingPolicyController(mgr ctrl.Manager, model *networkModel, pacing StatusPacing, copts controller.Options) error {
-	policies := &routingPolicyObserver{index: model.index, now: time.Now}
+func setupRoutingPolicyController(mgr ctrl.Manager, model *networkModel, opts Options, copts controller.Options) error {
+	policies := &routingPolicyObserver{index: model.index, now: opts.now()}
 	return register(mgr, "routingpolicy", copts, policies.observe, nil,
-		model.watch(coalesced(pacing, allOf(mgr.GetClient(), &v1alpha1.RoutingPolicyList{}))))
+		model.watch(coalesced(opts, allOf(mgr.GetClient(), &v1alpha1.RoutingPolicyList{}))))
 }
 
 // routingPolicyObserver reports which offices a routing policy selects and
