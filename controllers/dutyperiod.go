@@ -24,10 +24,10 @@ import (
 // office it may select: any office event of the model enqueues every
 // period, gathered over the status pacing's Delay. The office controller watches
 // DutyPeriods itself (selectionEvents).
-func setupDutyPeriodController(mgr ctrl.Manager, feed *cluster.Feed, pacing StatusPacing, copts controller.Options) error {
-	periods := &dutyPeriodObserver{index: feed.Network(), now: time.Now}
+func setupDutyPeriodController(mgr ctrl.Manager, feed *cluster.Feed, opts Options, copts controller.Options) error {
+	periods := &dutyPeriodObserver{index: feed.Network(), now: opts.now()}
 	return register(mgr, "dutyperiod", copts, periods.observe, nil,
-		watchModel(feed, coalesced(pacing, allOf(mgr.GetClient(), &v1alpha1.DutyPeriodList{}))))
+		watchModel(feed, coalesced(opts, allOf(mgr.GetClient(), &v1alpha1.DutyPeriodList{}))))
 }
 
 // dutyPeriodObserver reports which offices a DutyPeriod selects, whether it

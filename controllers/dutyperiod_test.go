@@ -21,7 +21,7 @@ import (
 // shanghaiDate returns the date days after today in Asia/Shanghai.
 func shanghaiDate(days int) time.Time {
 	loc, _ := time.LoadLocation("Asia/Shanghai")
-	y, m, d := time.Now().In(loc).Date()
+	y, m, d := clock.Now().In(loc).Date()
 	return time.Date(y, m, d+days, 0, 0, 0, 0, loc)
 }
 
@@ -76,6 +76,7 @@ func table(t *testing.T, resource, name string) map[string]any {
 // configuration and petitionctl's view of the cluster agree on it; deleting
 // it gives the counties back their configuration of before.
 func TestDutyPeriodReachesTheSelectedOffices(t *testing.T) {
+	t.Parallel()
 	g := NewWithT(t)
 	city := office("dp-city", v1alpha1.LevelCity, "")
 	countyA := office("dp-county-a", v1alpha1.LevelCounty, "dp-city")

@@ -23,13 +23,13 @@ import (
 // EscalationPolicy status: the offices that use a policy, and whether its
 // stages can be used. It creates the statutory policy again when it is
 // deleted.
-func setupEscalationPolicyController(mgr ctrl.Manager, pacing StatusPacing, copts controller.Options) error {
+func setupEscalationPolicyController(mgr ctrl.Manager, opts Options, copts controller.Options) error {
 	users := newReferrers(mgr.GetClient(), fields.OfficePolicy)
 	recreate := func(ctx context.Context, name string) error {
 		return ensureStatutoryPolicy(ctx, mgr.GetAPIReader(), mgr.GetClient(), name)
 	}
 	return register(mgr, "escalationpolicy", copts, users.observeEscalationPolicy, recreate,
-		watch{obj: &v1alpha1.Office{}, handler: coalesced(pacing, users.referred())})
+		watch{obj: &v1alpha1.Office{}, handler: coalesced(opts, users.referred())})
 }
 
 // observeEscalationPolicy counts the offices that use a policy and checks

@@ -56,9 +56,6 @@ type FiguresOptions struct {
 	TokenFile string
 	// HTTPClient calls the registries; one with a 30 s timeout when nil.
 	HTTPClient *http.Client
-	// Clock paces the readings and stamps status.cases.updatedAt; the real
-	// clock when nil.
-	Clock clock.WithTicker
 }
 
 var (
@@ -85,6 +82,9 @@ func init() {
 // status.cases of each office whose figures changed: nothing is written
 // while nothing changes. An office whose overdue count rises gets one
 // Warning event (OverdueRising) for the rise.
+//
+// The operator's clock paces the readings and stamps
+// status.cases.updatedAt.
 type figures struct {
 	// feed is the process's network: its Cities and their subtrees.
 	feed     *cluster.Feed
@@ -92,10 +92,11 @@ type figures struct {
 	recorder events.EventRecorder
 	log      logr.Logger
 	url      func(city string) string
+	clock    clock.WithTicker
 	opts     FiguresOptions
 }
 
-func newFigures(feed *cluster.Feed, c client.Client, rec events.EventRecorder, log logr.Logger, url func(string) string, opts FiguresOptions) *figures {
+func newFigures(feed *cluster.Feed, c client.Client, rec events.EventRecorder, log logr.Logger, url func(string) string, clk clock.WithTicker, opts FiguresOptions) *figures {
 	if opts.Interval == 0 {
 		opts.Interval = DefaultFiguresInterval
 	}
@@ -105,10 +106,7 @@ func newFigures(feed *cluster.Feed, c client.Client, rec events.EventRecorder, l
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = &http.Client{Timeout: figuresTimeout}
 	}
-	if opts.Clock == nil {
-		opts.Clock = clock.RealClock{}
-	}
-	return &figures{feed: feed, client: c, recorder: rec, log: log, url: url, opts: opts}
+	return &figures{feed: feed, client: c, recorder: rec, log: log, url: url, clock: clk, opts: opts}
 }
 
 // NeedLeaderElection is true: one replica writes the figures.
@@ -117,7 +115,7 @@ func (f *figures) NeedLeaderElection() bool { return true }
 // Start reads the figures once at once and then every interval, until
 // ctx is done.
 func (f *figures) Start(ctx context.Context) error {
-	t := f.opts.Clock.NewTicker(f.opts.Interval)
+	t := f.clock.NewTicker(f.opts.Interval)
 	defer t.Stop()
 	for {
 		f.read(ctx)
@@ -216,7 +214,7 @@ func (f *figures) write(ctx context.Context, statuses []officeCases) {
 		if have != nil && sameFigures(have, want) {
 			continue
 		}
-		want.UpdatedAt = &metav1.Time{Time: f.opts.Clock.Now().Truncate(time.Second)}
+		want.UpdatedAt = &metav1.Time{Time: f.clock.Now().Truncate(time.Second)}
 		if err := f.patch(ctx, o, want); err != nil {
 			f.log.Error(err, "writing the case figures", "office", o.Name)
 			continue

@@ -17,10 +17,10 @@ import (
 // setupHolidayCalendarController registers the controller of
 // HolidayCalendar status: the offices that use a calendar, its holidays and
 // the years it covers.
-func setupHolidayCalendarController(mgr ctrl.Manager, now func() time.Time, pacing StatusPacing, copts controller.Options) error {
-	o := &calendarObserver{users: newReferrers(mgr.GetClient(), fields.OfficeCalendar), now: now}
+func setupHolidayCalendarController(mgr ctrl.Manager, opts Options, copts controller.Options) error {
+	o := &calendarObserver{users: newReferrers(mgr.GetClient(), fields.OfficeCalendar), now: opts.now()}
 	return register(mgr, "holidaycalendar", copts, o.observeHolidayCalendar, nil,
-		watch{obj: &v1alpha1.Office{}, handler: coalesced(pacing, o.users.referred())})
+		watch{obj: &v1alpha1.Office{}, handler: coalesced(opts, o.users.referred())})
 }
 
 // calendarObserver fills the status of HolidayCalendars.

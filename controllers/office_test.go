@@ -14,6 +14,7 @@ import (
 )
 
 func TestOfficesInANetworkBecomeReady(t *testing.T) {
+	t.Parallel()
 	g := NewWithT(t)
 	city := office("ready-city", v1alpha1.LevelCity, "")
 	county := office("ready-county", v1alpha1.LevelCounty, "ready-city")
@@ -42,6 +43,7 @@ func TestOfficesInANetworkBecomeReady(t *testing.T) {
 }
 
 func TestChildWaitsForItsParent(t *testing.T) {
+	t.Parallel()
 	g := NewWithT(t)
 	town := office("waiting-town", v1alpha1.LevelTownship, "waiting-county")
 	create(t, town)
@@ -65,6 +67,7 @@ func TestChildWaitsForItsParent(t *testing.T) {
 }
 
 func TestWrongParentLevelStalls(t *testing.T) {
+	t.Parallel()
 	g := NewWithT(t)
 	city := office("level-city", v1alpha1.LevelCity, "")
 	town := office("level-town", v1alpha1.LevelTownship, "level-city")
@@ -80,6 +83,7 @@ func TestWrongParentLevelStalls(t *testing.T) {
 }
 
 func TestParentCycleStalls(t *testing.T) {
+	t.Parallel()
 	g := NewWithT(t)
 	// Two counties naming each other. The level rules make every cycle
 	// contain a wrong parent level, which the walk meets first: neither
@@ -110,13 +114,10 @@ func TestNoWriteWithoutChange(t *testing.T) {
 	expectReady(t, city)
 	// Creating the tenant stack settles in a few rounds while the caches
 	// catch up with the writes, events are written asynchronously, and the
-	// policies recount their offices up to 10 s after an office event
-	// (DefaultStatusPacing.Interval): wait for 11 s without writes before counting.
-	g.Eventually(func(g Gomega) {
-		before := writes(g)
-		time.Sleep(11 * time.Second)
-		g.Expect(writes(g)).To(Equal(before))
-	}).WithTimeout(time.Minute).Should(Succeed())
+	// policies recount their offices up to the pacing's Interval after an
+	// office event: wait until nothing is written for a while before
+	// counting.
+	settle(t)
 	update(t, city, func(o *v1alpha1.Office) { o.Annotations = map[string]string{"touched": "yes"} })
 	before := writes(g)
 	rv := city.ResourceVersion
@@ -125,6 +126,17 @@ func TestNoWriteWithoutChange(t *testing.T) {
 		g.Expect(city.ResourceVersion).To(Equal(rv))
 		g.Expect(writes(g)).To(Equal(before))
 	}).WithTimeout(4 * time.Second).WithPolling(200 * time.Millisecond).Should(Succeed())
+}
+
+// settle waits until this process has sent no mutating API request for
+// quiet. A test that counts writes does not run in parallel with others.
+func settle(t *testing.T) {
+	t.Helper()
+	NewWithT(t).Eventually(func(g Gomega) {
+		before := writes(g)
+		g.Consistently(func(g Gomega) { g.Expect(writes(g)).To(Equal(before)) }).
+			WithTimeout(quiet).WithPolling(100 * time.Millisecond).Should(Succeed())
+	}).WithTimeout(time.Minute).Should(Succeed())
 }
 
 // writes is the number of mutating API requests this process has sent.
@@ -151,6 +163,7 @@ func writes(g Gomega) float64 {
 // TestMoveUpdatesTheSubtree moves a county to another city: every office
 // below it gets its new path, and both cities their children count.
 func TestMoveUpdatesTheSubtree(t *testing.T) {
+	t.Parallel()
 	g := NewWithT(t)
 	east := office("move-east", v1alpha1.LevelCity, "")
 	west := office("move-west", v1alpha1.LevelCity, "")

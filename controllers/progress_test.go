@@ -21,6 +21,7 @@ import (
 // words; a Deployment whose progress deadline ran out for another reason
 // says ProgressDeadlineExceeded; an image that runs makes the office Ready.
 func TestImagePullFailed(t *testing.T) {
+	t.Parallel()
 	g := NewWithT(t)
 	image := "registry.example.org/petition-desk" + testenv.BrokenImageSuffix
 	o := office("pull-city", v1alpha1.LevelCity, "")
@@ -43,7 +44,7 @@ func TestImagePullFailed(t *testing.T) {
 	}}})
 	// No progress for two minutes. The kubelet's report does not wake the
 	// office (pods are not watched); the Deployment's does.
-	stale := metav1.NewTime(time.Now().Add(-2 * time.Minute))
+	stale := metav1.NewTime(clock.Now().Add(-2 * time.Minute))
 	setProgressing(t, d, appsv1.DeploymentCondition{Type: appsv1.DeploymentProgressing, Status: corev1.ConditionTrue,
 		Reason: "ReplicaSetUpdated", LastUpdateTime: stale, LastTransitionTime: stale})
 	expectNotReady(t, o, v1alpha1.ReasonImagePullFailed, v1alpha1.ConditionReconciling)

@@ -45,6 +45,7 @@ func rolloutOf(g Gomega, p *v1alpha1.RoutingPolicy) (*v1alpha1.RolloutStatus, in
 }
 
 func TestStagedRollout(t *testing.T) {
+	t.Parallel()
 	g := NewWithT(t)
 	labels := map[string]string{"rollout-test": "staged"}
 	city := office("ro-city", v1alpha1.LevelCity, "")

@@ -27,6 +27,7 @@ func configMapVersion(g Gomega, office string) string {
 }
 
 func TestRoutingReachesExactlyTheSelectedTenants(t *testing.T) {
+	t.Parallel()
 	g := NewWithT(t)
 	city := office("rt-city", v1alpha1.LevelCity, "")
 	cityHR := department("rt-city-hr", "rt-city", "HumanResources")
@@ -125,6 +126,7 @@ func TestRoutingReachesExactlyTheSelectedTenants(t *testing.T) {
 }
 
 func TestExplicitTargetAppliedLater(t *testing.T) {
+	t.Parallel()
 	g := NewWithT(t)
 	city := office("late-city", v1alpha1.LevelCity, "")
 	create(t, city, &v1alpha1.RoutingPolicy{
@@ -153,6 +155,7 @@ func TestExplicitTargetAppliedLater(t *testing.T) {
 // TestRoutesAndWindowsAgree: the desk's configuration (from the ConfigMap)
 // and petitionctl's view of the cluster give the same routes and windows.
 func TestRoutesAndWindowsAgree(t *testing.T) {
+	t.Parallel()
 	g := NewWithT(t)
 	city := office("ag-city", v1alpha1.LevelCity, "")
 	city.Spec.ReceptionWindows = []v1alpha1.ReceptionWindow{

@@ -20,10 +20,10 @@ import (
 // status and rollouts. A policy's status depends on every office it may
 // select: any office event of the model enqueues every policy, gathered over
 // the status pacing's Delay.
-func setupRoutingPolicyController(mgr ctrl.Manager, feed *cluster.Feed, pacing StatusPacing, copts controller.Options) error {
-	policies := &routingPolicyObserver{index: feed.Network(), now: time.Now}
+func setupRoutingPolicyController(mgr ctrl.Manager, feed *cluster.Feed, opts Options, copts controller.Options) error {
+	policies := &routingPolicyObserver{index: feed.Network(), now: opts.now()}
 	return register(mgr, "routingpolicy", copts, policies.observe, nil,
-		watchModel(feed, coalesced(pacing, allOf(mgr.GetClient(), &v1alpha1.RoutingPolicyList{}))))
+		watchModel(feed, coalesced(opts, allOf(mgr.GetClient(), &v1alpha1.RoutingPolicyList{}))))
 }
 
 // routingPolicyObserver reports which offices a routing policy selects and

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 )
 
@@ -90,6 +91,7 @@ const (
 // shutdownReport after that, each with its office and phase.
 type shutdownReporter struct {
 	running *running
+	clock   clock.WithTicker
 	log     logr.Logger
 }
 
@@ -108,10 +110,10 @@ func (s *shutdownReporter) Start(ctx context.Context) error {
 func (s *shutdownReporter) NeedLeaderElection() bool { return false }
 
 func (s *shutdownReporter) report() {
-	tick := time.NewTicker(shutdownReport)
+	tick := s.clock.NewTicker(shutdownReport)
 	defer tick.Stop()
 	for waited := time.Duration(0); waited < shutdownReportFor; waited += shutdownReport {
-		<-tick.C
+		<-tick.C()
 		left := s.running.snapshot()
 		if len(left) == 0 {
 			return

@@ -12,6 +12,7 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/util/workqueue"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -45,10 +46,14 @@ type Options struct {
 	// whole network; the tenant objects carry the office's labels that the
 	// selector names, and the tenant caches hold only the shard's own.
 	Shard labels.Selector
-	// Clock tells the time by which calendar coverage is judged (a
-	// HolidayCalendar's CoverageEnding, an Office's CalendarCoverage); nil
-	// means time.Now.
-	Clock func() time.Time
+	// Clock is the operator's one clock: calendar coverage (a
+	// HolidayCalendar's CoverageEnding, an Office's CalendarCoverage), the
+	// progress deadlines of rollouts and of tenant Deployments, a
+	// DutyPeriod's dates, the status pacing, the readings of the case
+	// figures and the report of reconciles still running at shutdown go
+	// by it; clock.RealClock when nil. The delays of the work queues
+	// (RequeueAfter) are durations and run on the real clock.
+	Clock clock.WithTicker
 	// StatusPacing paces the recounts of the policies, calendars and
 	// TenantDefaults from office events; zero fields take the defaults
 	// (DefaultStatusPacing).
@@ -117,13 +122,16 @@ func (o Options) pacing() StatusPacing {
 	return p
 }
 
-// now returns the clock of calendar coverage.
-func (o Options) now() func() time.Time {
+// clock returns the operator's clock.
+func (o Options) clock() clock.WithTicker {
 	if o.Clock != nil {
 		return o.Clock
 	}
-	return time.Now
+	return clock.RealClock{}
 }
+
+// now returns the time of the operator's clock.
+func (o Options) now() func() time.Time { return o.clock().Now }
 
 // Owns reports whether this instance reconciles the office.
 func (o Options) Owns(office client.Object) bool {
@@ -190,14 +198,14 @@ func Setup(ctx context.Context, mgr ctrl.Manager, feed *cluster.Feed, opts Optio
 	copts := controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles}
 	opts.account = &accountOnce{}
 	inflight := newRunning(opts.now())
-	if err := mgr.Add(&shutdownReporter{running: inflight, log: mgr.GetLogger().WithName("shutdown")}); err != nil {
+	if err := mgr.Add(&shutdownReporter{running: inflight, clock: opts.clock(), log: mgr.GetLogger().WithName("shutdown")}); err != nil {
 		return err
 	}
 	if err := setupOfficeController(mgr, feed, opts, copts, inflight); err != nil {
 		return err
 	}
 	if opts.Figures.Interval >= 0 {
-		f := newFigures(feed, mgr.GetClient(), mgr.GetEventRecorder("petition-operator-figures"), mgr.GetLogger().WithName("figures"), opts.registryURL, opts.Figures)
+		f := newFigures(feed, mgr.GetClient(), mgr.GetEventRecorder("petition-operator-figures"), mgr.GetLogger().WithName("figures"), opts.registryURL, opts.clock(), opts.Figures)
 		if err := mgr.Add(f); err != nil {
 			return err
 		}
@@ -205,19 +213,19 @@ func Setup(ctx context.Context, mgr ctrl.Manager, feed *cluster.Feed, opts Optio
 	if err := registerCollector(mgr.GetCache(), opts); err != nil {
 		return err
 	}
-	if err := setupRoutingPolicyController(mgr, feed, opts.pacing(), copts); err != nil {
+	if err := setupRoutingPolicyController(mgr, feed, opts, copts); err != nil {
 		return err
 	}
-	if err := setupDutyPeriodController(mgr, feed, opts.pacing(), copts); err != nil {
+	if err := setupDutyPeriodController(mgr, feed, opts, copts); err != nil {
 		return err
 	}
 	if err := setupTenantDefaultsController(mgr, feed, opts, copts); err != nil {
 		return err
 	}
-	if err := setupEscalationPolicyController(mgr, opts.pacing(), copts); err != nil {
+	if err := setupEscalationPolicyController(mgr, opts, copts); err != nil {
 		return err
 	}
-	if err := setupHolidayCalendarController(mgr, opts.now(), opts.pacing(), copts); err != nil {
+	if err := setupHolidayCalendarController(mgr, opts, copts); err != nil {
 		return err
 	}
 	// The built-in objects, created at start; their controllers create them
@@ -244,11 +252,15 @@ type statusPacer struct {
 }
 
 // after returns how long from now the recount of r for an event at now
-// should wait.
+// should wait. A recount scheduled further ahead than the pacing allows
+// means the clock went back: it is forgotten, not waited for.
 func (p *statusPacer) after(r reconcile.Request, now time.Time) time.Duration {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	last, seen := p.next[r]
+	if seen && last.Sub(now) > max(p.pacing.Delay, p.pacing.Interval) {
+		seen = false
+	}
 	if seen && last.After(now) {
 		return last.Sub(now)
 	}
@@ -264,12 +276,13 @@ func (p *statusPacer) after(r reconcile.Request, now time.Time) time.Duration {
 }
 
 // coalesced enqueues the requests fn maps an office event to, paced by a
-// statusPacer, so that a burst of events becomes one reconcile per policy
-// every pacing.Interval.
-func coalesced(pacing StatusPacing, fn handler.MapFunc) handler.EventHandler {
-	pacer := &statusPacer{pacing: pacing}
+// statusPacer on the operator's clock, so that a burst of events becomes
+// one reconcile per policy every pacing.Interval.
+func coalesced(opts Options, fn handler.MapFunc) handler.EventHandler {
+	pacer := &statusPacer{pacing: opts.pacing()}
+	clk := opts.clock()
 	add := func(ctx context.Context, obj client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-		now := time.Now()
+		now := clk.Now()
 		for _, r := range fn(ctx, obj) {
 			q.AddAfter(r, pacer.after(r, now))
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,23 +17,25 @@ import (
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/cmd/manager/app/apptest"
+	"github.com/xinfang/petition-operator/controllers"
 	"github.com/xinfang/petition-operator/internal/network"
 	"github.com/xinfang/petition-operator/internal/testenv"
 )
 
 var k8s client.Client
 
-// clock is the reconcilers' clock of calendar coverage: the real time, moved
-// by an offset a test may set (and must reset).
-var clock testClock
+// clock is the operator's clock (controllers.Options.Clock).
+var clock = newTestClock()
 
-type testClock struct{ offset atomic.Int64 }
+// testPacing is the status pacing of these tests: the recounts of the
+// policies and calendars follow office events within a second, not the
+// ten seconds of DefaultStatusPacing, whose arithmetic TestStatusPacer
+// covers.
+var testPacing = controllers.StatusPacing{Delay: 100 * time.Millisecond, Interval: time.Second}
 
-func (c *testClock) now() time.Time { return time.Now().Add(time.Duration(c.offset.Load())) }
-
-// setTo moves the clock so that it reads at now; reset moves it back.
-func (c *testClock) setTo(at time.Time) { c.offset.Store(int64(time.Until(at))) }
-func (c *testClock) reset()             { c.offset.Store(0) }
+// quiet is how long without a write shows that the operator has settled:
+// past the pacing's Interval, the latest recount an office event starts.
+const quiet = 2 * time.Second
 
 // restConfig reaches the API server as an administrator, for requests the
 // client does not make (kubectl's tables).
@@ -46,6 +47,12 @@ const testImage = "ghcr.io/xinfang/petition-desk:test"
 // TestMain starts a real control plane and the manager with every
 // reconciler, as the operator runs them, without the admission webhooks:
 // these tests also give the reconcilers what the webhooks would refuse.
+//
+// A test that creates only objects of names of its own, and policies that
+// select only its own offices, runs in parallel (t.Parallel). The others
+// run one at a time, before the parallel ones: those that move the clock,
+// count the process's writes (settle, writes), or change what every office
+// reads (the TenantDefaults, the statutory EscalationPolicy).
 func TestMain(m *testing.M) {
 	stopRegistries, err := startRegistries()
 	if err != nil {
@@ -54,7 +61,7 @@ func TestMain(m *testing.M) {
 	}
 	defer stopRegistries()
 	os.Exit(apptest.Run(m, apptest.OperatorOptions{Reconcilers: true, TenantImage: testImage, NoWebhooks: true, RollOutDeployments: true,
-		Clock: clock.now, Figures: registries.options(), RegistryURL: registries.url},
+		Clock: clock, StatusPacing: testPacing, Figures: registries.options(), RegistryURL: registries.url},
 		func(env *testenv.Env, _ *apptest.Operator) error {
 			// Tests read through a direct client: what they see is what
 			// the API server stores, not the manager's cache.

@@ -128,6 +128,7 @@ func TestNetworkComesUpWithTenants(t *testing.T) {
 }
 
 func TestDriftIsRestored(t *testing.T) {
+	t.Parallel()
 	g := NewWithT(t)
 	city := office("drift-city", v1alpha1.LevelCity, "")
 	create(t, city)
@@ -174,6 +175,7 @@ func TestDriftIsRestored(t *testing.T) {
 }
 
 func TestChangesRollAndPrune(t *testing.T) {
+	t.Parallel()
 	g := NewWithT(t)
 	city := office("prune-city", v1alpha1.LevelCity, "")
 	city.Spec.Tenant.Replicas = ptr.To[int32](2)
@@ -299,6 +301,7 @@ func TestCreatedObjectsStayTheApplysToPrune(t *testing.T) {
 }
 
 func TestBadPatchStallsAndKeepsTheStack(t *testing.T) {
+	t.Parallel()
 	g := NewWithT(t)
 	city := office("patch-city", v1alpha1.LevelCity, "")
 	create(t, city)
@@ -318,6 +321,7 @@ func TestBadPatchStallsAndKeepsTheStack(t *testing.T) {
 }
 
 func TestSuspendLeavesTheTenantAlone(t *testing.T) {
+	t.Parallel()
 	g := NewWithT(t)
 	city := office("suspend-city", v1alpha1.LevelCity, "")
 	create(t, city)
@@ -540,6 +544,7 @@ func TestTenantNamespaceIsPinned(t *testing.T) {
 // by the render's own bounds: Stalled with RenderFailed, while the
 // operator keeps reconciling the others.
 func TestPatchBombStallsOnlyItsOffice(t *testing.T) {
+	t.Parallel()
 	g := NewWithT(t)
 	var bomb strings.Builder
 	bomb.WriteString("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: desk\n  annotations:\n    a0: &a0 [\"xxxxxxxxxxxxxxxx\",\"xxxxxxxxxxxxxxxx\"]\n")
@@ -569,6 +574,7 @@ func TestPatchBombStallsOnlyItsOffice(t *testing.T) {
 // NetworkPolicy without a spec, or with a string for one, stall their
 // office with RenderFailed, where they used to panic every reconcile.
 func TestShapelessPatchStallsItsOffice(t *testing.T) {
+	t.Parallel()
 	g := NewWithT(t)
 	denyPatch := func(op string) []v1alpha1.TenantPatch {
 		return []v1alpha1.TenantPatch{{Patch: op, Target: &v1alpha1.PatchTarget{Kind: "NetworkPolicy", Name: "default-deny"}}}
@@ -619,6 +625,7 @@ func TestTenantDefaultsLimitsReachEveryOffice(t *testing.T) {
 // TenantDefaults' limits allow (with the webhook off) is stalled by the
 // render's own check, and its namespace never gets the desk.
 func TestResourcesBeyondLimitsStall(t *testing.T) {
+	t.Parallel()
 	g := NewWithT(t)
 	city := office("greedy-city", v1alpha1.LevelCity, "")
 	city.Spec.Tenant.Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("64Gi")}

@@ -30,14 +30,14 @@ import (
 // tenant image's rollout, which follows every office of the model. It
 // creates the TenantDefaults again when it is deleted.
 func setupTenantDefaultsController(mgr ctrl.Manager, feed *cluster.Feed, opts Options, copts controller.Options) error {
-	tenants := &tenantRollout{index: feed.Network(), image: opts.TenantImage, now: time.Now}
+	tenants := &tenantRollout{index: feed.Network(), image: opts.TenantImage, now: opts.now()}
 	recreate := func(ctx context.Context, name string) error {
 		return ensureTenantDefaults(ctx, mgr.GetAPIReader(), mgr.GetClient(), name)
 	}
 	only := func(context.Context, client.Object) []reconcile.Request {
 		return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: v1alpha1.DefaultTenantDefaults}}}
 	}
-	return register(mgr, "tenantdefaults", copts, tenants.observe, recreate, watchModel(feed, coalesced(opts.pacing(), only)))
+	return register(mgr, "tenantdefaults", copts, tenants.observe, recreate, watchModel(feed, coalesced(opts, only)))
 }
 
 // tenantRollout moves the default tenant image (the TenantDefaults image,

@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-logr/logr"
 	admissionv1 "k8s.io/api/admissionregistration/v1"
+	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 )
@@ -64,6 +65,9 @@ type CABundleInjector struct {
 	// to DefaultInjectInterval.
 	Interval time.Duration
 
+	// Clock paces the injections; the real clock when nil.
+	Clock clock.WithTicker
+
 	// Log receives what Start does and why it fails. The zero Logger
 	// discards it.
 	Log logr.Logger
@@ -81,7 +85,7 @@ func (i *CABundleInjector) Start(ctx context.Context) error {
 	if interval <= 0 {
 		interval = DefaultInjectInterval
 	}
-	every(ctx, interval, true, func() {
+	every(ctx, i.Clock, interval, true, func() {
 		if err := i.InjectOnce(ctx); err != nil && ctx.Err() == nil {
 			i.Log.Error(err, "Injecting the webhook CA bundle failed; retrying", "interval", interval)
 		}
@@ -89,19 +93,22 @@ func (i *CABundleInjector) Start(ctx context.Context) error {
 	return nil
 }
 
-// every calls fn every interval until ctx is done, and once at the start
-// too when atOnce is set.
-func every(ctx context.Context, interval time.Duration, atOnce bool, fn func()) {
+// every calls fn every interval of clk (the real clock when nil) until ctx
+// is done, and once at the start too when atOnce is set.
+func every(ctx context.Context, clk clock.WithTicker, interval time.Duration, atOnce bool, fn func()) {
+	if clk == nil {
+		clk = clock.RealClock{}
+	}
 	if atOnce {
 		fn()
 	}
-	ticker := time.NewTicker(interval)
+	ticker := clk.NewTicker(interval)
 	defer ticker.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-ticker.C:
+		case <-ticker.C():
 			fn()
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	clocktesting "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
@@ -237,12 +238,15 @@ func TestStart(t *testing.T) {
 	validating, mutating := configName(t, "validating"), configName(t, "mutating")
 	createValidating(t, c, validating, nil)
 
+	// The clock's ticks, not the real time, pace the injections.
+	clk := clocktesting.NewFakeClock(time.Now())
+	tick := func() { clk.Step(certs.DefaultInjectInterval) }
 	injector := &certs.CABundleInjector{
 		Client:     c,
 		Validating: []string{validating},
 		Mutating:   []string{mutating},
 		CABundle:   ca,
-		Interval:   100 * time.Millisecond,
+		Clock:      clk,
 	}
 	g.Expect(injector.NeedLeaderElection()).To(BeFalse())
 	ctx, cancel := context.WithCancel(context.Background())
@@ -263,6 +267,7 @@ func TestStart(t *testing.T) {
 	// The missing one is injected at a later tick, once it exists.
 	createMutating(t, c, mutating, nil)
 	g.Eventually(func(g Gomega) {
+		tick()
 		bundles, _ := stored(g, c, validating, mutating)
 		g.Expect(bundles).To(Equal([]string{string(ca), string(ca), string(ca), string(ca)}))
 	}).WithTimeout(10 * time.Second).Should(Succeed())
@@ -273,6 +278,7 @@ func TestStart(t *testing.T) {
 	v.Webhooks[1].ClientConfig.CABundle = nil
 	g.Expect(c.Update(ctx, v)).To(Succeed())
 	g.Eventually(func(g Gomega) {
+		tick()
 		bundles, _ := stored(g, c, validating, mutating)
 		g.Expect(bundles).To(Equal([]string{string(ca), string(ca), string(ca), string(ca)}))
 	}).WithTimeout(10 * time.Second).Should(Succeed())

@@ -19,6 +19,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 )
@@ -52,8 +53,9 @@ type SecretStore struct {
 	Hosts []string
 	// Policy of rotation; the zero Policy is DefaultPolicy.
 	Policy Policy
-	// Now is the clock; nil is time.Now.
-	Now func() time.Time
+	// Clock tells when material is made and when it is due; the real
+	// clock when nil.
+	Clock clock.PassiveClock
 	// Log receives what changes and why.
 	Log logr.Logger
 }
@@ -66,8 +68,8 @@ func (s *SecretStore) policy() Policy {
 }
 
 func (s *SecretStore) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
+	if s.Clock != nil {
+		return s.Clock.Now()
 	}
 	return time.Now()
 }
@@ -218,7 +220,9 @@ type SecretSync struct {
 	Dir string
 	// Interval between reads of the Secret; DefaultSyncInterval when 0.
 	Interval time.Duration
-	Log      logr.Logger
+	// Clock paces the reads; the real clock when nil. Store has its own.
+	Clock clock.WithTicker
+	Log   logr.Logger
 
 	mu      sync.Mutex
 	current Material
@@ -257,7 +261,7 @@ func (s *SecretSync) Start(ctx context.Context) error {
 	if interval <= 0 {
 		interval = DefaultSyncInterval
 	}
-	every(ctx, interval, false, func() {
+	every(ctx, s.Clock, interval, false, func() {
 		if err := s.Prime(ctx); err != nil && ctx.Err() == nil {
 			s.Log.Error(err, "Syncing the webhook certificate from its Secret failed; retrying", "interval", interval)
 		}

@@ -17,6 +17,7 @@ import (
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
@@ -82,11 +83,11 @@ func TestSecretStoreRotatesOnce(t *testing.T) {
 	ns := secretNamespace(t, c)
 	hosts := []string{"webhook.ops.svc"}
 	start := time.Now()
-	first := &certs.SecretStore{Client: c, Namespace: ns, Name: "webhook-cert", Hosts: hosts, Policy: short, Now: func() time.Time { return start }}
+	first := &certs.SecretStore{Client: c, Namespace: ns, Name: "webhook-cert", Hosts: hosts, Policy: short, Clock: clocktesting.NewFakePassiveClock(start)}
 	_, err := first.Sync(context.Background())
 	g.Expect(err).NotTo(HaveOccurred())
 	// 4 h left of the certificate: a new one, same CA.
-	first.Now = func() time.Time { return start.Add(45 * time.Hour) }
+	first.Clock = clocktesting.NewFakePassiveClock(start.Add(45 * time.Hour))
 	before, err := first.Sync(context.Background())
 	g.Expect(err).NotTo(HaveOccurred())
 
@@ -97,7 +98,7 @@ func TestSecretStoreRotatesOnce(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range replicas {
 		wg.Go(func() {
-			s := &certs.SecretStore{Client: c, Namespace: ns, Name: "webhook-cert", Hosts: hosts, Policy: short, Now: func() time.Time { return later }}
+			s := &certs.SecretStore{Client: c, Namespace: ns, Name: "webhook-cert", Hosts: hosts, Policy: short, Clock: clocktesting.NewFakePassiveClock(later)}
 			results[i], errs[i] = s.Sync(context.Background())
 		})
 	}
@@ -176,11 +177,12 @@ func TestSecretSyncServes(t *testing.T) {
 	old, err := store.Sync(ctx)
 	g.Expect(err).NotTo(HaveOccurred())
 	eager := certs.Policy{CAValidity: 200 * time.Hour, CARenewBefore: 150 * time.Hour, CertValidity: 50 * time.Hour, CertRenewBefore: 10 * time.Hour, Overlap: time.Second}
-	other := &certs.SecretStore{Client: c, Namespace: ns, Name: "webhook-cert", Hosts: hosts, Policy: eager}
+	otherClock := clocktesting.NewFakePassiveClock(time.Now())
+	other := &certs.SecretStore{Client: c, Namespace: ns, Name: "webhook-cert", Hosts: hosts, Policy: eager, Clock: otherClock}
 	added, err := other.Sync(ctx)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(added.Cert).To(Equal(old.Cert), "the certificate moved before the overlap")
-	time.Sleep(1100 * time.Millisecond)
+	otherClock.SetTime(otherClock.Now().Add(1100 * time.Millisecond))
 	_, err = other.Sync(ctx)
 	g.Expect(err).NotTo(HaveOccurred())
 	rotated, err := store.Sync(ctx)

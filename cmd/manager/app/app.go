@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/config"
@@ -60,7 +61,8 @@ type Options struct {
 	// the field indexes the webhooks read by are registered.
 	Reconcilers bool
 	// Controllers configure the reconcilers; Controllers.Shard also scopes
-	// the caches of the tenant kinds.
+	// the caches of the tenant kinds, and Controllers.Clock, the
+	// operator's one clock, also paces the webhook certificate's rotation.
 	Controllers controllers.Options
 
 	// Webhooks are the admission webhooks and their TLS.
@@ -79,7 +81,10 @@ type Options struct {
 // readiness checks. ctx is that of the controllers' setup; start the
 // manager with the same.
 func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, error) {
-	wh, err := opts.Webhooks.serving(ctx, cfg)
+	if opts.Controllers.Clock == nil {
+		opts.Controllers.Clock = clock.RealClock{}
+	}
+	wh, err := opts.Webhooks.serving(ctx, cfg, opts.Controllers.Clock)
 	if err != nil {
 		return nil, err
 	}

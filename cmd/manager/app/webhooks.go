@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
@@ -92,6 +93,8 @@ type webhookServing struct {
 	caBundle []byte
 	// sync keeps the certificate of CertSecret in CertDir; nil without.
 	sync *certs.SecretSync
+	// clock paces the CA bundle's injection.
+	clock clock.WithTicker
 }
 
 // resolve checks the options and works out the server's host and port and
@@ -160,11 +163,12 @@ func ownNamespace() string {
 // serving resolves the options and writes (or reuses) the self-signed
 // certificate, or the one of the shared Secret, before the manager is
 // created: the webhook server needs the files when it starts.
-func (o WebhookOptions) serving(ctx context.Context, cfg *rest.Config) (*webhookServing, error) {
+func (o WebhookOptions) serving(ctx context.Context, cfg *rest.Config, clk clock.WithTicker) (*webhookServing, error) {
 	s, err := o.resolve()
 	if err != nil {
 		return nil, err
 	}
+	s.clock = clk
 	if len(s.hosts) == 0 {
 		return &s, nil
 	}
@@ -175,8 +179,8 @@ func (o WebhookOptions) serving(ctx context.Context, cfg *rest.Config) (*webhook
 		}
 		s.sync = &certs.SecretSync{
 			Store: &certs.SecretStore{Client: c, Namespace: s.CertSecretNamespace, Name: s.CertSecret, Hosts: s.hosts,
-				Log: ctrl.Log.WithName("webhook-cert")},
-			Dir: s.CertDir, Interval: s.CARefreshInterval, Log: ctrl.Log.WithName("webhook-cert"),
+				Clock: clk, Log: ctrl.Log.WithName("webhook-cert")},
+			Dir: s.CertDir, Interval: s.CARefreshInterval, Clock: clk, Log: ctrl.Log.WithName("webhook-cert"),
 		}
 		if err := s.sync.Prime(ctx); err != nil {
 			return nil, fmt.Errorf("webhook serving certificate from --webhook-cert-secret %s/%s: %w", s.CertSecretNamespace, s.CertSecret, err)
@@ -184,7 +188,7 @@ func (o WebhookOptions) serving(ctx context.Context, cfg *rest.Config) (*webhook
 		s.caBundle = s.sync.CABundle()
 		return &s, nil
 	}
-	ca, err := certs.EnsureServingCert(s.CertDir, s.hosts, time.Now())
+	ca, err := certs.EnsureServingCert(s.CertDir, s.hosts, clk.Now())
 	if err != nil {
 		return nil, fmt.Errorf("webhook serving certificate: %w", err)
 	}
@@ -231,7 +235,7 @@ func (s *webhookServing) setup(mgr ctrl.Manager, log logr.Logger, opts petitionw
 	}
 	if s.SelfSignedHosts != "" {
 		injector := &certs.CABundleInjector{Client: c, Validating: []string{s.ValidatingConfig}, Mutating: []string{s.MutatingConfig},
-			CABundle: s.caBundle, Interval: s.CARefreshInterval, Log: log.WithName("webhook-ca")}
+			CABundle: s.caBundle, Interval: s.CARefreshInterval, Clock: s.clock, Log: log.WithName("webhook-ca")}
 		if s.sync != nil {
 			injector.Bundle = s.sync.CABundle
 		}

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"k8s.io/utils/clock"
 )
 
 func TestWebhookOptionsResolve(t *testing.T) {
@@ -66,7 +68,7 @@ func TestWebhookOptionsResolve(t *testing.T) {
 
 func TestWebhookOptionsServing(t *testing.T) {
 	dir := t.TempDir()
-	s, err := WebhookOptions{Enabled: true, CertDir: dir, LocalURL: "https://127.0.0.1:10443"}.serving(context.Background(), nil)
+	s, err := WebhookOptions{Enabled: true, CertDir: dir, LocalURL: "https://127.0.0.1:10443"}.serving(context.Background(), nil, clock.RealClock{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,14 +84,14 @@ func TestWebhookOptionsServing(t *testing.T) {
 		t.Error("no webhook server")
 	}
 
-	s, err = WebhookOptions{Enabled: true}.serving(context.Background(), nil)
+	s, err = WebhookOptions{Enabled: true}.serving(context.Background(), nil, clock.RealClock{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if s.caBundle != nil {
 		t.Error("a CA bundle without a self-signed certificate")
 	}
-	if s, _ := (WebhookOptions{}).serving(context.Background(), nil); s.server() != nil {
+	if s, _ := (WebhookOptions{}).serving(context.Background(), nil, clock.RealClock{}); s.server() != nil {
 		t.Error("a webhook server with webhooks off")
 	}
 }

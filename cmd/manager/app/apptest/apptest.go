@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -59,9 +60,8 @@ type OperatorOptions struct {
 	// kube-controller-manager would (testenv.AddDeploymentDriver), so that
 	// tenants roll out and staged rollouts move on.
 	RollOutDeployments bool
-	// Clock, if set, is the reconcilers' clock of calendar coverage
-	// (controllers.Options.Clock).
-	Clock func() time.Time
+	// Clock, if set, is the operator's clock (controllers.Options.Clock).
+	Clock clock.WithTicker
 	// StatusPacing, if set, paces the recounts of policy and calendar
 	// status (controllers.Options.StatusPacing); the default waits up to
 	// 10 s between recounts, and so between the stages of a rollout.
