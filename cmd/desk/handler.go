@@ -15,7 +15,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/httpguard"
@@ -111,150 +110,6 @@ func (d *desk) reload() (bool, error) {
 	return true, nil
 }
 
-// The API's bounds on what a configuration holds (api/v1alpha1): the work
-// of a windows or deadlines answer grows with them.
-const (
-	maxWindows          = 32
-	maxWindowChannels   = 4
-	maxWindowWeekdays   = 7
-	maxWindowTimes      = 8
-	maxWindowDaysOfMon  = 31
-	maxWindowDateRanges = 32
-	maxHolidays         = 64
-	maxWorkdays         = 64
-	maxStages           = 4
-	maxReminders        = 5
-	maxLimitDays        = 999
-	// maxOfficeName is an object name's longest (DNS-1123 subdomain);
-	// maxExternalName an escalation.above displayName's (characters).
-	maxOfficeName   = 253
-	maxExternalName = 128
-)
-
-// checkWindowBounds refuses a window, at field, whose lists hold more than
-// the API admits.
-func checkWindowBounds(field string, w *network.CompiledWindow) error {
-	for _, f := range []struct {
-		name     string
-		n, limit int
-	}{
-		{"channels", len(w.Channels), maxWindowChannels},
-		{"weekdays", len(w.Weekdays), maxWindowWeekdays},
-		{"times", len(w.Times), maxWindowTimes},
-		{"daysOfMonth", len(w.DaysOfMonth), maxWindowDaysOfMon},
-		{"dateRanges", len(w.DateRanges), maxWindowDateRanges},
-	} {
-		if f.n > f.limit {
-			return fmt.Errorf("%s.%s: %d items, at most %d", field, f.name, f.n, f.limit)
-		}
-	}
-	return nil
-}
-
-// checkBounds refuses a configuration that holds more than the API admits.
-func checkBounds(c *network.OfficeConfig) error {
-	if n := len(c.ReceptionWindows); n > maxWindows {
-		return fmt.Errorf("receptionWindows: %d windows, at most %d", n, maxWindows)
-	}
-	for i := range c.ReceptionWindows {
-		if err := checkWindowBounds(fmt.Sprintf("receptionWindows[%d]", i), &c.ReceptionWindows[i]); err != nil {
-			return err
-		}
-	}
-	if err := checkDutyBounds(c.Duty); err != nil {
-		return err
-	}
-	if c.Calendar != nil {
-		if n := len(c.Calendar.Holidays); n > maxHolidays {
-			return fmt.Errorf("calendar.holidays: %d holidays, at most %d", n, maxHolidays)
-		}
-		if n := len(c.Calendar.Workdays); n > maxWorkdays {
-			return fmt.Errorf("calendar.workdays: %d dates, at most %d", n, maxWorkdays)
-		}
-	}
-	if e := c.Escalation; e != nil {
-		if err := checkChain("escalation", e); err != nil {
-			return err
-		}
-	}
-	// One handler per rule at most: the offices the rules route to.
-	rules := 0
-	if c.Routing != nil {
-		rules = len(c.Routing.Rules)
-	}
-	if n := len(c.Handlers); n > rules {
-		return fmt.Errorf("handlers: %d handlers, more than the %d routing rules", n, rules)
-	}
-	for name, h := range c.Handlers {
-		if h == nil {
-			return fmt.Errorf("handlers[%s]: null", network.Quote(name))
-		}
-		if err := checkChain(fmt.Sprintf("handlers[%s]", network.Quote(name)), &h.Escalation); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// checkChain refuses a chain with more stages, reminders or overdue rungs,
-// or longer limits or names, than the API admits; field names it.
-func checkChain(field string, e *network.Escalation) error {
-	if n := len(e.Steps); n > maxStages {
-		return fmt.Errorf("%s.stages: %d stages, at most %d", field, n, maxStages)
-	}
-	if n := len(e.Reminders); n > maxReminders {
-		return fmt.Errorf("%s.reminders: %d reminders, at most %d", field, n, maxReminders)
-	}
-	type limit struct {
-		field string
-		l     *network.Limit
-	}
-	var limits []limit
-	for i := range e.Steps {
-		s := &e.Steps[i]
-		limits = append(limits, limit{fmt.Sprintf("%s.stages[%d].limit", field, i), &s.Limit},
-			limit{fmt.Sprintf("%s.stages[%d].requestWindow", field, i), s.RequestWindow},
-			limit{fmt.Sprintf("%s.stages[%d].extension", field, i), s.Extension})
-		if n := len(s.Overdue); n > network.MaxOverdueRungs {
-			return fmt.Errorf("%s.stages[%d].overdue: %d rungs, at most %d", field, i, n, network.MaxOverdueRungs)
-		}
-		for j := range s.Overdue {
-			r := &s.Overdue[j]
-			if len(r.Office) > maxOfficeName || utf8.RuneCountInString(r.External) > maxExternalName {
-				return fmt.Errorf("%s.stages[%d].overdue[%d]: an office name longer than %d bytes or a body's name longer than %d characters", field, i, j, maxOfficeName, maxExternalName)
-			}
-			limits = append(limits, limit{fmt.Sprintf("%s.stages[%d].overdue[%d].after", field, i, j), &r.After})
-		}
-	}
-	for i := range e.Reminders {
-		limits = append(limits, limit{fmt.Sprintf("%s.reminders[%d]", field, i), &e.Reminders[i]})
-	}
-	for _, x := range limits {
-		if x.l != nil && (x.l.Days < 0 || x.l.Days > maxLimitDays) {
-			return fmt.Errorf("%s: %d days, want 0 to %d", x.field, x.l.Days, maxLimitDays)
-		}
-	}
-	return nil
-}
-
-// checkDutyBounds refuses a duty section that holds more than the API
-// admits: at most network.MaxDutyPeriods periods, each window bounded as a
-// DutyPeriod's fields are.
-func checkDutyBounds(d *network.DutyConfig) error {
-	if d == nil {
-		return nil
-	}
-	if n := len(d.Periods); n > network.MaxDutyPeriods {
-		return fmt.Errorf("duty.periods: %d periods, at most %d", n, network.MaxDutyPeriods)
-	}
-	for i := range d.Periods {
-		if err := checkWindowBounds(fmt.Sprintf("duty.periods[%d].window", i), &d.Periods[i].Window); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 func (d *desk) current() *loaded { return d.state.Load() }
 
 // noteSearch keeps the most work one search took.
@@ -326,10 +181,10 @@ func parseDate(name, v string) (time.Time, error) {
 // deadlineParams are the query parameters of GET /v1/deadlines, each with
 // the most bytes it may hold.
 var deadlineParams = map[string]int{"received": len(time.DateOnly), "replied": len(time.DateOnly),
-	"category": maxCategory, "type": maxEnum, "channel": maxEnum, "locality": network.MaxOfficeName}
+	"category": v1alpha1.MaxCategoryLength, "type": maxEnum, "channel": maxEnum, "locality": network.MaxOfficeName}
 
 // handlerParams are the query parameters of GET /v1/handler.
-var handlerParams = map[string]int{"category": maxCategory, "type": maxEnum, "channel": maxEnum}
+var handlerParams = map[string]int{"category": v1alpha1.MaxCategoryLength, "type": maxEnum, "channel": maxEnum}
 
 // checkParams refuses a parameter not in params, given more than once or
 // longer than its bound; want lists the parameters for the message.
@@ -396,11 +251,10 @@ func deadlineDates(v url.Values) (network.DeadlineQuery, error) {
 	return q, nil
 }
 
-// Bounds of a petition's fields; a category is a DNS label.
-const (
-	maxCategory = 63
-	maxEnum     = 16
-)
+// maxEnum bounds a petition's type and channel in a request, well above
+// the longest value either enum has; a category is bounded as the API
+// bounds the categories a route matches.
+const maxEnum = 16
 
 // decodePetition reads exactly one JSON object {"category", "type",
 // "channel", "locality"} with string values, each field at most once, and
@@ -422,7 +276,7 @@ func decodePetition(body []byte) (p network.Petition, locality string, _ error) 
 		limit := maxEnum
 		switch key {
 		case "category":
-			field, limit = &p.Category, maxCategory
+			field, limit = &p.Category, v1alpha1.MaxCategoryLength
 		case "type":
 			field = (*string)(&p.Type)
 		case "channel":
