@@ -48,6 +48,9 @@ const (
 	HandlerSupervisor  Handler = "Supervisor"
 )
 
+// MaxDurationDays is the largest N of a Duration, as its pattern admits.
+const MaxDurationDays = 999
+
 // Duration is a time limit in days: "Nd" counts calendar days, "Nwd" working
 // days only, with N from 1 to 999.
 // +kubebuilder:validation:MaxLength=6
@@ -135,6 +138,14 @@ type OverdueRung struct {
 	// +kubebuilder:default=Parent
 	By OverdueBy `json:"by,omitempty"`
 }
+
+// Bounds of an EscalationPolicy: the maxItems of spec.stages,
+// spec.reminders and spec.overdue.
+const (
+	MaxStages       = 4
+	MaxReminders    = 5
+	MaxOverdueRungs = 6
+)
 
 // EscalationPolicySpec declares escalation stages and their time limits.
 // +kubebuilder:validation:XValidation:rule="self.stages.exists(s, s.name == 'Acceptance') && self.stages.exists(s, s.name == 'Handling')",message="stages must include Acceptance and Handling"

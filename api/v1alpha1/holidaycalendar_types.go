@@ -22,6 +22,13 @@ type Holiday struct {
 	To Date `json:"to"`
 }
 
+// Bounds of a HolidayCalendar: the maxItems of spec.holidays and
+// spec.workdays.
+const (
+	MaxHolidays = 64
+	MaxWorkdays = 64
+)
+
 // HolidayCalendarSpec lists public holidays and adjusted working days.
 // +kubebuilder:validation:XValidation:rule="!has(self.workdays) || !has(self.holidays) || self.workdays.all(d, !self.holidays.exists(h, h.from <= d && d <= h.to))",messageExpression="'workdays: ' + self.workdays.filter(d, self.holidays.exists(h, h.from <= d && d <= h.to))[0] + ' falls within a holiday; a date is a holiday or an adjusted working day, not both'"
 type HolidayCalendarSpec struct {

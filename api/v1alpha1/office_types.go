@@ -42,6 +42,20 @@ type TimeRange struct {
 	End string `json:"end"`
 }
 
+// Bounds of an office's reception windows: the maxItems of
+// spec.receptionWindows and of each window's lists. The markers below state
+// them again (markers cannot name a constant); a test holds the two equal.
+// An office's desk refuses a configuration beyond them, and bounds each
+// window of a DutyPeriod by the same numbers.
+const (
+	MaxReceptionWindows  = 32
+	MaxWindowChannels    = 4
+	MaxWindowWeekdays    = 7
+	MaxWindowTimes       = 8
+	MaxWindowDaysOfMonth = 31
+	MaxWindowDateRanges  = 32
+)
+
 // ReceptionWindow is a recurring period during which an office receives
 // petitions on some channels: a reception window (接待窗口), a leader
 // reception day (领导接待日) or a duty roster (值班). The recurrence fields
@@ -161,6 +175,10 @@ type OfficeEscalation struct {
 	// +kubebuilder:validation:MaxItems=4
 	Above []ExternalBody `json:"above,omitempty"`
 }
+
+// MaxExternalBodyName is the longest displayName of an ExternalBody, in
+// characters (the schema's maxLength).
+const MaxExternalBodyName = 128
 
 // ExternalBody is a body above the petition network, outside it: it has no
 // Office and no desk.

@@ -6,6 +6,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
+// MaxCategoryLength is the longest petition category a route matches, a
+// DNS label (the maxLength of match.categories' items).
+const MaxCategoryLength = 63
+
 // RouteScope is the level at which a relative route target is looked up.
 // +kubebuilder:validation:Enum=County;City
 type RouteScope string

@@ -70,7 +70,7 @@ func TestDutyBounds(t *testing.T) {
 		}(), "duty.periods: 33 periods, at most 32"},
 		"9 times": {func() *network.DutyConfig {
 			p := period(0)
-			for range maxWindowTimes + 1 {
+			for range v1alpha1.MaxWindowTimes + 1 {
 				p.Window.Times = append(p.Window.Times, v1alpha1.TimeRange{Start: "08:00", End: "09:00"})
 			}
 			return &network.DutyConfig{Periods: []network.CompiledDutyPeriod{p}}

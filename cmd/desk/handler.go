@@ -1,281 +1,198 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
-	"os"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
-	"github.com/xinfang/petition-operator/internal/httpguard"
 	"github.com/xinfang/petition-operator/internal/network"
 )
 
-// maxConfigBytes bounds the configuration; a ConfigMap holds at most 1 MiB.
-const maxConfigBytes = 1 << 20
+// handler serves the public listener: the configuration at /v1/office and
+// its answers, and the petitions forwarded to the registry.
+func (d *desk) handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/office", d.serveOffice)
+	mux.HandleFunc("GET /v1/escalation", d.serveEscalation)
+	mux.HandleFunc("GET /v1/deadlines", d.serveDeadlines)
+	mux.HandleFunc("POST /v1/route", d.serveRoute)
+	mux.HandleFunc("GET /v1/handler", d.serveHandling)
+	mux.HandleFunc("GET /v1/windows", d.serveWindows)
+	mux.HandleFunc("GET /open311/v2/services.json", d.serveOpen311Services)
+	return newForwarder(d.opts.Registry).routes(d.limitBodies(mux))
+}
 
-// loadConfig reads the compiled configuration: a JSON object.
-func loadConfig(path string) ([]byte, error) {
-	f, err := os.Open(path)
+// serveOffice answers GET /v1/office: the configuration as loaded.
+func (d *desk) serveOffice(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(d.current().raw)
+}
+
+// serveEscalation answers GET /v1/escalation: the escalation chain, the
+// handler office of each stage, its limits, reminders and the supervisor;
+// 404 when the configuration has none.
+func (d *desk) serveEscalation(w http.ResponseWriter, _ *http.Request) {
+	office := d.current().office
+	if office.Escalation == nil {
+		writeError(w, http.StatusNotFound, "the office configuration has no escalation chain")
+		return
+	}
+	writeJSON(w, http.StatusOK, office.Escalation)
+}
+
+// serveDeadlines answers GET /v1/deadlines?received=YYYY-MM-DD: the
+// projected dates of every stage of a petition received on that date,
+// optionally with the petition (category and type, channel) and the date
+// of the reply (replied). With locality, the office where the matter
+// arose, the desk of the locality names the handler and its chain (GET
+// /v1/handler); every date is counted with this office's calendar.
+func (d *desk) serveDeadlines(w http.ResponseWriter, r *http.Request) {
+	q, locality, err := deadlineQuery(r.URL.Query())
 	if err != nil {
-		return nil, fmt.Errorf("reading the office configuration: %w", err)
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
 	}
-	defer func() { _ = f.Close() }()
-	data, err := io.ReadAll(io.LimitReader(f, maxConfigBytes+1))
+	cur := d.current()
+	if q.Locality, err = d.handling(r.Context(), cur.office, locality, q.Petition); err != nil {
+		writePeerError(w, err)
+		return
+	}
+	ans, err := cur.answers.Deadlines(q)
+	if err == nil {
+		err = datesFit(&ans, q.Received)
+	}
+	if noChain := (*network.NoChainError)(nil); errors.As(err, &noChain) {
+		writeError(w, http.StatusNotFound, err.Error())
+		return
+	}
 	if err != nil {
-		return nil, fmt.Errorf("reading the office configuration: %w", err)
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
 	}
-	if len(data) > maxConfigBytes {
-		return nil, fmt.Errorf("the office configuration %s is larger than %d bytes", path, maxConfigBytes)
-	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(data, &obj); err != nil {
-		return nil, fmt.Errorf("the office configuration %s is not a JSON object: %w", path, err)
-	}
-	return data, nil
+	writeJSON(w, http.StatusOK, ans)
 }
 
-// desk serves the office's configuration and reloads it when the file
-// changes; a file that does not load keeps the last good configuration.
-type desk struct {
-	path string
-	opts options
-	// peer asks the desks of other offices (localityHandling).
-	peer *http.Client
-	// peerRate bounds each client's requests on the peer listener.
-	peerRate *httpguard.ClientRate
-	// reloading serialises reloads; requests read state without a lock.
-	reloading sync.Mutex
-	state     atomic.Pointer[loaded]
-	// builds counts the configurations built: their calendar and window
-	// set are built once per configuration, never per request.
-	builds atomic.Int64
-	// searchDays and searchSteps are the most dates and steps one
-	// request's search for the next opening took.
-	searchDays, searchSteps atomic.Int64
-}
-
-// loaded is one configuration as the desk serves it.
-type loaded struct {
-	raw     []byte
-	office  *network.OfficeConfig
-	answers *network.Answers
-}
-
-func newDesk(path string, opts options) (*desk, error) {
-	d := &desk{path: path, opts: opts, peer: opts.peerClient(), peerRate: httpguard.NewClientRate(opts.PeerRate, opts.PeerBurst)}
-	if _, err := d.reload(); err != nil {
-		return nil, err
-	}
-	return d, nil
-}
-
-// reload reads the file again; it reports whether the configuration changed.
-// It builds the calendar and window set of a changed configuration, and
-// refuses one whose windows or calendar do not build or exceed the API's
-// bounds.
-func (d *desk) reload() (bool, error) {
-	raw, err := loadConfig(d.path)
-	if err != nil {
-		return false, err
-	}
-	d.reloading.Lock()
-	defer d.reloading.Unlock()
-	if cur := d.state.Load(); cur != nil && bytes.Equal(raw, cur.raw) {
-		return false, nil
-	}
-	var office network.OfficeConfig
-	if err := json.Unmarshal(raw, &office); err != nil {
-		return false, fmt.Errorf("the office configuration %s: %w", d.path, err)
-	}
-	if err := checkBounds(&office); err != nil {
-		return false, fmt.Errorf("the office configuration %s: %w", d.path, err)
-	}
-	answers, err := office.Prepare()
-	if err != nil {
-		return false, fmt.Errorf("the office configuration %s: %w", d.path, err)
-	}
-	d.builds.Add(1)
-	d.state.Store(&loaded{raw: raw, office: &office, answers: answers})
-	return true, nil
-}
-
-// The API's bounds on what a configuration holds (api/v1alpha1): the work
-// of a windows or deadlines answer grows with them.
-const (
-	maxWindows          = 32
-	maxWindowChannels   = 4
-	maxWindowWeekdays   = 7
-	maxWindowTimes      = 8
-	maxWindowDaysOfMon  = 31
-	maxWindowDateRanges = 32
-	maxHolidays         = 64
-	maxWorkdays         = 64
-	maxStages           = 4
-	maxReminders        = 5
-	maxLimitDays        = 999
-	// maxOfficeName is an object name's longest (DNS-1123 subdomain);
-	// maxExternalName an escalation.above displayName's (characters).
-	maxOfficeName   = 253
-	maxExternalName = 128
-)
-
-// checkWindowBounds refuses a window, at field, whose lists hold more than
-// the API admits.
-func checkWindowBounds(field string, w *network.CompiledWindow) error {
-	for _, f := range []struct {
-		name     string
-		n, limit int
-	}{
-		{"channels", len(w.Channels), maxWindowChannels},
-		{"weekdays", len(w.Weekdays), maxWindowWeekdays},
-		{"times", len(w.Times), maxWindowTimes},
-		{"daysOfMonth", len(w.DaysOfMonth), maxWindowDaysOfMon},
-		{"dateRanges", len(w.DateRanges), maxWindowDateRanges},
-	} {
-		if f.n > f.limit {
-			return fmt.Errorf("%s.%s: %d items, at most %d", field, f.name, f.n, f.limit)
+// datesFit refuses an answer with a date YYYY-MM-DD cannot write: long
+// limits over a long holiday can carry a late date past 9999-12-31.
+func datesFit(ans *network.DeadlineAnswer, received time.Time) error {
+	for _, date := range ans.Dates() {
+		if len(date) > len(time.DateOnly) {
+			return fmt.Errorf("received: the deadlines of a petition received on %s run past 9999-12-31", received.Format(time.DateOnly))
 		}
 	}
 	return nil
 }
 
-// checkBounds refuses a configuration that holds more than the API admits.
-func checkBounds(c *network.OfficeConfig) error {
-	if n := len(c.ReceptionWindows); n > maxWindows {
-		return fmt.Errorf("receptionWindows: %d windows, at most %d", n, maxWindows)
+// serveRoute answers POST /v1/route {"category", "type", "channel",
+// "locality"}: where the petition goes. The routing table of the locality
+// (asked of its desk, GET /v1/handler) decides, this office whether it is
+// a skip-level visit.
+func (d *desk) serveRoute(w http.ResponseWriter, r *http.Request) {
+	body, ok := readBody(w, r.Body)
+	if !ok {
+		return
 	}
-	for i := range c.ReceptionWindows {
-		if err := checkWindowBounds(fmt.Sprintf("receptionWindows[%d]", i), &c.ReceptionWindows[i]); err != nil {
-			return err
-		}
+	p, locality, err := routeRequest(body)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
 	}
-	if err := checkDutyBounds(c.Duty); err != nil {
-		return err
+	office := d.current().office
+	h, err := d.handling(r.Context(), office, locality, &p)
+	if err != nil {
+		writePeerError(w, err)
+		return
 	}
-	if c.Calendar != nil {
-		if n := len(c.Calendar.Holidays); n > maxHolidays {
-			return fmt.Errorf("calendar.holidays: %d holidays, at most %d", n, maxHolidays)
-		}
-		if n := len(c.Calendar.Workdays); n > maxWorkdays {
-			return fmt.Errorf("calendar.workdays: %d dates, at most %d", n, maxWorkdays)
-		}
+	route, err := office.RouteWith(p, h)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
 	}
-	if e := c.Escalation; e != nil {
-		if err := checkChain("escalation", e); err != nil {
-			return err
-		}
-	}
-	// One handler per rule at most: the offices the rules route to.
-	rules := 0
-	if c.Routing != nil {
-		rules = len(c.Routing.Rules)
-	}
-	if n := len(c.Handlers); n > rules {
-		return fmt.Errorf("handlers: %d handlers, more than the %d routing rules", n, rules)
-	}
-	for name, h := range c.Handlers {
-		if h == nil {
-			return fmt.Errorf("handlers[%s]: null", network.Quote(name))
-		}
-		if err := checkChain(fmt.Sprintf("handlers[%s]", network.Quote(name)), &h.Escalation); err != nil {
-			return err
-		}
-	}
-	return nil
+	writeJSON(w, http.StatusOK, route)
 }
 
-// checkChain refuses a chain with more stages, reminders or overdue rungs,
-// or longer limits or names, than the API admits; field names it.
-func checkChain(field string, e *network.Escalation) error {
-	if n := len(e.Steps); n > maxStages {
-		return fmt.Errorf("%s.stages: %d stages, at most %d", field, n, maxStages)
+// serveWindows answers GET /v1/windows?channel=Visit&at=RFC3339: whether
+// the channel is open, and when it next opens; 500 when that search runs
+// out of steps (--max-search-steps).
+func (d *desk) serveWindows(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	at, err := parseInstant("at", q.Get("at"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
 	}
-	if n := len(e.Reminders); n > maxReminders {
-		return fmt.Errorf("%s.reminders: %d reminders, at most %d", field, n, maxReminders)
+	limit := network.SearchLimit{Days: network.NextOpeningDays, Steps: d.opts.SearchSteps}
+	ans, err := d.windows(v1alpha1.Channel(q.Get("channel")), at, limit)
+	switch {
+	case errors.Is(err, network.ErrSearchExhausted):
+		writeError(w, http.StatusInternalServerError, fmt.Sprintf("nextOpening: %v (%d)", err, limit.Steps))
+	case err != nil:
+		writeError(w, http.StatusBadRequest, err.Error())
+	default:
+		writeJSON(w, http.StatusOK, ans)
 	}
-	type limit struct {
-		field string
-		l     *network.Limit
-	}
-	var limits []limit
-	for i := range e.Steps {
-		s := &e.Steps[i]
-		limits = append(limits, limit{fmt.Sprintf("%s.stages[%d].limit", field, i), &s.Limit},
-			limit{fmt.Sprintf("%s.stages[%d].requestWindow", field, i), s.RequestWindow},
-			limit{fmt.Sprintf("%s.stages[%d].extension", field, i), s.Extension})
-		if n := len(s.Overdue); n > network.MaxOverdueRungs {
-			return fmt.Errorf("%s.stages[%d].overdue: %d rungs, at most %d", field, i, n, network.MaxOverdueRungs)
-		}
-		for j := range s.Overdue {
-			r := &s.Overdue[j]
-			if len(r.Office) > maxOfficeName || utf8.RuneCountInString(r.External) > maxExternalName {
-				return fmt.Errorf("%s.stages[%d].overdue[%d]: an office name longer than %d bytes or a body's name longer than %d characters", field, i, j, maxOfficeName, maxExternalName)
-			}
-			limits = append(limits, limit{fmt.Sprintf("%s.stages[%d].overdue[%d].after", field, i, j), &r.After})
-		}
-	}
-	for i := range e.Reminders {
-		limits = append(limits, limit{fmt.Sprintf("%s.reminders[%d]", field, i), &e.Reminders[i]})
-	}
-	for _, x := range limits {
-		if x.l != nil && (x.l.Days < 0 || x.l.Days > maxLimitDays) {
-			return fmt.Errorf("%s: %d days, want 0 to %d", x.field, x.l.Days, maxLimitDays)
-		}
-	}
-	return nil
 }
 
-// checkDutyBounds refuses a duty section that holds more than the API
-// admits: at most network.MaxDutyPeriods periods, each window bounded as a
-// DutyPeriod's fields are.
-func checkDutyBounds(d *network.DutyConfig) error {
-	if d == nil {
-		return nil
+// windows answers for channel at a time: the office's windows and, at a
+// joint reception centre, those of the departments stationed there. It
+// keeps the work of each search (noteSearch).
+func (d *desk) windows(channel v1alpha1.Channel, at time.Time, limit network.SearchLimit) (windowsAnswer, error) {
+	answers := d.current().answers
+	ans, stats, err := answers.Windows(channel, at, limit)
+	d.noteSearch(stats)
+	if err != nil {
+		return windowsAnswer{}, err
 	}
-	if n := len(d.Periods); n > network.MaxDutyPeriods {
-		return fmt.Errorf("duty.periods: %d periods, at most %d", n, network.MaxDutyPeriods)
-	}
-	for i := range d.Periods {
-		if err := checkWindowBounds(fmt.Sprintf("duty.periods[%d].window", i), &d.Periods[i].Window); err != nil {
-			return err
-		}
-	}
-	return nil
+	stationed, stats, err := answers.StationedWindows(channel, at, limit)
+	d.noteSearch(stats)
+	return windowsAnswer{WindowAnswer: ans, Stationed: stationed}, err
 }
 
-func (d *desk) current() *loaded { return d.state.Load() }
+// serveOpen311Services answers GET /open311/v2/services.json, Open311
+// GeoReport v2 service discovery: one service per category the office
+// routes.
+func (d *desk) serveOpen311Services(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, open311Services(d.current().office))
+}
 
-// noteSearch keeps the most work one search took.
-func (d *desk) noteSearch(st network.SearchStats) {
-	for _, f := range []struct {
-		max *atomic.Int64
-		v   int64
-	}{{&d.searchDays, int64(st.Days)}, {&d.searchSteps, int64(st.Steps)}} {
-		for {
-			old := f.max.Load()
-			if f.v <= old || f.max.CompareAndSwap(old, f.v) {
-				break
-			}
-		}
+// windowsAnswer is the answer of GET /v1/windows: the office's, and at a
+// joint reception centre each stationed department's.
+type windowsAnswer struct {
+	network.WindowAnswer
+	Stationed []network.StationedWindow `json:"stationed,omitempty"`
+}
+
+// serveHandling answers GET /v1/handler?category=&type=&channel=, for the
+// desk of the office that received a petition that arose here: its route
+// in this office's table, where the handler stands and its chain from
+// Handling on (network.Handling). Read-only; it never calls another desk.
+func (d *desk) serveHandling(w http.ResponseWriter, r *http.Request) {
+	v := r.URL.Query()
+	if err := checkParams(v, handlerParams, "category, type, channel"); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
 	}
+	p := network.Petition{Category: v.Get("category"), Type: v1alpha1.PetitionType(v.Get("type")), Channel: v1alpha1.Channel(v.Get("channel"))}
+	h, err := d.current().office.Handling(p)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, h)
 }
 
 // maxMessage bounds an error message; values in it are already cut by
 // network.Quote.
 const maxMessage = 512
 
+// writeJSON answers code with v as JSON.
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
@@ -283,180 +200,12 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// writeError answers code with {"error": msg}, msg cut to maxMessage bytes.
 func writeError(w http.ResponseWriter, code int, msg string) {
 	if len(msg) > maxMessage {
 		msg = strings.ToValidUTF8(msg[:maxMessage], "") + "…"
 	}
 	writeJSON(w, code, map[string]string{"error": msg})
-}
-
-// The years a date the desk is given may lie in: every date it answers then
-// lies within 0000 to 9999 and is valid RFC 3339.
-const (
-	minYear = 1900
-	maxYear = 9998
-)
-
-// checkYear refuses a time of parameter name outside minYear to maxYear.
-func checkYear(name string, t time.Time) error {
-	if y := t.Year(); y < minYear || y > maxYear {
-		return fmt.Errorf("%s: year %d is outside %d to %d", name, y, minYear, maxYear)
-	}
-	return nil
-}
-
-// parseInstant parses the RFC 3339 query parameter name.
-func parseInstant(name, v string) (time.Time, error) {
-	t, err := time.Parse(time.RFC3339, v)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("%s: %s is not an RFC 3339 time such as 2026-10-08T09:00:00+08:00", name, network.Quote(v))
-	}
-	return t, checkYear(name, t)
-}
-
-// parseDate parses the YYYY-MM-DD query parameter name.
-func parseDate(name, v string) (time.Time, error) {
-	t, err := time.Parse(time.DateOnly, v)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("%s: %s is not a date; want YYYY-MM-DD", name, network.Quote(v))
-	}
-	return t, checkYear(name, t)
-}
-
-// deadlineParams are the query parameters of GET /v1/deadlines, each with
-// the most bytes it may hold.
-var deadlineParams = map[string]int{"received": len(time.DateOnly), "replied": len(time.DateOnly),
-	"category": maxCategory, "type": maxEnum, "channel": maxEnum, "locality": network.MaxOfficeName}
-
-// handlerParams are the query parameters of GET /v1/handler.
-var handlerParams = map[string]int{"category": maxCategory, "type": maxEnum, "channel": maxEnum}
-
-// checkParams refuses a parameter not in params, given more than once or
-// longer than its bound; want lists the parameters for the message.
-func checkParams(v url.Values, params map[string]int, want string) error {
-	for name, values := range v {
-		limit, ok := params[name]
-		if !ok {
-			return fmt.Errorf("%s: unknown parameter; want %s", network.Quote(name), want)
-		}
-		if len(values) > 1 {
-			return fmt.Errorf("%s: given %d times, want once", name, len(values))
-		}
-		if len(values[0]) > limit {
-			return fmt.Errorf("%s: %s is longer than %d bytes", name, network.Quote(values[0]), limit)
-		}
-	}
-	return nil
-}
-
-// deadlineQuery reads the query of GET /v1/deadlines: received, and
-// optionally replied, the petition (category and type, and channel) and
-// its locality, each at most once and within its bounds. Errors name the
-// parameter.
-func deadlineQuery(v url.Values) (network.DeadlineQuery, string, error) {
-	var q network.DeadlineQuery
-	if err := checkParams(v, deadlineParams, "received, replied, category, type, channel, locality"); err != nil {
-		return q, "", err
-	}
-	q, err := deadlineDates(v)
-	if err != nil {
-		return q, "", err
-	}
-	if v.Has("category") || v.Has("type") || v.Has("channel") {
-		q.Petition = &network.Petition{Category: v.Get("category"), Type: v1alpha1.PetitionType(v.Get("type")), Channel: v1alpha1.Channel(v.Get("channel"))}
-	}
-	if !v.Has("locality") {
-		return q, "", nil
-	}
-	locality := v.Get("locality")
-	if err := network.CheckOfficeName("locality", locality); err != nil {
-		return q, "", err
-	}
-	if q.Petition == nil {
-		return q, "", errors.New("locality: needs the petition (category and type) to route")
-	}
-	return q, locality, q.Petition.Validate()
-}
-
-// deadlineDates reads received and replied.
-func deadlineDates(v url.Values) (network.DeadlineQuery, error) {
-	var q network.DeadlineQuery
-	received, err := parseDate("received", v.Get("received"))
-	if err != nil {
-		return q, err
-	}
-	q.Received = received
-	if v.Has("replied") {
-		replied, err := parseDate("replied", v.Get("replied"))
-		if err != nil {
-			return q, err
-		}
-		q.Replied = &replied
-	}
-	return q, nil
-}
-
-// Bounds of a petition's fields; a category is a DNS label.
-const (
-	maxCategory = 63
-	maxEnum     = 16
-)
-
-// decodePetition reads exactly one JSON object {"category", "type",
-// "channel", "locality"} with string values, each field at most once, and
-// nothing after it; it returns the petition and its locality.
-func decodePetition(body []byte) (p network.Petition, locality string, _ error) {
-	const want = `body: want a JSON object {"category", "type", "channel", "locality"}`
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return p, "", errors.New(want)
-	}
-	seen := map[string]bool{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return p, "", fmt.Errorf("%s: %w", want, err)
-		}
-		key, _ := tok.(string)
-		var field *string
-		limit := maxEnum
-		switch key {
-		case "category":
-			field, limit = &p.Category, maxCategory
-		case "type":
-			field = (*string)(&p.Type)
-		case "channel":
-			field = (*string)(&p.Channel)
-		case "locality":
-			field, limit = &locality, network.MaxOfficeName
-		default:
-			return p, "", fmt.Errorf("body: unknown field %s; want category, type, channel and locality", network.Quote(key))
-		}
-		if seen[key] {
-			return p, "", fmt.Errorf("body: field %s given twice", key)
-		}
-		seen[key] = true
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return p, "", fmt.Errorf("%s: %w", want, err)
-		}
-		if len(raw) == 0 || raw[0] != '"' {
-			return p, "", fmt.Errorf("%s: want a string", key)
-		}
-		if err := json.Unmarshal(raw, field); err != nil {
-			return p, "", fmt.Errorf("%s: %w", key, err)
-		}
-		if len(*field) > limit {
-			return p, "", fmt.Errorf("%s: %s is longer than %d bytes", key, network.Quote(*field), limit)
-		}
-	}
-	if _, err := dec.Token(); err != nil {
-		return p, "", fmt.Errorf("%s: %w", want, err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return p, "", errors.New("body: unexpected data after the JSON object")
-	}
-	return p, locality, nil
 }
 
 // handling is the locality's handling of the petition, asked of its desk;
@@ -512,161 +261,6 @@ func (d *desk) limitBodies(h http.Handler) http.Handler {
 	})
 }
 
-// handler serves the public listener: the configuration at /v1/office and
-// its answers, and the petitions forwarded to the registry.
-func (d *desk) handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /v1/office", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(d.current().raw)
-	})
-	// The escalation chain: the handler office of each stage, its limits,
-	// reminders and the supervisor.
-	mux.HandleFunc("GET /v1/escalation", func(w http.ResponseWriter, _ *http.Request) {
-		office := d.current().office
-		if office.Escalation == nil {
-			writeError(w, http.StatusNotFound, "the office configuration has no escalation chain")
-			return
-		}
-		writeJSON(w, http.StatusOK, office.Escalation)
-	})
-	// The projected dates of every stage of a petition received on a date:
-	// GET /v1/deadlines?received=YYYY-MM-DD, optionally with the petition
-	// (category and type, channel) and the date of the reply (replied).
-	// With locality, the office where the matter arose, the desk of the
-	// locality names the handler and its chain (GET /v1/handler); every
-	// date is counted with this office's calendar.
-	mux.HandleFunc("GET /v1/deadlines", func(w http.ResponseWriter, r *http.Request) {
-		q, locality, err := deadlineQuery(r.URL.Query())
-		if err != nil {
-			writeError(w, http.StatusBadRequest, err.Error())
-			return
-		}
-		cur := d.current()
-		if q.Locality, err = d.handling(r.Context(), cur.office, locality, q.Petition); err != nil {
-			writePeerError(w, err)
-			return
-		}
-		ans, err := cur.answers.Deadlines(q)
-		var noChain *network.NoChainError
-		switch {
-		case errors.As(err, &noChain):
-			writeError(w, http.StatusNotFound, err.Error())
-			return
-		case err != nil:
-			writeError(w, http.StatusBadRequest, err.Error())
-			return
-		}
-		// Long limits over a long holiday can carry a late date past
-		// 9999-12-31, which YYYY-MM-DD cannot write.
-		for _, date := range ans.Dates() {
-			if len(date) > len(time.DateOnly) {
-				writeError(w, http.StatusBadRequest, fmt.Sprintf("received: the deadlines of a petition received on %s run past 9999-12-31", q.Received.Format(time.DateOnly)))
-				return
-			}
-		}
-		writeJSON(w, http.StatusOK, ans)
-	})
-	// Where a petition goes: POST /v1/route {"category", "type", "channel",
-	// "locality"}; the routing table of the locality (asked of its desk,
-	// GET /v1/handler) decides, this office whether it is a skip-level
-	// visit.
-	mux.HandleFunc("POST /v1/route", func(w http.ResponseWriter, r *http.Request) {
-		body, ok := readBody(w, r.Body)
-		if !ok {
-			return
-		}
-		p, locality, err := decodePetition(body)
-		if err == nil {
-			err = p.Validate()
-		}
-		if err == nil && locality != "" {
-			err = network.CheckOfficeName("locality", locality)
-		}
-		if err != nil {
-			writeError(w, http.StatusBadRequest, err.Error())
-			return
-		}
-		office := d.current().office
-		h, err := d.handling(r.Context(), office, locality, &p)
-		if err != nil {
-			writePeerError(w, err)
-			return
-		}
-		route, err := office.RouteWith(p, h)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, err.Error())
-			return
-		}
-		writeJSON(w, http.StatusOK, route)
-	})
-	// How this office handles a petition that arose here, for the desk of
-	// the office that received it: GET /v1/handler?category=&type=&channel=
-	// answers the route in this office's table, where the handler stands and
-	// its chain from Handling on (network.Handling). Read-only; it never
-	// calls another desk.
-	mux.HandleFunc("GET /v1/handler", d.serveHandling)
-	// Whether a channel is open: GET /v1/windows?channel=Visit&at=RFC3339.
-	mux.HandleFunc("GET /v1/windows", func(w http.ResponseWriter, r *http.Request) {
-		q := r.URL.Query()
-		at, err := parseInstant("at", q.Get("at"))
-		if err != nil {
-			writeError(w, http.StatusBadRequest, err.Error())
-			return
-		}
-		limit := network.SearchLimit{Days: network.NextOpeningDays, Steps: d.opts.SearchSteps}
-		answers := d.current().answers
-		channel := v1alpha1.Channel(q.Get("channel"))
-		ans, stats, err := answers.Windows(channel, at, limit)
-		d.noteSearch(stats)
-		// At a joint reception centre, the windows of the departments
-		// stationed there too.
-		var stationed []network.StationedWindow
-		if err == nil {
-			stationed, stats, err = answers.StationedWindows(channel, at, limit)
-			d.noteSearch(stats)
-		}
-		switch {
-		case errors.Is(err, network.ErrSearchExhausted):
-			writeError(w, http.StatusInternalServerError, fmt.Sprintf("nextOpening: %v (%d)", err, limit.Steps))
-			return
-		case err != nil:
-			writeError(w, http.StatusBadRequest, err.Error())
-			return
-		}
-		writeJSON(w, http.StatusOK, windowsAnswer{WindowAnswer: ans, Stationed: stationed})
-	})
-	// Open311 GeoReport v2 service discovery: one service per category the
-	// office routes.
-	mux.HandleFunc("GET /open311/v2/services.json", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, open311Services(d.current().office))
-	})
-	return newForwarder(d.opts.Registry).routes(d.limitBodies(mux))
-}
-
-// windowsAnswer is the answer of GET /v1/windows: the office's, and at a
-// joint reception centre each stationed department's.
-type windowsAnswer struct {
-	network.WindowAnswer
-	Stationed []network.StationedWindow `json:"stationed,omitempty"`
-}
-
-// serveHandling answers GET /v1/handler.
-func (d *desk) serveHandling(w http.ResponseWriter, r *http.Request) {
-	v := r.URL.Query()
-	if err := checkParams(v, handlerParams, "category, type, channel"); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	p := network.Petition{Category: v.Get("category"), Type: v1alpha1.PetitionType(v.Get("type")), Channel: v1alpha1.Channel(v.Get("channel"))}
-	h, err := d.current().office.Handling(p)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	writeJSON(w, http.StatusOK, h)
-}
-
 // peerPaths are what the peer listener answers: what localityHandling asks.
 const peerPaths = "GET /v1/handler"
 
@@ -676,10 +270,13 @@ const peerPaths = "GET /v1/handler"
 func (d *desk) peerHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc(peerPaths, d.serveHandling)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("%s %s: the peer port answers only %s", r.Method, network.Quote(r.URL.Path), peerPaths))
-	})
+	mux.HandleFunc("/", notOnPeer)
 	return d.limitBodies(d.peerRate.Limit(mux, writeError))
+}
+
+// notOnPeer answers 404 to what the peer listener does not serve.
+func notOnPeer(w http.ResponseWriter, r *http.Request) {
+	writeError(w, http.StatusNotFound, fmt.Sprintf("%s %s: the peer port answers only %s", r.Method, network.Quote(r.URL.Path), peerPaths))
 }
 
 // probeHandler serves the probe listener: /healthz and /readyz, which the
@@ -687,11 +284,13 @@ func (d *desk) peerHandler() http.Handler {
 // public or peer listener cannot make the pod unready.
 func probeHandler() http.Handler {
 	mux := http.NewServeMux()
-	ok := func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") }
-	mux.HandleFunc("GET /healthz", ok)
-	mux.HandleFunc("GET /readyz", ok)
+	mux.HandleFunc("GET /healthz", serveOK)
+	mux.HandleFunc("GET /readyz", serveOK)
 	return mux
 }
+
+// serveOK answers a probe: the desk serves as long as it answers.
+func serveOK(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") }
 
 // open311Service is a service of the Open311 GeoReport v2 service list.
 type open311Service struct {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/testhttp"
 )
 
 func writeFile(t testing.TB, path, content string) {
@@ -27,13 +27,8 @@ func writeFile(t testing.TB, path, content string) {
 
 func get(t *testing.T, url string) (int, string) {
 	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(body)
+	a := testhttp.Do(t, http.MethodGet, url, nil, "")
+	return a.Code, string(a.Body)
 }
 
 func TestServesAndReloadsConfig(t *testing.T) {
@@ -298,13 +293,8 @@ func serve(t *testing.T, cfg *network.OfficeConfig) *httptest.Server {
 
 func post(t *testing.T, url, body string) (int, string) {
 	t.Helper()
-	resp, err := http.Post(url, "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	a := testhttp.Do(t, http.MethodPost, url, map[string]string{"Content-Type": "application/json"}, body)
+	return a.Code, string(a.Body)
 }
 
 func TestRouteOnSampleConfig(t *testing.T) {

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/xinfang/petition-operator/internal/testhttp"
 )
 
 // seen is one call the registry stand-in received.
@@ -87,20 +89,8 @@ type answer struct {
 // send makes a request with headers and returns the answer.
 func send(t *testing.T, method, url, body string, headers map[string]string) (answer, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	data, _ := io.ReadAll(resp.Body)
-	return answer{resp.StatusCode, resp.Header}, string(data)
+	a := testhttp.Do(t, method, url, headers, body)
+	return answer{a.Code, a.Header}, string(a.Body)
 }
 
 const petition = `{"office":"o","type":"Complaint","category":"land","channel":"Online","description":"围墙倒塌","petitioner":{"name":"张三","phone":"13800000000"}}`

@@ -19,6 +19,7 @@ import (
 	"github.com/xinfang/petition-operator/internal/pgtest"
 	"github.com/xinfang/petition-operator/internal/pii"
 	"github.com/xinfang/petition-operator/internal/registry"
+	"github.com/xinfang/petition-operator/internal/testhttp"
 )
 
 var server *pgtest.Server
@@ -149,23 +150,8 @@ func (l *live) call(t *testing.T, method, path string, headers map[string]string
 // do makes a request and returns the answer's status, header and body.
 func (l *live) do(t *testing.T, method, path string, headers map[string]string, body string) (int, http.Header, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(method, l.base+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, resp.Header, data
+	a := testhttp.Do(t, method, l.base+path, headers, body)
+	return a.Code, a.Header, a.Body
 }
 
 func bearer(token string) map[string]string {

@@ -41,6 +41,7 @@ import (
 	"github.com/xinfang/petition-operator/internal/pgtest"
 	"github.com/xinfang/petition-operator/internal/pii"
 	"github.com/xinfang/petition-operator/internal/testenv"
+	"github.com/xinfang/petition-operator/internal/testhttp"
 )
 
 const (
@@ -130,28 +131,13 @@ func start(t *testing.T, bin string, args []string, listening bool) string {
 // nil); it returns the status code and the body.
 func call(t *testing.T, method, url string, headers map[string]string, body string, out any) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = res.Body.Close() }()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if out != nil && res.StatusCode < 300 {
-		if err := json.Unmarshal(b, out); err != nil {
-			t.Fatalf("%s %s: %d %s: %v", method, url, res.StatusCode, b, err)
+	a := testhttp.Do(t, method, url, headers, body)
+	if out != nil && a.Code < 300 {
+		if err := json.Unmarshal(a.Body, out); err != nil {
+			t.Fatalf("%s %s: %d %s: %v", method, url, a.Code, a.Body, err)
 		}
 	}
-	return res.StatusCode, string(b)
+	return a.Code, string(a.Body)
 }
 
 func bearer(token string) map[string]string {
