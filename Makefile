@@ -176,8 +176,8 @@ bench-cases: postgres ## Build bin/registry and run test/benchcases: intakes, la
 	$(GO) run ./test/benchcases --registry $(LOCALBIN)/registry --work-dir $(LOCALBIN)/benchcases --open $(CASES_OPEN) --timeout 45m $(BENCH_CASES_ARGS)
 
 .PHONY: bench-go
-bench-go: ## Run every Go benchmark of internal/network (routing compiler, windows, validation at 5,000 offices) and internal/tenant (render, patch bombs).
-	$(GO) test ./internal/network/ ./internal/tenant/ -run '^$$' -bench . -benchmem
+bench-go: ## Run every Go benchmark of internal/xinfang (routing compiler, windows, validation at 5,000 offices) and internal/tenant (render, patch bombs).
+	$(GO) test ./internal/xinfang/ ./internal/tenant/ -run '^$$' -bench . -benchmem
 
 .PHONY: chaos
 chaos: controlplane nodes postgres ## Run the reliability suites (test/chaos/...) at full size: the operator's crashes, shutdown, failover, API server outage, drift, poison, data safety; the case registry's replicas and postmaster killed mid-burst and mid-sweep (make test runs them small).

@@ -2,8 +2,8 @@ package controllers
 
 import (
 	"github.com/xinfang/petition-operator/api/v1alpha1"
-	"github.com/xinfang/petition-operator/internal/network"
 	"github.com/xinfang/petition-operator/internal/tenant"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // deskRegistry is the case registry an office's desk forwards petitions
@@ -11,7 +11,7 @@ import (
 // spec.cases and the operator knows the namespace registries run in
 // (Options.CasesNamespace); nil otherwise, and the desk then takes no
 // petitions. Its address is Options.registryURL's.
-func (r *officeReconciler) deskRegistry(c *network.Compiled) *tenant.RegistryRef {
+func (r *officeReconciler) deskRegistry(c *xinfang.Compiled) *tenant.RegistryRef {
 	if len(c.Path) == 0 || r.opts.CasesNamespace == "" {
 		return nil
 	}

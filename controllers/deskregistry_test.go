@@ -26,9 +26,9 @@ import (
 	"github.com/xinfang/petition-operator/internal/casestore"
 	"github.com/xinfang/petition-operator/internal/cluster"
 	"github.com/xinfang/petition-operator/internal/kinds"
-	"github.com/xinfang/petition-operator/internal/network"
 	"github.com/xinfang/petition-operator/internal/tenant"
 	"github.com/xinfang/petition-operator/internal/testenv"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // TestCityCasesReachEveryDesk: a City that declares spec.cases gives every
@@ -152,7 +152,7 @@ func TestCityCasesReachEveryDesk(t *testing.T) {
 func TestCasesDeclaredEnqueuesTheSubtree(t *testing.T) {
 	ctx := t.Context()
 	// The events as the network's feed hands them over: taken in first.
-	nw := network.NewNetwork()
+	nw := xinfang.NewNetwork()
 	events := officeEvents(nw, noPolicies{})
 	q := workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[reconcile.Request]())
 	defer q.ShutDown()

@@ -13,7 +13,7 @@ import (
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/cluster"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // +kubebuilder:rbac:groups=petition.xinfang.io,resources=dutyperiods,verbs=get;list;watch
@@ -33,7 +33,7 @@ func setupDutyPeriodController(mgr ctrl.Manager, feed *cluster.Feed, opts Option
 // dutyPeriodObserver reports which offices a DutyPeriod selects, whether it
 // is in force, and moves its rollout on.
 type dutyPeriodObserver struct {
-	index *network.Network
+	index *xinfang.Network
 	// now is the clock of the period's dates and of progress deadlines.
 	now func() time.Time
 }
@@ -44,13 +44,13 @@ type dutyPeriodObserver struct {
 const dutyBoundaryMargin = time.Second
 
 func (o *dutyPeriodObserver) observe(_ context.Context, p *v1alpha1.DutyPeriod) (Outcome, error) {
-	rep := network.ReportDutyPeriod(p, o.index)
+	rep := xinfang.ReportDutyPeriod(p, o.index)
 	p.Status.SelectedOffices, p.Status.UpdatedOffices = int32(rep.Selected), int32(rep.Updated)
 	now := o.now()
 
 	// A period admitted without the webhook may be one no office can
 	// compile: the offices leave it out, and only a change fixes it.
-	if f := network.CheckDutyPeriod(p, o.index); len(f.Errors) > 0 {
+	if f := xinfang.CheckDutyPeriod(p, o.index); len(f.Errors) > 0 {
 		p.Status.Active = ptr.To(false)
 		msgs := make([]string, len(f.Errors))
 		for i, e := range f.Errors {
@@ -58,17 +58,17 @@ func (o *dutyPeriodObserver) observe(_ context.Context, p *v1alpha1.DutyPeriod) 
 		}
 		return notReady(v1alpha1.ReasonInvalidDutyPeriod, "offices leave the period out: "+strings.Join(msgs, "; "), true), nil
 	}
-	act, err := network.DutyActive(p.Spec.DateRanges, rep.Zones, now)
+	act, err := xinfang.DutyActive(p.Spec.DateRanges, rep.Zones, now)
 	if err != nil {
 		return Outcome{}, err // CheckDutyPeriod has parsed every date
 	}
 	p.Status.Active = ptr.To(act.Active)
 
-	step := network.StepDutyRollout(p, o.index, now)
+	step := xinfang.StepDutyRollout(p, o.index, now)
 	p.Status.Stage, p.Status.Rollout = step.Stage, step.Status
-	p.Status.StageProgress = network.StageProgress(step.Stage, &p.Spec.Rollout)
+	p.Status.StageProgress = xinfang.StageProgress(step.Stage, &p.Spec.Rollout)
 	if step.Completed {
-		stable := network.DutyRevision(&p.Spec.DutyArrangement)
+		stable := xinfang.DutyRevision(&p.Spec.DutyArrangement)
 		p.Status.Stable = stable.DeepCopy()
 	}
 	out := rolloutOutcome(&p.Spec.Rollout, step)

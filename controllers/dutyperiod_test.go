@@ -15,7 +15,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // shanghaiDate returns the date days after today in Asia/Shanghai.
@@ -103,7 +103,7 @@ func TestDutyPeriodReachesTheSelectedOffices(t *testing.T) {
 	p.Spec.Rollout = v1alpha1.Rollout{Strategy: v1alpha1.RolloutStaged,
 		Stages: []v1alpha1.RolloutStage{{SubtreeOf: "dp-county-a"}, {Percent: ptr.To[int32](100)}}}
 	create(t, p)
-	revision := network.DutyRevision(&p.Spec.DutyArrangement).Revision
+	revision := xinfang.DutyRevision(&p.Spec.DutyArrangement).Revision
 
 	expectReady(t, p)
 	g.Eventually(func(g Gomega) {
@@ -169,7 +169,7 @@ func TestDutyPeriodReachesTheSelectedOffices(t *testing.T) {
 	g.Expect(ans.Open).To(BeTrue())
 	g.Expect(ans.Window).To(Equal("dp-lianghui"))
 	ans, _ = county.Windows("Phone", from.Add(-time.Minute))
-	g.Expect(ans).To(Equal(network.WindowAnswer{Open: false, NextOpening: from.Format(time.RFC3339)}))
+	g.Expect(ans).To(Equal(xinfang.WindowAnswer{Open: false, NextOpening: from.Format(time.RFC3339)}))
 	townConfig := compiledConfig(g, "dp-town")
 	townAns, _ := townConfig.Windows("Phone", first)
 	g.Expect(townAns.Open).To(BeFalse())

@@ -10,7 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 func chain(g Gomega, o *v1alpha1.Office) []string {
@@ -33,10 +33,10 @@ func chain(g Gomega, o *v1alpha1.Office) []string {
 func itoa(n int32) string { b, _ := json.Marshal(n); return string(b) }
 
 // compiledConfig reads the office's compiled configuration from its ConfigMap.
-func compiledConfig(g Gomega, office string) network.OfficeConfig {
+func compiledConfig(g Gomega, office string) xinfang.OfficeConfig {
 	cms := configMaps(g, office)
 	g.Expect(cms).To(HaveLen(1))
-	var cfg network.OfficeConfig
+	var cfg xinfang.OfficeConfig
 	g.Expect(json.Unmarshal([]byte(cms[0].Data["office.json"]), &cfg)).To(Succeed())
 	return cfg
 }
@@ -87,7 +87,7 @@ func TestChainFollowsTheHierarchy(t *testing.T) {
 	// statutory dates.
 	cfg := compiledConfig(g, "esc-town")
 	g.Expect(cfg.Escalation.Supervisor).To(Equal("esc-county"))
-	ans, err := cfg.Deadlines(network.DeadlineQuery{Received: time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)})
+	ans, err := cfg.Deadlines(xinfang.DeadlineQuery{Received: time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)})
 	g.Expect(err).NotTo(HaveOccurred())
 	got := ans.Stages
 	// 03-02 + 15d = 03-17 (Tuesday); + 60d = 05-16 (Saturday) → 05-18.
@@ -133,7 +133,7 @@ func TestPolicyAndCalendarChangesReachTheirOffices(t *testing.T) {
 	cfg := compiledConfig(g, "pol-city")
 	g.Expect(cfg.Calendar.Workdays).To(ConsistOf(v1alpha1.Date("2026-10-10")))
 	// 09-29 + 5wd: 09-30, 10-08, 10-09, 10-10 (adjusted), 10-12.
-	ans, err := cfg.Deadlines(network.DeadlineQuery{Received: time.Date(2026, 9, 29, 0, 0, 0, 0, time.UTC)})
+	ans, err := cfg.Deadlines(xinfang.DeadlineQuery{Received: time.Date(2026, 9, 29, 0, 0, 0, 0, time.UTC)})
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(ans.Stages[0].Due).To(Equal("2026-10-12"))
 
@@ -176,7 +176,7 @@ func TestCLIStatusAndDeskAgree(t *testing.T) {
 	cityDept := office("agree-city-dept", v1alpha1.LevelDepartment, "agree-city")
 	cityDept.Spec.Department = "NaturalResources"
 	// The City's department is chased by an overdue ladder.
-	ladder := &v1alpha1.EscalationPolicy{ObjectMeta: metav1.ObjectMeta{Name: "agree-ladder"}, Spec: network.StatutoryPolicy().Spec}
+	ladder := &v1alpha1.EscalationPolicy{ObjectMeta: metav1.ObjectMeta{Name: "agree-ladder"}, Spec: xinfang.StatutoryPolicy().Spec}
 	ladder.Spec.Overdue = []v1alpha1.OverdueRung{{After: "1wd", Action: v1alpha1.OverdueRemind, By: v1alpha1.OverdueByParent},
 		{After: "5wd", Action: v1alpha1.OverdueSupervise, By: v1alpha1.OverdueByParent}, {After: "15d", Action: v1alpha1.OverdueFlag, By: v1alpha1.OverdueByRoot}}
 	cityDept.Spec.Escalation.PolicyRef = "agree-ladder"
@@ -196,7 +196,7 @@ func TestCLIStatusAndDeskAgree(t *testing.T) {
 	}
 
 	snapshot := clusterSnapshot(g)
-	petitions := []*network.Petition{nil,
+	petitions := []*xinfang.Petition{nil,
 		{Category: "wage-arrears", Type: v1alpha1.PetitionAppeal}, {Category: "land-acquisition", Type: v1alpha1.PetitionAppeal},
 		{Category: "land-acquisition", Type: v1alpha1.PetitionReport}, {Category: "pensions", Type: v1alpha1.PetitionInquiry, Channel: v1alpha1.ChannelVisit}}
 	replied := time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)
@@ -218,7 +218,7 @@ func TestCLIStatusAndDeskAgree(t *testing.T) {
 					if r != nil && received.After(*r) {
 						continue
 					}
-					q := network.DeadlineQuery{Received: received, Petition: p, Replied: r}
+					q := xinfang.DeadlineQuery{Received: received, Petition: p, Replied: r}
 					fromDesk, err := desk.Deadlines(q)
 					g.Expect(err).NotTo(HaveOccurred())
 					fromCLI, err := cli.Deadlines(q)
@@ -251,8 +251,8 @@ func TestCLIStatusAndDeskAgree(t *testing.T) {
 	// National Day → 10-08; due + 30d = 11-07 (Saturday) → 11-09. ReReview:
 	// request by 12-09, due 2027-01-08 — beyond the calendar, warned.
 	countyConfig := compiledConfig(g, "agree-county")
-	ans, err := countyConfig.Deadlines(network.DeadlineQuery{Received: time.Date(2026, 8, 3, 0, 0, 0, 0, time.UTC),
-		Petition: &network.Petition{Category: "land-acquisition", Type: v1alpha1.PetitionAppeal}, Replied: &replied})
+	ans, err := countyConfig.Deadlines(xinfang.DeadlineQuery{Received: time.Date(2026, 8, 3, 0, 0, 0, 0, time.UTC),
+		Petition: &xinfang.Petition{Category: "land-acquisition", Type: v1alpha1.PetitionAppeal}, Replied: &replied})
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(ans.Handler).To(Equal("agree-city-dept"))
 	var lines []string
@@ -282,7 +282,7 @@ func TestCLIStatusAndDeskAgree(t *testing.T) {
 // and the bodies their City names.
 func TestHandlerChainsFollowTheirOffices(t *testing.T) {
 	g := NewWithT(t)
-	grand := &v1alpha1.EscalationPolicy{ObjectMeta: metav1.ObjectMeta{Name: "hc-grand"}, Spec: network.StatutoryPolicy().Spec}
+	grand := &v1alpha1.EscalationPolicy{ObjectMeta: metav1.ObjectMeta{Name: "hc-grand"}, Spec: xinfang.StatutoryPolicy().Spec}
 	grand.Spec.Stages[2].Handler = v1alpha1.HandlerGrandparent
 	city := office("hc-city", v1alpha1.LevelCity, "")
 	city.Spec.Escalation.Above = []v1alpha1.ExternalBody{{DisplayName: "省信访局"}}

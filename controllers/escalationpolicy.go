@@ -13,8 +13,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
-	"github.com/xinfang/petition-operator/internal/fields"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/fieldindex"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // +kubebuilder:rbac:groups=petition.xinfang.io,resources=escalationpolicies,verbs=create
@@ -24,7 +24,7 @@ import (
 // stages can be used. It creates the statutory policy again when it is
 // deleted.
 func setupEscalationPolicyController(mgr ctrl.Manager, opts Options, copts controller.Options) error {
-	users := newReferrers(mgr.GetClient(), fields.OfficePolicy)
+	users := newReferrers(mgr.GetClient(), fieldindex.OfficePolicy)
 	recreate := func(ctx context.Context, name string) error {
 		return ensureStatutoryPolicy(ctx, mgr.GetAPIReader(), mgr.GetClient(), name)
 	}
@@ -40,7 +40,7 @@ func (u referrers) observeEscalationPolicy(ctx context.Context, p *v1alpha1.Esca
 		return Outcome{}, err
 	}
 	p.Status.Offices = n
-	if err := network.ValidatePolicy(&p.Spec); err != nil {
+	if err := xinfang.ValidatePolicy(&p.Spec); err != nil {
 		return Outcome{Ready: metav1.ConditionFalse, Reason: v1alpha1.ReasonInvalidPolicy, Message: err.Error(), Stalled: true}, nil
 	}
 	return ready(fmt.Sprintf("%d stages accepted", len(p.Spec.Stages))), nil
@@ -58,7 +58,7 @@ func ensureStatutoryPolicy(ctx context.Context, reader client.Reader, c client.C
 	if !apierrors.IsNotFound(err) {
 		return err
 	}
-	if err := c.Create(ctx, network.StatutoryPolicy(), client.FieldOwner(FieldOwner)); err != nil && !apierrors.IsAlreadyExists(err) {
+	if err := c.Create(ctx, xinfang.StatutoryPolicy(), client.FieldOwner(FieldOwner)); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("creating the default EscalationPolicy %s: %w", name, err)
 	}
 	log.FromContext(ctx).Info("created the default EscalationPolicy", "name", name)

@@ -25,7 +25,7 @@ import (
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/cases"
 	"github.com/xinfang/petition-operator/internal/cluster"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // Defaults of FiguresOptions.
@@ -287,7 +287,7 @@ type officeCases struct {
 // figures, and for an office with offices below it, the totals of its
 // subtree. One walk sums each subtree once, from the leaves up; an office
 // is counted once even if the parents form a cycle.
-func caseStatuses(idx *network.Network, city string, got *cases.Figures) []officeCases {
+func caseStatuses(idx *xinfang.Network, city string, got *cases.Figures) []officeCases {
 	var out []officeCases
 	seen := map[string]bool{}
 	var walk func(name string) cases.Counts

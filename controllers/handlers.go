@@ -12,19 +12,19 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
-	"github.com/xinfang/petition-operator/internal/fields"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/fieldindex"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // An office's compiled configuration holds the chains of the offices its
-// routing table routes to (network.OfficeConfig.Handlers): their policies,
+// routing table routes to (xinfang.OfficeConfig.Handlers): their policies,
 // their places in the network, the bodies their City names above it. A
 // change to any of them reaches the offices that route there.
 
 // routersOf returns the offices whose routing tables may route to one of
 // targets: those a RoutingPolicy naming them selects (routeTargetsOf), and
 // those whose inline rules name them or their department code.
-func routersOf(ctx context.Context, c client.Reader, idx *network.Network, targets []*v1alpha1.Office) []string {
+func routersOf(ctx context.Context, c client.Reader, idx *xinfang.Network, targets []*v1alpha1.Office) []string {
 	if len(targets) == 0 {
 		return nil
 	}
@@ -56,7 +56,7 @@ func routersOf(ctx context.Context, c client.Reader, idx *network.Network, targe
 // it names above the network.
 func escalationOf(old, cur *v1alpha1.Office) (changed, above bool) {
 	above = !equality.Semantic.DeepEqual(old.Spec.Escalation.Above, cur.Spec.Escalation.Above)
-	changed = above || network.EscalationPolicyName(old) != network.EscalationPolicyName(cur) ||
+	changed = above || xinfang.EscalationPolicyName(old) != xinfang.EscalationPolicyName(cur) ||
 		old.Spec.Escalation.Supervisor != cur.Spec.Escalation.Supervisor ||
 		old.Spec.Parent != cur.Spec.Parent || old.Spec.Level != cur.Spec.Level
 	return changed, above
@@ -65,7 +65,7 @@ func escalationOf(old, cur *v1alpha1.Office) (changed, above bool) {
 // escalationDependents returns the offices whose configuration an update
 // of office changes through their chains: every office below a City whose
 // bodies above changed, and the offices that route to it.
-func escalationDependents(ctx context.Context, c client.Reader, idx *network.Network, old, cur *v1alpha1.Office) []string {
+func escalationDependents(ctx context.Context, c client.Reader, idx *xinfang.Network, old, cur *v1alpha1.Office) []string {
 	changed, above := escalationOf(old, cur)
 	if !changed {
 		return nil
@@ -81,8 +81,8 @@ func escalationDependents(ctx context.Context, c client.Reader, idx *network.Net
 // route to them.
 func (r *officeReconciler) usersAndRouters(ctx context.Context, obj client.Object) []reconcile.Request {
 	var list v1alpha1.OfficeList
-	if err := r.client.List(ctx, &list, client.MatchingFields{fields.OfficePolicy: obj.GetName()}, client.UnsafeDisableDeepCopy); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "listing offices", fields.OfficePolicy, obj.GetName())
+	if err := r.client.List(ctx, &list, client.MatchingFields{fieldindex.OfficePolicy: obj.GetName()}, client.UnsafeDisableDeepCopy); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "listing offices", fieldindex.OfficePolicy, obj.GetName())
 		return nil
 	}
 	users := make([]*v1alpha1.Office, len(list.Items))

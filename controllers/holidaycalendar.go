@@ -10,15 +10,15 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
-	"github.com/xinfang/petition-operator/internal/fields"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/fieldindex"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // setupHolidayCalendarController registers the controller of
 // HolidayCalendar status: the offices that use a calendar, its holidays and
 // the years it covers.
 func setupHolidayCalendarController(mgr ctrl.Manager, opts Options, copts controller.Options) error {
-	o := &calendarObserver{users: newReferrers(mgr.GetClient(), fields.OfficeCalendar), now: opts.now()}
+	o := &calendarObserver{users: newReferrers(mgr.GetClient(), fieldindex.OfficeCalendar), now: opts.now()}
 	return register(mgr, "holidaycalendar", copts, o.observeHolidayCalendar, nil,
 		watch{obj: &v1alpha1.Office{}, handler: coalesced(opts, o.users.referred())})
 }
@@ -34,7 +34,7 @@ type calendarObserver struct {
 // that use it, reports the dates it covers, and rejects what the schema
 // admits but a calendar cannot hold: dates such as 2026-02-30, holidays
 // longer than a year. A calendar whose coverage ends within
-// network.CoverageWarningDays is Ready with reason CoverageEnding (a Warning
+// xinfang.CoverageWarningDays is Ready with reason CoverageEnding (a Warning
 // event on the transition); until then it is looked at again the day the
 // warning begins.
 func (o *calendarObserver) observeHolidayCalendar(ctx context.Context, c *v1alpha1.HolidayCalendar) (Outcome, error) {
@@ -43,7 +43,7 @@ func (o *calendarObserver) observeHolidayCalendar(ctx context.Context, c *v1alph
 		return Outcome{}, err
 	}
 	c.Status.Offices = n
-	cal, err := network.NewCalendar(&c.Spec)
+	cal, err := xinfang.NewCalendar(&c.Spec)
 	if err != nil {
 		c.Status.HolidayDays = 0
 		c.Status.Coverage = nil

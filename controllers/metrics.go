@@ -14,7 +14,7 @@ import (
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // The operator's metrics, beside controller-runtime's (reconciles, work
@@ -203,7 +203,7 @@ func (c *networkCollector) Collect(ch chan<- prometheus.Metric) {
 		hc := &calendars.Items[i]
 		// An invalid calendar covers nothing it can be trusted with: its
 		// InvalidDate condition says so, and it has no gauge.
-		cal, err := network.NewCalendar(&hc.Spec)
+		cal, err := xinfang.NewCalendar(&hc.Spec)
 		if err != nil {
 			continue
 		}

@@ -13,7 +13,7 @@ import (
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/cluster"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // watchModel returns a watch of the network's office events for a status
@@ -37,7 +37,7 @@ func watchModel(feed *cluster.Feed, h handler.EventHandler) watch {
 // registry), and the offices whose routes may resolve to it. reader reads
 // RoutingPolicies from the cache, to find the offices that route to an
 // office that appears or goes.
-func officeEvents(nw *network.Network, reader client.Reader) cluster.Handler {
+func officeEvents(nw *xinfang.Network, reader client.Reader) cluster.Handler {
 	return func(ctx context.Context, e cluster.Event, q cluster.Queue) {
 		old, cur := e.Old, e.New
 		switch {
@@ -81,7 +81,7 @@ func officeEvents(nw *network.Network, reader client.Reader) cluster.Handler {
 }
 
 // stationedChanged reports whether an update changed what a joint reception
-// centre that stations the office compiles of it (network.StationedDepartment)
+// centre that stations the office compiles of it (xinfang.StationedDepartment)
 // or whether it may be stationed there.
 func stationedChanged(old, cur *v1alpha1.Office) bool {
 	return old.Spec.Level != cur.Spec.Level || old.Spec.Parent != cur.Spec.Parent || old.Spec.Department != cur.Spec.Department ||

@@ -28,15 +28,15 @@ import (
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/cluster"
-	"github.com/xinfang/petition-operator/internal/fields"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/fieldindex"
 	"github.com/xinfang/petition-operator/internal/tenant"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // officeReconciler places an office in the network and runs its tenant stack.
 type officeReconciler struct {
 	// network is the network the office is compiled against.
-	network  *network.Network
+	network  *xinfang.Network
 	client   client.Client
 	recorder events.EventRecorder
 	applier  *applier
@@ -65,7 +65,7 @@ func setupOfficeController(mgr ctrl.Manager, feed *cluster.Feed, opts Options, c
 		Named("office").
 		WatchesRawSource(feed.Source(officeEvents(feed.Network(), mgr.GetClient()))).
 		Watches(&v1alpha1.RoutingPolicy{}, &selectionEvents[*v1alpha1.RoutingPolicy]{index: feed.Network(), selected: selected, entitlement: entitlement}).
-		Watches(&v1alpha1.DutyPeriod{}, &selectionEvents[*v1alpha1.DutyPeriod]{index: feed.Network(), selected: network.SelectedByDuty, entitlement: dutyEntitlement}).
+		Watches(&v1alpha1.DutyPeriod{}, &selectionEvents[*v1alpha1.DutyPeriod]{index: feed.Network(), selected: xinfang.SelectedByDuty, entitlement: dutyEntitlement}).
 		// The default tenant image, where its rollout stands, and the limits.
 		Watches(&v1alpha1.TenantDefaults{}, &tenantDefaultsEvents{index: feed.Network()}).
 		// A policy or calendar change reaches the offices that use it (and,
@@ -73,7 +73,7 @@ func setupOfficeController(mgr ctrl.Manager, feed *cluster.Feed, opts Options, c
 		// use them) concerns no office.
 		Watches(&v1alpha1.EscalationPolicy{}, handler.EnqueueRequestsFromMapFunc(r.usersAndRouters),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Watches(&v1alpha1.HolidayCalendar{}, handler.EnqueueRequestsFromMapFunc(r.referring(fields.OfficeCalendar)),
+		Watches(&v1alpha1.HolidayCalendar{}, handler.EnqueueRequestsFromMapFunc(r.referring(fieldindex.OfficeCalendar)),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WithOptions(copts)
 	// A tenant object edited or deleted by hand is restored.
@@ -98,7 +98,7 @@ type officeScope struct {
 	// before is the office as read, after the finalizer phase: the base of
 	// the status patch. Nil until then.
 	before   *v1alpha1.Office
-	compiled *network.Compiled
+	compiled *xinfang.Compiled
 	rendered []*unstructured.Unstructured
 	applied  []v1alpha1.ObjectRef
 	// outcome is the Ready condition to report; nil leaves the status as it
@@ -220,7 +220,7 @@ func (r *officeReconciler) ensureFinalizer(ctx context.Context, s *officeScope) 
 	return false, nil
 }
 
-// compile places the office in the network and compiles it (network.Compile).
+// compile places the office in the network and compiles it (xinfang.Compile).
 // An office outside the network gets no tenant, and none is deleted; a
 // suspended one keeps its tenant as it is.
 func (r *officeReconciler) compile(ctx context.Context, s *officeScope) (bool, error) {
@@ -229,7 +229,7 @@ func (r *officeReconciler) compile(ctx context.Context, s *officeScope) (bool, e
 	if o.Spec.CalendarRef == "" {
 		apimeta.RemoveStatusCondition(&o.Status.Conditions, v1alpha1.ConditionCalendarCoverage)
 	}
-	c, err := network.Compile(r.network, o, network.CompileOptions{TenantImage: r.opts.TenantImage})
+	c, err := xinfang.Compile(r.network, o, xinfang.CompileOptions{TenantImage: r.opts.TenantImage})
 	if err != nil {
 		return true, err
 	}
@@ -259,13 +259,13 @@ func (r *officeReconciler) compile(ctx context.Context, s *officeScope) (bool, e
 }
 
 // observeCoverage sets the office's CalendarCoverage condition from its
-// compiled configuration (network.OfficeConfig.CalendarCoverage): False,
+// compiled configuration (xinfang.OfficeConfig.CalendarCoverage): False,
 // BeyondCoverage, when a deadline of a petition received now falls in a
 // year its calendar does not cover; True, Covered, otherwise; absent when
 // it names no calendar. It returns how long until the answer may change.
 // The condition's message changes only with the answer, so a steady office
 // writes nothing.
-func (r *officeReconciler) observeCoverage(o *v1alpha1.Office, config *network.OfficeConfig) time.Duration {
+func (r *officeReconciler) observeCoverage(o *v1alpha1.Office, config *xinfang.OfficeConfig) time.Duration {
 	now := r.now()
 	ans, ok, err := config.CalendarCoverage(now)
 	if !ok {
@@ -286,7 +286,7 @@ func (r *officeReconciler) observeCoverage(o *v1alpha1.Office, config *network.O
 
 // problemOutcome is the outcome of an office that could not be compiled:
 // waiting for what is missing (Reconciling), or Stalled until a change.
-func problemOutcome(p *network.Problem) Outcome {
+func problemOutcome(p *xinfang.Problem) Outcome {
 	return notReady(p.Reason, p.Condition(), p.Stalled)
 }
 
@@ -448,8 +448,8 @@ func renderedHash(objs []*unstructured.Unstructured, kind, name string) string {
 }
 
 // routingStatus summarises a routing table for the office's status.
-func routingStatus(t *network.RoutingTable) (*v1alpha1.OfficeRoutingStatus, error) {
-	hash, err := network.Hash(t)
+func routingStatus(t *xinfang.RoutingTable) (*v1alpha1.OfficeRoutingStatus, error) {
+	hash, err := xinfang.Hash(t)
 	if err != nil {
 		return nil, err
 	}
@@ -458,7 +458,7 @@ func routingStatus(t *network.RoutingTable) (*v1alpha1.OfficeRoutingStatus, erro
 }
 
 // statusChain is the chain as the office's status shows it.
-func statusChain(esc *network.Escalation) []v1alpha1.EscalationStep {
+func statusChain(esc *xinfang.Escalation) []v1alpha1.EscalationStep {
 	steps := make([]v1alpha1.EscalationStep, len(esc.Steps))
 	for i, s := range esc.Steps {
 		steps[i] = v1alpha1.EscalationStep{Stage: string(s.Stage), Office: s.Office, External: s.External,

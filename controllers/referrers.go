@@ -10,12 +10,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
-	"github.com/xinfang/petition-operator/internal/fields"
+	"github.com/xinfang/petition-operator/internal/fieldindex"
 )
 
-// newReferrers returns the referrers of an index of package fields.
+// newReferrers returns the referrers of an index of package fieldindex.
 func newReferrers(c client.Reader, field string) referrers {
-	return referrers{client: c, field: field, value: fields.Values[field]}
+	return referrers{client: c, field: field, value: fieldindex.Values[field]}
 }
 
 // referrers counts the offices that name an object (a policy or calendar) in

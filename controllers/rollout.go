@@ -7,7 +7,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // The staged rollouts of RoutingPolicies and of the default tenant image
@@ -16,7 +16,7 @@ import (
 // rolloutOutcome is the Ready condition of an object whose rollout stands
 // as step says: Ready once complete, Reconciling while progressing, Stalled
 // when halted, neither while paused.
-func rolloutOutcome(r *v1alpha1.Rollout, step network.RolloutStep) Outcome {
+func rolloutOutcome(r *v1alpha1.Rollout, step xinfang.RolloutStep) Outcome {
 	st := step.Status
 	where := fmt.Sprintf("stage %d of %d: %d of %d offices run revision %s", step.Stage+1, st.Stages, st.Updated, st.Offices, st.Revision)
 	if len(st.WaitingFor) > 0 {
@@ -32,13 +32,13 @@ func rolloutOutcome(r *v1alpha1.Rollout, step network.RolloutStep) Outcome {
 	case v1alpha1.RolloutHalted:
 		return Outcome{Ready: metav1.ConditionFalse, Reason: v1alpha1.ReasonProgressDeadlineExceeded, Stalled: true,
 			Message: fmt.Sprintf("halted: %s, not healthy within spec.rollout.progressDeadline (%s); `petitionctl rollout retry` tries the stage again, and so does any edit of the spec (a new revision supersedes it)",
-				where, network.ProgressDeadline(r))}
+				where, xinfang.ProgressDeadline(r))}
 	}
 	return ready("")
 }
 
 // rolloutEvents are the events of a rollout step's transitions.
-func rolloutEvents(step network.RolloutStep) []Event {
+func rolloutEvents(step xinfang.RolloutStep) []Event {
 	out := make([]Event, len(step.Events))
 	for i, e := range step.Events {
 		out[i] = Event{Warning: e.Warning, Reason: e.Reason, Message: e.Message}
@@ -46,7 +46,7 @@ func rolloutEvents(step network.RolloutStep) []Event {
 	return out
 }
 
-// rolloutPosition is what network.Entitled and network.EntitledImage read
+// rolloutPosition is what xinfang.Entitled and xinfang.EntitledImage read
 // of a rollout's status: the revision and whether it is complete, the stage
 // reached and the stable revision. Two statuses with the same position
 // give every office the same revision.

@@ -9,12 +9,12 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
-	"github.com/xinfang/petition-operator/internal/network"
 	"github.com/xinfang/petition-operator/internal/testenv"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // landPetition is the petition whose route the rollout tests follow.
-var landPetition = network.Petition{Category: "land-acquisition", Type: "Appeal"}
+var landPetition = xinfang.Petition{Category: "land-acquisition", Type: "Appeal"}
 
 // routeTarget returns where the office's desk, from the configuration its
 // tenant was given, sends landPetition, after checking that petitionctl's
@@ -88,14 +88,14 @@ func TestStagedRollout(t *testing.T) {
 		case "ro-town-b":
 			path = append(path, "ro-county-b", o.Name)
 		}
-		return int32(network.StageOf(stages, o, path))
+		return int32(xinfang.StageOf(stages, o, path))
 	}
 
 	// A new policy rolls out stage by stage to completion: its rules are
 	// then the stable revision.
 	expectReady(t, policy)
 	st, stage := rolloutOf(g, policy)
-	rev1 := network.Revision(&policy.Spec).Revision
+	rev1 := xinfang.Revision(&policy.Spec).Revision
 	g.Expect(st.Phase).To(Equal(v1alpha1.RolloutComplete))
 	g.Expect(stage).To(BeEquivalentTo(3))
 	g.Expect(policy.Status.Stable.Revision).To(Equal(rev1))
@@ -113,7 +113,7 @@ func TestStagedRollout(t *testing.T) {
 		p.Spec.Rules = landRules("land", "ro-land")
 		p.Spec.Rollout.Paused = true
 	})
-	rev2 := network.Revision(&policy.Spec).Revision
+	rev2 := xinfang.Revision(&policy.Spec).Revision
 	expectPaused(t, policy)
 	g.Eventually(func(g Gomega) { g.Expect(routeTarget(g, "ro-city")).To(Equal("ro-land")) }).WithTimeout(20 * time.Second).Should(Succeed())
 	g.Consistently(func(g Gomega) {
@@ -159,7 +159,7 @@ func TestStagedRollout(t *testing.T) {
 		p.Spec.Rules = landRules("land", "ro-county-a")
 		p.Spec.Rollout.ProgressDeadline = &metav1.Duration{Duration: 6 * time.Second}
 	})
-	rev3 := network.Revision(&policy.Spec).Revision
+	rev3 := xinfang.Revision(&policy.Spec).Revision
 	expectNotReady(t, policy, v1alpha1.ReasonProgressDeadlineExceeded, v1alpha1.ConditionStalled)
 	st, stage = rolloutOf(g, policy)
 	g.Expect(st.Phase).To(Equal(v1alpha1.RolloutHalted))
@@ -178,7 +178,7 @@ func TestStagedRollout(t *testing.T) {
 	// from the first stage against the stable one, and halts again at the
 	// broken stage.
 	update(t, policy, func(p *v1alpha1.RoutingPolicy) { p.Spec.Rules = landRules("land-to-city", "ro-city") })
-	rev4 := network.Revision(&policy.Spec).Revision
+	rev4 := xinfang.Revision(&policy.Spec).Revision
 	g.Eventually(func(g Gomega) {
 		g.Expect(events(g, "ro-land")).To(ContainElement("RolloutSuperseded"))
 		st, stage := rolloutOf(g, policy)

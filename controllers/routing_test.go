@@ -9,7 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 func department(name, parent string, code v1alpha1.DepartmentCode) *v1alpha1.Office {
@@ -67,7 +67,7 @@ func TestRoutingReachesExactlyTheSelectedTenants(t *testing.T) {
 		g.Expect(cfg.Routing.Rules).To(HaveLen(1), "only rt-land selects rt-town")
 		g.Expect(cfg.Routing.Rules[0].Office).To(Equal("rt-county-nr"))
 		g.Expect(cfg.Routing.Rules[0].Address).To(Equal("http://desk.office-rt-county-nr.svc"))
-		route := cfg.Routing.Route("rt-town", network.Petition{Category: "land-acquisition", Type: "Appeal"})
+		route := cfg.Routing.Route("rt-town", xinfang.Petition{Category: "land-acquisition", Type: "Appeal"})
 		g.Expect(route.Office).To(Equal("rt-county-nr"))
 		g.Expect(route.Policy).To(Equal("rt-land"))
 	}).WithTimeout(20 * time.Second).Should(Succeed())
@@ -84,7 +84,7 @@ func TestRoutingReachesExactlyTheSelectedTenants(t *testing.T) {
 		// The township runs the policy's generation: the rollout is done.
 		g.Expect(land.Status.UpdatedOffices).To(BeEquivalentTo(1))
 		g.Expect(k8s.Get(ctx, key("", "rt-town"), town)).To(Succeed())
-		g.Expect(town.Status.Routing.Policies).To(Equal([]v1alpha1.PolicyRevision{{Name: "rt-land", Revision: network.Revision(&land.Spec).Revision}}))
+		g.Expect(town.Status.Routing.Policies).To(Equal([]v1alpha1.PolicyRevision{{Name: "rt-land", Revision: xinfang.Revision(&land.Spec).Revision}}))
 	}).WithTimeout(20 * time.Second).Should(Succeed())
 
 	// Nothing else was written: every other tenant's ConfigMap is as it was.
@@ -110,7 +110,7 @@ func TestRoutingReachesExactlyTheSelectedTenants(t *testing.T) {
 		g.Expect(k8s.Get(ctx, key("", "rt-other-town"), otherTown)).To(Succeed())
 		g.Expect(otherTown.Status.Routing.Unresolved).To(BeEquivalentTo(1))
 		cfg := compiledConfig(g, "rt-other-town")
-		route := cfg.Routing.Route("rt-other-town", network.Petition{Category: "land-acquisition", Type: "Report"})
+		route := cfg.Routing.Route("rt-other-town", xinfang.Petition{Category: "land-acquisition", Type: "Report"})
 		g.Expect(route.Office).To(Equal("rt-other-town"))
 		g.Expect(route.Fallback).To(BeTrue())
 	}).WithTimeout(20 * time.Second).Should(Succeed())
@@ -185,7 +185,7 @@ func TestRoutesAndWindowsAgree(t *testing.T) {
 
 	snapshot := clusterSnapshot(g)
 
-	petitions := []network.Petition{
+	petitions := []xinfang.Petition{
 		{Category: "wage-arrears", Type: "Appeal"}, {Category: "pollution", Type: "Report"}, {Category: "roads", Type: "Inquiry"},
 	}
 	instants := []string{"2026-10-02T10:00:00+08:00", "2026-10-12T08:29:00+08:00", "2026-10-12T11:59:00+08:00", "2026-10-12T12:00:00+08:00"}
@@ -218,5 +218,5 @@ func TestRoutesAndWindowsAgree(t *testing.T) {
 	cityConfig := compiledConfig(g, "ag-city")
 	// Saturday 2026-10-03 10:00 in Shanghai: only the duty window is open.
 	duty, _ := cityConfig.Windows("Visit", time.Date(2026, 10, 3, 2, 0, 0, 0, time.UTC))
-	g.Expect(duty).To(Equal(network.WindowAnswer{Open: true, Window: "duty", NextOpening: "2026-10-04T09:00:00+08:00"}))
+	g.Expect(duty).To(Equal(xinfang.WindowAnswer{Open: true, Window: "duty", NextOpening: "2026-10-04T09:00:00+08:00"}))
 }

@@ -13,7 +13,7 @@ import (
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/cluster"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // setupRoutingPolicyController registers the controller of RoutingPolicy
@@ -34,23 +34,23 @@ func setupRoutingPolicyController(mgr ctrl.Manager, feed *cluster.Feed, opts Opt
 // It reads the network model, whose office events enqueue it once the
 // model has them.
 type routingPolicyObserver struct {
-	index *network.Network
+	index *xinfang.Network
 	// now is the clock of progress deadlines.
 	now func() time.Time
 }
 
 func (o *routingPolicyObserver) observe(_ context.Context, p *v1alpha1.RoutingPolicy) (Outcome, error) {
 	idx := o.index
-	rep := network.ReportPolicy(p, idx)
+	rep := xinfang.ReportPolicy(p, idx)
 	p.Status.SelectedOffices = int32(rep.Selected)
 	p.Status.UpdatedOffices = int32(rep.Updated)
 	p.Status.UnresolvedRoutes = int32(rep.UnresolvedTotal)
 	p.Status.Unresolved = rep.Unresolved
-	step := network.StepRollout(p, idx, o.now())
+	step := xinfang.StepRollout(p, idx, o.now())
 	p.Status.Stage, p.Status.Rollout = step.Stage, step.Status
-	p.Status.StageProgress = network.StageProgress(step.Stage, &p.Spec.Rollout)
+	p.Status.StageProgress = xinfang.StageProgress(step.Stage, &p.Spec.Rollout)
 	if step.Completed {
-		stable := network.Revision(&p.Spec)
+		stable := xinfang.Revision(&p.Spec)
 		p.Status.Stable = stable.DeepCopy()
 	}
 	out := rolloutOutcome(&p.Spec.Rollout, step)
@@ -66,12 +66,12 @@ func (o *routingPolicyObserver) observe(_ context.Context, p *v1alpha1.RoutingPo
 
 // selected returns the offices of the index that the policy selects: by
 // its current revision, or by the stable one a staged rollout moves from.
-func selected(idx *network.Network, p *v1alpha1.RoutingPolicy) []string {
+func selected(idx *xinfang.Network, p *v1alpha1.RoutingPolicy) []string {
 	var stable *v1alpha1.OfficeSelector
 	if st := p.Status.Stable; st != nil {
 		stable = &st.OfficeSelector
 	}
-	return network.SelectedBy(idx, &p.Spec.OfficeSelector, stable)
+	return xinfang.SelectedBy(idx, &p.Spec.OfficeSelector, stable)
 }
 
 // entitlement is what the revision each office compiles of a policy
@@ -93,7 +93,7 @@ func entitlement(p *v1alpha1.RoutingPolicy) string {
 // A Department that no rule routes to changes no route: in a city of
 // thousands of offices most departments are such, and enqueueing the whole
 // subtree of the City for each of them made convergence quadratic.
-func routeTargetsOf(ctx context.Context, c client.Reader, idx *network.Network, o *v1alpha1.Office) []string {
+func routeTargetsOf(ctx context.Context, c client.Reader, idx *xinfang.Network, o *v1alpha1.Office) []string {
 	var names []string
 	department := o.Spec.Level == v1alpha1.LevelDepartment && o.Spec.Parent != ""
 	parent := string(o.Spec.Parent)

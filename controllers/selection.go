@@ -13,17 +13,17 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // selectionEvents enqueues the offices a change of an object that selects
 // offices and rolls out in stages (a RoutingPolicy, a DutyPeriod) concerns:
 // those it selected before and those it selects now, and only those.
 type selectionEvents[T client.Object] struct {
-	index *network.Network
+	index *xinfang.Network
 	// selected returns the offices the object selects, by its current
 	// revision or by the stable one its rollout moves from.
-	selected func(*network.Network, T) []string
+	selected func(*xinfang.Network, T) []string
 	// entitlement is what the revision each office compiles depends on
 	// besides the spec: where the rollout stands.
 	entitlement func(T) string

@@ -26,7 +26,7 @@ import (
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/casestore"
 	"github.com/xinfang/petition-operator/internal/cluster"
-	"github.com/xinfang/petition-operator/internal/fields"
+	"github.com/xinfang/petition-operator/internal/fieldindex"
 	"github.com/xinfang/petition-operator/internal/kinds"
 	"github.com/xinfang/petition-operator/internal/tenant"
 )
@@ -188,11 +188,11 @@ func tenantObjects() []client.Object {
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update;patch;delete
 
-// Setup registers the field indexes (package fields) and every controller
+// Setup registers the field indexes (package fieldindex) and every controller
 // with mgr, around the process's network (feed), which the admission
 // webhooks read too.
 func Setup(ctx context.Context, mgr ctrl.Manager, feed *cluster.Feed, opts Options) error {
-	if err := fields.Register(ctx, mgr.GetFieldIndexer()); err != nil {
+	if err := fieldindex.Register(ctx, mgr.GetFieldIndexer()); err != nil {
 		return err
 	}
 	copts := controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles}

@@ -1,5 +1,5 @@
 // Package controllers holds the reconcilers of petition-operator. They are
-// thin: read the object and what it depends on, ask internal/network what that
+// thin: read the object and what it depends on, ask internal/xinfang what that
 // means, write the result, and report it in status.
 package controllers
 

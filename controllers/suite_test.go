@@ -18,8 +18,8 @@ import (
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/cmd/manager/app/apptest"
 	"github.com/xinfang/petition-operator/controllers"
-	"github.com/xinfang/petition-operator/internal/network"
 	"github.com/xinfang/petition-operator/internal/testenv"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 var k8s client.Client
@@ -160,7 +160,7 @@ func update[T client.Object](t *testing.T, obj T, fn func(T)) {
 
 // clusterSnapshot lists the network from the API server, as petitionctl does
 // without -f.
-func clusterSnapshot(g Gomega) *network.Snapshot {
+func clusterSnapshot(g Gomega) *xinfang.Snapshot {
 	var offices v1alpha1.OfficeList
 	var routing v1alpha1.RoutingPolicyList
 	var policies v1alpha1.EscalationPolicyList
@@ -171,6 +171,6 @@ func clusterSnapshot(g Gomega) *network.Snapshot {
 	g.Expect(k8s.List(context.Background(), &routing)).To(Succeed())
 	g.Expect(k8s.List(context.Background(), &policies)).To(Succeed())
 	g.Expect(k8s.List(context.Background(), &calendars)).To(Succeed())
-	return &network.Snapshot{Offices: offices.Items, RoutingPolicies: routing.Items, EscalationPolicies: policies.Items, HolidayCalendars: calendars.Items,
+	return &xinfang.Snapshot{Offices: offices.Items, RoutingPolicies: routing.Items, EscalationPolicies: policies.Items, HolidayCalendars: calendars.Items,
 		DutyPeriods: periods.Items, Live: true}
 }

@@ -21,7 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 var ctx = context.Background()
@@ -97,9 +97,9 @@ func TestNetworkComesUpWithTenants(t *testing.T) {
 	cms := configMaps(g, "net-county")
 	g.Expect(cms).To(HaveLen(1))
 	g.Expect(pod.Volumes[0].ConfigMap.Name).To(Equal(cms[0].Name))
-	var cfg network.OfficeConfig
+	var cfg xinfang.OfficeConfig
 	g.Expect(json.Unmarshal([]byte(cms[0].Data["office.json"]), &cfg)).To(Succeed())
-	g.Expect(cfg.Format).To(Equal(network.ConfigFormat))
+	g.Expect(cfg.Format).To(Equal(xinfang.ConfigFormat))
 	g.Expect(cfg.Office).To(Equal("net-county"))
 	g.Expect(cfg.Path).To(Equal([]string{"net-city", "net-county"}))
 	g.Expect(cfg.Parent).To(Equal("net-city"))

@@ -20,7 +20,7 @@ import (
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/cluster"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // +kubebuilder:rbac:groups=petition.xinfang.io,resources=tenantdefaults,verbs=get;list;watch;create;patch
@@ -44,17 +44,17 @@ func setupTenantDefaultsController(mgr ctrl.Manager, feed *cluster.Feed, opts Op
 // else --tenant-image) through the offices stage by stage, as a
 // RoutingPolicy's rollout moves its rules.
 type tenantRollout struct {
-	index *network.Network
+	index *xinfang.Network
 	// image is the operator's --tenant-image.
 	image string
 	now   func() time.Time
 }
 
 func (r *tenantRollout) observe(_ context.Context, td *v1alpha1.TenantDefaults) (Outcome, error) {
-	image := network.DefaultImage(td, r.image)
-	step := network.StepTenantRollout(td, image, r.index, r.now())
+	image := xinfang.DefaultImage(td, r.image)
+	step := xinfang.StepTenantRollout(td, image, r.index, r.now())
 	td.Status.Image, td.Status.Stage, td.Status.Rollout = image, step.Stage, step.Status
-	td.Status.StageProgress = network.StageProgress(step.Stage, td.Spec.Rollout)
+	td.Status.StageProgress = xinfang.StageProgress(step.Stage, td.Spec.Rollout)
 	if step.Completed {
 		td.Status.StableImage = image
 	}
@@ -96,7 +96,7 @@ func ensureTenantDefaults(ctx context.Context, reader client.Reader, c client.Cl
 // what it depends on changed (the spec, or where the rollout stands), and
 // every office when the limits of their namespaces changed.
 type tenantDefaultsEvents struct {
-	index *network.Network
+	index *xinfang.Network
 }
 
 var _ handler.EventHandler = &tenantDefaultsEvents{}

@@ -18,8 +18,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
-	"github.com/xinfang/petition-operator/internal/manifests"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/objfiles"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // villagesPerTest is how many villages TestVillagesStayCheap adds: what a
@@ -39,7 +39,7 @@ const villageLabel = "test.petition.xinfang.io/cheap-village"
 func TestVillagesStayCheap(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
-	set, err := manifests.Load("../config/samples")
+	set, err := objfiles.Load("../config/samples")
 	g.Expect(err).NotTo(HaveOccurred())
 	for _, obj := range set.Objects() {
 		switch obj.(type) {
@@ -159,7 +159,7 @@ func TestVillagesStayCheap(t *testing.T) {
 	var namespaces corev1.NamespaceList
 	g.Expect(k8s.List(ctx, &namespaces)).To(Succeed())
 	for _, ns := range namespaces.Items {
-		if name, ok := strings.CutPrefix(ns.Name, network.NamespacePrefix); ok && villages[name] {
+		if name, ok := strings.CutPrefix(ns.Name, xinfang.NamespacePrefix); ok && villages[name] {
 			t.Errorf("village %s has namespace %s", name, ns.Name)
 		}
 	}

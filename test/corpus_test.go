@@ -31,7 +31,7 @@ import (
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/cmd/manager/app/apptest"
-	"github.com/xinfang/petition-operator/internal/manifests"
+	"github.com/xinfang/petition-operator/internal/objfiles"
 	"github.com/xinfang/petition-operator/internal/testenv"
 	"github.com/xinfang/petition-operator/internal/validate"
 )
@@ -116,10 +116,10 @@ func loadCorpus(t *testing.T) []corpusCase {
 			t.Errorf("%s: the header needs at least one '# offline: ' line and one of '# cluster: ', '# cluster: warning: ' or '# cluster: skip: '", p)
 			continue
 		}
-		docs, errs := manifests.ReadDocuments(p)
+		docs, errs := objfiles.ReadDocuments(p)
 		if len(errs) == 0 {
 			for _, d := range docs {
-				if gvk, _, err := manifests.TypeOf(d.Raw); err == nil && gvk.Kind != "" {
+				if gvk, _, err := objfiles.TypeOf(d.Raw); err == nil && gvk.Kind != "" {
 					c.docs = append(c.docs, d.Raw)
 				}
 			}
@@ -162,7 +162,7 @@ func TestBaseIsValid(t *testing.T) {
 // changed by each case (a case's object replaces the base's of the same
 // kind and name, as a pull request would) and expects each case's message.
 func TestCorpusOffline(t *testing.T) {
-	baseDocs, errs := manifests.ReadDocuments(filepath.Join(root, baseDir))
+	baseDocs, errs := objfiles.ReadDocuments(filepath.Join(root, baseDir))
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
@@ -215,13 +215,13 @@ func TestCorpusCluster(t *testing.T) {
 		s = uint64(time.Now().UnixNano())
 	}
 	t.Logf("applying %s in the order of seed %d (go test ./test -seed %d repeats it)", baseDir, s, s)
-	baseDocs, errs := manifests.ReadDocuments(filepath.Join(root, baseDir))
+	baseDocs, errs := objfiles.ReadDocuments(filepath.Join(root, baseDir))
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
 	var objs [][]byte
 	for _, d := range baseDocs {
-		if gvk, ours, err := manifests.TypeOf(d.Raw); err == nil && ours && gvk.Kind != "" {
+		if gvk, ours, err := objfiles.TypeOf(d.Raw); err == nil && ours && gvk.Kind != "" {
 			objs = append(objs, d.Raw)
 		}
 	}

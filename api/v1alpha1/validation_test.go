@@ -17,7 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	. "github.com/xinfang/petition-operator/api/v1alpha1"
-	"github.com/xinfang/petition-operator/internal/manifests"
+	"github.com/xinfang/petition-operator/internal/objfiles"
 	"github.com/xinfang/petition-operator/internal/testenv"
 )
 
@@ -90,7 +90,7 @@ func TestCRDsInstall(t *testing.T) {
 
 // TestSamplesAccepted creates every object of config/samples.
 func TestSamplesAccepted(t *testing.T) {
-	set, err := manifests.Load(filepath.Join(env.Root, "config", "samples"))
+	set, err := objfiles.Load(filepath.Join(env.Root, "config", "samples"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,12 +7,12 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // checkWindowBounds refuses a window, at field, whose lists hold more than
 // the API admits.
-func checkWindowBounds(field string, w *network.CompiledWindow) error {
+func checkWindowBounds(field string, w *xinfang.CompiledWindow) error {
 	for _, f := range []struct {
 		name     string
 		n, limit int
@@ -33,7 +33,7 @@ func checkWindowBounds(field string, w *network.CompiledWindow) error {
 // checkBounds refuses a configuration that holds more than the API admits:
 // the bounds of api/v1alpha1, which a test there holds to the generated
 // schema. The work of a windows or deadlines answer grows with them.
-func checkBounds(c *network.OfficeConfig) error {
+func checkBounds(c *xinfang.OfficeConfig) error {
 	if n := len(c.ReceptionWindows); n > v1alpha1.MaxReceptionWindows {
 		return fmt.Errorf("receptionWindows: %d windows, at most %d", n, v1alpha1.MaxReceptionWindows)
 	}
@@ -68,9 +68,9 @@ func checkBounds(c *network.OfficeConfig) error {
 	}
 	for name, h := range c.Handlers {
 		if h == nil {
-			return fmt.Errorf("handlers[%s]: null", network.Quote(name))
+			return fmt.Errorf("handlers[%s]: null", xinfang.Quote(name))
 		}
-		if err := checkChain(fmt.Sprintf("handlers[%s]", network.Quote(name)), &h.Escalation); err != nil {
+		if err := checkChain(fmt.Sprintf("handlers[%s]", xinfang.Quote(name)), &h.Escalation); err != nil {
 			return err
 		}
 	}
@@ -81,7 +81,7 @@ func checkBounds(c *network.OfficeConfig) error {
 // or longer limits or names, than the API admits; field names it. An
 // overdue rung's office is bounded as any object name (a DNS-1123
 // subdomain), a body's name as an ExternalBody's displayName.
-func checkChain(field string, e *network.Escalation) error {
+func checkChain(field string, e *xinfang.Escalation) error {
 	if n := len(e.Steps); n > v1alpha1.MaxStages {
 		return fmt.Errorf("%s.stages: %d stages, at most %d", field, n, v1alpha1.MaxStages)
 	}
@@ -90,7 +90,7 @@ func checkChain(field string, e *network.Escalation) error {
 	}
 	type limit struct {
 		field string
-		l     *network.Limit
+		l     *xinfang.Limit
 	}
 	var limits []limit
 	for i := range e.Steps {
@@ -121,14 +121,14 @@ func checkChain(field string, e *network.Escalation) error {
 }
 
 // checkDutyBounds refuses a duty section that holds more than the API
-// admits: at most network.MaxDutyPeriods periods, each window bounded as a
+// admits: at most xinfang.MaxDutyPeriods periods, each window bounded as a
 // DutyPeriod's fields are.
-func checkDutyBounds(d *network.DutyConfig) error {
+func checkDutyBounds(d *xinfang.DutyConfig) error {
 	if d == nil {
 		return nil
 	}
-	if n := len(d.Periods); n > network.MaxDutyPeriods {
-		return fmt.Errorf("duty.periods: %d periods, at most %d", n, network.MaxDutyPeriods)
+	if n := len(d.Periods); n > xinfang.MaxDutyPeriods {
+		return fmt.Errorf("duty.periods: %d periods, at most %d", n, xinfang.MaxDutyPeriods)
 	}
 	for i := range d.Periods {
 		if err := checkWindowBounds(fmt.Sprintf("duty.periods[%d].window", i), &d.Periods[i].Window); err != nil {

@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 
 	"github.com/xinfang/petition-operator/internal/httpguard"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // maxConfigBytes bounds the configuration; a ConfigMap holds at most 1 MiB.
@@ -61,8 +61,8 @@ type desk struct {
 // loaded is one configuration as the desk serves it.
 type loaded struct {
 	raw     []byte
-	office  *network.OfficeConfig
-	answers *network.Answers
+	office  *xinfang.OfficeConfig
+	answers *xinfang.Answers
 }
 
 func newDesk(path string, opts options) (*desk, error) {
@@ -87,7 +87,7 @@ func (d *desk) reload() (bool, error) {
 	if cur := d.state.Load(); cur != nil && bytes.Equal(raw, cur.raw) {
 		return false, nil
 	}
-	var office network.OfficeConfig
+	var office xinfang.OfficeConfig
 	if err := json.Unmarshal(raw, &office); err != nil {
 		return false, fmt.Errorf("the office configuration %s: %w", d.path, err)
 	}
@@ -107,7 +107,7 @@ func (d *desk) reload() (bool, error) {
 func (d *desk) current() *loaded { return d.state.Load() }
 
 // noteSearch keeps the most work one search took.
-func (d *desk) noteSearch(st network.SearchStats) {
+func (d *desk) noteSearch(st xinfang.SearchStats) {
 	for _, f := range []struct {
 		max *atomic.Int64
 		v   int64

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // TestDutyOnSampleConfig: a county of the samples serves the 两会 period in
@@ -21,7 +21,7 @@ func TestDutyOnSampleConfig(t *testing.T) {
 		t.Fatalf("GET /v1/office = %d %s", code, body)
 	}
 	var cfg struct {
-		Duty *network.DutyConfig `json:"duty"`
+		Duty *xinfang.DutyConfig `json:"duty"`
 	}
 	if err := json.Unmarshal([]byte(body), &cfg); err != nil {
 		t.Fatal(err)
@@ -52,30 +52,30 @@ func TestDutyOnSampleConfig(t *testing.T) {
 // TestDutyBounds: a configuration with more duty periods, or larger ones,
 // than the API admits is refused, naming the field.
 func TestDutyBounds(t *testing.T) {
-	period := func(i int) network.CompiledDutyPeriod {
+	period := func(i int) xinfang.CompiledDutyPeriod {
 		name := fmt.Sprintf("p%02d", i)
-		return network.CompiledDutyPeriod{Name: name, Window: network.CompiledWindow{Name: name, Kind: v1alpha1.WindowExtendedDuty,
+		return xinfang.CompiledDutyPeriod{Name: name, Window: xinfang.CompiledWindow{Name: name, Kind: v1alpha1.WindowExtendedDuty,
 			Channels: []v1alpha1.Channel{v1alpha1.ChannelVisit}, DateRanges: []v1alpha1.DateRange{{From: "2027-03-03", To: "2027-03-12"}}}}
 	}
 	for name, tt := range map[string]struct {
-		duty *network.DutyConfig
+		duty *xinfang.DutyConfig
 		want string
 	}{
-		"33 periods": {func() *network.DutyConfig {
-			d := &network.DutyConfig{}
-			for i := range network.MaxDutyPeriods + 1 {
+		"33 periods": {func() *xinfang.DutyConfig {
+			d := &xinfang.DutyConfig{}
+			for i := range xinfang.MaxDutyPeriods + 1 {
 				d.Periods = append(d.Periods, period(i))
 			}
 			return d
 		}(), "duty.periods: 33 periods, at most 32"},
-		"9 times": {func() *network.DutyConfig {
+		"9 times": {func() *xinfang.DutyConfig {
 			p := period(0)
 			for range v1alpha1.MaxWindowTimes + 1 {
 				p.Window.Times = append(p.Window.Times, v1alpha1.TimeRange{Start: "08:00", End: "09:00"})
 			}
-			return &network.DutyConfig{Periods: []network.CompiledDutyPeriod{p}}
+			return &xinfang.DutyConfig{Periods: []xinfang.CompiledDutyPeriod{p}}
 		}(), "duty.periods[0].window.times: 9 items, at most 8"},
-		"a bad window": {&network.DutyConfig{Periods: []network.CompiledDutyPeriod{func() network.CompiledDutyPeriod {
+		"a bad window": {&xinfang.DutyConfig{Periods: []xinfang.CompiledDutyPeriod{func() xinfang.CompiledDutyPeriod {
 			p := period(0)
 			p.Window.DateRanges[0].To = "2027-02-30"
 			return p
@@ -95,8 +95,8 @@ func TestDutyBounds(t *testing.T) {
 	}
 	// 32 periods are served.
 	cfg := plainOffice()
-	cfg.Duty = &network.DutyConfig{}
-	for i := range network.MaxDutyPeriods {
+	cfg.Duty = &xinfang.DutyConfig{}
+	for i := range xinfang.MaxDutyPeriods {
 		cfg.Duty.Periods = append(cfg.Duty.Periods, period(i))
 	}
 	loadDesk(t, cfg, defaultOptions())

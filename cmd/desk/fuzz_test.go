@@ -11,15 +11,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/xinfang/petition-operator/internal/manifests"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/objfiles"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // fuzzHandler is the handler of a desk serving the compiled configuration
 // of an office of config/samples.
 func fuzzHandler(f *testing.F, office string) http.Handler {
 	f.Helper()
-	set, err := manifests.Load("../../config/samples")
+	set, err := objfiles.Load("../../config/samples")
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func FuzzRoute(f *testing.F) {
 		if rec.Code != http.StatusOK {
 			return
 		}
-		var route network.Route
+		var route xinfang.Route
 		strictJSON(t, rec.Body.Bytes(), &route)
 		if route.Office == "" || route.Copies == nil {
 			t.Fatalf("POST /v1/route %q = %s: no office or copies", body, rec.Body)
@@ -114,7 +114,7 @@ func FuzzWindows(f *testing.F) {
 		if rec.Code != http.StatusOK {
 			return
 		}
-		var ans network.WindowAnswer
+		var ans xinfang.WindowAnswer
 		strictJSON(t, rec.Body.Bytes(), &ans)
 		if ans.Open != (ans.Window != "") {
 			t.Fatalf("windows at %q: open %v in window %q", at, ans.Open, ans.Window)

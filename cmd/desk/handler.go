@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // handler serves the public listener: the configuration at /v1/office and
@@ -68,7 +68,7 @@ func (d *desk) serveDeadlines(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = datesFit(&ans, q.Received)
 	}
-	if noChain := (*network.NoChainError)(nil); errors.As(err, &noChain) {
+	if noChain := (*xinfang.NoChainError)(nil); errors.As(err, &noChain) {
 		writeError(w, http.StatusNotFound, err.Error())
 		return
 	}
@@ -81,7 +81,7 @@ func (d *desk) serveDeadlines(w http.ResponseWriter, r *http.Request) {
 
 // datesFit refuses an answer with a date YYYY-MM-DD cannot write: long
 // limits over a long holiday can carry a late date past 9999-12-31.
-func datesFit(ans *network.DeadlineAnswer, received time.Time) error {
+func datesFit(ans *xinfang.DeadlineAnswer, received time.Time) error {
 	for _, date := range ans.Dates() {
 		if len(date) > len(time.DateOnly) {
 			return fmt.Errorf("received: the deadlines of a petition received on %s run past 9999-12-31", received.Format(time.DateOnly))
@@ -128,10 +128,10 @@ func (d *desk) serveWindows(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	limit := network.SearchLimit{Days: network.NextOpeningDays, Steps: d.opts.SearchSteps}
+	limit := xinfang.SearchLimit{Days: xinfang.NextOpeningDays, Steps: d.opts.SearchSteps}
 	ans, err := d.windows(v1alpha1.Channel(q.Get("channel")), at, limit)
 	switch {
-	case errors.Is(err, network.ErrSearchExhausted):
+	case errors.Is(err, xinfang.ErrSearchExhausted):
 		writeError(w, http.StatusInternalServerError, fmt.Sprintf("nextOpening: %v (%d)", err, limit.Steps))
 	case err != nil:
 		writeError(w, http.StatusBadRequest, err.Error())
@@ -143,7 +143,7 @@ func (d *desk) serveWindows(w http.ResponseWriter, r *http.Request) {
 // windows answers for channel at a time: the office's windows and, at a
 // joint reception centre, those of the departments stationed there. It
 // keeps the work of each search (noteSearch).
-func (d *desk) windows(channel v1alpha1.Channel, at time.Time, limit network.SearchLimit) (windowsAnswer, error) {
+func (d *desk) windows(channel v1alpha1.Channel, at time.Time, limit xinfang.SearchLimit) (windowsAnswer, error) {
 	answers := d.current().answers
 	ans, stats, err := answers.Windows(channel, at, limit)
 	d.noteSearch(stats)
@@ -165,21 +165,21 @@ func (d *desk) serveOpen311Services(w http.ResponseWriter, _ *http.Request) {
 // windowsAnswer is the answer of GET /v1/windows: the office's, and at a
 // joint reception centre each stationed department's.
 type windowsAnswer struct {
-	network.WindowAnswer
-	Stationed []network.StationedWindow `json:"stationed,omitempty"`
+	xinfang.WindowAnswer
+	Stationed []xinfang.StationedWindow `json:"stationed,omitempty"`
 }
 
 // serveHandling answers GET /v1/handler?category=&type=&channel=, for the
 // desk of the office that received a petition that arose here: its route
 // in this office's table, where the handler stands and its chain from
-// Handling on (network.Handling). Read-only; it never calls another desk.
+// Handling on (xinfang.Handling). Read-only; it never calls another desk.
 func (d *desk) serveHandling(w http.ResponseWriter, r *http.Request) {
 	v := r.URL.Query()
 	if err := checkParams(v, handlerParams, "category, type, channel"); err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	p := network.Petition{Category: v.Get("category"), Type: v1alpha1.PetitionType(v.Get("type")), Channel: v1alpha1.Channel(v.Get("channel"))}
+	p := xinfang.Petition{Category: v.Get("category"), Type: v1alpha1.PetitionType(v.Get("type")), Channel: v1alpha1.Channel(v.Get("channel"))}
 	h, err := d.current().office.Handling(p)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
@@ -189,7 +189,7 @@ func (d *desk) serveHandling(w http.ResponseWriter, r *http.Request) {
 }
 
 // maxMessage bounds an error message; values in it are already cut by
-// network.Quote.
+// xinfang.Quote.
 const maxMessage = 512
 
 // writeJSON answers code with v as JSON.
@@ -213,13 +213,13 @@ func writeError(w http.ResponseWriter, code int, msg string) {
 // is one of the office's villages (a Village has no desk: its township's
 // serves it, and its matters route as the township's). A locality that is
 // no place, a Department, is refused (422) as petitionctl refuses it
-// (network.CheckLocality).
-func (d *desk) handling(ctx context.Context, office *network.OfficeConfig, locality string, p *network.Petition) (*network.Handling, error) {
+// (xinfang.CheckLocality).
+func (d *desk) handling(ctx context.Context, office *xinfang.OfficeConfig, locality string, p *xinfang.Petition) (*xinfang.Handling, error) {
 	if locality == "" || p == nil {
 		return nil, nil
 	}
 	notAPlace := func(level v1alpha1.Level) error {
-		if err := network.CheckLocality(locality, level); err != nil {
+		if err := xinfang.CheckLocality(locality, level); err != nil {
 			return &peerError{code: http.StatusUnprocessableEntity, msg: "locality: " + err.Error()}
 		}
 		return nil
@@ -276,7 +276,7 @@ func (d *desk) peerHandler() http.Handler {
 
 // notOnPeer answers 404 to what the peer listener does not serve.
 func notOnPeer(w http.ResponseWriter, r *http.Request) {
-	writeError(w, http.StatusNotFound, fmt.Sprintf("%s %s: the peer port answers only %s", r.Method, network.Quote(r.URL.Path), peerPaths))
+	writeError(w, http.StatusNotFound, fmt.Sprintf("%s %s: the peer port answers only %s", r.Method, xinfang.Quote(r.URL.Path), peerPaths))
 }
 
 // probeHandler serves the probe listener: /healthz and /readyz, which the
@@ -305,7 +305,7 @@ type open311Service struct {
 
 // open311Services lists one service per category the office's rules name,
 // in rule order, described by where the first rule that names it routes.
-func open311Services(office *network.OfficeConfig) []open311Service {
+func open311Services(office *xinfang.OfficeConfig) []open311Service {
 	services := []open311Service{}
 	if office.Routing == nil {
 		return services

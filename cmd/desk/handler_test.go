@@ -14,8 +14,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
-	"github.com/xinfang/petition-operator/internal/network"
 	"github.com/xinfang/petition-operator/internal/testhttp"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 func writeFile(t testing.TB, path, content string) {
@@ -102,7 +102,7 @@ func TestDeadlinesAndEscalation(t *testing.T) {
 		return v1alpha1.Office{ObjectMeta: metav1.ObjectMeta{Name: name},
 			Spec: v1alpha1.OfficeSpec{Level: level, Parent: v1alpha1.OfficeName(parent), CalendarRef: "national-day"}}
 	}
-	snap := &network.Snapshot{
+	snap := &xinfang.Snapshot{
 		Offices: []v1alpha1.Office{office("nanyang-city", v1alpha1.LevelCity, ""), office("zhenping-county", v1alpha1.LevelCounty, "nanyang-city"),
 			office("shifosi-town", v1alpha1.LevelTownship, "zhenping-county")},
 		HolidayCalendars: []v1alpha1.HolidayCalendar{{ObjectMeta: metav1.ObjectMeta{Name: "national-day"},
@@ -119,7 +119,7 @@ func TestDeadlinesAndEscalation(t *testing.T) {
 		t.Fatalf("GET /v1/deadlines = %d %s", code, body)
 	}
 	var got struct {
-		Stages []network.StageDeadline `json:"stages"`
+		Stages []xinfang.StageDeadline `json:"stages"`
 	}
 	if err := json.Unmarshal([]byte(body), &got); err != nil {
 		t.Fatal(err)
@@ -154,7 +154,7 @@ func TestDeadlinesOfAPetition(t *testing.T) {
 		RouteTo: v1alpha1.RouteTarget{Department: "HumanResources"}}}
 	hr := office("nanyang-human-resources", v1alpha1.LevelDepartment, "nanyang-city")
 	hr.Spec.Department = "HumanResources"
-	snap := &network.Snapshot{
+	snap := &xinfang.Snapshot{
 		Offices: []v1alpha1.Office{city, county, hr},
 		HolidayCalendars: []v1alpha1.HolidayCalendar{{ObjectMeta: metav1.ObjectMeta{Name: "cn-2026"},
 			Spec: v1alpha1.HolidayCalendarSpec{Holidays: []v1alpha1.Holiday{{Name: "国庆节", From: "2026-10-01", To: "2026-10-07"}},
@@ -165,13 +165,13 @@ func TestDeadlinesOfAPetition(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := serve(t, cfg)
-	answer := func(query string) network.DeadlineAnswer {
+	answer := func(query string) xinfang.DeadlineAnswer {
 		t.Helper()
 		code, body := get(t, srv.URL+"/v1/deadlines?"+query)
 		if code != http.StatusOK {
 			t.Fatalf("GET /v1/deadlines?%s = %d %s", query, code, body)
 		}
-		var ans network.DeadlineAnswer
+		var ans xinfang.DeadlineAnswer
 		dec := json.NewDecoder(strings.NewReader(body))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&ans); err != nil {
@@ -179,7 +179,7 @@ func TestDeadlinesOfAPetition(t *testing.T) {
 		}
 		return ans
 	}
-	line := func(s network.StageDeadline) string {
+	line := func(s xinfang.StageDeadline) string {
 		return strings.Join([]string{string(s.Name), s.Office, s.External, s.RequestBy, s.Due}, " ")
 	}
 	// The wage case goes to the City's department: the county transfers it
@@ -267,7 +267,7 @@ func sampleDesk(t *testing.T, office string) *httptest.Server {
 
 // loadDesk writes the compiled configuration to a file and loads a desk
 // from it with opts.
-func loadDesk(t testing.TB, cfg *network.OfficeConfig, opts options) *desk {
+func loadDesk(t testing.TB, cfg *xinfang.OfficeConfig, opts options) *desk {
 	t.Helper()
 	data, _, err := cfg.Marshal()
 	if err != nil {
@@ -283,7 +283,7 @@ func loadDesk(t testing.TB, cfg *network.OfficeConfig, opts options) *desk {
 }
 
 // serve runs a desk on the compiled configuration.
-func serve(t *testing.T, cfg *network.OfficeConfig) *httptest.Server {
+func serve(t *testing.T, cfg *xinfang.OfficeConfig) *httptest.Server {
 	t.Helper()
 	d := loadDesk(t, cfg, defaultOptions())
 	srv := httptest.NewServer(d.handler())

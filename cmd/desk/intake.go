@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/xinfang/petition-operator/internal/cases"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // registryOptions say where the desk forwards the petitions it takes: its
@@ -88,7 +88,7 @@ func (o *registryOptions) check(writeTimeout time.Duration) error {
 	}
 	u, err := url.Parse(o.URL)
 	if len(o.URL) > maxRegistryURL || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return fmt.Errorf("--registry-url: %s is not an http or https address without user, query or fragment, at most %d bytes", network.Quote(o.URL), maxRegistryURL)
+		return fmt.Errorf("--registry-url: %s is not an http or https address without user, query or fragment, at most %d bytes", xinfang.Quote(o.URL), maxRegistryURL)
 	}
 	return nil
 }
@@ -162,7 +162,7 @@ func noCaseStore(w http.ResponseWriter, _ *http.Request) {
 }
 
 func noIntakeRoute(w http.ResponseWriter, r *http.Request) {
-	writeError(w, http.StatusNotFound, fmt.Sprintf("%s %s: the desk answers %s", r.Method, network.Quote(r.URL.Path), intakeRoutes))
+	writeError(w, http.StatusNotFound, fmt.Sprintf("%s %s: the desk answers %s", r.Method, xinfang.Quote(r.URL.Path), intakeRoutes))
 }
 
 // createPetition forwards POST /v1/petitions.

@@ -19,7 +19,7 @@ import (
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/httpguard"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // fastOptions are the default limits with timeouts short enough for a test.
@@ -44,7 +44,7 @@ type liveDesk struct {
 // startDesk serves the configuration with the options on real listeners;
 // hook, when not nil, sees every connection state change of the public
 // listener.
-func startDesk(t testing.TB, cfg *network.OfficeConfig, opts options, hook func(net.Conn, http.ConnState)) *liveDesk {
+func startDesk(t testing.TB, cfg *xinfang.OfficeConfig, opts options, hook func(net.Conn, http.ConnState)) *liveDesk {
 	t.Helper()
 	d := loadDesk(t, cfg, opts)
 	eps, err := d.endpoints("127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0")
@@ -63,9 +63,9 @@ func startDesk(t testing.TB, cfg *network.OfficeConfig, opts options, hook func(
 func (l *liveDesk) url(path string) string { return "http://" + l.addr + path }
 
 // plainOffice is an office with the usual reception window and no calendar.
-func plainOffice() *network.OfficeConfig {
-	return &network.OfficeConfig{Format: network.ConfigFormat, Office: "o", Level: v1alpha1.LevelCounty, Path: []string{"o"},
-		TimeZone: "Asia/Shanghai", ReceptionWindows: []network.CompiledWindow{{Name: "reception", Kind: v1alpha1.WindowRegular,
+func plainOffice() *xinfang.OfficeConfig {
+	return &xinfang.OfficeConfig{Format: xinfang.ConfigFormat, Office: "o", Level: v1alpha1.LevelCounty, Path: []string{"o"},
+		TimeZone: "Asia/Shanghai", ReceptionWindows: []xinfang.CompiledWindow{{Name: "reception", Kind: v1alpha1.WindowRegular,
 			Channels: []v1alpha1.Channel{v1alpha1.ChannelVisit}, Weekdays: []string{"monday:friday"},
 			Times: []v1alpha1.TimeRange{{Start: "08:30", End: "12:00"}}, ClosedOnHolidays: true}}}
 }
@@ -308,18 +308,18 @@ func TestQueryValuesAreCutInErrors(t *testing.T) {
 }
 
 // officeWithChain is plainOffice with the statutory chain and a calendar.
-func officeWithChain(limit network.Limit) *network.OfficeConfig {
+func officeWithChain(limit xinfang.Limit) *xinfang.OfficeConfig {
 	cfg := plainOffice()
-	cfg.Escalation = &network.Escalation{Policy: "p", Supervisor: "o", Steps: []network.Step{
-		{Stage: v1alpha1.StageAcceptance, Office: "o", Limit: network.Limit{Days: 15}},
-		{Stage: v1alpha1.StageHandling, Office: "o", Limit: limit, Extension: &network.Limit{Days: 30}},
-	}, Reminders: []network.Limit{{Days: 5}}}
-	cfg.Calendar = &network.CompiledCalendar{Holidays: []v1alpha1.Holiday{{Name: "国庆节", From: "2026-10-01", To: "2026-10-07"}}}
+	cfg.Escalation = &xinfang.Escalation{Policy: "p", Supervisor: "o", Steps: []xinfang.Step{
+		{Stage: v1alpha1.StageAcceptance, Office: "o", Limit: xinfang.Limit{Days: 15}},
+		{Stage: v1alpha1.StageHandling, Office: "o", Limit: limit, Extension: &xinfang.Limit{Days: 30}},
+	}, Reminders: []xinfang.Limit{{Days: 5}}}
+	cfg.Calendar = &xinfang.CompiledCalendar{Holidays: []v1alpha1.Holiday{{Name: "国庆节", From: "2026-10-01", To: "2026-10-07"}}}
 	return cfg
 }
 
 func TestDatesBetween1900And9998(t *testing.T) {
-	l := startDesk(t, officeWithChain(network.Limit{Days: 60}), defaultOptions(), nil)
+	l := startDesk(t, officeWithChain(xinfang.Limit{Days: 60}), defaultOptions(), nil)
 	for _, tt := range []struct{ query, want string }{
 		{"/v1/windows?channel=Visit&at=9999-12-28T09:00:00%2B08:00", "at: year 9999 is outside 1900 to 9998"},
 		{"/v1/windows?channel=Visit&at=1899-12-31T09:00:00%2B08:00", "at: year 1899 is outside 1900 to 9998"},
@@ -334,7 +334,7 @@ func TestDatesBetween1900And9998(t *testing.T) {
 	// At the ends of the range every date answered is RFC 3339.
 	for _, at := range []string{"1900-01-01T00:00:00Z", "9998-12-31T23:59:59-12:00", "9998-12-31T23:59:59%2B14:00"} {
 		code, body := get(t, l.url("/v1/windows?channel=Visit&at="+at))
-		var ans network.WindowAnswer
+		var ans xinfang.WindowAnswer
 		if err := json.Unmarshal([]byte(body), &ans); code != http.StatusOK || err != nil {
 			t.Fatalf("GET /v1/windows at %s = %d %s", at, code, body)
 		}
@@ -351,7 +351,7 @@ func TestDatesBetween1900And9998(t *testing.T) {
 	}
 	// Limits that carry a late petition's deadlines past 9999-12-31 are
 	// refused rather than written as year 10000.
-	l = startDesk(t, officeWithChain(network.Limit{Days: 999, Working: true}), defaultOptions(), nil)
+	l = startDesk(t, officeWithChain(xinfang.Limit{Days: 999, Working: true}), defaultOptions(), nil)
 	if code, body := get(t, l.url("/v1/deadlines?received=9998-06-01")); code != http.StatusBadRequest ||
 		!strings.Contains(body, "received: the deadlines of a petition received on 9998-06-01 run past 9999-12-31") {
 		t.Errorf("deadlines past year 9999 = %d %s, want 400", code, body)
@@ -363,7 +363,7 @@ func TestDatesBetween1900And9998(t *testing.T) {
 func checkDeadlineDates(t testing.TB, body string) {
 	t.Helper()
 	var got struct {
-		Stages []network.StageDeadline `json:"stages"`
+		Stages []xinfang.StageDeadline `json:"stages"`
 	}
 	if err := json.Unmarshal([]byte(body), &got); err != nil {
 		t.Fatalf("deadlines answer %q: %v", body, err)
@@ -396,7 +396,7 @@ func TestWindowSetBuiltOncePerConfiguration(t *testing.T) {
 	if changed, err := l.reload(); changed || err != nil || l.builds.Load() != 1 {
 		t.Errorf("reload of an unchanged file = %v, %v, %d builds", changed, err, l.builds.Load())
 	}
-	data, _, _ := officeWithChain(network.Limit{Days: 60}).Marshal()
+	data, _, _ := officeWithChain(xinfang.Limit{Days: 60}).Marshal()
 	writeFile(t, l.path, string(data))
 	if changed, err := l.reload(); !changed || err != nil || l.builds.Load() != 2 || l.current().answers == first {
 		t.Errorf("reload of a changed file = %v, %v, %d builds", changed, err, l.builds.Load())
@@ -420,13 +420,13 @@ func TestWindowSetBuiltOncePerConfiguration(t *testing.T) {
 // with 31 daysOfMonth and 32 dateRanges each, closed on 64 holidays, and an
 // always-open window last, so the channel never opens anew and the search
 // looks at all of its 400 days.
-func costlyOffice() *network.OfficeConfig {
+func costlyOffice() *xinfang.OfficeConfig {
 	cfg := plainOffice()
 	cfg.ReceptionWindows = nil
 	clock := func(m int) string { return fmt.Sprintf("%02d:%02d", m/60, m%60) }
 	minute := 0
 	for i := range 31 {
-		w := network.CompiledWindow{Name: fmt.Sprintf("w%02d", i), Kind: v1alpha1.WindowRegular,
+		w := xinfang.CompiledWindow{Name: fmt.Sprintf("w%02d", i), Kind: v1alpha1.WindowRegular,
 			Channels: []v1alpha1.Channel{v1alpha1.ChannelVisit}, Weekdays: []string{"sunday:saturday"}, ClosedOnHolidays: true}
 		for range 8 {
 			w.Times = append(w.Times, v1alpha1.TimeRange{Start: clock(minute), End: clock(minute + 1)})
@@ -442,9 +442,9 @@ func costlyOffice() *network.OfficeConfig {
 		w.DateRanges = append(w.DateRanges, v1alpha1.DateRange{From: "1991-01-01", To: "9999-12-31"})
 		cfg.ReceptionWindows = append(cfg.ReceptionWindows, w)
 	}
-	cfg.ReceptionWindows = append(cfg.ReceptionWindows, network.CompiledWindow{Name: "always", Kind: v1alpha1.WindowRegular,
+	cfg.ReceptionWindows = append(cfg.ReceptionWindows, xinfang.CompiledWindow{Name: "always", Kind: v1alpha1.WindowRegular,
 		Channels: []v1alpha1.Channel{v1alpha1.ChannelVisit}, Always: true})
-	cfg.Calendar = &network.CompiledCalendar{}
+	cfg.Calendar = &xinfang.CompiledCalendar{}
 	for i := range 64 {
 		d := v1alpha1.Date(fmt.Sprintf("%d-06-01", 1910+i))
 		cfg.Calendar.Holidays = append(cfg.Calendar.Holidays, v1alpha1.Holiday{Name: fmt.Sprint(i), From: d, To: d})
@@ -453,8 +453,8 @@ func costlyOffice() *network.OfficeConfig {
 }
 
 // searchCost is the steps one date costs a search of the configuration's
-// Visit windows (network.SearchLimit.Steps).
-func searchCost(cfg *network.OfficeConfig) int {
+// Visit windows (xinfang.SearchLimit.Steps).
+func searchCost(cfg *xinfang.OfficeConfig) int {
 	cost := 1
 	for _, w := range cfg.ReceptionWindows {
 		cost += 1 + len(w.Times) + len(w.DaysOfMonth) + len(w.DateRanges)
@@ -473,9 +473,9 @@ func TestCostlyWindowsWithinBudget(t *testing.T) {
 	// The search looked at the 400 days and the dates either side once
 	// each, never more than a date's windows' fields per date.
 	days, steps := l.searchDays.Load(), l.searchSteps.Load()
-	if bound := int64(network.NextOpeningDays+3) * int64(searchCost(cfg)); days > network.NextOpeningDays+2 || steps > bound || steps > int64(opts.SearchSteps) {
+	if bound := int64(xinfang.NextOpeningDays+3) * int64(searchCost(cfg)); days > xinfang.NextOpeningDays+2 || steps > bound || steps > int64(opts.SearchSteps) {
 		t.Errorf("the search took %d days and %d steps, want at most %d days and %d steps (budget %d)",
-			days, steps, network.NextOpeningDays+2, bound, opts.SearchSteps)
+			days, steps, xinfang.NextOpeningDays+2, bound, opts.SearchSteps)
 	}
 
 	// A smaller budget stops the search within it.
@@ -491,43 +491,43 @@ func TestCostlyWindowsWithinBudget(t *testing.T) {
 }
 
 func TestConfigurationBeyondTheAPIBoundsIsRefused(t *testing.T) {
-	for name, edit := range map[string]func(*network.OfficeConfig){
-		"33 windows": func(c *network.OfficeConfig) {
+	for name, edit := range map[string]func(*xinfang.OfficeConfig){
+		"33 windows": func(c *xinfang.OfficeConfig) {
 			for i := range 33 {
 				w := c.ReceptionWindows[0]
 				w.Name = fmt.Sprintf("w%d", i)
 				c.ReceptionWindows = append(c.ReceptionWindows, w)
 			}
 		},
-		"9 times": func(c *network.OfficeConfig) {
+		"9 times": func(c *xinfang.OfficeConfig) {
 			for range 8 {
 				c.ReceptionWindows[0].Times = append(c.ReceptionWindows[0].Times, v1alpha1.TimeRange{Start: "13:00", End: "14:00"})
 			}
 		},
-		"65 holidays": func(c *network.OfficeConfig) {
-			c.Calendar = &network.CompiledCalendar{Holidays: make([]v1alpha1.Holiday, 65)}
+		"65 holidays": func(c *xinfang.OfficeConfig) {
+			c.Calendar = &xinfang.CompiledCalendar{Holidays: make([]v1alpha1.Holiday, 65)}
 		},
-		"a 1000-day limit": func(c *network.OfficeConfig) {
-			c.Escalation = officeWithChain(network.Limit{Days: 1000}).Escalation
+		"a 1000-day limit": func(c *xinfang.OfficeConfig) {
+			c.Escalation = officeWithChain(xinfang.Limit{Days: 1000}).Escalation
 		},
-		"a handler's 1000-day limit": func(c *network.OfficeConfig) {
-			c.Routing = &network.RoutingTable{Rules: []network.CompiledRule{{Name: "r", Office: "h"}}}
-			c.Handlers = map[string]*network.HandlerChain{"h": {Escalation: *officeWithChain(network.Limit{Days: 1000}).Escalation}}
+		"a handler's 1000-day limit": func(c *xinfang.OfficeConfig) {
+			c.Routing = &xinfang.RoutingTable{Rules: []xinfang.CompiledRule{{Name: "r", Office: "h"}}}
+			c.Handlers = map[string]*xinfang.HandlerChain{"h": {Escalation: *officeWithChain(xinfang.Limit{Days: 1000}).Escalation}}
 		},
-		"7 overdue rungs": func(c *network.OfficeConfig) {
-			c.Escalation = officeWithChain(network.Limit{Days: 15}).Escalation
-			c.Escalation.Steps[0].Overdue = make([]network.Rung, 7)
+		"7 overdue rungs": func(c *xinfang.OfficeConfig) {
+			c.Escalation = officeWithChain(xinfang.Limit{Days: 15}).Escalation
+			c.Escalation.Steps[0].Overdue = make([]xinfang.Rung, 7)
 		},
-		"a 1000-day overdue rung": func(c *network.OfficeConfig) {
-			c.Escalation = officeWithChain(network.Limit{Days: 15}).Escalation
-			c.Escalation.Steps[0].Overdue = []network.Rung{{Action: v1alpha1.OverdueRemind, By: v1alpha1.OverdueByParent, After: network.Limit{Days: 1000}}}
+		"a 1000-day overdue rung": func(c *xinfang.OfficeConfig) {
+			c.Escalation = officeWithChain(xinfang.Limit{Days: 15}).Escalation
+			c.Escalation.Steps[0].Overdue = []xinfang.Rung{{Action: v1alpha1.OverdueRemind, By: v1alpha1.OverdueByParent, After: xinfang.Limit{Days: 1000}}}
 		},
-		"a rung's 300-character body": func(c *network.OfficeConfig) {
-			c.Escalation = officeWithChain(network.Limit{Days: 15}).Escalation
-			c.Escalation.Steps[0].Overdue = []network.Rung{{Action: v1alpha1.OverdueFlag, By: v1alpha1.OverdueByParent, External: strings.Repeat("局", 300)}}
+		"a rung's 300-character body": func(c *xinfang.OfficeConfig) {
+			c.Escalation = officeWithChain(xinfang.Limit{Days: 15}).Escalation
+			c.Escalation.Steps[0].Overdue = []xinfang.Rung{{Action: v1alpha1.OverdueFlag, By: v1alpha1.OverdueByParent, External: strings.Repeat("局", 300)}}
 		},
-		"more handlers than rules": func(c *network.OfficeConfig) {
-			c.Handlers = map[string]*network.HandlerChain{"h": {}}
+		"more handlers than rules": func(c *xinfang.OfficeConfig) {
+			c.Handlers = map[string]*xinfang.HandlerChain{"h": {}}
 		},
 	} {
 		cfg := plainOffice()

@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/xinfang/petition-operator/internal/manifests"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/objfiles"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // sampleNetwork serves the desk of every given office of config/samples
@@ -33,7 +33,7 @@ type sampleNetwork struct {
 
 func newSampleNetwork(t *testing.T, offices ...string) *sampleNetwork {
 	t.Helper()
-	set, err := manifests.Load("../../config/samples")
+	set, err := objfiles.Load("../../config/samples")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func TestDeadlinesThroughTheLocalitysDesk(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("%d %s", code, body)
 	}
-	var ans network.DeadlineAnswer
+	var ans xinfang.DeadlineAnswer
 	if err := json.Unmarshal([]byte(body), &ans); err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +171,7 @@ func badPeer(t *testing.T, h http.HandlerFunc, edit func(*options)) *httptest.Se
 	t.Helper()
 	peer := httptest.NewServer(h)
 	t.Cleanup(peer.Close)
-	set, err := manifests.Load("../../config/samples")
+	set, err := objfiles.Load("../../config/samples")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +255,7 @@ func TestLocalityThatDoesNotResolve(t *testing.T) {
 	d.peer = &http.Client{Transport: roundTrip(func(r *http.Request) (*http.Response, error) {
 		return nil, &net.DNSError{Err: "no such host", Name: r.URL.Hostname(), IsNotFound: true}
 	})}
-	_, err := d.localityHandling(t.Context(), "nowhere-town", network.Petition{Category: "x", Type: "Appeal"})
+	_, err := d.localityHandling(t.Context(), "nowhere-town", xinfang.Petition{Category: "x", Type: "Appeal"})
 	var pe *peerError
 	if !errors.As(err, &pe) || pe.code != http.StatusUnprocessableEntity || pe.msg != "locality: no office nowhere-town: its desk desk.office-nowhere-town.svc does not resolve (a Village has no desk of its own: ask its township's desk, or name the township)" {
 		t.Errorf("got %v", err)

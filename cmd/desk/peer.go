@@ -13,7 +13,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // maxPeerBytes bounds the answer of another desk: a handling holds one
@@ -36,9 +36,9 @@ func (e *peerError) Error() string { return e.msg }
 // localityHandling asks the desk of the locality how it handles the
 // petition: one GET /v1/handler to the address PeerURLTemplate makes of
 // the name (the peer port of its desk's Service), within PeerTimeout, its answer at most maxPeerBytes of exactly
-// one JSON object of the fields of network.Handling, within their bounds.
-func (d *desk) localityHandling(ctx context.Context, locality string, p network.Petition) (*network.Handling, error) {
-	if err := network.CheckOfficeName("locality", locality); err != nil {
+// one JSON object of the fields of xinfang.Handling, within their bounds.
+func (d *desk) localityHandling(ctx context.Context, locality string, p xinfang.Petition) (*xinfang.Handling, error) {
+	if err := xinfang.CheckOfficeName("locality", locality); err != nil {
 		return nil, &peerError{code: http.StatusBadRequest, msg: err.Error()}
 	}
 	q := url.Values{"category": {p.Category}, "type": {string(p.Type)}}
@@ -82,12 +82,12 @@ func (d *desk) localityHandling(ctx context.Context, locality string, p network.
 	return h, nil
 }
 
-// decodeHandling reads exactly one JSON object of network.Handling's
+// decodeHandling reads exactly one JSON object of xinfang.Handling's
 // fields, nothing unknown and nothing after it, within its bounds.
-func decodeHandling(body []byte) (*network.Handling, error) {
+func decodeHandling(body []byte) (*xinfang.Handling, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	var h network.Handling
+	var h xinfang.Handling
 	if err := dec.Decode(&h); err != nil {
 		return nil, err
 	}
@@ -126,7 +126,7 @@ func peerMessage(body []byte) string {
 	if json.Unmarshal(body, &e) != nil || e.Error == "" {
 		return ""
 	}
-	return ": " + network.Truncate(e.Error, 200)
+	return ": " + xinfang.Truncate(e.Error, 200)
 }
 
 // unwrapURLError drops the method and address that url.Error repeats.

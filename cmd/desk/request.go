@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // The years a date the desk is given may lie in: every date it answers then
@@ -32,7 +32,7 @@ func checkYear(name string, t time.Time) error {
 func parseInstant(name, v string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339, v)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("%s: %s is not an RFC 3339 time such as 2026-10-08T09:00:00+08:00", name, network.Quote(v))
+		return time.Time{}, fmt.Errorf("%s: %s is not an RFC 3339 time such as 2026-10-08T09:00:00+08:00", name, xinfang.Quote(v))
 	}
 	return t, checkYear(name, t)
 }
@@ -41,7 +41,7 @@ func parseInstant(name, v string) (time.Time, error) {
 func parseDate(name, v string) (time.Time, error) {
 	t, err := time.Parse(time.DateOnly, v)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("%s: %s is not a date; want YYYY-MM-DD", name, network.Quote(v))
+		return time.Time{}, fmt.Errorf("%s: %s is not a date; want YYYY-MM-DD", name, xinfang.Quote(v))
 	}
 	return t, checkYear(name, t)
 }
@@ -49,7 +49,7 @@ func parseDate(name, v string) (time.Time, error) {
 // deadlineParams are the query parameters of GET /v1/deadlines, each with
 // the most bytes it may hold.
 var deadlineParams = map[string]int{"received": len(time.DateOnly), "replied": len(time.DateOnly),
-	"category": v1alpha1.MaxCategoryLength, "type": maxEnum, "channel": maxEnum, "locality": network.MaxOfficeName}
+	"category": v1alpha1.MaxCategoryLength, "type": maxEnum, "channel": maxEnum, "locality": xinfang.MaxOfficeName}
 
 // handlerParams are the query parameters of GET /v1/handler.
 var handlerParams = map[string]int{"category": v1alpha1.MaxCategoryLength, "type": maxEnum, "channel": maxEnum}
@@ -60,13 +60,13 @@ func checkParams(v url.Values, params map[string]int, want string) error {
 	for name, values := range v {
 		limit, ok := params[name]
 		if !ok {
-			return fmt.Errorf("%s: unknown parameter; want %s", network.Quote(name), want)
+			return fmt.Errorf("%s: unknown parameter; want %s", xinfang.Quote(name), want)
 		}
 		if len(values) > 1 {
 			return fmt.Errorf("%s: given %d times, want once", name, len(values))
 		}
 		if len(values[0]) > limit {
-			return fmt.Errorf("%s: %s is longer than %d bytes", name, network.Quote(values[0]), limit)
+			return fmt.Errorf("%s: %s is longer than %d bytes", name, xinfang.Quote(values[0]), limit)
 		}
 	}
 	return nil
@@ -76,8 +76,8 @@ func checkParams(v url.Values, params map[string]int, want string) error {
 // optionally replied, the petition (category and type, and channel) and
 // its locality, each at most once and within its bounds. Errors name the
 // parameter.
-func deadlineQuery(v url.Values) (network.DeadlineQuery, string, error) {
-	var q network.DeadlineQuery
+func deadlineQuery(v url.Values) (xinfang.DeadlineQuery, string, error) {
+	var q xinfang.DeadlineQuery
 	if err := checkParams(v, deadlineParams, "received, replied, category, type, channel, locality"); err != nil {
 		return q, "", err
 	}
@@ -86,13 +86,13 @@ func deadlineQuery(v url.Values) (network.DeadlineQuery, string, error) {
 		return q, "", err
 	}
 	if v.Has("category") || v.Has("type") || v.Has("channel") {
-		q.Petition = &network.Petition{Category: v.Get("category"), Type: v1alpha1.PetitionType(v.Get("type")), Channel: v1alpha1.Channel(v.Get("channel"))}
+		q.Petition = &xinfang.Petition{Category: v.Get("category"), Type: v1alpha1.PetitionType(v.Get("type")), Channel: v1alpha1.Channel(v.Get("channel"))}
 	}
 	if !v.Has("locality") {
 		return q, "", nil
 	}
 	locality := v.Get("locality")
-	if err := network.CheckOfficeName("locality", locality); err != nil {
+	if err := xinfang.CheckOfficeName("locality", locality); err != nil {
 		return q, "", err
 	}
 	if q.Petition == nil {
@@ -102,8 +102,8 @@ func deadlineQuery(v url.Values) (network.DeadlineQuery, string, error) {
 }
 
 // deadlineDates reads received and replied.
-func deadlineDates(v url.Values) (network.DeadlineQuery, error) {
-	var q network.DeadlineQuery
+func deadlineDates(v url.Values) (xinfang.DeadlineQuery, error) {
+	var q xinfang.DeadlineQuery
 	received, err := parseDate("received", v.Get("received"))
 	if err != nil {
 		return q, err
@@ -127,7 +127,7 @@ const maxEnum = 16
 // decodePetition reads exactly one JSON object {"category", "type",
 // "channel", "locality"} with string values, each field at most once, and
 // nothing after it; it returns the petition and its locality.
-func decodePetition(body []byte) (p network.Petition, locality string, _ error) {
+func decodePetition(body []byte) (p xinfang.Petition, locality string, _ error) {
 	const want = `body: want a JSON object {"category", "type", "channel", "locality"}`
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
@@ -150,9 +150,9 @@ func decodePetition(body []byte) (p network.Petition, locality string, _ error) 
 		case "channel":
 			field = (*string)(&p.Channel)
 		case "locality":
-			field, limit = &locality, network.MaxOfficeName
+			field, limit = &locality, xinfang.MaxOfficeName
 		default:
-			return p, "", fmt.Errorf("body: unknown field %s; want category, type, channel and locality", network.Quote(key))
+			return p, "", fmt.Errorf("body: unknown field %s; want category, type, channel and locality", xinfang.Quote(key))
 		}
 		if seen[key] {
 			return p, "", fmt.Errorf("body: field %s given twice", key)
@@ -169,7 +169,7 @@ func decodePetition(body []byte) (p network.Petition, locality string, _ error) 
 			return p, "", fmt.Errorf("%s: %w", key, err)
 		}
 		if len(*field) > limit {
-			return p, "", fmt.Errorf("%s: %s is longer than %d bytes", key, network.Quote(*field), limit)
+			return p, "", fmt.Errorf("%s: %s is longer than %d bytes", key, xinfang.Quote(*field), limit)
 		}
 	}
 	if _, err := dec.Token(); err != nil {
@@ -183,13 +183,13 @@ func decodePetition(body []byte) (p network.Petition, locality string, _ error) 
 
 // routeRequest reads the body of POST /v1/route: a valid petition, and the
 // office name of its locality when one is given.
-func routeRequest(body []byte) (network.Petition, string, error) {
+func routeRequest(body []byte) (xinfang.Petition, string, error) {
 	p, locality, err := decodePetition(body)
 	if err == nil {
 		err = p.Validate()
 	}
 	if err == nil && locality != "" {
-		err = network.CheckOfficeName("locality", locality)
+		err = xinfang.CheckOfficeName("locality", locality)
 	}
 	return p, locality, err
 }

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/xinfang/petition-operator/internal/httpguard"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // options are the desk's limits: what one client, or many, can make it hold
@@ -38,7 +38,7 @@ type options struct {
 	// idle clients, on every listener.
 	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 	// SearchSteps bounds the work of one request's search for the next
-	// opening (network.SearchLimit.Steps).
+	// opening (xinfang.SearchLimit.Steps).
 	SearchSteps int
 	// PeerMaxConnections and PeerMaxConnectionsPerClient are the
 	// connection limits of the peer listener, which other desks ask.
@@ -72,7 +72,7 @@ const (
 // peerAddress is the in-cluster address of an office's desk's peer port:
 // its Service's port peerPort.
 func peerAddress(office string) string {
-	return network.DeskAddress(office) + ":" + strconv.Itoa(peerPort)
+	return xinfang.DeskAddress(office) + ":" + strconv.Itoa(peerPort)
 }
 
 // probeConnections bounds the probe listener, which only the kubelet
@@ -166,11 +166,11 @@ func (o *options) check() error {
 // or does not make an http or https URL without user, query or fragment.
 func checkPeerTemplate(t string) error {
 	if strings.Count(t, officePlaceholder) != 1 {
-		return fmt.Errorf("--peer-url-template: %s must hold %s once", network.Quote(t), officePlaceholder)
+		return fmt.Errorf("--peer-url-template: %s must hold %s once", xinfang.Quote(t), officePlaceholder)
 	}
 	u, err := url.Parse(strings.Replace(t, officePlaceholder, "office", 1))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return fmt.Errorf("--peer-url-template: %s is not an http or https address such as %s", network.Quote(t), peerAddress(officePlaceholder))
+		return fmt.Errorf("--peer-url-template: %s is not an http or https address such as %s", xinfang.Quote(t), peerAddress(officePlaceholder))
 	}
 	return nil
 }

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/xinfang/petition-operator/internal/httpguard"
-	"github.com/xinfang/petition-operator/internal/manifests"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/objfiles"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // waitFor waits, up to within, until cond holds; what says what did not.
@@ -32,9 +32,9 @@ func waitFor(t testing.TB, within time.Duration, cond func() bool, what func() s
 
 // sampleConfig is the compiled configuration of an office of
 // config/samples.
-func sampleConfig(t testing.TB, office string) *network.OfficeConfig {
+func sampleConfig(t testing.TB, office string) *xinfang.OfficeConfig {
 	t.Helper()
-	set, err := manifests.Load("../../config/samples")
+	set, err := objfiles.Load("../../config/samples")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,12 +9,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // officeConfig compiles the named office's configuration from the files or
 // the cluster, as the operator does.
-func (o *options) officeConfig(ctx context.Context, office string) (*network.OfficeConfig, error) {
+func (o *options) officeConfig(ctx context.Context, office string) (*xinfang.OfficeConfig, error) {
 	set, err := o.load(ctx)
 	if err != nil {
 		return nil, err
@@ -30,9 +30,9 @@ func (o *options) officeConfig(ctx context.Context, office string) (*network.Off
 // township's configuration (it routes as its township does); a locality that
 // is no place, a Department, is a finding (exit 1). Errors about the
 // locality name --locality.
-func (o *options) withLocality(ctx context.Context, office, locality string, p *network.Petition) (*network.OfficeConfig, *network.Handling, error) {
+func (o *options) withLocality(ctx context.Context, office, locality string, p *xinfang.Petition) (*xinfang.OfficeConfig, *xinfang.Handling, error) {
 	if locality != "" {
-		if err := network.CheckOfficeName("--locality", locality); err != nil {
+		if err := xinfang.CheckOfficeName("--locality", locality); err != nil {
 			return nil, nil, err
 		}
 		if p == nil {
@@ -47,9 +47,9 @@ func (o *options) withLocality(ctx context.Context, office, locality string, p *
 	if locality != "" {
 		local, ok := src.Get(locality)
 		if !ok {
-			return nil, nil, fmt.Errorf("--locality: office %s does not exist", network.Quote(locality))
+			return nil, nil, fmt.Errorf("--locality: office %s does not exist", xinfang.Quote(locality))
 		}
-		if err := network.CheckLocality(locality, local.Spec.Level); err != nil {
+		if err := xinfang.CheckLocality(locality, local.Spec.Level); err != nil {
 			return nil, nil, finding(fmt.Errorf("--locality: %w", err))
 		}
 	}
@@ -80,7 +80,7 @@ func dash(s string) string {
 
 func newRouteCommand(o *options) *cobra.Command {
 	var office, locality string
-	var p network.Petition
+	var p xinfang.Petition
 	var petitionType, channel string
 	cmd := &cobra.Command{
 		Use:   "route [OFFICE]",
@@ -124,7 +124,7 @@ take their values in any case.`,
 		if err != nil {
 			return err
 		}
-		refs := []objectRef{{network.KindOffice, route.Office}}
+		refs := []objectRef{{xinfang.KindOffice, route.Office}}
 		return o.emit(&report{
 			kind: "Route", value: route,
 			header: "OFFICE\tRULE\tPOLICY\tFALLBACK\tCOPIES\tSKIP LEVEL\tREDIRECT TO",
@@ -166,7 +166,7 @@ and -o json say which instant was asked.`,
 		var err error
 		if at != "" {
 			if instant, err = time.Parse(time.RFC3339, at); err != nil {
-				return fmt.Errorf("--at: %s is not an RFC 3339 time such as 2026-10-08T09:00:00+08:00", network.Quote(at))
+				return fmt.Errorf("--at: %s is not an RFC 3339 time such as 2026-10-08T09:00:00+08:00", xinfang.Quote(at))
 			}
 		}
 		cfg, err := o.officeConfig(cmd.Context(), office)
@@ -179,7 +179,7 @@ and -o json say which instant was asked.`,
 		if err != nil {
 			return fmt.Errorf("%s: %w", "Office/"+office, err)
 		}
-		limit := network.SearchLimit{Days: network.NextOpeningDays}
+		limit := xinfang.SearchLimit{Days: xinfang.NextOpeningDays}
 		ans, _, err := answers.Windows(v1alpha1.Channel(channel), instant, limit)
 		if err != nil {
 			return fmt.Errorf("%s: %w", "Office/"+office, err)
@@ -198,14 +198,14 @@ and -o json say which instant was asked.`,
 				Office  string `json:"office"`
 				Channel string `json:"channel"`
 				At      string `json:"at"`
-				network.WindowAnswer
-				Stationed []network.StationedWindow `json:"stationed,omitempty"`
+				xinfang.WindowAnswer
+				Stationed []xinfang.StationedWindow `json:"stationed,omitempty"`
 			}{office, channel, asked, ans, stationed},
 			header:     "OPEN\tWINDOW\tNEXT OPENING",
 			wideHeader: "OFFICE\tCHANNEL\tAT\tOPEN\tWINDOW\tNEXT OPENING",
-			objects:    []objectRef{{network.KindOffice, office}},
+			objects:    []objectRef{{xinfang.KindOffice, office}},
 		}
-		answered := append([]network.StationedWindow{{Office: office, WindowAnswer: ans}}, stationed...)
+		answered := append([]xinfang.StationedWindow{{Office: office, WindowAnswer: ans}}, stationed...)
 		if len(stationed) > 0 {
 			r.header = "OFFICE\tOPEN\tWINDOW\tNEXT OPENING"
 		}

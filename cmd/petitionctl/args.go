@@ -11,8 +11,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
-	"github.com/xinfang/petition-operator/internal/manifests"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/objfiles"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // officeArg is the office a command is about: its argument or --office
@@ -21,7 +21,7 @@ import (
 func officeArg(args []string, flag string) (string, error) {
 	switch {
 	case len(args) == 1 && flag != "" && args[0] != flag:
-		return "", fmt.Errorf("the office is %s as the argument and %s as --office: give one", network.Quote(args[0]), network.Quote(flag))
+		return "", fmt.Errorf("the office is %s as the argument and %s as --office: give one", xinfang.Quote(args[0]), xinfang.Quote(flag))
 	case len(args) == 1:
 		return args[0], nil
 	case flag != "":
@@ -48,7 +48,7 @@ func (o *options) aboutAnOffice(cmd *cobra.Command, flag *string, run func(cmd *
 // compileProblem makes an office that does not compile a finding (exit 1):
 // the files or the cluster were read, and the office is broken.
 func compileProblem(err error) error {
-	var p *network.Problem
+	var p *xinfang.Problem
 	if errors.As(err, &p) {
 		return finding(err)
 	}
@@ -72,7 +72,7 @@ func (e *enumValue) Set(s string) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("%s is not one of %s", network.Quote(s), strings.Join(e.allowed, ", "))
+	return fmt.Errorf("%s is not one of %s", xinfang.Quote(s), strings.Join(e.allowed, ", "))
 }
 
 // The values of the petition enums, as the API spells them.
@@ -89,7 +89,7 @@ func channelFlag(v *string) *enumValue      { return &enumValue{value: v, allowe
 const completionTimeout = 5 * time.Second
 
 // completionSet reads the network for a completion, or nil.
-func (o *options) completionSet(cmd *cobra.Command) *manifests.Set {
+func (o *options) completionSet(cmd *cobra.Command) *objfiles.Set {
 	ctx := cmd.Context()
 	if ctx == nil {
 		ctx = context.Background()
@@ -131,9 +131,9 @@ func (o *options) completeOfficeNames(cmd *cobra.Command, args []string, prefix 
 }
 
 // completeLocalities completes the name of an office that may be a
-// locality: a place (network.LocalityLevels), no Department.
+// locality: a place (xinfang.LocalityLevels), no Department.
 func (o *options) completeLocalities(cmd *cobra.Command, args []string, prefix string) ([]cobra.Completion, cobra.ShellCompDirective) {
-	return o.completeOfficesOf(cmd, args, prefix, network.LocalityLevels)
+	return o.completeOfficesOf(cmd, args, prefix, xinfang.LocalityLevels)
 }
 
 // completeOfficesOf completes the name of an office of one of levels (any

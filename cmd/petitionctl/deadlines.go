@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 func newDeadlinesCommand(o *options) *cobra.Command {
@@ -53,22 +53,22 @@ today in the office's time zone.`,
   petitionctl deadlines nanyang-city -k overlays/prod --locality shifosi-town --category land-acquisition --type Appeal`,
 	}
 	o.aboutAnOffice(cmd, &office, func(cmd *cobra.Command, office string) error {
-		var q network.DeadlineQuery
+		var q xinfang.DeadlineQuery
 		var err error
 		if received != "" {
 			if q.Received, err = time.Parse(time.DateOnly, received); err != nil {
-				return fmt.Errorf("--received: %s is not a date; want YYYY-MM-DD", network.Quote(received))
+				return fmt.Errorf("--received: %s is not a date; want YYYY-MM-DD", xinfang.Quote(received))
 			}
 		}
 		if replied != "" {
 			r, err := time.Parse(time.DateOnly, replied)
 			if err != nil {
-				return fmt.Errorf("--replied: %s is not a date; want YYYY-MM-DD", network.Quote(replied))
+				return fmt.Errorf("--replied: %s is not a date; want YYYY-MM-DD", xinfang.Quote(replied))
 			}
 			q.Replied = &r
 		}
 		if category != "" || petitionType != "" || channel != "" {
-			q.Petition = &network.Petition{Category: category, Type: v1alpha1.PetitionType(petitionType), Channel: v1alpha1.Channel(channel)}
+			q.Petition = &xinfang.Petition{Category: category, Type: v1alpha1.PetitionType(petitionType), Channel: v1alpha1.Channel(channel)}
 		}
 		cfg, loc, err := o.withLocality(cmd.Context(), office, locality, q.Petition)
 		if err != nil {
@@ -93,14 +93,14 @@ today in the office's time zone.`,
 				handler = "(" + s.External + ")"
 			}
 			lines[i] = row(string(s.Name), handler, dash(s.RequestBy), s.Due, dash(s.DueWithExtension), dash(strings.Join(s.Reminders, ", ")), dash(overdueCell(s.Overdue)))
-			refs = append(refs, objectRef{network.KindOffice, s.Office})
+			refs = append(refs, objectRef{xinfang.KindOffice, s.Office})
 		}
 		err = o.emit(&report{
 			kind: "Deadlines",
 			value: struct {
 				Office   string `json:"office"`
 				Received string `json:"received"`
-				network.DeadlineAnswer
+				xinfang.DeadlineAnswer
 			}{office, q.Received.Format(time.DateOnly), ans},
 			header:  "STAGE\tOFFICE\tREQUEST BY\tDUE\tWITH EXTENSION\tREMINDERS\tOVERDUE",
 			rows:    lines,
@@ -129,7 +129,7 @@ today in the office's time zone.`,
 
 // overdueCell is a stage's overdue ladder in one table cell: each rung's
 // action, the office that acts and its date.
-func overdueCell(rungs []network.OverdueDate) string {
+func overdueCell(rungs []xinfang.OverdueDate) string {
 	cells := make([]string, len(rungs))
 	for i, r := range rungs {
 		by := r.Office
@@ -146,7 +146,7 @@ func overdueCell(rungs []network.OverdueDate) string {
 func today(tz string) (time.Time, error) {
 	loc, err := time.LoadLocation(tz)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("time zone %s: %w", network.Quote(tz), err)
+		return time.Time{}, fmt.Errorf("time zone %s: %w", xinfang.Quote(tz), err)
 	}
 	y, m, d := time.Now().In(loc).Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC), nil

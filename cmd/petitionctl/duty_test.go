@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // TestWindowsThroughADutyPeriod: petitionctl windows, offline from the
@@ -14,25 +14,25 @@ import (
 func TestWindowsThroughADutyPeriod(t *testing.T) {
 	for _, tt := range []struct {
 		office, channel, at string
-		want                network.WindowAnswer
+		want                xinfang.WindowAnswer
 	}{
 		// Sunday 03:00 in the period: open, in the period.
-		{"zhenping-county", "Visit", "2027-03-07T03:00:00+08:00", network.WindowAnswer{Open: true, Window: "lianghui-2027", NextOpening: "2027-03-15T08:30:00+08:00"}},
-		{"neixiang-county", "Phone", "2027-03-07T03:00:00+08:00", network.WindowAnswer{Open: true, Window: "lianghui-2027", NextOpening: "2027-03-15T08:30:00+08:00"}},
+		{"zhenping-county", "Visit", "2027-03-07T03:00:00+08:00", xinfang.WindowAnswer{Open: true, Window: "lianghui-2027", NextOpening: "2027-03-15T08:30:00+08:00"}},
+		{"neixiang-county", "Phone", "2027-03-07T03:00:00+08:00", xinfang.WindowAnswer{Open: true, Window: "lianghui-2027", NextOpening: "2027-03-15T08:30:00+08:00"}},
 		// The evening before it opens, at midnight.
-		{"zhenping-county", "Visit", "2027-03-02T23:00:00+08:00", network.WindowAnswer{Open: false, Window: "", NextOpening: "2027-03-03T00:00:00+08:00"}},
+		{"zhenping-county", "Visit", "2027-03-02T23:00:00+08:00", xinfang.WindowAnswer{Open: false, Window: "", NextOpening: "2027-03-03T00:00:00+08:00"}},
 		// The first Saturday after it: closed.
-		{"zhenping-county", "Visit", "2027-03-13T03:00:00+08:00", network.WindowAnswer{Open: false, Window: "", NextOpening: "2027-03-15T08:30:00+08:00"}},
+		{"zhenping-county", "Visit", "2027-03-13T03:00:00+08:00", xinfang.WindowAnswer{Open: false, Window: "", NextOpening: "2027-03-15T08:30:00+08:00"}},
 		// Not a channel of the period: the office's own window.
-		{"zhenping-county", "Online", "2027-03-07T03:00:00+08:00", network.WindowAnswer{Open: true, Window: "online", NextOpening: ""}},
+		{"zhenping-county", "Online", "2027-03-07T03:00:00+08:00", xinfang.WindowAnswer{Open: true, Window: "online", NextOpening: ""}},
 		// A township is not selected.
-		{"shifosi-town", "Phone", "2027-03-07T03:00:00+08:00", network.WindowAnswer{Open: false}},
+		{"shifosi-town", "Phone", "2027-03-07T03:00:00+08:00", xinfang.WindowAnswer{Open: false}},
 	} {
 		out, err := runCLI(t, "windows", "-f", samples, "--office", tt.office, "--channel", tt.channel, "--at", tt.at, "-o", "json")
 		if err != nil {
 			t.Fatalf("%s %s %s: %v", tt.office, tt.channel, tt.at, err)
 		}
-		var got network.WindowAnswer
+		var got xinfang.WindowAnswer
 		if err := json.Unmarshal([]byte(out), &got); err != nil {
 			t.Fatal(err)
 		}

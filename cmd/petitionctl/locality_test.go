@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // TestRouteWithLocality routes petitions on the samples by hand: the
@@ -17,48 +17,48 @@ func TestRouteWithLocality(t *testing.T) {
 	cases := []struct {
 		name string
 		args []string
-		want network.Route
+		want xinfang.Route
 	}{
 		{"the locality's table: its county's department",
 			[]string{"--office", "nanyang-city", "--locality", "shifosi-town", "--category", "land-acquisition", "--type", "Appeal", "--channel", "Visit"},
-			network.Route{Office: "zhenping-natural-resources", Rule: "land-to-natural-resources", Policy: "land-disputes"}},
+			xinfang.Route{Office: "zhenping-natural-resources", Rule: "land-to-natural-resources", Policy: "land-disputes"}},
 		{"without a locality the City keeps a land case (no policy selects it)",
 			[]string{"--office", "nanyang-city", "--category", "land-acquisition", "--type", "Appeal", "--channel", "Visit"},
-			network.Route{Office: "nanyang-city"}},
+			xinfang.Route{Office: "nanyang-city"}},
 		{"relative target from the locality upward: the county's department",
 			[]string{"--office", "nanyang-city", "--locality", "mashankou-town", "--category", "wage-arrears", "--type", "Appeal", "--channel", "Visit"},
-			network.Route{Office: "neixiang-human-resources", Rule: "wages-to-human-resources", Policy: "wage-arrears"}},
+			xinfang.Route{Office: "neixiang-human-resources", Rule: "wages-to-human-resources", Policy: "wage-arrears"}},
 		{"the same received at the City without a locality: the City's department",
 			[]string{"--office", "nanyang-city", "--category", "wage-arrears", "--type", "Appeal", "--channel", "Visit"},
-			network.Route{Office: "nanyang-human-resources", Rule: "wages-to-human-resources", Policy: "wage-arrears"}},
+			xinfang.Route{Office: "nanyang-human-resources", Rule: "wages-to-human-resources", Policy: "wage-arrears"}},
 		{"a county without a procuratorate: the City's",
 			[]string{"--office", "nanyang-city", "--locality", "tuandong-town", "--category", "court-judgment", "--type", "Appeal", "--channel", "Visit"},
-			network.Route{Office: "nanyang-procuratorate", Rule: "law-related-to-procuratorate", Policy: "law-related"}},
+			xinfang.Route{Office: "nanyang-procuratorate", Rule: "law-related-to-procuratorate", Policy: "law-related"}},
 		{"no match: the locality handles it; a visit at the City skips the county",
 			[]string{"--office", "nanyang-city", "--locality", "jiasong-town", "--category", "road-repair", "--type", "Appeal", "--channel", "Visit"},
-			network.Route{Office: "jiasong-town", SkipLevel: true, RedirectTo: "jiasong-town"}},
+			xinfang.Route{Office: "jiasong-town", SkipLevel: true, RedirectTo: "jiasong-town"}},
 		{"a letter never skips",
 			[]string{"--office", "nanyang-city", "--locality", "jiasong-town", "--category", "road-repair", "--type", "Appeal", "--channel", "Letter"},
-			network.Route{Office: "jiasong-town"}},
+			xinfang.Route{Office: "jiasong-town"}},
 		{"a visit at the county above the township does not skip",
 			[]string{"--office", "zhenping-county", "--locality", "jiasong-town", "--category", "road-repair", "--type", "Appeal", "--channel", "Visit"},
-			network.Route{Office: "jiasong-town"}},
+			xinfang.Route{Office: "jiasong-town"}},
 		{"a county department handles it: its level office is the county, so the City is its parent",
 			[]string{"--office", "nanyang-city", "--locality", "chaopi-town", "--category", "court-judgment", "--type", "Report", "--channel", "Visit"},
-			network.Route{Office: "zhenping-procuratorate", Rule: "law-related-to-procuratorate", Policy: "law-related"}},
+			xinfang.Route{Office: "zhenping-procuratorate", Rule: "law-related-to-procuratorate", Policy: "law-related"}},
 		{"a City department stands at the City's level",
 			[]string{"--office", "nanyang-human-resources", "--locality", "jiasong-town", "--category", "road-repair", "--type", "Inquiry", "--channel", "Visit"},
-			network.Route{Office: "jiasong-town", SkipLevel: true, RedirectTo: "jiasong-town"}},
+			xinfang.Route{Office: "jiasong-town", SkipLevel: true, RedirectTo: "jiasong-town"}},
 		{"locality = receiver",
 			[]string{"--office", "jiasong-town", "--locality", "jiasong-town", "--category", "road-repair", "--type", "Appeal", "--channel", "Visit"},
-			network.Route{Office: "jiasong-town"}},
+			xinfang.Route{Office: "jiasong-town"}},
 	}
 	for _, tc := range cases {
 		out, err := runCLI(t, append([]string{"route", "-f", "../../config/samples", "-o", "json"}, tc.args...)...)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
-		var got network.Route
+		var got xinfang.Route
 		decodeOutput(t, out, "Route", &got)
 		tc.want.Copies = []string{}
 		if !reflect.DeepEqual(got, tc.want) {
@@ -115,13 +115,13 @@ func TestDeadlinesWithLocality(t *testing.T) {
 // TestVillageRoutesAsItsTownship: a Village as the locality or as the
 // office asked about answers as its township.
 func TestVillageRoutesAsItsTownship(t *testing.T) {
-	route := func(args ...string) network.Route {
+	route := func(args ...string) xinfang.Route {
 		t.Helper()
 		out, err := runCLI(t, append([]string{"route", "-f", "../../config/samples", "-o", "json"}, args...)...)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var r network.Route
+		var r xinfang.Route
 		decodeOutput(t, out, "Route", &r)
 		return r
 	}
@@ -190,8 +190,8 @@ func TestWindowsAtAJointReceptionCentre(t *testing.T) {
 	}
 	var got struct {
 		Office, Channel, At string
-		network.WindowAnswer
-		Stationed []network.StationedWindow `json:"stationed"`
+		xinfang.WindowAnswer
+		Stationed []xinfang.StationedWindow `json:"stationed"`
 	}
 	decodeOutput(t, out, "Windows", &got)
 	var lines []string

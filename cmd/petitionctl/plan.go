@@ -12,8 +12,8 @@ import (
 	"github.com/pmezard/go-difflib/difflib"
 	"github.com/spf13/cobra"
 
-	"github.com/xinfang/petition-operator/internal/manifests"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/objfiles"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // The CHANGE of an office in `petitionctl plan`.
@@ -152,7 +152,7 @@ func planRun(o *options, before, after planInput, diff bool) (*planResult, error
 		sections := dash(strings.Join(p.Sections, ","))
 		lines[i] = row(p.Office, p.Change, sections, dash(errText))
 		wide[i] = row(p.Office, p.Change, sections, dash(hashBefore), dash(hashAfter), dash(errText))
-		refs[i] = objectRef{network.KindOffice, p.Office}
+		refs[i] = objectRef{xinfang.KindOffice, p.Office}
 		if diff {
 			if p.Diff, err = configDiff(p); err != nil {
 				return nil, err
@@ -267,13 +267,13 @@ func plan(before, after planInput) (*planResult, error) {
 // compileAll compiles every office of one side as the operator does.
 func compileAll(in planInput) (map[string]*planSide, error) {
 	flag := in.flag
-	var set *manifests.Set
+	var set *objfiles.Set
 	var err error
 	if in.kustomize != "" {
 		flag += "-kustomize"
-		set, err = manifests.LoadKustomize(in.kustomize)
+		set, err = objfiles.LoadKustomize(in.kustomize)
 	} else {
-		set, err = manifests.Load(in.files...)
+		set, err = objfiles.Load(in.files...)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", flag, err)
@@ -285,7 +285,7 @@ func compileAll(in planInput) (map[string]*planSide, error) {
 		if _, dup := sides[name]; dup {
 			return nil, fmt.Errorf("%s: Office/%s: declared more than once", flag, name)
 		}
-		compiled, err := src.Compile(name, network.CompileOptions{})
+		compiled, err := src.Compile(name, xinfang.CompileOptions{})
 		if err != nil {
 			sides[name] = &planSide{Error: err.Error()}
 			continue
@@ -308,7 +308,7 @@ func compileAll(in planInput) (map[string]*planSide, error) {
 // configSections are the top-level fields of the compiled configuration in
 // their order (docs/tenant-stack.md).
 var configSections = func() []string {
-	t := reflect.TypeFor[network.OfficeConfig]()
+	t := reflect.TypeFor[xinfang.OfficeConfig]()
 	var out []string
 	for i := range t.NumField() {
 		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
-	"github.com/xinfang/petition-operator/internal/manifests"
+	"github.com/xinfang/petition-operator/internal/objfiles"
 )
 
 const samples = "../../config/samples"
@@ -80,16 +80,16 @@ func forDoc(t *testing.T, dir, kind, name string, edit func(string) string) {
 	}
 }
 
-func loadSet(t *testing.T, path string) *manifests.Set {
+func loadSet(t *testing.T, path string) *objfiles.Set {
 	t.Helper()
-	set, err := manifests.Load(path)
+	set, err := objfiles.Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return set
 }
 
-func officeNames(set *manifests.Set, keep func(*v1alpha1.Office) bool) []string {
+func officeNames(set *objfiles.Set, keep func(*v1alpha1.Office) bool) []string {
 	var out []string
 	for i := range set.Offices {
 		if keep(&set.Offices[i]) {
@@ -101,7 +101,7 @@ func officeNames(set *manifests.Set, keep func(*v1alpha1.Office) bool) []string 
 
 // underOrSelf reports whether root is the office or one of its ancestors,
 // following spec.parent.
-func underOrSelf(set *manifests.Set, office, root string) bool {
+func underOrSelf(set *objfiles.Set, office, root string) bool {
 	parent := map[string]string{}
 	for _, o := range set.Offices {
 		parent[o.Name] = string(o.Spec.Parent)
@@ -116,7 +116,7 @@ func underOrSelf(set *manifests.Set, office, root string) bool {
 
 // selectedBy lists the offices the policy's officeSelector selects, from the
 // offices' spec fields.
-func selectedBy(t *testing.T, set *manifests.Set, policy string) []string {
+func selectedBy(t *testing.T, set *objfiles.Set, policy string) []string {
 	t.Helper()
 	i := slices.IndexFunc(set.RoutingPolicies, func(p v1alpha1.RoutingPolicy) bool { return p.Name == policy })
 	if i < 0 {
@@ -180,17 +180,17 @@ func TestPlan(t *testing.T) {
 		// samples themselves.
 		before func(t *testing.T, dir string)
 		after  func(t *testing.T, dir string)
-		want   func(t *testing.T, before, after *manifests.Set) map[string]wantOffice
+		want   func(t *testing.T, before, after *objfiles.Set) map[string]wantOffice
 	}{{
 		name:  "nothing changes",
 		after: func(*testing.T, string) {},
-		want:  func(*testing.T, *manifests.Set, *manifests.Set) map[string]wantOffice { return nil },
+		want:  func(*testing.T, *objfiles.Set, *objfiles.Set) map[string]wantOffice { return nil },
 	}, {
 		name: "a routing policy's rules change the offices it selects",
 		after: func(t *testing.T, dir string) {
 			editDoc(t, dir, "RoutingPolicy", "land-disputes", "[land-acquisition, housing-demolition]", "[land-acquisition, housing-demolition, rural-housing]")
 		},
-		want: func(t *testing.T, before, _ *manifests.Set) map[string]wantOffice {
+		want: func(t *testing.T, before, _ *objfiles.Set) map[string]wantOffice {
 			return each(selectedBy(t, before, "land-disputes"), wantOffice{"changed", []string{"routing"}})
 		},
 	}, {
@@ -198,7 +198,7 @@ func TestPlan(t *testing.T) {
 		after: func(t *testing.T, dir string) {
 			editDoc(t, dir, "DutyPeriod", "lianghui-2027", `to: "2027-03-12"`, `to: "2027-03-13"`)
 		},
-		want: func(_ *testing.T, before, _ *manifests.Set) map[string]wantOffice {
+		want: func(_ *testing.T, before, _ *objfiles.Set) map[string]wantOffice {
 			return each(officeNames(before, func(o *v1alpha1.Office) bool { return o.Spec.Level == v1alpha1.LevelCounty }),
 				wantOffice{"changed", []string{"duty"}})
 		},
@@ -207,7 +207,7 @@ func TestPlan(t *testing.T) {
 		after: func(t *testing.T, dir string) {
 			removeDoc(t, dir, "DutyPeriod", "lianghui-2027")
 		},
-		want: func(_ *testing.T, before, _ *manifests.Set) map[string]wantOffice {
+		want: func(_ *testing.T, before, _ *objfiles.Set) map[string]wantOffice {
 			return each(officeNames(before, func(o *v1alpha1.Office) bool { return o.Spec.Level == v1alpha1.LevelCounty }),
 				wantOffice{"changed", []string{"duty"}})
 		},
@@ -216,7 +216,7 @@ func TestPlan(t *testing.T) {
 		after: func(t *testing.T, dir string) {
 			editDoc(t, dir, "HolidayCalendar", "cn-2026", calendarEdit, `workdays: ["2026-01-04", "2026-01-10"`)
 		},
-		want: func(_ *testing.T, before, _ *manifests.Set) map[string]wantOffice {
+		want: func(_ *testing.T, before, _ *objfiles.Set) map[string]wantOffice {
 			return each(officeNames(before, func(o *v1alpha1.Office) bool { return o.Spec.CalendarRef == "cn-2026" }),
 				wantOffice{"changed", []string{"calendar"}})
 		},
@@ -229,7 +229,7 @@ func TestPlan(t *testing.T) {
 			editDoc(t, dir, "Office", "jiasong-town", "  calendarRef: cn-2026\n", "")
 			editDoc(t, dir, "HolidayCalendar", "cn-2026", calendarEdit, `workdays: ["2026-01-04", "2026-01-10"`)
 		},
-		want: func(t *testing.T, before, _ *manifests.Set) map[string]wantOffice {
+		want: func(t *testing.T, before, _ *objfiles.Set) map[string]wantOffice {
 			users := officeNames(before, func(o *v1alpha1.Office) bool { return o.Spec.CalendarRef == "cn-2026" })
 			tenants := officeNames(before, func(o *v1alpha1.Office) bool { return o.Spec.Level.HasTenant() })
 			if slices.Contains(users, "jiasong-town") || len(users) != len(tenants)-1 {
@@ -242,7 +242,7 @@ func TestPlan(t *testing.T) {
 		after: func(t *testing.T, dir string) {
 			writeYAML(t, dir, "office-houji.yaml", newTownship)
 		},
-		want: func(*testing.T, *manifests.Set, *manifests.Set) map[string]wantOffice {
+		want: func(*testing.T, *objfiles.Set, *objfiles.Set) map[string]wantOffice {
 			return map[string]wantOffice{"houji-town": {"added", nil}}
 		},
 	}, {
@@ -250,7 +250,7 @@ func TestPlan(t *testing.T) {
 		after: func(t *testing.T, dir string) {
 			writeYAML(t, dir, "office-xiaozhuang.yaml", newVillage)
 		},
-		want: func(*testing.T, *manifests.Set, *manifests.Set) map[string]wantOffice {
+		want: func(*testing.T, *objfiles.Set, *objfiles.Set) map[string]wantOffice {
 			return map[string]wantOffice{"xiaozhuang-village": {"added", nil}, "jiasong-town": {"changed", []string{"villages"}}}
 		},
 	}, {
@@ -258,7 +258,7 @@ func TestPlan(t *testing.T) {
 		after: func(t *testing.T, dir string) {
 			editDoc(t, dir, "Office", "hezhuang-village", "displayName: 贺庄村信访代理点", "displayName: 贺庄村村民委员会信访代理点")
 		},
-		want: func(*testing.T, *manifests.Set, *manifests.Set) map[string]wantOffice {
+		want: func(*testing.T, *objfiles.Set, *objfiles.Set) map[string]wantOffice {
 			return map[string]wantOffice{}
 		},
 	}, {
@@ -266,7 +266,7 @@ func TestPlan(t *testing.T) {
 		after: func(t *testing.T, dir string) {
 			removeDoc(t, dir, "Office", "jiasong-town")
 		},
-		want: func(t *testing.T, before, _ *manifests.Set) map[string]wantOffice {
+		want: func(t *testing.T, before, _ *objfiles.Set) map[string]wantOffice {
 			if kids := officeNames(before, func(o *v1alpha1.Office) bool { return o.Spec.Parent == "jiasong-town" }); len(kids) > 0 {
 				t.Fatalf("jiasong-town is not a leaf: %v", kids)
 			}
@@ -277,7 +277,7 @@ func TestPlan(t *testing.T) {
 		after: func(t *testing.T, dir string) {
 			removeDoc(t, dir, "Office", "zhenping-natural-resources")
 		},
-		want: func(t *testing.T, before, _ *manifests.Set) map[string]wantOffice {
+		want: func(t *testing.T, before, _ *objfiles.Set) map[string]wantOffice {
 			// land-disputes routes to the NaturalResources department of the
 			// County: for every office it selects, zhenping-natural-resources,
 			// whose chain the office's handlers held.
@@ -293,7 +293,7 @@ func TestPlan(t *testing.T) {
 		after: func(t *testing.T, dir string) {
 			editDoc(t, dir, "Office", "neixiang-county", "displayName: 内乡县信访局", "displayName: 内乡县人民政府信访局")
 		},
-		want: func(*testing.T, *manifests.Set, *manifests.Set) map[string]wantOffice {
+		want: func(*testing.T, *objfiles.Set, *objfiles.Set) map[string]wantOffice {
 			return map[string]wantOffice{"neixiang-county": {"changed", []string{"displayName"}}}
 		},
 	}, {
@@ -301,7 +301,7 @@ func TestPlan(t *testing.T) {
 		after: func(t *testing.T, dir string) {
 			editDoc(t, dir, "Office", "jiasong-town", "parent: zhenping-county", "parent: neixiang-county")
 		},
-		want: func(*testing.T, *manifests.Set, *manifests.Set) map[string]wantOffice {
+		want: func(*testing.T, *objfiles.Set, *objfiles.Set) map[string]wantOffice {
 			// Its parent and path; its review stage's handler and supervisor
 			// (the parent); its routing: land-disputes selects only the
 			// subtree of zhenping-county, and the nearest HumanResources
@@ -314,7 +314,7 @@ func TestPlan(t *testing.T) {
 		after: func(t *testing.T, dir string) {
 			editDoc(t, dir, "Office", "tuandong-town", "parent: neixiang-county", "parent: neixang-county")
 		},
-		want: func(*testing.T, *manifests.Set, *manifests.Set) map[string]wantOffice {
+		want: func(*testing.T, *objfiles.Set, *objfiles.Set) map[string]wantOffice {
 			return map[string]wantOffice{"tuandong-town": {"broken", nil}}
 		},
 	}, {
@@ -322,7 +322,7 @@ func TestPlan(t *testing.T) {
 		before: func(t *testing.T, dir string) {
 			editDoc(t, dir, "Office", "tuandong-town", "parent: neixiang-county", "parent: neixang-county")
 		},
-		want: func(*testing.T, *manifests.Set, *manifests.Set) map[string]wantOffice {
+		want: func(*testing.T, *objfiles.Set, *objfiles.Set) map[string]wantOffice {
 			return map[string]wantOffice{"tuandong-town": {"fixed", nil}}
 		},
 	}, {
@@ -333,7 +333,7 @@ func TestPlan(t *testing.T) {
 		after: func(t *testing.T, dir string) {
 			editDoc(t, dir, "Office", "tuandong-town", "calendarRef: cn-2026", "calendarRef: cn-2027")
 		},
-		want: func(*testing.T, *manifests.Set, *manifests.Set) map[string]wantOffice {
+		want: func(*testing.T, *objfiles.Set, *objfiles.Set) map[string]wantOffice {
 			return map[string]wantOffice{"tuandong-town": {"broken", nil}}
 		},
 	}, {
@@ -345,7 +345,7 @@ func TestPlan(t *testing.T) {
 			editDoc(t, dir, "Office", "tuandong-town", "parent: neixiang-county", "parent: neixang-county")
 			editDoc(t, dir, "Office", "tuandong-town", "displayName: 湍东镇信访办", "displayName: 湍东镇")
 		},
-		want: func(*testing.T, *manifests.Set, *manifests.Set) map[string]wantOffice { return nil },
+		want: func(*testing.T, *objfiles.Set, *objfiles.Set) map[string]wantOffice { return nil },
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := samples
@@ -369,7 +369,7 @@ func TestPlan(t *testing.T) {
 	}
 }
 
-func unionNames(sets ...*manifests.Set) []string {
+func unionNames(sets ...*objfiles.Set) []string {
 	var names []string
 	for _, s := range sets {
 		for _, o := range s.Offices {

@@ -14,8 +14,8 @@ import (
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
-	"github.com/xinfang/petition-operator/internal/manifests"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/objfiles"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // rolloutReport is `petitionctl rollout status -o json`.
@@ -27,7 +27,7 @@ type rolloutReport struct {
 	Stage    int32                   `json:"stage"`
 	Stable   string                  `json:"stableRevision,omitempty"`
 	Message  string                  `json:"message,omitempty"`
-	Stages   []network.StageReport   `json:"stages"`
+	Stages   []xinfang.StageReport   `json:"stages"`
 	Rollout  *v1alpha1.RolloutStatus `json:"-"`
 }
 
@@ -114,7 +114,7 @@ func (o *options) rolloutReport(ctx context.Context, name string) (*rolloutRepor
 	if p == nil {
 		return nil, fmt.Errorf("RoutingPolicy/%s: not found", name)
 	}
-	rep := &rolloutReport{Policy: p.Name, Strategy: string(p.Spec.Rollout.Strategy), Revision: network.Revision(&p.Spec).Revision,
+	rep := &rolloutReport{Policy: p.Name, Strategy: string(p.Spec.Rollout.Strategy), Revision: xinfang.Revision(&p.Spec).Revision,
 		Stage: p.Status.Stage, Rollout: p.Status.Rollout}
 	if rep.Strategy == "" {
 		rep.Strategy = string(v1alpha1.RolloutImmediate)
@@ -131,13 +131,13 @@ func (o *options) rolloutReport(ctx context.Context, name string) (*rolloutRepor
 		rep.Message = c.Message
 	}
 	if p.Spec.Rollout.Strategy == v1alpha1.RolloutStaged {
-		rep.Stages = network.RolloutPlan(p, network.NetworkOf(set.Offices))
+		rep.Stages = xinfang.RolloutPlan(p, xinfang.NetworkOf(set.Offices))
 	}
 	return rep, nil
 }
 
 // tenantReport reports the rollout of the default tenant image.
-func tenantReport(set *manifests.Set, name string) (*rolloutReport, error) {
+func tenantReport(set *objfiles.Set, name string) (*rolloutReport, error) {
 	var td *v1alpha1.TenantDefaults
 	for i := range set.TenantDefaults {
 		if set.TenantDefaults[i].Name == name {
@@ -151,12 +151,12 @@ func tenantReport(set *manifests.Set, name string) (*rolloutReport, error) {
 	// --tenant-image when the spec names none); offline only the spec can.
 	image := td.Status.Image
 	if image == "" {
-		image = network.DefaultImage(td, "")
+		image = xinfang.DefaultImage(td, "")
 	}
 	r := td.TenantRollout()
 	rep := &rolloutReport{Policy: "TenantDefaults/" + td.Name, Strategy: string(r.Strategy), Revision: image,
 		Stage: td.Status.Stage, Rollout: td.Status.Rollout, Stable: td.Status.StableImage}
-	if st := td.Status.Rollout; st != nil && image != "" && st.Revision == network.ImageRevision(image) {
+	if st := td.Status.Rollout; st != nil && image != "" && st.Revision == xinfang.ImageRevision(image) {
 		rep.Phase = string(st.Phase)
 		rep.Rollout = st.DeepCopy()
 		rep.Rollout.Revision = image
@@ -171,7 +171,7 @@ func tenantReport(set *manifests.Set, name string) (*rolloutReport, error) {
 		rep.Revision = image
 	}
 	if r.Strategy == v1alpha1.RolloutStaged {
-		rep.Stages = network.TenantRolloutPlan(td, image, network.NetworkOf(set.Offices))
+		rep.Stages = xinfang.TenantRolloutPlan(td, image, xinfang.NetworkOf(set.Offices))
 	}
 	return rep, nil
 }

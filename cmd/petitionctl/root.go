@@ -15,7 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
-	"github.com/xinfang/petition-operator/internal/manifests"
+	"github.com/xinfang/petition-operator/internal/objfiles"
 	"github.com/xinfang/petition-operator/internal/version"
 )
 
@@ -110,18 +110,18 @@ func (o *options) offline() bool { return len(o.files) > 0 || o.kustomize != "" 
 
 // load reads the network from the files given with -f or, without -f, from
 // the cluster.
-func (o *options) load(ctx context.Context) (*manifests.Set, error) {
+func (o *options) load(ctx context.Context) (*objfiles.Set, error) {
 	if len(o.files) > 0 {
-		return manifests.Load(o.files...)
+		return objfiles.Load(o.files...)
 	}
 	if o.kustomize != "" {
-		return manifests.LoadKustomize(o.kustomize)
+		return objfiles.LoadKustomize(o.kustomize)
 	}
 	c, err := o.client()
 	if err != nil {
 		return nil, err
 	}
-	set := &manifests.Set{Live: true}
+	set := &objfiles.Set{Live: true}
 	var offices v1alpha1.OfficeList
 	if err := c.List(ctx, &offices); err != nil {
 		return nil, fmt.Errorf("listing offices: %w", err)

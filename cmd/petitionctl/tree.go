@@ -8,7 +8,7 @@ import (
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // treeEntry is one office of `petitionctl tree -o json`: the items of an
@@ -51,7 +51,7 @@ shows the totals of its subtree, as du does; -o json has both.`,
 				return err
 			}
 			offline := o.offline()
-			rows := network.Tree(set.Offices)
+			rows := xinfang.Tree(set.Offices)
 			entries := make([]treeEntry, 0, len(rows))
 			for _, r := range rows {
 				e := treeEntry{
@@ -78,7 +78,7 @@ shows the totals of its subtree, as du does; -o json has both.`,
 					figures, []string{r.Office.Spec.DisplayName})...)
 				wide[i] = r.Prefix + row(slices.Concat([]string{r.Office.Name, string(r.Office.Spec.Level), e.Ready, dash(e.Reason), strconv.Itoa(r.Children), dash(e.Parent)},
 					figures, []string{r.Office.Spec.DisplayName})...)
-				refs[i] = objectRef{network.KindOffice, r.Office.Name}
+				refs[i] = objectRef{xinfang.KindOffice, r.Office.Name}
 			}
 			return o.emit(&report{
 				kind:       "OfficeTree",
@@ -96,7 +96,7 @@ shows the totals of its subtree, as du does; -o json has both.`,
 
 // readiness is the READY column: the Ready condition from the cluster, or
 // offline whether the office fits into the network.
-func readiness(r network.TreeRow, offline bool) (string, string) {
+func readiness(r xinfang.TreeRow, offline bool) (string, string) {
 	if offline {
 		if r.Problem != nil {
 			return "False", r.Problem.Reason

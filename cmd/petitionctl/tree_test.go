@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 func runCLI(t *testing.T, args ...string) (string, error) {
@@ -108,7 +108,7 @@ func TestTreeRejectsUnknownOutput(t *testing.T) {
 }
 
 // deadlinesJSON runs petitionctl deadlines -o json on the samples.
-func deadlinesJSON(t *testing.T, args ...string) network.DeadlineAnswer {
+func deadlinesJSON(t *testing.T, args ...string) xinfang.DeadlineAnswer {
 	t.Helper()
 	out, err := runCLI(t, append([]string{"deadlines", "-f", "../../config/samples", "-o", "json"}, args...)...)
 	if err != nil {
@@ -117,7 +117,7 @@ func deadlinesJSON(t *testing.T, args ...string) network.DeadlineAnswer {
 	var got struct {
 		Office   string `json:"office"`
 		Received string `json:"received"`
-		network.DeadlineAnswer
+		xinfang.DeadlineAnswer
 	}
 	decodeOutput(t, out, "Deadlines", &got)
 	if got.Office == "" || got.Received == "" {
@@ -126,7 +126,7 @@ func deadlinesJSON(t *testing.T, args ...string) network.DeadlineAnswer {
 	return got.DeadlineAnswer
 }
 
-func stageLines(a network.DeadlineAnswer) []string {
+func stageLines(a xinfang.DeadlineAnswer) []string {
 	var out []string
 	for _, s := range a.Stages {
 		out = append(out, strings.Join([]string{string(s.Name), s.Office, s.External, s.RequestBy, s.Due, s.DueWithExtension}, " "))
@@ -286,11 +286,11 @@ func TestWindowsOffline(t *testing.T) {
 	// (closedOnHolidays false by default) is open 08:00-20:00.
 	var got struct {
 		Office, Channel, At string
-		network.WindowAnswer
-		Stationed []network.StationedWindow
+		xinfang.WindowAnswer
+		Stationed []xinfang.StationedWindow
 	}
 	decodeOutput(t, out, "Windows", &got)
-	want := network.WindowAnswer{Open: true, Window: "national-day-duty", NextOpening: "2026-10-04T08:00:00+08:00"}
+	want := xinfang.WindowAnswer{Open: true, Window: "national-day-duty", NextOpening: "2026-10-04T08:00:00+08:00"}
 	if got.WindowAnswer != want || got.Office != "nanyang-city" || got.Channel != "Visit" || got.At != "2026-10-03T10:00:00+08:00" {
 		t.Errorf("windows = %s", out)
 	}

@@ -383,7 +383,7 @@ func TestValidateExitStatus(t *testing.T) {
 	}
 }
 
-// TestValidateOverBudget: an input over a budget of package manifests is an
+// TestValidateOverBudget: an input over a budget of package objfiles is an
 // error naming the budget, not a list of problems, with -o json too.
 func TestValidateOverBudget(t *testing.T) {
 	dir := t.TempDir()

@@ -15,8 +15,8 @@ import (
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/cases"
-	"github.com/xinfang/petition-operator/internal/network"
 	"github.com/xinfang/petition-operator/internal/registry"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // Limits of a request, checked before any work on it.
@@ -314,7 +314,7 @@ type deskError struct{ desk, office string }
 
 func (e *deskError) Error() string {
 	return fmt.Sprintf("the desk of office %s files petitions for %s and the Villages it serves, not for office %s",
-		network.Quote(e.desk), network.Quote(e.desk), network.Quote(e.office))
+		xinfang.Quote(e.desk), xinfang.Quote(e.desk), xinfang.Quote(e.office))
 }
 
 // deskFiles says whether the desk of office files the intake: one made to
@@ -417,7 +417,7 @@ func (a *api) transition(w http.ResponseWriter, r *http.Request, actor registry.
 // one below it.
 func (a *api) officeIn(r *http.Request, actor registry.Actor) (string, error) {
 	office := r.PathValue("office")
-	if err := network.CheckOfficeName("office", office); err != nil {
+	if err := xinfang.CheckOfficeName("office", office); err != nil {
 		return "", &cases.FieldError{Field: "office", Message: err.Error()}
 	}
 	n := a.store.Network()
@@ -438,7 +438,7 @@ func (a *api) listCases(w http.ResponseWriter, r *http.Request, actor registry.A
 	q := r.URL.Query()
 	state := q.Get("state")
 	if state != "" && !isState(state) {
-		return a.fail(w, &cases.FieldError{Field: "state", Message: fmt.Sprintf("%s is not a state; want one of %s", network.Quote(state), stateList())})
+		return a.fail(w, &cases.FieldError{Field: "state", Message: fmt.Sprintf("%s is not a state; want one of %s", xinfang.Quote(state), stateList())})
 	}
 	overdue := q.Get("overdue") == "true"
 	if v := q.Get("overdue"); v != "" && v != "true" && v != "false" {
@@ -624,7 +624,7 @@ func (a *api) fail(w http.ResponseWriter, err error) int {
 	case errors.As(err, &notFound):
 		return writeError(w, http.StatusNotFound, err.Error())
 	}
-	var nc *network.NoChainError
+	var nc *xinfang.NoChainError
 	if errors.As(err, &nc) {
 		return writeError(w, http.StatusUnprocessableEntity, "office: "+err.Error())
 	}

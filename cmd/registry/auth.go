@@ -10,8 +10,8 @@ import (
 	"os"
 	"strings"
 
-	"github.com/xinfang/petition-operator/internal/network"
 	"github.com/xinfang/petition-operator/internal/registry"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // authenticator says which office's staff a bearer token belongs to. A
@@ -54,11 +54,11 @@ func loadStaticTokens(r io.Reader, known func(string) bool) (*staticTokens, erro
 		if len(token) < 16 || len(token) > maxTokenLength {
 			return nil, fmt.Errorf("line %d: a token has 16 to %d characters", line, maxTokenLength)
 		}
-		if err := network.CheckOfficeName("office", office); err != nil {
+		if err := xinfang.CheckOfficeName("office", office); err != nil {
 			return nil, fmt.Errorf("line %d: %w", line, err)
 		}
 		if known != nil && !known(office) {
-			return nil, fmt.Errorf("line %d: office %s is not in the network", line, network.Quote(office))
+			return nil, fmt.Errorf("line %d: office %s is not in the network", line, xinfang.Quote(office))
 		}
 		name := "staff@" + office
 		if len(parts) == 3 {

@@ -46,11 +46,11 @@ import (
 	_ "time/tzdata"
 
 	"github.com/xinfang/petition-operator/internal/httpguard"
-	"github.com/xinfang/petition-operator/internal/manifests"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/objfiles"
 	"github.com/xinfang/petition-operator/internal/pii"
 	"github.com/xinfang/petition-operator/internal/registry"
 	"github.com/xinfang/petition-operator/internal/version"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 func main() {
@@ -255,8 +255,8 @@ func (c *config) clusterMode(given map[string]bool) (bool, error) {
 		return false, usageError{errors.New("--staff-tokens is required with --network-dir")}
 	case c.networkDir != "" && len(c.operatorAccounts) > 0:
 		return false, usageError{errors.New("--operator-account is for cluster mode (TokenReview); with --network-dir nobody reads the figures")}
-	case c.city != "" && network.CheckOfficeName("city", c.city) != nil:
-		return false, usageError{fmt.Errorf("--city: %w", network.CheckOfficeName("city", c.city))}
+	case c.city != "" && xinfang.CheckOfficeName("city", c.city) != nil:
+		return false, usageError{fmt.Errorf("--city: %w", xinfang.CheckOfficeName("city", c.city))}
 	case c.networkDir != "":
 		return false, nil
 	case given["network-reload-interval"]:
@@ -272,8 +272,8 @@ func (c *config) clusterMode(given map[string]bool) (bool, error) {
 // fromFiles reads the network of --network-dir, again every
 // --network-reload-interval, and the tokens of --staff-tokens.
 func (c *config) fromFiles(log *slog.Logger) (source, error) {
-	nets, err := registry.NewReloading(func() (*network.Snapshot, error) {
-		set, err := manifests.Load(c.networkDir)
+	nets, err := registry.NewReloading(func() (*xinfang.Snapshot, error) {
+		set, err := objfiles.Load(c.networkDir)
 		if err != nil {
 			return nil, fmt.Errorf("--network-dir: %w", err)
 		}

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // Case numbers: a year, a dash and a sequence of at least 7 digits,
@@ -33,7 +33,7 @@ func FormatCaseNo(year int, seq int64) string {
 // ParseCaseNo reads a case number as FormatCaseNo writes it and nothing
 // else: no sign, no space, no zero padding past 7 digits.
 func ParseCaseNo(s string) (year int, seq int64, _ error) {
-	bad := fmt.Errorf("%s is not a case number: a year, a dash and at least %d digits, e.g. 2026-0001234", network.Quote(s), caseSeqDigits)
+	bad := fmt.Errorf("%s is not a case number: a year, a dash and at least %d digits, e.g. 2026-0001234", xinfang.Quote(s), caseSeqDigits)
 	if len(s) < 5+caseSeqDigits || len(s) > maxCaseNo || s[4] != '-' {
 		return 0, 0, bad
 	}

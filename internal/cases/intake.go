@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // Intake is a petition as it enters the registry: the body of
@@ -143,11 +143,11 @@ func DecodeIntake(body []byte, staff bool) (Intake, error) {
 		s, err = jsonString(m[field], field, max)
 		return s
 	}
-	office := str("office", network.MaxOfficeName)
+	office := str("office", xinfang.MaxOfficeName)
 	typ := str("type", maxEnum)
 	in.Category = str("category", MaxCategory)
 	channel := str("channel", maxEnum)
-	in.Locality = str("locality", network.MaxOfficeName)
+	in.Locality = str("locality", xinfang.MaxOfficeName)
 	in.Description = strings.TrimSpace(str("description", MaxDescription))
 	received := str("receivedAt", maxReceivedAt)
 	if err != nil {
@@ -165,7 +165,7 @@ func DecodeIntake(body []byte, staff bool) (Intake, error) {
 		return Intake{}, fieldErr("category", "required: a lowercase DNS label such as land-acquisition")
 	}
 	if !categoryRe.MatchString(in.Category) {
-		return Intake{}, fieldErr("category", "%s is not a lowercase DNS label such as land-acquisition", network.Quote(in.Category))
+		return Intake{}, fieldErr("category", "%s is not a lowercase DNS label such as land-acquisition", xinfang.Quote(in.Category))
 	}
 	if in.Channel, err = intakeChannel(channel, staff); err != nil {
 		return Intake{}, err
@@ -221,7 +221,7 @@ func enum[T ~string](field, value string, allowed []T, def T) (T, error) {
 		}
 		return "", fieldErr(field, "required: one of %s", strings.Join(names, ", "))
 	}
-	return "", fieldErr(field, "%s is not one of %s", network.Quote(value), strings.Join(names, ", "))
+	return "", fieldErr(field, "%s is not one of %s", xinfang.Quote(value), strings.Join(names, ", "))
 }
 
 // intakeChannel is the channel of an intake: public intake is Online by
@@ -323,8 +323,8 @@ func countDigits(s string) int {
 func (i Intake) Anonymous() bool { return i.Petitioner.Anonymous }
 
 // Petition is what routing looks at.
-func (i Intake) Petition() network.Petition {
-	return network.Petition{Category: i.Category, Type: i.Type, Channel: i.Channel}
+func (i Intake) Petition() xinfang.Petition {
+	return xinfang.Petition{Category: i.Category, Type: i.Type, Channel: i.Channel}
 }
 
 // Collective reports whether the petition is collective (集体访): a group
@@ -396,7 +396,7 @@ func earliestText(t time.Time, date bool) string {
 // parseReceived reads the form of receivedAt: a date (the start of that
 // day in loc; date true) or an RFC 3339 time.
 func parseReceived(s string, loc *time.Location) (t time.Time, date bool, _ error) {
-	bad := fieldErr("receivedAt", "%s is neither a date (2026-08-09) nor an RFC 3339 time (2026-08-09T09:30:00+08:00)", network.Quote(s))
+	bad := fieldErr("receivedAt", "%s is neither a date (2026-08-09) nor an RFC 3339 time (2026-08-09T09:30:00+08:00)", xinfang.Quote(s))
 	if len(s) > maxReceivedAt {
 		return time.Time{}, false, bad
 	}

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // intakeBody is a public petition's body with fields replaced or added:
@@ -117,7 +117,7 @@ func TestDecodeIntakeRefusals(t *testing.T) {
 		{"no office", intakeBody(t, map[string]any{"office": nil}), false, "office", "required: an office name"},
 		{"an office that is a number", intakeBody(t, map[string]any{"office": 7}), false, "office", "want a string"},
 		{"a name no office has", intakeBody(t, map[string]any{"office": "Zhen Ping"}), false, "office", `"Zhen Ping" is not an office name`},
-		{"an office name too long", intakeBody(t, map[string]any{"office": strings.Repeat("a", network.MaxOfficeName+1)}), false, "office", "longer than 56 characters"},
+		{"an office name too long", intakeBody(t, map[string]any{"office": strings.Repeat("a", xinfang.MaxOfficeName+1)}), false, "office", "longer than 56 characters"},
 		{"no type", intakeBody(t, map[string]any{"type": nil}), false, "type", "required: one of Report, Appeal, Inquiry"},
 		{"a type not in the regulation", intakeBody(t, map[string]any{"type": "Complaint"}), false, "type", `"Complaint" is not one of Report, Appeal, Inquiry`},
 		{"a type too long", intakeBody(t, map[string]any{"type": strings.Repeat("Appeal", 10)}), false, "type", "longer than 16 characters"},

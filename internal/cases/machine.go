@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // Case is what the machine needs to know of a case.
@@ -238,7 +238,7 @@ func (c Case) conflict(a Action, detail string) *ConflictError {
 // 34), Review and ReReview 30 days each (Arts. 35–36).
 func Decide(c Case, r Request) (Outcome, error) {
 	if !c.State.Known() {
-		return Outcome{}, fmt.Errorf("case: state %s is not a state; want one of %s", network.Quote(string(c.State)), joinStates(states))
+		return Outcome{}, fmt.Errorf("case: state %s is not a state; want one of %s", xinfang.Quote(string(c.State)), joinStates(states))
 	}
 	if err := r.check(); err != nil {
 		return Outcome{}, err
@@ -273,7 +273,7 @@ func Decide(c Case, r Request) (Outcome, error) {
 		// 转送 or 交办 within 15 days of registration (Arts. 21–22); the
 		// target says within 15 days whether it accepts it (Art. 23).
 		if r.Office == c.Office {
-			return Outcome{}, fieldErr("office", "%s is the office responsible now; %s to another office", network.Quote(r.Office), r.Action)
+			return Outcome{}, fieldErr("office", "%s is the office responsible now; %s to another office", xinfang.Quote(r.Office), r.Action)
 		}
 		moveTo(Transferred, v1alpha1.StageAcceptance, r.Office)
 		o.Handler, o.ReturnTo = r.Office, c.Office
@@ -346,7 +346,7 @@ func (r Request) check() error {
 		return fieldErr("action", "required: one of %s", joinActions(actions))
 	}
 	if !r.Action.Known() {
-		return fieldErr("action", "%s is not an action; want one of %s", network.Quote(string(r.Action)), joinActions(actions))
+		return fieldErr("action", "%s is not an action; want one of %s", xinfang.Quote(string(r.Action)), joinActions(actions))
 	}
 	taken := takes[r.Action]
 	for _, f := range []struct {
@@ -414,14 +414,14 @@ func oneOf(field, value string, allowed []string) error {
 		return fieldErr(field, "required: one of %s", strings.Join(allowed, ", "))
 	}
 	if !slices.Contains(allowed, value) {
-		return fieldErr(field, "%s is not one of %s", network.Quote(value), strings.Join(allowed, ", "))
+		return fieldErr(field, "%s is not one of %s", xinfang.Quote(value), strings.Join(allowed, ", "))
 	}
 	return nil
 }
 
-// officeName is network.CheckOfficeName as a FieldError.
+// officeName is xinfang.CheckOfficeName as a FieldError.
 func officeName(field, name string) error {
-	if err := network.CheckOfficeName(field, name); err != nil {
+	if err := xinfang.CheckOfficeName(field, name); err != nil {
 		return &FieldError{Field: field, Message: strings.TrimPrefix(err.Error(), field+": ")}
 	}
 	return nil
@@ -433,7 +433,7 @@ func typeName(t v1alpha1.PetitionType) string {
 	case v1alpha1.PetitionReport, v1alpha1.PetitionAppeal, v1alpha1.PetitionInquiry:
 		return string(t)
 	}
-	return network.Quote(string(t))
+	return xinfang.Quote(string(t))
 }
 
 // joinStates lists states for a message.

@@ -1,6 +1,6 @@
 package cases
 
-import "github.com/xinfang/petition-operator/internal/network"
+import "github.com/xinfang/petition-operator/internal/xinfang"
 
 // Satisfaction is the petitioner's rating of the answer (回访, 满意度),
 // on the 3-level scale the statistics count.
@@ -65,7 +65,7 @@ func DecodeRating(body []byte) (Rating, error) {
 	default:
 		s := Satisfaction(level)
 		if s != Satisfied && s != BasicallySatisfied && s != Unsatisfied {
-			return r, fieldErr("satisfaction", "%s is not a level; want %s, %s or %s", network.Quote(level), Satisfied, BasicallySatisfied, Unsatisfied)
+			return r, fieldErr("satisfaction", "%s is not a level; want %s, %s or %s", xinfang.Quote(level), Satisfied, BasicallySatisfied, Unsatisfied)
 		}
 		r.Satisfaction = s
 	}

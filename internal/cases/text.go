@@ -11,7 +11,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // MaxBody is the largest body DecodeIntake and DecodeRequest read, in
@@ -55,7 +55,7 @@ func readObject(data []byte, path string, keys []string) (map[string]json.RawMes
 		}
 		key, _ := tok.(string)
 		if !slices.Contains(keys, key) {
-			return nil, fieldErr(where, "unknown field %s; want %s", network.Quote(key), strings.Join(keys, ", "))
+			return nil, fieldErr(where, "unknown field %s; want %s", xinfang.Quote(key), strings.Join(keys, ", "))
 		}
 		if _, twice := members[key]; twice {
 			return nil, fieldErr(join(path, key), "given twice")
@@ -188,7 +188,7 @@ func DecodeRequest(body []byte) (Request, error) {
 		max   int
 	}{
 		{"action", (*string)(&r.Action), maxEnum},
-		{"office", &r.Office, network.MaxOfficeName},
+		{"office", &r.Office, xinfang.MaxOfficeName},
 		{"reason", &r.Reason, MaxReason},
 		{"result", &r.Result, maxEnum},
 		{"into", &r.Into, maxCaseNo},

@@ -14,7 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // Event is a change of one office, as the network took it in.
@@ -25,7 +25,7 @@ type Event struct {
 	// New is the office as it is now; nil for one deleted.
 	New *v1alpha1.Office
 	// Affected are the offices whose place in the network the change
-	// changed (network.Network's Upsert and Delete): the office itself
+	// changed (xinfang.Network's Upsert and Delete): the office itself
 	// first, then those whose parent, path or departments it moved.
 	Affected []string
 }
@@ -44,14 +44,14 @@ type Queue = workqueue.TypedRateLimitingInterface[reconcile.Request]
 // Handler turns an office event into the requests of one controller.
 type Handler func(ctx context.Context, e Event, q Queue)
 
-// Feed keeps the process's one network.Network: the informer of the
+// Feed keeps the process's one xinfang.Network: the informer of the
 // manager's cache hands it every office event on every replica, leader or
 // not, so that the admission webhooks judge against the same network the
 // reconcilers compile against. Only after the network has taken an event in
 // does a controller hear of it (Source): no reconcile reads a network older
 // than the event that woke it.
 type Feed struct {
-	network *network.Network
+	network *xinfang.Network
 	// synced report whether the office handler has been handed every
 	// office of the cache's first list, and whether the informers of the
 	// other kinds the network reads have synced.
@@ -70,7 +70,7 @@ type subscription struct {
 // NewFeed returns the Feed of c's offices, the network's other objects
 // read through c. Call it before the manager starts; ctx is the process's.
 func NewFeed(ctx context.Context, c cache.Cache) (*Feed, error) {
-	f := &Feed{network: network.NewNetwork().WithObjects(NewObjects(ctx, c))}
+	f := &Feed{network: xinfang.NewNetwork().WithObjects(NewObjects(ctx, c))}
 	offices, err := c.GetInformer(ctx, &v1alpha1.Office{})
 	if err != nil {
 		return nil, fmt.Errorf("office informer: %w", err)
@@ -113,7 +113,7 @@ func NewFeed(ctx context.Context, c cache.Cache) (*Feed, error) {
 }
 
 // Network is the process's network.
-func (f *Feed) Network() *network.Network { return f.network }
+func (f *Feed) Network() *xinfang.Network { return f.network }
 
 // Synced reports whether the network holds every office of the cache and
 // the cache holds the network's other objects: before that, what it

@@ -18,8 +18,8 @@ import (
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/cluster"
-	"github.com/xinfang/petition-operator/internal/network"
 	"github.com/xinfang/petition-operator/internal/testenv"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // env is the package's one control plane.
@@ -161,10 +161,10 @@ func TestObjects(t *testing.T) {
 		Spec: v1alpha1.HolidayCalendarSpec{Holidays: []v1alpha1.Holiday{{Name: "New Year", From: "2026-01-01", To: "2026-01-01"}}}}
 	g.Expect(c.Create(ctx, cal)).To(Succeed())
 	objects := cluster.NewObjects(ctx, c)
-	nw := network.NewNetwork().WithObjects(objects)
-	g.Expect(nw.Exists(network.KindHolidayCalendar, "cal")).To(BeTrue())
-	g.Expect(nw.Exists(network.KindHolidayCalendar, "other")).To(BeFalse())
-	g.Expect(nw.Exists(network.KindEscalationPolicy, "cal")).To(BeFalse())
+	nw := xinfang.NewNetwork().WithObjects(objects)
+	g.Expect(nw.Exists(xinfang.KindHolidayCalendar, "cal")).To(BeTrue())
+	g.Expect(nw.Exists(xinfang.KindHolidayCalendar, "other")).To(BeFalse())
+	g.Expect(nw.Exists(xinfang.KindEscalationPolicy, "cal")).To(BeFalse())
 	got, err := nw.HolidayCalendar("cal")
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(got).NotTo(BeNil())

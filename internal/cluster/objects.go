@@ -1,4 +1,4 @@
-// Package cluster keeps the operator's network.Network from a Kubernetes
+// Package cluster keeps the operator's xinfang.Network from a Kubernetes
 // cache: its offices fed by the cache's informer on every replica (Feed),
 // its other objects read through the cache (Objects). The reconcilers and
 // the admission webhooks of one process read the same Network.
@@ -12,10 +12,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
-// Objects are the network.Objects of a client.Reader (the manager's
+// Objects are the xinfang.Objects of a client.Reader (the manager's
 // cache). A NotFound is a missing object; any other read error is
 // returned, so that the reconcile is retried.
 type Objects struct {
@@ -23,7 +23,7 @@ type Objects struct {
 	reader client.Reader
 }
 
-var _ network.Objects = &Objects{}
+var _ xinfang.Objects = &Objects{}
 
 // NewObjects returns the Objects that reader reads; ctx bounds every read
 // (the process's).
@@ -31,7 +31,7 @@ func NewObjects(ctx context.Context, reader client.Reader) *Objects {
 	return &Objects{ctx: ctx, reader: reader}
 }
 
-// RoutingPolicies implements network.Objects.
+// RoutingPolicies implements xinfang.Objects.
 func (s *Objects) RoutingPolicies() ([]v1alpha1.RoutingPolicy, error) {
 	var list v1alpha1.RoutingPolicyList
 	if err := s.reader.List(s.ctx, &list); err != nil {
@@ -40,7 +40,7 @@ func (s *Objects) RoutingPolicies() ([]v1alpha1.RoutingPolicy, error) {
 	return list.Items, nil
 }
 
-// DutyPeriods implements network.Objects.
+// DutyPeriods implements xinfang.Objects.
 func (s *Objects) DutyPeriods() ([]v1alpha1.DutyPeriod, error) {
 	var list v1alpha1.DutyPeriodList
 	if err := s.reader.List(s.ctx, &list); err != nil {
@@ -49,32 +49,32 @@ func (s *Objects) DutyPeriods() ([]v1alpha1.DutyPeriod, error) {
 	return list.Items, nil
 }
 
-// EscalationPolicy implements network.Objects.
+// EscalationPolicy implements xinfang.Objects.
 func (s *Objects) EscalationPolicy(name string) (*v1alpha1.EscalationPolicy, error) {
 	return get(s, name, &v1alpha1.EscalationPolicy{})
 }
 
-// HolidayCalendar implements network.Objects.
+// HolidayCalendar implements xinfang.Objects.
 func (s *Objects) HolidayCalendar(name string) (*v1alpha1.HolidayCalendar, error) {
 	return get(s, name, &v1alpha1.HolidayCalendar{})
 }
 
-// TenantDefaults implements network.Objects.
+// TenantDefaults implements xinfang.Objects.
 func (s *Objects) TenantDefaults() (*v1alpha1.TenantDefaults, error) {
 	return get(s, v1alpha1.DefaultTenantDefaults, &v1alpha1.TenantDefaults{})
 }
 
-// Exists implements network.Objects.
+// Exists implements xinfang.Objects.
 func (s *Objects) Exists(kind, name string) (bool, error) {
 	var obj client.Object
 	switch kind {
-	case network.KindRoutingPolicy:
+	case xinfang.KindRoutingPolicy:
 		obj = &v1alpha1.RoutingPolicy{}
-	case network.KindEscalationPolicy:
+	case xinfang.KindEscalationPolicy:
 		obj = &v1alpha1.EscalationPolicy{}
-	case network.KindHolidayCalendar:
+	case xinfang.KindHolidayCalendar:
 		obj = &v1alpha1.HolidayCalendar{}
-	case network.KindDutyPeriod:
+	case xinfang.KindDutyPeriod:
 		obj = &v1alpha1.DutyPeriod{}
 	default:
 		return false, fmt.Errorf("unknown kind %q", kind)

@@ -13,7 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // Options size the network.
@@ -38,7 +38,7 @@ var wellKnownDepartments = []v1alpha1.DepartmentCode{"HumanResources", "NaturalR
 
 // Generate returns the network of o, its offices in an order in which they
 // can be applied parents first.
-func Generate(o Options) (*network.Snapshot, error) {
+func Generate(o Options) (*xinfang.Snapshot, error) {
 	if o.Offices < 1 {
 		return nil, fmt.Errorf("offices: %d: at least 1 (the City) is needed", o.Offices)
 	}
@@ -57,7 +57,7 @@ func Generate(o Options) (*network.Snapshot, error) {
 	rng := rand.New(rand.NewPCG(o.Seed, o.Seed^0x9e3779b97f4a7c15))
 	name := func(format string, args ...any) string { return o.Prefix + fmt.Sprintf(format, args...) }
 
-	n := &network.Snapshot{}
+	n := &xinfang.Snapshot{}
 	calendar := name("calendar-2026")
 	escalation := name("escalation")
 	office := func(officeName string, level v1alpha1.Level, parent string) v1alpha1.Office {

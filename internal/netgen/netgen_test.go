@@ -6,10 +6,10 @@ import (
 	"testing"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
-func levels(s *network.Snapshot) map[v1alpha1.Level]int {
+func levels(s *xinfang.Snapshot) map[v1alpha1.Level]int {
 	count := map[v1alpha1.Level]int{}
 	for _, o := range s.Offices {
 		count[o.Spec.Level]++
@@ -37,7 +37,7 @@ func TestGenerateShape(t *testing.T) {
 		}
 		// Every generated network is valid by the rules the webhooks and
 		// petitionctl validate apply.
-		if problems := network.ValidateSnapshot(s); len(problems) > 0 {
+		if problems := xinfang.ValidateSnapshot(s); len(problems) > 0 {
 			t.Errorf("Generate(%+v) is not valid: %v", tt.opts, problems[0])
 		}
 	}

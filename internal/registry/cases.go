@@ -12,7 +12,7 @@ import (
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/cases"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // Actor is who calls with a token: an office's staff or its desk, by the
@@ -48,7 +48,7 @@ const DeskServiceAccount = "desk"
 type NotFoundError struct{ CaseNo string }
 
 func (e *NotFoundError) Error() string {
-	return fmt.Sprintf("case %s not found", network.Quote(e.CaseNo))
+	return fmt.Sprintf("case %s not found", xinfang.Quote(e.CaseNo))
 }
 
 // ForbiddenError is a case of another office (HTTP 403).
@@ -125,7 +125,7 @@ type Case struct {
 	Extended    bool                    `json:"extended"`
 	Petitioner  cases.Petitioner        `json:"petitioner"`
 	Description string                  `json:"description"`
-	Projection  []network.StageDeadline `json:"projection"`
+	Projection  []xinfang.StageDeadline `json:"projection"`
 }
 
 // row is a case as the transitions read it.
@@ -259,7 +259,7 @@ func (s *Store) Case(ctx context.Context, actor Actor, caseNo string) (Case, err
 	var locality, redirect, repeatOf, mergedInto *string
 	var name, phone, idNumber, description []byte
 	var projection struct {
-		Stages []network.StageDeadline `json:"stages"`
+		Stages []xinfang.StageDeadline `json:"stages"`
 	}
 	err = s.pool.QueryRow(ctx, `SELECT c.locality, c.skip_level, c.redirect_to, c.group_size, c.confidential,
 			(SELECT case_no FROM cases WHERE id = c.repeat_of), (SELECT case_no FROM cases WHERE id = c.merged_into),

@@ -21,7 +21,7 @@ import (
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/kinds"
-	"github.com/xinfang/petition-operator/internal/manifests"
+	"github.com/xinfang/petition-operator/internal/objfiles"
 )
 
 // DefaultRebuildInterval is the least time between two rebuilds of a
@@ -103,7 +103,7 @@ func NewCluster(cfg *rest.Config, opts ClusterOptions) (*Cluster, error) {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
 	cl := &Cluster{cache: c, interval: opts.RebuildInterval, log: opts.Log, changed: make(chan struct{}, 1)}
-	cl.current.Store(NewNet((&manifests.Set{Live: true}).Snapshot()))
+	cl.current.Store(NewNet((&objfiles.Set{Live: true}).Snapshot()))
 	return cl, nil
 }
 
@@ -237,7 +237,7 @@ func (c *Cluster) poke() {
 // cluster, and makes it the current network.
 func (c *Cluster) rebuild(ctx context.Context) error {
 	start := time.Now()
-	set := manifests.Set{Live: true}
+	set := objfiles.Set{Live: true}
 	var offices v1alpha1.OfficeList
 	if err := c.cache.List(ctx, &offices); err != nil {
 		return fmt.Errorf("listing offices: %w", err)
@@ -290,7 +290,7 @@ func (c *Cluster) rebuild(ctx context.Context) error {
 // objectsVersion identifies a set of objects by their kinds, names and
 // resource versions: the API server gives an object a new resource version
 // with each change.
-func objectsVersion(set *manifests.Set) [sha256.Size]byte {
+func objectsVersion(set *objfiles.Set) [sha256.Size]byte {
 	h := sha256.New()
 	for _, o := range set.Objects() {
 		_, _ = fmt.Fprintf(h, "%T/%s/%s\n", o, o.GetName(), o.GetResourceVersion())

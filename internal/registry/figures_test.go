@@ -16,7 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/xinfang/petition-operator/internal/cases"
-	"github.com/xinfang/petition-operator/internal/manifests"
+	"github.com/xinfang/petition-operator/internal/objfiles"
 	"github.com/xinfang/petition-operator/internal/registry"
 )
 
@@ -200,7 +200,7 @@ func twoCities(t *testing.T) *registry.Net {
 	if err := os.WriteFile(extra, []byte(xinyang), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	set, err := manifests.Load(filepath.Join(filepath.Dir(file), "..", "..", "config", "samples"), extra)
+	set, err := objfiles.Load(filepath.Join(filepath.Dir(file), "..", "..", "config", "samples"), extra)
 	if err != nil {
 		t.Fatal(err)
 	}

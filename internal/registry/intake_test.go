@@ -11,9 +11,9 @@ import (
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/cases"
-	"github.com/xinfang/petition-operator/internal/network"
 	"github.com/xinfang/petition-operator/internal/pii"
 	"github.com/xinfang/petition-operator/internal/registry"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // intake decodes a JSON intake as the public API would, failing the test
@@ -297,7 +297,7 @@ func TestIntakeRefusals(t *testing.T) {
 	if err := f.pool.QueryRow(ctx, `SELECT count(*) FROM cases`).Scan(&n); err != nil || n != 0 {
 		t.Errorf("%d cases stored by refusals (%v)", n, err)
 	}
-	_ = network.Quote
+	_ = xinfang.Quote
 }
 
 // TestKeyRotation: after a new data key is put first, values sealed under

@@ -3,7 +3,7 @@
 // and overdue rungs that fire once each, counted per office and day, and
 // published through an outbox feed, on PostgreSQL (DESIGN "Cases"). The
 // HTTP API of cmd/registry is a thin layer over it; the routing and the
-// deadlines come from internal/network, as petitionctl computes them.
+// deadlines come from internal/xinfang, as petitionctl computes them.
 package registry
 
 import (

@@ -11,8 +11,8 @@ import (
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/cases"
-	"github.com/xinfang/petition-operator/internal/manifests"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/objfiles"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // Network is the network the registry routes and counts with, as it is
@@ -23,10 +23,10 @@ type Network interface {
 }
 
 // Net is one consistent network: its index and its offices' compiled
-// configurations, compiled once each on first use (network.Compile, the
+// configurations, compiled once each on first use (xinfang.Compile, the
 // one path the operator and petitionctl take).
 type Net struct {
-	network *network.Network
+	network *xinfang.Network
 	// city, when not empty, is the City the Net is restricted to: an
 	// office outside its subtree is unknown (Restrict).
 	city    string
@@ -35,12 +35,12 @@ type Net struct {
 }
 
 type configResult struct {
-	cfg *network.OfficeConfig
+	cfg *xinfang.OfficeConfig
 	err error
 }
 
 // NewNet indexes a snapshot of the network.
-func NewNet(s *network.Snapshot) *Net {
+func NewNet(s *xinfang.Snapshot) *Net {
 	return &Net{network: s.Network(), configs: map[string]configResult{}}
 }
 
@@ -51,7 +51,7 @@ type Static struct{ Net *Net }
 func (s Static) Current() *Net { return s.Net }
 
 // Config returns the compiled configuration of the office.
-func (n *Net) Config(office string) (*network.OfficeConfig, error) {
+func (n *Net) Config(office string) (*xinfang.OfficeConfig, error) {
 	if _, ok := n.Office(office); !ok && n.city != "" {
 		return nil, n.Unknown("office", office)
 	}
@@ -83,9 +83,9 @@ func (n *Net) Office(name string) (*v1alpha1.Office, bool) {
 // restricted to.
 func (n *Net) Unknown(field, name string) *cases.FieldError {
 	if _, ok := n.network.Get(name); ok && n.city != "" {
-		return &cases.FieldError{Field: field, Message: fmt.Sprintf("office %s is not in this registry's City %s", network.Quote(name), network.Quote(n.city))}
+		return &cases.FieldError{Field: field, Message: fmt.Sprintf("office %s is not in this registry's City %s", xinfang.Quote(name), xinfang.Quote(n.city))}
 	}
-	return &cases.FieldError{Field: field, Message: fmt.Sprintf("office %s does not exist", network.Quote(name))}
+	return &cases.FieldError{Field: field, Message: fmt.Sprintf("office %s does not exist", xinfang.Quote(name))}
 }
 
 // Path is the office's path from the City, nil when it has none (or is
@@ -203,30 +203,30 @@ func (n *Net) Todays(offices []string, now time.Time) []time.Time {
 // received, exactly as petitionctl deadlines gives it: routed at the
 // locality when there is one (a Department is no place), the skip-level
 // visit redirected. Errors name the field at fault.
-func (n *Net) Answer(office, locality string, p network.Petition, received time.Time) (network.DeadlineAnswer, error) {
+func (n *Net) Answer(office, locality string, p xinfang.Petition, received time.Time) (xinfang.DeadlineAnswer, error) {
 	if o, ok := n.Office(office); ok && !o.Spec.Level.HasTenant() {
-		return network.DeadlineAnswer{}, &cases.FieldError{Field: "office", Message: fmt.Sprintf("office %s is a %s served by its township; file the petition with %s", network.Quote(office), o.Spec.Level, network.Quote(string(o.Spec.Parent)))}
+		return xinfang.DeadlineAnswer{}, &cases.FieldError{Field: "office", Message: fmt.Sprintf("office %s is a %s served by its township; file the petition with %s", xinfang.Quote(office), o.Spec.Level, xinfang.Quote(string(o.Spec.Parent)))}
 	}
 	cfg, err := n.Config(office)
 	if err != nil {
-		return network.DeadlineAnswer{}, err
+		return xinfang.DeadlineAnswer{}, err
 	}
-	q := network.DeadlineQuery{Received: received, Petition: &p}
+	q := xinfang.DeadlineQuery{Received: received, Petition: &p}
 	if locality != "" && locality != office {
 		local, ok := n.Office(locality)
 		if !ok {
-			return network.DeadlineAnswer{}, n.Unknown("locality", locality)
+			return xinfang.DeadlineAnswer{}, n.Unknown("locality", locality)
 		}
-		if err := network.CheckLocality(locality, local.Spec.Level); err != nil {
-			return network.DeadlineAnswer{}, &cases.FieldError{Field: "locality", Message: err.Error()}
+		if err := xinfang.CheckLocality(locality, local.Spec.Level); err != nil {
+			return xinfang.DeadlineAnswer{}, &cases.FieldError{Field: "locality", Message: err.Error()}
 		}
 		lcfg, err := n.Config(locality)
 		if err != nil {
-			return network.DeadlineAnswer{}, &cases.FieldError{Field: "locality", Message: err.Error()}
+			return xinfang.DeadlineAnswer{}, &cases.FieldError{Field: "locality", Message: err.Error()}
 		}
 		h, err := lcfg.Handling(p)
 		if err != nil {
-			return network.DeadlineAnswer{}, err
+			return xinfang.DeadlineAnswer{}, err
 		}
 		q.Locality = &h
 	}
@@ -239,11 +239,11 @@ func (n *Net) Answer(office, locality string, p network.Petition, received time.
 type Reloading struct {
 	cur  atomic.Pointer[Net]
 	hash string
-	load func() (*network.Snapshot, error)
+	load func() (*xinfang.Snapshot, error)
 }
 
 // NewReloading loads the network once; an error is the first load's.
-func NewReloading(load func() (*network.Snapshot, error)) (*Reloading, error) {
+func NewReloading(load func() (*xinfang.Snapshot, error)) (*Reloading, error) {
 	r := &Reloading{load: load}
 	if _, err := r.Reload(); err != nil {
 		return nil, err
@@ -260,7 +260,7 @@ func (r *Reloading) Reload() (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	h, err := network.Hash(s)
+	h, err := xinfang.Hash(s)
 	if err != nil {
 		return false, err
 	}
@@ -295,7 +295,7 @@ func (r *Reloading) Run(ctx context.Context, interval time.Duration, report func
 // the Net returned with it knows no office.
 func (n *Net) Restrict(city string) (*Net, error) {
 	out := &Net{network: n.network, city: city, configs: map[string]configResult{}}
-	none := &Net{network: (&manifests.Set{Live: true}).Snapshot().Network(), city: city, configs: map[string]configResult{}}
+	none := &Net{network: (&objfiles.Set{Live: true}).Snapshot().Network(), city: city, configs: map[string]configResult{}}
 	o, ok := n.network.Get(city)
 	switch {
 	case !ok:
@@ -309,9 +309,9 @@ func (n *Net) Restrict(city string) (*Net, error) {
 		if len(cities) == 0 {
 			cities = []string{"none"}
 		}
-		return none, fmt.Errorf("the network has no City %s (its Cities: %s)", network.Quote(city), strings.Join(cities, ", "))
+		return none, fmt.Errorf("the network has no City %s (its Cities: %s)", xinfang.Quote(city), strings.Join(cities, ", "))
 	case o.Spec.Level != v1alpha1.LevelCity:
-		return none, fmt.Errorf("office %s is a %s, not a City", network.Quote(city), o.Spec.Level)
+		return none, fmt.Errorf("office %s is a %s, not a City", xinfang.Quote(city), o.Spec.Level)
 	}
 	return out, nil
 }

@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
-	"github.com/xinfang/petition-operator/internal/network"
 	"github.com/xinfang/petition-operator/internal/registry"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // TestReloadingKeepsTheLastGoodNetwork: a new office in the files gives a
@@ -19,8 +19,8 @@ func TestReloadingKeepsTheLastGoodNetwork(t *testing.T) {
 	county.Name, county.Spec.Level, county.Spec.Parent = "a-county", v1alpha1.LevelCounty, "a-city"
 	offices := []v1alpha1.Office{city}
 	var fail error
-	r, err := registry.NewReloading(func() (*network.Snapshot, error) {
-		return &network.Snapshot{Offices: offices}, fail
+	r, err := registry.NewReloading(func() (*xinfang.Snapshot, error) {
+		return &xinfang.Snapshot{Offices: offices}, fail
 	})
 	if err != nil {
 		t.Fatal(err)

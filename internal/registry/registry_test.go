@@ -14,7 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/xinfang/petition-operator/internal/manifests"
+	"github.com/xinfang/petition-operator/internal/objfiles"
 	"github.com/xinfang/petition-operator/internal/pgtest"
 	"github.com/xinfang/petition-operator/internal/pii"
 	"github.com/xinfang/petition-operator/internal/registry"
@@ -60,7 +60,7 @@ func (c *clock) set(s string) {
 // samples is the network of config/samples, loaded once.
 var samples = sync.OnceValues(func() (*registry.Net, error) {
 	_, file, _, _ := runtime.Caller(0)
-	set, err := manifests.Load(filepath.Join(filepath.Dir(file), "..", "..", "config", "samples"))
+	set, err := objfiles.Load(filepath.Join(filepath.Dir(file), "..", "..", "config", "samples"))
 	if err != nil {
 		return nil, err
 	}

@@ -7,7 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // ReplanBatch is the most running deadlines one re-plan transaction looks
@@ -46,7 +46,7 @@ func (s *Store) Replan(ctx context.Context, n *Net) (int, error) {
 	return moved, nil
 }
 
-func (s *Store) replanBatch(ctx context.Context, n *Net, cfg *network.OfficeConfig, rev network.Revisions, today time.Time) (int, bool, error) {
+func (s *Store) replanBatch(ctx context.Context, n *Net, cfg *xinfang.OfficeConfig, rev xinfang.Revisions, today time.Time) (int, bool, error) {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return 0, false, err
@@ -78,7 +78,7 @@ func (s *Store) replanBatch(ctx context.Context, n *Net, cfg *network.OfficeConf
 	moved := 0
 	for _, d := range list {
 		if !d.due.Before(today) {
-			nd, _, err := cfg.StageFrom(network.StageStart{Stage: d.stage, Start: d.started, ExtendDays: d.extendDays})
+			nd, _, err := cfg.StageFrom(xinfang.StageStart{Stage: d.stage, Start: d.started, ExtendDays: d.extendDays})
 			if err != nil {
 				return moved, false, err
 			}
@@ -102,7 +102,7 @@ func (s *Store) replanBatch(ctx context.Context, n *Net, cfg *network.OfficeConf
 // moveDeadline moves a running deadline to the dates of nd: its due dates,
 // the case's, its alarms that did not fire, its due cohort; and records the
 // move.
-func (s *Store) moveDeadline(ctx context.Context, tx pgx.Tx, n *Net, caseID int64, seq int, office, caseNo string, oldDue time.Time, nd network.StageDeadline) error {
+func (s *Store) moveDeadline(ctx context.Context, tx pgx.Tx, n *Net, caseID int64, seq int, office, caseNo string, oldDue time.Time, nd xinfang.StageDeadline) error {
 	var ext any
 	if nd.DueWithExtension != "" {
 		ext = nd.DueWithExtension

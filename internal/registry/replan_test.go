@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/xinfang/petition-operator/internal/cases"
-	"github.com/xinfang/petition-operator/internal/manifests"
+	"github.com/xinfang/petition-operator/internal/objfiles"
 	"github.com/xinfang/petition-operator/internal/registry"
 )
 
@@ -22,7 +22,7 @@ func (s *switchable) Current() *registry.Net { return s.cur.Load() }
 func corrected(t *testing.T, ladder bool) *registry.Net {
 	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
-	set, err := manifests.Load(filepath.Join(filepath.Dir(file), "..", "..", "config", "samples"))
+	set, err := objfiles.Load(filepath.Join(filepath.Dir(file), "..", "..", "config", "samples"))
 	if err != nil {
 		t.Fatal(err)
 	}

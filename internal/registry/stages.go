@@ -13,7 +13,7 @@ import (
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/cases"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // Alarm kinds: a reminder before a due date (催办 ahead of time), a rung of
@@ -57,7 +57,7 @@ func acceptanceStage(stage v1alpha1.StageName) bool {
 // startStage records a stage that starts: its deadline as computed now
 // (with the chain revision), its alarms, and the cohort counter of its due
 // date.
-func (s *Store) startStage(ctx context.Context, tx execer, n *Net, caseID int64, seq int, d network.StageDeadline, start time.Time, rev network.Revisions) error {
+func (s *Store) startStage(ctx context.Context, tx execer, n *Net, caseID int64, seq int, d xinfang.StageDeadline, start time.Time, rev xinfang.Revisions) error {
 	var ext any
 	if d.DueWithExtension != "" {
 		ext = d.DueWithExtension
@@ -87,7 +87,7 @@ func (s *Store) startStage(ctx context.Context, tx execer, n *Net, caseID int64,
 // rung of its overdue ladder (one Remind by the office itself the day after
 // the due date when the chain declares none). An alarm that fired already
 // keeps its time; one that did not moves with the stage (an extension).
-func (s *Store) setAlarms(ctx context.Context, tx execer, n *Net, caseID int64, seq int, office string, d network.StageDeadline) error {
+func (s *Store) setAlarms(ctx context.Context, tx execer, n *Net, caseID int64, seq int, office string, d xinfang.StageDeadline) error {
 	loc := n.Location(office)
 	type alarm struct {
 		kind       string

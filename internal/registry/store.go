@@ -12,8 +12,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/xinfang/petition-operator/internal/cases"
-	"github.com/xinfang/petition-operator/internal/network"
 	"github.com/xinfang/petition-operator/internal/pii"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // Keys seals and opens personal data and keys what identifies a person
@@ -64,7 +64,7 @@ type Answer struct {
 	Handler    string                  `json:"handler"`
 	SkipLevel  bool                    `json:"skipLevel"`
 	RedirectTo string                  `json:"redirectTo"`
-	Deadlines  []network.StageDeadline `json:"deadlines"`
+	Deadlines  []xinfang.StageDeadline `json:"deadlines"`
 	Warnings   []string                `json:"warnings,omitempty"`
 	RepeatOf   string                  `json:"repeatOf,omitempty"`
 }
@@ -177,8 +177,8 @@ func (s *Store) Take(ctx context.Context, sub Submission) (Answer, bool, error) 
 		sealedCode = s.keys.Seal([]byte(code), intakeAAD(sub.Scope, sub.Key))
 	}
 	projection, err := json.Marshal(struct {
-		network.DeadlineAnswer
-		Revisions map[string]network.Revisions `json:"revisions"`
+		xinfang.DeadlineAnswer
+		Revisions map[string]xinfang.Revisions `json:"revisions"`
 	}{ans, s.revisions(n, ans)})
 	if err != nil {
 		return Answer{}, false, err
@@ -289,7 +289,7 @@ func (s *Store) replay(ctx context.Context, sub Submission, fp []byte) (Answer, 
 		}
 		out.QueryCode = string(code)
 	}
-	var ans network.DeadlineAnswer
+	var ans xinfang.DeadlineAnswer
 	if err := json.Unmarshal(projection, &ans); err != nil {
 		return Answer{}, false, fmt.Errorf("case %s: its projection: %w", out.CaseNo, err)
 	}
@@ -331,8 +331,8 @@ func (s *Store) personKeys(p cases.Petitioner) (id, phone []byte, err error) {
 }
 
 // revisions names the chain revision of each office of an answer's stages.
-func (s *Store) revisions(n *Net, ans network.DeadlineAnswer) map[string]network.Revisions {
-	out := map[string]network.Revisions{}
+func (s *Store) revisions(n *Net, ans xinfang.DeadlineAnswer) map[string]xinfang.Revisions {
+	out := map[string]xinfang.Revisions{}
 	for _, st := range ans.Stages {
 		if st.Office == "" {
 			continue

@@ -21,7 +21,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/xinfang/petition-operator/internal/casestore"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // DefaultAudience is the audience a token must be issued for (spec.audiences
@@ -186,7 +186,7 @@ func (r *TokenReviewer) review(ctx context.Context, token string, key [32]byte) 
 	case !slices.Contains(st.Audiences, r.audience):
 		// An authenticator that knows no audiences answers none: the
 		// token may be for anything.
-		answer.refused = "it is not issued for the audience " + network.Quote(r.audience)
+		answer.refused = "it is not issued for the audience " + xinfang.Quote(r.audience)
 	default:
 		ns, _, ok := serviceAccount(st.User.Username)
 		if !ok {
@@ -215,16 +215,16 @@ func (r *TokenReviewer) actor(a reviewed) (Actor, error) {
 	if r.operators[a.username] {
 		return Actor{Name: a.username, Role: RoleOperator}, nil
 	}
-	office, ok := strings.CutPrefix(a.namespace, network.NamespacePrefix)
+	office, ok := strings.CutPrefix(a.namespace, xinfang.NamespacePrefix)
 	if !ok || office == "" {
-		return Actor{}, fmt.Errorf("%w: %s is not in an office's namespace (%s<office>)", ErrUnauthenticated, a.username, network.NamespacePrefix)
+		return Actor{}, fmt.Errorf("%w: %s is not in an office's namespace (%s<office>)", ErrUnauthenticated, a.username, xinfang.NamespacePrefix)
 	}
 	o, ok := r.net.Current().Office(office)
 	if !ok {
-		return Actor{}, fmt.Errorf("%w: %s: office %s is not in the network", ErrUnauthenticated, a.username, network.Quote(office))
+		return Actor{}, fmt.Errorf("%w: %s: office %s is not in the network", ErrUnauthenticated, a.username, xinfang.Quote(office))
 	}
 	if !o.Spec.Level.HasTenant() {
-		return Actor{}, fmt.Errorf("%w: %s: office %s is a %s, served by its township", ErrUnauthenticated, a.username, network.Quote(office), o.Spec.Level)
+		return Actor{}, fmt.Errorf("%w: %s: office %s is a %s, served by its township", ErrUnauthenticated, a.username, xinfang.Quote(office), o.Spec.Level)
 	}
 	role := RoleStaff
 	if _, name, _ := serviceAccount(a.username); name == DeskServiceAccount {
@@ -257,13 +257,13 @@ func CheckServiceAccountUser(username string) error {
 	}
 	ns, name, ok := serviceAccount(username)
 	if !ok {
-		return fmt.Errorf("%s is not a ServiceAccount's user name: %s", network.Quote(username), want)
+		return fmt.Errorf("%s is not a ServiceAccount's user name: %s", xinfang.Quote(username), want)
 	}
 	if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
-		return fmt.Errorf("%s: namespace %s: %s", network.Quote(username), network.Quote(ns), strings.Join(errs, "; "))
+		return fmt.Errorf("%s: namespace %s: %s", xinfang.Quote(username), xinfang.Quote(ns), strings.Join(errs, "; "))
 	}
 	if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
-		return fmt.Errorf("%s: ServiceAccount %s: %s", network.Quote(username), network.Quote(name), strings.Join(errs, "; "))
+		return fmt.Errorf("%s: ServiceAccount %s: %s", xinfang.Quote(username), xinfang.Quote(name), strings.Join(errs, "; "))
 	}
 	return nil
 }

@@ -10,7 +10,7 @@ import (
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/cases"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // Moved is a case after a transition: its progress and its new version
@@ -75,9 +75,9 @@ func (s *Store) Transition(ctx context.Context, actor Actor, caseNo string, vers
 	}
 	if req.Action == cases.Forward || req.Action == cases.Assign {
 		if o, ok := n.Office(req.Office); ok && !o.Spec.Level.HasTenant() {
-			return Moved{}, &cases.FieldError{Field: "office", Message: fmt.Sprintf("office %s is a %s served by its township; forward to %s", network.Quote(req.Office), o.Spec.Level, network.Quote(string(o.Spec.Parent)))}
+			return Moved{}, &cases.FieldError{Field: "office", Message: fmt.Sprintf("office %s is a %s served by its township; forward to %s", xinfang.Quote(req.Office), o.Spec.Level, xinfang.Quote(string(o.Spec.Parent)))}
 		} else if !ok && req.Office != "" {
-			return Moved{}, &cases.FieldError{Field: "office", Message: fmt.Sprintf("office %s does not exist", network.Quote(req.Office))}
+			return Moved{}, &cases.FieldError{Field: "office", Message: fmt.Sprintf("office %s does not exist", xinfang.Quote(req.Office))}
 		}
 	}
 	var mergedInto *int64
@@ -86,7 +86,7 @@ func (s *Store) Transition(ctx context.Context, actor Actor, caseNo string, vers
 		err := tx.QueryRow(ctx, `SELECT id FROM cases WHERE case_no = $1`, req.Into).Scan(&id)
 		switch {
 		case errors.Is(err, pgx.ErrNoRows) || req.Into == caseNo:
-			return Moved{}, &cases.FieldError{Field: "into", Message: fmt.Sprintf("case %s does not exist or is this case; merge into the original case", network.Quote(req.Into))}
+			return Moved{}, &cases.FieldError{Field: "into", Message: fmt.Sprintf("case %s does not exist or is this case; merge into the original case", xinfang.Quote(req.Into))}
 		case err != nil:
 			return Moved{}, err
 		}
@@ -144,7 +144,7 @@ func (s *Store) Transition(ctx context.Context, actor Actor, caseNo string, vers
 		if err != nil {
 			return Moved{}, err
 		}
-		d, _, err := cfg.StageFrom(network.StageStart{Stage: out.Stage, Start: today})
+		d, _, err := cfg.StageFrom(xinfang.StageStart{Stage: out.Stage, Start: today})
 		if err != nil {
 			return Moved{}, err
 		}
@@ -255,7 +255,7 @@ func (s *Store) extend(ctx context.Context, tx pgx.Tx, n *Net, caseID int64, seq
 	if err != nil {
 		return time.Time{}, err
 	}
-	d, _, err := cfg.StageFrom(network.StageStart{Stage: v1alpha1.StageName(stage), Start: started, ExtendDays: days})
+	d, _, err := cfg.StageFrom(xinfang.StageStart{Stage: v1alpha1.StageName(stage), Start: started, ExtendDays: days})
 	if err != nil {
 		return time.Time{}, &cases.FieldError{Field: "days", Message: err.Error()}
 	}

@@ -10,8 +10,8 @@ import (
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/cases"
-	"github.com/xinfang/petition-operator/internal/network"
 	"github.com/xinfang/petition-operator/internal/registry"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 func day(t *testing.T, s string) time.Time {
@@ -24,7 +24,7 @@ func day(t *testing.T, s string) time.Time {
 }
 
 // stageFrom is the office's stage started on start, as network computes it.
-func stageFrom(t *testing.T, n *registry.Net, office string, st network.StageStart) network.StageDeadline {
+func stageFrom(t *testing.T, n *registry.Net, office string, st xinfang.StageStart) xinfang.StageDeadline {
 	t.Helper()
 	cfg, err := n.Config(office)
 	if err != nil {
@@ -68,7 +68,7 @@ func TestAppealFromIntakeToClose(t *testing.T) {
 	}
 
 	m := step("2026-09-18T10:00:00+08:00", town, cases.Request{Action: cases.Forward, Office: "zhenping-natural-resources"})
-	want := stageFrom(t, f.net, "zhenping-natural-resources", network.StageStart{Stage: v1alpha1.StageAcceptance, Start: day(t, "2026-09-18")})
+	want := stageFrom(t, f.net, "zhenping-natural-resources", xinfang.StageStart{Stage: v1alpha1.StageAcceptance, Start: day(t, "2026-09-18")})
 	if m.State != cases.Transferred || m.Office != "zhenping-natural-resources" || m.Due != want.Due || want.Due != "2026-10-08" {
 		t.Errorf("forwarded: %s at %s due %s; want Transferred at zhenping-natural-resources due %s (09-18 + 15d in 国庆 → 10-08)", m.State, m.Office, m.Due, want.Due)
 	}
@@ -87,12 +87,12 @@ func TestAppealFromIntakeToClose(t *testing.T) {
 	}
 
 	m = step("2026-09-21T10:00:00+08:00", dept, cases.Request{Action: cases.Accept})
-	handling := stageFrom(t, f.net, "zhenping-natural-resources", network.StageStart{Stage: v1alpha1.StageHandling, Start: day(t, "2026-09-21")})
+	handling := stageFrom(t, f.net, "zhenping-natural-resources", xinfang.StageStart{Stage: v1alpha1.StageHandling, Start: day(t, "2026-09-21")})
 	if m.State != cases.Accepted || m.Stage != v1alpha1.StageHandling || m.Due != handling.Due {
 		t.Errorf("accepted: %s %s due %s; want Accepted Handling due %s", m.State, m.Stage, m.Due, handling.Due)
 	}
 	m = step("2026-11-10T10:00:00+08:00", dept, cases.Request{Action: cases.Extend, Days: 10, Note: "现场勘测"})
-	extended := stageFrom(t, f.net, "zhenping-natural-resources", network.StageStart{Stage: v1alpha1.StageHandling, Start: day(t, "2026-09-21"), ExtendDays: 10})
+	extended := stageFrom(t, f.net, "zhenping-natural-resources", xinfang.StageStart{Stage: v1alpha1.StageHandling, Start: day(t, "2026-09-21"), ExtendDays: 10})
 	if m.Due != extended.Due || extended.Due == handling.Due {
 		t.Errorf("extended: due %s; want %s (was %s)", m.Due, extended.Due, handling.Due)
 	}

@@ -18,7 +18,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/resid"
 
 	"github.com/xinfang/petition-operator/internal/casestore"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // RegistryRef is the case registry of an office's City, to which its desk
@@ -58,7 +58,7 @@ const maxRegistryURL = 512
 // namespace's casestore.LabelCity and the registry pods the desk may reach.
 func checkCity(city string) error {
 	if errs := validation.IsDNS1123Label(city); len(errs) > 0 {
-		return fmt.Errorf("the office's City %s is not a DNS label: %s", network.Quote(city), strings.Join(errs, "; "))
+		return fmt.Errorf("the office's City %s is not a DNS label: %s", xinfang.Quote(city), strings.Join(errs, "; "))
 	}
 	return nil
 }
@@ -67,14 +67,14 @@ func checkCity(city string) error {
 // let it reach more than the registry.
 func (r *RegistryRef) check() error {
 	if len(r.URL) > maxRegistryURL {
-		return fmt.Errorf("the registry URL %s is longer than %d bytes", network.Quote(r.URL), maxRegistryURL)
+		return fmt.Errorf("the registry URL %s is longer than %d bytes", xinfang.Quote(r.URL), maxRegistryURL)
 	}
 	u, err := url.Parse(r.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return fmt.Errorf("the registry URL %s is not an http or https address without user, query or fragment", network.Quote(r.URL))
+		return fmt.Errorf("the registry URL %s is not an http or https address without user, query or fragment", xinfang.Quote(r.URL))
 	}
 	if errs := validation.IsDNS1123Label(r.Namespace); len(errs) > 0 {
-		return fmt.Errorf("the registry's namespace %s is not a namespace name: %s", network.Quote(r.Namespace), strings.Join(errs, "; "))
+		return fmt.Errorf("the registry's namespace %s is not a namespace name: %s", xinfang.Quote(r.Namespace), strings.Join(errs, "; "))
 	}
 	return nil
 }
@@ -180,7 +180,7 @@ func keepRegistryArgs(_ Limits, before, after any) error {
 	}
 	for i, a := range now[:last] {
 		if !isRegistryArg(a) && !isNameValue(a) {
-			return fmt.Errorf("%d: %s comes before the operator's %s arguments: arguments before them must be --name=value flags, or the desk stops reading flags there", i, network.Quote(a), RegistryURLFlag)
+			return fmt.Errorf("%d: %s comes before the operator's %s arguments: arguments before them must be --name=value flags, or the desk stops reading flags there", i, xinfang.Quote(a), RegistryURLFlag)
 		}
 	}
 	return nil

@@ -28,7 +28,7 @@ import (
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/casestore"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 //go:embed base/*.yaml
@@ -49,7 +49,7 @@ const (
 )
 
 // Namespace returns the tenant namespace of an office.
-func Namespace(office string) string { return network.NamespacePrefix + office }
+func Namespace(office string) string { return xinfang.NamespacePrefix + office }
 
 // Input is everything a tenant stack depends on.
 type Input struct {
@@ -81,10 +81,10 @@ type Input struct {
 	Registry *RegistryRef
 }
 
-// InputOf is the Input of a compiled office (network.Compile): its
+// InputOf is the Input of a compiled office (xinfang.Compile): its
 // configuration, the image it is entitled to and the limits of its
 // TenantDefaults.
-func InputOf(c *network.Compiled, ingressNamespace string, labels map[string]string) Input {
+func InputOf(c *xinfang.Compiled, ingressNamespace string, labels map[string]string) Input {
 	limits := LimitsOf(c.TenantDefaults)
 	in := Input{
 		Office: c.Office, Config: c.Data, ConfigHash: c.Hash, DefaultImage: c.Image,
@@ -285,7 +285,7 @@ func build(in Input, patches []v1alpha1.TenantPatch, limits Limits) ([]*unstruct
 		if in.Registry != nil && len(patches) > 0 {
 			hint = " (the operator adds the City's registry: its token's volume and mount, the desk's --registry-* arguments and the NetworkPolicy rule, after the office's patches)"
 		}
-		return nil, fmt.Errorf("rendering the tenant stack: %s%s", network.Truncate(err.Error(), 512), hint)
+		return nil, fmt.Errorf("rendering the tenant stack: %s%s", xinfang.Truncate(err.Error(), 512), hint)
 	}
 	var objs []*unstructured.Unstructured
 	size := 0

@@ -9,14 +9,14 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/xinfang/petition-operator/internal/manifests"
+	"github.com/xinfang/petition-operator/internal/objfiles"
 )
 
 // ApplySamples applies every object of config/samples under the repository
 // root as `kubectl apply --server-side` does, under the field manager
 // "gitops", and returns the offices' names.
 func ApplySamples(ctx context.Context, c client.Client, root string) ([]string, error) {
-	set, err := manifests.Load(filepath.Join(root, "config", "samples"))
+	set, err := objfiles.Load(filepath.Join(root, "config", "samples"))
 	if err != nil {
 		return nil, err
 	}

@@ -1,7 +1,7 @@
 // Package validate checks manifests of this API as the cluster would: each
 // object against the CRDs' schemas and CEL rules (package schema), then the
 // network they make together by the rules across objects that the admission
-// webhooks apply (package network). petitionctl validate prints its
+// webhooks apply (package xinfang). petitionctl validate prints its
 // problems.
 package validate
 
@@ -18,10 +18,10 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
-	"github.com/xinfang/petition-operator/internal/manifests"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/objfiles"
 	"github.com/xinfang/petition-operator/internal/schema"
 	"github.com/xinfang/petition-operator/internal/tenant"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // Problem is one problem of one object, or of a document that is not one.
@@ -92,32 +92,32 @@ func fieldProblem(rule, kind, name, source string, e *field.Error) Problem {
 // "<file>: document <n>". An input over one of the budgets of package
 // manifests is an error, not a problem.
 func Files(ctx context.Context, paths ...string) ([]Problem, error) {
-	docs, errs := manifests.ReadDocuments(paths...)
+	docs, errs := objfiles.ReadDocuments(paths...)
 	return check(ctx, docs, errs)
 }
 
 // Kustomize is Files of the objects the kustomization in dir renders
-// (manifests.Kustomize), as kubectl apply -k would apply them. Their File
+// (objfiles.Kustomize), as kubectl apply -k would apply them. Their File
 // and Line are in the file that declares each object (a base's, for an
 // object of a base; the kustomization's, for a generated one), so those of
 // a field that a patch or a transformer changed are of the field, or its
 // nearest parent, before the change. A document's Source is
 // "<file>: <Kind>/<name>". A kustomization that does not build is a
 // problem (RuleDocument) of its kustomization file; one over a budget of a
-// build (manifests.MaxKustomizeListItems, MaxKustomizeTime) is an error.
+// build (objfiles.MaxKustomizeListItems, MaxKustomizeTime) is an error.
 func Kustomize(ctx context.Context, dir string) ([]Problem, error) {
-	docs, errs := manifests.KustomizeContext(ctx, dir)
+	docs, errs := objfiles.KustomizeContext(ctx, dir)
 	return check(ctx, docs, errs)
 }
 
 // check checks documents, the problems of errs (of reading them) first.
-func check(ctx context.Context, docs []manifests.Document, errs []error) ([]Problem, error) {
+func check(ctx context.Context, docs []objfiles.Document, errs []error) ([]Problem, error) {
 	v, err := schema.New()
 	if err != nil {
 		return nil, fmt.Errorf("loading the embedded CRDs: %w", err)
 	}
 	var problems []Problem
-	var over *manifests.BudgetError
+	var over *objfiles.BudgetError
 	for _, err := range errs {
 		// An input over a budget is not read to its end: what was
 		// read cannot be judged as the whole change.
@@ -129,7 +129,7 @@ func check(ctx context.Context, docs []manifests.Document, errs []error) ([]Prob
 	// of holds, for each problem, the index in docs of its document, or
 	// -1.
 	of := slices.Repeat([]int{-1}, len(problems))
-	set := &manifests.Set{}
+	set := &objfiles.Set{}
 	invalid := map[string]bool{}
 	declared := map[string]int{}
 	for i, d := range docs {
@@ -164,9 +164,9 @@ func check(ctx context.Context, docs []manifests.Document, errs []error) ([]Prob
 // is.
 func readProblem(err error) Problem {
 	p := Problem{Message: err.Error(), Rule: RuleDocument}
-	var de *manifests.DocumentError
-	var fe *manifests.FileError
-	var ke *manifests.KustomizeError
+	var de *objfiles.DocumentError
+	var fe *objfiles.FileError
+	var ke *objfiles.KustomizeError
 	var pe *fs.PathError
 	switch {
 	case errors.As(err, &de):
@@ -174,7 +174,7 @@ func readProblem(err error) Problem {
 	case errors.As(err, &fe):
 		p.File = fe.File
 	case errors.As(err, &ke):
-		p.File = manifests.KustomizationFile(ke.Dir)
+		p.File = objfiles.KustomizationFile(ke.Dir)
 	case errors.As(err, &pe):
 		p.File = pe.Path
 	}
@@ -183,7 +183,7 @@ func readProblem(err error) Problem {
 
 // locate sets the File and Line of each problem of a document (of[i] is
 // the index in docs of problems[i]'s), parsing each document once.
-func locate(problems []Problem, of []int, docs []manifests.Document) {
+func locate(problems []Problem, of []int, docs []objfiles.Document) {
 	byDoc := map[int][]int{}
 	for i, d := range of {
 		if d >= 0 {
@@ -205,12 +205,12 @@ func locate(problems []Problem, of []int, docs []manifests.Document) {
 // would store it, when it decodes. When the schema refuses it, it is marked
 // in invalid. key is "<Kind>/<name>" of an object of this API, empty for a
 // document that is not one.
-func document(ctx context.Context, v *schema.Validator, d manifests.Document, set *manifests.Set, invalid map[string]bool) (problems []Problem, key string) {
+func document(ctx context.Context, v *schema.Validator, d objfiles.Document, set *objfiles.Set, invalid map[string]bool) (problems []Problem, key string) {
 	source := d.String()
 	unreadable := func(err error) ([]Problem, string) {
 		return []Problem{{Source: source, Message: err.Error(), Rule: RuleDocument}}, ""
 	}
-	gvk, ours, err := manifests.TypeOf(d.Raw)
+	gvk, ours, err := objfiles.TypeOf(d.Raw)
 	if err != nil {
 		return unreadable(err)
 	}
@@ -251,9 +251,9 @@ func document(ctx context.Context, v *schema.Validator, d manifests.Document, se
 
 // Network applies the rules across objects to the objects of set. The
 // tenant of each office is judged within tenant.RenderTimeout.
-func Network(ctx context.Context, set *manifests.Set) []Problem {
+func Network(ctx context.Context, set *objfiles.Set) []Problem {
 	var problems []Problem
-	for _, p := range network.ValidateSnapshot(set.Snapshot()) {
+	for _, p := range xinfang.ValidateSnapshot(set.Snapshot()) {
 		problems = append(problems, fieldProblem(RuleNetwork, p.Kind, p.Name, "", p.Err))
 	}
 	// Tenant patches, resources and quota, judged as the admission webhook
@@ -269,7 +269,7 @@ func Network(ctx context.Context, set *manifests.Set) []Problem {
 	for i := range set.Offices {
 		o := &set.Offices[i]
 		for _, e := range tenant.CheckTenant(ctx, o, limits) {
-			problems = append(problems, fieldProblem(RuleNetwork, network.KindOffice, o.Name, "", e))
+			problems = append(problems, fieldProblem(RuleNetwork, xinfang.KindOffice, o.Name, "", e))
 		}
 	}
 	return problems

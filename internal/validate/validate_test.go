@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/xinfang/petition-operator/internal/manifests"
+	"github.com/xinfang/petition-operator/internal/objfiles"
 )
 
 // lineOf returns the line of content holding text, once there.
@@ -182,7 +182,7 @@ func TestFilesDuplicateObject(t *testing.T) {
 // A document too large is a problem at its line.
 func TestFilesDocumentTooLarge(t *testing.T) {
 	dir := t.TempDir()
-	content := "kind: A\n---\n# big\nk: " + strings.Repeat("x", manifests.MaxDocumentBytes) + "\n"
+	content := "kind: A\n---\n# big\nk: " + strings.Repeat("x", objfiles.MaxDocumentBytes) + "\n"
 	file := filepath.Join(dir, "big.yaml")
 	if err := os.WriteFile(file, []byte(content), 0o600); err != nil {
 		t.Fatal(err)

@@ -15,7 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
-	"github.com/xinfang/petition-operator/internal/manifests"
+	"github.com/xinfang/petition-operator/internal/objfiles"
 )
 
 // TestNetworkConvergesInAnyOrder applies the sample network as a GitOps tool
@@ -45,7 +45,7 @@ func TestNetworkConvergesInAnyOrder(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			set, err := manifests.Load(filepath.Join(env.Root, "config", "samples"))
+			set, err := objfiles.Load(filepath.Join(env.Root, "config", "samples"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -82,7 +82,7 @@ func rank(o client.Object) int {
 }
 
 // city is the name of the network's City office.
-func city(set *manifests.Set) string {
+func city(set *objfiles.Set) string {
 	for _, o := range set.Offices {
 		if o.Spec.Level == v1alpha1.LevelCity {
 			return o.Name
@@ -93,7 +93,7 @@ func city(set *manifests.Set) string {
 
 // renamed returns the objects of set with prefix before every name and
 // every reference, so that one network can be applied several times.
-func renamed(set *manifests.Set, prefix string) []client.Object {
+func renamed(set *objfiles.Set, prefix string) []client.Object {
 	p := func(s string) string {
 		if s == "" {
 			return ""

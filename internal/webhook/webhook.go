@@ -2,7 +2,7 @@
 // objects that CEL inside one object cannot see — parents that exist and have
 // an allowed level, no cycle, no department twice under one parent, no
 // deletion of an office with children — and the defaults that depend on
-// other fields. The rules are those of package network, which petitionctl
+// other fields. The rules are those of package xinfang, which petitionctl
 // validate applies offline.
 //
 // A reference to an object that does not exist yet (a parent, a policy, a
@@ -32,9 +32,9 @@ import (
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/cluster"
-	"github.com/xinfang/petition-operator/internal/fields"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/fieldindex"
 	"github.com/xinfang/petition-operator/internal/tenant"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // +kubebuilder:webhook:path=/mutate-petition-xinfang-io-v1alpha1-office,mutating=true,failurePolicy=fail,sideEffects=None,groups=petition.xinfang.io,resources=offices,verbs=create;update,versions=v1alpha1,name=moffice.petition.xinfang.io,admissionReviewVersions=v1,timeoutSeconds=10
@@ -63,7 +63,7 @@ const officeDefaultingPath = "/mutate-petition-xinfang-io-v1alpha1-office"
 
 // Setup registers the webhooks with mgr's webhook server. They judge
 // against the network of opts.Network and list offices by the indexes of
-// package fields, which the caller registers (controllers.Setup does).
+// package fieldindex, which the caller registers (controllers.Setup does).
 func Setup(mgr ctrl.Manager, opts Options) error {
 	if opts.Network == nil {
 		return fmt.Errorf("webhooks: no network")
@@ -80,17 +80,17 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	})
 	if err := ctrl.NewWebhookManagedBy(mgr, &v1alpha1.RoutingPolicy{}).
 		WithValidator(&policyValidator[*v1alpha1.RoutingPolicy]{
-			reader: reader, feed: feed, kind: network.KindRoutingPolicy,
+			reader: reader, feed: feed, kind: xinfang.KindRoutingPolicy,
 			spec: func(p *v1alpha1.RoutingPolicy) any { return p.Spec },
-			check: func(p *v1alpha1.RoutingPolicy, nw *network.Network) (network.Findings, error) {
-				return network.CheckRoutingPolicy(p, nw), nil
+			check: func(p *v1alpha1.RoutingPolicy, nw *xinfang.Network) (xinfang.Findings, error) {
+				return xinfang.CheckRoutingPolicy(p, nw), nil
 			},
 		}).Complete(); err != nil {
 		return fmt.Errorf("routing policy webhook: %w", err)
 	}
 	if err := ctrl.NewWebhookManagedBy(mgr, &v1alpha1.DutyPeriod{}).
 		WithValidator(&policyValidator[*v1alpha1.DutyPeriod]{
-			reader: reader, feed: feed, kind: network.KindDutyPeriod,
+			reader: reader, feed: feed, kind: xinfang.KindDutyPeriod,
 			spec:  func(p *v1alpha1.DutyPeriod) any { return p.Spec },
 			check: checkDutyPeriod,
 		}).Complete(); err != nil {
@@ -98,20 +98,20 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	}
 	if err := ctrl.NewWebhookManagedBy(mgr, &v1alpha1.EscalationPolicy{}).
 		WithValidator(&policyValidator[*v1alpha1.EscalationPolicy]{
-			reader: reader, feed: feed, kind: network.KindEscalationPolicy, usedBy: fields.OfficePolicy,
+			reader: reader, feed: feed, kind: xinfang.KindEscalationPolicy, usedBy: fieldindex.OfficePolicy,
 			spec: func(p *v1alpha1.EscalationPolicy) any { return p.Spec },
-			check: func(p *v1alpha1.EscalationPolicy, _ *network.Network) (network.Findings, error) {
-				return network.CheckEscalationPolicy(p), nil
+			check: func(p *v1alpha1.EscalationPolicy, _ *xinfang.Network) (xinfang.Findings, error) {
+				return xinfang.CheckEscalationPolicy(p), nil
 			},
 		}).Complete(); err != nil {
 		return fmt.Errorf("escalation policy webhook: %w", err)
 	}
 	if err := ctrl.NewWebhookManagedBy(mgr, &v1alpha1.HolidayCalendar{}).
 		WithValidator(&policyValidator[*v1alpha1.HolidayCalendar]{
-			reader: reader, feed: feed, kind: network.KindHolidayCalendar, usedBy: fields.OfficeCalendar,
+			reader: reader, feed: feed, kind: xinfang.KindHolidayCalendar, usedBy: fieldindex.OfficeCalendar,
 			spec: func(c *v1alpha1.HolidayCalendar) any { return c.Spec },
-			check: func(c *v1alpha1.HolidayCalendar, _ *network.Network) (network.Findings, error) {
-				return network.CheckHolidayCalendar(c), nil
+			check: func(c *v1alpha1.HolidayCalendar, _ *xinfang.Network) (xinfang.Findings, error) {
+				return xinfang.CheckHolidayCalendar(c), nil
 			},
 		}).Complete(); err != nil {
 		return fmt.Errorf("holiday calendar webhook: %w", err)
@@ -119,12 +119,12 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	return nil
 }
 
-// checkDutyPeriod applies the rules of network.CheckDutyPeriod and, once
+// checkDutyPeriod applies the rules of xinfang.CheckDutyPeriod and, once
 // they hold, refuses a period that would put an office over the desk's
-// bound on duty periods (network.CheckDutyLoad), against every office and
+// bound on duty periods (xinfang.CheckDutyLoad), against every office and
 // period of the network.
-func checkDutyPeriod(p *v1alpha1.DutyPeriod, nw *network.Network) (network.Findings, error) {
-	f := network.CheckDutyPeriod(p, nw)
+func checkDutyPeriod(p *v1alpha1.DutyPeriod, nw *xinfang.Network) (xinfang.Findings, error) {
+	f := xinfang.CheckDutyPeriod(p, nw)
 	if len(f.Errors) > 0 {
 		return f, nil
 	}
@@ -132,7 +132,7 @@ func checkDutyPeriod(p *v1alpha1.DutyPeriod, nw *network.Network) (network.Findi
 	if err != nil {
 		return f, err
 	}
-	f.Errors = append(f.Errors, network.CheckDutyLoad(p, nw, periods)...)
+	f.Errors = append(f.Errors, xinfang.CheckDutyLoad(p, nw, periods)...)
 	return f, nil
 }
 
@@ -186,7 +186,7 @@ func (d *officeDefaulter) Handle(_ context.Context, req admission.Request) admis
 type officeValidator struct{ feed *cluster.Feed }
 
 func (v *officeValidator) ValidateCreate(ctx context.Context, o *v1alpha1.Office) (admission.Warnings, error) {
-	return v.validate(ctx, o, network.CheckWaitingDepartments)
+	return v.validate(ctx, o, xinfang.CheckWaitingDepartments)
 }
 
 func (v *officeValidator) ValidateUpdate(ctx context.Context, old, o *v1alpha1.Office) (admission.Warnings, error) {
@@ -201,7 +201,7 @@ func (v *officeValidator) ValidateUpdate(ctx context.Context, old, o *v1alpha1.O
 
 // validate judges o against the network; extra adds the rules that apply to
 // one operation only.
-func (v *officeValidator) validate(ctx context.Context, o *v1alpha1.Office, extra ...func(*v1alpha1.Office, network.World) field.ErrorList) (admission.Warnings, error) {
+func (v *officeValidator) validate(ctx context.Context, o *v1alpha1.Office, extra ...func(*v1alpha1.Office, xinfang.World) field.ErrorList) (admission.Warnings, error) {
 	nw, err := syncedNetwork(v.feed)
 	if err != nil {
 		return nil, err
@@ -210,21 +210,21 @@ func (v *officeValidator) validate(ctx context.Context, o *v1alpha1.Office, extr
 	if err != nil {
 		return nil, apierrors.NewInternalError(fmt.Errorf("reading the network: %w", err))
 	}
-	f := network.CheckOffice(o, nw)
-	errs := append(f.Errors, network.CheckOfficeChildren(o, nw)...)
+	f := xinfang.CheckOffice(o, nw)
+	errs := append(f.Errors, xinfang.CheckOfficeChildren(o, nw)...)
 	errs = append(errs, tenant.CheckTenant(ctx, o, tenant.LimitsOf(td))...)
 	for _, check := range extra {
 		errs = append(errs, check(o, nw)...)
 	}
 	warnings := pendingWarnings(f.Pending)
 	if len(errs) > 0 {
-		return warnings, invalid(network.KindOffice, o.Name, errs)
+		return warnings, invalid(xinfang.KindOffice, o.Name, errs)
 	}
 	// Compiled as the operator will, it warns, without refusing, of a
 	// problem that will stall it: a policy whose stages cannot make its
 	// chain, a calendar that cannot be read. What is wrong with the office
 	// itself was refused above, and what is missing is a pending warning.
-	c, err := network.Compile(nw, o, network.CompileOptions{})
+	c, err := xinfang.Compile(nw, o, xinfang.CompileOptions{})
 	if err != nil {
 		return nil, apierrors.NewInternalError(fmt.Errorf("compiling the office: %w", err))
 	}
@@ -237,7 +237,7 @@ func (v *officeValidator) validate(ctx context.Context, o *v1alpha1.Office, extr
 // syncedNetwork is the network of feed once it has synced: until then the
 // webhook refuses with an internal error (the API server retries) rather
 // than judge a network half read.
-func syncedNetwork(feed *cluster.Feed) (*network.Network, error) {
+func syncedNetwork(feed *cluster.Feed) (*xinfang.Network, error) {
 	if !feed.Synced() {
 		return nil, apierrors.NewInternalError(fmt.Errorf("the network is not read yet"))
 	}
@@ -257,7 +257,7 @@ func (v *officeValidator) ValidateDelete(_ context.Context, o *v1alpha1.Office) 
 			children = append(children, name)
 		}
 	}
-	if err := network.CheckOfficeDelete(o.Name, children); err != nil {
+	if err := xinfang.CheckOfficeDelete(o.Name, children); err != nil {
 		return nil, apierrors.NewForbidden(v1alpha1.GroupVersion.WithResource("offices").GroupResource(), o.Name, err)
 	}
 	return nil, nil
@@ -273,7 +273,7 @@ type policyValidator[T client.Object] struct {
 	kind   string
 	usedBy string
 	spec   func(T) any
-	check  func(T, *network.Network) (network.Findings, error)
+	check  func(T, *xinfang.Network) (xinfang.Findings, error)
 }
 
 func (v *policyValidator[T]) ValidateCreate(_ context.Context, obj T) (admission.Warnings, error) {
@@ -306,7 +306,7 @@ func (v *policyValidator[T]) ValidateDelete(ctx context.Context, obj T) (admissi
 // leaves the offices that use it not Ready until it returns: GitOps tools
 // prune and re-create objects, and a refusal would wedge them.
 func inUseWarning(ctx context.Context, reader client.Reader, index, kind, name string) (admission.Warnings, error) {
-	if kind == network.KindEscalationPolicy && name == v1alpha1.DefaultEscalationPolicy {
+	if kind == xinfang.KindEscalationPolicy && name == v1alpha1.DefaultEscalationPolicy {
 		return nil, nil // offices fall back to the built-in statutory policy
 	}
 	var list v1alpha1.OfficeList

@@ -10,18 +10,18 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/xinfang/petition-operator/internal/network"
 	"github.com/xinfang/petition-operator/internal/tenant"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // baselineStacks renders the tenant stack of every office of s as the
 // operator would, without the label that puts objects in the operator's
 // caches: what client-go creates for the baseline.
-func baselineStacks(s *network.Snapshot, image string) ([][]*unstructured.Unstructured, error) {
+func baselineStacks(s *xinfang.Snapshot, image string) ([][]*unstructured.Unstructured, error) {
 	stacks := make([][]*unstructured.Unstructured, 0, len(s.Offices))
 	src := s.Network()
 	for i := range s.Offices {
-		compiled, err := src.Compile(s.Offices[i].Name, network.CompileOptions{TenantImage: image})
+		compiled, err := src.Compile(s.Offices[i].Name, xinfang.CompileOptions{TenantImage: image})
 		if err != nil {
 			return nil, err
 		}

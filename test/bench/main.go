@@ -44,8 +44,8 @@ import (
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/netgen"
-	"github.com/xinfang/petition-operator/internal/network"
 	"github.com/xinfang/petition-operator/internal/testenv"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // managerUser is the user the operator authenticates as, so that the audit
@@ -323,7 +323,7 @@ func officeReady(obj client.Object) bool {
 
 // rollout adds a rule matching marker to the network's city-wide policy and
 // returns how long until every office's tenant ConfigMap holds it.
-func rollout(ctx context.Context, c client.WithWatch, net *network.Snapshot, marker string) (time.Duration, error) {
+func rollout(ctx context.Context, c client.WithWatch, net *xinfang.Snapshot, marker string) (time.Duration, error) {
 	cityWide := net.RoutingPolicies[0].DeepCopy()
 	if err := c.Get(ctx, client.ObjectKeyFromObject(cityWide), cityWide); err != nil {
 		return 0, err

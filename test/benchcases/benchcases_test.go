@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/xinfang/petition-operator/internal/cases"
-	"github.com/xinfang/petition-operator/internal/manifests"
+	"github.com/xinfang/petition-operator/internal/objfiles"
 	"github.com/xinfang/petition-operator/internal/pii"
 	"github.com/xinfang/petition-operator/internal/registry"
 )
@@ -19,7 +19,7 @@ import (
 // public intake, its phone and ID number normalise, and the network
 // answers it.
 func TestPetitionsAreTaken(t *testing.T) {
-	set, err := manifests.Load("../../config/samples")
+	set, err := objfiles.Load("../../config/samples")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
-	"github.com/xinfang/petition-operator/internal/network"
 	"github.com/xinfang/petition-operator/internal/registry"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // shape is what routing decides on: the office a petition is made to,
@@ -49,7 +49,7 @@ func newPetitions(net *registry.Net, offices []v1alpha1.Office, day time.Time, s
 	p := &petitions{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), here: map[string][]shape{}, local: map[string][]shape{}}
 	children := map[string][]string{}
 	for _, o := range offices {
-		if o.Spec.Parent != "" && slices.Contains(network.LocalityLevels, o.Spec.Level) {
+		if o.Spec.Parent != "" && slices.Contains(xinfang.LocalityLevels, o.Spec.Level) {
 			children[string(o.Spec.Parent)] = append(children[string(o.Spec.Parent)], o.Name)
 		}
 	}
@@ -62,7 +62,7 @@ func newPetitions(net *registry.Net, offices []v1alpha1.Office, day time.Time, s
 		for _, locality := range append([]string{""}, children[o.Name]...) {
 			for _, typ := range []v1alpha1.PetitionType{v1alpha1.PetitionAppeal, v1alpha1.PetitionReport, v1alpha1.PetitionInquiry} {
 				for _, cat := range categories {
-					pet := network.Petition{Category: cat, Type: typ, Channel: v1alpha1.ChannelOnline}
+					pet := xinfang.Petition{Category: cat, Type: typ, Channel: v1alpha1.ChannelOnline}
 					if _, err := net.Answer(o.Name, locality, pet, day); err != nil {
 						continue
 					}

@@ -13,7 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/xinfang/petition-operator/internal/manifests"
+	"github.com/xinfang/petition-operator/internal/objfiles"
 	"github.com/xinfang/petition-operator/internal/pgtest"
 	"github.com/xinfang/petition-operator/internal/pii"
 	"github.com/xinfang/petition-operator/internal/registry"
@@ -44,7 +44,7 @@ func run(ctx context.Context, o options) (res result, err error) {
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		return res, err
 	}
-	set, err := manifests.Load(networkDir)
+	set, err := objfiles.Load(networkDir)
 	if err != nil {
 		return res, fmt.Errorf("--network-dir: %w", err)
 	}

@@ -12,8 +12,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
-	"github.com/xinfang/petition-operator/internal/network"
 	"github.com/xinfang/petition-operator/internal/tenant"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // objID names an object of a tenant kind.
@@ -102,11 +102,11 @@ func (r *inventoryReport) summary() string {
 
 // checkInventory lists every office, policy, calendar and managed object,
 // renders what each office of the network should have (as the operator
-// does, through network.Compile and tenant.Render) and compares. Offices
+// does, through xinfang.Compile and tenant.Render) and compares. Offices
 // for which skip holds are left out of the comparison (their objects still
 // count as owned).
 func checkInventory(ctx context.Context, c client.Client, skip func(*v1alpha1.Office) bool) (*inventoryReport, error) {
-	snap := &network.Snapshot{Live: true}
+	snap := &xinfang.Snapshot{Live: true}
 	var offices v1alpha1.OfficeList
 	var routing v1alpha1.RoutingPolicyList
 	var escalation v1alpha1.EscalationPolicyList
@@ -161,7 +161,7 @@ func checkInventory(ctx context.Context, c client.Client, skip func(*v1alpha1.Of
 		if skip != nil && skip(office) {
 			continue
 		}
-		compiled, err := src.Compile(office.Name, network.CompileOptions{TenantImage: tenantImage})
+		compiled, err := src.Compile(office.Name, xinfang.CompileOptions{TenantImage: tenantImage})
 		if err != nil {
 			return nil, err
 		}

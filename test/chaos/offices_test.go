@@ -16,7 +16,7 @@ import (
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/netgen"
-	"github.com/xinfang/petition-operator/internal/network"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // tenantImage is the tenant image the managers of the suite run with.
@@ -25,7 +25,7 @@ const tenantImage = "ghcr.io/xinfang/petition-desk:chaos"
 // generate returns the network of n offices of internal/netgen, its names
 // starting with prefix; counties run two replicas, so their stacks have a
 // PodDisruptionBudget.
-func generate(t *testing.T, n int, prefix string) *network.Snapshot {
+func generate(t *testing.T, n int, prefix string) *xinfang.Snapshot {
 	t.Helper()
 	net, err := netgen.Generate(netgen.Options{Offices: n, Seed: 1, Prefix: prefix})
 	if err != nil {
@@ -42,7 +42,7 @@ func generate(t *testing.T, n int, prefix string) *network.Snapshot {
 
 // policies returns the network's calendars, escalation and routing
 // policies, in an order in which they can be created.
-func policies(net *network.Snapshot) []client.Object {
+func policies(net *xinfang.Snapshot) []client.Object {
 	var objs []client.Object
 	for i := range net.HolidayCalendars {
 		objs = append(objs, &net.HolidayCalendars[i])
@@ -57,7 +57,7 @@ func policies(net *network.Snapshot) []client.Object {
 }
 
 // offices returns the network's offices, parents first.
-func offices(net *network.Snapshot) []client.Object {
+func offices(net *xinfang.Snapshot) []client.Object {
 	objs := make([]client.Object, len(net.Offices))
 	for i := range net.Offices {
 		objs[i] = &net.Offices[i]

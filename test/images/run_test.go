@@ -21,7 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
-	"github.com/xinfang/petition-operator/internal/manifests"
+	"github.com/xinfang/petition-operator/internal/objfiles"
 	"github.com/xinfang/petition-operator/internal/testenv"
 )
 
@@ -140,7 +140,7 @@ func TestDeskImageServesConfig(t *testing.T) {
 	requireRoot(t)
 	img, cfg := image(t, "desk")
 	root := unpack(t, img)
-	set, err := manifests.Load(filepath.Join(repoRoot(t), "config", "samples"))
+	set, err := objfiles.Load(filepath.Join(repoRoot(t), "config", "samples"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,7 @@ import (
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/controllers"
 	"github.com/xinfang/petition-operator/internal/cluster"
-	"github.com/xinfang/petition-operator/internal/fields"
+	"github.com/xinfang/petition-operator/internal/fieldindex"
 	"github.com/xinfang/petition-operator/internal/kinds"
 	petitionwebhook "github.com/xinfang/petition-operator/internal/webhook"
 )
@@ -129,7 +129,7 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 		if err := controllers.Setup(ctx, mgr, feed, opts.Controllers); err != nil {
 			return nil, fmt.Errorf("setting up controllers: %w", err)
 		}
-	} else if err := fields.Register(ctx, mgr.GetFieldIndexer()); err != nil {
+	} else if err := fieldindex.Register(ctx, mgr.GetFieldIndexer()); err != nil {
 		return nil, err
 	}
 	log := ctrl.Log.WithName("setup")

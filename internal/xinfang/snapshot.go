@@ -1,0 +1,125 @@
+package xinfang
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/xinfang/petition-operator/api/v1alpha1"
+)
+
+// Snapshot is a whole network as files or a cluster list hold it: what
+// petitionctl reads, offline or not. Through Source it is a Source of
+// Compile.
+type Snapshot struct {
+	Offices            []v1alpha1.Office
+	RoutingPolicies    []v1alpha1.RoutingPolicy
+	EscalationPolicies []v1alpha1.EscalationPolicy
+	HolidayCalendars   []v1alpha1.HolidayCalendar
+	// TenantDefaults is the TenantDefaults named DefaultTenantDefaults, nil
+	// when there is none.
+	TenantDefaults *v1alpha1.TenantDefaults
+	DutyPeriods    []v1alpha1.DutyPeriod
+	// Live is true for a network read from a cluster: each RoutingPolicy's
+	// status says which revision an office compiles during a staged
+	// rollout (Entitled). Otherwise, as for files, every office compiles
+	// each policy as written (Declared).
+	Live bool
+}
+
+// OfficeConfig compiles the configuration of the named office with Compile,
+// as the operator does. The error names the object and field at fault.
+//
+// Each call builds the whole network; to compile many offices, use Network.
+func (s *Snapshot) OfficeConfig(name string) (*OfficeConfig, error) {
+	return s.Network().OfficeConfig(name)
+}
+
+// Network is the network of s: its offices, and its other objects by name
+// (the last of a name wins, as the API server would keep the last
+// applied). The Snapshot must not change while it is in use.
+func (s *Snapshot) Network() *Network {
+	policies, periods := s.RoutingPolicies, s.DutyPeriods
+	if !s.Live {
+		policies, periods = Declared(policies), DeclaredDutyPeriods(periods)
+	}
+	o := &snapshotObjects{policies: policies, periods: periods, defaults: s.TenantDefaults,
+		escalation: make(map[string]*v1alpha1.EscalationPolicy, len(s.EscalationPolicies)),
+		calendars:  make(map[string]*v1alpha1.HolidayCalendar, len(s.HolidayCalendars)),
+	}
+	for i := range s.EscalationPolicies {
+		o.escalation[s.EscalationPolicies[i].Name] = &s.EscalationPolicies[i]
+	}
+	for i := range s.HolidayCalendars {
+		o.calendars[s.HolidayCalendars[i].Name] = &s.HolidayCalendars[i]
+	}
+	return NetworkOf(s.Offices).WithObjects(o)
+}
+
+// snapshotObjects are the Objects of a Snapshot.
+type snapshotObjects struct {
+	policies   []v1alpha1.RoutingPolicy
+	periods    []v1alpha1.DutyPeriod
+	defaults   *v1alpha1.TenantDefaults
+	escalation map[string]*v1alpha1.EscalationPolicy
+	calendars  map[string]*v1alpha1.HolidayCalendar
+}
+
+func (o *snapshotObjects) RoutingPolicies() ([]v1alpha1.RoutingPolicy, error) { return o.policies, nil }
+func (o *snapshotObjects) DutyPeriods() ([]v1alpha1.DutyPeriod, error)        { return o.periods, nil }
+func (o *snapshotObjects) TenantDefaults() (*v1alpha1.TenantDefaults, error)  { return o.defaults, nil }
+func (o *snapshotObjects) EscalationPolicy(name string) (*v1alpha1.EscalationPolicy, error) {
+	return o.escalation[name], nil
+}
+func (o *snapshotObjects) HolidayCalendar(name string) (*v1alpha1.HolidayCalendar, error) {
+	return o.calendars[name], nil
+}
+
+func (o *snapshotObjects) Exists(kind, name string) (bool, error) {
+	switch kind {
+	case KindEscalationPolicy:
+		return o.escalation[name] != nil, nil
+	case KindHolidayCalendar:
+		return o.calendars[name] != nil, nil
+	case KindRoutingPolicy:
+		return slices.ContainsFunc(o.policies, func(p v1alpha1.RoutingPolicy) bool { return p.Name == name }), nil
+	case KindDutyPeriod:
+		return slices.ContainsFunc(o.periods, func(p v1alpha1.DutyPeriod) bool { return p.Name == name }), nil
+	}
+	return false, nil
+}
+
+// Compile compiles the named office with Compile; the error is an office
+// that does not exist or cannot be compiled, in the CLI contract's form.
+func (x *Network) Compile(name string, opts CompileOptions) (*Compiled, error) {
+	office, ok := x.Get(name)
+	if !ok {
+		return nil, objectError("Office", name, "not found")
+	}
+	compiled, err := Compile(x, office, opts)
+	if err != nil {
+		return nil, err
+	}
+	if compiled.Problem != nil {
+		return nil, compiled.Problem
+	}
+	return compiled, nil
+}
+
+// OfficeConfig is the configuration of Compile for the named office; for
+// a Village, that of its township, whose desk serves it (ServedBy).
+func (x *Network) OfficeConfig(name string) (*OfficeConfig, error) {
+	compiled, err := x.Compile(name, CompileOptions{})
+	if err != nil {
+		return nil, err
+	}
+	if served := ServedBy(compiled.Office); served != name {
+		return x.OfficeConfig(served)
+	}
+	return &compiled.Config, nil
+}
+
+// objectError is an error in the CLI contract's form:
+// <Kind>/<name>: <field path>: <message>.
+func objectError(kind, name, format string, args ...any) error {
+	return fmt.Errorf("%s/%s: %w", kind, name, fmt.Errorf(format, args...))
+}
