@@ -28,22 +28,37 @@ import (
 // operator's.
 var Scheme = kinds.NewScheme()
 
-// RepoRoot returns the directory of the repository's go.mod.
+// RepoRoot returns the directory of the operator's go.mod, at or above the
+// working directory: the tests of the tools module (tools/go.mod) run below
+// it and find it too.
 func RepoRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err
 	}
 	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+		if data, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && declares(data, module) {
 			return dir, nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", fmt.Errorf("no go.mod above the working directory")
+			return "", fmt.Errorf("no go.mod of %s above the working directory", module)
 		}
 		dir = parent
 	}
+}
+
+// module is the operator's module path.
+const module = "github.com/xinfang/petition-operator"
+
+// declares tells whether a go.mod declares module path.
+func declares(gomod []byte, path string) bool {
+	for _, line := range strings.Split(string(gomod), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "module" && f[1] == path {
+			return true
+		}
+	}
+	return false
 }
 
 // Assets returns the folder of the control-plane binaries: $KUBEBUILDER_ASSETS

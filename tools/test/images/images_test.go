@@ -26,8 +26,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
-	"github.com/xinfang/petition-operator/internal/imagebuild"
 	"github.com/xinfang/petition-operator/internal/testenv"
+	"github.com/xinfang/petition-operator/tools/internal/imagebuild"
 )
 
 // requireRoot skips a test that must chroot and change user.
@@ -264,8 +264,9 @@ func TestImageConfig(t *testing.T) {
 // and make release build the real ones.
 func TestIndexHasBothPlatforms(t *testing.T) {
 	meta := hostImagesMeta(t)
+	// A package of the tools module, built there.
 	p := imagebuild.Program{Name: "hello", Package: "./test/images/testdata/hello", Repository: "hello"}
-	indexes, err := imagebuild.Build(context.Background(), imagebuild.Options{Root: repoRoot(t), Meta: meta, Programs: []imagebuild.Program{p}})
+	indexes, err := imagebuild.Build(context.Background(), imagebuild.Options{Root: filepath.Join(repoRoot(t), "tools"), Meta: meta, Programs: []imagebuild.Program{p}})
 	if err != nil {
 		t.Fatal(err)
 	}

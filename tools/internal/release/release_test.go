@@ -26,6 +26,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
+
+	"github.com/xinfang/petition-operator/tools/internal/repo"
 )
 
 var when = time.Date(2026, 12, 2, 8, 0, 0, 0, time.UTC)
@@ -104,7 +106,7 @@ func TestWriteTarGz(t *testing.T) {
 	}
 }
 
-// goCommand runs the go command in the repository and returns its output.
+// goCommand runs the go command in the tools module and returns its output.
 func goCommand(t *testing.T, args ...string) string {
 	t.Helper()
 	cmd := exec.Command("go", args...)
@@ -221,7 +223,7 @@ func TestSBOMOfImage(t *testing.T) {
 	for _, m := range []string{"github.com/google/uuid", "go.yaml.in/yaml/v3"} {
 		want = append(want, "pkg:golang/"+m+"@"+goCommand(t, "list", "-m", "-f", "{{.Version}}", m))
 	}
-	for _, want := range append(want, "pkg:golang/github.com/xinfang/petition-operator@v9.8.7") {
+	for _, want := range append(want, "pkg:golang/github.com/xinfang/petition-operator/tools@v9.8.7") {
 		if !purls[want] {
 			t.Errorf("SBOM lacks %s", want)
 		}
@@ -279,7 +281,10 @@ func TestKrewManifest(t *testing.T) {
 }
 
 func TestInstallManifests(t *testing.T) {
-	root, _ := filepath.Abs("../..")
+	root, err := repo.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
 	b, err := InstallManifests(root, Images{Manager: "registry.example.org/petition-operator:v9.8.7", Desk: "registry.example.org/petition-desk:v9.8.7"})
 	if err != nil {
 		t.Fatal(err)
@@ -325,7 +330,7 @@ func TestInstallManifests(t *testing.T) {
 
 func TestPackageChart(t *testing.T) {
 	out := t.TempDir()
-	path, err := PackageChart("../../charts/petition-operator", "v9.8.7", "v9.8.7", out)
+	path, err := PackageChart(chartDir(t), "v9.8.7", "v9.8.7", out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -351,7 +356,7 @@ func TestPackageChart(t *testing.T) {
 	if got := ch.Metadata.Annotations["artifacthub.io/prerelease"]; got != "false" {
 		t.Errorf("packaged chart 9.8.7: artifacthub.io/prerelease %q", got)
 	}
-	rc, err := PackageChart("../../charts/petition-operator", "v9.9.0-rc.1", "v9.9.0-rc.1", out)
+	rc, err := PackageChart(chartDir(t), "v9.9.0-rc.1", "v9.9.0-rc.1", out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -364,7 +369,17 @@ func TestPackageChart(t *testing.T) {
 	if !strings.Contains(ch.Metadata.Annotations["artifacthub.io/images"], "petition-desk:v9.9.0-rc.1") {
 		t.Errorf("packaged chart 9.9.0-rc.1: artifacthub.io/images %q", ch.Metadata.Annotations["artifacthub.io/images"])
 	}
-	if _, err := PackageChart("../../charts/petition-operator", "not-a-version", "x", out); err == nil {
+	if _, err := PackageChart(chartDir(t), "not-a-version", "x", out); err == nil {
 		t.Error("a chart with version not-a-version was packaged")
 	}
+}
+
+// chartDir is the repository's chart.
+func chartDir(t *testing.T) string {
+	t.Helper()
+	root, err := repo.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(root, "charts", "petition-operator")
 }

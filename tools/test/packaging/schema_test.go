@@ -9,7 +9,7 @@ import (
 	chartutil "helm.sh/helm/v4/pkg/chart/common/util"
 	"sigs.k8s.io/yaml"
 
-	"github.com/xinfang/petition-operator/internal/chartdoc"
+	"github.com/xinfang/petition-operator/tools/internal/chartdoc"
 )
 
 // chartFile reads a file of the chart.

@@ -23,6 +23,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/xinfang/petition-operator/tools/internal/repo"
 )
 
 var testMeta = Meta{Version: "v9.8.7", Revision: "0123456789abcdef0123456789abcdef01234567", Created: time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)}
@@ -404,7 +406,7 @@ func TestMetaFromEpoch(t *testing.T) {
 	if err != nil || !got.Equal(time.Date(2025, 12, 2, 8, 0, 0, 0, time.UTC)) {
 		t.Errorf("parseEpoch = %s, %v", got, err)
 	}
-	root, err := filepath.Abs("../..")
+	root, err := repo.Root()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,13 +1,15 @@
 // Package argocd proves the Argo CD health check of docs/argocd/health.lua:
-// it runs the script the way Argo CD runs a custom check from argocd-cm, and
-// checks that docs/gitops.md installs exactly this script, once, for every
-// kind.
+// it runs the script the way Argo CD runs a custom check from argocd-cm, on
+// statuses made up here and on the objects the operator writes (live_test.go),
+// and checks that docs/gitops.md installs exactly this script, once, for
+// every kind.
 package argocd
 
 import (
 	"encoding/json"
 	"os"
 	"path"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -20,6 +22,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
+	"github.com/xinfang/petition-operator/tools/internal/repo"
 )
 
 // healthKey is the one entry of argocd-cm's resource.customizations the
@@ -96,9 +99,19 @@ func toLua(l *lua.LState, v any) lua.LValue {
 	return lua.LNil
 }
 
+// docPath is the path of a file under the repository's docs/.
+func docPath(t *testing.T, elem ...string) string {
+	t.Helper()
+	root, err := repo.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(append([]string{root, "docs"}, elem...)...)
+}
+
 func script(t *testing.T) string {
 	t.Helper()
-	b, err := os.ReadFile("health.lua")
+	b, err := os.ReadFile(docPath(t, "argocd", "health.lua"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,7 +287,7 @@ func TestHealth(t *testing.T) {
 // docs/gitops.md holds health.lua, byte for byte, under the one wildcard
 // key.
 func TestGitOpsDocInstallsThisScript(t *testing.T) {
-	doc, err := os.ReadFile("../gitops.md")
+	doc, err := os.ReadFile(docPath(t, "gitops.md"))
 	if err != nil {
 		t.Fatal(err)
 	}

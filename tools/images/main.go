@@ -1,8 +1,8 @@
 // Command images builds the OCI image layouts of make images and pushes
 // them for make images-push, with no Docker engine:
 //
-//	go run ./hack/images build --version v0.1.0 --out bin/images
-//	go run ./hack/images push --version v0.1.0 --out bin/images --registry ghcr.io/xinfang
+//	go -C tools run ./images build --version v0.1.0 --out bin/images
+//	go -C tools run ./images push --version v0.1.0 --out bin/images --registry ghcr.io/xinfang
 //
 // build cross-compiles the manager, the desk and petitionctl for
 // linux/amd64 and linux/arm64 and writes bin/images/<name>/, an image
@@ -10,7 +10,8 @@
 // commit's (or SOURCE_DATE_EPOCH), so the same commit gives the same
 // digests. push sends each index to <registry>/<repository>:<version>
 // (petition-operator, petition-desk, petitionctl), with the credentials of
-// docker login or a credential helper.
+// docker login or a credential helper. Relative paths are the
+// repository's: it runs at the root of the operator's module.
 package main
 
 import (
@@ -25,7 +26,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 
-	"github.com/xinfang/petition-operator/internal/imagebuild"
+	"github.com/xinfang/petition-operator/tools/internal/imagebuild"
+	"github.com/xinfang/petition-operator/tools/internal/repo"
 )
 
 func main() {
@@ -36,6 +38,9 @@ func main() {
 }
 
 func run(args []string) error {
+	if err := repo.Chdir(); err != nil {
+		return err
+	}
 	if len(args) == 0 || (args[0] != "build" && args[0] != "push") {
 		return errors.New("usage: images build|push --version V [--out DIR] [--only NAME,…] [--registry R] [--insecure]")
 	}

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/xinfang/petition-operator/tools/internal/repo"
 )
 
 func TestRendering(t *testing.T) {
@@ -47,7 +49,11 @@ func TestRendering(t *testing.T) {
 // TestREADMEUpToDate fails when the chart's committed README is not what
 // `make chart-readme` writes from its values, schema and CRDs.
 func TestREADMEUpToDate(t *testing.T) {
-	dir := filepath.Join("..", "..", "charts", "petition-operator")
+	root, err := repo.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(root, "charts", "petition-operator")
 	want, err := README(dir)
 	if err != nil {
 		t.Fatal(err)

@@ -14,8 +14,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
-	"github.com/xinfang/petition-operator/internal/chartdoc"
 	"github.com/xinfang/petition-operator/internal/version"
+	"github.com/xinfang/petition-operator/tools/internal/chartdoc"
 )
 
 // artifactHub returns the chart's artifacthub.io/ annotations.

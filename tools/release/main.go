@@ -3,6 +3,8 @@
 // that `make images` built as OCI archives with a CycloneDX SBOM each, the
 // packaged chart, the install manifests, the krew plugin manifest and
 // checksums.txt. `make release VERSION=vX.Y.Z` builds the images and runs it.
+// Relative paths are the repository's: it runs at the root of the
+// operator's module.
 package main
 
 import (
@@ -19,9 +21,10 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
-	"github.com/xinfang/petition-operator/internal/imagebuild"
-	"github.com/xinfang/petition-operator/internal/release"
 	"github.com/xinfang/petition-operator/internal/version"
+	"github.com/xinfang/petition-operator/tools/internal/imagebuild"
+	"github.com/xinfang/petition-operator/tools/internal/release"
+	"github.com/xinfang/petition-operator/tools/internal/repo"
 )
 
 const source = "https://github.com/xinfang/petition-operator"
@@ -41,8 +44,11 @@ func main() {
 	flag.StringVar(&platforms, "cli-platforms", "", "os/arch,… of the CLI archives (default every platform krew lists: "+platformList(release.CLIPlatforms)+")")
 	flag.Parse()
 	o.root = "."
-	var err error
-	if o.platforms, err = parsePlatforms(platforms); err == nil {
+	err := repo.Chdir()
+	if err == nil {
+		o.platforms, err = parsePlatforms(platforms)
+	}
+	if err == nil {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 		err = run(ctx, o)
 		stop()

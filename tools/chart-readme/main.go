@@ -2,7 +2,8 @@
 // charts/petition-operator from its Chart.yaml, crds/, values.yaml (with its
 // comments) and values.schema.json. `make chart-readme` runs it; with
 // --check it writes nothing and fails when the README is not what it would
-// write.
+// write. Relative paths are the repository's: it runs at the root of the
+// operator's module.
 package main
 
 import (
@@ -12,14 +13,19 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/xinfang/petition-operator/internal/chartdoc"
+	"github.com/xinfang/petition-operator/tools/internal/chartdoc"
+	"github.com/xinfang/petition-operator/tools/internal/repo"
 )
 
 func main() {
 	chart := flag.String("chart", "charts/petition-operator", "the chart's directory")
 	check := flag.Bool("check", false, "fail when the README is stale instead of writing it")
 	flag.Parse()
-	if err := run(*chart, *check); err != nil {
+	err := repo.Chdir()
+	if err == nil {
+		err = run(*chart, *check)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "chart-readme:", err)
 		os.Exit(1)
 	}

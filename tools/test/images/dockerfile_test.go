@@ -18,8 +18,8 @@ import (
 	"github.com/moby/patternmatcher"
 	"github.com/moby/patternmatcher/ignorefile"
 
-	"github.com/xinfang/petition-operator/internal/dockerfile"
-	"github.com/xinfang/petition-operator/internal/imagebuild"
+	"github.com/xinfang/petition-operator/tools/internal/dockerfile"
+	"github.com/xinfang/petition-operator/tools/internal/imagebuild"
 )
 
 // readDockerfile parses the repository's Dockerfile.
