@@ -9,7 +9,7 @@
 #
 # Without a Docker engine, `make images` builds the same images (user,
 # entrypoint, labels) as OCI image layouts, from no base image at all. The
-# test test/images/dockerfile_test.go builds every package below from exactly
+# test tools/test/images/dockerfile_test.go builds every package below from exactly
 # the context this file's COPY lines and .dockerignore give the builder.
 
 FROM golang:1.26 AS builder

@@ -17,8 +17,8 @@ LDFLAGS := -X github.com/xinfang/petition-operator/internal/version.Version=$(VE
 LOCALBIN := $(CURDIR)/bin
 CONTROLLER_GEN_VERSION ?= v0.21.0
 GOLANGCI_LINT_VERSION ?= v2.15.0
-# Helm: the same version as the helm.sh/helm/v4 module test/packaging renders the
-# chart with (go.mod). v4.3 needs k8s.io v0.37 and controller-runtime v0.25.
+# Helm: the same version as the helm.sh/helm/v4 module tools/test/packaging
+# renders the chart with (tools/go.mod). v4.3 needs k8s.io v0.37 and controller-runtime v0.25.
 HELM_VERSION ?= v4.2.4
 CONTROLLER_GEN := $(LOCALBIN)/controller-gen-$(CONTROLLER_GEN_VERSION)
 GOLANGCI_LINT := $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
@@ -52,39 +52,42 @@ manifests: $(CONTROLLER_GEN) ## Generate CRDs, RBAC and webhook configurations f
 	  printf 'apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata:\n  name: alerts\n  namespace: system\n'; \
 	  printf '  labels:\n    control-plane: controller-manager\n    app.kubernetes.io/component: controller-manager\nspec:\n'; \
 	  sed -e '/^#/d' -e 's/^/  /' charts/petition-operator/files/prometheus-rules.yaml; } > config/prometheus/alerts.yaml
-	$(GO) run ./hack/chart-readme
+	$(GO) -C tools run ./chart-readme
 
 .PHONY: chart-readme
 chart-readme: ## Write charts/petition-operator/README.md from the chart's Chart.yaml, crds/, values.yaml and values.schema.json (make manifests does too).
-	$(GO) run ./hack/chart-readme
+	$(GO) -C tools run ./chart-readme
 
 .PHONY: generate
 generate: $(CONTROLLER_GEN) ## Generate deepcopy code.
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths="./api/..."
 
 .PHONY: verify
-verify: manifests generate fmt tidy ## Fail when generated files, formatting or go.mod are not committed, or git tracks an executable or a large binary (hack/check-binaries.sh).
+verify: manifests generate fmt tidy ## Fail when generated files, formatting or go.mod (the operator's or tools/'s) are not committed, or git tracks an executable or a large binary (hack/check-binaries.sh).
 	@hack/check-binaries.sh
-	@if [ -n "$$(git status --porcelain -- api config charts controllers go.mod go.sum '*.go')" ]; then \
+	@if [ -n "$$(git status --porcelain -- api config charts controllers go.mod go.sum tools/go.mod tools/go.sum '*.go')" ]; then \
 		echo "generated files are stale; run 'make manifests generate fmt tidy' and commit:"; \
-		git status --porcelain -- api config charts controllers go.mod go.sum '*.go'; git --no-pager diff --stat; exit 1; \
+		git status --porcelain -- api config charts controllers go.mod go.sum tools/go.mod tools/go.sum '*.go'; git --no-pager diff --stat; exit 1; \
 	fi
 
 .PHONY: tidy
-tidy: ## Tidy go.mod and go.sum.
+tidy: ## Tidy go.mod and go.sum, the operator's and the tools module's (tools/).
 	$(GO) mod tidy
+	$(GO) -C tools mod tidy
 
 .PHONY: fmt
 fmt: ## Run gofmt on the code.
 	gofmt -l -w $$(find . -name '*.go' -not -path './bin/*')
 
 .PHONY: vet
-vet: ## Run go vet.
+vet: ## Run go vet on the operator and the tools module.
 	$(GO) vet ./...
+	$(GO) -C tools vet ./...
 
 .PHONY: lint
-lint: $(GOLANGCI_LINT) ## Run golangci-lint.
+lint: $(GOLANGCI_LINT) ## Run golangci-lint on the operator and the tools module.
 	$(GOLANGCI_LINT) run ./...
+	cd tools && $(GOLANGCI_LINT) run --config $(CURDIR)/.golangci.yml ./...
 
 .PHONY: controlplane
 controlplane: ## Build (once, then cached under bin/k8s/) etcd, kube-apiserver, kube-controller-manager, kubectl.
@@ -108,8 +111,9 @@ cnpg-crds: ## Download (once, into the Go module cache) CloudNativePG's CRDs, wh
 # (golang/go#75804, fixed in Go 1.27), which would fail CI for nothing.
 TEST_FUZZTIME ?= 3000x
 .PHONY: test
-test: manifests generate vet controlplane nodes postgres cnpg-crds ## After manifests, generate, vet: go test ./... -race (unit, envtest, e2e on kwok nodes, packaging, corpus, fuzz seeds), then TEST_FUZZTIME (3000x) inputs per fuzz target. Not chaos, benchmarks or long fuzzing.
+test: manifests generate vet controlplane nodes postgres cnpg-crds ## After manifests, generate, vet: go test ./... -race in the operator (unit, envtest, e2e on kwok nodes, corpus, fuzz seeds) and in tools/ (packaging, images, release, Argo CD health), then TEST_FUZZTIME (3000x) inputs per fuzz target. Not chaos, benchmarks or long fuzzing.
 	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" NODES_ASSETS="$$(hack/nodes.sh)" CNPG_CRDS="$$(hack/cnpg-crds.sh)" $(GO) test ./... -count=1 -race -coverprofile=cover.out
+	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" NODES_ASSETS="$$(hack/nodes.sh)" CNPG_CRDS="$$(hack/cnpg-crds.sh)" $(GO) -C tools test ./... -count=1 -race -coverprofile=$(CURDIR)/cover-tools.out
 	$(MAKE) --no-print-directory fuzz FUZZTIME=$(TEST_FUZZTIME)
 
 ##@ Build
@@ -136,11 +140,11 @@ run: manifests generate ## Run the manager from source against the cluster of $K
 REGISTRY ?= ghcr.io/xinfang
 .PHONY: images
 images: ## Build the manager, desk, registry and petitionctl images for linux/amd64 and linux/arm64 as OCI image layouts in bin/images/ (no Docker needed; reproducible from the commit).
-	$(GO) run ./hack/images build --version $(VERSION) --out $(LOCALBIN)/images
+	$(GO) -C tools run ./images build --version $(VERSION) --out $(LOCALBIN)/images
 
 .PHONY: images-push
 images-push: images ## Push the images of bin/images/ to $(REGISTRY)/{petition-operator,petition-desk,petition-registry,petitionctl}:$(VERSION) with docker login's credentials.
-	$(GO) run ./hack/images push --version $(VERSION) --out $(LOCALBIN)/images --registry $(REGISTRY)
+	$(GO) -C tools run ./images push --version $(VERSION) --out $(LOCALBIN)/images --registry $(REGISTRY)
 
 REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
 .PHONY: docker-build
@@ -195,9 +199,10 @@ FUZZ_TARGETS ?= $(shell grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n
 .PHONY: fuzz
 fuzz: ## Fuzz each native Go fuzz target for FUZZTIME (default 2m); findings land in testdata/fuzz/ to commit.
 	@for pkg in $(FUZZ_TARGETS); do \
+		mod=.; rel=$$pkg; if [[ $$pkg == ./tools/* ]]; then mod=tools; rel=./$${pkg#./tools/}; fi; \
 		for target in $$(grep -h '^func Fuzz' $$pkg/*_test.go | sed 's/func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
 			echo "== $$pkg $$target ($(FUZZTIME))"; \
-			$(GO) test $$pkg -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) || exit 1; \
+			$(GO) -C $$mod test $$rel -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) || exit 1; \
 		done; \
 	done
 
@@ -248,7 +253,7 @@ undeploy: $(HELM) ## Uninstall the operator release; CRDs, offices and tenants s
 # make chart-push pushes the chart to oci://$(REGISTRY)/charts.
 .PHONY: release
 release: images ## Build a release of $(VERSION) into dist/: CLI archives (linux, darwin; amd64, arm64), image OCI archives with SBOMs, chart, install.yaml, krew manifest, checksums.txt.
-	$(GO) run ./hack/release --version $(VERSION) --registry $(REGISTRY) --images bin/images --out dist
+	$(GO) -C tools run ./release --version $(VERSION) --registry $(REGISTRY) --images bin/images --out dist
 
 .PHONY: chart-push
 chart-push: $(HELM) ## Push dist/'s packaged chart to oci://$(REGISTRY)/charts (after make release; helm registry login first).

@@ -207,7 +207,7 @@ func TestDefaultDeployment(t *testing.T) {
 // TestDefaultRBAC checks that every binding binds the manager's
 // ServiceAccount to a role that is rendered. The roles' rules themselves
 // (least privilege: no wildcard, no escalate, bind or impersonate) are
-// checked for this and the chart's renderings by test/packaging.
+// checked for this and the chart's renderings by tools/test/packaging.
 func TestDefaultRBAC(t *testing.T) {
 	m := build(t, "config/default")
 	if len(ofKind(m, "ClusterRole")) == 0 {
@@ -378,7 +378,7 @@ func TestPrometheus(t *testing.T) {
 	if n := len(ofKind(m, "ServiceMonitor")); n != 2 {
 		t.Errorf("%d ServiceMonitors, want 2", n)
 	}
-	// The alerts: test/packaging holds them to the chart's.
+	// The alerts: tools/test/packaging holds them to the chart's.
 	if n := len(ofKind(m, "PrometheusRule")); n != 1 {
 		t.Errorf("%d PrometheusRules, want 1", n)
 	}

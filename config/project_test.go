@@ -128,7 +128,7 @@ type webhookMarker struct {
 }
 
 // webhookMarkers finds the +kubebuilder:webhook markers of the module's Go
-// files (bin/ and the separate modules under hack/ left out).
+// files (bin/ and the separate modules under hack/ and tools/ left out).
 func webhookMarkers(t *testing.T, root string) []webhookMarker {
 	t.Helper()
 	var out []webhookMarker
@@ -138,7 +138,7 @@ func webhookMarkers(t *testing.T, root string) []webhookMarker {
 		}
 		rel, _ := filepath.Rel(root, path)
 		if d.IsDir() {
-			if rel != "." && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" || rel == "bin" || rel == "hack") {
+			if rel != "." && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" || rel == "bin" || rel == "hack" || rel == "tools") {
 				return filepath.SkipDir
 			}
 			return nil

@@ -3,5 +3,5 @@
 // them, a CycloneDX SBOM of each image (from the build information of the
 // program inside it), the install manifests rendered from config/default with
 // the version pinned, the packaged chart, and checksums.txt over all of it.
-// hack/release drives it; `make release VERSION=vX.Y.Z` runs that.
+// tools/release drives it; `make release VERSION=vX.Y.Z` runs that.
 package release

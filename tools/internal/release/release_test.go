@@ -118,6 +118,10 @@ func goCommand(t *testing.T, args ...string) string {
 	return strings.TrimSpace(string(out))
 }
 
+// progModule is the main module of testdata/prog: the tools module, where
+// it is built.
+const progModule = "github.com/xinfang/petition-operator/tools"
+
 // testLayout writes an OCI image layout like `make images` does, of an
 // image index with one image per platform whose entrypoint /desk is
 // testdata/prog, built here (a test's own program records no modules).
@@ -180,7 +184,7 @@ func TestSBOMOfImage(t *testing.T) {
 		if p.Entrypoint != "/desk" || p.Version != "v9.8.7" || p.Platform != platform {
 			t.Errorf("%s: entrypoint %q version %q platform %q", platform, p.Entrypoint, p.Version, p.Platform)
 		}
-		if p.Info.Main.Path != "github.com/xinfang/petition-operator" {
+		if p.Info.Main.Path != progModule {
 			t.Errorf("%s: main module %q", platform, p.Info.Main.Path)
 		}
 		programs = append(programs, p)
@@ -223,7 +227,7 @@ func TestSBOMOfImage(t *testing.T) {
 	for _, m := range []string{"github.com/google/uuid", "go.yaml.in/yaml/v3"} {
 		want = append(want, "pkg:golang/"+m+"@"+goCommand(t, "list", "-m", "-f", "{{.Version}}", m))
 	}
-	for _, want := range append(want, "pkg:golang/github.com/xinfang/petition-operator/tools@v9.8.7") {
+	for _, want := range append(want, "pkg:golang/"+progModule+"@v9.8.7") {
 		if !purls[want] {
 			t.Errorf("SBOM lacks %s", want)
 		}
