@@ -3,7 +3,6 @@ package objfiles
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -131,33 +130,52 @@ func TestReadDocumentsByteBudget(t *testing.T) {
 	const files = MaxTotalBytes / MaxFileBytes
 	paths := slices.Repeat([]string{full}, files)
 
-	docs, errs := ReadDocuments(paths...)
+	// ReadDocuments is readDocuments with a new budget: what is left of
+	// one after these files is what any file given after them meets, so
+	// the 64 MiB are read once for the files that follow (under -race,
+	// each reading of them takes seconds).
+	left := newBudget()
+	docs, errs := readDocuments(left, paths...)
 	if len(errs) != 0 {
 		t.Fatalf("%d files of %d bytes: errors %v, want none", files, MaxFileBytes, errs)
 	}
 	if len(docs) != files {
 		t.Errorf("%d documents, want %d (one Office per file)", len(docs), files)
 	}
+	if left.bytes != 0 {
+		t.Errorf("%d bytes of the budget left after %d files of %d bytes, want none", left.bytes, files, MaxFileBytes)
+	}
 
 	for _, extra := range []string{"\n", b.String()} {
 		last := write(t, t.TempDir(), "last.yaml", extra)
-		docs, errs := ReadDocuments(append(paths, last)...)
+		rest := *left
+		docs, errs := readDocuments(&rest, last)
 		be := budgetError(t, errs)
 		want := fmt.Sprintf("reading manifests: more than 67108864 bytes (64 MiB) in all (the limit), reached at %s; split the input", last)
 		if be.Error() != want {
 			t.Errorf("error = %q, want %q", be, want)
 		}
-		if len(docs) != files {
-			t.Errorf("%d documents before the budget ran out, want %d", len(docs), files)
+		if len(docs) != 0 {
+			t.Errorf("%d documents of the file over the budget, want none", len(docs))
 		}
 	}
 	// An empty file adds nothing.
 	empty := write(t, dir, "empty.yaml", "")
-	if _, errs := ReadDocuments(append(paths, empty)...); len(errs) != 0 {
+	rest := *left
+	if _, errs := readDocuments(&rest, empty); len(errs) != 0 {
 		t.Errorf("with an empty file: errors %v, want none", errs)
 	}
-	// Load refuses the input over the budget too.
-	if _, err := Load(append(paths, filepath.Join(dir, "full.yaml"))...); err == nil || !strings.Contains(err.Error(), "more than 67108864 bytes") {
+	// ReadDocuments and Load refuse the input over the budget, having
+	// returned the documents read before it.
+	over := append(paths, full)
+	docs, errs = ReadDocuments(over...)
+	if be := budgetError(t, errs); be.What != "bytes" || be.At != full {
+		t.Errorf("budget error = %+v, want the byte budget at %s", be, full)
+	}
+	if len(docs) != files {
+		t.Errorf("%d documents before the budget ran out, want %d", len(docs), files)
+	}
+	if _, err := Load(over...); err == nil || !strings.Contains(err.Error(), "more than 67108864 bytes") {
 		t.Errorf("Load error = %v, want the byte budget", err)
 	}
 }
