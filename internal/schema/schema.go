@@ -13,6 +13,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync"
 
 	apiextensionsinternal "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -42,10 +43,17 @@ type kind struct {
 	}
 }
 
-// New builds a Validator from the CRDs embedded in config/crd.
+// New returns the Validator of the CRDs embedded in config/crd. It is
+// built once a process (compiling the CRDs' CEL rules is most of a
+// validation's cost) and shared: a Validator is read-only, and safe for
+// concurrent use as the API server's CRD handler is.
 func New() (*Validator, error) {
-	return newFromFS(crd.Bases, "bases")
+	return embedded()
 }
+
+var embedded = sync.OnceValues(func() (*Validator, error) {
+	return newFromFS(crd.Bases, "bases")
+})
 
 func newFromFS(fsys fs.FS, dir string) (*Validator, error) {
 	entries, err := fs.ReadDir(fsys, dir)
