@@ -46,6 +46,7 @@ const (
 // the other replica leads; stopping the leader gracefully (SIGTERM: the
 // Lease is released) hands over within 5 s.
 func TestFailover(t *testing.T) {
+	parallelWhenSmall(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	cl := newCluster(t, "failover")

@@ -7,10 +7,10 @@
 // render, offices and the operator deleted — and proves what the operator
 // does about it, with figures in the test's output (the CHAOS lines).
 // Every test starts its own control plane, so that none sees another's
-// objects or load.
+// objects.
 //
-// `go test ./...` and `make test` run every scenario small (about a hundred
-// offices, each under a minute), so that the suite cannot rot unnoticed;
+// `go test ./...` and `make test` run every scenario small (fifty offices,
+// side by side), so that the suite cannot rot unnoticed;
 // `make chaos` runs them at full size (CHAOS_FULL=1: 2,000 offices). See
 // docs/reliability.md.
 package chaos
@@ -76,17 +76,17 @@ type scale struct {
 	// the namespace controller after the uninstall.
 	quiet time.Duration
 	// pacing is the managers' status recount pacing: the default, or,
-	// small, a tenth of it, so that waiting out the recounts before
-	// counting writes takes 2 s rather than 11.
+	// small, a twentieth of it, so that waiting out the recounts before
+	// counting writes takes 1.5 s rather than 11.
 	pacing controllers.StatusPacing
 }
 
 var (
 	small = scale{
-		offices: 100, outageOffices: 100, kills: 2,
+		offices: 50, outageOffices: 50, kills: 2,
 		killWithin: 5 * time.Second, killRounds: 1, termRounds: 1, outage: 10 * time.Second,
 		backoffPast: 2 * time.Second, quiet: 10 * time.Second,
-		pacing: controllers.StatusPacing{Delay: 200 * time.Millisecond, Interval: time.Second},
+		pacing: controllers.StatusPacing{Delay: 100 * time.Millisecond, Interval: 500 * time.Millisecond},
 	}
 	full = scale{
 		offices: 2000, outageOffices: 500, kills: 5,
@@ -96,12 +96,19 @@ var (
 	}
 )
 
+// smallParallel is how many tests (and the poison test's two runs) run at
+// once when the suite runs small and -test.parallel is not given: every
+// test has a control plane of its own and spends most of its time waiting
+// on one (a Lease to run out, the API server to come back, a back-off to
+// grow), so more of them than the GOMAXPROCS default fit.
+const smallParallel = 4
+
 // parallelWhenSmall runs the test beside the other such tests when the
-// suite runs small (-parallel of them at once, GOMAXPROCS by default): each
-// has a control plane of its own and asserts no timing another test's load
-// could upset, and they spend most of their time waiting. The failover and
-// poison tests, which compare times, run alone first. At full size every
-// test runs alone, so that its figures are its own.
+// suite runs small (smallParallel of them at once, or -test.parallel):
+// each has a control plane of its own, and the times they assert are
+// bounds with room for a loaded machine (the failover test's) or compare
+// two runs made side by side (the poison test's). At full size every test
+// runs alone, so that its figures are its own.
 func parallelWhenSmall(t *testing.T) {
 	if !options.full {
 		t.Parallel()
@@ -135,13 +142,13 @@ func run(m *testing.M) int {
 		"Run every scenario at its full size, as make chaos does (env CHAOS_FULL); small sizes otherwise.")
 	// Zero: the size's default, set after the flags are parsed.
 	flag.IntVar(&options.offices, "chaos.offices", envInt("CHAOS_OFFICES", 0),
-		"Offices of the network the crash test converges (env CHAOS_OFFICES; 100, full 2,000).")
+		"Offices of the network the crash test converges (env CHAOS_OFFICES; 50, full 2,000).")
 	flag.IntVar(&options.outageOffices, "chaos.outage-offices", envInt("CHAOS_OUTAGE_OFFICES", 0),
-		"Offices of the network of the API server outage test (env CHAOS_OUTAGE_OFFICES; 100, full 500).")
+		"Offices of the network of the API server outage test (env CHAOS_OUTAGE_OFFICES; 50, full 500).")
 	flag.IntVar(&options.poisonOffices, "chaos.poison-offices", envInt("CHAOS_POISON_OFFICES", 0),
-		"Offices of the networks the poison test converges twice (env CHAOS_POISON_OFFICES; 100, full 2,000).")
+		"Offices of the networks the poison test converges twice (env CHAOS_POISON_OFFICES; 50, full 2,000).")
 	flag.IntVar(&options.shutdownOffices, "chaos.shutdown-offices", envInt("CHAOS_SHUTDOWN_OFFICES", 0),
-		"Offices of the network the shutdown test stops the manager in (env CHAOS_SHUTDOWN_OFFICES; 100, full 2,000).")
+		"Offices of the network the shutdown test stops the manager in (env CHAOS_SHUTDOWN_OFFICES; 50, full 2,000).")
 	flag.IntVar(&options.kills, "chaos.kills", envInt("CHAOS_KILLS", 0),
 		"How many times the crash test kills the manager (env CHAOS_KILLS; 2, full 5).")
 	flag.Uint64Var(&options.seed, "chaos.seed", uint64(envInt("CHAOS_SEED", int(time.Now().UnixNano()%1_000_000_000))),
@@ -149,6 +156,16 @@ func run(m *testing.M) int {
 	flag.BoolVar(&options.keep, "chaos.keep", os.Getenv("CHAOS_KEEP") != "",
 		"Keep the logs of a passing run (env CHAOS_KEEP); a failing run always keeps them.")
 	flag.Parse()
+	if !options.full {
+		given := false
+		flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
+		if !given {
+			if err := flag.Set("test.parallel", strconv.Itoa(smallParallel)); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
+		}
+	}
 	sz := size()
 	for _, o := range []struct {
 		n   *int

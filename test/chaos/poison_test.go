@@ -43,7 +43,8 @@ type poisonRun struct {
 
 // TestPoison converges the same network of -chaos.poison-offices offices
 // twice, each on a control plane of its own: alone, then beside two offices
-// that can never be Ready. One can never render (a JSON6902 patch removing a
+// that can never be Ready (small, the two runs go side by side, so that the
+// machine's load is the same for both). One can never render (a JSON6902 patch removing a
 // path that does not exist, which the webhooks refuse today: it is stored
 // before the operator starts, as one arrives that no webhook judged): it is
 // Stalled with reason RenderFailed and,
@@ -52,24 +53,36 @@ type poisonRun struct {
 // (a ValidatingAdmissionPolicy of the cluster forbids its Service, 403): its reconciles back off
 // exponentially. The rest of the network converges as fast as without them.
 func TestPoison(t *testing.T) {
+	parallelWhenSmall(t)
 	var without, with poisonRun
-	t.Run("without", func(t *testing.T) { without = runPoison(t, false) })
+	// Once both runs are over: parallel subtests run after this function
+	// returns, its cleanups after them.
+	t.Cleanup(func() {
+		if t.Failed() || without.converge == 0 || with.converge == 0 {
+			// Failed, or one of the two left out by -run.
+			return
+		}
+		bound := without.converge + max(without.converge*convergeNoisePct/100, convergeNoiseMin)
+		t.Logf("%d offices converged in %ss alone and in %ss beside the poison offices (bound %ss: +%d%% or +%s)",
+			options.poisonOffices, seconds(without.converge), seconds(with.converge), seconds(bound), convergeNoisePct, convergeNoiseMin)
+		if with.converge > bound {
+			t.Errorf("beside the poison offices the network converged in %s, want at most %s", with.converge.Round(100*time.Millisecond), bound.Round(100*time.Millisecond))
+		}
+		fmt.Printf("CHAOS poison offices=%d converge_alone_s=%s converge_beside_poison_s=%s\n",
+			options.poisonOffices, seconds(without.converge), seconds(with.converge))
+	})
+	t.Run("without", func(t *testing.T) {
+		parallelWhenSmall(t)
+		without = runPoison(t, false)
+	})
 	if t.Failed() {
+		// At full size, where the runs go one after the other.
 		return
 	}
-	t.Run("with", func(t *testing.T) { with = runPoison(t, true) })
-	if t.Failed() || with.converge == 0 {
-		// Failed, or one of the two left out by -run.
-		return
-	}
-	bound := without.converge + max(without.converge*convergeNoisePct/100, convergeNoiseMin)
-	t.Logf("%d offices converged in %ss alone and in %ss beside the poison offices (bound %ss: +%d%% or +%s)",
-		options.poisonOffices, seconds(without.converge), seconds(with.converge), seconds(bound), convergeNoisePct, convergeNoiseMin)
-	if with.converge > bound {
-		t.Errorf("beside the poison offices the network converged in %s, want at most %s", with.converge.Round(100*time.Millisecond), bound.Round(100*time.Millisecond))
-	}
-	fmt.Printf("CHAOS poison offices=%d converge_alone_s=%s converge_beside_poison_s=%s\n",
-		options.poisonOffices, seconds(without.converge), seconds(with.converge))
+	t.Run("with", func(t *testing.T) {
+		parallelWhenSmall(t)
+		with = runPoison(t, true)
+	})
 }
 
 func runPoison(t *testing.T, poison bool) poisonRun {
