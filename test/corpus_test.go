@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -51,10 +52,25 @@ const corpusMinimum = 150
 // baseDir is the valid network every case is judged against: the samples.
 const baseDir = "config/samples"
 
+// refusedParallel is -test.parallel when it is not given: how many cases
+// TestCorpusOffline checks at once, and how many cases that send one
+// document, to be refused, TestCorpusCluster sends at once (each a round
+// trip or two to the API server and the webhooks, mostly waiting).
+const refusedParallel = 8
+
 // TestMain runs the operator with only its webhooks: what is judged here
 // is admission. Without the reconcilers offices get no finalizer, so a
 // case's objects delete at once.
 func TestMain(m *testing.M) {
+	flag.Parse()
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
+	if !given {
+		if err := flag.Set("test.parallel", strconv.Itoa(refusedParallel)); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
 	os.Exit(apptest.Run(m, apptest.OperatorOptions{}, func(env *testenv.Env, op *apptest.Operator) error {
 		root, operator = env.Root, op
 		var err error
@@ -161,6 +177,7 @@ func TestBaseIsValid(t *testing.T) {
 // TestCorpusOffline runs petitionctl validate's checks on the base network
 // changed by each case (a case's object replaces the base's of the same
 // kind and name, as a pull request would) and expects each case's message.
+// The cases share nothing and run side by side.
 func TestCorpusOffline(t *testing.T) {
 	baseDocs, errs := objfiles.ReadDocuments(filepath.Join(root, baseDir))
 	if len(errs) > 0 {
@@ -168,6 +185,7 @@ func TestCorpusOffline(t *testing.T) {
 	}
 	for _, c := range loadCorpus(t) {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			replaced := map[string]bool{}
 			for _, d := range c.docs {
 				replaced[key(d)] = true
@@ -207,7 +225,11 @@ func TestCorpusOffline(t *testing.T) {
 // TestCorpusCluster applies the base network in a random order, then each
 // case's documents in turn: every document but the last is admitted, the
 // last is refused with the case's message, and once the case's own objects
-// are removed every object of the base is as it was.
+// are removed every object of the base is as it was. The cases that
+// create something (a document that sets the case up, or one admitted with
+// a warning) run one at a time; then the cases of one document to be
+// refused, which change nothing, run side by side (refusedParallel, or
+// -test.parallel, at once) against the same base.
 func TestCorpusCluster(t *testing.T) {
 	ctx := context.Background()
 	s := *seed
@@ -250,10 +272,23 @@ func TestCorpusCluster(t *testing.T) {
 		}
 	}
 	before := inventory(t)
+	// Once every case is over, those run side by side too: a test's
+	// cleanups run after its parallel subtests.
+	t.Cleanup(func() {
+		after := inventory(t)
+		if !reflect.DeepEqual(before, after) {
+			t.Errorf("the cluster changed:\nbefore %v\nafter  %v", before, after)
+		}
+	})
 	for _, c := range loadCorpus(t) {
 		t.Run(c.name, func(t *testing.T) {
 			if c.skip != "" {
 				t.Skip(c.skip)
+			}
+			if c.warning == "" && len(c.docs) == 1 {
+				// Refused, it changes nothing another case could see
+				// (admitted, it fails and is removed at once).
+				t.Parallel()
 			}
 			var created []*unstructured.Unstructured
 			defer func() { rollback(t, created) }()
@@ -296,10 +331,6 @@ func TestCorpusCluster(t *testing.T) {
 				}
 			}
 		})
-	}
-	after := inventory(t)
-	if !reflect.DeepEqual(before, after) {
-		t.Errorf("the cluster changed:\nbefore %v\nafter  %v", before, after)
 	}
 }
 
