@@ -390,6 +390,23 @@ func TestPetitionsThroughDesksReachStatus(t *testing.T) {
 				g.Expect(o.Status.Tenant.RolledOut).To(BeTrue(), "%s's desk rolled out", o.Name)
 			}
 		}
+		// And every staged rollout at its end: a stage reached later
+		// writes the offices it reaches (wage-arrears reaches the
+		// City's departments after the City).
+		var policies v1alpha1.RoutingPolicyList
+		g.Expect(admin.List(ctx, &policies)).To(Succeed())
+		for _, p := range policies.Items {
+			if r := p.Status.Rollout; r != nil {
+				g.Expect(r.Phase).To(Equal(v1alpha1.RolloutComplete), "RoutingPolicy %s's rollout", p.Name)
+			}
+		}
+		var defaults v1alpha1.TenantDefaultsList
+		g.Expect(admin.List(ctx, &defaults)).To(Succeed())
+		for _, d := range defaults.Items {
+			if r := d.Status.Rollout; r != nil {
+				g.Expect(r.Phase).To(Equal(v1alpha1.RolloutComplete), "TenantDefaults %s's rollout", d.Name)
+			}
+		}
 	}).WithTimeout(60 * time.Second).Should(Succeed())
 	// A reading counts before it writes: two more, and one has written
 	// every office's figures.
