@@ -5,10 +5,13 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,16 +37,45 @@ func TestMain(m *testing.M) {
 	os.Exit(run(m))
 }
 
+// testParallel is -test.parallel when it is not given: every parallel test
+// at once, TestStagedRolloutOnNodes on a control plane of its own beside
+// the others taking turns on the shared one (sharedControlPlane).
+const testParallel = 8
+
 func run(m *testing.M) int {
 	flag.Parse()
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
+	if !given {
+		if err := flag.Set("test.parallel", strconv.Itoa(testParallel)); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
 	var err error
 	if workDir, err = os.MkdirTemp("", "petition-e2e-"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	defer func() { _ = os.RemoveAll(workDir) }()
-	if env, err = testenv.Start(); err != nil {
+	root, err := testenv.RepoRoot()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	// The binaries build while the control plane starts.
+	bin = filepath.Join(workDir, "manager")
+	petitionctl = filepath.Join(workDir, "petitionctl")
+	built := make(chan error, 2)
+	go func() { built <- testenv.BuildManager(root, bin) }()
+	go func() { built <- testenv.BuildCommand(root, "./cmd/petitionctl", petitionctl) }()
+	env, err = testenv.Start()
+	buildErr := errors.Join(<-built, <-built)
+	if err != nil || buildErr != nil {
+		fmt.Fprintln(os.Stderr, errors.Join(err, buildErr))
+		if env != nil {
+			_ = env.Stop()
+		}
 		return 1
 	}
 	defer func() { _ = env.Stop() }()
@@ -52,17 +84,23 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	bin = filepath.Join(workDir, "manager")
-	if err := testenv.BuildManager(env.Root, bin); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	petitionctl = filepath.Join(workDir, "petitionctl")
-	if err := testenv.BuildCommand(env.Root, "./cmd/petitionctl", petitionctl); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
 	return m.Run()
+}
+
+// sharedMu is held by the test that has the shared control plane.
+var sharedMu sync.Mutex
+
+// sharedControlPlane runs the test on the shared control plane, one such
+// test at a time (their managers and webhooks select their own offices by
+// label, but a test's figures are its own), beside the tests that start a
+// control plane of their own; its time includes its wait for its turn.
+func sharedControlPlane(t *testing.T) {
+	t.Helper()
+	t.Parallel()
+	sharedMu.Lock()
+	// The first cleanup registered runs last: after the test's managers
+	// have stopped.
+	t.Cleanup(sharedMu.Unlock)
 }
 
 // startManager runs the manager binary as user name, with its output in the

@@ -27,6 +27,9 @@ import (
 // metrics on its endpoint agree with the offices' status, the reconcile
 // error is counted by reason, every transition is an event, the log names
 // the office, and the tenants pass the restricted Pod Security Standard.
+// Its manager reconciles every office of the shared control plane, which
+// its metrics count: it runs first, alone, before the parallel tests (the
+// others' offices would be counted too).
 func TestMetricsEventsAndLogs(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()

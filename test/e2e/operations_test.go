@@ -21,6 +21,7 @@ const shardKey = "petition.xinfang.io/shard"
 // tenants, counts only them in its metrics, and an office of a stopped shard
 // waits for its own instance rather than being taken by the other.
 func TestShardsByLabel(t *testing.T) {
+	sharedControlPlane(t)
 	g := NewWithT(t)
 	ctx := context.Background()
 	east := map[string]string{shardKey: "east"}
@@ -76,6 +77,7 @@ func TestShardsByLabel(t *testing.T) {
 // reconciles, and a graceful stop (SIGTERM) releases the Lease, so the other
 // takes over without waiting for it to expire.
 func TestLeaderHandover(t *testing.T) {
+	sharedControlPlane(t)
 	g := NewWithT(t)
 	ctx := context.Background()
 	const id = "e2e-handover"

@@ -37,6 +37,7 @@ import (
 // sets closedOnHolidays of each reception window, which the writer leaves
 // unset each time and nothing else sets.
 func TestRollingUpgrade(t *testing.T) {
+	sharedControlPlane(t)
 	g := NewWithT(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()

@@ -114,6 +114,7 @@ func routeTo(office string) v1alpha1.RouteTarget {
 // superseded — with offices outside the reached stages answering with the
 // stable rules, as petitionctl route says from the cluster.
 func TestStagedRolloutOnNodes(t *testing.T) {
+	t.Parallel()
 	g := NewWithT(t)
 	ctx := context.Background()
 	dir := filepath.Join(workDir, "rollout")
