@@ -396,9 +396,11 @@ func BuildManager(root, out string) error {
 }
 
 // BuildCommand builds the main package pkg of the repository at root into
-// out.
+// out, without a symbol table and DWARF (stack traces and profiles still
+// work): the link is most of a build from a warm cache, and DWARF most of
+// the link.
 func BuildCommand(root, pkg, out string) error {
-	cmd := exec.Command("go", "build", "-o", out, pkg)
+	cmd := exec.Command("go", "build", "-ldflags=-s -w", "-o", out, pkg)
 	cmd.Dir = root
 	if output, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build %s: %w\n%s", pkg, err, output)

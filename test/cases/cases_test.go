@@ -223,8 +223,10 @@ func TestPetitionsThroughDesksReachStatus(t *testing.T) {
 
 	// The binaries the images run.
 	registryBin, deskBin := filepath.Join(dir, "registry"), filepath.Join(dir, "desk")
+	built := make(chan error, 1)
+	go func() { built <- testenv.BuildCommand(env.Root, "./cmd/desk", deskBin) }()
 	g.Expect(testenv.BuildCommand(env.Root, "./cmd/registry", registryBin)).To(Succeed())
-	g.Expect(testenv.BuildCommand(env.Root, "./cmd/desk", deskBin)).To(Succeed())
+	g.Expect(<-built).To(Succeed())
 
 	// nanyang-city's registry, in cluster mode, as its ServiceAccount.
 	kc := clientcmdapi.NewConfig()
