@@ -10,7 +10,7 @@
 // objects.
 //
 // `go test ./...` and `make test` run every scenario small (fifty offices,
-// side by side), so that the suite cannot rot unnoticed;
+// all but failover at once), so that the suite cannot rot unnoticed;
 // `make chaos` runs them at full size (CHAOS_FULL=1: 2,000 offices). See
 // docs/reliability.md.
 package chaos
@@ -64,8 +64,10 @@ type scale struct {
 	// killWithin is the latest moment after a (re)start the crash test
 	// kills the manager at; the earliest is a thirtieth of it.
 	killWithin time.Duration
-	// killRounds and termRounds are the failover test's rounds.
-	killRounds, termRounds int
+	// killRounds and termRounds are the failover test's rounds, and
+	// failoverOffices the size of its network: what the new leader
+	// reconciles before, or beside, the office the test created.
+	killRounds, termRounds, failoverOffices int
 	// outage is how long the outage test keeps kube-apiserver down: more
 	// than the renew deadline (5 s), so that the leader loses its Lease.
 	outage time.Duration
@@ -84,31 +86,34 @@ type scale struct {
 var (
 	small = scale{
 		offices: 50, outageOffices: 50, kills: 2,
-		killWithin: 5 * time.Second, killRounds: 1, termRounds: 1, outage: 10 * time.Second,
+		killWithin: 5 * time.Second, killRounds: 1, termRounds: 1, failoverOffices: 20, outage: 10 * time.Second,
 		backoffPast: 2 * time.Second, quiet: 10 * time.Second,
 		pacing: controllers.StatusPacing{Delay: 100 * time.Millisecond, Interval: 500 * time.Millisecond},
 	}
 	full = scale{
 		offices: 2000, outageOffices: 500, kills: 5,
-		killWithin: 30 * time.Second, killRounds: 3, termRounds: 2, outage: 30 * time.Second,
+		killWithin: 30 * time.Second, killRounds: 3, termRounds: 2, failoverOffices: 60, outage: 30 * time.Second,
 		backoffPast: 10 * time.Second, quiet: 30 * time.Second,
 		pacing: controllers.DefaultStatusPacing,
 	}
 )
 
 // smallParallel is how many tests (and the poison test's two runs) run at
-// once when the suite runs small and -test.parallel is not given: every
-// test has a control plane of its own and spends most of its time waiting
-// on one (a Lease to run out, the API server to come back, a back-off to
-// grow), so more of them than the GOMAXPROCS default fit.
-const smallParallel = 4
+// once when the suite runs small and -test.parallel is not given: all of
+// them but the failover test, which runs alone first. Every test has a
+// control plane of its own and spends much of its time waiting on it (the
+// API server to come back, a back-off to grow, recounts to be waited out),
+// so the suite lasts about as long as its longest test, the drift test,
+// when they all start at once.
+const smallParallel = 8
 
 // parallelWhenSmall runs the test beside the other such tests when the
 // suite runs small (smallParallel of them at once, or -test.parallel):
-// each has a control plane of its own, and the times they assert are
-// bounds with room for a loaded machine (the failover test's) or compare
-// two runs made side by side (the poison test's). At full size every test
-// runs alone, so that its figures are its own.
+// each has a control plane of its own and asserts no timing the others'
+// load could upset, or compares two runs made side by side (the poison
+// test's). The failover test, whose bounds are seconds of work, runs alone
+// before them. At full size every test runs alone, so that its figures are
+// its own.
 func parallelWhenSmall(t *testing.T) {
 	if !options.full {
 		t.Parallel()
