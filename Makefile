@@ -105,16 +105,36 @@ postgres: ## Check that PostgreSQL 15 server binaries are installed (as root, in
 cnpg-crds: ## Download (once, into the Go module cache) CloudNativePG's CRDs, which the case store's tests install.
 	@hack/cnpg-crds.sh >/dev/null
 
-# Each fuzz target runs this many inputs in `make test`, after go test ./...
-# has run its seeds (f.Add and testdata/fuzz/) with the other tests. A count, not a duration: with a duration, Go 1.26's fuzz coordinator
+# Each fuzz target runs this many inputs in CI (make fuzz-short), after make
+# test has run its seeds (f.Add and testdata/fuzz/) with the other tests. A count, not a duration: with a duration, Go 1.26's fuzz coordinator
 # may report a bare "context deadline exceeded" when the time is up
 # (golang/go#75804, fixed in Go 1.27), which would fail CI for nothing.
 TEST_FUZZTIME ?= 3000x
+# The control plane, the simulated nodes and CloudNativePG's CRDs the suites
+# run on, built or fetched once by hack/.
+TEST_ENV = KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" NODES_ASSETS="$$(hack/nodes.sh)" CNPG_CRDS="$$(hack/cnpg-crds.sh)"
+# The operator's packages make test runs: all but the reliability suites
+# (test/chaos/...), which have targets of their own.
+TEST_PACKAGES = $$($(GO) list ./... | grep -v '/test/chaos')
 .PHONY: test
-test: manifests generate vet controlplane nodes postgres cnpg-crds ## After manifests, generate, vet: go test ./... -race in the operator (unit, envtest, e2e on kwok nodes, corpus, fuzz seeds) and in tools/ (packaging, images, release, Argo CD health), then TEST_FUZZTIME (3000x) inputs per fuzz target. Not chaos, benchmarks or long fuzzing.
-	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" NODES_ASSETS="$$(hack/nodes.sh)" CNPG_CRDS="$$(hack/cnpg-crds.sh)" $(GO) test ./... -count=1 -race -coverprofile=cover.out
-	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" NODES_ASSETS="$$(hack/nodes.sh)" CNPG_CRDS="$$(hack/cnpg-crds.sh)" $(GO) -C tools test ./... -count=1 -race -coverprofile=$(CURDIR)/cover-tools.out
+test: manifests generate vet controlplane nodes postgres cnpg-crds ## After manifests, generate, vet: go test -race of the operator (unit, envtest, e2e on kwok nodes, corpus, cases, fuzz seeds). Not the workshop's tests (make test-tools), chaos (make chaos-small, make chaos), fuzzing (make fuzz-short, make fuzz) or benchmarks; CI runs them all.
+	$(TEST_ENV) $(GO) test $(TEST_PACKAGES) -count=1 -race
+
+.PHONY: test-tools
+test-tools: controlplane nodes cnpg-crds ## go test -race of the workshop (tools/: the chart rendered and linted through Helm, the images, the release and its SBOM, the Argo CD health checks).
+	$(TEST_ENV) $(GO) -C tools test ./... -count=1 -race
+
+.PHONY: fuzz-short
+fuzz-short: ## TEST_FUZZTIME (3000x) inputs of each fuzz target, as CI runs them after make test.
 	$(MAKE) --no-print-directory fuzz FUZZTIME=$(TEST_FUZZTIME)
+
+.PHONY: cover
+cover: manifests generate controlplane nodes postgres cnpg-crds ## make test's go test of the operator with coverage, into cover.out (go tool cover -html=cover.out).
+	$(TEST_ENV) $(GO) test $(TEST_PACKAGES) -count=1 -race -coverprofile=cover.out
+
+.PHONY: chaos-small
+chaos-small: controlplane nodes postgres cnpg-crds ## The reliability suites (test/chaos/...) small: each scenario at tens of offices, as CI runs them after make test.
+	$(TEST_ENV) $(GO) test ./test/chaos/... -count=1 -race
 
 ##@ Build
 
@@ -184,8 +204,8 @@ bench-go: ## Run every Go benchmark of internal/xinfang (routing compiler, windo
 	$(GO) test ./internal/xinfang/ ./internal/tenant/ -run '^$$' -bench . -benchmem
 
 .PHONY: chaos
-chaos: controlplane nodes postgres ## Run the reliability suites (test/chaos/...) at full size: the operator's crashes, shutdown, failover, API server outage, drift, poison, data safety; the case registry's replicas and postmaster killed mid-burst and mid-sweep (make test runs them small).
-	CHAOS_FULL=1 KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" NODES_ASSETS="$$(hack/nodes.sh)" $(GO) test ./test/chaos/... -count=1 -v -timeout 90m
+chaos: controlplane nodes postgres cnpg-crds ## Run the reliability suites (test/chaos/...) at full size: the operator's crashes, shutdown, failover, API server outage, drift, poison, data safety; the case registry's replicas and postmaster killed mid-burst and mid-sweep (make chaos-small runs them small, as CI does).
+	CHAOS_FULL=1 $(TEST_ENV) $(GO) test ./test/chaos/... -count=1 -v -timeout 90m
 
 # The native Go fuzz targets; their seed corpora (f.Add and testdata/fuzz/)
 # run with every `make test`.
