@@ -166,5 +166,15 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 	}); err != nil {
 		return nil, err
 	}
+	// And once the network has taken in every office of the cache: until
+	// then the webhooks refuse, so the Service should send them nothing.
+	if err := mgr.AddReadyzCheck("network", func(*http.Request) error {
+		if !feed.Synced() {
+			return errors.New("the network has not taken in every office yet")
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
 	return mgr, nil
 }
