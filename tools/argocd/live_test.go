@@ -57,42 +57,20 @@ func create(t *testing.T, objs ...client.Object) {
 
 // condition fetches obj and returns its condition of type typ, or nil.
 func condition(g Gomega, obj client.Object, typ string) *metav1.Condition {
-	g.Expect(k8s.Get(context.Background(), client.ObjectKeyFromObject(obj), obj)).To(Succeed())
-	st := obj.(interface{ CommonStatus() *v1alpha1.StatusCommon }).CommonStatus()
-	return apimeta.FindStatusCondition(st.Conditions, typ)
+	return testenv.Condition(g, k8s, obj, typ)
 }
 
-// expectReady waits until obj is Ready with a current observedGeneration and
-// neither Reconciling nor Stalled.
+// expectReady waits until obj is Ready (testenv.ExpectReady).
 func expectReady(t *testing.T, obj client.Object) {
 	t.Helper()
-	NewWithT(t).Eventually(func(g Gomega) {
-		ready := condition(g, obj, v1alpha1.ConditionReady)
-		g.Expect(ready).NotTo(BeNil())
-		g.Expect(ready.Status).To(Equal(metav1.ConditionTrue), ready.Message)
-		g.Expect(ready.ObservedGeneration).To(Equal(obj.GetGeneration()))
-		st := obj.(interface{ CommonStatus() *v1alpha1.StatusCommon }).CommonStatus()
-		g.Expect(st.ObservedGeneration).To(Equal(obj.GetGeneration()))
-		g.Expect(apimeta.FindStatusCondition(st.Conditions, v1alpha1.ConditionReconciling)).To(BeNil())
-		g.Expect(apimeta.FindStatusCondition(st.Conditions, v1alpha1.ConditionStalled)).To(BeNil())
-	}).WithTimeout(60 * time.Second).Should(Succeed())
+	testenv.ExpectReady(t, k8s, obj)
 }
 
-// expectNotReady waits until obj is not Ready for reason, with the
-// Reconciling or Stalled condition that says whether it will resolve itself.
+// expectNotReady waits until obj is not Ready for reason
+// (testenv.ExpectNotReady).
 func expectNotReady(t *testing.T, obj client.Object, reason, companion string) {
 	t.Helper()
-	NewWithT(t).Eventually(func(g Gomega) {
-		ready := condition(g, obj, v1alpha1.ConditionReady)
-		g.Expect(ready).NotTo(BeNil())
-		g.Expect(ready.Status).To(Equal(metav1.ConditionFalse))
-		g.Expect(ready.Reason).To(Equal(reason))
-		g.Expect(ready.ObservedGeneration).To(Equal(obj.GetGeneration()))
-		c := condition(g, obj, companion)
-		g.Expect(c).NotTo(BeNil())
-		g.Expect(c.Status).To(Equal(metav1.ConditionTrue))
-		g.Expect(c.Reason).To(Equal(reason))
-	}).WithTimeout(60 * time.Second).Should(Succeed())
+	testenv.ExpectNotReady(t, k8s, obj, reason, companion)
 }
 
 // readBack reads obj from the API server as unstructured.
