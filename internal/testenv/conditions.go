@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -15,8 +15,8 @@ import (
 
 // Condition reads obj through c and returns its condition of type typ, or
 // nil.
-func Condition(g Gomega, c client.Reader, obj client.Object, typ string) *metav1.Condition {
-	g.Expect(c.Get(context.Background(), client.ObjectKeyFromObject(obj), obj)).To(Succeed())
+func Condition(g gomega.Gomega, c client.Reader, obj client.Object, typ string) *metav1.Condition {
+	g.Expect(c.Get(context.Background(), client.ObjectKeyFromObject(obj), obj)).To(gomega.Succeed())
 	st := obj.(interface{ CommonStatus() *v1alpha1.StatusCommon }).CommonStatus()
 	return apimeta.FindStatusCondition(st.Conditions, typ)
 }
@@ -25,16 +25,16 @@ func Condition(g Gomega, c client.Reader, obj client.Object, typ string) *metav1
 // observedGeneration and neither Reconciling nor Stalled.
 func ExpectReady(t *testing.T, c client.Reader, obj client.Object) {
 	t.Helper()
-	NewWithT(t).Eventually(func(g Gomega) {
+	gomega.NewWithT(t).Eventually(func(g gomega.Gomega) {
 		ready := Condition(g, c, obj, v1alpha1.ConditionReady)
-		g.Expect(ready).NotTo(BeNil())
-		g.Expect(ready.Status).To(Equal(metav1.ConditionTrue), ready.Message)
-		g.Expect(ready.ObservedGeneration).To(Equal(obj.GetGeneration()))
+		g.Expect(ready).NotTo(gomega.BeNil())
+		g.Expect(ready.Status).To(gomega.Equal(metav1.ConditionTrue), ready.Message)
+		g.Expect(ready.ObservedGeneration).To(gomega.Equal(obj.GetGeneration()))
 		st := obj.(interface{ CommonStatus() *v1alpha1.StatusCommon }).CommonStatus()
-		g.Expect(st.ObservedGeneration).To(Equal(obj.GetGeneration()))
-		g.Expect(apimeta.FindStatusCondition(st.Conditions, v1alpha1.ConditionReconciling)).To(BeNil())
-		g.Expect(apimeta.FindStatusCondition(st.Conditions, v1alpha1.ConditionStalled)).To(BeNil())
-	}).WithTimeout(60 * time.Second).Should(Succeed())
+		g.Expect(st.ObservedGeneration).To(gomega.Equal(obj.GetGeneration()))
+		g.Expect(apimeta.FindStatusCondition(st.Conditions, v1alpha1.ConditionReconciling)).To(gomega.BeNil())
+		g.Expect(apimeta.FindStatusCondition(st.Conditions, v1alpha1.ConditionStalled)).To(gomega.BeNil())
+	}).WithTimeout(60 * time.Second).Should(gomega.Succeed())
 }
 
 // ExpectNotReady waits until obj, read through c, is not Ready for reason,
@@ -42,15 +42,15 @@ func ExpectReady(t *testing.T, c client.Reader, obj client.Object) {
 // it will resolve itself.
 func ExpectNotReady(t *testing.T, c client.Reader, obj client.Object, reason, companion string) {
 	t.Helper()
-	NewWithT(t).Eventually(func(g Gomega) {
+	gomega.NewWithT(t).Eventually(func(g gomega.Gomega) {
 		ready := Condition(g, c, obj, v1alpha1.ConditionReady)
-		g.Expect(ready).NotTo(BeNil())
-		g.Expect(ready.Status).To(Equal(metav1.ConditionFalse))
-		g.Expect(ready.Reason).To(Equal(reason))
-		g.Expect(ready.ObservedGeneration).To(Equal(obj.GetGeneration()))
+		g.Expect(ready).NotTo(gomega.BeNil())
+		g.Expect(ready.Status).To(gomega.Equal(metav1.ConditionFalse))
+		g.Expect(ready.Reason).To(gomega.Equal(reason))
+		g.Expect(ready.ObservedGeneration).To(gomega.Equal(obj.GetGeneration()))
 		cond := Condition(g, c, obj, companion)
-		g.Expect(cond).NotTo(BeNil())
-		g.Expect(cond.Status).To(Equal(metav1.ConditionTrue))
-		g.Expect(cond.Reason).To(Equal(reason))
-	}).WithTimeout(60 * time.Second).Should(Succeed())
+		g.Expect(cond).NotTo(gomega.BeNil())
+		g.Expect(cond.Status).To(gomega.Equal(metav1.ConditionTrue))
+		g.Expect(cond.Reason).To(gomega.Equal(reason))
+	}).WithTimeout(60 * time.Second).Should(gomega.Succeed())
 }
