@@ -22,7 +22,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -180,7 +179,7 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer func() { _ = m.Stop() }()
-	if err := waitForWebhooks(ctx, env.Config); err != nil {
+	if err := testenv.WaitForWebhooks(ctx, env.Config, time.Minute); err != nil {
 		return err
 	}
 
@@ -287,29 +286,6 @@ func run(ctx context.Context, o options) error {
 	}
 	res.rssMiB = max(res.rssMiB, rss)
 	return report(os.Stdout, res)
-}
-
-// waitForWebhooks waits until the API server calls the operator's webhooks,
-// so that every office is admitted as in a cluster.
-func waitForWebhooks(ctx context.Context, cfg *rest.Config) error {
-	deadline := time.Now().Add(time.Minute)
-	for {
-		called, err := testenv.WebhooksCalled(ctx, cfg)
-		if called {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			if err == nil {
-				err = errors.New("the dry-run create came back without the webhook's warning")
-			}
-			return fmt.Errorf("the API server did not call the operator's webhooks within 1m: %w", err)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
 }
 
 // officeReady reports whether an office is Ready for its current

@@ -2,7 +2,6 @@ package chaos
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -225,29 +224,6 @@ func (cl *cluster) waitAPIServerReady(ctx context.Context, timeout time.Duration
 	}
 }
 
-// waitWebhooks waits until the API server calls the operator's webhooks, so
-// that what the test creates is admitted as in a cluster.
-func (cl *cluster) waitWebhooks(ctx context.Context) error {
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		called, err := testenv.WebhooksCalled(ctx, cl.cfg)
-		if called {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			if err == nil {
-				err = errors.New("the dry-run create came back without the webhook's warning")
-			}
-			return fmt.Errorf("the API server did not call the operator's webhooks within 2m: %w", err)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
-
 // operator is one replica of the manager binary in a cluster, started again
 // after a kill under the same name. Its logs are <name>-<start>.log.
 type operator struct {
@@ -302,7 +278,7 @@ func (op *operator) start(ctx context.Context) error {
 	}
 	op.m = m
 	if !opts.NoWebhooks {
-		return op.cl.waitWebhooks(ctx)
+		return testenv.WaitForWebhooks(ctx, op.cl.cfg, 2*time.Minute)
 	}
 	return nil
 }

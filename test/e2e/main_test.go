@@ -129,6 +129,15 @@ func startManagerOn(t *testing.T, e *testenv.Env, name string, opts testenv.Mana
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !opts.NoWebhooks && opts.SharedCert == nil {
+		// Ready, but the API server takes in the webhook configurations
+		// the manager installed a moment later: until then an office
+		// would be created unadmitted.
+		if err := testenv.WaitForWebhooks(ctx, e.Config, time.Minute); err != nil {
+			_ = m.Stop()
+			t.Fatal(err)
+		}
+	}
 	t.Cleanup(func() {
 		if err := m.Stop(); err != nil {
 			t.Errorf("stopping manager %s: %v", name, err)
