@@ -23,7 +23,7 @@ func fuzzHandler(f *testing.F, office string) http.Handler {
 	if err != nil {
 		f.Fatal(err)
 	}
-	cfg, err := set.Snapshot().OfficeConfig(office)
+	cfg, err := set.OfficeConfig(office)
 	if err != nil {
 		f.Fatal(err)
 	}

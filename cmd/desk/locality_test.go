@@ -37,7 +37,7 @@ func newSampleNetwork(t *testing.T, offices ...string) *sampleNetwork {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := set.Snapshot().Network()
+	src := set.Network()
 	n := &sampleNetwork{}
 	mux := http.NewServeMux()
 	n.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -175,7 +175,7 @@ func badPeer(t *testing.T, h http.HandlerFunc, edit func(*options)) *httptest.Se
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := set.Snapshot().OfficeConfig("nanyang-city")
+	cfg, err := set.OfficeConfig("nanyang-city")
 	if err != nil {
 		t.Fatal(err)
 	}

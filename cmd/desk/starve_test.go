@@ -38,7 +38,7 @@ func sampleConfig(t testing.TB, office string) *xinfang.OfficeConfig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := set.Snapshot().OfficeConfig(office)
+	cfg, err := set.OfficeConfig(office)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@ func (o *options) officeConfig(ctx context.Context, office string) (*xinfang.Off
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := set.Snapshot().OfficeConfig(office)
+	cfg, err := set.OfficeConfig(office)
 	return cfg, compileProblem(err)
 }
 
@@ -43,7 +43,7 @@ func (o *options) withLocality(ctx context.Context, office, locality string, p *
 	if err != nil {
 		return nil, nil, err
 	}
-	src := set.Snapshot().Network()
+	src := set.Network()
 	if locality != "" {
 		local, ok := src.Get(locality)
 		if !ok {

@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
-	"github.com/xinfang/petition-operator/internal/objfiles"
 	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
@@ -89,7 +88,7 @@ func channelFlag(v *string) *enumValue      { return &enumValue{value: v, allowe
 const completionTimeout = 5 * time.Second
 
 // completionSet reads the network for a completion, or nil.
-func (o *options) completionSet(cmd *cobra.Command) *objfiles.Set {
+func (o *options) completionSet(cmd *cobra.Command) *xinfang.Snapshot {
 	ctx := cmd.Context()
 	if ctx == nil {
 		ctx = context.Background()

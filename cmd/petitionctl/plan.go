@@ -267,7 +267,7 @@ func plan(before, after planInput) (*planResult, error) {
 // compileAll compiles every office of one side as the operator does.
 func compileAll(in planInput) (map[string]*planSide, error) {
 	flag := in.flag
-	var set *objfiles.Set
+	var set *xinfang.Snapshot
 	var err error
 	if in.kustomize != "" {
 		flag += "-kustomize"
@@ -278,7 +278,7 @@ func compileAll(in planInput) (map[string]*planSide, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", flag, err)
 	}
-	src := set.Snapshot().Network()
+	src := set.Network()
 	sides := make(map[string]*planSide, len(set.Offices))
 	for i := range set.Offices {
 		name := set.Offices[i].Name

@@ -12,6 +12,7 @@ import (
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/objfiles"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 const samples = "../../config/samples"
@@ -80,7 +81,7 @@ func forDoc(t *testing.T, dir, kind, name string, edit func(string) string) {
 	}
 }
 
-func loadSet(t *testing.T, path string) *objfiles.Set {
+func loadSet(t *testing.T, path string) *xinfang.Snapshot {
 	t.Helper()
 	set, err := objfiles.Load(path)
 	if err != nil {
@@ -89,7 +90,7 @@ func loadSet(t *testing.T, path string) *objfiles.Set {
 	return set
 }
 
-func officeNames(set *objfiles.Set, keep func(*v1alpha1.Office) bool) []string {
+func officeNames(set *xinfang.Snapshot, keep func(*v1alpha1.Office) bool) []string {
 	var out []string
 	for i := range set.Offices {
 		if keep(&set.Offices[i]) {
@@ -101,7 +102,7 @@ func officeNames(set *objfiles.Set, keep func(*v1alpha1.Office) bool) []string {
 
 // underOrSelf reports whether root is the office or one of its ancestors,
 // following spec.parent.
-func underOrSelf(set *objfiles.Set, office, root string) bool {
+func underOrSelf(set *xinfang.Snapshot, office, root string) bool {
 	parent := map[string]string{}
 	for _, o := range set.Offices {
 		parent[o.Name] = string(o.Spec.Parent)
@@ -116,7 +117,7 @@ func underOrSelf(set *objfiles.Set, office, root string) bool {
 
 // selectedBy lists the offices the policy's officeSelector selects, from the
 // offices' spec fields.
-func selectedBy(t *testing.T, set *objfiles.Set, policy string) []string {
+func selectedBy(t *testing.T, set *xinfang.Snapshot, policy string) []string {
 	t.Helper()
 	i := slices.IndexFunc(set.RoutingPolicies, func(p v1alpha1.RoutingPolicy) bool { return p.Name == policy })
 	if i < 0 {
@@ -180,17 +181,17 @@ func TestPlan(t *testing.T) {
 		// samples themselves.
 		before func(t *testing.T, dir string)
 		after  func(t *testing.T, dir string)
-		want   func(t *testing.T, before, after *objfiles.Set) map[string]wantOffice
+		want   func(t *testing.T, before, after *xinfang.Snapshot) map[string]wantOffice
 	}{{
 		name:  "nothing changes",
 		after: func(*testing.T, string) {},
-		want:  func(*testing.T, *objfiles.Set, *objfiles.Set) map[string]wantOffice { return nil },
+		want:  func(*testing.T, *xinfang.Snapshot, *xinfang.Snapshot) map[string]wantOffice { return nil },
 	}, {
 		name: "a routing policy's rules change the offices it selects",
 		after: func(t *testing.T, dir string) {
 			editDoc(t, dir, "RoutingPolicy", "land-disputes", "[land-acquisition, housing-demolition]", "[land-acquisition, housing-demolition, rural-housing]")
 		},
-		want: func(t *testing.T, before, _ *objfiles.Set) map[string]wantOffice {
+		want: func(t *testing.T, before, _ *xinfang.Snapshot) map[string]wantOffice {
 			return each(selectedBy(t, before, "land-disputes"), wantOffice{"changed", []string{"routing"}})
 		},
 	}, {
@@ -198,7 +199,7 @@ func TestPlan(t *testing.T) {
 		after: func(t *testing.T, dir string) {
 			editDoc(t, dir, "DutyPeriod", "lianghui-2027", `to: "2027-03-12"`, `to: "2027-03-13"`)
 		},
-		want: func(_ *testing.T, before, _ *objfiles.Set) map[string]wantOffice {
+		want: func(_ *testing.T, before, _ *xinfang.Snapshot) map[string]wantOffice {
 			return each(officeNames(before, func(o *v1alpha1.Office) bool { return o.Spec.Level == v1alpha1.LevelCounty }),
 				wantOffice{"changed", []string{"duty"}})
 		},
@@ -207,7 +208,7 @@ func TestPlan(t *testing.T) {
 		after: func(t *testing.T, dir string) {
 			removeDoc(t, dir, "DutyPeriod", "lianghui-2027")
 		},
-		want: func(_ *testing.T, before, _ *objfiles.Set) map[string]wantOffice {
+		want: func(_ *testing.T, before, _ *xinfang.Snapshot) map[string]wantOffice {
 			return each(officeNames(before, func(o *v1alpha1.Office) bool { return o.Spec.Level == v1alpha1.LevelCounty }),
 				wantOffice{"changed", []string{"duty"}})
 		},
@@ -216,7 +217,7 @@ func TestPlan(t *testing.T) {
 		after: func(t *testing.T, dir string) {
 			editDoc(t, dir, "HolidayCalendar", "cn-2026", calendarEdit, `workdays: ["2026-01-04", "2026-01-10"`)
 		},
-		want: func(_ *testing.T, before, _ *objfiles.Set) map[string]wantOffice {
+		want: func(_ *testing.T, before, _ *xinfang.Snapshot) map[string]wantOffice {
 			return each(officeNames(before, func(o *v1alpha1.Office) bool { return o.Spec.CalendarRef == "cn-2026" }),
 				wantOffice{"changed", []string{"calendar"}})
 		},
@@ -229,7 +230,7 @@ func TestPlan(t *testing.T) {
 			editDoc(t, dir, "Office", "jiasong-town", "  calendarRef: cn-2026\n", "")
 			editDoc(t, dir, "HolidayCalendar", "cn-2026", calendarEdit, `workdays: ["2026-01-04", "2026-01-10"`)
 		},
-		want: func(t *testing.T, before, _ *objfiles.Set) map[string]wantOffice {
+		want: func(t *testing.T, before, _ *xinfang.Snapshot) map[string]wantOffice {
 			users := officeNames(before, func(o *v1alpha1.Office) bool { return o.Spec.CalendarRef == "cn-2026" })
 			tenants := officeNames(before, func(o *v1alpha1.Office) bool { return o.Spec.Level.HasTenant() })
 			if slices.Contains(users, "jiasong-town") || len(users) != len(tenants)-1 {
@@ -242,7 +243,7 @@ func TestPlan(t *testing.T) {
 		after: func(t *testing.T, dir string) {
 			writeYAML(t, dir, "office-houji.yaml", newTownship)
 		},
-		want: func(*testing.T, *objfiles.Set, *objfiles.Set) map[string]wantOffice {
+		want: func(*testing.T, *xinfang.Snapshot, *xinfang.Snapshot) map[string]wantOffice {
 			return map[string]wantOffice{"houji-town": {"added", nil}}
 		},
 	}, {
@@ -250,7 +251,7 @@ func TestPlan(t *testing.T) {
 		after: func(t *testing.T, dir string) {
 			writeYAML(t, dir, "office-xiaozhuang.yaml", newVillage)
 		},
-		want: func(*testing.T, *objfiles.Set, *objfiles.Set) map[string]wantOffice {
+		want: func(*testing.T, *xinfang.Snapshot, *xinfang.Snapshot) map[string]wantOffice {
 			return map[string]wantOffice{"xiaozhuang-village": {"added", nil}, "jiasong-town": {"changed", []string{"villages"}}}
 		},
 	}, {
@@ -258,7 +259,7 @@ func TestPlan(t *testing.T) {
 		after: func(t *testing.T, dir string) {
 			editDoc(t, dir, "Office", "hezhuang-village", "displayName: 贺庄村信访代理点", "displayName: 贺庄村村民委员会信访代理点")
 		},
-		want: func(*testing.T, *objfiles.Set, *objfiles.Set) map[string]wantOffice {
+		want: func(*testing.T, *xinfang.Snapshot, *xinfang.Snapshot) map[string]wantOffice {
 			return map[string]wantOffice{}
 		},
 	}, {
@@ -266,7 +267,7 @@ func TestPlan(t *testing.T) {
 		after: func(t *testing.T, dir string) {
 			removeDoc(t, dir, "Office", "jiasong-town")
 		},
-		want: func(t *testing.T, before, _ *objfiles.Set) map[string]wantOffice {
+		want: func(t *testing.T, before, _ *xinfang.Snapshot) map[string]wantOffice {
 			if kids := officeNames(before, func(o *v1alpha1.Office) bool { return o.Spec.Parent == "jiasong-town" }); len(kids) > 0 {
 				t.Fatalf("jiasong-town is not a leaf: %v", kids)
 			}
@@ -277,7 +278,7 @@ func TestPlan(t *testing.T) {
 		after: func(t *testing.T, dir string) {
 			removeDoc(t, dir, "Office", "zhenping-natural-resources")
 		},
-		want: func(t *testing.T, before, _ *objfiles.Set) map[string]wantOffice {
+		want: func(t *testing.T, before, _ *xinfang.Snapshot) map[string]wantOffice {
 			// land-disputes routes to the NaturalResources department of the
 			// County: for every office it selects, zhenping-natural-resources,
 			// whose chain the office's handlers held.
@@ -293,7 +294,7 @@ func TestPlan(t *testing.T) {
 		after: func(t *testing.T, dir string) {
 			editDoc(t, dir, "Office", "neixiang-county", "displayName: 内乡县信访局", "displayName: 内乡县人民政府信访局")
 		},
-		want: func(*testing.T, *objfiles.Set, *objfiles.Set) map[string]wantOffice {
+		want: func(*testing.T, *xinfang.Snapshot, *xinfang.Snapshot) map[string]wantOffice {
 			return map[string]wantOffice{"neixiang-county": {"changed", []string{"displayName"}}}
 		},
 	}, {
@@ -301,7 +302,7 @@ func TestPlan(t *testing.T) {
 		after: func(t *testing.T, dir string) {
 			editDoc(t, dir, "Office", "jiasong-town", "parent: zhenping-county", "parent: neixiang-county")
 		},
-		want: func(*testing.T, *objfiles.Set, *objfiles.Set) map[string]wantOffice {
+		want: func(*testing.T, *xinfang.Snapshot, *xinfang.Snapshot) map[string]wantOffice {
 			// Its parent and path; its review stage's handler and supervisor
 			// (the parent); its routing: land-disputes selects only the
 			// subtree of zhenping-county, and the nearest HumanResources
@@ -314,7 +315,7 @@ func TestPlan(t *testing.T) {
 		after: func(t *testing.T, dir string) {
 			editDoc(t, dir, "Office", "tuandong-town", "parent: neixiang-county", "parent: neixang-county")
 		},
-		want: func(*testing.T, *objfiles.Set, *objfiles.Set) map[string]wantOffice {
+		want: func(*testing.T, *xinfang.Snapshot, *xinfang.Snapshot) map[string]wantOffice {
 			return map[string]wantOffice{"tuandong-town": {"broken", nil}}
 		},
 	}, {
@@ -322,7 +323,7 @@ func TestPlan(t *testing.T) {
 		before: func(t *testing.T, dir string) {
 			editDoc(t, dir, "Office", "tuandong-town", "parent: neixiang-county", "parent: neixang-county")
 		},
-		want: func(*testing.T, *objfiles.Set, *objfiles.Set) map[string]wantOffice {
+		want: func(*testing.T, *xinfang.Snapshot, *xinfang.Snapshot) map[string]wantOffice {
 			return map[string]wantOffice{"tuandong-town": {"fixed", nil}}
 		},
 	}, {
@@ -333,7 +334,7 @@ func TestPlan(t *testing.T) {
 		after: func(t *testing.T, dir string) {
 			editDoc(t, dir, "Office", "tuandong-town", "calendarRef: cn-2026", "calendarRef: cn-2027")
 		},
-		want: func(*testing.T, *objfiles.Set, *objfiles.Set) map[string]wantOffice {
+		want: func(*testing.T, *xinfang.Snapshot, *xinfang.Snapshot) map[string]wantOffice {
 			return map[string]wantOffice{"tuandong-town": {"broken", nil}}
 		},
 	}, {
@@ -345,7 +346,7 @@ func TestPlan(t *testing.T) {
 			editDoc(t, dir, "Office", "tuandong-town", "parent: neixiang-county", "parent: neixang-county")
 			editDoc(t, dir, "Office", "tuandong-town", "displayName: 湍东镇信访办", "displayName: 湍东镇")
 		},
-		want: func(*testing.T, *objfiles.Set, *objfiles.Set) map[string]wantOffice { return nil },
+		want: func(*testing.T, *xinfang.Snapshot, *xinfang.Snapshot) map[string]wantOffice { return nil },
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := samples
@@ -369,7 +370,7 @@ func TestPlan(t *testing.T) {
 	}
 }
 
-func unionNames(sets ...*objfiles.Set) []string {
+func unionNames(sets ...*xinfang.Snapshot) []string {
 	var names []string
 	for _, s := range sets {
 		for _, o := range s.Offices {

@@ -14,7 +14,6 @@ import (
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
-	"github.com/xinfang/petition-operator/internal/objfiles"
 	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
@@ -137,7 +136,7 @@ func (o *options) rolloutReport(ctx context.Context, name string) (*rolloutRepor
 }
 
 // tenantReport reports the rollout of the default tenant image.
-func tenantReport(set *objfiles.Set, name string) (*rolloutReport, error) {
+func tenantReport(set *xinfang.Snapshot, name string) (*rolloutReport, error) {
 	var td *v1alpha1.TenantDefaults
 	for i := range set.TenantDefaults {
 		if set.TenantDefaults[i].Name == name {

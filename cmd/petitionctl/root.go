@@ -17,6 +17,7 @@ import (
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/objfiles"
 	"github.com/xinfang/petition-operator/internal/version"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // options are the flags every command shares.
@@ -110,7 +111,7 @@ func (o *options) offline() bool { return len(o.files) > 0 || o.kustomize != "" 
 
 // load reads the network from the files given with -f or, without -f, from
 // the cluster.
-func (o *options) load(ctx context.Context) (*objfiles.Set, error) {
+func (o *options) load(ctx context.Context) (*xinfang.Snapshot, error) {
 	if len(o.files) > 0 {
 		return objfiles.Load(o.files...)
 	}
@@ -121,7 +122,7 @@ func (o *options) load(ctx context.Context) (*objfiles.Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	set := &objfiles.Set{Live: true}
+	set := &xinfang.Snapshot{Live: true}
 	var offices v1alpha1.OfficeList
 	if err := c.List(ctx, &offices); err != nil {
 		return nil, fmt.Errorf("listing offices: %w", err)

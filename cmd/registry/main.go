@@ -273,11 +273,11 @@ func (c *config) clusterMode(given map[string]bool) (bool, error) {
 // --network-reload-interval, and the tokens of --staff-tokens.
 func (c *config) fromFiles(log *slog.Logger) (source, error) {
 	nets, err := registry.NewReloading(func() (*xinfang.Snapshot, error) {
-		set, err := objfiles.Load(c.networkDir)
+		snap, err := objfiles.Load(c.networkDir)
 		if err != nil {
 			return nil, fmt.Errorf("--network-dir: %w", err)
 		}
-		return set.Snapshot(), nil
+		return snap, nil
 	})
 	if err != nil {
 		return source{}, err

@@ -11,6 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
+
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // FuzzReadDocuments feeds arbitrary bytes, as the text of one file, through
@@ -66,7 +68,7 @@ func FuzzReadDocuments(f *testing.F) {
 				_ = (&unstructured.Unstructured{}).UnmarshalJSON(j)
 			}
 			if err == nil && ours {
-				_ = (&Set{}).Add(d.Raw)
+				_ = Add(&xinfang.Snapshot{}, d.Raw)
 			}
 		}
 		// Each line of the input is in one document at most; the reader

@@ -10,6 +10,8 @@ import (
 
 	yamlv3 "go.yaml.in/yaml/v3"
 
+	"github.com/xinfang/petition-operator/internal/xinfang"
+
 	"sigs.k8s.io/kustomize/api/konfig"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/resmap"
@@ -182,7 +184,7 @@ func kustomize(ctx context.Context, dir string, b *budget) ([]Document, []error)
 
 // LoadKustomize is Load of the output of the kustomization in dir
 // (Kustomize).
-func LoadKustomize(dir string) (*Set, error) {
+func LoadKustomize(dir string) (*xinfang.Snapshot, error) {
 	return load(Kustomize(dir))
 }
 

@@ -14,6 +14,8 @@ import (
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
+
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 const kustomizeTestdata = "testdata/kustomize"
@@ -164,7 +166,7 @@ func TestKustomizeSamples(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Kustomize orders objects of one kind by name.
-	for _, set := range []*Set{fromKustomize, fromFiles} {
+	for _, set := range []*xinfang.Snapshot{fromKustomize, fromFiles} {
 		sortByName(set.RoutingPolicies)
 		sortByName(set.EscalationPolicies)
 		sortByName(set.HolidayCalendars)

@@ -1,5 +1,6 @@
-// Package manifests reads the objects of this API from YAML or JSON files, as
-// a GitOps repository holds them, for petitionctl's offline mode.
+// Package objfiles reads the objects of this API from YAML or JSON files, as
+// a GitOps repository holds them, into an xinfang.Snapshot, for
+// petitionctl's offline mode.
 package objfiles
 
 import (
@@ -11,14 +12,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/xinfang"
@@ -26,18 +25,6 @@ import (
 
 // MaxFileBytes bounds the size of one manifest file.
 const MaxFileBytes = 8 << 20
-
-// Set is the objects of this API found in a set of files.
-type Set struct {
-	Offices            []v1alpha1.Office
-	RoutingPolicies    []v1alpha1.RoutingPolicy
-	EscalationPolicies []v1alpha1.EscalationPolicy
-	HolidayCalendars   []v1alpha1.HolidayCalendar
-	TenantDefaults     []v1alpha1.TenantDefaults
-	DutyPeriods        []v1alpha1.DutyPeriod
-	// Live is true for a set read from a cluster (xinfang.Snapshot.Live).
-	Live bool
-}
 
 var codecs = func() serializer.CodecFactory {
 	s := runtime.NewScheme()
@@ -113,53 +100,22 @@ func (e *FileError) Unwrap() error { return e.Err }
 // or directories, recursively). Documents of other API groups are skipped, as
 // a GitOps repository holds many kinds; documents of this group must decode
 // strictly (no unknown or duplicate fields). It stops at the first error.
-func Load(paths ...string) (*Set, error) {
+func Load(paths ...string) (*xinfang.Snapshot, error) {
 	return load(ReadDocuments(paths...))
 }
 
-func load(docs []Document, errs []error) (*Set, error) {
+func load(docs []Document, errs []error) (*xinfang.Snapshot, error) {
 	if len(errs) > 0 {
 		return nil, errs[0]
 	}
-	set := &Set{}
+	snap := &xinfang.Snapshot{}
 	for _, d := range docs {
-		if err := set.Add(d.Raw); err != nil {
+		if err := Add(snap, d.Raw); err != nil {
 			return nil, fmt.Errorf("%s: %w", d, err)
 		}
 	}
-	set.Sort()
-	return set, nil
-}
-
-// Objects returns every object of the set in the order to apply them: the
-// calendars and escalation policies that offices name, the offices, then
-// the routing policies, duty periods and tenant defaults that select them.
-func (s *Set) Objects() []client.Object {
-	var objs []client.Object
-	for i := range s.HolidayCalendars {
-		objs = append(objs, &s.HolidayCalendars[i])
-	}
-	for i := range s.EscalationPolicies {
-		objs = append(objs, &s.EscalationPolicies[i])
-	}
-	for i := range s.Offices {
-		objs = append(objs, &s.Offices[i])
-	}
-	for i := range s.RoutingPolicies {
-		objs = append(objs, &s.RoutingPolicies[i])
-	}
-	for i := range s.DutyPeriods {
-		objs = append(objs, &s.DutyPeriods[i])
-	}
-	for i := range s.TenantDefaults {
-		objs = append(objs, &s.TenantDefaults[i])
-	}
-	return objs
-}
-
-// Sort orders the offices by name, as listing them from the cluster does.
-func (s *Set) Sort() {
-	sort.Slice(s.Offices, func(i, j int) bool { return s.Offices[i].Name < s.Offices[j].Name })
+	snap.Sort()
+	return snap, nil
 }
 
 // The budgets of one reading, over all the files and directories given
@@ -287,18 +243,6 @@ func expand(p string) ([]string, error) {
 		return nil
 	})
 	return files, err
-}
-
-// Snapshot returns the network the set declares.
-func (s *Set) Snapshot() *xinfang.Snapshot {
-	snap := &xinfang.Snapshot{Offices: s.Offices, RoutingPolicies: s.RoutingPolicies, EscalationPolicies: s.EscalationPolicies, HolidayCalendars: s.HolidayCalendars,
-		DutyPeriods: s.DutyPeriods, Live: s.Live}
-	for i := range s.TenantDefaults {
-		if s.TenantDefaults[i].Name == v1alpha1.DefaultTenantDefaults {
-			snap.TenantDefaults = &s.TenantDefaults[i]
-		}
-	}
-	return snap
 }
 
 func readFile(path string, b *budget) ([]Document, []error) {
@@ -448,9 +392,9 @@ func TypeOf(raw []byte) (schema.GroupVersionKind, bool, error) {
 	return gv.WithKind(meta.Kind), gv.Group == v1alpha1.GroupVersion.Group, nil
 }
 
-// Add decodes one document strictly into the set. Documents of other API
-// groups, empty and comment-only documents are skipped.
-func (s *Set) Add(raw []byte) error {
+// Add decodes one document strictly into s. Documents of other API groups,
+// empty and comment-only documents are skipped.
+func Add(s *xinfang.Snapshot, raw []byte) error {
 	gvk, ours, err := TypeOf(raw)
 	if err != nil || !ours {
 		return err

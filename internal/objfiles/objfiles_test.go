@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // write creates the file rel under dir with content, making directories as
@@ -33,7 +34,7 @@ func officeYAML(name string, level v1alpha1.Level, parent string) string {
 	return s
 }
 
-func officeNames(set *Set) []string {
+func officeNames(set *xinfang.Snapshot) []string {
 	var names []string
 	for _, o := range set.Offices {
 		names = append(names, o.Name)

@@ -21,7 +21,7 @@ import (
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/kinds"
-	"github.com/xinfang/petition-operator/internal/objfiles"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // DefaultRebuildInterval is the least time between two rebuilds of a
@@ -103,7 +103,7 @@ func NewCluster(cfg *rest.Config, opts ClusterOptions) (*Cluster, error) {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
 	cl := &Cluster{cache: c, interval: opts.RebuildInterval, log: opts.Log, changed: make(chan struct{}, 1)}
-	cl.current.Store(NewNet((&objfiles.Set{Live: true}).Snapshot()))
+	cl.current.Store(NewNet(&xinfang.Snapshot{Live: true}))
 	return cl, nil
 }
 
@@ -237,7 +237,7 @@ func (c *Cluster) poke() {
 // cluster, and makes it the current network.
 func (c *Cluster) rebuild(ctx context.Context) error {
 	start := time.Now()
-	set := objfiles.Set{Live: true}
+	set := xinfang.Snapshot{Live: true}
 	var offices v1alpha1.OfficeList
 	if err := c.cache.List(ctx, &offices); err != nil {
 		return fmt.Errorf("listing offices: %w", err)
@@ -281,7 +281,7 @@ func (c *Cluster) rebuild(ctx context.Context) error {
 		return nil
 	}
 	c.version = version
-	c.current.Store(NewNet(set.Snapshot()))
+	c.current.Store(NewNet(&set))
 	n := c.builds.Add(1)
 	c.log.Debug("network rebuilt", "offices", len(set.Offices), "build", n, "took", time.Since(start).String())
 	return nil
@@ -290,7 +290,7 @@ func (c *Cluster) rebuild(ctx context.Context) error {
 // objectsVersion identifies a set of objects by their kinds, names and
 // resource versions: the API server gives an object a new resource version
 // with each change.
-func objectsVersion(set *objfiles.Set) [sha256.Size]byte {
+func objectsVersion(set *xinfang.Snapshot) [sha256.Size]byte {
 	h := sha256.New()
 	for _, o := range set.Objects() {
 		_, _ = fmt.Fprintf(h, "%T/%s/%s\n", o, o.GetName(), o.GetResourceVersion())

@@ -204,7 +204,7 @@ func twoCities(t *testing.T) *registry.Net {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return registry.NewNet(set.Snapshot())
+	return registry.NewNet(set)
 }
 
 const xinyang = `apiVersion: petition.xinfang.io/v1alpha1

@@ -11,7 +11,6 @@ import (
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/cases"
-	"github.com/xinfang/petition-operator/internal/objfiles"
 	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
@@ -295,7 +294,7 @@ func (r *Reloading) Run(ctx context.Context, interval time.Duration, report func
 // the Net returned with it knows no office.
 func (n *Net) Restrict(city string) (*Net, error) {
 	out := &Net{network: n.network, city: city, configs: map[string]configResult{}}
-	none := &Net{network: (&objfiles.Set{Live: true}).Snapshot().Network(), city: city, configs: map[string]configResult{}}
+	none := &Net{network: (&xinfang.Snapshot{Live: true}).Network(), city: city, configs: map[string]configResult{}}
 	o, ok := n.network.Get(city)
 	switch {
 	case !ok:

@@ -64,7 +64,7 @@ var samples = sync.OnceValues(func() (*registry.Net, error) {
 	if err != nil {
 		return nil, err
 	}
-	return registry.NewNet(set.Snapshot()), nil
+	return registry.NewNet(set), nil
 })
 
 // fixture is a store on a database of its own.

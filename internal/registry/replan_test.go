@@ -40,7 +40,7 @@ func corrected(t *testing.T, ladder bool) *registry.Net {
 			}
 		}
 	}
-	return registry.NewNet(set.Snapshot())
+	return registry.NewNet(set)
 }
 
 // TestCalendarCorrectionReplans: when the calendar is corrected (国庆

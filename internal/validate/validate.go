@@ -129,7 +129,7 @@ func check(ctx context.Context, docs []objfiles.Document, errs []error) ([]Probl
 	// of holds, for each problem, the index in docs of its document, or
 	// -1.
 	of := slices.Repeat([]int{-1}, len(problems))
-	set := &objfiles.Set{}
+	set := &xinfang.Snapshot{}
 	invalid := map[string]bool{}
 	declared := map[string]int{}
 	for i, d := range docs {
@@ -205,7 +205,7 @@ func locate(problems []Problem, of []int, docs []objfiles.Document) {
 // would store it, when it decodes. When the schema refuses it, it is marked
 // in invalid. key is "<Kind>/<name>" of an object of this API, empty for a
 // document that is not one.
-func document(ctx context.Context, v *schema.Validator, d objfiles.Document, set *objfiles.Set, invalid map[string]bool) (problems []Problem, key string) {
+func document(ctx context.Context, v *schema.Validator, d objfiles.Document, set *xinfang.Snapshot, invalid map[string]bool) (problems []Problem, key string) {
 	source := d.String()
 	unreadable := func(err error) ([]Problem, string) {
 		return []Problem{{Source: source, Message: err.Error(), Rule: RuleDocument}}, ""
@@ -236,7 +236,7 @@ func document(ctx context.Context, v *schema.Validator, d objfiles.Document, set
 	// The object as the API server would store it: defaulted and pruned.
 	stored, err := obj.MarshalJSON()
 	if err == nil {
-		err = set.Add(stored)
+		err = objfiles.Add(set, stored)
 	}
 	if len(problems) > 0 {
 		invalid[key] = true
@@ -251,9 +251,9 @@ func document(ctx context.Context, v *schema.Validator, d objfiles.Document, set
 
 // Network applies the rules across objects to the objects of set. The
 // tenant of each office is judged within tenant.RenderTimeout.
-func Network(ctx context.Context, set *objfiles.Set) []Problem {
+func Network(ctx context.Context, set *xinfang.Snapshot) []Problem {
 	var problems []Problem
-	for _, p := range xinfang.ValidateSnapshot(set.Snapshot()) {
+	for _, p := range xinfang.ValidateSnapshot(set) {
 		problems = append(problems, fieldProblem(RuleNetwork, p.Kind, p.Name, "", p.Err))
 	}
 	// Tenant patches, resources and quota, judged as the admission webhook

@@ -16,6 +16,7 @@ import (
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/internal/objfiles"
+	"github.com/xinfang/petition-operator/internal/xinfang"
 )
 
 // TestNetworkConvergesInAnyOrder applies the sample network as a GitOps tool
@@ -82,7 +83,7 @@ func rank(o client.Object) int {
 }
 
 // city is the name of the network's City office.
-func city(set *objfiles.Set) string {
+func city(set *xinfang.Snapshot) string {
 	for _, o := range set.Offices {
 		if o.Spec.Level == v1alpha1.LevelCity {
 			return o.Name
@@ -93,7 +94,7 @@ func city(set *objfiles.Set) string {
 
 // renamed returns the objects of set with prefix before every name and
 // every reference, so that one network can be applied several times.
-func renamed(set *objfiles.Set, prefix string) []client.Object {
+func renamed(set *xinfang.Snapshot, prefix string) []client.Object {
 	p := func(s string) string {
 		if s == "" {
 			return ""

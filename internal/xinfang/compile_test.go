@@ -97,8 +97,8 @@ func TestCompile(t *testing.T) {
 	town := &s.Offices[2]
 	town.Spec.CalendarRef = "cal"
 	town.Spec.Routing.Rules = []v1alpha1.RoutingRule{{Name: "up", RouteTo: v1alpha1.RouteTarget{Office: "c-county"}}}
-	s.TenantDefaults = &v1alpha1.TenantDefaults{ObjectMeta: metav1.ObjectMeta{Name: v1alpha1.DefaultTenantDefaults},
-		Spec: v1alpha1.TenantDefaultsSpec{Image: "desk:v2"}}
+	s.TenantDefaults = []v1alpha1.TenantDefaults{{ObjectMeta: metav1.ObjectMeta{Name: v1alpha1.DefaultTenantDefaults},
+		Spec: v1alpha1.TenantDefaultsSpec{Image: "desk:v2"}}}
 
 	c, err := Compile(s.Network(), town, CompileOptions{TenantImage: "desk:flag"})
 	if err != nil || c.Problem != nil {
@@ -113,7 +113,7 @@ func TestCompile(t *testing.T) {
 		t.Errorf("Data and Hash are not the configuration's: %v", err)
 	}
 	// The TenantDefaults' image, not the flag's; the office's own wins.
-	if c.Image != "desk:v2" || c.TenantDefaults != s.TenantDefaults {
+	if c.Image != "desk:v2" || c.TenantDefaults != &s.TenantDefaults[0] {
 		t.Errorf("image %q, defaults %v; want desk:v2 from the TenantDefaults", c.Image, c.TenantDefaults)
 	}
 	town.Spec.Tenant.Image = "desk:own"

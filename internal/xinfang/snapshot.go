@@ -3,21 +3,25 @@ package xinfang
 import (
 	"fmt"
 	"slices"
+	"sort"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 )
 
 // Snapshot is a whole network as files or a cluster list hold it: what
-// petitionctl reads, offline or not. Through Source it is a Source of
-// Compile.
+// petitionctl reads, offline or not (package objfiles reads it from files).
+// Through Network it is the network Compile compiles against.
 type Snapshot struct {
 	Offices            []v1alpha1.Office
 	RoutingPolicies    []v1alpha1.RoutingPolicy
 	EscalationPolicies []v1alpha1.EscalationPolicy
 	HolidayCalendars   []v1alpha1.HolidayCalendar
-	// TenantDefaults is the TenantDefaults named DefaultTenantDefaults, nil
-	// when there is none.
-	TenantDefaults *v1alpha1.TenantDefaults
+	// TenantDefaults is every TenantDefaults read, whatever its name; the
+	// network's is the one named DefaultTenantDefaults (Network).
+	TenantDefaults []v1alpha1.TenantDefaults
 	DutyPeriods    []v1alpha1.DutyPeriod
 	// Live is true for a network read from a cluster: each RoutingPolicy's
 	// status says which revision an office compiles during a staged
@@ -36,13 +40,14 @@ func (s *Snapshot) OfficeConfig(name string) (*OfficeConfig, error) {
 
 // Network is the network of s: its offices, and its other objects by name
 // (the last of a name wins, as the API server would keep the last
-// applied). The Snapshot must not change while it is in use.
+// applied). Its TenantDefaults is the one named DefaultTenantDefaults, nil
+// when there is none. The Snapshot must not change while it is in use.
 func (s *Snapshot) Network() *Network {
 	policies, periods := s.RoutingPolicies, s.DutyPeriods
 	if !s.Live {
 		policies, periods = Declared(policies), DeclaredDutyPeriods(periods)
 	}
-	o := &snapshotObjects{policies: policies, periods: periods, defaults: s.TenantDefaults,
+	o := &snapshotObjects{policies: policies, periods: periods,
 		escalation: make(map[string]*v1alpha1.EscalationPolicy, len(s.EscalationPolicies)),
 		calendars:  make(map[string]*v1alpha1.HolidayCalendar, len(s.HolidayCalendars)),
 	}
@@ -52,7 +57,50 @@ func (s *Snapshot) Network() *Network {
 	for i := range s.HolidayCalendars {
 		o.calendars[s.HolidayCalendars[i].Name] = &s.HolidayCalendars[i]
 	}
+	for i := range s.TenantDefaults {
+		if s.TenantDefaults[i].Name == v1alpha1.DefaultTenantDefaults {
+			o.defaults = &s.TenantDefaults[i]
+		}
+	}
 	return NetworkOf(s.Offices).WithObjects(o)
+}
+
+// Object is one object of the API as a Kubernetes client takes it (the
+// methods of controller-runtime's client.Object).
+type Object interface {
+	metav1.Object
+	runtime.Object
+}
+
+// Objects returns every object of s in the order to apply them: the
+// calendars and escalation policies that offices name, the offices, then
+// the routing policies, duty periods and tenant defaults that select them.
+func (s *Snapshot) Objects() []Object {
+	var objs []Object
+	for i := range s.HolidayCalendars {
+		objs = append(objs, &s.HolidayCalendars[i])
+	}
+	for i := range s.EscalationPolicies {
+		objs = append(objs, &s.EscalationPolicies[i])
+	}
+	for i := range s.Offices {
+		objs = append(objs, &s.Offices[i])
+	}
+	for i := range s.RoutingPolicies {
+		objs = append(objs, &s.RoutingPolicies[i])
+	}
+	for i := range s.DutyPeriods {
+		objs = append(objs, &s.DutyPeriods[i])
+	}
+	for i := range s.TenantDefaults {
+		objs = append(objs, &s.TenantDefaults[i])
+	}
+	return objs
+}
+
+// Sort orders the offices by name, as listing them from the cluster does.
+func (s *Snapshot) Sort() {
+	sort.Slice(s.Offices, func(i, j int) bool { return s.Offices[i].Name < s.Offices[j].Name })
 }
 
 // snapshotObjects are the Objects of a Snapshot.

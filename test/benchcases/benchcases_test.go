@@ -19,11 +19,10 @@ import (
 // public intake, its phone and ID number normalise, and the network
 // answers it.
 func TestPetitionsAreTaken(t *testing.T) {
-	set, err := objfiles.Load("../../config/samples")
+	snap, err := objfiles.Load("../../config/samples")
 	if err != nil {
 		t.Fatal(err)
 	}
-	snap := set.Snapshot()
 	net := registry.NewNet(snap)
 	day := time.Date(2026, 9, 16, 0, 0, 0, 0, time.UTC)
 	gen, err := newPetitions(net, snap.Offices, day, 7)

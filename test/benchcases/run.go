@@ -44,11 +44,10 @@ func run(ctx context.Context, o options) (res result, err error) {
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		return res, err
 	}
-	set, err := objfiles.Load(networkDir)
+	snap, err := objfiles.Load(networkDir)
 	if err != nil {
 		return res, fmt.Errorf("--network-dir: %w", err)
 	}
-	snap := set.Snapshot()
 	net := registry.NewNet(snap)
 	y, m, d := time.Now().Date()
 	gen, err := newPetitions(net, snap.Offices, time.Date(y, m, d, 0, 0, 0, 0, time.UTC), o.seed)

@@ -119,12 +119,7 @@ func checkInventory(ctx context.Context, c client.Client, skip func(*v1alpha1.Of
 		}
 	}
 	snap.Offices, snap.RoutingPolicies, snap.EscalationPolicies, snap.HolidayCalendars = offices.Items, routing.Items, escalation.Items, calendars.Items
-	snap.DutyPeriods = duty.Items
-	for i := range defaults.Items {
-		if defaults.Items[i].Name == v1alpha1.DefaultTenantDefaults {
-			snap.TenantDefaults = &defaults.Items[i]
-		}
-	}
+	snap.TenantDefaults, snap.DutyPeriods = defaults.Items, duty.Items
 	live, err := listManaged(ctx, c)
 	if err != nil {
 		return nil, err

@@ -144,7 +144,7 @@ func TestDeskImageServesConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	office, err := set.Snapshot().OfficeConfig("shifosi-town")
+	office, err := set.OfficeConfig("shifosi-town")
 	if err != nil {
 		t.Fatal(err)
 	}
