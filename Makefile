@@ -113,12 +113,22 @@ TEST_FUZZTIME ?= 3000x
 # The control plane, the simulated nodes and CloudNativePG's CRDs the suites
 # run on, built or fetched once by hack/.
 TEST_ENV = KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" NODES_ASSETS="$$(hack/nodes.sh)" CNPG_CRDS="$$(hack/cnpg-crds.sh)"
-# The operator's packages make test runs: all but the reliability suites
-# (test/chaos/...), which have targets of their own.
-TEST_PACKAGES = $$($(GO) list ./... | grep -v '/test/chaos')
+# The suites that take longest, which go test starts first (it starts
+# packages in the order given, two at a time on two cores), so that none of
+# them is left running alone at the end.
+TEST_FIRST = ./test/e2e ./controllers ./test/cases ./internal/registry ./internal/webhook ./internal/objfiles ./internal/tenant ./test/benchcases
+# The corpus (./test) is data: hundreds of files through the same pure
+# parsing and schema checks, which the race detector slows fifteenfold. It
+# runs without it, after the rest; the webhooks it exercises are raced in
+# their own package's tests.
+TEST_NORACE = ./test
+# The operator's packages make test runs with -race: all but the corpus and
+# the reliability suites (test/chaos/...), which have targets of their own.
+TEST_PACKAGES = $(TEST_FIRST) $$($(GO) list ./... | grep -v -e '/test/chaos' -e '/petition-operator/test$$')
 .PHONY: test
-test: manifests generate vet controlplane nodes postgres cnpg-crds ## After manifests, generate, vet: go test -race of the operator (unit, envtest, e2e on kwok nodes, corpus, cases, fuzz seeds). Not the workshop's tests (make test-tools), chaos (make chaos-small, make chaos), fuzzing (make fuzz-short, make fuzz) or benchmarks; CI runs them all.
+test: manifests generate vet controlplane nodes postgres cnpg-crds ## After manifests, generate, vet: go test -race of the operator (unit, envtest, e2e on kwok nodes, cases, fuzz seeds), then the corpus. Not the workshop's tests (make test-tools), chaos (make chaos-small, make chaos), fuzzing (make fuzz-short, make fuzz) or benchmarks; CI runs them all.
 	$(TEST_ENV) $(GO) test $(TEST_PACKAGES) -count=1 -race
+	$(TEST_ENV) $(GO) test $(TEST_NORACE) -count=1
 
 .PHONY: test-tools
 test-tools: controlplane nodes cnpg-crds ## go test -race of the workshop (tools/: the chart rendered and linted through Helm, the images, the release and its SBOM, the Argo CD health checks).
@@ -130,7 +140,7 @@ fuzz-short: ## TEST_FUZZTIME (3000x) inputs of each fuzz target, as CI runs them
 
 .PHONY: cover
 cover: manifests generate controlplane nodes postgres cnpg-crds ## make test's go test of the operator with coverage, into cover.out (go tool cover -html=cover.out).
-	$(TEST_ENV) $(GO) test $(TEST_PACKAGES) -count=1 -race -coverprofile=cover.out
+	$(TEST_ENV) $(GO) test $(TEST_PACKAGES) $(TEST_NORACE) -count=1 -race -coverprofile=cover.out
 
 .PHONY: chaos-small
 chaos-small: controlplane nodes postgres cnpg-crds ## The reliability suites (test/chaos/...) small: each scenario at tens of offices, as CI runs them after make test.
