@@ -113,22 +113,35 @@ TEST_FUZZTIME ?= 3000x
 # The control plane, the simulated nodes and CloudNativePG's CRDs the suites
 # run on, built or fetched once by hack/.
 TEST_ENV = KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" NODES_ASSETS="$$(hack/nodes.sh)" CNPG_CRDS="$$(hack/cnpg-crds.sh)"
+# The end-to-end suite waits, most of its three minutes, on simulated nodes
+# and rollouts: it runs beside go test of the other packages (make -j2)
+# rather than in one of that go test's two slots.
+TEST_E2E = ./test/e2e
 # The suites that take longest, which go test starts first (it starts
 # packages in the order given, two at a time on two cores), so that none of
 # them is left running alone at the end.
-TEST_FIRST = ./test/e2e ./controllers ./test/cases ./internal/registry ./internal/webhook ./internal/objfiles ./internal/tenant ./test/benchcases
+TEST_FIRST = ./controllers ./test/cases ./internal/webhook ./internal/objfiles ./internal/registry ./internal/tenant ./cmd/petitionctl ./cmd/desk
 # The corpus (./test) is data: hundreds of files through the same pure
 # parsing and schema checks, which the race detector slows fifteenfold. It
 # runs without it, after the rest; the webhooks it exercises are raced in
 # their own package's tests.
 TEST_NORACE = ./test
-# The operator's packages make test runs with -race: all but the corpus and
-# the reliability suites (test/chaos/...), which have targets of their own.
-TEST_PACKAGES = $(TEST_FIRST) $$($(GO) list ./... | grep -v -e '/test/chaos' -e '/petition-operator/test$$')
+# The operator's packages make test runs with -race besides e2e: all but the
+# corpus and the reliability suites (test/chaos/...), which have targets of
+# their own.
+TEST_PACKAGES = $(TEST_FIRST) $$($(GO) list ./... | grep -v -e '/test/chaos' -e '/test/e2e' -e '/petition-operator/test$$')
 .PHONY: test
-test: manifests generate vet controlplane nodes postgres cnpg-crds ## After manifests, generate, vet: go test -race of the operator (unit, envtest, e2e on kwok nodes, cases, fuzz seeds), then the corpus. Not the workshop's tests (make test-tools), chaos (make chaos-small, make chaos), fuzzing (make fuzz-short, make fuzz) or benchmarks; CI runs them all.
-	$(TEST_ENV) $(GO) test $(TEST_PACKAGES) -count=1 -race
+test: manifests generate vet controlplane nodes postgres cnpg-crds ## After manifests, generate, vet: go test -race of the operator (unit, envtest, cases, fuzz seeds) and, beside it, of e2e on kwok nodes; then the corpus. Not the workshop's tests (make test-tools), chaos (make chaos-small, make chaos), fuzzing (make fuzz-short, make fuzz) or benchmarks; CI runs them all.
+	@$(MAKE) --no-print-directory -j2 --output-sync=target test-packages test-e2e
 	$(TEST_ENV) $(GO) test $(TEST_NORACE) -count=1
+
+# test-packages and test-e2e are the two halves of make test that run side
+# by side; each prints its output when it ends.
+.PHONY: test-packages test-e2e
+test-packages:
+	$(TEST_ENV) $(GO) test $(TEST_PACKAGES) -count=1 -race
+test-e2e:
+	$(TEST_ENV) $(GO) test $(TEST_E2E) -count=1 -race
 
 .PHONY: test-tools
 test-tools: controlplane nodes cnpg-crds ## go test -race of the workshop (tools/: the chart rendered and linted through Helm, the images, the release and its SBOM, the Argo CD health checks).
@@ -140,7 +153,7 @@ fuzz-short: ## TEST_FUZZTIME (3000x) inputs of each fuzz target, as CI runs them
 
 .PHONY: cover
 cover: manifests generate controlplane nodes postgres cnpg-crds ## make test's go test of the operator with coverage, into cover.out (go tool cover -html=cover.out).
-	$(TEST_ENV) $(GO) test $(TEST_PACKAGES) $(TEST_NORACE) -count=1 -race -coverprofile=cover.out
+	$(TEST_ENV) $(GO) test $(TEST_PACKAGES) $(TEST_E2E) $(TEST_NORACE) -count=1 -race -coverprofile=cover.out
 
 .PHONY: chaos-small
 chaos-small: controlplane nodes postgres cnpg-crds ## The reliability suites (test/chaos/...) small: each scenario at tens of offices, as CI runs them after make test.

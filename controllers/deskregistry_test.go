@@ -49,7 +49,10 @@ func TestCityCasesReachEveryDesk(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
 		Scheme: kinds.NewScheme(), Metrics: metricsserver.Options{BindAddress: "0"}, Cache: CacheOptions(nil),
-		GracefulShutdownTimeout: ptr.To(5 * time.Second),
+		// controller-runtime's default, as the shared manager has: on a
+		// loaded machine the reconciles in flight may take more than a few
+		// seconds to return.
+		GracefulShutdownTimeout: ptr.To(30 * time.Second),
 		// The package's shared manager made controllers of the same names.
 		Controller: config.Controller{SkipNameValidation: ptr.To(true), UsePriorityQueue: ptr.To(false)},
 	})
