@@ -77,23 +77,21 @@ type Object interface {
 // the routing policies, duty periods and tenant defaults that select them.
 func (s *Snapshot) Objects() []Object {
 	var objs []Object
-	for i := range s.HolidayCalendars {
-		objs = append(objs, &s.HolidayCalendars[i])
-	}
-	for i := range s.EscalationPolicies {
-		objs = append(objs, &s.EscalationPolicies[i])
-	}
-	for i := range s.Offices {
-		objs = append(objs, &s.Offices[i])
-	}
-	for i := range s.RoutingPolicies {
-		objs = append(objs, &s.RoutingPolicies[i])
-	}
-	for i := range s.DutyPeriods {
-		objs = append(objs, &s.DutyPeriods[i])
-	}
-	for i := range s.TenantDefaults {
-		objs = append(objs, &s.TenantDefaults[i])
+	objs = appendObjects(objs, s.HolidayCalendars)
+	objs = appendObjects(objs, s.EscalationPolicies)
+	objs = appendObjects(objs, s.Offices)
+	objs = appendObjects(objs, s.RoutingPolicies)
+	objs = appendObjects(objs, s.DutyPeriods)
+	return appendObjects(objs, s.TenantDefaults)
+}
+
+// appendObjects appends a pointer to each item to objs.
+func appendObjects[T any, P interface {
+	*T
+	Object
+}](objs []Object, items []T) []Object {
+	for i := range items {
+		objs = append(objs, P(&items[i]))
 	}
 	return objs
 }

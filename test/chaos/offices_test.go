@@ -40,18 +40,14 @@ func generate(t *testing.T, n int, prefix string) *xinfang.Snapshot {
 	return net
 }
 
-// policies returns the network's calendars, escalation and routing
-// policies, in an order in which they can be created.
+// policies returns the network's objects but its offices, in an order in
+// which they can be created.
 func policies(net *xinfang.Snapshot) []client.Object {
 	var objs []client.Object
-	for i := range net.HolidayCalendars {
-		objs = append(objs, &net.HolidayCalendars[i])
-	}
-	for i := range net.EscalationPolicies {
-		objs = append(objs, &net.EscalationPolicies[i])
-	}
-	for i := range net.RoutingPolicies {
-		objs = append(objs, &net.RoutingPolicies[i])
+	for _, o := range net.Objects() {
+		if _, office := o.(*v1alpha1.Office); !office {
+			objs = append(objs, o)
+		}
 	}
 	return objs
 }
