@@ -282,6 +282,10 @@ func TestExitCodes(t *testing.T) {
 	bad, _ := badNetwork(t)
 	changed := copySamples(t)
 	editDoc(t, changed, "Office", "shifosi-town", "displayName: 石佛寺镇信访办", "displayName: 石佛寺镇人民政府信访办")
+	// The township names a calendar that does not exist: it no longer
+	// compiles.
+	brokenAfter := copySamples(t)
+	editDoc(t, brokenAfter, "Office", "shifosi-town", "calendarRef: cn-2026", "calendarRef: no-such-calendar")
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -302,10 +306,32 @@ func TestExitCodes(t *testing.T) {
 		{"plan --exit-code, nothing changes", []string{"plan", "--before", samples, "--after", samples, "--exit-code"}, exitOK},
 		{"plan --exit-code, an office changes", []string{"plan", "--before", samples, "--after", changed, "--exit-code"}, 2},
 		{"plan --exit-code, a side cannot be read", []string{"plan", "--before", samples, "--after", broken + "/nowhere", "--exit-code"}, 1},
+		// Under --exit-code, 2 is a clean change alone: every error is 1.
+		{"plan --exit-code, a misspelt flag", []string{"plan", "--before", samples, "--after", changed, "--exit-code", "--dif"}, 1},
+		{"plan --exit-code, a bad -o", []string{"plan", "--before", samples, "--after", changed, "--exit-code", "-o", "xml"}, 1},
+		{"plan --exit-code, no --after", []string{"plan", "--before", samples, "--exit-code"}, 1},
+		{"plan --exit-code=true, a misspelt flag", []string{"plan", "--exit-code=true", "--befor", samples}, 1},
+		{"plan --exit-code=false, a misspelt flag", []string{"plan", "--exit-code=false", "--befor", samples}, exitUsage},
+		{"plan --exit-code, an office no longer compiles", []string{"plan", "--before", samples, "--after", brokenAfter, "--exit-code"}, 1},
+		{"plan, an office no longer compiles", []string{"plan", "--before", samples, "--after", brokenAfter}, exitOK},
 	} {
 		if code, out, errOut := runCode(tc.args...); code != tc.want {
 			t.Errorf("%s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", tc.name, code, tc.want, out, errOut)
 		}
+	}
+}
+
+// TestUsageErrorsReadAsWritten: a usage error of several lines prints as
+// cobra wrote it, its suggestions on lines of their own, while a control
+// character in a message (a name read from a file) is still escaped.
+func TestUsageErrorsReadAsWritten(t *testing.T) {
+	code, _, errOut := runCode("tre")
+	want := "error: unknown command \"tre\" for \"petitionctl\"\n\nDid you mean this?\n\ttree\n"
+	if code != exitUsage || errOut != want {
+		t.Errorf("petitionctl tre: exit %d, stderr %q; want exit %d, stderr %q", code, errOut, exitUsage, want)
+	}
+	if got, want := printableLines("office \x1b[2Jx\n\tnext\n"), "\"office \\x1b[2Jx\"\n\tnext"; got != want {
+		t.Errorf("printableLines = %q, want %q", got, want)
 	}
 }
 
@@ -434,5 +460,70 @@ func TestValidateForPullRequests(t *testing.T) {
 	// Valid input: no annotation, and a report with no result.
 	if code, out, _ := runCode("validate", "-f", samples, "-o", "github"); code != 0 || out != "" {
 		t.Errorf("validate -o github of the samples: exit %d, %q", code, out)
+	}
+}
+
+// TestStdinAndHeaders: -f - reads standard input as kubectl does, naming it
+// <stdin> in problems; --no-headers leaves out a table's header line; a
+// validate that finds nothing to validate, or reads a cluster for want of
+// -f, says so.
+func TestStdinAndHeaders(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(samples, "*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("samples: %v", err)
+	}
+	var all bytes.Buffer
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all.WriteString("---\n")
+		all.Write(data)
+	}
+	withStdin := func(data []byte, args ...string) (int, string, string) {
+		t.Helper()
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			_, _ = w.Write(data)
+			_ = w.Close()
+		}()
+		old := os.Stdin
+		os.Stdin = r
+		defer func() { os.Stdin = old; _ = r.Close() }()
+		return runCode(args...)
+	}
+
+	_, fromFiles, _ := runCode("tree", "-f", samples)
+	code, fromStdin, errOut := withStdin(all.Bytes(), "tree", "-f", "-")
+	if code != exitOK || fromStdin != fromFiles {
+		t.Errorf("tree -f -: exit %d, stderr %s\n%s\nwant as from -f %s:\n%s", code, errOut, fromStdin, samples, fromFiles)
+	}
+	bad := append(bytes.Clone(all.Bytes()), []byte("---\n"+officeHeader+"metadata: {name: lost-town}\nspec: {level: Township, parent: missing-county}\n")...)
+	code, out, _ := withStdin(bad, "validate", "-f", "-", "-o", "yaml")
+	if code != exitFindings || !strings.Contains(out, "file: <stdin>") || !strings.Contains(out, "missing-county") {
+		t.Errorf("validate -f - of a network with a lost township: exit %d, want %d and a problem of <stdin>:\n%s", code, exitFindings, out)
+	}
+
+	_, withHeaders, _ := runCode("tree", "-f", samples)
+	code, without, _ := runCode("tree", "-f", samples, "--no-headers")
+	header, rows, _ := strings.Cut(withHeaders, "\n")
+	if code != exitOK || !strings.HasPrefix(header, "NAME") || strings.Contains(without, "NAME") || len(strings.Split(without, "\n")) != len(strings.Split(rows, "\n")) {
+		t.Errorf("tree --no-headers: exit %d:\n%s\nwant the rows of:\n%s", code, without, withHeaders)
+	}
+
+	empty := t.TempDir()
+	writeYAML(t, empty, "README.md", "# not a manifest\n")
+	code, _, errOut = runCode("validate", "-f", empty)
+	if code != exitUsage || !strings.Contains(errOut, "no objects to validate in "+empty) {
+		t.Errorf("validate of a directory without manifests: exit %d, stderr %q; want %d and no objects", code, errOut, exitUsage)
+	}
+
+	code, _, errOut = runCode("validate", "--server", "https://127.0.0.1:1", "--request-timeout", "2s")
+	if code != exitUsage || !strings.Contains(errOut, `validating the network in the cluster of server "https://127.0.0.1:1" (neither -f nor -k given)`) {
+		t.Errorf("validate without -f: exit %d, stderr %q; want it to say which cluster it reads", code, errOut)
 	}
 }

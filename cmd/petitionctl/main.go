@@ -9,6 +9,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
 
 	// Time zones work the same in minimal images without zoneinfo.
 	_ "time/tzdata"
@@ -30,6 +34,9 @@ const (
 	// flag, argument or output format, a file that cannot be read or
 	// parsed, an object that does not exist, a cluster it cannot reach.
 	exitUsage = 2
+	// exitChanges: plan --exit-code found a clean change, as terraform
+	// plan -detailed-exitcode; every error of plan is then exitFindings.
+	exitChanges = 2
 )
 
 // exitError ends petitionctl with code. When quiet, the output already
@@ -38,6 +45,8 @@ type exitError struct {
 	code  int
 	err   error
 	quiet bool
+	// change marks plan --exit-code's exitChanges.
+	change bool
 }
 
 func (e *exitError) Error() string { return e.err.Error() }
@@ -58,7 +67,42 @@ func main() {
 func run(args []string, out, errw io.Writer) int {
 	root := newRootCommand(out, errw)
 	root.SetArgs(args)
-	return exitCode(root.Execute(), errw)
+	err := root.Execute()
+	code := exitCode(err, errw)
+	var e *exitError
+	if code == exitUsage && detailedExitCode(root, args) && !(errors.As(err, &e) && e.change) {
+		// plan --exit-code: 2 is a clean change, so that a CI job may
+		// take it for success; a misspelt flag, a bad -o or a file that
+		// cannot be read must not pass as one.
+		return exitFindings
+	}
+	return code
+}
+
+// detailedExitCode reports whether args run plan with --exit-code, whose
+// exit codes are terraform's: 0 no change, 1 an error, 2 a clean change.
+// It reads args itself, since a flag error stops cobra before it has
+// parsed the flags.
+func detailedExitCode(root *cobra.Command, args []string) bool {
+	cmd, _, err := root.Find(args)
+	if err != nil || cmd.Name() != "plan" {
+		return false
+	}
+	on := false
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if v, ok := strings.CutPrefix(a, "--exit-code"); ok {
+			switch {
+			case v == "":
+				on = true
+			case strings.HasPrefix(v, "="):
+				on, _ = strconv.ParseBool(v[1:])
+			}
+		}
+	}
+	return on
 }
 
 // exitCode prints err (unless it is quiet) and returns the exit code for
@@ -72,7 +116,7 @@ func exitCode(err error, errw io.Writer) int {
 		e = &exitError{code: exitUsage, err: err}
 	}
 	if !e.quiet {
-		_, _ = fmt.Fprintln(errw, "error:", printable(err.Error()))
+		_, _ = fmt.Fprintln(errw, "error:", printableLines(err.Error()))
 	}
 	return e.code
 }

@@ -144,6 +144,9 @@ func (o *options) emit(r *report) error {
 			return err
 		}
 		if header != "" {
+			if o.noHeaders {
+				header = ""
+			}
 			if err := writeTable(o.out, header, rows); err != nil {
 				return err
 			}
@@ -169,10 +172,13 @@ func (o *options) emit(r *report) error {
 	}
 }
 
-// writeTable writes a header and rows aligned in columns.
+// writeTable writes a header, unless it is empty, and rows aligned in
+// columns.
 func writeTable(w io.Writer, header string, rows []string) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	_, _ = fmt.Fprintln(tw, header)
+	if header != "" {
+		_, _ = fmt.Fprintln(tw, header)
+	}
 	for _, r := range rows {
 		_, _ = fmt.Fprintln(tw, r)
 	}

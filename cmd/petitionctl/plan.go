@@ -99,8 +99,20 @@ plan -detailed-exitcode does.`,
 			if err != nil {
 				return err
 			}
-			if exitCode && len(res.Changed) > 0 {
-				return &exitError{code: exitUsage, err: fmt.Errorf("%s", planSummary(res)), quiet: true}
+			if !exitCode {
+				return nil
+			}
+			if broken := brokenAfter(res); len(broken) > 0 {
+				// An office that does not compile is an error, not a
+				// change: the operator would refuse to roll it out.
+				verb := "offices do"
+				if len(broken) == 1 {
+					verb = "office does"
+				}
+				return &exitError{code: exitFindings, err: fmt.Errorf("%d %s not compile after the change: %s", len(broken), verb, strings.Join(printables(broken), ", "))}
+			}
+			if len(res.Changed) > 0 {
+				return &exitError{code: exitChanges, err: fmt.Errorf("%s", planSummary(res)), quiet: true, change: true}
 			}
 			return nil
 		},
@@ -204,6 +216,18 @@ func printableDiff(d string) string {
 		lines[i] = printable(body) + l[len(body):]
 	}
 	return strings.Join(lines, "")
+}
+
+// brokenAfter returns the offices of res that do not compile after the
+// change: broken, or added broken.
+func brokenAfter(res *planResult) []string {
+	var out []string
+	for _, o := range res.Offices {
+		if o.After != nil && o.After.Error != "" {
+			out = append(out, o.Office)
+		}
+	}
+	return out
 }
 
 func planSummary(res *planResult) string {

@@ -23,6 +23,19 @@ func printable(s string) string {
 	return s
 }
 
+// printableLines is printable for each line of s, keeping its line breaks
+// and the tabs that indent a line: an error message of several lines, such
+// as a usage error with its suggestions, reads as it was written, while
+// any other control character in it is escaped.
+func printableLines(s string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i, l := range lines {
+		rest := strings.TrimLeft(l, "\t")
+		lines[i] = l[:len(l)-len(rest)] + printable(rest)
+	}
+	return strings.Join(lines, "\n")
+}
+
 // row joins the cells of a table row, each printable.
 func row(cells ...string) string {
 	for i, c := range cells {

@@ -7,7 +7,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -267,10 +266,5 @@ func (o *options) watchRollout(ctx context.Context, name string, rep *rolloutRep
 }
 
 func printStages(w io.Writer, rep *rolloutReport) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	_, _ = fmt.Fprintln(tw, "STAGE\tOFFICES\tUPDATED\tWAITING FOR")
-	for _, r := range rolloutRows(rep, false) {
-		_, _ = fmt.Fprintln(tw, r)
-	}
-	_ = tw.Flush()
+	_ = writeTable(w, "STAGE\tOFFICES\tUPDATED\tWAITING FOR", rolloutRows(rep, false))
 }

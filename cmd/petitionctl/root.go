@@ -30,7 +30,10 @@ type options struct {
 	// no -n: every kind of this API is cluster-scoped.
 	config *genericclioptions.ConfigFlags
 	// print are kubectl's -o, --template and --allow-missing-template-keys.
-	print     *genericclioptions.PrintFlags
+	print *genericclioptions.PrintFlags
+	// noHeaders leaves out the header line of a table (--no-headers, as
+	// kubectl get's).
+	noHeaders bool
 	out, errw io.Writer
 }
 
@@ -76,11 +79,12 @@ operator, so what it says offline is what the cluster will do.`,
 	root.SetOut(out)
 	root.SetErr(errw)
 	pf := root.PersistentFlags()
-	pf.StringArrayVarP(&o.files, "filename", "f", nil, "YAML or JSON file or directory to read instead of the cluster (repeatable)")
+	pf.StringArrayVarP(&o.files, "filename", "f", nil, "YAML or JSON file or directory to read instead of the cluster, - for standard input (repeatable)")
 	o.config.AddFlags(pf)
 	// The discovery cache: petitionctl knows its kinds and never reads it.
 	_ = pf.MarkHidden("cache-dir")
 	addPrintFlags(root, o.print)
+	pf.BoolVar(&o.noHeaders, "no-headers", false, "With the default or wide output, leave out the table's header line (as kubectl get --no-headers)")
 
 	pf.StringVarP(&o.kustomize, "kustomize", "k", "", "a kustomization directory to render, as kubectl apply -k does, and read instead of the cluster")
 	_ = root.MarkPersistentFlagDirname("kustomize")
@@ -103,6 +107,21 @@ operator, so what it says offline is what the cluster will do.`,
 		},
 	})
 	return root
+}
+
+// contextName names the cluster petitionctl reads without -f or -k: the
+// kubeconfig context of --context or the current one, or the --server.
+func (o *options) contextName() string {
+	if o.config.Context != nil && *o.config.Context != "" {
+		return fmt.Sprintf("context %q", *o.config.Context)
+	}
+	if o.config.APIServer != nil && *o.config.APIServer != "" {
+		return fmt.Sprintf("server %q", *o.config.APIServer)
+	}
+	if raw, err := o.config.ToRawKubeConfigLoader().RawConfig(); err == nil && raw.CurrentContext != "" {
+		return fmt.Sprintf("context %q", raw.CurrentContext)
+	}
+	return "the current kubeconfig"
 }
 
 // offline reports whether the network is read from files (-f, -k) rather

@@ -62,6 +62,9 @@ List's items excepted), checked before kustomize merges it; a build past
 					return err
 				}
 			default:
+				// Said, not silent: a pipeline that forgot -f would
+				// otherwise judge whatever cluster its kubeconfig names.
+				_, _ = fmt.Fprintf(o.errw, "validating the network in the cluster of %s (neither -f nor -k given)\n", o.contextName())
 				set, err := o.load(cmd.Context())
 				if err != nil {
 					return err

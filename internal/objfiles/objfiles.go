@@ -221,7 +221,18 @@ func overBudget(errs []error) bool {
 	return len(errs) > 0 && errors.As(errs[len(errs)-1], &be)
 }
 
+// Stdin, given as a path, reads standard input, as kubectl -f - does: once,
+// so that a second - reads nothing more. Its documents and errors name it
+// StdinName.
+const Stdin = "-"
+
+// StdinName names standard input in documents and errors.
+const StdinName = "<stdin>"
+
 func expand(p string) ([]string, error) {
+	if p == Stdin {
+		return []string{p}, nil
+	}
 	info, err := os.Stat(p)
 	if err != nil {
 		return nil, err
@@ -246,11 +257,17 @@ func expand(p string) ([]string, error) {
 }
 
 func readFile(path string, b *budget) ([]Document, []error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, []error{err}
+	var f io.Reader
+	if path == Stdin {
+		f, path = os.Stdin, StdinName
+	} else {
+		file, err := os.Open(path)
+		if err != nil {
+			return nil, []error{err}
+		}
+		defer func() { _ = file.Close() }()
+		f = file
 	}
-	defer func() { _ = f.Close() }()
 	limit := min(MaxFileBytes, b.bytes)
 	data, err := io.ReadAll(io.LimitReader(f, int64(limit)+1))
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"slices"
 	"sort"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -93,8 +94,17 @@ func fieldProblem(rule, kind, name, source string, e *field.Error) Problem {
 // manifests is an error, not a problem.
 func Files(ctx context.Context, paths ...string) ([]Problem, error) {
 	docs, errs := objfiles.ReadDocuments(paths...)
+	if len(docs) == 0 && len(errs) == 0 {
+		return nil, fmt.Errorf("%w in %s: a directory is read for its .yaml, .yml and .json files", ErrNoObjects, strings.Join(paths, ", "))
+	}
 	return check(ctx, docs, errs)
 }
+
+// ErrNoObjects is the error of Files and Kustomize for an input without a
+// single document: a directory with no manifest, an empty file, a
+// kustomization that renders nothing. Passing it would let a pipeline
+// that validates the wrong path pass.
+var ErrNoObjects = errors.New("no objects to validate")
 
 // Kustomize is Files of the objects the kustomization in dir renders
 // (objfiles.Kustomize), as kubectl apply -k would apply them. Their File
@@ -107,6 +117,9 @@ func Files(ctx context.Context, paths ...string) ([]Problem, error) {
 // build (objfiles.MaxKustomizeListItems, MaxKustomizeTime) is an error.
 func Kustomize(ctx context.Context, dir string) ([]Problem, error) {
 	docs, errs := objfiles.KustomizeContext(ctx, dir)
+	if len(docs) == 0 && len(errs) == 0 {
+		return nil, fmt.Errorf("%w: the kustomization in %s renders none", ErrNoObjects, dir)
+	}
 	return check(ctx, docs, errs)
 }
 
