@@ -132,6 +132,9 @@ func TestMetricsEventsAndLogs(t *testing.T) {
 		g.Expect(testenv.Sum(families, "petition_holiday_calendar_coverage_end_timestamp_seconds", map[string]string{"calendar": "m-cn-2026"})).
 			To(Equal(1798761600.0))
 		g.Expect(testenv.Sum(families, "controller_runtime_reconcile_total", map[string]string{"controller": "office"})).To(BeNumerically(">", 0))
+		// The self-signed certificate of a local run is good for a year.
+		g.Expect(testenv.Sum(families, "petition_webhook_certificate_expiry_timestamp_seconds", nil)).
+			To(BeNumerically(">", float64(time.Now().Add(300*24*time.Hour).Unix())))
 		// What the docs, the chart's dashboard and its alerts name is on the endpoint.
 		for _, name := range documentedMetrics(t) {
 			g.Expect(families).To(HaveKey(name), "docs/observability.md, the Grafana dashboard or the alerts name %s", name)

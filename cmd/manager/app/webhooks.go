@@ -19,6 +19,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	"github.com/xinfang/petition-operator/internal/certs"
@@ -212,6 +213,11 @@ func (s *webhookServing) setup(mgr ctrl.Manager, log logr.Logger, opts petitionw
 	}
 	if err := petitionwebhook.Setup(mgr, opts); err != nil {
 		return err
+	}
+	// When the certificate served expires, whoever made it: the alert
+	// PetitionWebhookCertificateExpiring reads it.
+	if err := certs.RegisterExpiry(ctrlmetrics.Registry, filepath.Join(s.certDir(), certs.CertName)); err != nil {
+		return fmt.Errorf("the webhook certificate's metric: %w", err)
 	}
 	if s.caBundle == nil {
 		return nil

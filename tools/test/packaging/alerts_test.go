@@ -19,9 +19,11 @@ import (
 
 // The operator's alerts, as files/prometheus-rules.yaml has them.
 var alertNames = []string{
-	"PetitionApplyFailing", "PetitionHolidayCalendarCoverageEnding", "PetitionNoLeader", "PetitionOfficesStalled",
-	"PetitionRegistryAbsent", "PetitionRegistryOutboxAge", "PetitionRegistryOverdueRising", "PetitionRegistrySweeperLag",
-	"PetitionRolloutHalted", "PetitionTenantDefaultsRolloutHalted", "PetitionUnresolvedRoutes",
+	"PetitionApplyFailing", "PetitionDesksUnavailable", "PetitionHolidayCalendarCoverageEnding", "PetitionNoLeader",
+	"PetitionOfficesStalled", "PetitionOperatorAbsent", "PetitionRegistryAbsent", "PetitionRegistryOutboxAge",
+	"PetitionRegistryOverdueRising", "PetitionRegistrySweeperLag", "PetitionRolloutHalted",
+	"PetitionTenantDefaultsRolloutHalted", "PetitionUnresolvedRoutes", "PetitionWebhookCertificateExpiring",
+	"PetitionWebhookErrors",
 }
 
 // runbooks is where every alert's runbook_url points.
