@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -140,6 +141,10 @@ func TestPetitionThroughTheAPI(t *testing.T) {
 				t.Errorf("%s shows %q", path, pii)
 			}
 		}
+	}
+	// Which version runs.
+	if m := l.raw(t, "/metrics", nil); !strings.Contains(m, `petition_registry_build_info{goversion="`+runtime.Version()+`",revision="`) {
+		t.Errorf("/metrics has no petition_registry_build_info of this Go version:\n%s", m)
 	}
 	// The leader counts the open cases every --count-interval.
 	deadline := time.Now().Add(20 * time.Second)

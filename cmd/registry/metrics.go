@@ -9,8 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/xinfang/petition-operator/internal/buildinfo"
 	"github.com/xinfang/petition-operator/internal/cases"
-	"github.com/xinfang/petition-operator/internal/version"
 )
 
 // metrics are the registry's Prometheus metrics. Every label is bounded:
@@ -70,11 +70,8 @@ func newMetrics() *metrics {
 		Help: "Open cases at each office of the network with any, and those past their running stage's due date (figure open, overdue), counted by the leader every --count-interval."},
 		[]string{"office", "figure"})
 	m.counted = map[string]bool{}
-	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "petition_registry_build_info",
-		Help: "The registry's version; always 1."}, []string{"version"})
-	info.WithLabelValues(version.String()).Set(1)
 	m.reg.MustRegister(m.requests, m.latency, m.intakes, m.transitions, m.fired, m.sweeps, m.sweepErrors, m.lastSweep,
-		m.delivered, m.outboxAge, m.leader, m.open, m.overdue, m.officeCases, info,
+		m.delivered, m.outboxAge, m.leader, m.open, m.overdue, m.officeCases, buildinfo.Collector("petition_registry"),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -11,17 +11,20 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/xinfang/petition-operator/api/v1alpha1"
 	"github.com/xinfang/petition-operator/controllers"
+	"github.com/xinfang/petition-operator/internal/buildinfo"
 	"github.com/xinfang/petition-operator/internal/cluster"
 	"github.com/xinfang/petition-operator/internal/fieldindex"
 	"github.com/xinfang/petition-operator/internal/kinds"
@@ -117,6 +120,13 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating manager: %w", err)
+	}
+
+	// Which version runs: registered once per process (a manager started
+	// again in the same process finds it there).
+	var registered prometheus.AlreadyRegisteredError
+	if err := ctrlmetrics.Registry.Register(buildinfo.Collector("petition_operator")); err != nil && !errors.As(err, &registered) {
+		return nil, fmt.Errorf("the build-info metric: %w", err)
 	}
 
 	// The process's one network, fed on every replica: the reconcilers
