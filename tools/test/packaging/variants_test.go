@@ -3,6 +3,7 @@ package packaging_test
 import (
 	"encoding/json"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -500,4 +501,59 @@ func chartNotes(t *testing.T, vals map[string]any) string {
 		t.Fatalf("a release of type %T", released)
 	}
 	return r.Info.Notes
+}
+
+// TestChartIssuerRef: with webhook.certManager.issuerRef the certificate
+// comes from the user's issuer, and the chart makes no Issuer of its own;
+// an issuerRef of another kind, or a misspelt key, is refused by the schema.
+func TestChartIssuerRef(t *testing.T) {
+	r := renderChart(t, "--set", "webhook.certs=certManager",
+		"--set", "webhook.certManager.issuerRef.name=corp-ca", "--set", "webhook.certManager.issuerRef.kind=ClusterIssuer")
+	if n := len(r.find("Issuer", "")); n != 0 {
+		t.Errorf("%d Issuers with an issuerRef of the user's, want none", n)
+	}
+	var cert *unstructured.Unstructured
+	if cs := r.find("Certificate", ""); len(cs) == 1 {
+		cert = cs[0]
+	} else {
+		t.Fatalf("%d Certificates, want 1", len(cs))
+	}
+	ref, _, _ := unstructured.NestedStringMap(cert.Object, "spec", "issuerRef")
+	if want := map[string]string{"name": "corp-ca", "kind": "ClusterIssuer", "group": "cert-manager.io"}; !maps.Equal(ref, want) {
+		t.Errorf("Certificate issuerRef %v, want %v", ref, want)
+	}
+	for _, args := range [][]string{
+		{"--set", "webhook.certs=certManager", "--set", "webhook.certManager.issuerRef.name=corp-ca", "--set", "webhook.certManager.issuerRef.kind=Vault"},
+		{"--set", "webhook.certs=certManager", "--set", "webhook.certManager.issuerRef.nmae=corp-ca"},
+	} {
+		if _, msg, err := helmTemplate(t, release, namespace, args...); err == nil || !strings.Contains(msg, "issuerRef") {
+			t.Errorf("helm %v: %v\nwant a refusal naming issuerRef", args, msg)
+		}
+	}
+}
+
+// TestChartTopologySpread: more than one replica spreads softly over
+// hostnames unless told otherwise; one replica has no spread; a constraint
+// of the user's gets the chart's selector when it has none.
+func TestChartTopologySpread(t *testing.T) {
+	dep := manager(t, renderChart(t, "--set", "replicaCount=2"))
+	spread := dep.Spec.Template.Spec.TopologySpreadConstraints
+	if len(spread) != 1 || spread[0].TopologyKey != corev1.LabelHostname || spread[0].WhenUnsatisfiable != corev1.ScheduleAnyway ||
+		spread[0].MaxSkew != 1 || spread[0].LabelSelector == nil || !maps.Equal(spread[0].LabelSelector.MatchLabels, dep.Spec.Selector.MatchLabels) {
+		t.Errorf("two replicas: topologySpreadConstraints %+v, want a soft spread over %s of the pods %v", spread, corev1.LabelHostname, dep.Spec.Selector.MatchLabels)
+	}
+	if got := manager(t, renderChart(t, "--set", "replicaCount=1", "--set", "leaderElection=false")).Spec.Template.Spec.TopologySpreadConstraints; len(got) != 0 {
+		t.Errorf("one replica: topologySpreadConstraints %+v, want none", got)
+	}
+	dep = manager(t, renderChart(t, "--set", "replicaCount=3",
+		"--set", "topologySpreadConstraints[0].maxSkew=1", "--set", "topologySpreadConstraints[0].topologyKey=topology.kubernetes.io/zone",
+		"--set", "topologySpreadConstraints[0].whenUnsatisfiable=DoNotSchedule"))
+	spread = dep.Spec.Template.Spec.TopologySpreadConstraints
+	if len(spread) != 1 || spread[0].TopologyKey != corev1.LabelTopologyZone || spread[0].WhenUnsatisfiable != corev1.DoNotSchedule ||
+		spread[0].LabelSelector == nil || !maps.Equal(spread[0].LabelSelector.MatchLabels, dep.Spec.Selector.MatchLabels) {
+		t.Errorf("a zone constraint: topologySpreadConstraints %+v, want it with the selector %v", spread, dep.Spec.Selector.MatchLabels)
+	}
+	if _, msg, err := helmTemplate(t, release, namespace, "--set", "topologySpreadConstraints[0].topologyKey=zone"); err == nil {
+		t.Errorf("a constraint without maxSkew and whenUnsatisfiable: %s\nwant a refusal", msg)
+	}
 }
