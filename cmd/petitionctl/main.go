@@ -70,7 +70,8 @@ func run(args []string, out, errw io.Writer) int {
 	err := root.Execute()
 	code := exitCode(err, errw)
 	var e *exitError
-	if code == exitUsage && detailedExitCode(root, args) && !(errors.As(err, &e) && e.change) {
+	change := errors.As(err, &e) && e.change
+	if code == exitUsage && !change && detailedExitCode(root, args) {
 		// plan --exit-code: 2 is a clean change, so that a CI job may
 		// take it for success; a misspelt flag, a bad -o or a file that
 		// cannot be read must not pass as one.

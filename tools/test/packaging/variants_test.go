@@ -524,7 +524,7 @@ func TestChartIssuerRef(t *testing.T) {
 	}
 	for _, args := range [][]string{
 		{"--set", "webhook.certs=certManager", "--set", "webhook.certManager.issuerRef.name=corp-ca", "--set", "webhook.certManager.issuerRef.kind=Vault"},
-		{"--set", "webhook.certs=certManager", "--set", "webhook.certManager.issuerRef.nmae=corp-ca"},
+		{"--set", "webhook.certs=certManager", "--set", "webhook.certManager.issuerRef.issuer=corp-ca"},
 	} {
 		if _, msg, err := helmTemplate(t, release, namespace, args...); err == nil || !strings.Contains(msg, "issuerRef") {
 			t.Errorf("helm %v: %v\nwant a refusal naming issuerRef", args, msg)
