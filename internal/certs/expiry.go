@@ -17,7 +17,8 @@ import (
 // expires, in Unix seconds.
 const ExpiryMetric = "petition_webhook_certificate_expiry_timestamp_seconds"
 
-// maxCertFileBytes bounds the reading of a certificate file at each scrape.
+// maxCertFileBytes bounds the reading of a certificate file (at each scrape
+// and each readiness check).
 const maxCertFileBytes = 1 << 20
 
 // ExpiryCollector reports ExpiryMetric for the certificate in a file, read
@@ -67,22 +68,33 @@ func (c *ExpiryCollector) Collect(ch chan<- prometheus.Metric) {
 
 // certExpiry returns the NotAfter of the first certificate of a PEM file.
 func certExpiry(path string) (time.Time, error) {
-	f, err := os.Open(path)
+	der, err := firstCertDER(path)
 	if err != nil {
 		return time.Time{}, err
 	}
-	defer func() { _ = f.Close() }()
-	data, err := io.ReadAll(io.LimitReader(f, maxCertFileBytes))
-	if err != nil {
-		return time.Time{}, err
-	}
-	block, _ := pem.Decode(data)
-	if block == nil || block.Type != "CERTIFICATE" {
-		return time.Time{}, fmt.Errorf("%s: no PEM certificate", path)
-	}
-	cert, err := x509.ParseCertificate(block.Bytes)
+	cert, err := x509.ParseCertificate(der)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("%s: %w", path, err)
 	}
 	return cert.NotAfter, nil
+}
+
+// firstCertDER returns the DER of the first certificate of a PEM file (a
+// server's own, in a tls.crt), reading at most maxCertFileBytes of it. A
+// file that cannot be read is an error that says so.
+func firstCertDER(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading the certificate: %w", err)
+	}
+	defer func() { _ = f.Close() }()
+	data, err := io.ReadAll(io.LimitReader(f, maxCertFileBytes))
+	if err != nil {
+		return nil, fmt.Errorf("reading the certificate %s: %w", path, err)
+	}
+	block, _ := pem.Decode(data)
+	if block == nil || block.Type != "CERTIFICATE" {
+		return nil, fmt.Errorf("%s: no PEM certificate", path)
+	}
+	return block.Bytes, nil
 }

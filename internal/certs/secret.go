@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -285,13 +284,9 @@ func ServingChecker(addr, certFile string) func(*http.Request) error {
 		if host == "" || host == "0.0.0.0" || host == "::" {
 			host = "127.0.0.1"
 		}
-		data, err := os.ReadFile(certFile)
+		current, err := firstCertDER(certFile)
 		if err != nil {
-			return fmt.Errorf("reading the current serving certificate: %w", err)
-		}
-		block, _ := pem.Decode(data)
-		if block == nil || block.Type != "CERTIFICATE" {
-			return fmt.Errorf("%s: no PEM certificate", certFile)
+			return fmt.Errorf("the current serving certificate: %w", err)
 		}
 		ctx, cancel := context.WithTimeout(req.Context(), 2*time.Second)
 		defer cancel()
@@ -306,7 +301,7 @@ func ServingChecker(addr, certFile string) func(*http.Request) error {
 			return errors.New("webhook server: not a TLS connection")
 		}
 		peers := tc.ConnectionState().PeerCertificates
-		if len(peers) == 0 || !bytes.Equal(peers[0].Raw, block.Bytes) {
+		if len(peers) == 0 || !bytes.Equal(peers[0].Raw, current) {
 			return errors.New("webhook server does not serve the current certificate yet")
 		}
 		return nil
