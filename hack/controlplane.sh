@@ -4,7 +4,7 @@
 # folder. Nothing prebuilt is downloaded: the Go module proxy serves the source
 # and `go build` does the rest. A folder is reused until its inputs change: its
 # name carries the Kubernetes and etcd versions and a hash of the wrapper
-# modules (go.mod, go.sum, main packages), of this script and hack/lib.sh,
+# module (go.mod, go.sum, main packages), of this script and hack/lib.sh,
 # and of the Go toolchain.
 set -euo pipefail
 
@@ -14,8 +14,8 @@ GO="${GO:-go}"
 
 # shellcheck source=hack/lib.sh
 source "${root}/hack/lib.sh"
-kube_version="$(module_version "${src}/kube/go.mod" k8s.io/kubernetes)"
-etcd_version="$(module_version "${src}/etcd/go.mod" go.etcd.io/etcd/server/v3)"
+kube_version="$(module_version "${src}/go.mod" k8s.io/kubernetes)"
+etcd_version="$(module_version "${src}/go.mod" go.etcd.io/etcd/server/v3)"
 dir="${root}/bin/k8s/kube-${kube_version}_etcd-${etcd_version}_$(inputs_hash "${BASH_SOURCE[0]}")"
 ldflags="$(kube_ldflags "${kube_version}")"
 
@@ -24,10 +24,7 @@ mkdir -p "${dir}"
 # builds it while the others wait, then find it built.
 exec 9>"${root}/bin/k8s/.lock"
 flock 9
-build etcd ./cmd/etcd etcd
-build kube ./cmd/kube-apiserver kube-apiserver "${ldflags}"
-build kube ./cmd/kube-controller-manager kube-controller-manager "${ldflags}"
-build kube ./cmd/kubectl kubectl "${ldflags}"
+build "${ldflags}" ./cmd/etcd ./cmd/kube-apiserver ./cmd/kube-controller-manager ./cmd/kubectl
 
 # bin/kubectl is the kubectl of the current control plane.
 ln -sfn "${dir#"${root}/bin/"}/kubectl" "${root}/bin/kubectl"

@@ -1,7 +1,7 @@
 # Shared by hack/controlplane.sh and hack/nodes.sh, which build Kubernetes
-# components and tools from Go modules into a versioned folder under bin/.
-# Source it after setting root, src (the folder of the wrapper modules), dir
-# (the output folder) and GO.
+# components and tools from the wrapper module hack/controlplane into a
+# versioned folder under bin/. Source it after setting root, src (the wrapper
+# module's folder), dir (the output folder) and GO.
 
 # module_version prints the version a go.mod requires of a module.
 module_version() { # go.mod module-path
@@ -25,7 +25,7 @@ kube_ldflags() { # version
 }
 
 # inputs_hash prints a hash of what a folder's binaries are built from: the
-# Go toolchain, the calling script, this file and the wrapper modules.
+# Go toolchain, the calling script, this file and the wrapper module.
 inputs_hash() { # calling-script
 	{
 		"${GO}" env GOVERSION
@@ -34,17 +34,29 @@ inputs_hash() { # calling-script
 	} | sha256sum | cut -c1-12
 }
 
-# build builds a package of a wrapper module into dir, unless it is there.
-build() { # module-dir package output [ldflags]
-	local mod="$1" pkg="$2" out="$3" ldflags="-s -w ${4:-}"
-	if [[ -x "${dir}/${out}" ]]; then
+# build builds the packages of the wrapper module that are not yet in dir,
+# each into a binary named for its package's last element, in one go build:
+# the packages compile in parallel and the binaries link while others
+# compile. The -X flags of a version package a binary does not link are
+# ignored.
+build() { # ldflags package...
+	local ldflags="-s -w $1" pkg missing=() tmp
+	shift
+	for pkg in "$@"; do
+		[[ -x "${dir}/${pkg##*/}" ]] || missing+=("${pkg}")
+	done
+	if ((${#missing[@]} == 0)); then
 		return
 	fi
-	echo "building ${out} into ${dir#"${root}/"} ..." >&2
+	echo "building ${missing[*]##*/} into ${dir#"${root}/"} ..." >&2
 	local start=$SECONDS
-	(cd "${src}/${mod}" && CGO_ENABLED=0 "${GO}" build -trimpath -ldflags="${ldflags}" -o "${dir}/${out}.tmp.$$" "${pkg}")
-	mv "${dir}/${out}.tmp.$$" "${dir}/${out}"
-	echo "built ${out} in $((SECONDS - start))s" >&2
+	tmp="$(mktemp -d "${dir}/.build.XXXXXX")"
+	(cd "${src}" && CGO_ENABLED=0 "${GO}" build -trimpath -ldflags="${ldflags}" -o "${tmp}/" "${missing[@]}")
+	for pkg in "${missing[@]}"; do
+		mv "${tmp}/${pkg##*/}" "${dir}/${pkg##*/}"
+	done
+	rmdir "${tmp}"
+	echo "built ${missing[*]##*/} in $((SECONDS - start))s" >&2
 }
 
 # keep_only removes the folders matching a glob other than dir: older
