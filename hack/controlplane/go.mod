@@ -3,7 +3,8 @@
 // (hack/controlplane.sh), kube-scheduler and the kwok controller
 // (hack/nodes.sh). One module, so one build list: the packages the
 // components share, and those they share with the operator at the same
-// versions (hack/align-modules.sh), are compiled once into the build cache.
+// versions (hack/modules_test.go keeps them so), are compiled once into the
+// build cache.
 module github.com/xinfang/petition-operator/hack/controlplane
 
 go 1.26.0
