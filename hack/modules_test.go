@@ -1,6 +1,7 @@
 package hack
 
 import (
+	"errors"
 	"os/exec"
 	"strings"
 	"testing"
@@ -17,7 +18,7 @@ func buildList(t *testing.T, dir string, pkgs ...string) map[string]string {
 	out, err := cmd.Output()
 	if err != nil {
 		var stderr []byte
-		if ee, ok := err.(*exec.ExitError); ok {
+		if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
 			stderr = ee.Stderr
 		}
 		t.Fatalf("go list -deps in %s: %v\n%s", dir, err, stderr)
